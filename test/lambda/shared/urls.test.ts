@@ -1,0 +1,62 @@
+import { InvalidBaseUrlError, insufficientScopeChallenge, serverUrls, unauthorizedChallenge } from '../../../lambda/shared/urls';
+
+describe('serverUrls', () => {
+  it.each([
+    ['https://mcp.example.com', 'https://mcp.example.com/mcp'],
+    ['https://mcp.example.com/', 'https://mcp.example.com/mcp'],
+    ['HTTPS://MCP.Example.COM', 'https://mcp.example.com/mcp'],
+    ['https://abc123.execute-api.us-east-1.amazonaws.com/prod', 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp'],
+    ['https://abc123.execute-api.us-east-1.amazonaws.com/prod/', 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp'],
+    ['https://example.com/Tenant/', 'https://example.com/Tenant/mcp'],
+    ['http://localhost:8787', 'http://localhost:8787/mcp'],
+    ['http://127.0.0.1:8787/local', 'http://127.0.0.1:8787/local/mcp'],
+  ])('derives the resource of %s as %s', (base, resource) => {
+    expect(serverUrls(base).resource).toBe(resource);
+  });
+
+  it('derives both metadata locations and the metadata copies from the same base', () => {
+    const urls = serverUrls('https://abc.execute-api.eu-west-1.amazonaws.com/prod');
+    expect(urls).toEqual({
+      base: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+      resource: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/mcp',
+      protectedResourceMetadata: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp',
+      protectedResourceMetadataRoot: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource',
+      authorizationServerMetadata: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-authorization-server',
+      openidConfiguration: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/openid-configuration',
+    });
+  });
+
+  it('keeps unresolved CDK tokens intact while lower-casing the rest of the host', () => {
+    const urls = serverUrls('https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod');
+    expect(urls.resource).toBe('https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod/mcp');
+  });
+
+  it.each([
+    ['mcp.example.com', 'not an absolute URL'],
+    ['http://mcp.example.com', 'https'],
+    ['ftp://mcp.example.com', 'https'],
+    ['https://mcp.example.com/?x=1', 'query or fragment'],
+    ['https://mcp.example.com/#top', 'query or fragment'],
+    ['https://user:pw@mcp.example.com', 'credentials'],
+  ])('rejects %s', (base, reason) => {
+    expect(() => serverUrls(base)).toThrow(InvalidBaseUrlError);
+    expect(() => serverUrls(base)).toThrow(reason);
+  });
+});
+
+describe('challenges', () => {
+  const urls = serverUrls('https://mcp.example.com');
+  it('points a 401 at the path-form metadata and carries no error code', () => {
+    expect(unauthorizedChallenge(urls)).toBe('Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"');
+  });
+  it('lists required scopes on a 401, never offline_access', () => {
+    expect(unauthorizedChallenge(urls, ['mcp:tools', 'offline_access'])).toBe(
+      'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"',
+    );
+  });
+  it('answers a 403 with insufficient_scope, the scopes and the metadata URL', () => {
+    expect(insufficientScopeChallenge(urls, ['openid', 'mcp:tools'])).toBe(
+      'Bearer error="insufficient_scope", scope="openid mcp:tools", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"',
+    );
+  });
+});
