@@ -1,0 +1,33 @@
+/**
+ * Errors of the metadata Lambda. Callers branch on `code`, never on message text; messages say what
+ * happened and what to do, for the person reading the logs.
+ */
+
+/** A metadata Lambda environment variable is missing or malformed; the function refuses to start. */
+export class MetadataConfigError extends Error {
+  readonly code = 'INVALID_METADATA_CONFIG';
+  constructor(readonly variable: string, message: string, options?: { cause?: unknown }) {
+    super(`${variable}: ${message}`, options);
+    this.name = 'MetadataConfigError';
+  }
+}
+
+export type UpstreamMetadataErrorCode =
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_UNREACHABLE'
+  | 'UPSTREAM_HTTP_STATUS'
+  | 'UPSTREAM_NOT_JSON'
+  | 'UPSTREAM_NOT_JSON_OBJECT'
+  | 'UPSTREAM_ISSUER_MISMATCH';
+
+/** The authorization server's metadata could not be fetched, or what came back cannot be trusted. */
+export class UpstreamMetadataError extends Error {
+  constructor(
+    readonly code: UpstreamMetadataErrorCode,
+    message: string,
+    readonly details: { readonly url: string; readonly upstreamStatus?: number; readonly cause?: unknown },
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'UpstreamMetadataError';
+  }
+}
