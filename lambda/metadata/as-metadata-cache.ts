@@ -1,0 +1,212 @@
+import { MAX_AS_METADATA_TIMEOUT_MS } from './config';
+import { UpstreamMetadataError } from './errors';
+
+/** The two authorization-server documents this server keeps a copy of. */
+export type AuthorizationServerDocument = 'oauth-authorization-server' | 'openid-configuration';
+
+export type JsonObject = { readonly [key: string]: unknown };
+
+/** The part of a structured logger the cache needs; Powertools' `Logger` satisfies it. */
+export interface MetadataLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface AuthorizationServerMetadataCacheOptions {
+  /** The exact issuer; each fetched document must carry it as `issuer`. */
+  readonly issuer: string;
+  /** Upper bound on one upstream fetch, headers and body together; capped at 3000 ms. */
+  readonly timeoutMs: number;
+  /** How long a good copy counts as fresh. */
+  readonly ttlSeconds: number;
+  /**
+   * After a failed fetch, how long to answer from the stale copy (or with 503) without calling upstream again, so an
+   * unreachable AuthKit costs each request nothing instead of a full timeout, and is not hammered.
+   * @default 30
+   */
+  readonly failureCooldownSeconds?: number;
+  /** Clock in epoch milliseconds, for freshness and ages. @default Date.now */
+  readonly now?: () => number;
+  readonly logger: MetadataLogger;
+}
+
+/** `fetched`: just fetched from upstream; `hit`: a fresh copy from memory. */
+export interface FreshMetadata {
+  readonly outcome: 'fetched' | 'hit';
+  readonly document: JsonObject;
+  readonly ageSeconds: number;
+  readonly remainingTtlSeconds: number;
+}
+
+/** What the cache can offer for one request. */
+export type AuthorizationServerMetadataResult =
+  | FreshMetadata
+  /** Upstream failed (now or within the cooldown) but an earlier good copy exists. */
+  | { readonly outcome: 'stale'; readonly document: JsonObject; readonly ageSeconds: number; readonly failure: UpstreamMetadataError }
+  /** Upstream failed and there has never been a good copy. */
+  | { readonly outcome: 'unavailable'; readonly retryAfterSeconds: number; readonly failure: UpstreamMetadataError };
+
+export interface AuthorizationServerMetadataCache {
+  get(document: AuthorizationServerDocument): Promise<AuthorizationServerMetadataResult>;
+}
+
+export const DEFAULT_FAILURE_COOLDOWN_SECONDS = 30;
+
+interface Slot {
+  good?: { readonly document: JsonObject; readonly fetchedAt: number };
+  failure?: { readonly error: UpstreamMetadataError; readonly retryAt: number };
+  inFlight?: Promise<void>;
+}
+
+/**
+ * The upstream location of each document. RFC 8414 §3.1 inserts the well-known segment between host and issuer path;
+ * OpenID Connect Discovery appends it. For a path-less issuer such as AuthKit's both are `<issuer>/.well-known/<name>`.
+ */
+export function upstreamMetadataUrl(issuer: string, document: AuthorizationServerDocument): string {
+  const url = new URL(issuer);
+  const issuerPath = url.pathname.replace(/\/+$/, '');
+  return document === 'oauth-authorization-server'
+    ? `${url.origin}/.well-known/oauth-authorization-server${issuerPath}`
+    : `${url.origin}${issuerPath}/.well-known/openid-configuration`;
+}
+
+/**
+ * An in-memory, per-execution-environment copy of the authorization server's metadata documents.
+ * Each document is fetched, validated and cached on its own; concurrent requests for a document that needs fetching
+ * share one upstream call. A copy that fails validation never replaces a good one.
+ */
+export function createAuthorizationServerMetadataCache(options: AuthorizationServerMetadataCacheOptions): AuthorizationServerMetadataCache {
+  const { issuer, logger } = options;
+  const now = options.now ?? Date.now;
+  const timeoutMs = Math.min(Math.max(1, options.timeoutMs), MAX_AS_METADATA_TIMEOUT_MS);
+  const ttlMs = options.ttlSeconds * 1000;
+  const cooldownMs = (options.failureCooldownSeconds ?? DEFAULT_FAILURE_COOLDOWN_SECONDS) * 1000;
+  const slots: Record<AuthorizationServerDocument, Slot> = { 'oauth-authorization-server': {}, 'openid-configuration': {} };
+
+  async function refresh(document: AuthorizationServerDocument, slot: Slot, reason: 'cold' | 'expired' | 'retry'): Promise<void> {
+    const url = upstreamMetadataUrl(issuer, document);
+    const started = performance.now();
+    let upstreamStatus: number | undefined;
+    try {
+      const fetched = await fetchValidated(url, issuer, timeoutMs, (status) => (upstreamStatus = status));
+      slot.good = { document: fetched, fetchedAt: now() };
+      slot.failure = undefined;
+      logger.info('Fetched authorization server metadata', {
+        cache: 'miss', document, reason, upstreamUrl: url, upstreamStatus, latencyMs: elapsedMs(started),
+      });
+    } catch (error) {
+      const failure = asUpstreamError(error, url, timeoutMs, upstreamStatus);
+      slot.failure = { error: failure, retryAt: now() + cooldownMs };
+      logger.error('Could not fetch authorization server metadata', {
+        cache: 'error', document, reason, upstreamUrl: url, upstreamStatus, latencyMs: elapsedMs(started),
+        errorCode: failure.code, errorMessage: failure.message, hasStaleCopy: slot.good !== undefined,
+      });
+    }
+  }
+
+  function fallback(document: AuthorizationServerDocument, slot: Slot, failure: { error: UpstreamMetadataError; retryAt: number }): AuthorizationServerMetadataResult {
+    const at = now();
+    if (slot.good) {
+      const ageSeconds = Math.max(0, Math.floor((at - slot.good.fetchedAt) / 1000));
+      logger.warn('Serving a stale copy of authorization server metadata', { cache: 'stale', document, ageSeconds, errorCode: failure.error.code });
+      return { outcome: 'stale', document: slot.good.document, ageSeconds, failure: failure.error };
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil((failure.retryAt - at) / 1000));
+    logger.warn('No copy of authorization server metadata to serve', { cache: 'unavailable', document, retryAfterSeconds, errorCode: failure.error.code });
+    return { outcome: 'unavailable', retryAfterSeconds, failure: failure.error };
+  }
+
+  function freshResult(slot: Slot, outcome: 'fetched' | 'hit'): FreshMetadata | undefined {
+    if (!slot.good) return undefined;
+    const ageMs = now() - slot.good.fetchedAt;
+    if (ageMs >= ttlMs) return undefined;
+    return {
+      outcome,
+      document: slot.good.document,
+      ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
+      remainingTtlSeconds: Math.max(0, Math.floor((ttlMs - ageMs) / 1000)),
+    };
+  }
+
+  return {
+    async get(document) {
+      const slot = slots[document];
+      const hit = freshResult(slot, 'hit');
+      if (hit) {
+        logger.info('Authorization server metadata served from cache', { cache: 'hit', document, ageSeconds: hit.ageSeconds });
+        return hit;
+      }
+      if (slot.failure && now() < slot.failure.retryAt && !slot.inFlight) return fallback(document, slot, slot.failure);
+
+      const reason = slot.failure ? 'retry' : slot.good ? 'expired' : 'cold';
+      slot.inFlight ??= refresh(document, slot, reason).finally(() => {
+        slot.inFlight = undefined;
+      });
+      await slot.inFlight;
+
+      const fetched = freshResult(slot, 'fetched');
+      if (fetched) return fetched;
+      // refresh() records a failure whenever it does not store a fresh copy.
+      return fallback(document, slot, slot.failure!);
+    },
+  };
+}
+
+async function fetchValidated(url: string, issuer: string, timeoutMs: number, onStatus: (status: number) => void): Promise<JsonObject> {
+  // One signal bounds the whole exchange: connecting, headers and reading the body.
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  onStatus(response.status);
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new UpstreamMetadataError('UPSTREAM_HTTP_STATUS', `${url} answered HTTP ${response.status}; expected 200.`, { url, upstreamStatus: response.status });
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    const contentType = response.headers.get('content-type') ?? 'no content type';
+    throw new UpstreamMetadataError('UPSTREAM_NOT_JSON', `${url} answered a body that is not JSON (${contentType}).`, { url, upstreamStatus: response.status, cause });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UpstreamMetadataError('UPSTREAM_NOT_JSON_OBJECT', `${url} answered JSON that is not an object.`, { url, upstreamStatus: response.status });
+  }
+  const document = parsed as JsonObject;
+  if (document.issuer !== issuer) {
+    const seen = typeof document.issuer === 'string' ? `"${document.issuer}"` : 'no issuer';
+    throw new UpstreamMetadataError(
+      'UPSTREAM_ISSUER_MISMATCH',
+      `${url} answered metadata with ${seen}; expected exactly "${issuer}". Check AUTHKIT_ISSUER.`,
+      { url, upstreamStatus: response.status },
+    );
+  }
+  return document;
+}
+
+function asUpstreamError(error: unknown, url: string, timeoutMs: number, upstreamStatus: number | undefined): UpstreamMetadataError {
+  if (error instanceof UpstreamMetadataError) return error;
+  // Read errors by shape, not `instanceof`: fetch's errors may come from another realm (e.g. under a test runner).
+  const { name } = errorShape(error);
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new UpstreamMetadataError('UPSTREAM_TIMEOUT', `${url} did not answer within ${timeoutMs} ms.`, { url, upstreamStatus, cause: error });
+  }
+  return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be reached (${describeNetworkError(error)}).`, { url, upstreamStatus, cause: error });
+}
+
+function errorShape(value: unknown): { name?: unknown; message?: unknown; code?: unknown; cause?: unknown } {
+  return typeof value === 'object' && value !== null ? (value as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }) : {};
+}
+
+// Node's fetch reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND, ...) in `cause`.
+function describeNetworkError(error: unknown): string {
+  const cause = errorShape(errorShape(error).cause);
+  if (typeof cause.code === 'string') return cause.code;
+  if (typeof cause.message === 'string') return cause.message;
+  const { message } = errorShape(error);
+  return typeof message === 'string' ? message : String(error);
+}
+
+function elapsedMs(started: number): number {
+  return Math.round(performance.now() - started);
+}
