@@ -1,0 +1,43 @@
+/**
+ * Extracts the access token from an Authorization header value (RFC 6750 §2.1).
+ * Only the header form is supported; the scheme is matched case-insensitively (RFC 7235).
+ */
+import { InvalidTokenError } from './errors';
+
+/** Upper bound of the header value; AuthKit tokens are around 1 KB. Checked before any parsing. */
+export const MAX_AUTHORIZATION_HEADER_BYTES = 8192;
+
+// One or more spaces after the scheme (RFC 7235 `1*SP`), then exactly three base64url segments.
+const BEARER = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+
+/** Returns the compact JWS carried by a `Bearer` header, or throws `InvalidTokenError`. */
+export function parseBearerHeader(value: string | undefined | null): string {
+  if (value === undefined || value === null || value.trim() === '') {
+    throw new InvalidTokenError('missing', 'No Authorization header value');
+  }
+  if (value.length > MAX_AUTHORIZATION_HEADER_BYTES) {
+    throw new InvalidTokenError('malformed', `Authorization header is longer than ${MAX_AUTHORIZATION_HEADER_BYTES} bytes`);
+  }
+  // Surrounding whitespace is not part of a header value (RFC 9110 §5.5).
+  const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, '');
+  const match = BEARER.exec(trimmed);
+  if (match) return match[1];
+  throw new InvalidTokenError('malformed', describeBadHeader(trimmed));
+}
+
+function describeBadHeader(value: string): string {
+  const scheme = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(value)?.[0];
+  if (!scheme) return 'Authorization header has no scheme';
+  if (scheme.toLowerCase() !== 'bearer') {
+    // The scheme name is safe to echo only when it is short and plainly a scheme name.
+    return scheme.length <= 20 ? `Authorization scheme is ${scheme}, expected Bearer` : 'Authorization scheme is not Bearer';
+  }
+  const credentials = value.slice(scheme.length).trim();
+  if (credentials === '') return 'Bearer header carries no token';
+  if (/\s/.test(credentials)) return 'Bearer header carries more than one value';
+  if (!/^ /.test(value.slice(scheme.length))) return 'Bearer scheme must be followed by a space';
+  const segments = credentials.split('.').length;
+  if (segments === 5) return 'Token is an encrypted JWT (JWE); only signed tokens are accepted';
+  if (segments !== 3) return `Token has ${segments} segments, expected 3 (header.payload.signature)`;
+  return 'Token contains characters outside base64url or an empty segment';
+}

@@ -1,0 +1,88 @@
+/**
+ * Why the authorizer refused (or could not judge) a request.
+ *
+ * Callers branch on the class (which HTTP outcome) or on `reason` (a stable code for logs and
+ * metrics), never on message text. Messages are for people reading logs: they never contain the
+ * token or any part of it.
+ */
+
+/** Every reason a decision can carry; `allowed` is the only one that lets a request through. */
+export type DecisionReason =
+  | 'allowed'
+  | 'missing'
+  | 'malformed'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'bad_signature'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'unknown_key'
+  | 'insufficient_scope'
+  | 'upstream_unavailable';
+
+/** The reasons that mean "this token is not acceptable" (HTTP 401). */
+export type InvalidTokenReason = Exclude<DecisionReason, 'allowed' | 'insufficient_scope' | 'upstream_unavailable'>;
+
+/** Identity of a token whose signature and claims were verified. */
+export interface VerifiedAccessToken {
+  /** `sub`: the WorkOS user (or client, for machine tokens). */
+  readonly sub: string;
+  /** `client_id`: the OAuth client the token was issued to. */
+  readonly clientId?: string;
+  /** `org_id`: the WorkOS organization, when the user signed in through one. */
+  readonly orgId?: string;
+  /** `sid`: the AuthKit session. */
+  readonly sid?: string;
+  /** `scope`, split on spaces. */
+  readonly scopes: readonly string[];
+  /** `jti`: the token id. */
+  readonly jti?: string;
+  /** `exp`: expiry, seconds since the epoch. */
+  readonly exp: number;
+  /** The audience that made the token acceptable here (the canonical resource or a configured extra audience). */
+  readonly aud: string;
+  /** `iss`: the AuthKit issuer. */
+  readonly iss: string;
+}
+
+/** Base of every verification failure. */
+export abstract class AccessTokenError extends Error {
+  abstract readonly reason: Exclude<DecisionReason, 'allowed'>;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The token is missing, malformed, forged, expired or meant for someone else: answer 401. */
+export class InvalidTokenError extends AccessTokenError {
+  constructor(readonly reason: InvalidTokenReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The token is valid but lacks scopes this server requires: answer 403. */
+export class InsufficientScopeError extends AccessTokenError {
+  readonly reason = 'insufficient_scope' as const;
+  constructor(readonly token: VerifiedAccessToken, readonly missingScopes: readonly string[]) {
+    super(`Token lacks required scopes: ${missingScopes.join(' ')}`);
+  }
+}
+
+/**
+ * The authorizer could not judge the token because AuthKit's JWKS is unreachable, slow or
+ * broken: answer 5xx (the gateway turns it into 503 + Retry-After), never 401, so an outage does
+ * not send every client back to log in.
+ */
+export class UpstreamUnavailableError extends AccessTokenError {
+  readonly reason = 'upstream_unavailable' as const;
+}
+
+/** A setting in the function's environment is missing or malformed; the authorizer refuses to run. */
+export class AuthorizerConfigError extends Error {
+  readonly code = 'INVALID_AUTHORIZER_CONFIG';
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'AuthorizerConfigError';
+  }
+}

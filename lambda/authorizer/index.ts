@@ -1,0 +1,115 @@
+/**
+ * The API Gateway TOKEN authorizer: a thin handler over the AWS-free core in this folder.
+ *
+ * Outcomes, as API Gateway sees them:
+ * - valid token → Allow policy on the whole API, identity in the context;
+ * - valid token lacking REQUIRED_SCOPES → Deny policy (403, `insufficient_scope`);
+ * - missing or invalid token → throws exactly `Unauthorized` (401 with the challenge);
+ * - AuthKit's keys unreachable → throws another error (500, which the construct maps to 503 + Retry-After).
+ * Every decision writes one log line with its reason and one count metric; never the token.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, APIGatewayTokenAuthorizerHandler } from 'aws-lambda';
+import { parseBearerHeader } from './bearer';
+import { loadAuthorizerConfig, type AuthorizerConfig } from './config';
+import { AccessTokenError, InsufficientScopeError, InvalidTokenError, type DecisionReason, type VerifiedAccessToken } from './errors';
+import { createRemoteJwks } from './jwks';
+import { allowPolicy, denyPolicy } from './policy';
+import { createEmfMetrics, createJsonLogger, type DecisionLogger, type DecisionMetrics } from './telemetry';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from './verify-access-token';
+
+export interface AuthorizerHandlerDependencies {
+  readonly config: AuthorizerConfig;
+  /** @default verifies against the remote JWKS at `config.jwksUrl` */
+  readonly verifier?: AccessTokenVerifier;
+  /** @default JSON lines on stdout (Powertools format); a Powertools `Logger` fits too */
+  readonly logger?: DecisionLogger;
+  /** @default EMF on stdout (Powertools format); a Powertools `Metrics` fits too */
+  readonly metrics?: DecisionMetrics;
+}
+
+export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+
+/** The metric counted for each decision, e.g. `token_expired`. */
+export function decisionMetricName(reason: DecisionReason): string {
+  return `token_${reason}`;
+}
+
+/** Thrown for any failure that is not the caller's fault; API Gateway answers 500 (AUTHORIZER_FAILURE). */
+export class AuthorizerUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AuthorizerUnavailableError';
+  }
+}
+
+export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependencies): TokenAuthorizer {
+  const { config } = dependencies;
+  const logger = dependencies.logger ?? createJsonLogger({ serviceName: config.serviceName, logLevel: config.logLevel });
+  const metrics = dependencies.metrics ?? createEmfMetrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
+  const verifier =
+    dependencies.verifier ??
+    createAccessTokenVerifier(config, {
+      jwks: createRemoteJwks({
+        url: config.jwksUrl,
+        timeoutMs: config.jwksTimeoutMs,
+        cooldownMs: config.jwksCooldownMs,
+        onStaleKeysKept: (error) => logger.warn('Refreshing AuthKit signing keys failed; still using the cached keys', { detail: error.message }),
+      }),
+    });
+
+  function record(reason: DecisionReason, message: string, attributes: Record<string, unknown>, level: 'info' | 'error' = 'info'): void {
+    logger[level](message, { reason, ...attributes });
+    metrics.addMetric(decisionMetricName(reason), 'Count', 1);
+  }
+
+  function identity(token: VerifiedAccessToken): Record<string, unknown> {
+    return token.clientId === undefined ? { sub: token.sub } : { sub: token.sub, client_id: token.clientId };
+  }
+
+  return async (event) => {
+    try {
+      let verified: VerifiedAccessToken;
+      try {
+        verified = await verifier.verifyAccessToken(parseBearerHeader(event.authorizationToken));
+      } catch (error) {
+        if (error instanceof InsufficientScopeError) {
+          const result = denyPolicy(error.token.sub, event.methodArn);
+          record('insufficient_scope', 'Access token lacks required scopes', { ...identity(error.token), missing_scopes: error.missingScopes.join(' ') });
+          return result;
+        }
+        if (error instanceof InvalidTokenError) {
+          record(error.reason, 'Access token rejected', { detail: error.message });
+          // The exact message API Gateway turns into a 401 with the gateway response's challenge.
+          throw new Error('Unauthorized');
+        }
+        if (error instanceof AccessTokenError) {
+          record(error.reason, 'Cannot verify access tokens: AuthKit signing keys are unavailable', { detail: error.message }, 'error');
+          throw new AuthorizerUnavailableError(error.message, { cause: error });
+        }
+        throw error;
+      }
+      const result = allowPolicy(verified, event.methodArn);
+      record('allowed', 'Access token accepted', identity(verified));
+      return result;
+    } catch (error) {
+      if (error instanceof Error && (error.message === 'Unauthorized' || error instanceof AuthorizerUnavailableError)) throw error;
+      // A bug or a malformed event: fail closed with a 500, and say why.
+      logger.error('Authorizer failed', { detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      throw new AuthorizerUnavailableError('Authorizer failed', { cause: error });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+let defaultAuthorizer: TokenAuthorizer | undefined;
+
+/**
+ * The deployed entry point. Configuration, JWKS cache, logger and metrics are built on the first
+ * invocation and kept for the life of the container; a bad setting fails every invocation with
+ * an error naming the variable (500), never an Allow.
+ */
+export const handler: APIGatewayTokenAuthorizerHandler = (event) => {
+  defaultAuthorizer ??= createAuthorizerHandler({ config: loadAuthorizerConfig(process.env) });
+  return defaultAuthorizer(event);
+};
