@@ -1,0 +1,273 @@
+/**
+ * The bridge between API Gateway REST API Lambda proxy events (payload 1.0) and web-standard
+ * `Request`/`Response`, so that the MCP SDK's fetch-shaped handler can serve Lambda traffic.
+ *
+ * The types here are structural: they match `APIGatewayProxyEvent`/`APIGatewayProxyResult` from
+ * `@types/aws-lambda` without importing it, so this module (and the public runtime API) carries no
+ * AWS dependency at all.
+ */
+import { normaliseBaseUrl } from '../shared/urls';
+import { InvalidProxyEventError } from './errors';
+
+/** The parts of a REST API proxy event (payload 1.0) that the MCP runtime reads. */
+export interface ProxyEvent {
+  readonly httpMethod: string;
+  /** The request path as API Gateway reports it (without the stage on execute-api, possibly with a custom domain's base path). */
+  readonly path: string;
+  readonly resource?: string;
+  readonly headers?: Readonly<Record<string, string | undefined>> | null;
+  readonly multiValueHeaders?: Readonly<Record<string, readonly string[] | undefined>> | null;
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | null;
+  readonly multiValueQueryStringParameters?: Readonly<Record<string, readonly string[] | undefined>> | null;
+  readonly body?: string | null;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext?: ProxyRequestContext;
+}
+
+export interface ProxyRequestContext {
+  readonly requestId?: string;
+  readonly stage?: string;
+  /** The token authorizer's context: flat values, delivered by API Gateway as strings. */
+  readonly authorizer?: Readonly<Record<string, unknown>> | null;
+}
+
+/** A REST API proxy integration result. */
+export interface ProxyResult {
+  readonly statusCode: number;
+  readonly multiValueHeaders: Record<string, string[]>;
+  readonly body: string;
+  readonly isBase64Encoded: boolean;
+}
+
+/** Where the API is reachable: the public origin and the path prefix in front of every resource. */
+export interface PublicBase {
+  /** e.g. `https://abc.execute-api.us-east-1.amazonaws.com` */
+  readonly origin: string;
+  /** e.g. `/prod` for an execute-api stage, `''` for a custom domain mapped at the root. */
+  readonly basePath: string;
+}
+
+/** Splits a public base URL (`PUBLIC_BASE_URL`) into origin and base path. */
+export function publicBaseOf(baseUrl: string): PublicBase {
+  const url = new URL(normaliseBaseUrl(baseUrl));
+  return { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '') };
+}
+
+/**
+ * The path of the request below the public base. On the execute-api endpoint API Gateway reports
+ * the path without the stage; behind a custom domain with a base path mapping it reports the path
+ * with the mapping's prefix. Both must produce the same public URL, so a leading base path is dropped.
+ */
+function relativePathOf(path: string, basePath: string): string {
+  const absolute = path.startsWith('/') ? path : `/${path}`;
+  if (basePath !== '' && (absolute === basePath || absolute.startsWith(`${basePath}/`))) {
+    return absolute.slice(basePath.length) || '/';
+  }
+  return absolute;
+}
+
+function queryStringOf(event: ProxyEvent): string {
+  const params = new URLSearchParams();
+  if (event.multiValueQueryStringParameters) {
+    for (const [name, values] of Object.entries(event.multiValueQueryStringParameters)) {
+      for (const value of values ?? []) params.append(name, value);
+    }
+  } else if (event.queryStringParameters) {
+    for (const [name, value] of Object.entries(event.queryStringParameters)) {
+      if (value !== undefined) params.append(name, value);
+    }
+  }
+  const query = params.toString();
+  return query === '' ? '' : `?${query}`;
+}
+
+/** The full public URL the client called: right for both a custom domain and the execute-api stage path. */
+export function publicUrlOf(event: ProxyEvent, base: PublicBase): string {
+  const path = relativePathOf(event.path, base.basePath)
+    .split('/')
+    .map((segment) => encodeURIComponent(decodeSegment(segment)))
+    .join('/');
+  return `${base.origin}${base.basePath}${path}${queryStringOf(event)}`;
+}
+
+// API Gateway usually hands over a decoded path; a stray `%` must not turn into a URIError.
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** Every header value of the event, name → values, preferring the multi-value map (it keeps repeats). */
+export function headerValuesOf(event: ProxyEvent): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (event.multiValueHeaders) {
+    for (const [name, values] of Object.entries(event.multiValueHeaders)) {
+      const list = typeof values === 'string' ? [values] : Array.isArray(values) ? values : [];
+      if (list.length === 0) continue;
+      const key = name.toLowerCase();
+      out.set(key, [...(out.get(key) ?? []), ...list]);
+    }
+  }
+  if (event.headers) {
+    for (const [name, value] of Object.entries(event.headers)) {
+      const key = name.toLowerCase();
+      if (value !== undefined && !out.has(key)) out.set(key, [value]);
+    }
+  }
+  return out;
+}
+
+/** One request header of the event, case-insensitively; repeated values joined as `Headers` would. */
+export function headerOf(event: ProxyEvent, name: string): string | undefined {
+  return headerValuesOf(event).get(name.toLowerCase())?.join(', ');
+}
+
+/** The raw body bytes of the event (base64-decoded when `isBase64Encoded`). */
+export function bodyBytesOf(event: ProxyEvent): Buffer<ArrayBuffer> {
+  if (event.body === undefined || event.body === null || event.body === '') return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+export interface RequestOptions {
+  /** Body bytes already decoded by the caller, to avoid decoding twice. */
+  readonly body?: Uint8Array<ArrayBuffer>;
+  readonly signal?: AbortSignal;
+}
+
+/** Builds the web `Request` a proxy event stands for. Throws {@link InvalidProxyEventError} for a header or body fetch refuses. */
+export function requestFromProxyEvent(event: ProxyEvent, base: PublicBase, options: RequestOptions = {}): Request {
+  const method = event.httpMethod.toUpperCase();
+  const headers = new Headers();
+  for (const [name, values] of headerValuesOf(event)) {
+    for (const value of values) {
+      try {
+        headers.append(name, value);
+      } catch (cause) {
+        throw new InvalidProxyEventError(`The request header "${name}" has a name or value that HTTP does not allow.`, { cause });
+      }
+    }
+  }
+  const body = options.body ?? bodyBytesOf(event);
+  const hasBody = body.byteLength > 0;
+  if (hasBody && (method === 'GET' || method === 'HEAD')) {
+    throw new InvalidProxyEventError(`A ${method} request cannot carry a body.`);
+  }
+  try {
+    return new Request(publicUrlOf(event, base), {
+      method,
+      headers,
+      ...(hasBody ? { body } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (cause) {
+    throw new InvalidProxyEventError(`The request cannot be represented: ${(cause as Error).message}`, { cause });
+  }
+}
+
+// Bodies of these media types travel as text; everything else is base64 so no byte is lost.
+function isTextual(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const essence = contentType.split(';')[0].trim().toLowerCase();
+  return (
+    essence.startsWith('text/') ||
+    essence === 'application/json' ||
+    essence.endsWith('+json') ||
+    essence === 'application/javascript' ||
+    essence === 'application/xml' ||
+    essence.endsWith('+xml') ||
+    essence === 'application/x-www-form-urlencoded'
+  );
+}
+
+/** Header map of a `Headers` object: one entry per name, `Set-Cookie` kept as separate values. */
+export function multiValueHeadersOf(headers: Headers): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  headers.forEach((value, name) => {
+    if (name !== 'set-cookie') out[name] = [value];
+  });
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) out['set-cookie'] = cookies;
+  return out;
+}
+
+/** Reads a web `Response` into a proxy integration result (the REST API integration is buffered). */
+export async function proxyResultFromResponse(response: Response): Promise<ProxyResult> {
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const textual = bytes.byteLength === 0 || isTextual(response.headers.get('content-type'));
+  return {
+    statusCode: response.status,
+    multiValueHeaders: multiValueHeadersOf(response.headers),
+    body: textual ? bytes.toString('utf8') : bytes.toString('base64'),
+    isBase64Encoded: !textual,
+  };
+}
+
+// Statuses whose responses must not carry a body (fetch refuses to build them with one).
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** Turns a proxy result back into a web `Response`: what a client behind API Gateway receives. */
+export function responseFromProxyResult(result: {
+  readonly statusCode: number;
+  readonly headers?: Readonly<Record<string, string | number | boolean>>;
+  readonly multiValueHeaders?: Readonly<Record<string, readonly (string | number | boolean)[]>>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers.set(name, String(value));
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    headers.delete(name);
+    for (const value of values) headers.append(name, String(value));
+  }
+  const body = result.body ? (result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8')) : null;
+  return new Response(NULL_BODY_STATUSES.has(result.statusCode) ? null : body, { status: result.statusCode, headers });
+}
+
+export interface ProxyEventExtras {
+  /** The authorizer context to attach (as API Gateway would, values as strings). */
+  readonly authorizer?: Readonly<Record<string, string | number | boolean>>;
+  readonly requestId?: string;
+  readonly stage?: string;
+}
+
+/**
+ * Builds the proxy event API Gateway would deliver for a web `Request` sent to the public base:
+ * the inverse of {@link requestFromProxyEvent}. Used by the local runner and by in-process clients.
+ */
+export async function proxyEventFromRequest(request: Request, base: PublicBase, extras: ProxyEventExtras = {}): Promise<ProxyEvent> {
+  const url = new URL(request.url);
+  const path = relativePathOf(url.pathname.split('/').map(decodeSegment).join('/'), base.basePath);
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  request.headers.forEach((value, name) => {
+    headers[name] = value;
+    multiValueHeaders[name] = [value];
+  });
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    multiQuery[name] = [...(multiQuery[name] ?? []), value];
+  }
+  const bytes = request.body === null ? Buffer.alloc(0) : Buffer.from(await request.arrayBuffer());
+  const textual = isTextual(request.headers.get('content-type')) && Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+  const authorizer = extras.authorizer ? Object.fromEntries(Object.entries(extras.authorizer).map(([k, v]) => [k, String(v)])) : null;
+  return {
+    httpMethod: request.method,
+    path,
+    resource: path,
+    headers: Object.keys(headers).length > 0 ? headers : null,
+    multiValueHeaders: Object.keys(multiValueHeaders).length > 0 ? multiValueHeaders : null,
+    queryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: Object.keys(multiQuery).length > 0 ? multiQuery : null,
+    body: bytes.byteLength === 0 ? null : textual ? bytes.toString('utf8') : bytes.toString('base64'),
+    isBase64Encoded: bytes.byteLength > 0 && !textual,
+    requestContext: {
+      requestId: extras.requestId ?? crypto.randomUUID(),
+      stage: extras.stage ?? (base.basePath.replace(/^\//, '') || '$default'),
+      authorizer,
+    },
+  };
+}

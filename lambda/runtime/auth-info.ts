@@ -1,0 +1,121 @@
+/**
+ * The token authorizer's context → the MCP SDK's `AuthInfo`, which every tool sees.
+ *
+ * The MCP handler does not verify signatures again (the authorizer did, and API Gateway only
+ * invokes the backend when it allowed the call). It does refuse a request that carries no
+ * authorizer identity: a route wired without the authorizer must not become an open door.
+ */
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { MissingIdentityError, NoCallerError } from './errors';
+
+/** Where the identity came from and which resource it was accepted for. */
+export interface IdentitySource {
+  /** `event.requestContext.authorizer` (API Gateway delivers the values as strings). */
+  readonly authorizer: Readonly<Record<string, unknown>> | null | undefined;
+  /** The request's `Authorization` header; the token for `AuthInfo.token` is read from it. */
+  readonly authorizationHeader: string | undefined;
+  /** The canonical resource URL (`serverUrls(PUBLIC_BASE_URL).resource`). */
+  readonly resource: URL;
+  /** The path-form protected-resource metadata URL, for scope challenges. */
+  readonly resourceMetadataUrl: string;
+}
+
+/** The identity fields the runtime puts in `AuthInfo.extra`. Absent claims are absent here too. */
+export interface AuthInfoExtra {
+  readonly sub: string;
+  readonly orgId?: string;
+  readonly sid?: string;
+  readonly jti?: string;
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** The bearer token of an `Authorization` header; the scheme is case-insensitive (RFC 7235). */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  const match = /^\s*bearer\s+([^\s]+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * Builds the `AuthInfo` for one request. Throws {@link MissingIdentityError} (answered 401) when
+ * the authorizer context or the bearer token is missing.
+ */
+export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
+  const context = source.authorizer;
+  if (!context || typeof context !== 'object') {
+    throw new MissingIdentityError('the request carries no authorizer context; the route must be protected by the token authorizer');
+  }
+  const sub = text(context.sub);
+  if (sub === undefined) {
+    throw new MissingIdentityError('the authorizer context has no "sub"; the route must be protected by the token authorizer');
+  }
+  const token = bearerTokenOf(source.authorizationHeader);
+  if (token === undefined) {
+    throw new MissingIdentityError('the request has no bearer token in its Authorization header');
+  }
+  const scope = text(context.scope);
+  const exp = Number(text(context.exp));
+  const extra: AuthInfoExtra = {
+    sub,
+    ...optional('orgId', text(context.org_id)),
+    ...optional('sid', text(context.sid)),
+    ...optional('jti', text(context.jti)),
+  };
+  return {
+    token,
+    clientId: text(context.client_id) ?? '',
+    scopes: scope === undefined ? [] : scope.split(/\s+/).filter((s) => s !== ''),
+    ...(Number.isFinite(exp) && exp > 0 ? { expiresAt: exp } : {}),
+    resource: source.resource,
+    resourceMetadataUrl: source.resourceMetadataUrl,
+    extra: { ...extra },
+  };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+/** Who is calling a tool: the identity a tool should act for. Never contains the token. */
+export interface Caller {
+  /** The user id (`sub`). */
+  readonly sub: string;
+  /** The WorkOS organization id (`org_id`), when the token carries one. */
+  readonly orgId?: string;
+  /** The OAuth client the user authorized (`client_id`). */
+  readonly clientId: string;
+  /** The granted scopes. */
+  readonly scopes: readonly string[];
+  /** Token expiry, seconds since the epoch. */
+  readonly expiresAt?: number;
+  /** The session id (`sid`), when present. */
+  readonly sessionId?: string;
+}
+
+/**
+ * The caller of the current request, from the `AuthInfo` a tool receives
+ * (`ctx.http?.authInfo` in a v2 SDK tool callback). Throws {@link NoCallerError} when there is
+ * none, which the SDK turns into a tool error result.
+ */
+export function callerOf(authInfo: AuthInfo | undefined): Caller {
+  const extra = authInfo?.extra as Partial<AuthInfoExtra> | undefined;
+  if (!authInfo || typeof extra?.sub !== 'string') throw new NoCallerError();
+  return {
+    sub: extra.sub,
+    ...(extra.orgId !== undefined ? { orgId: extra.orgId } : {}),
+    clientId: authInfo.clientId,
+    scopes: [...authInfo.scopes],
+    ...(authInfo.expiresAt !== undefined ? { expiresAt: authInfo.expiresAt } : {}),
+    ...(extra.sid !== undefined ? { sessionId: extra.sid } : {}),
+  };
+}
+
+/** The scopes of `required` that `authInfo` does not hold, in the order given. */
+export function missingScopes(authInfo: AuthInfo, required: readonly string[]): string[] {
+  const held = new Set(authInfo.scopes);
+  return required.filter((scope) => !held.has(scope));
+}

@@ -1,0 +1,99 @@
+/**
+ * The runtime's settings, read once at cold start from options or the environment the construct
+ * sets. A missing or malformed value throws a {@link RuntimeConfigError} naming the variable and
+ * what to set: the function then fails every invocation loudly instead of serving unsafely.
+ */
+import { serverUrls, type ServerUrls } from '../shared/urls';
+import { RuntimeConfigError } from './errors';
+
+/** 1 MiB: the default request body limit (API Gateway itself stops at 10 MB). */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Which browser origins may call the endpoint: any, or an explicit list. */
+export type OriginPolicy = { readonly any: true } | { readonly any: false; readonly origins: ReadonlySet<string>; readonly hostnames: ReadonlySet<string> };
+
+export interface RuntimeSettings {
+  readonly urls: ServerUrls;
+  readonly origins: OriginPolicy;
+  readonly maxBodyBytes: number;
+}
+
+export interface RuntimeSettingsInput {
+  readonly publicBaseUrl?: string;
+  readonly allowedOrigins?: readonly string[] | '*';
+  readonly maxBodyBytes?: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = process.env): RuntimeSettings {
+  return {
+    urls: readUrls(input.publicBaseUrl ?? env.PUBLIC_BASE_URL),
+    origins: readOrigins(input.allowedOrigins ?? env.ALLOWED_ORIGINS),
+    maxBodyBytes: readMaxBodyBytes(input.maxBodyBytes ?? env.MAX_BODY_BYTES),
+  };
+}
+
+function readUrls(value: string | undefined): ServerUrls {
+  if (value === undefined || value.trim() === '') {
+    throw new RuntimeConfigError('PUBLIC_BASE_URL', 'PUBLIC_BASE_URL is not set: set it to the public base URL of the API, e.g. https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.');
+  }
+  try {
+    return serverUrls(value);
+  } catch (error) {
+    throw new RuntimeConfigError('PUBLIC_BASE_URL', `PUBLIC_BASE_URL is invalid: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `ALLOWED_ORIGINS`: comma separated; unset, empty or `*` allows any Origin (tokens travel in a
+ * header, not a cookie, so a foreign page cannot borrow a user's credentials). Each entry is a full
+ * origin (`https://app.example.com`, matched exactly) or a bare hostname (any scheme and port).
+ */
+export function readOrigins(value: readonly string[] | string | undefined): OriginPolicy {
+  const entries = (typeof value === 'string' ? value.split(',') : (value ?? [])).map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 0 || entries.includes('*')) return { any: true };
+  const origins = new Set<string>();
+  const hostnames = new Set<string>();
+  for (const entry of entries) {
+    if (entry.includes('://')) {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new RuntimeConfigError('ALLOWED_ORIGINS', `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use full origins such as https://app.example.com, bare hostnames, or *.`);
+      }
+      if (url.origin === 'null' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+        throw new RuntimeConfigError('ALLOWED_ORIGINS', `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use scheme://host[:port] with no path.`);
+      }
+      origins.add(url.origin);
+    } else if (/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(entry)) {
+      hostnames.add(entry.toLowerCase());
+    } else {
+      throw new RuntimeConfigError('ALLOWED_ORIGINS', `ALLOWED_ORIGINS has an entry that is neither an origin nor a hostname: "${entry}".`);
+    }
+  }
+  return { any: false, origins, hostnames };
+}
+
+/** Whether a present `Origin` header is allowed. The opaque `null` origin is allowed only under "any". */
+export function isOriginAllowed(policy: OriginPolicy, origin: string): boolean {
+  if (policy.any) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.origin === 'null') return false;
+  return policy.origins.has(url.origin) || policy.hostnames.has(url.hostname.toLowerCase());
+}
+
+function readMaxBodyBytes(value: number | string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_MAX_BODY_BYTES;
+  const bytes = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new RuntimeConfigError('MAX_BODY_BYTES', `MAX_BODY_BYTES must be a positive whole number of bytes, got "${String(value)}": set it to e.g. 1048576 (1 MiB) or leave it unset.`);
+  }
+  return bytes;
+}

@@ -1,0 +1,347 @@
+/**
+ * `createMcpLambdaHandler`: serves an MCP server factory as a Lambda behind an API Gateway REST API
+ * and its token authorizer. Stateless, JSON responses (the REST API integration is buffered).
+ *
+ * Per request, in this order: Origin check (403), CORS preflight (204), identity from the
+ * authorizer context (401), method (405), body size (413), Accept (406), Content-Type (415), JSON
+ * (400 parse error), batch (400 invalid request), per-tool scopes (403 insufficient_scope), then the
+ * MCP SDK: the 2026-07-28 path through `createMcpHandler`, 2025-era requests through a stateless
+ * streamable HTTP transport in JSON mode. Whatever happens, the answer is JSON and one log line.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  createMcpHandler,
+  isJsonContentType,
+  isLegacyRequest,
+  McpServer,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type McpRequestContext,
+  type RequestId,
+  type Server,
+} from '@modelcontextprotocol/server';
+import { insufficientScopeChallenge, unauthorizedChallenge } from '../shared/urls';
+import { bodyBytesOf, headerOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
+import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
+import { isOriginAllowed, readRuntimeSettings } from './config';
+import { InvalidProxyEventError, MissingIdentityError, RuntimeConfigError } from './errors';
+import {
+  ALLOWED_METHODS,
+  corsHeaders,
+  echoableId,
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  jsonRpcErrorResponse,
+  PARSE_ERROR,
+  preflightResponse,
+  TRANSPORT_ERROR,
+} from './responses';
+
+/** Name, version and optional title the server reports to clients. */
+export interface ServerInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly title?: string;
+}
+
+/** What the factory receives for each request: the SDK's context plus the caller, always present here. */
+export interface McpLambdaRequestContext extends McpRequestContext {
+  /** The verified caller's `AuthInfo` (also visible to tools as `ctx.http?.authInfo`). */
+  readonly authInfo: AuthInfo;
+  /** The caller, ready to use: `sub`, `orgId`, `clientId`, `scopes`. */
+  readonly caller: Caller;
+  /** The `serverInfo` option, to pass to `new McpServer(serverInfo)`. */
+  readonly serverInfo: ServerInfo;
+}
+
+/**
+ * Builds a fresh `McpServer` (or low-level `Server`) for one request. Register tools here; a tool
+ * reads its caller with `callerOf(ctx.http?.authInfo)` in its callback `(args, ctx) => ...`.
+ */
+export type McpLambdaServerFactory = (ctx: McpLambdaRequestContext) => McpServer | Server | Promise<McpServer | Server>;
+
+export interface McpLambdaHandlerOptions {
+  /**
+   * Scopes each tool requires, checked before the tool runs: a caller without them gets a 403 with
+   * a JSON-RPC `insufficient_scope` error naming the missing scopes, and the tool never executes.
+   * @default - no tool requires a scope beyond what the authorizer demands
+   */
+  readonly toolScopes?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Browser origins allowed to call the endpoint (full origins or bare hostnames); a request with
+   * another `Origin` gets 403. Requests without `Origin` (non-browser clients) always pass.
+   * @default - `ALLOWED_ORIGINS` (comma separated); unset or `*` allows any origin
+   */
+  readonly allowedOrigins?: readonly string[] | '*';
+  /**
+   * Largest request body accepted, in bytes; larger bodies get 413.
+   * @default - `MAX_BODY_BYTES`, or 1 MiB
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * The public base URL of the API; the canonical resource is `<base>/mcp`.
+   * @default - `PUBLIC_BASE_URL`
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * What the server reports as its implementation, handed to the factory.
+   * @default - `{ name: POWERTOOLS_SERVICE_NAME or 'mcp-server', version: '1.0.0' }`
+   */
+  readonly serverInfo?: ServerInfo;
+  /**
+   * The Powertools logger for the per-request log line.
+   * @default - a new Logger (service from `POWERTOOLS_SERVICE_NAME`, level from `POWERTOOLS_LOG_LEVEL`)
+   */
+  readonly logger?: Logger;
+}
+
+/** The parts of the Lambda context the handler reads. */
+export interface LambdaContextLike {
+  readonly awsRequestId?: string;
+}
+
+/** A Lambda handler for REST API proxy events. */
+export type McpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) => Promise<ProxyResult>;
+
+// The per-request log line is filled in as the request travels through the layers, including
+// errors the SDK reports through its `onerror` callback, which has no request argument.
+interface RequestRecord {
+  requestId: string;
+  httpMethod: string;
+  rpcMethod?: string;
+  tool?: string;
+  era?: 'legacy' | 'modern';
+  sub?: string;
+  /** The JSON-RPC id of the request, echoed on an error answer. */
+  rpcId?: RequestId | null;
+  reasons: string[];
+  /** An unexpected exception, logged with its stack on the request's line. */
+  error?: Error;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function validateToolScopes(toolScopes: Readonly<Record<string, readonly string[]>>): void {
+  for (const [tool, scopes] of Object.entries(toolScopes)) {
+    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))) {
+      throw new RuntimeConfigError('toolScopes', `toolScopes["${tool}"] must be a list of OAuth scope tokens (no spaces or quotes), got ${JSON.stringify(scopes)}.`);
+    }
+  }
+}
+
+/**
+ * Creates the Lambda handler. Reads its settings once (at cold start, when called at module scope)
+ * and throws a {@link RuntimeConfigError} naming the variable when one is missing or malformed.
+ *
+ * ```ts
+ * import { createMcpLambdaHandler, callerOf } from 'mcp-authkit-apigateway/runtime';
+ * import { McpServer } from '@modelcontextprotocol/server';
+ * import * as z from 'zod';
+ *
+ * export const handler = createMcpLambdaHandler(({ serverInfo }) => {
+ *   const server = new McpServer(serverInfo);
+ *   server.registerTool('greet', { inputSchema: z.object({ name: z.string() }) }, async ({ name }, ctx) => {
+ *     const caller = callerOf(ctx.http?.authInfo);
+ *     return { content: [{ type: 'text', text: `Hello ${name}, from ${caller.sub}` }] };
+ *   });
+ *   return server;
+ * }, { toolScopes: { greet: ['greetings:write'] } });
+ * ```
+ */
+export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options: McpLambdaHandlerOptions = {}): McpLambdaHandler {
+  const settings = readRuntimeSettings(options);
+  const toolScopes = options.toolScopes ?? {};
+  validateToolScopes(toolScopes);
+  const base = publicBaseOf(settings.urls.base);
+  const resource = new URL(settings.urls.resource);
+  const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
+  const logger = options.logger ?? new Logger();
+  const records = new AsyncLocalStorage<RequestRecord>();
+
+  const reportError = (error: Error): void => {
+    const record = records.getStore();
+    if (record) record.reasons.push(error.message);
+    else logger.warn('MCP SDK reported an error outside a request', { reason: error.message });
+  };
+
+  const userFactory = (ctx: McpRequestContext): ReturnType<McpLambdaServerFactory> => {
+    if (ctx.authInfo === undefined) throw new MissingIdentityError('the MCP SDK called the factory without authInfo');
+    const record = records.getStore();
+    if (record) record.era = ctx.era;
+    return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo });
+  };
+
+  // 2026-07-28 traffic: the SDK's entry, strict (2025-era requests are routed below, never here).
+  const modern = createMcpHandler(userFactory, {
+    legacy: 'reject',
+    responseMode: 'json',
+    maxRequestBodySize: settings.maxBodyBytes,
+    onerror: reportError,
+  });
+
+  // 2025-era traffic: a fresh stateless transport per request, in JSON mode. The SDK's own
+  // stateless fallback always answers requests over SSE, which a buffered integration can carry
+  // but which no client here needs; JSON is the simpler, smaller answer.
+  const serveLegacy = async (request: Request, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> => {
+    const product = await userFactory({ era: 'legacy', authInfo, requestInfo: request });
+    const server = product instanceof McpServer ? product.server : product;
+    server.onerror = reportError;
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+      maxRequestBodySize: settings.maxBodyBytes,
+    });
+    await product.connect(transport);
+    try {
+      return await transport.handleRequest(request, { authInfo, parsedBody });
+    } finally {
+      void transport.close().catch(reportError);
+      void product.close().catch(reportError);
+    }
+  };
+
+  const serve = async (event: ProxyEvent, record: RequestRecord): Promise<Response> => {
+    const method = record.httpMethod;
+    const origin = headerOf(event, 'origin');
+    if (origin !== undefined && !isOriginAllowed(settings.origins, origin)) {
+      record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
+      return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
+    }
+    if (method === 'OPTIONS') return preflightResponse();
+
+    let authInfo: AuthInfo;
+    try {
+      authInfo = authInfoFromAuthorizer({
+        authorizer: event.requestContext?.authorizer,
+        authorizationHeader: headerOf(event, 'authorization'),
+        resource,
+        resourceMetadataUrl: settings.urls.protectedResourceMetadata,
+      });
+    } catch (error) {
+      if (!(error instanceof MissingIdentityError)) throw error;
+      record.reasons.push(`refused without identity: ${error.message}`);
+      return jsonRpcErrorResponse(401, TRANSPORT_ERROR, 'Unauthorized: a valid bearer token is required', {
+        headers: { 'WWW-Authenticate': unauthorizedChallenge(settings.urls) },
+      });
+    }
+    record.sub = (authInfo.extra as { sub: string }).sub;
+
+    if (method !== 'POST') {
+      record.reasons.push(`method ${method} is not served (stateless endpoint)`);
+      return jsonRpcErrorResponse(405, TRANSPORT_ERROR, 'Method not allowed.', { headers: { Allow: ALLOWED_METHODS } });
+    }
+
+    const body = bodyBytesOf(event);
+    if (body.byteLength > settings.maxBodyBytes) {
+      record.reasons.push(`body of ${body.byteLength} bytes exceeds ${settings.maxBodyBytes}`);
+      return jsonRpcErrorResponse(413, TRANSPORT_ERROR, `Payload Too Large: Request body must not exceed ${settings.maxBodyBytes} bytes`);
+    }
+    const accept = headerOf(event, 'accept');
+    if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
+      record.reasons.push(`Accept ${JSON.stringify(accept ?? null)} lacks application/json and text/event-stream`);
+      return jsonRpcErrorResponse(406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+    }
+    if (!isJsonContentType(headerOf(event, 'content-type'))) {
+      record.reasons.push(`Content-Type ${JSON.stringify(headerOf(event, 'content-type') ?? null)} is not application/json`);
+      return jsonRpcErrorResponse(415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+
+    let message: unknown;
+    try {
+      message = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      record.reasons.push(`body is not JSON: ${(error as Error).message}`);
+      return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON');
+    }
+    if (Array.isArray(message)) {
+      record.reasons.push(`JSON-RPC batch of ${message.length} messages`);
+      return jsonRpcErrorResponse(400, INVALID_REQUEST, 'Invalid Request: JSON-RPC batches are not supported (removed in protocol revision 2025-06-18); send one message per request');
+    }
+    const id = echoableId(message);
+    record.rpcId = id;
+    const { method: rpcMethod, params } = (message ?? {}) as { method?: unknown; params?: { name?: unknown } };
+    if (typeof rpcMethod === 'string') record.rpcMethod = rpcMethod;
+    if (rpcMethod === 'tools/call' && typeof params?.name === 'string') {
+      record.tool = params.name;
+      const refusal = scopeRefusal(params.name, authInfo, id);
+      if (refusal) {
+        record.reasons.push(`tool ${params.name} needs scopes the caller lacks`);
+        return refusal;
+      }
+    }
+
+    const request = requestFromProxyEvent(event, base, { body });
+    const response = (await isLegacyRequest(request, message))
+      ? await serveLegacy(request, authInfo, message)
+      : await modern.fetch(request, { authInfo, parsedBody: message });
+    if (response.status >= 500) {
+      // The SDK already answered JSON-RPC; add the request id so the caller can quote it.
+      return internalError(record, id);
+    }
+    return response;
+  };
+
+  const scopeRefusal = (tool: string, authInfo: AuthInfo, id: RequestId | null): Response | undefined => {
+    const required = toolScopes[tool];
+    if (!required || required.length === 0) return undefined;
+    const missing = missingScopes(authInfo, required);
+    if (missing.length === 0) return undefined;
+    return jsonRpcErrorResponse(403, TRANSPORT_ERROR, `insufficient_scope: the tool "${tool}" requires the scope(s) ${missing.join(', ')} that the access token lacks`, {
+      id,
+      data: { error: 'insufficient_scope', tool, requiredScopes: [...required], missingScopes: missing },
+      headers: { 'WWW-Authenticate': insufficientScopeChallenge(settings.urls, required) },
+    });
+  };
+
+  const internalError = (record: RequestRecord, id: RequestId | null): Response =>
+    jsonRpcErrorResponse(500, INTERNAL_ERROR, `Internal error (request id ${record.requestId})`, { id, data: { requestId: record.requestId } });
+
+  return async (event, context) => {
+    const started = performance.now();
+    const record: RequestRecord = {
+      requestId: context?.awsRequestId ?? event.requestContext?.requestId ?? crypto.randomUUID(),
+      httpMethod: (event.httpMethod ?? '').toUpperCase(),
+      reasons: [],
+    };
+    return records.run(record, async () => {
+      let result: ProxyResult;
+      try {
+        result = await proxyResultFromResponse(await serve(event, record));
+      } catch (error) {
+        if (error instanceof InvalidProxyEventError) {
+          record.reasons.push(error.message);
+          result = await proxyResultFromResponse(jsonRpcErrorResponse(400, INVALID_REQUEST, `Bad Request: ${error.message}`));
+        } else {
+          record.error = error instanceof Error ? error : new Error(String(error));
+          record.reasons.push(`unexpected ${record.error.name}: ${record.error.message}`);
+          result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
+        }
+      }
+      const origin = headerOf(event, 'origin');
+      const allowedOrigin = origin !== undefined && isOriginAllowed(settings.origins, origin) ? origin : undefined;
+      Object.assign(result.multiValueHeaders, corsHeaders(allowedOrigin, settings.origins.any));
+      logRequest(logger, record, result.statusCode, performance.now() - started);
+      return result;
+    });
+  };
+}
+
+function logRequest(logger: Logger, record: RequestRecord, status: number, durationMs: number): void {
+  const line = {
+    requestId: record.requestId,
+    httpMethod: record.httpMethod,
+    ...(record.rpcMethod !== undefined ? { rpcMethod: record.rpcMethod } : {}),
+    ...(record.tool !== undefined ? { tool: record.tool } : {}),
+    ...(record.era !== undefined ? { era: record.era } : {}),
+    status,
+    durationMs: Math.round(durationMs * 100) / 100,
+    ...(record.sub !== undefined ? { sub: record.sub } : {}),
+    ...(record.reasons.length > 0 ? { reason: record.reasons.join('; ') } : {}),
+    ...(record.error !== undefined ? { error: record.error } : {}),
+  };
+  if (status >= 500) logger.error('mcp request', line);
+  else if (status >= 400) logger.warn('mcp request', line);
+  else logger.info('mcp request', line);
+}

@@ -1,0 +1,35 @@
+/**
+ * The public runtime API (`mcp-authkit-apigateway/runtime`): serve your own MCP tools from a
+ * Lambda behind the construct's API Gateway and token authorizer. Write a server factory; the
+ * runtime handles the proxy event, the caller's identity, per-tool scopes, Origin, body limits,
+ * both protocol eras and the error answers.
+ *
+ * Inside a tool callback `(args, ctx) => ...` (v2 SDK), the caller's `AuthInfo` is
+ * `ctx.http?.authInfo`; `callerOf(ctx.http?.authInfo)` gives `{ sub, orgId, clientId, scopes }`.
+ *
+ * This module imports nothing from aws-cdk-lib or aws-lambda.
+ */
+export {
+  createMcpLambdaHandler,
+  type LambdaContextLike,
+  type McpLambdaHandler,
+  type McpLambdaHandlerOptions,
+  type McpLambdaRequestContext,
+  type McpLambdaServerFactory,
+  type ServerInfo,
+} from './handler';
+export { callerOf, bearerTokenOf, type AuthInfoExtra, type Caller } from './auth-info';
+export {
+  proxyEventFromRequest,
+  proxyResultFromResponse,
+  publicBaseOf,
+  requestFromProxyEvent,
+  responseFromProxyResult,
+  type ProxyEvent,
+  type ProxyEventExtras,
+  type ProxyRequestContext,
+  type ProxyResult,
+  type PublicBase,
+} from './adapter';
+export { InvalidProxyEventError, MissingIdentityError, NoCallerError, RuntimeConfigError } from './errors';
+export type { AuthInfo } from '@modelcontextprotocol/server';

@@ -1,0 +1,121 @@
+/**
+ * Small typed factories for MCP runtime tests: proxy events as API Gateway delivers them, MCP
+ * messages of both protocol eras, and a capture of the Powertools log lines.
+ */
+import type { ProxyEvent } from '../../../lambda/runtime/adapter';
+
+export const PUBLIC_BASE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
+export const RESOURCE = `${PUBLIC_BASE_URL}/mcp`;
+export const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-token-value.signature';
+export const MODERN = '2026-07-28';
+
+/** The authorizer context API Gateway hands the backend (values as strings). */
+export function authorizerContext(overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const context: Record<string, string | undefined> = {
+    principalId: 'user_01H',
+    sub: 'user_01H',
+    client_id: 'client_01C',
+    org_id: 'org_01O',
+    sid: 'session_01S',
+    scope: 'openid profile email',
+    jti: 'jti-1',
+    exp: '1900000000',
+    aud: RESOURCE,
+    integrationLatency: '12',
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(context).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+export interface McpEventOptions {
+  readonly headers?: Record<string, string | undefined>;
+  readonly authorizer?: Record<string, string> | null;
+  readonly httpMethod?: string;
+  readonly rawBody?: string;
+  readonly base64?: boolean;
+}
+
+/** A POST /mcp proxy event carrying `body` as JSON, with the headers a conforming client sends. */
+export function mcpEvent(body: unknown, options: McpEventOptions = {}): ProxyEvent {
+  const headers: Record<string, string> = {};
+  const merged: Record<string, string | undefined> = {
+    Accept: 'application/json, text/event-stream',
+    'Content-Type': 'application/json',
+    Authorization: `Bearer ${TOKEN}`,
+    ...options.headers,
+  };
+  for (const [name, value] of Object.entries(merged)) if (value !== undefined) headers[name] = value;
+  const text = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+  return {
+    httpMethod: options.httpMethod ?? 'POST',
+    path: '/mcp',
+    resource: '/mcp',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    body: text === undefined ? null : options.base64 ? Buffer.from(text).toString('base64') : text,
+    isBase64Encoded: options.base64 ?? false,
+    requestContext: {
+      requestId: 'req-0001',
+      stage: 'prod',
+      authorizer: options.authorizer === undefined ? authorizerContext() : options.authorizer,
+    },
+  };
+}
+
+export function initialize(protocolVersion: string, id: number | string = 1): unknown {
+  return { jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test-client', version: '1.0.0' } } };
+}
+
+/** A 2025-era request (after initialize, the client sends MCP-Protocol-Version). */
+export function legacyRequest(method: string, params: Record<string, unknown> | undefined, version = '2025-11-25', id: number | string = 2): { body: unknown; headers: Record<string, string> } {
+  return { body: { jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }, headers: { 'MCP-Protocol-Version': version } };
+}
+
+/** A 2026-07-28 request: the per-request `_meta` envelope plus the standard headers. */
+export function modernRequest(method: string, params: Record<string, unknown> = {}, id: number | string = 3): { body: unknown; headers: Record<string, string> } {
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientInfo': { name: 'test-client', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  const headers: Record<string, string> = { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': method };
+  if (typeof params.name === 'string') headers['Mcp-Name'] = params.name;
+  return { body: { jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope } }, headers };
+}
+
+export interface JsonRpcReply {
+  readonly jsonrpc: '2.0';
+  readonly id: string | number | null;
+  readonly result?: Record<string, unknown> & { content?: { type: string; text: string }[]; structuredContent?: Record<string, unknown>; isError?: boolean };
+  readonly error?: { code: number; message: string; data?: Record<string, unknown> };
+}
+
+export function replyOf(result: { body: string; isBase64Encoded: boolean }): JsonRpcReply {
+  const text = result.isBase64Encoded ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
+  return JSON.parse(text) as JsonRpcReply;
+}
+
+/**
+ * Captures what the Powertools logger writes: it has its own Console on process.stdout (info) and
+ * process.stderr (warn, error).
+ */
+export function captureLogs(): { lines: () => Record<string, unknown>[]; raw: () => string; restore: () => void } {
+  const chunks: string[] = [];
+  const record = (chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(record), jest.spyOn(process.stderr, 'write').mockImplementation(record)];
+  const raw = () => chunks.join('');
+  return {
+    raw,
+    lines: () =>
+      raw()
+        .split('\n')
+        .filter((line) => line.trim().startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
+}
