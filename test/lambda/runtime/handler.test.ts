@@ -10,6 +10,7 @@ import {
   initialize,
   legacyRequest,
   mcpEvent,
+  type McpEventOptions,
   MODERN,
   modernRequest,
   PUBLIC_BASE_URL,
@@ -211,7 +212,7 @@ describe('per-tool scopes', () => {
 describe('identity', () => {
   const handler = handlerWith();
 
-  it.each([
+  it.each<[string, McpEventOptions]>([
     ['no authorizer context at all', { authorizer: null }],
     ['an authorizer context without sub', { authorizer: authorizerContext({ sub: undefined }) }],
     ['no Authorization header', { headers: { Authorization: undefined } }],

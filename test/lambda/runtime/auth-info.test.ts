@@ -1,0 +1,80 @@
+import { authInfoFromAuthorizer, bearerTokenOf, callerOf, missingScopes, type IdentitySource } from '../../../lambda/runtime/auth-info';
+import { MissingIdentityError, NoCallerError } from '../../../lambda/runtime/errors';
+import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
+
+function source(overrides: Partial<IdentitySource> = {}): IdentitySource {
+  return {
+    authorizer: authorizerContext(),
+    authorizationHeader: `Bearer ${TOKEN}`,
+    resource: new URL(RESOURCE),
+    resourceMetadataUrl: `${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp`,
+    ...overrides,
+  };
+}
+
+describe('authInfoFromAuthorizer', () => {
+  it('maps every claim of the authorizer context', () => {
+    expect(authInfoFromAuthorizer(source())).toEqual({
+      token: TOKEN,
+      clientId: 'client_01C',
+      scopes: ['openid', 'profile', 'email'],
+      expiresAt: 1900000000,
+      resource: new URL(RESOURCE),
+      resourceMetadataUrl: `${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp`,
+      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1' },
+    });
+  });
+
+  it('omits claims the token did not carry', () => {
+    const info = authInfoFromAuthorizer(source({ authorizer: { sub: 'user_2', exp: 'not-a-number' } }));
+    expect(info).toMatchObject({ clientId: '', scopes: [] });
+    expect(info.expiresAt).toBeUndefined();
+    expect(info.extra).toEqual({ sub: 'user_2' });
+  });
+
+  it('accepts numbers as API Gateway test invocations deliver them', () => {
+    expect(authInfoFromAuthorizer(source({ authorizer: { sub: 'u', exp: 1900000001 } })).expiresAt).toBe(1900000001);
+  });
+
+  it.each<[string, Partial<IdentitySource>]>([
+    ['no authorizer context', { authorizer: undefined }],
+    ['a null authorizer context', { authorizer: null }],
+    ['a context without sub', { authorizer: { client_id: 'c' } }],
+    ['an empty sub', { authorizer: { sub: '' } }],
+    ['no Authorization header', { authorizationHeader: undefined }],
+    ['a non-bearer Authorization header', { authorizationHeader: 'Basic dXNlcjpwYXNz' }],
+  ])('refuses %s', (_case, overrides) => {
+    expect(() => authInfoFromAuthorizer(source(overrides))).toThrow(MissingIdentityError);
+  });
+});
+
+describe('bearerTokenOf', () => {
+  it.each(['Bearer abc', 'bearer abc', 'BEARER   abc  '])('reads the token of %j (scheme is case-insensitive)', (header) => {
+    expect(bearerTokenOf(header)).toBe('abc');
+  });
+
+  it.each([undefined, '', 'Bearer', 'Bearer a b', 'Token abc'])('finds none in %j', (header) => {
+    expect(bearerTokenOf(header)).toBeUndefined();
+  });
+});
+
+describe('callerOf', () => {
+  it('gives a tool the caller without the token', () => {
+    const caller = callerOf(authInfoFromAuthorizer(source()));
+    expect(caller).toEqual({ sub: 'user_01H', orgId: 'org_01O', clientId: 'client_01C', scopes: ['openid', 'profile', 'email'], expiresAt: 1900000000, sessionId: 'session_01S' });
+    expect(JSON.stringify(caller)).not.toContain(TOKEN);
+  });
+
+  it('throws a NoCallerError when the request carried no identity', () => {
+    expect(() => callerOf(undefined)).toThrow(NoCallerError);
+    expect(() => callerOf({ token: 't', clientId: 'c', scopes: [] })).toThrow(NoCallerError);
+  });
+});
+
+describe('missingScopes', () => {
+  it('lists the required scopes the token lacks, in order', () => {
+    const info = authInfoFromAuthorizer(source({ authorizer: authorizerContext({ scope: 'b' }) }));
+    expect(missingScopes(info, ['a', 'b', 'c'])).toEqual(['a', 'c']);
+    expect(missingScopes(info, ['b'])).toEqual([]);
+  });
+});

@@ -1,0 +1,61 @@
+import { DEFAULT_MAX_BODY_BYTES, isOriginAllowed, readOrigins, readRuntimeSettings } from '../../../lambda/runtime/config';
+import { RuntimeConfigError } from '../../../lambda/runtime/errors';
+
+const BASE = { PUBLIC_BASE_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod' };
+
+describe('readRuntimeSettings', () => {
+  it('derives the URLs from PUBLIC_BASE_URL and applies the defaults', () => {
+    const settings = readRuntimeSettings({}, BASE);
+    expect(settings.urls.resource).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
+    expect(settings.maxBodyBytes).toBe(DEFAULT_MAX_BODY_BYTES);
+    expect(settings.origins).toEqual({ any: true });
+  });
+
+  it('lets options win over the environment', () => {
+    const settings = readRuntimeSettings({ publicBaseUrl: 'http://localhost:8787', maxBodyBytes: 10, allowedOrigins: ['https://a.example'] }, { ...BASE, MAX_BODY_BYTES: '99' });
+    expect(settings.urls.resource).toBe('http://localhost:8787/mcp');
+    expect(settings.maxBodyBytes).toBe(10);
+    expect(settings.origins.any).toBe(false);
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['a missing PUBLIC_BASE_URL', {}, /PUBLIC_BASE_URL is not set/],
+    ['a plain-http PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'http://mcp.example.com' }, /PUBLIC_BASE_URL is invalid.*https/],
+    ['a relative PUBLIC_BASE_URL', { PUBLIC_BASE_URL: '/prod' }, /PUBLIC_BASE_URL is invalid/],
+    ['a negative MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '-5' }, /MAX_BODY_BYTES must be a positive whole number/],
+    ['a fractional MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1.5' }, /MAX_BODY_BYTES/],
+    ['a word for MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1MB' }, /MAX_BODY_BYTES/],
+    ['an ALLOWED_ORIGINS entry with a path', { ...BASE, ALLOWED_ORIGINS: 'https://a.example/app' }, /ALLOWED_ORIGINS/],
+    ['an ALLOWED_ORIGINS entry that is no hostname', { ...BASE, ALLOWED_ORIGINS: 'not a host' }, /ALLOWED_ORIGINS/],
+  ])('fails on %s, naming the variable', (_case, env, message) => {
+    expect(() => readRuntimeSettings({}, env)).toThrow(RuntimeConfigError);
+    expect(() => readRuntimeSettings({}, env)).toThrow(message);
+  });
+});
+
+describe('origins', () => {
+  it.each(['', '*', ' * ', 'https://a.example, *'])('allows any origin for %j', (value) => {
+    expect(readOrigins(value)).toEqual({ any: true });
+  });
+
+  const policy = readOrigins('https://app.example.com, inspector.local, http://localhost:6274');
+
+  it.each([
+    ['https://app.example.com', true],
+    ['https://app.example.com:443', true],
+    ['http://app.example.com', false],
+    ['https://evil.example.com', false],
+    ['http://inspector.local:1234', true],
+    ['https://INSPECTOR.local', true],
+    ['http://localhost:6274', true],
+    ['http://localhost:6275', false],
+    ['null', false],
+    ['not a url', false],
+  ])('checks %s → %s', (origin, allowed) => {
+    expect(isOriginAllowed(policy, origin)).toBe(allowed);
+  });
+
+  it('allows the opaque null origin only when any origin is allowed', () => {
+    expect(isOriginAllowed({ any: true }, 'null')).toBe(true);
+  });
+});
