@@ -13,7 +13,7 @@
 import { constants, KeyObject, verify } from 'node:crypto';
 import type { AccessTokenPolicy, JwksSettings, SupportedAlgorithm } from './config';
 import { InsufficientScopeError, InvalidTokenError, type VerifiedAccessToken } from './errors';
-import { createRemoteJwks, type SigningKeyResolver } from './jwks';
+import { createRemoteJwks, type KeySelector, type SigningKeyResolver } from './jwks';
 
 export type { VerifiedAccessToken } from './errors';
 
@@ -32,6 +32,8 @@ export interface AccessTokenVerifierDependencies {
 
 /** Largest token accepted, checked before any decoding. */
 export const MAX_TOKEN_BYTES = 8192;
+/** Bound of the checked-header memo; a flood of distinct headers only empties it. */
+const MAX_REMEMBERED_HEADERS = 32;
 
 /** Header parameters that would let the token choose its own key, or change how it is processed. */
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'b64', 'zip'] as const;
@@ -64,6 +66,18 @@ export function createAccessTokenVerifier(
   const jwks = dependencies.jwks ?? remoteJwksFor(config);
   const now = dependencies.now ?? Date.now;
   const algorithms: ReadonlySet<string> = new Set(config.algorithms);
+  // AuthKit signs every token with the same few headers: remember the ones that passed the checks.
+  const checkedHeaders = new Map<string, KeySelector>();
+
+  function readHeader(encodedHeader: string): KeySelector {
+    const known = checkedHeaders.get(encodedHeader);
+    if (known) return known;
+    const header = decodeJsonSegment(encodedHeader, 'header');
+    const selector: KeySelector = { alg: checkHeader(header, algorithms), kid: header.kid as string | undefined };
+    if (checkedHeaders.size >= MAX_REMEMBERED_HEADERS) checkedHeaders.clear();
+    checkedHeaders.set(encodedHeader, selector);
+    return selector;
+  }
 
   async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
     if (typeof token !== 'string' || token === '') throw new InvalidTokenError('missing', 'No access token');
@@ -73,9 +87,7 @@ export function createAccessTokenVerifier(
     if (segments.length !== 3) throw new InvalidTokenError('malformed', `Token has ${segments.length} segments, expected 3`);
     const [encodedHeader, encodedPayload, encodedSignature] = segments;
 
-    const header = decodeJsonSegment(encodedHeader, 'header');
-    const alg = checkHeader(header, algorithms);
-    const kid = header.kid as string | undefined;
+    const { alg, kid } = readHeader(encodedHeader);
     const claims = readClaims(decodeJsonSegment(encodedPayload, 'payload'));
 
     if (claims.iss !== config.issuer) {
@@ -90,7 +102,7 @@ export function createAccessTokenVerifier(
     }
     const aud = matchAudience(claims.aud, config);
 
-    const found = jwks.resolveKey({ alg, kid });
+    const found = jwks.resolveKey(kid === undefined ? { alg } : { alg, kid });
     const key = found instanceof KeyObject ? found : await found;
     const signature = decodeSegment(encodedSignature, 'signature');
     if (!signatureMatches(alg, key, Buffer.from(token.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1'), signature)) {
@@ -131,13 +143,20 @@ function quote(value: string): string {
   return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
 }
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Strict base64url: only the alphabet, no padding, no impossible length, and zero bits in the
+ * unused low bits of the last character, so each byte string has exactly one accepted spelling.
+ */
 function decodeSegment(segment: string, part: string): Buffer {
-  const bytes = BASE64URL.test(segment) ? Buffer.from(segment, 'base64url') : undefined;
-  // Re-encoding must give back the same text: rejects stray padding bits and impossible lengths.
-  if (!bytes || bytes.length === 0 || bytes.toString('base64url') !== segment) {
+  const tail = segment.length % 4;
+  const lastValue = BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]);
+  const unusedBits = tail === 2 ? 0x0f : tail === 3 ? 0x03 : 0;
+  if (!BASE64URL.test(segment) || tail === 1 || (lastValue & unusedBits) !== 0) {
     throw new InvalidTokenError('malformed', `Token ${part} is not valid base64url`);
   }
-  return bytes;
+  return Buffer.from(segment, 'base64url');
 }
 
 function decodeJsonSegment(segment: string, part: string): Record<string, unknown> {
@@ -227,10 +246,15 @@ function matchAudience(
   );
 }
 
+const rsaSignatureBytes = new WeakMap<KeyObject, number>();
+
 function signatureMatches(alg: SupportedAlgorithm, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean {
   // An RSA signature is exactly as long as the modulus; anything else is not one.
-  const modulusBits = key.asymmetricKeyType === 'rsa' ? key.asymmetricKeyDetails?.modulusLength : undefined;
-  if (modulusBits !== undefined && signature.length !== Math.ceil(modulusBits / 8)) return false;
+  if (key.asymmetricKeyType === 'rsa') {
+    let expected = rsaSignatureBytes.get(key);
+    if (expected === undefined) rsaSignatureBytes.set(key, (expected = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)));
+    if (signature.length !== expected) return false;
+  }
   try {
     return SIGNATURE_CHECKS[alg](signingInput, key, signature);
   } catch {
