@@ -1,0 +1,109 @@
+/**
+ * The sample MCP server the stack deploys by default: `whoami`, which shows that every tool knows
+ * its caller, and `format_json`, a deterministic JSON formatter that is useful on its own.
+ */
+import { McpServer, type CallToolResult } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { callerOf } from '../runtime/auth-info';
+import type { McpLambdaRequestContext } from '../runtime/handler';
+
+/** The largest JSON text `format_json` accepts (the request body limit applies too). */
+export const MAX_JSON_INPUT_CHARS = 256 * 1024;
+
+const whoamiOutput = z.object({
+  sub: z.string().describe('The user id.'),
+  organization: z.string().nullable().describe('The WorkOS organization id, or null.'),
+  client: z.string().describe('The OAuth client the user authorized.'),
+  scopes: z.array(z.string()).describe('The scopes granted to the token.'),
+  tokenExpiresAt: z.string().nullable().describe('When the access token expires (ISO 8601), or null.'),
+});
+
+const formatJsonInput = z.object({
+  json: z.string().max(MAX_JSON_INPUT_CHARS).describe('The JSON text to format.'),
+  indent: z.number().int().min(0).max(8).default(2).describe('Spaces per level; 0 gives compact output.'),
+  sortKeys: z.boolean().default(false).describe('Sort object keys, for stable diffs and hashing.'),
+});
+
+const formatJsonOutput = z.object({
+  formatted: z.string(),
+  valueType: z.enum(['object', 'array', 'string', 'number', 'boolean', 'null']),
+  inputBytes: z.number().int(),
+  outputBytes: z.number().int(),
+});
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+function sortKeysDeep(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeysDeep(value[key])]));
+  }
+  return value;
+}
+
+function valueTypeOf(value: JsonValue): z.infer<typeof formatJsonOutput>['valueType'] {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value as 'object' | 'string' | 'number' | 'boolean';
+}
+
+function toolError(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+/** Builds the sample server for one request. */
+export function createSampleServer({ serverInfo }: Pick<McpLambdaRequestContext, 'serverInfo'>): McpServer {
+  const server = new McpServer(serverInfo, {
+    instructions: 'Call whoami to see which user, organization and client this session acts for. Use format_json to validate and pretty-print JSON.',
+  });
+
+  server.registerTool(
+    'whoami',
+    {
+      title: 'Who am I',
+      description: 'Returns the identity this server sees for the caller: user, organization, OAuth client, scopes and token expiry. Never returns the token.',
+      outputSchema: whoamiOutput,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async (ctx) => {
+      const caller = callerOf(ctx.http?.authInfo);
+      const identity: z.infer<typeof whoamiOutput> = {
+        sub: caller.sub,
+        organization: caller.orgId ?? null,
+        client: caller.clientId,
+        scopes: [...caller.scopes],
+        tokenExpiresAt: caller.expiresAt !== undefined ? new Date(caller.expiresAt * 1000).toISOString() : null,
+      };
+      return { content: [{ type: 'text', text: JSON.stringify(identity, null, 2) }], structuredContent: identity };
+    },
+  );
+
+  server.registerTool(
+    'format_json',
+    {
+      title: 'Format JSON',
+      description: 'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message.',
+      inputSchema: formatJsonInput,
+      outputSchema: formatJsonOutput,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ json, indent, sortKeys }) => {
+      let value: JsonValue;
+      try {
+        value = JSON.parse(json) as JsonValue;
+      } catch (error) {
+        return toolError(`The input is not valid JSON: ${(error as Error).message}`);
+      }
+      const formatted = JSON.stringify(sortKeys ? sortKeysDeep(value) : value, null, indent);
+      const output: z.infer<typeof formatJsonOutput> = {
+        formatted,
+        valueType: valueTypeOf(value),
+        inputBytes: Buffer.byteLength(json, 'utf8'),
+        outputBytes: Buffer.byteLength(formatted, 'utf8'),
+      };
+      return { content: [{ type: 'text', text: formatted }], structuredContent: output };
+    },
+  );
+
+  return server;
+}
