@@ -1,0 +1,637 @@
+import { Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import {
+  AUTHORIZATION_SERVER_METADATA_PATH,
+  insufficientScopeChallenge,
+  MCP_PATH,
+  OPENID_CONFIGURATION_PATH,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  serverUrls,
+  type ServerUrls,
+  unauthorizedChallenge,
+} from '../lambda/shared/urls';
+import { mcpBundling } from '../lambda/runtime/bundling';
+import { staticHeaderValue } from './gateway-header-value';
+import { bundledFunctionEntry } from './lambda-entry';
+import { McpHandler } from './mcp-handler';
+import { AuthKitMcpServerPropsError, resolveServerSettings, type LogLevel, type ServerSettings, type TokenAlgorithm } from './server-settings';
+
+/** A custom domain for the API, mapped at its root so that every well-known location is routable. */
+export interface CustomDomainOptions {
+  /** The DNS name clients use, e.g. `mcp.example.com`. */
+  readonly domainName: string;
+  /** An ACM certificate for `domainName`, in the stack's region (the API is regional). */
+  readonly certificate: acm.ICertificate;
+  /**
+   * The Route 53 hosted zone in which to create the alias record for `domainName`.
+   * @default - no DNS record is created; point your DNS at the API's regional domain name yourself
+   */
+  readonly hostedZone?: route53.IHostedZone;
+}
+
+/** Properties of {@link AuthKitMcpServer}. */
+export interface AuthKitMcpServerProps {
+  /**
+   * Your AuthKit domain, as shown in the WorkOS dashboard: `acme.authkit.app`, `https://acme.authkit.app`
+   * or a custom auth domain. Normalised to the issuer `https://<host>`. For local development only,
+   * `http://localhost:<port>` and `http://127.0.0.1:<port>` are accepted.
+   */
+  readonly authkitDomain: string;
+  /**
+   * Scopes every access token must carry. A valid token without them gets 403 `insufficient_scope`;
+   * the 401 challenge lists them in `scope="..."`.
+   * @default - none: any valid token for this resource is accepted
+   */
+  readonly requiredScopes?: readonly string[];
+  /**
+   * Scopes advertised in the protected-resource metadata (`scopes_supported`); clients that get no
+   * `scope` in the challenge request these. Must include every required scope.
+   * @default - `openid`, `profile`, `email` plus the required scopes
+   */
+  readonly scopesSupported?: readonly string[];
+  /**
+   * Audiences accepted besides the canonical resource URL, e.g. the environment-wide `client_...`
+   * audience AuthKit issues when no Resource Indicator is registered. Each one widens who can use the
+   * server: accept them knowingly.
+   * @default - none: only tokens issued for this server's resource URL
+   */
+  readonly acceptedAudiences?: readonly string[];
+  /**
+   * Accept a token whose `aud` lists several audiences, one of which is this server (a confused-deputy risk).
+   * @default false
+   */
+  readonly allowMultipleAudiences?: boolean;
+  /**
+   * Accepted token signature algorithms (asymmetric only).
+   * @default - `['RS256']`, what AuthKit signs with
+   */
+  readonly tokenAlgorithms?: readonly TokenAlgorithm[];
+  /**
+   * Allowed clock skew when checking `exp` and `nbf` (0 to 300 seconds).
+   * @default Duration.seconds(30)
+   */
+  readonly clockTolerance?: Duration;
+  /**
+   * Upper bound of one JWKS fetch by the authorizer (at most 3 seconds).
+   * @default Duration.seconds(2)
+   */
+  readonly jwksTimeout?: Duration;
+  /**
+   * Minimum time between JWKS fetches triggered by an unknown key id.
+   * @default Duration.seconds(30)
+   */
+  readonly jwksCooldown?: Duration;
+  /**
+   * How long API Gateway caches an authorizer decision per token (0 disables the cache, at most 1 hour).
+   * A revoked token keeps working until its cached decision expires.
+   * @default Duration.minutes(5)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /**
+   * Human-readable name in the protected-resource metadata (`resource_name`).
+   * @default 'MCP server'
+   */
+  readonly resourceName?: string;
+  /**
+   * An https URL documenting the server (`resource_documentation` in the metadata).
+   * @default - omitted from the metadata
+   */
+  readonly resourceDocumentation?: string;
+  /**
+   * How long the metadata function serves its copy of AuthKit's metadata before refetching it (1 second to 1 day).
+   * @default Duration.hours(1)
+   */
+  readonly authorizationServerMetadataCacheTtl?: Duration;
+  /**
+   * The function behind `/mcp`.
+   * @default - McpHandler.sampleServer(), the sample server shipped with this package
+   */
+  readonly mcpHandler?: McpHandler;
+  /**
+   * A custom domain for the API, mapped at the root. When set, the canonical resource URL is
+   * `https://<domainName>/mcp` and every well-known metadata location is routable.
+   * @default - the API's execute-api endpoint, `https://<apiId>.execute-api.<region>.amazonaws.com/<stageName>`
+   */
+  readonly customDomain?: CustomDomainOptions;
+  /**
+   * Turn off the default execute-api endpoint so that clients can only use the custom domain.
+   * Requires `customDomain`.
+   * @default false
+   */
+  readonly disableExecuteApiEndpoint?: boolean;
+  /**
+   * The base URL clients use when it is neither the custom domain nor the execute-api endpoint:
+   * behind CloudFront, or the local runner (`http://localhost:8787`, API served at the root).
+   * Takes precedence over `customDomain` and the execute-api endpoint.
+   * @default - the custom domain, else the execute-api endpoint with the stage
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * The API Gateway stage name (part of the execute-api URL).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Steady-state request rate limit of the stage, in requests per second.
+   * @default 100
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst limit of the stage, in requests.
+   * @default 200
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Retention of every log group the construct creates (three functions and the access log).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Browser origins allowed to call `/mcp` (CORS and the MCP handler's Origin check). `['*']` allows
+   * any origin, which is safe here because credentials are bearer headers, never cookies.
+   * @default ['*']
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * Largest request body the MCP handler accepts, in bytes (at most 6 MiB, Lambda's payload limit).
+   * @default 1048576
+   */
+  readonly maxRequestBodyBytes?: number;
+  /**
+   * Memory of the authorizer function, in MB (CPU scales with it: more memory, faster cold verification).
+   * @default 512
+   */
+  readonly authorizerMemorySize?: number;
+  /**
+   * Memory of the metadata function, in MB.
+   * @default 256
+   */
+  readonly metadataMemorySize?: number;
+  /**
+   * Memory of the MCP function, in MB (ignored for `McpHandler.fromFunction`).
+   * @default 1024
+   */
+  readonly mcpMemorySize?: number;
+  /**
+   * Timeout of the MCP function (at most 29 seconds, the REST API integration timeout).
+   * @default Duration.seconds(29)
+   */
+  readonly mcpTimeout?: Duration;
+  /**
+   * Enable AWS X-Ray tracing on the stage and the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Log level of the functions (Powertools `POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Powertools service name; the functions log as `<serviceName>-authorizer`, `<serviceName>-metadata` and `<serviceName>`.
+   * @default 'mcp-server'
+   */
+  readonly serviceName?: string;
+  /**
+   * CloudWatch namespace of the functions' metrics.
+   * @default 'McpServer'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Create the account-wide role that lets API Gateway write logs (`AWS::ApiGateway::Account`).
+   * Set to false when the account and region already have one: only one exists per region.
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * ARN of an AWS WAF web ACL (regional scope) to associate with the stage.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+}
+
+/** Headers a browser-based MCP client must be able to read on every response, errors included. */
+const EXPOSED_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
+/** Request headers an MCP client sends that make the browser preflight (spec-notes §3). */
+const MCP_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name'];
+/** Seconds a client should wait after a 503 from the authorizer (AuthKit's keys unreachable). */
+const RETRY_AFTER_SECONDS = 5;
+/**
+ * A case-insensitive `Bearer` and a JWT-shaped token. Written with character classes and anchors
+ * only, so API Gateway (Java regular expressions) and JavaScript read it the same way.
+ */
+export const BEARER_TOKEN_VALIDATION_REGEX = '^[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$';
+
+const NODE_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/**
+ * A remote MCP server behind WorkOS AuthKit on an API Gateway REST API.
+ *
+ * Creates a regional REST API with `/mcp` (POST, GET, DELETE) behind a Lambda TOKEN authorizer that
+ * verifies AuthKit access tokens for this server's canonical resource URL, the discovery documents
+ * under `/.well-known/` (no authorization), gateway responses that carry the OAuth challenges and
+ * CORS headers, and the three functions with their log groups and least-privilege roles.
+ */
+export class AuthKitMcpServer extends Construct {
+  /** The REST API. */
+  readonly api: apigw.RestApi;
+  /** The TOKEN authorizer's function. */
+  readonly authorizerFunction: NodejsFunction;
+  /** The function serving the protected-resource metadata and the copy of AuthKit's metadata. */
+  readonly metadataFunction: NodejsFunction;
+  /** The function behind `/mcp`. */
+  readonly mcpFunction: lambda.IFunction;
+  /** The TOKEN authorizer. */
+  readonly authorizer: apigw.TokenAuthorizer;
+  /** The public base URL (custom domain, or execute-api endpoint with the stage); may contain CDK tokens. */
+  readonly url: string;
+  /** The canonical resource URL: the MCP endpoint, the token audience and the WorkOS Resource Indicator. */
+  readonly resourceUrl: string;
+  /** The path-form protected-resource metadata URL that 401 challenges point to. */
+  readonly protectedResourceMetadataUrl: string;
+  /** Every public URL of the server. */
+  readonly urls: ServerUrls;
+  /** The AuthKit issuer tokens must carry (`iss`). */
+  readonly issuer: string;
+  /** The environment the MCP runtime reads; set it yourself on an MCP function the construct cannot modify. */
+  readonly mcpEnvironment: Readonly<Record<string, string>>;
+  /** The custom domain, when configured. */
+  readonly domainName?: apigw.DomainName;
+
+  private readonly settings: ServerSettings;
+
+  constructor(scope: Construct, id: string, props: AuthKitMcpServerProps) {
+    super(scope, id);
+    const settings = resolveServerSettings(props);
+    this.settings = settings;
+    this.issuer = settings.issuer;
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: settings.logRetention });
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: `${Stack.of(this).stackName}-${id}`,
+      description: 'MCP server protected by WorkOS AuthKit',
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      disableExecuteApiEndpoint: settings.disableExecuteApiEndpoint,
+      cloudWatchRole: settings.apiGatewayCloudWatchRole,
+      ...(props.customDomain
+        ? {
+            domainName: {
+              domainName: props.customDomain.domainName,
+              certificate: props.customDomain.certificate,
+              endpointType: apigw.EndpointType.REGIONAL,
+              securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+            },
+          }
+        : {}),
+      deployOptions: {
+        stageName: settings.stageName,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.custom(accessLogFormat()),
+        // Execution logs at ERROR only, and never data traces: those would log the Authorization header.
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: settings.tracing,
+        throttlingRateLimit: settings.throttlingRateLimit,
+        throttlingBurstLimit: settings.throttlingBurstLimit,
+      },
+    });
+    this.domainName = this.api.domainName;
+
+    // Built from parts with the literal stage name: `api.url` refers to the Stage, and the gateway
+    // responses below (which the Deployment depends on) would close a dependency cycle through it.
+    const executeApiBase = `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${settings.stageName}`;
+    const base = settings.publicBaseUrl ?? (props.customDomain ? `https://${props.customDomain.domainName}` : executeApiBase);
+    this.urls = serverUrls(base);
+    this.url = this.urls.base;
+    this.resourceUrl = this.urls.resource;
+    this.protectedResourceMetadataUrl = this.urls.protectedResourceMetadata;
+
+    const common: Record<string, string> = {
+      PUBLIC_BASE_URL: this.urls.base,
+      AUTHKIT_ISSUER: settings.issuer,
+      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
+      POWERTOOLS_LOG_LEVEL: settings.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    this.authorizerFunction = this.bundledFunction('Authorizer', {
+      entry: bundledFunctionEntry('authorizer'),
+      description: 'Verifies AuthKit access tokens for the MCP endpoint (API Gateway TOKEN authorizer)',
+      memorySize: settings.authorizerMemorySize,
+      // The JWKS fetch is bounded at 3 s; the rest leaves room for a cold start.
+      timeout: Duration.seconds(10),
+      environment: {
+        ...common,
+        POWERTOOLS_SERVICE_NAME: `${settings.serviceName}-authorizer`,
+        AUTHKIT_JWKS_URL: settings.jwksUrl,
+        ...(settings.acceptedAudiences.length > 0 ? { ACCEPTED_AUDIENCES: settings.acceptedAudiences.join(',') } : {}),
+        ALLOW_MULTIPLE_AUDIENCES: String(settings.allowMultipleAudiences),
+        TOKEN_ALGORITHMS: settings.tokenAlgorithms.join(','),
+        CLOCK_TOLERANCE_SECONDS: String(settings.clockToleranceSeconds),
+        ...(settings.requiredScopes.length > 0 ? { REQUIRED_SCOPES: settings.requiredScopes.join(' ') } : {}),
+        JWKS_TIMEOUT_MS: String(settings.jwksTimeoutMs),
+        JWKS_COOLDOWN_MS: String(settings.jwksCooldownMs),
+      },
+    });
+
+    this.metadataFunction = this.bundledFunction('Metadata', {
+      entry: bundledFunctionEntry('metadata'),
+      description: 'Serves the MCP server protected-resource metadata and a cached copy of the AuthKit metadata',
+      memorySize: settings.metadataMemorySize,
+      timeout: Duration.seconds(10),
+      environment: {
+        ...common,
+        POWERTOOLS_SERVICE_NAME: `${settings.serviceName}-metadata`,
+        SCOPES_SUPPORTED: settings.scopesSupported.join(' '),
+        RESOURCE_NAME: settings.resourceName,
+        ...(settings.resourceDocumentation ? { RESOURCE_DOCUMENTATION: settings.resourceDocumentation } : {}),
+        AS_METADATA_TTL_SECONDS: String(settings.authorizationServerMetadataTtlSeconds),
+        AS_METADATA_TIMEOUT_MS: String(settings.authorizationServerMetadataTimeoutMs),
+      },
+    });
+
+    this.mcpEnvironment = {
+      ...common,
+      POWERTOOLS_SERVICE_NAME: settings.serviceName,
+      ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
+      MAX_BODY_BYTES: String(settings.maxRequestBodyBytes),
+    };
+    this.mcpFunction = this.createMcpFunction(props.mcpHandler ?? McpHandler.sampleServer());
+
+    this.authorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
+      handler: this.authorizerFunction,
+      identitySource: apigw.IdentitySource.header('Authorization'),
+      validationRegex: BEARER_TOKEN_VALIDATION_REGEX,
+      resultsCacheTtl: settings.authorizerCacheTtl,
+    });
+
+    this.addRoutes();
+    this.addGatewayResponses();
+    if (props.customDomain?.hostedZone && this.api.domainName) {
+      new route53.ARecord(this, 'AliasRecord', {
+        zone: props.customDomain.hostedZone,
+        recordName: props.customDomain.domainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.ApiGatewayDomain(this.api.domainName)),
+      });
+    }
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: props.webAclArn });
+    }
+    this.acknowledgeNagFindings(props);
+  }
+
+  /**
+   * Adds the stack outputs a deployer needs: `McpUrl`, `ProtectedResourceMetadataUrl` and
+   * `ResourceIndicator` (the value to register in WorkOS). Output ids are used as given, so call
+   * it once per stack.
+   */
+  addOutputs(scope: Construct = Stack.of(this)): void {
+    new CfnOutput(scope, 'McpUrl', { value: this.resourceUrl, description: 'The MCP endpoint: give this URL to MCP clients.' });
+    new CfnOutput(scope, 'ProtectedResourceMetadataUrl', {
+      value: this.protectedResourceMetadataUrl,
+      description: 'Protected-resource metadata (RFC 9728) that 401 challenges point to.',
+    });
+    new CfnOutput(scope, 'ResourceIndicator', {
+      value: this.resourceUrl,
+      description: 'Register exactly this value as a Resource Indicator in WorkOS (AuthKit) so that tokens carry it as their audience.',
+    });
+  }
+
+  private bundledFunction(
+    id: string,
+    options: {
+      entry: string;
+      description: string;
+      memorySize: number;
+      timeout: Duration;
+      environment: Record<string, string>;
+      handler?: string;
+      depsLockFilePath?: string;
+      esbuildArgs?: Readonly<Record<string, string>>;
+    },
+  ): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: this.settings.logRetention });
+    // An explicit role instead of AWSLambdaBasicExecutionRole: the function may write to its own log group, nothing else.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${id} function of the MCP server`,
+    });
+    logGroup.grantWrite(role);
+    const fn = new NodejsFunction(this, id, {
+      entry: options.entry,
+      handler: options.handler ?? 'handler',
+      ...(options.depsLockFilePath ? { depsLockFilePath: options.depsLockFilePath } : {}),
+      description: options.description,
+      runtime: NODE_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      role,
+      logGroup,
+      tracing: this.settings.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: options.environment,
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        format: OutputFormat.CJS,
+        target: 'node22',
+        forceDockerBundling: false,
+        ...(options.esbuildArgs ? { esbuildArgs: { ...options.esbuildArgs } } : {}),
+      },
+    });
+    if (this.settings.tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; CDK adds them on "*" when tracing is on.',
+      });
+    }
+    return fn;
+  }
+
+  private createMcpFunction(handler: McpHandler): lambda.IFunction {
+    const source = handler.source;
+    if (source.kind === 'function') {
+      if (source.fn instanceof lambda.Function) {
+        for (const [name, value] of Object.entries(this.mcpEnvironment)) source.fn.addEnvironment(name, value);
+      }
+      return source.fn;
+    }
+    const extra = source.kind === 'entry' ? (source.options.environment ?? {}) : {};
+    const clashing = Object.keys(extra).filter((name) => name in this.mcpEnvironment);
+    if (clashing.length > 0) {
+      throw new AuthKitMcpServerPropsError(
+        'mcpHandler',
+        `sets ${clashing.join(', ')} in its environment, which the construct sets from its own props. Set the matching prop instead, or rename your variable.`,
+      );
+    }
+    return this.bundledFunction('Mcp', {
+      entry: source.kind === 'entry' ? source.entry : bundledFunctionEntry('mcp'),
+      ...(source.kind === 'entry' && source.options.handler ? { handler: source.options.handler } : {}),
+      ...(source.kind === 'entry' && source.options.depsLockFilePath ? { depsLockFilePath: source.options.depsLockFilePath } : {}),
+      description: 'MCP server (Streamable HTTP, stateless) behind the AuthKit authorizer',
+      // The runtime's own bundling options (a smaller JSON Schema validator), for the sample and user entries alike.
+      esbuildArgs: mcpBundling().esbuildArgs,
+      memorySize: this.settings.mcpMemorySize,
+      timeout: this.settings.mcpTimeout,
+      environment: { ...extra, ...this.mcpEnvironment },
+    });
+  }
+
+  private addRoutes(): void {
+    const root = this.api.root;
+    const mcp = root.resourceForPath(MCP_PATH);
+    const mcpIntegration = new apigw.LambdaIntegration(this.mcpFunction, { proxy: true, allowTestInvoke: false });
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      mcp.addMethod(method, mcpIntegration, { authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM });
+    }
+    // The preflight must not be behind the authorizer: browsers never send credentials on it.
+    mcp.addCorsPreflight({
+      allowOrigins: [...this.settings.allowedOrigins],
+      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      allowHeaders: MCP_REQUEST_HEADERS,
+      exposeHeaders: EXPOSED_HEADERS.split(', '),
+      maxAge: Duration.hours(2),
+    });
+
+    // Discovery documents are public by definition (RFC 9728, RFC 8414): no authorizer.
+    const metadataIntegration = new apigw.LambdaIntegration(this.metadataFunction, { proxy: true, allowTestInvoke: false });
+    for (const path of [
+      `${PROTECTED_RESOURCE_METADATA_PATH}${MCP_PATH}`,
+      PROTECTED_RESOURCE_METADATA_PATH,
+      AUTHORIZATION_SERVER_METADATA_PATH,
+      OPENID_CONFIGURATION_PATH,
+    ]) {
+      const resource = root.resourceForPath(path);
+      for (const method of ['GET', 'OPTIONS']) {
+        resource.addMethod(method, metadataIntegration, { authorizationType: apigw.AuthorizationType.NONE });
+      }
+    }
+  }
+
+  private addGatewayResponses(): void {
+    const origins = this.settings.allowedOrigins;
+    // A gateway response cannot pick one of several origins; it echoes the caller's Origin then,
+    // which exposes nothing: error bodies and challenges are public, and no cookies are involved.
+    const cors: Record<string, string> =
+      origins.length === 1
+        ? { 'Access-Control-Allow-Origin': staticHeaderValue(origins[0]), ...(origins[0] === '*' ? {} : { Vary: "'Origin'" }) }
+        : { 'Access-Control-Allow-Origin': 'method.request.header.Origin', Vary: "'Origin'" };
+    cors['Access-Control-Expose-Headers'] = staticHeaderValue(EXPOSED_HEADERS);
+    // `description` is a JSON string literal, or `$context.error.messageString`, which API Gateway renders quoted.
+    const json = (error: string, description: string) => ({ 'application/json': `{"error":"${error}","error_description":${description}}` });
+    const noStore = { 'Cache-Control': "'no-store'" };
+
+    const challenge = unauthorizedChallenge(this.urls, this.settings.requiredScopes);
+    this.api.addGatewayResponse('Unauthorized', {
+      type: apigw.ResponseType.UNAUTHORIZED,
+      statusCode: '401',
+      responseHeaders: { ...cors, ...noStore, 'WWW-Authenticate': staticHeaderValue(challenge) },
+      templates: json('unauthorized', '"A valid AuthKit access token for this server is required in the Authorization header (Bearer)."'),
+    });
+    this.api.addGatewayResponse('AccessDenied', {
+      type: apigw.ResponseType.ACCESS_DENIED,
+      statusCode: '403',
+      responseHeaders: { ...cors, ...noStore, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, this.settings.requiredScopes)) },
+      templates: json('insufficient_scope', `"The access token lacks the scopes this server requires${this.settings.requiredScopes.length > 0 ? `: ${this.settings.requiredScopes.join(' ')}` : ''}."`),
+    });
+    for (const [id, type] of [
+      ['AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE],
+      ['AuthorizerConfigurationError', apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
+    ] as const) {
+      // The authorizer fails like this when AuthKit's keys cannot be fetched: a temporary outage, not a bad token.
+      this.api.addGatewayResponse(id, {
+        type,
+        statusCode: '503',
+        responseHeaders: { ...cors, ...noStore, 'Retry-After': staticHeaderValue(String(RETRY_AFTER_SECONDS)) },
+        templates: json('temporarily_unavailable', '"The access token could not be checked right now. Retry later."'),
+      });
+    }
+    // API Gateway answers unknown routes with MISSING_AUTHENTICATION_TOKEN (403 by default).
+    this.api.addGatewayResponse('NotFound', {
+      type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+      statusCode: '404',
+      responseHeaders: cors,
+      templates: json('not_found', `"No such route. The MCP endpoint is ${this.urls.resource}"`),
+    });
+    this.api.addGatewayResponse('Default4xx', {
+      type: apigw.ResponseType.DEFAULT_4XX,
+      responseHeaders: cors,
+      templates: json('request_rejected', '$context.error.messageString'),
+    });
+    this.api.addGatewayResponse('Default5xx', {
+      type: apigw.ResponseType.DEFAULT_5XX,
+      responseHeaders: cors,
+      templates: json('server_error', '$context.error.messageString'),
+    });
+  }
+
+  private acknowledgeNagFindings(props: AuthKitMcpServerProps): void {
+    const publicRoutes = 'Discovery documents (RFC 9728 protected-resource metadata, RFC 8414 / OpenID metadata) must be readable without credentials: clients fetch them to learn how to get a token.';
+    const tokenAuthorizer = 'Access is controlled by a Lambda TOKEN authorizer that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
+    for (const method of this.api.methods) {
+      // cdk-nag skips OPTIONS for COG4, and the /mcp preflight (a MOCK with CORS headers) for APIG4.
+      if (method.httpMethod === 'OPTIONS' && !method.resource.path.startsWith('/.well-known')) continue;
+      if (method.httpMethod !== 'OPTIONS') Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: tokenAuthorizer });
+      if (method.resource.path.startsWith('/.well-known')) Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicRoutes });
+    }
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason: 'Requests are proxied to Lambda: the authorizer checks the Authorization header and the MCP handler validates every JSON-RPC body against the MCP schema; a gateway model would duplicate that.',
+    });
+    if (!props.webAclArn) {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'A WAF web ACL is optional (prop webAclArn): throttling and the token authorizer bound the traffic; add a web ACL where the threat model asks for one.',
+      });
+    }
+    for (const fn of [this.authorizerFunction, this.metadataFunction, ...(this.mcpFunction instanceof NodejsFunction ? [this.mcpFunction] : [])]) {
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: `Pinned to ${NODE_RUNTIME.name}, the runtime the functions are built and tested for; a runtime upgrade is a tested change, not an automatic one.`,
+      });
+    }
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason: 'The account-level API Gateway logging role uses the AWS managed policy made for exactly that purpose.',
+    });
+  }
+}
+
+/** JSON access log line. No request headers: the Authorization header must never reach a log. */
+function accessLogFormat(): string {
+  const fields: Record<string, string> = {
+    requestId: '$context.requestId',
+    extendedRequestId: '$context.extendedRequestId',
+    requestTime: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    httpMethod: '$context.httpMethod',
+    resourcePath: '$context.resourcePath',
+    protocol: '$context.protocol',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationStatus: '$context.integration.status',
+    integrationLatency: '$context.integration.latency',
+    authorizerStatus: '$context.authorizer.status',
+    authorizerLatency: '$context.authorizer.latency',
+    authorizerError: '$context.authorizer.error',
+    principalId: '$context.authorizer.principalId',
+    clientId: '$context.authorizer.client_id',
+    errorType: '$context.error.responseType',
+    errorMessage: '$context.error.message',
+    xrayTraceId: '$context.xrayTraceId',
+  };
+  return JSON.stringify(fields);
+}

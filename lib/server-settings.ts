@@ -1,0 +1,333 @@
+/**
+ * Validation of the construct's props, and the defaults, in one pure function: every value the
+ * construct turns into a resource or an environment variable passes through here first, so a bad
+ * value fails at synth time with a message that says what to change, never at the first request.
+ */
+import { Duration, Token } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { authkitIssuer, InvalidAuthKitDomainError } from './authkit-domain';
+import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
+import type { AuthKitMcpServerProps } from './authkit-mcp-server';
+
+/** Signature algorithms the authorizer can verify; HMAC and `none` are deliberately absent. */
+export const TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
+
+/** Powertools log levels. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Scopes AuthKit issues to every signed-in user; advertised when no scopes are configured. */
+export const DEFAULT_SCOPES_SUPPORTED: readonly string[] = ['openid', 'profile', 'email'];
+
+/** The defaults, as documented on the props. */
+export const DEFAULTS = {
+  authorizerCacheTtl: Duration.minutes(5),
+  clockTolerance: Duration.seconds(30),
+  jwksTimeout: Duration.seconds(2),
+  jwksCooldown: Duration.seconds(30),
+  authorizationServerMetadataCacheTtl: Duration.hours(1),
+  authorizationServerMetadataTimeout: Duration.seconds(2),
+  stageName: 'prod',
+  throttlingRateLimit: 100,
+  throttlingBurstLimit: 200,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  maxRequestBodyBytes: 1_048_576,
+  authorizerMemorySize: 512,
+  metadataMemorySize: 256,
+  mcpMemorySize: 1024,
+  mcpTimeout: Duration.seconds(29),
+  logLevel: 'INFO' as LogLevel,
+  serviceName: 'mcp-server',
+  metricsNamespace: 'McpServer',
+  resourceName: 'MCP server',
+} as const;
+
+/** The REST API integration timeout: a longer-running MCP function would be cut off by the gateway. */
+export const MAX_MCP_TIMEOUT = Duration.seconds(29);
+/** Lambda's synchronous invocation payload limit; a larger body could never reach the function. */
+export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
+
+export class AuthKitMcpServerPropsError extends Error {
+  readonly code = 'INVALID_PROPS';
+  constructor(readonly prop: string, problem: string) {
+    super(`AuthKitMcpServer: "${prop}" ${problem}`);
+    this.name = 'AuthKitMcpServerPropsError';
+  }
+}
+
+/** Props after validation, with every default applied. */
+export interface ServerSettings {
+  readonly issuer: string;
+  readonly jwksUrl: string;
+  readonly requiredScopes: readonly string[];
+  readonly scopesSupported: readonly string[];
+  readonly acceptedAudiences: readonly string[];
+  readonly allowMultipleAudiences: boolean;
+  readonly tokenAlgorithms: readonly TokenAlgorithm[];
+  readonly clockToleranceSeconds: number;
+  readonly jwksTimeoutMs: number;
+  readonly jwksCooldownMs: number;
+  readonly authorizerCacheTtl: Duration;
+  readonly resourceName: string;
+  readonly resourceDocumentation?: string;
+  readonly authorizationServerMetadataTtlSeconds: number;
+  readonly authorizationServerMetadataTimeoutMs: number;
+  /** The normalised `publicBaseUrl`, when given. */
+  readonly publicBaseUrl?: string;
+  readonly disableExecuteApiEndpoint: boolean;
+  readonly stageName: string;
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  readonly logRetention: logs.RetentionDays;
+  /** `['*']` for any origin, or the allowed origins. */
+  readonly allowedOrigins: readonly string[];
+  readonly maxRequestBodyBytes: number;
+  readonly authorizerMemorySize: number;
+  readonly metadataMemorySize: number;
+  readonly mcpMemorySize: number;
+  readonly mcpTimeout: Duration;
+  readonly tracing: boolean;
+  readonly logLevel: LogLevel;
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+  readonly apiGatewayCloudWatchRole: boolean;
+}
+
+// RFC 6749 §3.3 scope-token, minus the single quote that a static gateway header cannot carry.
+const SCOPE_TOKEN = /^[\x21\x23-\x26\x28-\x5B\x5D-\x7E]+$/;
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^http:\/\/\[::1\](?::\d{1,5})?$/;
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
+
+function literal(prop: string, value: string): string {
+  if (Token.isUnresolved(value)) {
+    throw new AuthKitMcpServerPropsError(prop, 'must be a literal string known at synth time, not a deploy-time token. Pass the value itself.');
+  }
+  return value;
+}
+
+function scopeList(prop: string, scopes: readonly string[] | undefined): string[] | undefined {
+  if (scopes === undefined) return undefined;
+  const list = [...new Set(scopes.map((scope) => literal(prop, scope).trim()))];
+  for (const scope of list) {
+    if (!SCOPE_TOKEN.test(scope)) {
+      throw new AuthKitMcpServerPropsError(
+        prop,
+        `contains ${JSON.stringify(scope)}, which is not a valid OAuth scope (RFC 6749 §3.3; no spaces, double or single quotes, or backslashes). List one scope per array item, e.g. ["mcp:read", "mcp:write"].`,
+      );
+    }
+  }
+  return list;
+}
+
+function wholeSeconds(prop: string, value: Duration | undefined, fallback: Duration, min: number, max: number): number {
+  const duration = value ?? fallback;
+  const seconds = duration.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
+    throw new AuthKitMcpServerPropsError(prop, `is ${duration.toHumanString()}; it must be a whole number of seconds from ${min} to ${max}.`);
+  }
+  return seconds;
+}
+
+function milliseconds(prop: string, value: Duration | undefined, fallback: Duration, min: number, max: number): number {
+  const duration = value ?? fallback;
+  const ms = duration.toMilliseconds({ integral: false });
+  if (!Number.isInteger(ms) || ms < min || ms > max) {
+    throw new AuthKitMcpServerPropsError(prop, `is ${duration.toHumanString()}; it must be from ${min} ms to ${max} ms.`);
+  }
+  return ms;
+}
+
+function integer(prop: string, value: number | undefined, fallback: number, min: number, max: number, why = ''): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new AuthKitMcpServerPropsError(prop, `is ${n}; it must be a whole number from ${min} to ${max}${why}.`);
+  }
+  return n;
+}
+
+function httpsUrl(prop: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(literal(prop, value));
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:') throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; it must be an absolute https URL.`);
+  return value;
+}
+
+function origins(value: readonly string[] | undefined): string[] {
+  const list = (value ?? ['*']).map((origin) => literal('allowedOrigins', origin).trim());
+  if (list.length === 0) {
+    throw new AuthKitMcpServerPropsError('allowedOrigins', 'is empty. Leave it unset (or ["*"]) to accept any Origin, or list the browser origins that may call the server.');
+  }
+  if (list.includes('*')) {
+    if (list.length > 1) throw new AuthKitMcpServerPropsError('allowedOrigins', 'mixes "*" with specific origins. Use ["*"] alone, or only specific origins.');
+    return list;
+  }
+  for (const origin of list) {
+    if (!ORIGIN.test(origin)) {
+      throw new AuthKitMcpServerPropsError(
+        'allowedOrigins',
+        `contains ${JSON.stringify(origin)}, which is not an origin. Write scheme, lower-case host and optional port, without a path or trailing slash, e.g. "https://app.example.com".`,
+      );
+    }
+  }
+  return [...new Set(list)];
+}
+
+/**
+ * Validates the props and applies the defaults.
+ *
+ * @throws AuthKitMcpServerPropsError naming the prop, the value and what to change.
+ */
+export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSettings {
+  if (props.authkitDomain === undefined || props.authkitDomain === null || String(props.authkitDomain).trim() === '') {
+    throw new AuthKitMcpServerPropsError('authkitDomain', 'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app".');
+  }
+  let issuer: string;
+  try {
+    issuer = authkitIssuer(literal('authkitDomain', props.authkitDomain));
+  } catch (error) {
+    if (error instanceof InvalidAuthKitDomainError) throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${error.message}`);
+    throw error;
+  }
+
+  const requiredScopes = scopeList('requiredScopes', props.requiredScopes) ?? [];
+  if (requiredScopes.includes('offline_access')) {
+    throw new AuthKitMcpServerPropsError(
+      'requiredScopes',
+      'contains "offline_access", which a client asks for to get refresh tokens; it is never something a resource requires. Remove it.',
+    );
+  }
+  const explicitScopesSupported = scopeList('scopesSupported', props.scopesSupported);
+  const scopesSupported = explicitScopesSupported ?? [...new Set([...DEFAULT_SCOPES_SUPPORTED, ...requiredScopes])];
+  const unadvertised = requiredScopes.filter((scope) => !scopesSupported.includes(scope));
+  if (unadvertised.length > 0) {
+    throw new AuthKitMcpServerPropsError(
+      'scopesSupported',
+      `does not list the required scope(s) ${unadvertised.map((s) => `"${s}"`).join(', ')}; clients learn which scopes to request from it. Add them to scopesSupported.`,
+    );
+  }
+
+  const acceptedAudiences = [...new Set((props.acceptedAudiences ?? []).map((aud) => literal('acceptedAudiences', aud).trim()))];
+  for (const audience of acceptedAudiences) {
+    if (audience === '' || /[\s,'"]/.test(audience)) {
+      throw new AuthKitMcpServerPropsError('acceptedAudiences', `contains ${JSON.stringify(audience)}; an audience is one non-empty value without spaces, commas or quotes.`);
+    }
+  }
+
+  const tokenAlgorithms = [...new Set(props.tokenAlgorithms ?? ['RS256'])];
+  if (tokenAlgorithms.length === 0) throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
+  for (const alg of tokenAlgorithms) {
+    if (!(TOKEN_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new AuthKitMcpServerPropsError('tokenAlgorithms', `contains "${alg}"; use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`);
+    }
+  }
+
+  const resourceName = literal('resourceName', props.resourceName ?? DEFAULTS.resourceName).trim();
+  if (resourceName === '' || /[\x00-\x1f\x7f]/.test(resourceName)) {
+    throw new AuthKitMcpServerPropsError('resourceName', 'must be a non-empty, single-line name shown to people, e.g. "Acme tools".');
+  }
+
+  let publicBaseUrl: string | undefined;
+  if (props.publicBaseUrl !== undefined) {
+    try {
+      publicBaseUrl = normaliseBaseUrl(literal('publicBaseUrl', props.publicBaseUrl));
+    } catch (error) {
+      if (error instanceof InvalidBaseUrlError) throw new AuthKitMcpServerPropsError('publicBaseUrl', `is invalid: ${error.message}`);
+      throw error;
+    }
+  }
+
+  if (props.customDomain) {
+    const name = props.customDomain.domainName;
+    if (!Token.isUnresolved(name) && !DNS_NAME.test(name)) {
+      throw new AuthKitMcpServerPropsError('customDomain.domainName', `is ${JSON.stringify(name)}; write a lower-case DNS name without scheme or path, e.g. "mcp.example.com".`);
+    }
+  }
+  const disableExecuteApiEndpoint = props.disableExecuteApiEndpoint ?? false;
+  if (disableExecuteApiEndpoint && !props.customDomain) {
+    throw new AuthKitMcpServerPropsError(
+      'disableExecuteApiEndpoint',
+      'is true without a customDomain, which would leave the API unreachable. Set customDomain, or leave disableExecuteApiEndpoint unset.',
+    );
+  }
+
+  const stageName = literal('stageName', props.stageName ?? DEFAULTS.stageName);
+  if (!STAGE_NAME.test(stageName)) {
+    throw new AuthKitMcpServerPropsError('stageName', `is ${JSON.stringify(stageName)}; use 1 to 128 letters, digits, hyphens or underscores, e.g. "prod".`);
+  }
+
+  const throttlingRateLimit = props.throttlingRateLimit ?? DEFAULTS.throttlingRateLimit;
+  if (!Number.isFinite(throttlingRateLimit) || throttlingRateLimit <= 0) {
+    throw new AuthKitMcpServerPropsError('throttlingRateLimit', `is ${throttlingRateLimit}; it must be a positive number of requests per second.`);
+  }
+  const throttlingBurstLimit = integer('throttlingBurstLimit', props.throttlingBurstLimit, DEFAULTS.throttlingBurstLimit, 1, 5000, ' (API Gateway caps bursts at 5000 by default)');
+
+  const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+  if (!(Object.values(logs.RetentionDays) as unknown[]).includes(logRetention)) {
+    throw new AuthKitMcpServerPropsError('logRetention', `is ${String(logRetention)}; use a logs.RetentionDays value, e.g. RetentionDays.ONE_MONTH.`);
+  }
+
+  const logLevel = (props.logLevel ?? DEFAULTS.logLevel).toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new AuthKitMcpServerPropsError('logLevel', `is ${JSON.stringify(props.logLevel)}; use one of ${LOG_LEVELS.join(', ')}.`);
+  }
+
+  const serviceName = literal('serviceName', props.serviceName ?? DEFAULTS.serviceName);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(serviceName)) {
+    throw new AuthKitMcpServerPropsError('serviceName', `is ${JSON.stringify(serviceName)}; use 1 to 64 letters, digits, dots, hyphens or underscores.`);
+  }
+  const metricsNamespace = literal('metricsNamespace', props.metricsNamespace ?? DEFAULTS.metricsNamespace);
+  if (!METRICS_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
+    throw new AuthKitMcpServerPropsError('metricsNamespace', `is ${JSON.stringify(metricsNamespace)}; use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".`);
+  }
+
+  const mcpTimeout = props.mcpTimeout ?? DEFAULTS.mcpTimeout;
+  wholeSeconds('mcpTimeout', mcpTimeout, DEFAULTS.mcpTimeout, 1, MAX_MCP_TIMEOUT.toSeconds());
+
+  return {
+    issuer,
+    jwksUrl: `${issuer}/oauth2/jwks`,
+    requiredScopes,
+    scopesSupported,
+    acceptedAudiences,
+    allowMultipleAudiences: props.allowMultipleAudiences ?? false,
+    tokenAlgorithms: tokenAlgorithms as TokenAlgorithm[],
+    clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance, DEFAULTS.clockTolerance, 0, 300),
+    jwksTimeoutMs: milliseconds('jwksTimeout', props.jwksTimeout, DEFAULTS.jwksTimeout, 1, 3000),
+    jwksCooldownMs: milliseconds('jwksCooldown', props.jwksCooldown, DEFAULTS.jwksCooldown, 0, 3_600_000),
+    authorizerCacheTtl: Duration.seconds(wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, DEFAULTS.authorizerCacheTtl, 0, 3600)),
+    resourceName,
+    ...(props.resourceDocumentation === undefined ? {} : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
+    authorizationServerMetadataTtlSeconds: wholeSeconds(
+      'authorizationServerMetadataCacheTtl',
+      props.authorizationServerMetadataCacheTtl,
+      DEFAULTS.authorizationServerMetadataCacheTtl,
+      1,
+      86_400,
+    ),
+    authorizationServerMetadataTimeoutMs: DEFAULTS.authorizationServerMetadataTimeout.toMilliseconds(),
+    ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
+    disableExecuteApiEndpoint,
+    stageName,
+    throttlingRateLimit,
+    throttlingBurstLimit,
+    logRetention,
+    allowedOrigins: origins(props.allowedOrigins),
+    maxRequestBodyBytes: integer('maxRequestBodyBytes', props.maxRequestBodyBytes, DEFAULTS.maxRequestBodyBytes, 1, MAX_REQUEST_BODY_BYTES, " (Lambda's synchronous payload limit)"),
+    authorizerMemorySize: integer('authorizerMemorySize', props.authorizerMemorySize, DEFAULTS.authorizerMemorySize, 128, 10240, ' MB'),
+    metadataMemorySize: integer('metadataMemorySize', props.metadataMemorySize, DEFAULTS.metadataMemorySize, 128, 10240, ' MB'),
+    mcpMemorySize: integer('mcpMemorySize', props.mcpMemorySize, DEFAULTS.mcpMemorySize, 128, 10240, ' MB'),
+    mcpTimeout,
+    tracing: props.tracing ?? false,
+    logLevel: logLevel as LogLevel,
+    serviceName,
+    metricsNamespace,
+    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
+  };
+}
