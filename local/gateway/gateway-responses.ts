@@ -1,0 +1,149 @@
+/**
+ * API Gateway's gateway responses: the answers the gateway gives on its own (unknown route,
+ * authorizer outcomes, integration failures), selected as AWS does: the specific type if the
+ * template customises it, else DEFAULT_4XX / DEFAULT_5XX, else AWS's built-in default.
+ */
+import { CompiledTemplate, TemplateInputs } from './vtl';
+
+export type GatewayResponseType =
+  | 'MISSING_AUTHENTICATION_TOKEN'
+  | 'UNAUTHORIZED'
+  | 'ACCESS_DENIED'
+  | 'AUTHORIZER_FAILURE'
+  | 'AUTHORIZER_CONFIGURATION_ERROR'
+  | 'API_CONFIGURATION_ERROR'
+  | 'INTEGRATION_FAILURE'
+  | 'INTEGRATION_TIMEOUT'
+  | 'REQUEST_TOO_LARGE'
+  | 'DEFAULT_4XX'
+  | 'DEFAULT_5XX';
+
+interface BuiltInResponse {
+  readonly status: number;
+  readonly errorType: string;
+  readonly template: string;
+}
+
+const DEFAULT_TEMPLATE = '{"message":$context.error.messageString}';
+
+/** AWS's defaults for the response types this gateway can produce. */
+export const BUILT_IN_RESPONSES: Readonly<Record<GatewayResponseType, BuiltInResponse>> = {
+  MISSING_AUTHENTICATION_TOKEN: { status: 403, errorType: 'MissingAuthenticationTokenException', template: DEFAULT_TEMPLATE },
+  UNAUTHORIZED: { status: 401, errorType: 'UnauthorizedException', template: DEFAULT_TEMPLATE },
+  // AWS's own ACCESS_DENIED body spells the key with a capital M.
+  ACCESS_DENIED: { status: 403, errorType: 'AccessDeniedException', template: '{"Message":$context.error.messageString}' },
+  AUTHORIZER_FAILURE: { status: 500, errorType: 'AuthorizerFailureException', template: DEFAULT_TEMPLATE },
+  AUTHORIZER_CONFIGURATION_ERROR: { status: 500, errorType: 'AuthorizerConfigurationException', template: DEFAULT_TEMPLATE },
+  API_CONFIGURATION_ERROR: { status: 500, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
+  INTEGRATION_FAILURE: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
+  INTEGRATION_TIMEOUT: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
+  REQUEST_TOO_LARGE: { status: 413, errorType: 'RequestTooLargeException', template: DEFAULT_TEMPLATE },
+  DEFAULT_4XX: { status: 400, errorType: 'BadRequestException', template: DEFAULT_TEMPLATE },
+  DEFAULT_5XX: { status: 502, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
+};
+
+/** Where a gateway response header takes its value from. */
+export type HeaderSource =
+  | { kind: 'static'; value: string }
+  | { kind: 'request'; location: 'header' | 'querystring' | 'path'; name: string }
+  | { kind: 'stageVariable'; name: string };
+
+/** A GatewayResponse resource from the template. */
+export interface CustomGatewayResponse {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly statusCode?: number;
+  readonly headers: ReadonlyArray<readonly [string, HeaderSource]>;
+  readonly templates: ReadonlyArray<readonly [string, CompiledTemplate]>;
+}
+
+/** The situation the gateway is answering. */
+export interface GatewayError {
+  readonly type: GatewayResponseType;
+  /** `$context.error.message`; `null` renders as JSON null, as AWS does for authorizer failures. */
+  readonly message: string | null;
+  /** Overrides the type's default status (a Lambda integration error is a DEFAULT_5XX with 502). */
+  readonly status?: number;
+}
+
+export interface RenderedGatewayResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** Which template resource (if any) shaped the answer. */
+  readonly source: string;
+}
+
+const compiledBuiltIns = new Map<string, CompiledTemplate>();
+function builtInTemplate(source: string): CompiledTemplate {
+  let compiled = compiledBuiltIns.get(source);
+  if (!compiled) compiledBuiltIns.set(source, (compiled = CompiledTemplate.compile(source)));
+  return compiled;
+}
+
+function defaultTypeFor(status: number): 'DEFAULT_4XX' | 'DEFAULT_5XX' {
+  return status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX';
+}
+
+/** Messages AWS uses, so that tests and clients see the same text locally. */
+export const GATEWAY_MESSAGES = {
+  missingAuthenticationToken: 'Missing Authentication Token',
+  unauthorized: 'Unauthorized',
+  explicitDeny: 'User is not authorized to access this resource with an explicit deny',
+  implicitDeny: 'User is not authorized to access this resource',
+  internalServerError: 'Internal server error',
+  endpointTimedOut: 'Endpoint request timed out',
+  requestTooLong: 'Request Too Long',
+} as const;
+
+function resolveHeader(source: HeaderSource, inputs: TemplateInputs): string | undefined {
+  switch (source.kind) {
+    case 'static':
+      return source.value;
+    case 'stageVariable':
+      return inputs.stageVariables[source.name];
+    case 'request': {
+      const map = inputs.params[source.location];
+      if (source.location !== 'header') return map[source.name];
+      const key = Object.keys(map).find((name) => name.toLowerCase() === source.name.toLowerCase());
+      return key === undefined ? undefined : map[key];
+    }
+  }
+}
+
+/**
+ * Renders the gateway response for an error. `inputs.context.error` is filled in here from the
+ * error; the caller provides the rest of the request context.
+ */
+export function renderGatewayResponse(
+  error: GatewayError,
+  custom: ReadonlyMap<string, CustomGatewayResponse>,
+  inputs: TemplateInputs,
+): RenderedGatewayResponse {
+  const builtIn = BUILT_IN_RESPONSES[error.type];
+  const typeStatus = error.status ?? builtIn.status;
+  const specific = custom.get(error.type);
+  const fallback = specific ? undefined : custom.get(defaultTypeFor(typeStatus));
+  const chosen = specific ?? fallback;
+  const status = chosen?.statusCode ?? typeStatus;
+  const context = {
+    ...inputs.context,
+    error: {
+      message: error.message ?? '',
+      messageString: error.message === null ? 'null' : JSON.stringify(error.message),
+      responseType: error.type,
+      validationErrorString: '',
+    },
+  };
+  const templateInputs = { ...inputs, context };
+  const templates = chosen?.templates ?? [];
+  const [contentType, template] =
+    templates.find(([type]) => type === 'application/json') ?? templates[0] ?? ['application/json', builtInTemplate(builtIn.template)];
+  const headers: Record<string, string> = { 'Content-Type': contentType };
+  for (const [name, source] of chosen?.headers ?? []) {
+    const value = resolveHeader(source, templateInputs);
+    if (value !== undefined) headers[name] = value;
+  }
+  headers['x-amzn-ErrorType'] = builtIn.errorType;
+  return { status, headers, body: template.render(templateInputs).body, source: chosen?.logicalId ?? 'built-in' };
+}

@@ -1,0 +1,314 @@
+/**
+ * Local Lambda functions: each one a small pool of child processes ("containers") running the
+ * bundled asset from `cdk.out` with the environment from the template. Processes start lazily on
+ * the first invocation (a cold start), stay warm afterwards, serve one invocation at a time, and
+ * are replaced after a timeout or crash, as Lambda replaces a failed execution environment.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import type { BootstrapMessage, InvokeMessage, SerializedError } from './lambda-protocol';
+
+export interface LocalFunctionSpec {
+  readonly logicalId: string;
+  readonly functionName: string;
+  readonly arn: string;
+  /** The folder the handler is loaded from (`LAMBDA_TASK_ROOT`). */
+  readonly codeDir: string;
+  readonly handler: string;
+  /** e.g. `nodejs22.x`. */
+  readonly runtime: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** `Environment.Variables` from the template, resolved. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly region: string;
+}
+
+export type InvocationOutcome =
+  | { readonly ok: true; readonly payload: string; readonly durationMs: number; readonly coldStart: boolean }
+  | {
+      readonly ok: false;
+      /** `function`: the handler threw; `timeout`: it ran past its Timeout; `crash`: the process died; `init`: loading failed. */
+      readonly failure: 'function' | 'timeout' | 'crash' | 'init';
+      readonly error: SerializedError;
+      readonly durationMs: number;
+      readonly coldStart: boolean;
+    };
+
+export interface ProcessStats {
+  readonly pid: number;
+  readonly rssBytes: number;
+  readonly invocations: number;
+  readonly busy: boolean;
+}
+
+export interface FunctionStats {
+  readonly logicalId: string;
+  readonly functionName: string;
+  readonly invocations: number;
+  readonly errors: number;
+  readonly coldStarts: number;
+  readonly processes: readonly ProcessStats[];
+}
+
+export interface LocalFunctionOptions {
+  /** The compiled bootstrap script to fork. */
+  readonly bootstrapFile: string;
+  /** How many processes may serve this function at once; further invocations queue. */
+  readonly maxProcesses: number;
+  /** Receives each line the function writes to stdout or stderr. */
+  readonly onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+// Lambda allows 10 s for loading a function's code before the first invocation.
+const INIT_TIMEOUT_MS = 10_000;
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly ready: Promise<SerializedError | undefined>;
+  busy: boolean;
+  alive: boolean;
+  invocations: number;
+  rss: number;
+  pending?: { readonly invocationId: string; readonly settle: (message: BootstrapMessage | { type: 'exit' }) => void };
+}
+
+function readRss(pid: number | undefined, fallback: number): number {
+  if (pid === undefined) return fallback;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+export class LocalFunction {
+  private readonly workers: Worker[] = [];
+  private readonly queue: Array<(worker: Worker) => void> = [];
+  private invocationCount = 0;
+  private errorCount = 0;
+  private coldStartCount = 0;
+  private stopped = false;
+
+  constructor(readonly spec: LocalFunctionSpec, private readonly options: LocalFunctionOptions) {}
+
+  /** The environment a process of this function sees: the template's variables plus Lambda's reserved ones. */
+  processEnvironment(): Record<string, string> {
+    const { spec } = this;
+    return {
+      ...spec.environment,
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      LAMBDA_TASK_ROOT: spec.codeDir,
+      _HANDLER: spec.handler,
+      AWS_REGION: spec.region,
+      AWS_DEFAULT_REGION: spec.region,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
+      AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.functionName}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
+    };
+  }
+
+  async invoke(event: unknown, awsRequestId: string = randomUUID()): Promise<InvocationOutcome> {
+    const started = Date.now();
+    if (this.stopped) throw new Error(`Function ${this.spec.logicalId} is stopped`);
+    this.invocationCount++;
+    const { worker, coldStart } = await this.acquire();
+    const failed = (failure: 'function' | 'timeout' | 'crash' | 'init', error: SerializedError): InvocationOutcome => {
+      this.errorCount++;
+      return { ok: false, failure, error, durationMs: Date.now() - started, coldStart };
+    };
+    try {
+      const initError = await worker.ready;
+      if (initError) return failed('init', initError);
+      const invocationId = randomUUID();
+      const timeoutMs = this.spec.timeoutSeconds * 1000;
+      const message: InvokeMessage = {
+        type: 'invoke',
+        invocationId,
+        event,
+        context: {
+          awsRequestId,
+          functionName: this.spec.functionName,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: this.spec.arn,
+          memoryLimitInMB: String(this.spec.memoryMb),
+          logGroupName: `/aws/lambda/${this.spec.functionName}`,
+          logStreamName: 'local',
+          deadlineMs: Date.now() + timeoutMs,
+        },
+      };
+      const reply = await new Promise<BootstrapMessage | { type: 'exit' } | { type: 'timeout' }>((resolve) => {
+        const timer = setTimeout(() => {
+          worker.pending = undefined;
+          resolve({ type: 'timeout' });
+        }, timeoutMs);
+        worker.pending = {
+          invocationId,
+          settle: (reply) => {
+            clearTimeout(timer);
+            worker.pending = undefined;
+            resolve(reply);
+          },
+        };
+        worker.child.send(message);
+      });
+      worker.invocations++;
+      switch (reply.type) {
+        case 'result':
+          return { ok: true, payload: reply.payload, durationMs: Date.now() - started, coldStart };
+        case 'error':
+          return failed('function', reply.error);
+        case 'timeout':
+          this.retire(worker);
+          return failed('timeout', {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `${awsRequestId} Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+            trace: [],
+          });
+        case 'crash':
+          this.retire(worker);
+          return failed('crash', reply.error);
+        default:
+          this.retire(worker);
+          return failed('crash', { errorType: 'Runtime.ExitError', errorMessage: 'The function process exited during the invocation', trace: [] });
+      }
+    } finally {
+      this.release(worker);
+    }
+  }
+
+  private acquire(): Promise<{ worker: Worker; coldStart: boolean }> {
+    // Most recently used first, so sequential requests meet the same warm module state.
+    for (let i = this.workers.length - 1; i >= 0; i--) {
+      const worker = this.workers[i];
+      if (!worker.busy && worker.alive) {
+        worker.busy = true;
+        this.workers.splice(i, 1);
+        this.workers.push(worker);
+        return Promise.resolve({ worker, coldStart: false });
+      }
+    }
+    if (this.workers.length < this.options.maxProcesses) {
+      const worker = this.spawn();
+      worker.busy = true;
+      this.coldStartCount++;
+      return Promise.resolve({ worker, coldStart: true });
+    }
+    return new Promise((resolve) => this.queue.push((worker) => resolve({ worker, coldStart: false })));
+  }
+
+  private release(worker: Worker): void {
+    if (!worker.alive) {
+      const next = this.queue.shift();
+      if (next && !this.stopped) {
+        const replacement = this.spawn();
+        replacement.busy = true;
+        this.coldStartCount++;
+        next(replacement);
+      }
+      return;
+    }
+    const next = this.queue.shift();
+    if (next) next(worker);
+    else worker.busy = false;
+  }
+
+  private spawn(): Worker {
+    const child = fork(this.options.bootstrapFile, [], {
+      cwd: this.spec.codeDir,
+      env: this.processEnvironment(),
+      // The Node.js Lambda runtime sizes the heap from the configured memory.
+      execArgv: [`--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let markReady: (error: SerializedError | undefined) => void = () => undefined;
+    const worker: Worker = {
+      child,
+      ready: new Promise((resolve) => (markReady = resolve)),
+      busy: false,
+      alive: true,
+      invocations: 0,
+      rss: 0,
+    };
+    const initTimer = setTimeout(() => {
+      markReady({ errorType: 'Runtime.InitTimeout', errorMessage: `Loading the handler took longer than ${INIT_TIMEOUT_MS / 1000} s`, trace: [] });
+      this.retire(worker);
+    }, INIT_TIMEOUT_MS);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      if (source) readline.createInterface({ input: source }).on('line', (line) => this.options.onOutput(line, stream));
+    }
+    child.on('message', (message: BootstrapMessage) => {
+      if (message.type === 'ready') {
+        clearTimeout(initTimer);
+        worker.rss = message.rss;
+        markReady(undefined);
+      } else if (message.type === 'init-error') {
+        clearTimeout(initTimer);
+        markReady(message.error);
+        this.retire(worker);
+      } else if (message.type === 'result' || message.type === 'error') {
+        worker.rss = message.rss;
+        if (worker.pending?.invocationId === message.invocationId) worker.pending.settle(message);
+      } else if (message.type === 'crash') {
+        worker.pending?.settle(message);
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(initTimer);
+      worker.alive = false;
+      markReady({ errorType: 'Runtime.ExitError', errorMessage: 'The function process exited while loading', trace: [] });
+      worker.pending?.settle({ type: 'exit' });
+      const index = this.workers.indexOf(worker);
+      if (index >= 0) this.workers.splice(index, 1);
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  private retire(worker: Worker): void {
+    worker.alive = false;
+    const index = this.workers.indexOf(worker);
+    if (index >= 0) this.workers.splice(index, 1);
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  }
+
+  stats(): FunctionStats {
+    return {
+      logicalId: this.spec.logicalId,
+      functionName: this.spec.functionName,
+      invocations: this.invocationCount,
+      errors: this.errorCount,
+      coldStarts: this.coldStartCount,
+      processes: this.workers.map((worker) => ({
+        pid: worker.child.pid ?? -1,
+        rssBytes: readRss(worker.child.pid, worker.rss),
+        invocations: worker.invocations,
+        busy: worker.busy,
+      })),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const exits = this.workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
+          worker.child.once('exit', () => resolve());
+          worker.child.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+  }
+}

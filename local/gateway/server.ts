@@ -1,0 +1,506 @@
+/**
+ * `startGateway`: serves the REST API of a synthesized stack on localhost, as API Gateway would
+ * serve it behind a custom domain mapped at the root.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { GatewayStartError } from './errors';
+import { GATEWAY_MESSAGES, GatewayError, renderGatewayResponse } from './gateway-responses';
+import { FunctionStats, LocalFunction } from './lambda-runtime';
+import { ApiModel, buildApiModel, IgnoredResource, MethodModel, ResourceNode, TokenAuthorizerModel } from './model';
+import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, PolicyStatement } from './policy';
+import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxyResult } from './proxy-event';
+import { loadStack } from './template';
+import type { TemplateInputs } from './vtl';
+
+export interface GatewayOptions {
+  /** The cloud assembly folder (`cdk.out`). */
+  readonly cdkOut: string;
+  /** The stack to serve (stack name, artifact id or display path). @default - the only stack in the assembly */
+  readonly stackName?: string;
+  /** @default 8787 (0 picks a free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** `AWS::Region` as the stack sees it. @default 'us-east-1' */
+  readonly region?: string;
+  /** `AWS::AccountId` as the stack sees it. @default '000000000000' */
+  readonly accountId?: string;
+  /** The RestApi to serve when the stack has several (logical id). @default - the only one */
+  readonly restApiLogicalId?: string;
+  /** The stage to serve when the API has several. @default - the only one */
+  readonly stageName?: string;
+  /**
+   * Environment values replacing the template's, per function (keyed by logical id or function
+   * name), e.g. a `PUBLIC_BASE_URL` that points at this local server.
+   * @default - the template's values
+   */
+  readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Also serve the API under `/<stage>/...`, as the execute-api endpoint does. @default false */
+  readonly serveUnderStagePath?: boolean;
+  /** Processes per function that may serve requests at once; further requests queue. @default 4 */
+  readonly maxProcessesPerFunction?: number;
+  /** Receives the gateway's log lines (one per request, plus start-up lines). @default - written to stdout */
+  readonly log?: (line: string) => void;
+  /** Receives what functions print. @default - written to stderr, prefixed with the function's logical id */
+  readonly onFunctionOutput?: (functionLogicalId: string, line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface GatewayStats {
+  readonly requests: number;
+  readonly authorizerCache: { readonly hits: number; readonly misses: number; readonly entries: number };
+  /** Per function, by logical id. */
+  readonly functions: Readonly<Record<string, FunctionStats>>;
+}
+
+export interface RunningGateway {
+  /** Base URL, e.g. `http://127.0.0.1:8787`; the API's `/mcp` is at `${url}/mcp`. */
+  readonly url: string;
+  readonly port: number;
+  readonly apiId: string;
+  readonly stageName: string;
+  /** `METHOD /path` of every served method, with its authorization. */
+  readonly routes: readonly string[];
+  /** Template resources that have no request-time effect locally, and why. */
+  readonly ignored: readonly IgnoredResource[];
+  stats(): GatewayStats;
+  stop(): Promise<void>;
+}
+
+// API Gateway's payload limits: 10 MB requests, 6 MB synchronous Lambda responses.
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
+
+interface RouteMatch {
+  readonly node: ResourceNode;
+  readonly pathParameters: Record<string, string>;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** Static path parts beat `{param}`, which beats `{proxy+}`, as in API Gateway. */
+export function matchRoute(node: ResourceNode, segments: readonly string[], params: Record<string, string> = {}): RouteMatch | undefined {
+  if (segments.length === 0) return { node, pathParameters: params };
+  const [head, ...rest] = segments;
+  const ordered = [
+    ...node.children.filter((c) => !c.pathPart.startsWith('{')),
+    ...node.children.filter((c) => c.pathPart.startsWith('{') && !c.pathPart.endsWith('+}')),
+    ...node.children.filter((c) => c.pathPart.endsWith('+}')),
+  ];
+  for (const child of ordered) {
+    if (child.pathPart.endsWith('+}')) {
+      return { node: child, pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(decodeSegment).join('/') } };
+    }
+    if (child.pathPart.startsWith('{')) {
+      const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: decodeSegment(head) });
+      if (found) return found;
+    } else if (child.pathPart === decodeSegment(head)) {
+      const found = matchRoute(child, rest, params);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function listRoutes(node: ResourceNode): string[] {
+  const own = [...node.methods.values()].map(
+    (m) => `${m.httpMethod} ${node.resourcePath}${m.authorizer ? ` (TOKEN authorizer ${m.authorizer.logicalId})` : ''}${m.integration.kind === 'mock' ? ' (MOCK)' : ''}`,
+  );
+  return [...own, ...node.children.flatMap(listRoutes)];
+}
+
+function compileBootstrap(scratchDir: string): string {
+  // Bundled to plain CommonJS so the child runs without a TypeScript loader, as Lambda runs plain JS.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const outfile = path.join(scratchDir, 'lambda-bootstrap.cjs');
+  const sourceTs = path.join(__dirname, 'lambda-bootstrap.ts');
+  const entry = fs.existsSync(sourceTs) ? sourceTs : path.join(__dirname, 'lambda-bootstrap.js');
+  esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, logLevel: 'silent' });
+  return outfile;
+}
+
+interface CachedAuthorization {
+  readonly principalId: string;
+  readonly statements: readonly PolicyStatement[];
+  readonly context: Record<string, string>;
+  readonly expiresAt: number;
+}
+
+type AuthorizationResult =
+  | { readonly ok: true; readonly authorizer: Record<string, string>; readonly cache: 'hit' | 'miss' }
+  | { readonly ok: false; readonly error: GatewayError; readonly reason: string; readonly cache: 'hit' | 'miss' | 'skipped' };
+
+/** Starts the local gateway. Functions start lazily: each process cold-starts on its first invocation. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const onFunctionOutput =
+    options.onFunctionOutput ?? ((id: string, line: string) => process.stderr.write(`[${id}] ${line}\n`));
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
+  let model: ApiModel;
+  let bootstrapFile: string;
+  try {
+    const stack = loadStack(options.cdkOut, options.stackName);
+    model = buildApiModel(stack, {
+      region,
+      accountId,
+      restApiLogicalId: options.restApiLogicalId,
+      stageName: options.stageName,
+      environmentOverrides: options.environmentOverrides,
+      scratchDir,
+    });
+    bootstrapFile = compileBootstrap(scratchDir);
+  } catch (error) {
+    fs.rmSync(scratchDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const functions = new Map<string, LocalFunction>();
+  for (const [logicalId, spec] of model.functions) {
+    functions.set(
+      logicalId,
+      new LocalFunction(spec, {
+        bootstrapFile,
+        maxProcesses: options.maxProcessesPerFunction ?? 4,
+        onOutput: (line, stream) => onFunctionOutput(logicalId, line, stream),
+      }),
+    );
+  }
+  const deploymentId = createHash('sha256').update(`${model.apiId}/deployment`).digest('hex').slice(0, 6);
+  const authorizerCache = new Map<string, CachedAuthorization>();
+  let cacheHits = 0;
+  let cacheMisses = 0;
+  let requestCount = 0;
+
+  function methodArn(method: string, fullResourcePath: string): string {
+    return `arn:aws:execute-api:${region}:${accountId}:${model.apiId}/${model.stageName}/${method}/${fullResourcePath.replace(/^\//, '')}`;
+  }
+
+  async function authorize(authorizer: TokenAuthorizerModel, request: IncomingRequest, arn: string): Promise<AuthorizationResult> {
+    const unauthorized = (reason: string, cache: 'hit' | 'miss' | 'skipped'): AuthorizationResult => ({
+      ok: false,
+      error: { type: 'UNAUTHORIZED', message: GATEWAY_MESSAGES.unauthorized },
+      reason,
+      cache,
+    });
+    let token: string | undefined;
+    for (const [name, value] of request.rawHeaders) if (name.toLowerCase() === authorizer.headerName.toLowerCase()) token = value;
+    if (token === undefined || token === '') return unauthorized(`no ${authorizer.headerName} header`, 'skipped');
+    if (authorizer.validation && !authorizer.validation.test(token)) {
+      return unauthorized(`the ${authorizer.headerName} header does not match the authorizer's validation expression`, 'skipped');
+    }
+    // Tokens are kept only as hashes, so the cache never holds a credential.
+    const cacheKey = `${authorizer.logicalId}\0${createHash('sha256').update(token).digest('hex')}`;
+    const now = Date.now();
+    let entry = authorizerCache.get(cacheKey);
+    if (entry && entry.expiresAt <= now) {
+      authorizerCache.delete(cacheKey);
+      entry = undefined;
+    }
+    const cache: 'hit' | 'miss' = entry ? 'hit' : 'miss';
+    let integrationLatency = 0;
+    if (entry) {
+      cacheHits++;
+    } else {
+      cacheMisses++;
+      const fn = functions.get(authorizer.functionLogicalId)!;
+      const started = performance.now();
+      const outcome = await fn.invoke({ type: 'TOKEN', authorizationToken: token, methodArn: arn });
+      integrationLatency = Math.round(performance.now() - started);
+      if (!outcome.ok) {
+        if (outcome.failure === 'function' && outcome.error.errorMessage === 'Unauthorized') return unauthorized('the authorizer rejected the token (Unauthorized)', cache);
+        const type = outcome.failure === 'function' || outcome.failure === 'init' ? 'AUTHORIZER_CONFIGURATION_ERROR' : 'AUTHORIZER_FAILURE';
+        return { ok: false, error: { type, message: null }, reason: `the authorizer failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`, cache };
+      }
+      try {
+        entry = parseAuthorizerResult(outcome.payload, now + authorizer.ttlSeconds * 1000);
+      } catch (error) {
+        return { ok: false, error: { type: 'AUTHORIZER_CONFIGURATION_ERROR', message: null }, reason: (error as Error).message, cache };
+      }
+      if (authorizer.ttlSeconds > 0) authorizerCache.set(cacheKey, entry);
+    }
+    const decision = evaluatePolicy(entry.statements, arn);
+    if (decision !== 'ALLOW') {
+      const explicit = decision === 'EXPLICIT_DENY';
+      return {
+        ok: false,
+        error: { type: 'ACCESS_DENIED', message: explicit ? GATEWAY_MESSAGES.explicitDeny : GATEWAY_MESSAGES.implicitDeny },
+        reason: explicit ? 'the authorizer policy denies this method explicitly' : 'the authorizer policy does not allow this method',
+        cache,
+      };
+    }
+    return { ok: true, authorizer: { principalId: entry.principalId, ...entry.context, integrationLatency: String(integrationLatency) }, cache };
+  }
+
+  function templateInputs(request: IncomingRequest, requestId: string, match: RouteMatch | undefined, authorizer?: Record<string, string>): TemplateInputs {
+    const header: Record<string, string> = {};
+    for (const [name, value] of request.rawHeaders) header[name] = value;
+    const querystring: Record<string, string> = {};
+    for (const pair of request.rawQuery.split('&')) {
+      if (!pair) continue;
+      const [key, value = ''] = pair.split('=');
+      querystring[decodeURIComponent(key)] = decodeURIComponent(value);
+    }
+    const host = header.Host ?? header.host ?? 'localhost';
+    return {
+      context: {
+        requestId,
+        extendedRequestId: requestId,
+        apiId: model.apiId,
+        stage: model.stageName,
+        resourceId: match?.node.id ?? '',
+        resourcePath: match?.node.resourcePath ?? '',
+        httpMethod: request.method,
+        path: request.fullPath,
+        domainName: host,
+        domainPrefix: host.split(/[.:]/)[0],
+        protocol: 'HTTP/1.1',
+        requestTime: new Date().toUTCString(),
+        requestTimeEpoch: Date.now(),
+        accountId,
+        identity: { sourceIp: request.sourceIp, userAgent: header['User-Agent'] ?? header['user-agent'] ?? '' },
+        authorizer: authorizer ?? {},
+      },
+      stageVariables: { ...model.stageVariables },
+      params: { header, querystring, path: match?.pathParameters ?? {} },
+    };
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    requestCount++;
+    const requestId = randomUUID();
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const fullPath = queryAt < 0 ? url : url.slice(0, queryAt);
+    const rawQuery = queryAt < 0 ? '' : url.slice(queryAt + 1);
+    const rawHeaders: Array<[string, string]> = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) rawHeaders.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+    let cacheNote = 'none';
+    let reason = '';
+
+    const send = (status: number, headers: Map<string, string[]> | Record<string, string>, body: Buffer | string) => {
+      const entries = headers instanceof Map ? [...headers] : Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]]);
+      for (const [name, values] of entries) res.setHeader(name, values.length === 1 ? values[0] : values);
+      res.setHeader('x-amzn-RequestId', requestId);
+      res.setHeader('x-amz-apigw-id', requestId.slice(0, 16));
+      const buffer = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+      res.setHeader('Content-Length', String(buffer.length));
+      res.writeHead(status);
+      res.end(req.method === 'HEAD' ? undefined : buffer);
+      const ms = (performance.now() - started).toFixed(1);
+      // The path is logged without its query string, which could carry secrets.
+      log(`${req.method} ${fullPath} ${status} ${ms}ms authorizer=${cacheNote}${reason ? ` reason="${reason}"` : ''}`);
+    };
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    }
+    const request: IncomingRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: fullPath,
+      fullPath,
+      rawHeaders,
+      rawQuery,
+      body: Buffer.concat(chunks),
+      sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+      localPort: req.socket.localPort ?? 0,
+    };
+    const gatewayError = (error: GatewayError, match?: RouteMatch, authorizer?: Record<string, string>) => {
+      const rendered = renderGatewayResponse(error, model.gatewayResponses, templateInputs(request, requestId, match, authorizer));
+      send(rendered.status, rendered.headers, rendered.body);
+    };
+    if (tooLarge) {
+      reason = `the request body is larger than ${MAX_REQUEST_BYTES} bytes`;
+      return gatewayError({ type: 'REQUEST_TOO_LARGE', message: GATEWAY_MESSAGES.requestTooLong });
+    }
+
+    let segments = fullPath.split('/').filter((s) => s !== '');
+    let routedPath = fullPath;
+    if (options.serveUnderStagePath && segments[0] === model.stageName) {
+      segments = segments.slice(1);
+      routedPath = `/${segments.join('/')}`;
+    }
+    const routed: IncomingRequest = { ...request, path: routedPath };
+    const match = matchRoute(model.root, segments);
+    const method: MethodModel | undefined = match && (match.node.methods.get(request.method) ?? match.node.methods.get('ANY'));
+    if (!match || !method) {
+      reason = match ? `no ${request.method} method on ${match.node.resourcePath}` : 'no resource matches the path';
+      return gatewayError({ type: 'MISSING_AUTHENTICATION_TOKEN', message: GATEWAY_MESSAGES.missingAuthenticationToken }, match);
+    }
+
+    let authorizerContext: Record<string, string> | undefined;
+    if (method.authorizer) {
+      const result = await authorize(method.authorizer, routed, methodArn(request.method, routedPath));
+      cacheNote = result.cache;
+      if (!result.ok) {
+        reason = result.reason;
+        return gatewayError(result.error, match);
+      }
+      authorizerContext = result.authorizer;
+    }
+
+    if (method.integration.kind === 'mock') {
+      const integration = method.integration;
+      const status = String(integration.statusCode);
+      const response =
+        integration.responses.find((r) => r.selectionPattern?.test(status)) ?? integration.responses.find((r) => r.selectionPattern === undefined);
+      if (!response) {
+        reason = `the MOCK integration of ${method.logicalId} has no response for status ${status}`;
+        return gatewayError({ type: 'API_CONFIGURATION_ERROR', message: GATEWAY_MESSAGES.internalServerError }, match, authorizerContext);
+      }
+      const inputs = templateInputs(routed, requestId, match, authorizerContext);
+      const [contentType, template] = response.templates.find(([type]) => type === 'application/json') ?? response.templates[0] ?? ['application/json', undefined];
+      const rendered = template?.render(inputs);
+      const headers: Record<string, string> = { 'Content-Type': contentType };
+      for (const [name, source] of response.headers) {
+        if (source.kind === 'static') headers[name] = source.value;
+        else if (source.kind === 'stageVariable') headers[name] = model.stageVariables[source.name] ?? '';
+        else {
+          const map = inputs.params[source.location];
+          const key = Object.keys(map).find((k) => (source.location === 'header' ? k.toLowerCase() === source.name.toLowerCase() : k === source.name));
+          if (key !== undefined) headers[name] = map[key];
+        }
+      }
+      Object.assign(headers, rendered?.headerOverrides ?? {});
+      return send(rendered?.statusOverride ?? response.statusCode, headers, rendered?.body ?? '');
+    }
+
+    const fn = functions.get(method.integration.functionLogicalId)!;
+    const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+    const event = buildProxyEvent(routed, {
+      resourcePath: match.node.resourcePath,
+      resourceId: match.node.id,
+      pathParameters: match.pathParameters,
+      stageVariables: model.stageVariables,
+      stage: model.stageName,
+      apiId: model.apiId,
+      accountId,
+      deploymentId,
+      requestId,
+      extendedRequestId: requestId,
+      traceId,
+      requestTimeEpoch: Date.now(),
+      binaryMediaTypes: model.binaryMediaTypes,
+      authorizer: authorizerContext,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      fn.invoke(event, randomUUID()),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), method.integration.kind === 'lambda-proxy' ? method.integration.timeoutMs : 29_000))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      reason = `${fn.spec.logicalId} did not answer within the integration timeout`;
+      return gatewayError({ type: 'INTEGRATION_TIMEOUT', message: GATEWAY_MESSAGES.endpointTimedOut }, match, authorizerContext);
+    }
+    if (!outcome.ok) {
+      reason = `${fn.spec.logicalId} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`;
+      return gatewayError({ type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 }, match, authorizerContext);
+    }
+    if (Buffer.byteLength(outcome.payload) > MAX_LAMBDA_RESPONSE_BYTES) {
+      reason = `${fn.spec.logicalId} returned more than ${MAX_LAMBDA_RESPONSE_BYTES} bytes`;
+      return gatewayError({ type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 }, match, authorizerContext);
+    }
+    try {
+      const accept = rawHeaders.find(([name]) => name.toLowerCase() === 'accept')?.[1];
+      const mapped = mapProxyResult(outcome.payload, model.binaryMediaTypes, accept);
+      mapped.headers.set('X-Amzn-Trace-Id', [traceId]);
+      return send(mapped.status, mapped.headers, mapped.body);
+    } catch (error) {
+      if (!(error instanceof MalformedProxyResponseError)) throw error;
+      reason = `${fn.spec.logicalId}: ${error.message}`;
+      return gatewayError({ type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 }, match, authorizerContext);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log(`${req.method} ${(req.url ?? '').split('?')[0]} 500 gateway error: ${(error as Error).message}`);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ message: GATEWAY_MESSAGES.internalServerError }));
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => {
+      fs.rmSync(scratchDir, { recursive: true, force: true });
+      reject(new GatewayStartError('LISTEN_FAILED', `Cannot listen on ${host}:${options.port ?? 8787}: ${error.message}`, { cause: error }));
+    });
+    server.listen(options.port ?? 8787, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const routes = listRoutes(model.root);
+  log(`Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at http://${displayHost}:${port}: ${routes.length} methods, ${functions.size} functions (started on first use)`);
+  for (const item of model.ignored) log(`  ignored ${item.logicalId} (${item.type}): ${item.reason}`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${displayHost}:${port}`,
+    port,
+    apiId: model.apiId,
+    stageName: model.stageName,
+    routes,
+    ignored: model.ignored,
+    stats: () => ({
+      requests: requestCount,
+      authorizerCache: { hits: cacheHits, misses: cacheMisses, entries: authorizerCache.size },
+      functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
+    }),
+    stop: () =>
+      (stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await Promise.all([closed, ...[...functions.values()].map((fn) => fn.stop())]);
+        fs.rmSync(scratchDir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/** Checks an authorizer's output as API Gateway does: a principal, a valid policy, a flat context. */
+export function parseAuthorizerResult(payload: string, expiresAt: number): CachedAuthorization {
+  let result: unknown;
+  try {
+    result = JSON.parse(payload);
+  } catch {
+    throw new MalformedPolicyError('the result is not JSON');
+  }
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) throw new MalformedPolicyError('the result is not an object');
+  const r = result as Record<string, unknown>;
+  if (typeof r.principalId !== 'string' && typeof r.principalId !== 'number') throw new MalformedPolicyError('principalId is missing');
+  const statements = parsePolicyDocument(r.policyDocument);
+  const context: Record<string, string> = {};
+  if (r.context !== undefined && r.context !== null) {
+    if (typeof r.context !== 'object' || Array.isArray(r.context)) throw new MalformedPolicyError('context must be an object');
+    for (const [key, value] of Object.entries(r.context)) {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new MalformedPolicyError(`context.${key} must be a string, number or boolean (API Gateway rejects nested or null values)`);
+      }
+      context[key] = String(value);
+    }
+  }
+  return { principalId: String(r.principalId), statements, context, expiresAt };
+}

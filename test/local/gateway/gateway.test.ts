@@ -1,0 +1,335 @@
+import { RunningGateway, startGateway } from '../../../local/gateway';
+import { FixtureAssembly, synthFixture } from './fixture-app';
+
+jest.setTimeout(120_000);
+
+let fixture: FixtureAssembly;
+let gateway: RunningGateway;
+const logLines: string[] = [];
+const functionOutput: string[] = [];
+
+beforeAll(async () => {
+  fixture = synthFixture();
+  gateway = await startGateway({
+    cdkOut: fixture.cdkOut,
+    stackName: fixture.stackName,
+    port: 0,
+    log: (line) => logLines.push(line),
+    onFunctionOutput: (id, line) => functionOutput.push(`${id}: ${line}`),
+  });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  fixture?.cleanup();
+});
+
+function invocations(logicalIdPrefix: string): number {
+  const entry = Object.entries(gateway.stats().functions).find(([id]) => id.startsWith(logicalIdPrefix));
+  if (!entry) throw new Error(`no function ${logicalIdPrefix}`);
+  return entry[1].invocations;
+}
+
+async function call(path: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
+  const response = await fetch(`${gateway.url}${path}`, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
+}
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+describe('serving the synthesized template', () => {
+  it('lists the methods of the template and the resources it ignores', () => {
+    expect(gateway.stageName).toBe('test');
+    expect(gateway.routes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ANY \/mcp \(TOKEN authorizer TokenAuth/), 'OPTIONS /mcp (MOCK)', 'GET /items/{id} (TOKEN authorizer ' + gateway.routes.find((r) => r.startsWith('GET /items'))!.split('authorizer ')[1], 'ANY /public/{proxy+}', 'GET /other']),
+    );
+    expect(gateway.ignored.map((i) => i.type)).toEqual(expect.arrayContaining(['AWS::Lambda::Permission', 'AWS::IAM::Role', 'AWS::ApiGateway::Deployment']));
+  });
+});
+
+describe('TOKEN authorizer', () => {
+  it('answers 401 with the UNAUTHORIZED gateway response when the header is missing, without invoking the authorizer', async () => {
+    const before = invocations('AuthorizerFn');
+    const response = await call('/mcp', { method: 'POST', body: '{}' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"');
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('x-amzn-errortype')).toBe('UnauthorizedException');
+    expect(response.json()).toEqual({ message: 'Unauthorized', type: 'UNAUTHORIZED', requestId: response.headers.get('x-amzn-requestid') });
+    expect(invocations('AuthorizerFn')).toBe(before);
+  });
+
+  it.each([
+    ['a scheme other than Bearer', 'Basic dXNlcjpwYXNz'],
+    ['a token with characters the expression excludes', 'Bearer not a jwt'],
+    ['an empty value', ''],
+  ])('answers 401 without invoking the authorizer for %s', async (_name, header) => {
+    const before = invocations('AuthorizerFn');
+    const response = await call('/mcp', { headers: { Authorization: header } });
+    expect(response.status).toBe(401);
+    expect(invocations('AuthorizerFn')).toBe(before);
+  });
+
+  it('passes an allowed request to the integration with the authorizer context as strings', async () => {
+    const response = await call('/mcp', { method: 'POST', headers: { ...bearer('allow-context'), 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0"}' });
+    expect(response.status).toBe(200);
+    const { event } = response.json();
+    expect(event.requestContext.authorizer).toEqual({
+      principalId: 'user-allow-context',
+      sub: 'user-allow-context',
+      scope: 'read write',
+      exp: '1700000000',
+      admin: 'true',
+      authorizerInvocations: expect.stringMatching(/^\d+$/),
+      integrationLatency: expect.stringMatching(/^\d+$/),
+      eventType: 'TOKEN',
+      methodArn: `arn:aws:execute-api:us-east-1:000000000000:${gateway.apiId}/test/POST/mcp`,
+      scheme: 'Bearer',
+    });
+  });
+
+  it('allows a policy scoped to exactly the request method ARN, on every request', async () => {
+    const first = await call('/items/42', { headers: bearer('only-this-method-a') });
+    expect(first.status).toBe(200);
+    const again = await call('/items/42', { headers: bearer('only-this-method-a') });
+    expect(again.status).toBe(200);
+  });
+
+  it('caches the result per token: a second request within the TTL does not invoke the authorizer', async () => {
+    const before = invocations('AuthorizerFn');
+    expect((await call('/mcp', { headers: bearer('allow-cached') })).status).toBe(200);
+    const afterFirst = invocations('AuthorizerFn');
+    expect(afterFirst).toBe(before + 1);
+    const hitsBefore = gateway.stats().authorizerCache.hits;
+    expect((await call('/mcp', { headers: bearer('allow-cached') })).status).toBe(200);
+    expect((await call('/items/7', { headers: bearer('allow-cached') })).status).toBe(200);
+    expect(invocations('AuthorizerFn')).toBe(afterFirst);
+    expect(gateway.stats().authorizerCache.hits).toBe(hitsBefore + 2);
+    expect(logLines.some((line) => /^GET \/items\/7 200 .* authorizer=hit/.test(line))).toBe(true);
+  });
+
+  it('re-evaluates a cached policy against the method ARN of each new route', async () => {
+    expect((await call('/items/1', { headers: bearer('only-this-method-b') })).status).toBe(200);
+    const before = invocations('AuthorizerFn');
+    const otherRoute = await call('/mcp', { headers: bearer('only-this-method-b') });
+    expect(invocations('AuthorizerFn')).toBe(before);
+    expect(otherRoute.status).toBe(403);
+    // ACCESS_DENIED is not customised, so DEFAULT_4XX shapes it, keeping ACCESS_DENIED's status.
+    expect(otherRoute.headers.get('x-fallback')).toBe('default-4xx');
+    expect(otherRoute.json()).toEqual({ message: 'User is not authorized to access this resource', fallback: true });
+  });
+
+  it('answers 403 for an explicit Deny, and a Deny wins over an Allow (with ? wildcards)', async () => {
+    const denied = await call('/mcp', { headers: bearer('deny') });
+    expect(denied.status).toBe(403);
+    expect(denied.json().message).toBe('User is not authorized to access this resource with an explicit deny');
+    expect((await call('/items/5', { headers: bearer('mixed-deny-items') })).status).toBe(403);
+    expect((await call('/items/55', { headers: bearer('mixed-deny-items') })).status).toBe(200);
+  });
+
+  it('answers 401 when the authorizer throws Unauthorized', async () => {
+    const response = await call('/mcp', { headers: bearer('unauthorized') });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata=/);
+  });
+
+  it.each([
+    ['throws another error', 'broken'],
+    ['returns no policy', 'no-policy'],
+    ['returns a nested context value', 'nested-context'],
+  ])('answers with the AUTHORIZER_CONFIGURATION_ERROR response (503 here) when the authorizer %s', async (_name, token) => {
+    const response = await call('/mcp', { headers: bearer(token) });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('30');
+    expect(response.json()).toEqual({ error: 'temporarily_unavailable' });
+  });
+
+  it('answers 500 AUTHORIZER_FAILURE (through DEFAULT_5XX) when the authorizer times out, and replaces its process', async () => {
+    const response = await call('/mcp', { headers: { ...bearer('slow'), Origin: 'https://app.example' } });
+    expect(response.status).toBe(500);
+    expect(response.text).toBe('{"message":null}');
+    expect(response.headers.get('x-echo-origin')).toBe('https://app.example');
+    expect((await call('/mcp', { headers: bearer('allow-after-timeout') })).status).toBe(200);
+  });
+
+  it('never writes a token to the log, and gives every rejection a reason', () => {
+    const joined = logLines.join('\n');
+    for (const token of ['allow-context', 'allow-cached', 'only-this-method', 'deny', 'unauthorized', 'broken']) expect(joined).not.toContain(token);
+    expect(joined).toMatch(/GET \/mcp 401 .*reason="the authorizer rejected the token \(Unauthorized\)"/);
+    expect(joined).toMatch(/reason="the Authorization header does not match the authorizer's validation expression"/);
+    expect(joined).toMatch(/reason="the authorizer policy denies this method explicitly"/);
+  });
+});
+
+describe('Lambda proxy integration', () => {
+  it('builds a payload-1.0 event', async () => {
+    const response = await call('/public/a%20b/c?x=1&x=2&y=3', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'text/plain', 'X-Multi': 'first', 'User-Agent': 'gateway-test' },
+      body: 'hello',
+    });
+    expect(response.status).toBe(200);
+    const { event, region, functionName, memory, contextRequestId, remainingMs } = response.json();
+    expect(event).toMatchObject({
+      resource: '/public/{proxy+}',
+      path: '/public/a%20b/c',
+      httpMethod: 'PUT',
+      queryStringParameters: { x: '2', y: '3' },
+      multiValueQueryStringParameters: { x: ['1', '2'], y: ['3'] },
+      pathParameters: { proxy: 'a b/c' },
+      stageVariables: { color: 'blue' },
+      body: 'hello',
+      isBase64Encoded: false,
+      requestContext: {
+        resourcePath: '/public/{proxy+}',
+        httpMethod: 'PUT',
+        path: '/public/a%20b/c',
+        stage: 'test',
+        apiId: gateway.apiId,
+        accountId: '000000000000',
+        protocol: 'HTTP/1.1',
+        domainName: new URL(gateway.url).host,
+        identity: { sourceIp: '127.0.0.1', userAgent: 'gateway-test' },
+      },
+    });
+    expect(event.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(event.requestContext.requestTime).toMatch(/^\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
+    expect(event.requestContext.authorizer).toBeUndefined();
+    expect(event.headers['Content-Type']).toBe('text/plain');
+    expect(event.headers['X-Forwarded-For']).toBe('127.0.0.1');
+    expect(event.multiValueHeaders['X-Multi']).toEqual(['first']);
+    expect(region).toBe('us-east-1');
+    expect(functionName).toMatch(/EchoFn/);
+    expect(memory).toBe('256');
+    expect(contextRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(remainingMs).toBeGreaterThan(9000);
+    expect(remainingMs).toBeLessThanOrEqual(10_000);
+  });
+
+  it('passes null for absent query, path parameters and body', async () => {
+    const { event } = (await call('/mcp', { headers: bearer('allow-nulls') })).json();
+    expect(event.queryStringParameters).toBeNull();
+    expect(event.multiValueQueryStringParameters).toBeNull();
+    expect(event.pathParameters).toBeNull();
+    expect(event.body).toBeNull();
+  });
+
+  it('base64-encodes a request body whose content type is a binary media type', async () => {
+    const bytes = Buffer.from([0, 159, 146, 150, 255]);
+    const { event } = (await call('/public/upload', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes })).json();
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body, 'base64')).toEqual(bytes);
+  });
+
+  it('decodes a base64 response body when the client accepts a binary media type, and passes it through otherwise', async () => {
+    const binary = await fetch(`${gateway.url}/public/file?mode=binary`, { headers: { Accept: 'application/octet-stream' } });
+    expect(Buffer.from(await binary.arrayBuffer())).toEqual(Buffer.from([0, 1, 2, 253, 254, 255]));
+    const text = await call('/public/file?mode=binary', { headers: { Accept: 'text/plain' } });
+    // With Content-Type application/octet-stream in binaryMediaTypes, API Gateway still decodes.
+    expect(Buffer.from(text.text, 'latin1').length).toBeGreaterThan(0);
+  });
+
+  it('sends repeated request headers as multiValueHeaders and the last one in headers', async () => {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const url = new URL(`${gateway.url}/public/multi`);
+      // fetch folds repeated headers, so the request is written by hand.
+      const socket = require('node:net').connect(Number(url.port), url.hostname, () => {
+        socket.write(`GET /public/multi HTTP/1.1\r\nHost: ${url.host}\r\nX-Repeat: one\r\nX-Repeat: two\r\nConnection: close\r\n\r\n`);
+      });
+      let data = '';
+      socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    expect(body.event.multiValueHeaders['X-Repeat']).toEqual(['one', 'two']);
+    expect(body.event.headers['X-Repeat']).toBe('two');
+  });
+
+  it('merges headers and multiValueHeaders of the result and remaps WWW-Authenticate as API Gateway does', async () => {
+    const response = await fetch(`${gateway.url}/public/x?mode=headers`);
+    expect(response.status).toBe(201);
+    expect(response.headers.get('x-single')).toBe('one');
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(response.headers.get('x-both')).toBe('a, b');
+    expect(response.headers.get('www-authenticate')).toBeNull();
+    expect(response.headers.get('x-amzn-remapped-www-authenticate')).toBe('Bearer realm="x"');
+  });
+
+  it.each([
+    ['throws', 'throw'],
+    ['returns an unexpected field', 'malformed'],
+    ['returns a body that is not a string', 'body-object'],
+  ])('answers 502 through DEFAULT_5XX when the function %s', async (_name, mode) => {
+    const response = await call(`/public/x?mode=${mode}`, { headers: { Origin: 'https://app.example' } });
+    expect(response.status).toBe(502);
+    expect(response.json()).toEqual({ message: 'Internal server error' });
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('x-echo-origin')).toBe('https://app.example');
+  });
+
+  it('answers an unknown route or method with the MISSING_AUTHENTICATION_TOKEN response (404 here)', async () => {
+    const unknown = await call('/nowhere');
+    expect(unknown.status).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'not_found', path: '/nowhere', stage: 'test' });
+    expect((await call('/other', { method: 'POST' })).status).toBe(404);
+    expect((await call('/')).status).toBe(404);
+  });
+});
+
+describe('MOCK integration (CORS preflight)', () => {
+  it('answers the preflight from the template without the authorizer, echoing an allowed second origin', async () => {
+    const before = invocations('AuthorizerFn');
+    const response = await call('/mcp', { method: 'OPTIONS', headers: { Origin: 'https://inspector.example', 'Access-Control-Request-Method': 'POST' } });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://inspector.example');
+    expect(response.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Mcp-Protocol-Version');
+    expect(response.headers.get('access-control-allow-methods')).toBe('GET,POST,DELETE');
+    expect(response.headers.get('vary')).toBe('Origin');
+    expect(invocations('AuthorizerFn')).toBe(before);
+  });
+
+  it('answers the first allowed origin when the request origin is not listed', async () => {
+    const response = await call('/mcp', { method: 'OPTIONS', headers: { Origin: 'https://evil.example' } });
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
+  });
+});
+
+describe('function isolation', () => {
+  it('runs each function in its own process with its own environment, keeping module state warm', async () => {
+    const echo1 = (await call('/public/iso')).json();
+    const echo2 = (await call('/public/iso')).json();
+    const other1 = (await call('/other')).json();
+    const other2 = (await call('/other')).json();
+    expect(echo2.pid).toBe(echo1.pid);
+    expect(echo2.invocations).toBe(echo1.invocations + 1);
+    expect(other2.invocations).toBe(other1.invocations + 1);
+    expect(other1.pid).not.toBe(echo1.pid);
+    expect(echo1.markerBefore).toBeNull();
+    expect(other1.markerBefore).toBeNull();
+    expect(echo1.role).toBe('echo');
+    expect(echo1.otherRole).toBeNull();
+    expect(other1.role).toBeNull();
+    expect(other1.otherRole).toBe('other');
+  });
+
+  it('reports each process and its resident memory', () => {
+    const stats = gateway.stats();
+    const echo = Object.values(stats.functions).find((f) => f.logicalId.startsWith('EchoFn'))!;
+    expect(echo.processes.length).toBeGreaterThanOrEqual(1);
+    for (const proc of echo.processes) {
+      expect(proc.pid).toBeGreaterThan(0);
+      expect(proc.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    }
+    expect(echo.coldStarts).toBeGreaterThanOrEqual(1);
+    expect(stats.requests).toBeGreaterThan(10);
+  });
+
+  it('serves concurrent requests from a small pool of processes', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => call('/public/concurrent')));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const echo = Object.values(gateway.stats().functions).find((f) => f.logicalId.startsWith('EchoFn'))!;
+    expect(echo.processes.length).toBeLessThanOrEqual(4);
+  });
+});
