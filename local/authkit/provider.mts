@@ -15,6 +15,7 @@ import Provider, {
   type ResourceServerInfo,
 } from 'oidc-provider';
 import { DEV_USER } from './contract.js';
+import { SharedMemoryAdapter, type SharedMemoryStore } from './memory-adapter.mjs';
 import type { SigningJwk } from './signing-keys.mjs';
 
 export const AUTHKIT_ROUTES = {
@@ -39,6 +40,8 @@ export interface AuthKitProviderSettings {
   /** Every scope the stand-in knows (AuthKit's standard four plus configured extras). */
   readonly scopes: readonly string[];
   readonly accessTokenTtlSeconds: number;
+  /** Clients, grants, sessions and tokens; shared by the providers built before and after a key rotation. */
+  readonly store: SharedMemoryStore;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -126,6 +129,7 @@ async function authKitTokenClaims(_ctx: KoaContext, token: IssuedToken) {
 export function createAuthKitProvider(settings: AuthKitProviderSettings): Provider {
   const configuration: Configuration = {
     clients: [],
+    adapter: (model: string) => new SharedMemoryAdapter(model, settings.store),
     jwks: { keys: settings.signingKeys.map((key) => ({ ...key })) },
     cookies: { keys: [...settings.cookieKeys] },
     routes: AUTHKIT_ROUTES,

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Interaction, InteractionResults, KoaContext, Middleware, Provider } from 'oidc-provider';
 import { AUTHKIT_STANDARD_SCOPES, DEV_USER, TEST_CONTROLS_PATH } from './contract.js';
 import { AUTHKIT_ROUTES, INTERACTION_PATH_PREFIX, createAuthKitProvider } from './provider.mjs';
+import { SharedMemoryStore } from './memory-adapter.mjs';
 import { renderSignInPage } from './sign-in-page.mjs';
 import { SigningKeyRing, generateSigningKey, type SigningJwk } from './signing-keys.mjs';
 import { JwksFailureSwitch, handleTestControl } from './test-controls.mjs';
@@ -136,14 +137,15 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
   const autoApprove = options.autoApprove ?? false;
   const jwksFailure = new JwksFailureSwitch();
+  const store = new SharedMemoryStore();
 
   let providerCallback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let issuer = '';
 
   // Key rotation builds a fresh provider around the new key ring; clients, grants and sessions
-  // live in the library's process-wide memory adapter, and the cookie keys stay the same.
+  // stay in the shared store, and the cookie keys stay the same.
   const buildProvider = () => {
-    const provider = createAuthKitProvider({ issuer, signingKeys: keyRing.keys, cookieKeys, scopes, accessTokenTtlSeconds });
+    const provider = createAuthKitProvider({ issuer, signingKeys: keyRing.keys, cookieKeys, scopes, accessTokenTtlSeconds, store });
     provider.use(authorizationServerMetadataRoute);
     provider.use(interactionRoutes(provider, autoApprove));
     providerCallback = provider.callback();

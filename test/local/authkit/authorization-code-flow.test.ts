@@ -166,6 +166,24 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
     expect(refreshed.body.refresh_token).not.toBe(first.body.refresh_token);
   });
 
+  it('refuses a spent refresh token, and then revokes what was issued from it', async () => {
+    // Prepare
+    const clientId = await registeredClientId(standIn.issuer);
+    const first = await tokensFor(clientId);
+    const refresh = (refreshToken: string) =>
+      tokenRequest(standIn.issuer, { grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken });
+    const second = await refresh(String(first.body.refresh_token));
+
+    // Act
+    const replay = await refresh(String(first.body.refresh_token));
+    const afterReplay = await refresh(String(second.body.refresh_token));
+
+    // Assess
+    expect(second.status).toBe(200);
+    expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(afterReplay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
   it('issues a refresh token to the code grant even without offline_access', async () => {
     // Prepare
     const clientId = await registeredClientId(standIn.issuer);
