@@ -109,7 +109,7 @@ let defaultAuthorizer: TokenAuthorizer | undefined;
  * invocation and kept for the life of the container; a bad setting fails every invocation with
  * an error naming the variable (500), never an Allow.
  */
-export const handler: APIGatewayTokenAuthorizerHandler = (event) => {
+export const handler: APIGatewayTokenAuthorizerHandler = async (event) => {
   defaultAuthorizer ??= createAuthorizerHandler({ config: loadAuthorizerConfig(process.env) });
   return defaultAuthorizer(event);
 };

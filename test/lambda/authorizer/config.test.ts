@@ -1,0 +1,96 @@
+import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
+import { AuthorizerConfigError } from '../../../lambda/authorizer/errors';
+
+const base = { PUBLIC_BASE_URL: 'https://mcp.example.com', AUTHKIT_ISSUER: 'https://acme.authkit.app' };
+
+describe('loadAuthorizerConfig', () => {
+  it('derives the audience and JWKS URL and applies the documented defaults', () => {
+    expect(loadAuthorizerConfig(base)).toEqual({
+      resource: 'https://mcp.example.com/mcp',
+      issuer: 'https://acme.authkit.app',
+      jwksUrl: 'https://acme.authkit.app/oauth2/jwks',
+      audiences: ['https://mcp.example.com/mcp'],
+      allowMultipleAudiences: false,
+      algorithms: ['RS256'],
+      clockToleranceSeconds: 30,
+      requiredScopes: [],
+      jwksTimeoutMs: 2000,
+      jwksCooldownMs: 30000,
+      serviceName: 'mcp-authorizer',
+      metricsNamespace: 'McpAuthKit',
+      logLevel: 'INFO',
+    });
+  });
+
+  it('uses the stage path of an execute-api base URL in the audience', () => {
+    expect(loadAuthorizerConfig({ ...base, PUBLIC_BASE_URL: 'https://abc.execute-api.us-east-1.amazonaws.com/prod/' }).audiences).toEqual([
+      'https://abc.execute-api.us-east-1.amazonaws.com/prod/mcp',
+    ]);
+  });
+
+  it('reads every optional setting', () => {
+    const config = loadAuthorizerConfig({
+      ...base,
+      AUTHKIT_JWKS_URL: 'https://keys.example.com/jwks',
+      ACCEPTED_AUDIENCES: 'client_01HABC, https://mcp.example.com/mcp  https://old.example.com/mcp',
+      ALLOW_MULTIPLE_AUDIENCES: 'true',
+      TOKEN_ALGORITHMS: 'RS256,PS256 ES256',
+      CLOCK_TOLERANCE_SECONDS: '5',
+      REQUIRED_SCOPES: 'mcp:tools  mcp:read mcp:tools',
+      JWKS_TIMEOUT_MS: '3000',
+      JWKS_COOLDOWN_MS: '0',
+      POWERTOOLS_SERVICE_NAME: 'auth',
+      POWERTOOLS_METRICS_NAMESPACE: 'Ns',
+      POWERTOOLS_LOG_LEVEL: 'debug',
+    });
+
+    expect(config).toMatchObject({
+      jwksUrl: 'https://keys.example.com/jwks',
+      audiences: ['https://mcp.example.com/mcp', 'client_01HABC', 'https://old.example.com/mcp'],
+      allowMultipleAudiences: true,
+      algorithms: ['RS256', 'PS256', 'ES256'],
+      clockToleranceSeconds: 5,
+      requiredScopes: ['mcp:tools', 'mcp:read'],
+      jwksTimeoutMs: 3000,
+      jwksCooldownMs: 0,
+      serviceName: 'auth',
+      metricsNamespace: 'Ns',
+      logLevel: 'DEBUG',
+    });
+  });
+
+  it('allows an http issuer on loopback for local development', () => {
+    expect(loadAuthorizerConfig({ PUBLIC_BASE_URL: 'http://localhost:8787', AUTHKIT_ISSUER: 'http://127.0.0.1:9000' })).toMatchObject({
+      resource: 'http://localhost:8787/mcp',
+      jwksUrl: 'http://127.0.0.1:9000/oauth2/jwks',
+    });
+  });
+
+  it.each([
+    ['PUBLIC_BASE_URL', { PUBLIC_BASE_URL: undefined }, /PUBLIC_BASE_URL: not set/],
+    ['PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'http://mcp.example.com' }, /PUBLIC_BASE_URL: .*https/],
+    ['AUTHKIT_ISSUER', { AUTHKIT_ISSUER: '' }, /AUTHKIT_ISSUER: not set; set it to your AuthKit issuer/],
+    ['AUTHKIT_ISSUER', { AUTHKIT_ISSUER: 'acme.authkit.app' }, /AUTHKIT_ISSUER: .*not an absolute URL/],
+    ['AUTHKIT_ISSUER', { AUTHKIT_ISSUER: 'http://acme.authkit.app' }, /AUTHKIT_ISSUER: .*must use https/],
+    ['AUTHKIT_ISSUER', { AUTHKIT_ISSUER: 'https://acme.authkit.app?x=1' }, /AUTHKIT_ISSUER: .*query/],
+    ['AUTHKIT_JWKS_URL', { AUTHKIT_JWKS_URL: 'http://keys.example.com/jwks' }, /AUTHKIT_JWKS_URL: .*https/],
+    ['ALLOW_MULTIPLE_AUDIENCES', { ALLOW_MULTIPLE_AUDIENCES: 'yes' }, /ALLOW_MULTIPLE_AUDIENCES: "yes" is not a boolean/],
+    ['TOKEN_ALGORITHMS', { TOKEN_ALGORITHMS: 'RS256 HS256' }, /TOKEN_ALGORITHMS: "HS256" is not accepted/],
+    ['TOKEN_ALGORITHMS', { TOKEN_ALGORITHMS: 'none' }, /TOKEN_ALGORITHMS: "none" is not accepted/],
+    ['CLOCK_TOLERANCE_SECONDS', { CLOCK_TOLERANCE_SECONDS: '-1' }, /CLOCK_TOLERANCE_SECONDS: "-1" is not a whole number between 0 and 300/],
+    ['CLOCK_TOLERANCE_SECONDS', { CLOCK_TOLERANCE_SECONDS: '1e3' }, /CLOCK_TOLERANCE_SECONDS/],
+    ['JWKS_TIMEOUT_MS', { JWKS_TIMEOUT_MS: '5000' }, /JWKS_TIMEOUT_MS: "5000" is not a whole number between 1 and 3000/],
+    ['JWKS_COOLDOWN_MS', { JWKS_COOLDOWN_MS: 'soon' }, /JWKS_COOLDOWN_MS/],
+    ['POWERTOOLS_LOG_LEVEL', { POWERTOOLS_LOG_LEVEL: 'LOUD' }, /POWERTOOLS_LOG_LEVEL: "LOUD" is not a log level/],
+  ])('fails naming %s when it is %j', (variable, override, message) => {
+    const load = () => loadAuthorizerConfig({ ...base, ...override });
+
+    expect(load).toThrow(AuthorizerConfigError);
+    expect(load).toThrow(message);
+    try {
+      load();
+    } catch (error) {
+      expect((error as AuthorizerConfigError).variable).toBe(variable);
+    }
+  });
+});

@@ -1,0 +1,233 @@
+import { KeyObject } from 'node:crypto';
+import { InvalidTokenError, UpstreamUnavailableError } from '../../../lambda/authorizer/errors';
+import { createLocalJwks, createRemoteJwks, importJwks, type RemoteJwksOptions } from '../../../lambda/authorizer/jwks';
+import { startJwksServer, unusedLoopbackUrl, type JwksServer } from './support/jwks-server';
+import { createTestKey, type TestKey } from './support/tokens';
+
+let server: JwksServer;
+let current: TestKey;
+let next: TestKey;
+let ecKey: TestKey;
+
+beforeAll(async () => {
+  current = await createTestKey('key-current');
+  next = await createTestKey('key-next');
+  ecKey = await createTestKey('key-ec', 'ES256');
+  server = await startJwksServer([current.jwk]);
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+beforeEach(() => {
+  server.setKeys([current.jwk]);
+  server.setMode('ok');
+  server.setDelay(0);
+  server.resetHits();
+});
+
+/** A controllable clock, so cooldowns are tested without sleeping. */
+function manualClock(start = 1_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+function remote(overrides: Partial<RemoteJwksOptions> = {}) {
+  return createRemoteJwks({ url: server.url, timeoutMs: 1000, cooldownMs: 30_000, ...overrides });
+}
+
+const resolve = async (jwks: ReturnType<typeof remote>, kid: string | undefined, alg: 'RS256' | 'ES256' = 'RS256') =>
+  jwks.resolveKey(kid === undefined ? { alg } : { alg, kid });
+
+describe('remote JWKS', () => {
+  it('fetches once and serves many lookups from the cache', async () => {
+    const jwks = remote();
+
+    for (let i = 0; i < 50; i++) expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+
+    expect(server.hits).toBe(1);
+  });
+
+  it('returns cached keys synchronously so warm verifications never wait', async () => {
+    const jwks = remote();
+    await resolve(jwks, 'key-current');
+
+    expect(jwks.resolveKey({ alg: 'RS256', kid: 'key-current' })).toBeInstanceOf(KeyObject);
+  });
+
+  it('shares one fetch between concurrent cold lookups', async () => {
+    const jwks = remote();
+    server.setDelay(50);
+
+    await Promise.all(Array.from({ length: 10 }, () => resolve(jwks, 'key-current')));
+
+    expect(server.hits).toBe(1);
+  });
+
+  it('picks up a rotated key by refetching when an unknown kid appears after the cooldown', async () => {
+    const clock = manualClock();
+    const jwks = remote({ now: clock.now });
+    await resolve(jwks, 'key-current');
+    server.setKeys([current.jwk, next.jwk]);
+    clock.advance(30_000);
+
+    const key = await resolve(jwks, 'key-next');
+
+    expect(key.equals(next.publicKey)).toBe(true);
+    expect(server.hits).toBe(2);
+  });
+
+  it('refetches at most once per cooldown window however many unknown kids arrive', async () => {
+    const clock = manualClock();
+    const jwks = remote({ now: clock.now });
+    await resolve(jwks, 'key-current');
+    clock.advance(30_000);
+
+    for (let i = 0; i < 20; i++) {
+      await expect(resolve(jwks, `garbage-${i}`)).rejects.toMatchObject({ reason: 'unknown_key' });
+      clock.advance(1000);
+    }
+
+    // One refetch at the first garbage kid; the next window opens only after 30 s.
+    expect(server.hits).toBe(2);
+    clock.advance(30_000);
+    await expect(resolve(jwks, 'garbage-late')).rejects.toBeInstanceOf(InvalidTokenError);
+    expect(server.hits).toBe(3);
+  });
+
+  it('does not refetch for a kid it knows under another key type', async () => {
+    const clock = manualClock();
+    server.setKeys([current.jwk, ecKey.jwk]);
+    const jwks = remote({ now: clock.now });
+    await resolve(jwks, 'key-current');
+    clock.advance(60_000);
+
+    await expect(resolve(jwks, 'key-ec', 'RS256')).rejects.toMatchObject({ reason: 'unknown_key', message: expect.stringContaining('does not fit') });
+    expect(server.hits).toBe(1);
+  });
+
+  it('refreshes keys older than the maximum age, dropping a withdrawn key', async () => {
+    const clock = manualClock();
+    const jwks = remote({ now: clock.now, maxAgeMs: 600_000 });
+    await resolve(jwks, 'key-current');
+    server.setKeys([next.jwk]);
+    clock.advance(600_000);
+
+    await expect(resolve(jwks, 'key-current')).rejects.toMatchObject({ reason: 'unknown_key' });
+    expect(server.hits).toBe(2);
+  });
+
+  it('keeps its cached keys, and says so, when a refresh of old keys fails', async () => {
+    const clock = manualClock();
+    const kept: UpstreamUnavailableError[] = [];
+    const jwks = remote({ now: clock.now, onStaleKeysKept: (e) => kept.push(e) });
+    await resolve(jwks, 'key-current');
+    server.setMode('error500');
+    clock.advance(600_000);
+
+    expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+    expect(kept).toHaveLength(1);
+    expect(kept[0].message).toContain('HTTP 500');
+  });
+
+  it.each([
+    ['answers 500', 'error500', 'HTTP 500'],
+    ['answers HTML', 'html', 'not JSON'],
+    ['answers JSON that is not a JWKS', 'not-a-jwks', 'no "keys" array'],
+    ['answers a JWKS without keys', 'empty-keys', 'no usable public signature key'],
+  ] as const)('reports an upstream failure, not a bad token, when the endpoint %s', async (_name, mode, detail) => {
+    server.setMode(mode);
+
+    const error = await Promise.resolve(resolve(remote(), 'key-current')).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(error).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining(detail) });
+  });
+
+  it('reports an upstream failure when nothing listens at the JWKS URL', async () => {
+    const jwks = createRemoteJwks({ url: await unusedLoopbackUrl(), timeoutMs: 1000, cooldownMs: 30_000 });
+
+    await expect(resolve(jwks, 'key-current')).rejects.toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('gives up after its timeout when the endpoint does not answer', async () => {
+    server.setMode('hang');
+    const jwks = remote({ timeoutMs: 150 });
+    const started = Date.now();
+
+    const error = await Promise.resolve(resolve(jwks, 'key-current')).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining('timed out after 150 ms') });
+    // The endpoint never answers, so only the timeout can have ended the wait.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('gives up after its timeout when the answer is slower than the timeout', async () => {
+    server.setDelay(2000);
+
+    await expect(resolve(remote({ timeoutMs: 100 }), 'key-current')).rejects.toMatchObject({ message: expect.stringContaining('timed out') });
+  });
+
+  it('reports an upstream failure for an unknown kid when the refetch fails, since it may be a rotation', async () => {
+    const clock = manualClock();
+    const jwks = remote({ now: clock.now });
+    await resolve(jwks, 'key-current');
+    server.setMode('error500');
+    clock.advance(30_000);
+
+    await expect(resolve(jwks, 'key-next')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    // The known key still verifies while AuthKit is down.
+    expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+  });
+
+  it('does not hit a failing endpoint again within a second of the failure', async () => {
+    const clock = manualClock();
+    server.setMode('error500');
+    const jwks = remote({ now: clock.now });
+
+    await expect(resolve(jwks, 'key-current')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(resolve(jwks, 'key-current')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(server.hits).toBe(1);
+
+    server.setMode('ok');
+    clock.advance(1000);
+    expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+    expect(server.hits).toBe(2);
+  });
+});
+
+describe('importJwks', () => {
+  it('skips keys that cannot verify signatures and keeps the rest', async () => {
+    const weak = (await import('node:crypto')).generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const keys = importJwks({
+      keys: [
+        { ...current.jwk, kid: 'encryption', use: 'enc' },
+        { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' },
+        { ...weak, kid: 'weak' },
+        { ...current.jwk, kid: 'private', d: 'AQAB' },
+        { ...current.jwk, kid: 'wrap-only', key_ops: ['wrapKey'] },
+        { kty: 'RSA', kid: 'broken', n: 'not-a-modulus', e: 'AQAB' },
+        'not an object',
+        current.jwk,
+      ],
+    });
+
+    expect(keys.map((k) => k.kid)).toEqual(['key-current']);
+  });
+
+  it.each([[null], [[]], [{}], [{ keys: 'x' }], [{ keys: [] }]])('rejects %j', (document) => {
+    expect(() => importJwks(document)).toThrow();
+  });
+});
+
+describe('local JWKS', () => {
+  it('selects by kid and algorithm, and accepts a missing kid only when one key fits', async () => {
+    const jwks = createLocalJwks({ keys: [current.jwk, next.jwk, ecKey.jwk] });
+
+    expect((jwks.resolveKey({ alg: 'RS256', kid: 'key-next' }) as KeyObject).equals(next.publicKey)).toBe(true);
+    expect((jwks.resolveKey({ alg: 'ES256' }) as KeyObject).equals(ecKey.publicKey)).toBe(true);
+    expect(() => jwks.resolveKey({ alg: 'RS256' })).toThrow(/several RS256 keys/);
+    expect(() => jwks.resolveKey({ alg: 'ES384', kid: 'key-ec' })).toThrow(/does not fit/);
+  });
+});
