@@ -80,7 +80,11 @@ export interface ModelOptions {
   readonly restApiLogicalId?: string;
   /** Which stage to serve when the API has several. */
   readonly stageName?: string;
-  /** Per-function environment overrides (by logical id or function name), applied after the template's values. */
+  /**
+   * Environment overrides applied over the template's values, keyed by `*` (every function),
+   * the logical id without CDK's hash suffix (`McpFunction` for `McpFunction1A2B3C4D`), the
+   * function name or the logical id; later keys in that list win.
+   */
   readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Where inline (`ZipFile`) code is written. */
   readonly scratchDir: string;
@@ -314,7 +318,14 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     if (p.Layers !== undefined) throw new UnsupportedFeatureError('Lambda layers (Layers)', logicalId);
     if (p.FileSystemConfigs !== undefined) throw new UnsupportedFeatureError('EFS file systems (FileSystemConfigs)', logicalId);
     const name = functionName(logicalId);
-    const override = { ...(overrides[name] ?? {}), ...(overrides[logicalId] ?? {}) };
+    // CDK logical ids end in an 8-digit hex hash; the id without it is stable across edits.
+    const unhashed = /^(.+)[0-9A-F]{8}$/.exec(logicalId)?.[1];
+    const override = {
+      ...(overrides['*'] ?? {}),
+      ...(unhashed ? overrides[unhashed] ?? {} : {}),
+      ...(overrides[name] ?? {}),
+      ...(overrides[logicalId] ?? {}),
+    };
     const declared = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(declared)) {

@@ -36,8 +36,10 @@ export interface GatewayOptions {
   /** The stage to serve when the API has several. @default - the only one */
   readonly stageName?: string;
   /**
-   * Environment values replacing the template's, per function (keyed by logical id or function
-   * name), e.g. a `PUBLIC_BASE_URL` that points at this local server.
+   * Environment values replacing the template's, e.g. a `PUBLIC_BASE_URL` that points at this
+   * local server. Keyed by `*` (every function), the logical id without CDK's hash suffix
+   * (`McpFunction` for `McpFunction1A2B3C4D`), the function name or the logical id; the more
+   * specific key wins.
    * @default - the template's values
    */
   readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
