@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { McpServerStack, stackNameForStage } from '../../lib/mcp-server-stack';
+import { loadStageConfig } from '../../lib/stage-config';
+import { testApp } from './fixtures';
+
+const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+
+function stageStack(stage: string, extra: Record<string, unknown> = {}) {
+  const app = testApp({ ...cdkJsonContext, stage, ...extra });
+  const config = loadStageConfig(app.node);
+  const stack = new McpServerStack(app, stackNameForStage(config.name), { stage: config });
+  return { app, stack, config };
+}
+
+describe('McpServerStack', () => {
+  it.each(['local', 'dev', 'prod'])('names the %s stack after its stage', (stage) => {
+    expect(stageStack(stage).stack.stackName).toBe(`McpServer-${stage}`);
+  });
+
+  it('deploys prod to the account and region of its stage, and leaves dev environment-agnostic', () => {
+    expect(stageStack('prod').stack.environment).toBe('aws://123456789012/us-east-1');
+    expect(stageStack('dev').stack.environment).toBe('aws://unknown-account/unknown-region');
+  });
+
+  it('uses the stage name as the API stage name unless the stage sets one', () => {
+    const template = Template.fromStack(stageStack('dev').stack);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'dev' });
+  });
+
+  it('serves the local stage at the local runner URL with the local AuthKit stand-in', () => {
+    const { stack } = stageStack('local');
+    expect(stack.server.resourceUrl).toBe('http://localhost:8787/mcp');
+    expect(stack.server.issuer).toBe('http://localhost:8788');
+    const outputs = Template.fromStack(stack).toJSON().Outputs;
+    expect(outputs.McpUrl.Value).toBe('http://localhost:8787/mcp');
+    expect(outputs.ResourceIndicator.Value).toBe('http://localhost:8787/mcp');
+    expect(outputs.ProtectedResourceMetadataUrl.Value).toBe('http://localhost:8787/.well-known/oauth-protected-resource/mcp');
+  });
+
+  it('follows -c authkitDomain and -c publicBaseUrl overrides', () => {
+    const { stack } = stageStack('local', { authkitDomain: 'http://127.0.0.1:40123', publicBaseUrl: 'http://127.0.0.1:40124' });
+    expect(stack.server.resourceUrl).toBe('http://127.0.0.1:40124/mcp');
+    expect(stack.server.issuer).toBe('http://127.0.0.1:40123');
+  });
+
+  it('puts prod on its custom domain with the alias record', () => {
+    const { stack } = stageStack('prod');
+    expect(stack.server.resourceUrl).toBe('https://mcp.example.com/mcp');
+    Template.fromStack(stack).hasResourceProperties('AWS::Route53::RecordSet', { Name: 'mcp.example.com.', HostedZoneId: 'Z0000000000000000000' });
+  });
+
+  it('fails naming the stage when a stage value is rejected by the construct', () => {
+    const app = testApp({ stages: { qa: { authkitDomain: 'a.authkit.app', requiredScopes: ['mcp:write'], scopesSupported: ['openid'] } }, stage: 'qa' });
+    expect(() => new McpServerStack(app, 'McpServer-qa', { stage: loadStageConfig(app.node) })).toThrow(
+      /^Stage "qa": AuthKitMcpServer: "scopesSupported" does not list the required scope\(s\) "mcp:write"/,
+    );
+  });
+});
+
+describe('cdk-nag AwsSolutions checks (7)', () => {
+  it.each(['local', 'dev', 'prod'])('reports no unacknowledged finding for the %s stage', (stage) => {
+    const { app } = stageStack(stage);
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.severity} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it('reports no finding with every optional feature on (tracing, WAF, several origins, required scopes)', () => {
+    const { app } = stageStack('dev', {
+      stages: {
+        dev: {
+          authkitDomain: 'acme.authkit.app',
+          tracing: true,
+          webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mcp/1',
+          allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
+          requiredScopes: ['mcp:tools'],
+        },
+      },
+    });
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+  });
+
+  it('still finds the issues it is meant to find (the acknowledgements are what keep the report clean)', () => {
+    // Build the same stage with acknowledgements switched off, then check again.
+    const acknowledge = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
+    let app;
+    try {
+      app = stageStack('dev').app;
+    } finally {
+      acknowledge.mockRestore();
+    }
+    const rules = new Set(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName));
+    expect([...rules].sort()).toEqual(
+      expect.arrayContaining(['AwsSolutions-APIG2', 'AwsSolutions-APIG3', 'AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-L1']),
+    );
+  });
+
+  it('gives every acknowledgement a reason', () => {
+    const { app } = stageStack('prod');
+    const acknowledgements = app.node
+      .findAll()
+      .flatMap((node) => node.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledgements) {
+      expect(`${rule}: ${reason}`).toMatch(/^\S+: .{40,}/);
+    }
+  });
+});

@@ -1,0 +1,112 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AuthKitMcpServer, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
+import { DEFAULT_SCOPES_SUPPORTED, resolveServerSettings } from '../../lib/server-settings';
+import { testApp } from './fixtures';
+
+const base: AuthKitMcpServerProps = { authkitDomain: 'acme.authkit.app' };
+
+describe('resolveServerSettings defaults', () => {
+  it('applies the documented defaults', () => {
+    const settings = resolveServerSettings(base);
+    expect(settings).toMatchObject({
+      issuer: 'https://acme.authkit.app',
+      jwksUrl: 'https://acme.authkit.app/oauth2/jwks',
+      requiredScopes: [],
+      scopesSupported: DEFAULT_SCOPES_SUPPORTED,
+      acceptedAudiences: [],
+      allowMultipleAudiences: false,
+      tokenAlgorithms: ['RS256'],
+      clockToleranceSeconds: 30,
+      jwksTimeoutMs: 2000,
+      jwksCooldownMs: 30000,
+      resourceName: 'MCP server',
+      authorizationServerMetadataTtlSeconds: 3600,
+      disableExecuteApiEndpoint: false,
+      stageName: 'prod',
+      throttlingRateLimit: 100,
+      throttlingBurstLimit: 200,
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      allowedOrigins: ['*'],
+      maxRequestBodyBytes: 1048576,
+      tracing: false,
+      logLevel: 'INFO',
+      apiGatewayCloudWatchRole: true,
+    });
+    expect(settings.authorizerCacheTtl.toSeconds()).toBe(300);
+    expect(settings.mcpTimeout.toSeconds()).toBe(29);
+  });
+
+  it('advertises the required scopes beside the default ones', () => {
+    expect(resolveServerSettings({ ...base, requiredScopes: ['mcp:read', 'mcp:read'] }).scopesSupported).toEqual(['openid', 'profile', 'email', 'mcp:read']);
+  });
+
+  it('normalises publicBaseUrl and log level', () => {
+    const settings = resolveServerSettings({ ...base, publicBaseUrl: 'HTTP://LOCALHOST:8787/', logLevel: 'debug' as never });
+    expect(settings.publicBaseUrl).toBe('http://localhost:8787');
+    expect(settings.logLevel).toBe('DEBUG');
+  });
+});
+
+describe('AuthKitMcpServer props validation', () => {
+  const construct = (props: Partial<AuthKitMcpServerProps>, withDomain = false) => () => {
+    const stack = new Stack(testApp(), 'S');
+    const customDomain = withDomain
+      ? { customDomain: { domainName: 'mcp.example.com', certificate: acm.Certificate.fromCertificateArn(stack, 'C', 'arn:aws:acm:us-east-1:123456789012:certificate/x') } }
+      : {};
+    new AuthKitMcpServer(stack, 'McpServer', { ...base, ...customDomain, ...props } as AuthKitMcpServerProps);
+  };
+
+  it.each<[string, Partial<AuthKitMcpServerProps>, RegExp]>([
+    ['the AuthKit domain is missing', { authkitDomain: '' }, /"authkitDomain" is missing/],
+    ['the AuthKit domain uses http for a public host', { authkitDomain: 'http://acme.authkit.app' }, /"authkitDomain" is invalid: .*https/],
+    ['the AuthKit domain has a path', { authkitDomain: 'https://acme.authkit.app/oauth2' }, /without a path/],
+    ['the AuthKit domain is a deploy-time token', { authkitDomain: Token.asString({ Ref: 'Domain' }) }, /"authkitDomain" must be a literal/],
+    ['a required scope contains a space', { requiredScopes: ['mcp read'] }, /"requiredScopes" contains "mcp read"/],
+    ['a required scope contains a single quote', { requiredScopes: ["mcp'read"] }, /not a valid OAuth scope/],
+    ['offline_access is required', { requiredScopes: ['offline_access'] }, /"requiredScopes" contains "offline_access"/],
+    ['a required scope is not advertised', { requiredScopes: ['mcp:write'], scopesSupported: ['openid'] }, /"scopesSupported" does not list the required scope\(s\) "mcp:write"/],
+    ['an accepted audience contains a comma', { acceptedAudiences: ['a,b'] }, /"acceptedAudiences" contains "a,b"/],
+    ['a token algorithm is symmetric', { tokenAlgorithms: ['HS256' as never] }, /"tokenAlgorithms" contains "HS256"/],
+    ['no token algorithm is allowed', { tokenAlgorithms: [] }, /"tokenAlgorithms" is empty/],
+    ['the clock tolerance is above 5 minutes', { clockTolerance: Duration.minutes(10) }, /"clockTolerance" is 10 minutes; it must be a whole number of seconds from 0 to 300/],
+    ['the JWKS timeout is above 3 seconds', { jwksTimeout: Duration.seconds(5) }, /"jwksTimeout" is 5 seconds; it must be from 1 ms to 3000 ms/],
+    ['the authorizer cache TTL is above 1 hour', { authorizerCacheTtl: Duration.hours(2) }, /"authorizerCacheTtl" is 2 hours/],
+    ['the authorizer cache TTL has a fraction of a second', { authorizerCacheTtl: Duration.millis(1500) }, /"authorizerCacheTtl"/],
+    ['the resource documentation is not https', { resourceDocumentation: 'http://docs.example.com' }, /"resourceDocumentation" is "http:\/\/docs.example.com"; it must be an absolute https URL/],
+    ['the resource name spans lines', { resourceName: 'a\nb' }, /"resourceName" must be a non-empty, single-line name/],
+    ['publicBaseUrl is http for a public host', { publicBaseUrl: 'http://mcp.example.com' }, /"publicBaseUrl" is invalid: .*https/],
+    ['publicBaseUrl carries a query', { publicBaseUrl: 'https://mcp.example.com/?x=1' }, /"publicBaseUrl" is invalid/],
+    ['the execute-api endpoint is disabled without a custom domain', { disableExecuteApiEndpoint: true }, /"disableExecuteApiEndpoint" is true without a customDomain/],
+    ['the stage name has a slash', { stageName: 'v1/beta' }, /"stageName" is "v1\/beta"/],
+    ['the rate limit is zero', { throttlingRateLimit: 0 }, /"throttlingRateLimit" is 0; it must be a positive number/],
+    ['the burst limit is fractional', { throttlingBurstLimit: 1.5 }, /"throttlingBurstLimit" is 1.5/],
+    ['the log retention is not a CloudWatch value', { logRetention: 42 as logs.RetentionDays }, /"logRetention" is 42/],
+    ['allowed origins mix * and a host', { allowedOrigins: ['*', 'https://a.example.com'] }, /mixes "\*" with specific origins/],
+    ['an allowed origin has a path', { allowedOrigins: ['https://a.example.com/app'] }, /"allowedOrigins" contains "https:\/\/a.example.com\/app", which is not an origin/],
+    ['allowed origins are empty', { allowedOrigins: [] }, /"allowedOrigins" is empty/],
+    ['the body limit exceeds the Lambda payload limit', { maxRequestBodyBytes: 10 * 1024 * 1024 }, /"maxRequestBodyBytes" is 10485760/],
+    ['a memory size is below 128 MB', { mcpMemorySize: 64 }, /"mcpMemorySize" is 64; it must be a whole number from 128 to 10240/],
+    ['the MCP timeout exceeds the 29-second integration timeout', { mcpTimeout: Duration.seconds(60) }, /"mcpTimeout" is 1 minute; it must be a whole number of seconds from 1 to 29/],
+    ['the log level is unknown', { logLevel: 'VERBOSE' as never }, /"logLevel" is "VERBOSE"/],
+    ['the metrics namespace is an AWS one', { metricsNamespace: 'AWS/Lambda' }, /"metricsNamespace" is "AWS\/Lambda"/],
+    ['the service name has spaces', { serviceName: 'my service' }, /"serviceName" is "my service"/],
+  ])('fails when %s', (_case, props, message) => {
+    expect(construct(props)).toThrow(message);
+  });
+
+  it('fails when the custom domain name is a URL instead of a DNS name', () => {
+    expect(() => {
+      const stack = new Stack(testApp(), 'S');
+      new AuthKitMcpServer(stack, 'McpServer', {
+        ...base,
+        customDomain: { domainName: 'https://mcp.example.com', certificate: acm.Certificate.fromCertificateArn(stack, 'C', 'arn:aws:acm:us-east-1:123456789012:certificate/x') },
+      });
+    }).toThrow(/"customDomain.domainName" is "https:\/\/mcp.example.com"; write a lower-case DNS name/);
+  });
+
+  it('accepts disableExecuteApiEndpoint together with a custom domain', () => {
+    expect(construct({ disableExecuteApiEndpoint: true }, true)).not.toThrow();
+  });
+});
