@@ -305,7 +305,12 @@ export class LocalFunction {
       (worker) =>
         new Promise<void>((resolve) => {
           if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
-          worker.child.once('exit', () => resolve());
+          // A handler stuck in a busy loop gets SIGKILL, as Lambda would end its environment.
+          const force = setTimeout(() => worker.child.kill('SIGKILL'), 2000);
+          worker.child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
           worker.child.kill('SIGTERM');
         }),
     );

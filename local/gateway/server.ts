@@ -457,7 +457,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const routes = listRoutes(model.root);
   log(`Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at http://${displayHost}:${port}: ${routes.length} methods, ${functions.size} functions (started on first use)`);
-  for (const item of model.ignored) log(`  ignored ${item.logicalId} (${item.type}): ${item.reason}`);
+  // One line per resource type keeps start-up readable; `ignored` has the full list.
+  const ignoredByType = new Map<string, { count: number; reason: string }>();
+  for (const item of model.ignored) {
+    const entry = ignoredByType.get(item.type) ?? { count: 0, reason: item.reason };
+    entry.count++;
+    ignoredByType.set(item.type, entry);
+  }
+  for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
 
   let stopping: Promise<void> | undefined;
   return {
