@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { JWKS_MODES, READY_LINE_PREFIX, TEST_CONTROLS_PATH, type JwksMode } from './contract';
+import { DEFAULT_AUTHKIT_PORT, JWKS_MODES, READY_LINE_PREFIX, TEST_CONTROLS_PATH, type JwksMode } from './contract';
 
 export { AUTHKIT_STANDARD_SCOPES, DEFAULT_AUTHKIT_PORT, DEV_USER, JWKS_MODES, type DevUser, type JwksMode } from './contract';
 
@@ -65,7 +65,7 @@ const STAND_IN_ENV = [
 ];
 
 function childArguments(options: AuthKitStandInOptions): string[] {
-  const args = ['--import', 'tsx', ENTRY, '--port', String(options.port ?? 8788), '--host', options.host ?? '127.0.0.1'];
+  const args = ['--import', 'tsx', ENTRY, '--port', String(options.port ?? DEFAULT_AUTHKIT_PORT), '--host', options.host ?? '127.0.0.1'];
   if (options.autoApprove) args.push('--auto-approve');
   if (options.testControls) args.push('--test-controls');
   if (options.extraScopes?.length) args.push('--extra-scopes', options.extraScopes.join(' '));

@@ -72,6 +72,8 @@ declare module 'oidc-provider' {
     type: string;
     readonly oidc: OidcContext;
     set(name: string, value: string): void;
+    /** A request header, or '' when absent. */
+    get(name: string): string;
     redirect(url: string): void;
   }
 

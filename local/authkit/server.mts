@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Interaction, InteractionResults, KoaContext, Middleware, Provider } from 'oidc-provider';
-import { AUTHKIT_STANDARD_SCOPES, DEV_USER, TEST_CONTROLS_PATH } from './contract.js';
+import { AUTHKIT_STANDARD_SCOPES, DEFAULT_AUTHKIT_PORT, DEV_USER, TEST_CONTROLS_PATH } from './contract.js';
 import { AUTHKIT_ROUTES, INTERACTION_PATH_PREFIX, createAuthKitProvider } from './provider.mjs';
 import { SharedMemoryStore } from './memory-adapter.mjs';
 import { renderSignInPage } from './sign-in-page.mjs';
@@ -53,6 +53,22 @@ function hostForUrl(address: AddressInfo, requestedHost: string): string {
 const authorizationServerMetadataRoute: Middleware = async (ctx, next) => {
   if (ctx.path === RFC8414_PATH) ctx.path = OPENID_CONFIGURATION_PATH;
   await next();
+};
+
+/**
+ * oidc-provider answers CORS on its token and discovery endpoints but not on registration;
+ * browser-based MCP clients (MCP Inspector) register from the page, so the stand-in adds it.
+ */
+const registrationCors: Middleware = async (ctx, next) => {
+  const origin = ctx.get('origin');
+  if (ctx.path !== AUTHKIT_ROUTES.registration || origin === '') return next();
+  ctx.set('Access-Control-Allow-Origin', origin);
+  ctx.set('Vary', 'Origin');
+  if (ctx.method !== 'OPTIONS') return next();
+  ctx.set('Access-Control-Allow-Methods', 'POST');
+  ctx.set('Access-Control-Allow-Headers', ctx.get('access-control-request-headers') || 'content-type');
+  ctx.set('Access-Control-Max-Age', '3600');
+  ctx.status = 204;
 };
 
 function requestedList(value: unknown): string[] {
@@ -147,6 +163,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   const buildProvider = () => {
     const provider = createAuthKitProvider({ issuer, signingKeys: keyRing.keys, cookieKeys, scopes, accessTokenTtlSeconds, store });
     provider.use(authorizationServerMetadataRoute);
+    provider.use(registrationCors);
     provider.use(interactionRoutes(provider, autoApprove));
     providerCallback = provider.callback();
   };
@@ -182,7 +199,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8788, host, () => {
+    server.listen(options.port ?? DEFAULT_AUTHKIT_PORT, host, () => {
       server.off('error', reject);
       resolve();
     });

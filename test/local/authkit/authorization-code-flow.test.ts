@@ -204,6 +204,26 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
     expect(decodeProtectedHeader(String(body.access_token)).alg).toBe('RS256');
   });
 
+  it('issues an opaque access token, not a JWT with some default audience, when no resource was named', async () => {
+    // Prepare
+    const clientId = await registeredClientId(standIn.issuer);
+    const pkce = pkcePair();
+
+    // Act
+    const callback = await codeFor(clientId, pkce.challenge, { resource: undefined });
+    const { status, body } = await tokenRequest(standIn.issuer, {
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code: String(callback.searchParams.get('code')),
+      code_verifier: pkce.verifier,
+      redirect_uri: REDIRECT_URI,
+    });
+
+    // Assess
+    expect(status).toBe(200);
+    expect(String(body.access_token).split('.')).toHaveLength(1);
+  });
+
   it.each([
     ['no code_challenge at all', { code_challenge: undefined, code_challenge_method: undefined }],
     ['the plain method', { code_challenge_method: 'plain' }],

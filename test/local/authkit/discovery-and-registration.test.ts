@@ -71,6 +71,37 @@ describe('AuthKit stand-in: discovery and dynamic client registration', () => {
     expect(response.headers.get('access-control-allow-origin')).toMatch(/^(\*|http:\/\/localhost:6274)$/);
   });
 
+  it.each([['/oauth2/register'], ['/oauth2/token']])('answers a browser client\'s CORS preflight on %s', async (path) => {
+    // Act
+    const response = await fetch(`${standIn.issuer}${path}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:6274',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+
+    // Assess
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(response.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
+  });
+
+  it('lets a browser client read its registration response', async () => {
+    // Act
+    const response = await fetch(`${standIn.issuer}/oauth2/register`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost:6274', 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://localhost:6274/oauth/callback'] }),
+    });
+
+    // Assess
+    expect(response.status).toBe(201);
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
+  });
+
   it('publishes its RS256 signing key with a kid at /oauth2/jwks, without private parts', async () => {
     // Act
     const { status, body } = await getJson(standIn.jwksUrl);
