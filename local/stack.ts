@@ -1,0 +1,165 @@
+/**
+ * The whole system on localhost, as deployed: the AuthKit stand-in (unless an external issuer is
+ * given), a real `cdk synth` of the app for stage `local`, and the local API Gateway serving the
+ * synthesized template with the bundled Lambda assets.
+ *
+ * `npm run dev` is a thin command line over {@link startLocalStack}; the end-to-end tests, the soak
+ * run and the benchmarks start the same stack through it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startAuthKitStandIn, type AuthKitStandIn } from './authkit/launch';
+import { startGateway, type RunningGateway } from './gateway';
+import { serverUrls, type ServerUrls } from '../lambda/shared/urls';
+import { stackNameForStage } from '../lib/mcp-server-stack';
+
+const REPO_ROOT = resolve(__dirname, '..');
+export const LOCAL_STAGE = 'local';
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_AUTHKIT_PORT = 8788;
+
+export interface LocalStackOptions {
+  /** Port of the API. 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** Interface both servers listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** Host name put in the public URLs (what clients type). @default - the listening host */
+  readonly publicHost?: string;
+  /** An external issuer (a real AuthKit environment); no stand-in is started. @default - the stand-in */
+  readonly authkitDomain?: string;
+  /** Port of the stand-in. 0 picks a free one. @default 8788 */
+  readonly authkitPort?: number;
+  /** The stand-in completes sign-ins without showing its page. @default false */
+  readonly autoApprove?: boolean;
+  /** The stand-in serves its `/__test/*` controls (mint tokens, rotate keys, break the JWKS). @default false */
+  readonly testControls?: boolean;
+  /** Extra `-c key=value` context for the synth (stage fields that the app accepts as overrides). @default none */
+  readonly context?: Readonly<Record<string, string>>;
+  /** Where the cloud assembly goes. @default - a new temporary folder, removed on stop */
+  readonly outdir?: string;
+  /** Receives progress and request log lines. @default - discarded */
+  readonly log?: (line: string) => void;
+  /** Receives the functions' own output (their structured logs). @default - discarded */
+  readonly onFunctionOutput?: (functionLogicalId: string, line: string) => void;
+}
+
+export interface LocalStack {
+  /** The MCP endpoint, e.g. http://localhost:8787/mcp. */
+  readonly mcpUrl: string;
+  /** Every public URL of the server. */
+  readonly urls: ServerUrls;
+  /** The authorization server in use. */
+  readonly issuer: string;
+  /** True when the embedded stand-in is running (no external issuer). */
+  readonly standIn: boolean;
+  readonly gateway: RunningGateway;
+  /** The cloud assembly that is being served. */
+  readonly cdkOut: string;
+  /** Stops every process this stack started. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export class LocalStackError extends Error {
+  readonly code = 'LOCAL_STACK_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LocalStackError';
+  }
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  const publicHost = options.publicHost ?? host;
+  const port = options.port === 0 ? await freePort(host) : options.port ?? DEFAULT_PORT;
+  const started: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    started.length = 0;
+  };
+  try {
+    let issuer: string;
+    let standIn: AuthKitStandIn | undefined;
+    if (options.authkitDomain) {
+      issuer = options.authkitDomain;
+    } else {
+      standIn = await startAuthKitStandIn({
+        port: options.authkitPort ?? DEFAULT_AUTHKIT_PORT,
+        host: publicHost === 'localhost' ? 'localhost' : host,
+        autoApprove: options.autoApprove,
+        testControls: options.testControls,
+        extraScopes: scopesOf(options.context),
+      });
+      started.push(() => standIn!.stop());
+      issuer = standIn.issuer;
+      log(`AuthKit stand-in listening at ${issuer}`);
+    }
+
+    const publicBaseUrl = `http://${publicHost}:${port}`;
+    const ownOutdir = options.outdir === undefined;
+    const cdkOut = options.outdir ?? mkdtempSync(join(tmpdir(), 'mcp-local-cdk-out-'));
+    if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
+    log(`Synthesizing stage "${LOCAL_STAGE}" (cdk synth)...`);
+    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context });
+
+    const gateway = await startGateway({
+      cdkOut,
+      stackName: stackNameForStage(LOCAL_STAGE),
+      port,
+      host,
+      log,
+      onFunctionOutput: options.onFunctionOutput ? (id, line) => options.onFunctionOutput!(id, line) : undefined,
+    });
+    started.push(() => gateway.stop());
+    const urls = serverUrls(publicBaseUrl);
+    return {
+      mcpUrl: urls.resource,
+      urls,
+      issuer,
+      standIn: standIn !== undefined,
+      gateway,
+      cdkOut,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Runs the real CDK CLI synth of this app into `outdir`, with the given context. */
+export function synthesize(outdir: string, context: Readonly<Record<string, string>>): Promise<void> {
+  const args = ['synth', '--quiet', '--no-notices', '--output', outdir];
+  for (const [key, value] of Object.entries(context)) args.push('--context', `${key}=${value}`);
+  const cdk = join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cdk, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', (error) => reject(new LocalStackError(`Could not run the CDK CLI (${cdk}): ${error.message}. Run npm ci first.`, { cause: error })));
+    child.on('exit', (code) => {
+      if (code === 0) resolvePromise();
+      else reject(new LocalStackError(`cdk synth failed with exit code ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`));
+    });
+  });
+}
+
+function scopesOf(context: LocalStackOptions['context']): string[] | undefined {
+  const scopes = context?.requiredScopes;
+  return scopes ? scopes.split(/[\s,]+/).filter(Boolean) : undefined;
+}
+
+async function freePort(host: string): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
