@@ -306,6 +306,9 @@ export class AuthKitMcpServer extends Construct {
       },
     });
     this.domainName = this.api.domainName;
+    // RestApi adds an `Endpoint` output with the execute-api URL; it is wrong when a custom domain or
+    // publicBaseUrl is the public address, and addOutputs() gives the URLs that matter.
+    this.api.node.tryRemoveChild('Endpoint');
 
     // Built from parts with the literal stage name: `api.url` refers to the Stage, and the gateway
     // responses below (which the Deployment depends on) would close a dependency cycle through it.

@@ -411,8 +411,9 @@ describe('AuthKitMcpServer stage (5) and outputs (6)', () => {
     expect(Object.values(template.findResources('AWS::Lambda::Function')).every((f) => f.Properties.TracingConfig?.Mode === 'Active')).toBe(true);
   });
 
-  it('outputs the MCP URL, the metadata URL and the Resource Indicator', () => {
+  it('outputs the MCP URL, the metadata URL and the Resource Indicator, and no misleading execute-api endpoint', () => {
     const { template } = serverStack({ publicBaseUrl: 'https://mcp.example.com' });
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(['McpUrl', 'ProtectedResourceMetadataUrl', 'ResourceIndicator']);
     expect(template.toJSON().Outputs).toMatchObject({
       McpUrl: { Value: 'https://mcp.example.com/mcp' },
       ProtectedResourceMetadataUrl: { Value: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp' },

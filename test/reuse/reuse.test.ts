@@ -1,0 +1,218 @@
+/**
+ * The construct outside this repository: `npm pack` the package, install the tarball into a fresh
+ * CDK app (offline, from the npm cache) whose Lambda defines its own tools with
+ * `createMcpLambdaHandler`, `cdk synth` it, and call the bundled tool function.
+ *
+ * The package is built in a staging copy (lib/, lambda/, README, tsconfig and package.json), so the
+ * shared checkout gets no dist/ or tarball. The staging package.json is this repository's, with the
+ * packaging fields of `package-fields.json` applied: the fields the package needs to be reusable.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const repoRoot = path.join(__dirname, '..', '..');
+const cdkCli = path.join(repoRoot, 'node_modules', '.bin', 'cdk');
+
+type Manifest = Record<string, unknown> & {
+  name: string;
+  version: string;
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
+
+const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+const repoManifest = readJson<Manifest>(path.join(repoRoot, 'package.json'));
+const packaging = readJson<Manifest>(path.join(__dirname, 'package-fields.json'));
+const installedVersion = (pkg: string) => readJson<{ version: string }>(path.join(repoRoot, 'node_modules', pkg, 'package.json')).version;
+
+/** This repository's package.json with the packaging fields applied; peers move out of `dependencies`. */
+function stagedManifest(): Manifest {
+  const peers = Object.keys(packaging.peerDependencies ?? {});
+  const dependencies = Object.fromEntries(Object.entries(repoManifest.dependencies ?? {}).filter(([name]) => !peers.includes(name)));
+  const devDependencies = { ...repoManifest.devDependencies };
+  for (const peer of peers) devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? packaging.peerDependencies![peer];
+  return {
+    ...repoManifest,
+    ...packaging,
+    scripts: { ...repoManifest.scripts, ...packaging.scripts },
+    dependencies,
+    devDependencies,
+  };
+}
+
+const npm = (args: string[], cwd: string) =>
+  run('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+
+const TOOL_ENTRY = `import { McpServer } from '@modelcontextprotocol/server';
+import { callerOf, createMcpLambdaHandler } from 'mcp-authkit-apigateway/runtime';
+import * as z from 'zod';
+
+export const handler = createMcpLambdaHandler(
+  ({ serverInfo }) => {
+    const server = new McpServer(serverInfo);
+    server.registerTool(
+      'reuse_sum_numbers',
+      {
+        description: 'Adds numbers and says who asked.',
+        inputSchema: z.object({ numbers: z.array(z.number()).max(100) }),
+      },
+      async ({ numbers }, ctx) => {
+        const caller = callerOf(ctx.http?.authInfo);
+        const sum = numbers.reduce((total, n) => total + n, 0);
+        return { content: [{ type: 'text', text: \`\${sum} for \${caller.sub}\` }] };
+      },
+    );
+    return server;
+  },
+  { serverInfo: { name: 'reuse-app', version: '1.0.0' }, toolScopes: { reuse_sum_numbers: ['math:use'] } },
+);
+`;
+
+const APP = `import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { AuthKitMcpServer, McpHandler } from 'mcp-authkit-apigateway';
+
+const app = new App();
+const stack = new Stack(app, 'ReuseStack');
+const server = new AuthKitMcpServer(stack, 'Mcp', {
+  authkitDomain: 'example.authkit.app',
+  requiredScopes: ['math:use'],
+  resourceName: 'Reuse app',
+  mcpHandler: McpHandler.fromEntry(path.join(__dirname, '..', 'lambda', 'tools.ts')),
+});
+server.addOutputs();
+app.synth();
+`;
+
+/** Runs in the consumer app: invokes the bundled tool function the way API Gateway would. */
+const INVOKE = `const { handler } = require(process.argv[2]);
+const event = (body) => ({
+  httpMethod: 'POST', path: '/mcp', resource: '/mcp',
+  headers: { Accept: 'application/json, text/event-stream', 'Content-Type': 'application/json', Authorization: 'Bearer aaa.bbb.ccc', 'MCP-Protocol-Version': '2025-11-25' },
+  multiValueHeaders: null, queryStringParameters: null, multiValueQueryStringParameters: null,
+  body: JSON.stringify(body), isBase64Encoded: false,
+  requestContext: { requestId: 'r1', stage: 'prod', authorizer: { principalId: 'user_reuse', sub: 'user_reuse', client_id: 'client_1', scope: 'math:use', exp: '1900000000', aud: process.env.RESOURCE } },
+});
+(async () => {
+  const list = await handler(event({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), {});
+  const call = await handler(event({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'reuse_sum_numbers', arguments: { numbers: [2, 3, 37] } } }), {});
+  process.stdout.write('\\nRESULT ' + JSON.stringify({ list: JSON.parse(list.body), call: JSON.parse(call.body) }) + '\\n');
+})();
+`;
+
+describe('the packaged construct in a fresh CDK app', () => {
+  let work: string;
+  let tarball: string;
+  let consumer: string;
+  let template: { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }>; Outputs: Record<string, unknown> };
+  let synthOutput: string;
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-authkit-reuse-'));
+
+    // 1. Stage and pack the package (prepack builds dist/ with tsc).
+    const staging = path.join(work, 'package');
+    fs.mkdirSync(staging);
+    for (const entry of ['lib', 'lambda', 'README.md', 'tsconfig.json']) {
+      fs.cpSync(path.join(repoRoot, entry), path.join(staging, entry), { recursive: true });
+    }
+    fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify(stagedManifest(), null, 2));
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(staging, 'node_modules'), 'dir');
+    const packed = await npm(['pack', '--json', '--pack-destination', work], staging);
+    const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string }[];
+    tarball = path.join(work, info[0].filename);
+
+    // 2. A fresh CDK app that installs the tarball and its peers offline, from the npm cache.
+    consumer = path.join(work, 'app');
+    fs.mkdirSync(path.join(consumer, 'lambda'), { recursive: true });
+    fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'reuse-app', version: '1.0.0', private: true }, null, 2));
+    const pins = ['aws-cdk-lib', 'constructs', 'esbuild', 'typescript', '@types/node', '@modelcontextprotocol/server', 'zod'].map((pkg) => `${pkg}@${installedVersion(pkg)}`);
+    await npm(['install', '--offline', '--no-audit', '--no-fund', tarball, ...pins], consumer);
+
+    fs.writeFileSync(path.join(consumer, 'lambda', 'tools.ts'), TOOL_ENTRY);
+    fs.writeFileSync(path.join(consumer, 'app.ts'), APP);
+    fs.writeFileSync(
+      path.join(consumer, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, outDir: 'build', skipLibCheck: true, types: ['node'] }, include: ['app.ts', 'lambda/**/*.ts'] }),
+    );
+    fs.writeFileSync(path.join(consumer, 'cdk.json'), JSON.stringify({ app: 'node build/app.js' }));
+
+    // 3. Type-check and compile the app with the package's published types, then synthesize it.
+    await run(path.join(consumer, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: consumer });
+    const synth = await run(cdkCli, ['synth', '--quiet', '-o', 'cdk.out'], {
+      cwd: consumer,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', CDK_DISABLE_VERSION_CHECK: '1' },
+    });
+    synthOutput = synth.stdout + synth.stderr;
+    template = readJson(path.join(consumer, 'cdk.out', 'ReuseStack.template.json'));
+  }, 600_000);
+
+  afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('agrees with the packaging fields already set in package.json', () => {
+    // Once these fields are in package.json they must keep the values this test proves.
+    for (const field of ['main', 'types', 'exports', 'files', 'peerDependencies'] as const) {
+      if (repoManifest[field] !== undefined) expect({ [field]: repoManifest[field] }).toEqual({ [field]: packaging[field] });
+    }
+    if (repoManifest.scripts?.prepack !== undefined) expect(repoManifest.scripts.prepack).toBe(packaging.scripts!.prepack);
+  });
+
+  it('packs the compiled construct, the runtime entry and the Lambda sources, and nothing else', async () => {
+    const { stdout } = await run('tar', ['-tzf', tarball]);
+    const files = stdout.split('\n').filter(Boolean);
+    for (const expected of [
+      'package/package.json',
+      'package/dist/lib/index.js',
+      'package/dist/lib/index.d.ts',
+      'package/dist/lambda/runtime/index.js',
+      'package/dist/lambda/runtime/index.d.ts',
+      'package/lambda/authorizer/index.ts',
+      'package/lambda/metadata/index.ts',
+      'package/lambda/mcp/index.ts',
+      'package/lambda/shared/urls.ts',
+    ]) {
+      expect(files).toContain(expected);
+    }
+    expect(files.filter((f) => /\.test\.|\/(test|bench|local|soak|bin)\//.test(f))).toEqual([]);
+  });
+
+  it('synthesizes a stack with the three functions, the user entry bundled as the MCP function', () => {
+    expect(synthOutput).not.toMatch(/Error/);
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(3);
+    const mcp = functions.find((f) => f.Properties.Description?.startsWith('MCP server'))!;
+    const bundle = fs.readFileSync(path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js'), 'utf8');
+    expect(bundle).toContain('reuse_sum_numbers');
+    expect(mcp.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(Object.keys(template.Outputs).sort()).toEqual(['McpUrl', 'ProtectedResourceMetadataUrl', 'ResourceIndicator']);
+  });
+
+  it('serves the app-defined tool from the bundled function, with the caller identity', async () => {
+    const mcp = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('MCP server'))!;
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(mcp.Properties.Environment.Variables as Record<string, unknown>)) {
+      env[name] = typeof value === 'string' ? value : 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
+    }
+    fs.writeFileSync(path.join(consumer, 'invoke.js'), INVOKE);
+    const bundle = path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js');
+    const { stdout } = await run(process.execPath, ['invoke.js', bundle], {
+      cwd: consumer,
+      env: { PATH: process.env.PATH ?? '', ...env, RESOURCE: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp', AWS_REGION: 'us-east-1' },
+    });
+    const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]) as {
+      list: { result: { tools: { name: string }[] } };
+      call: { result: { content: { text: string }[] } };
+    };
+    expect(result.list.result.tools.map((t) => t.name)).toEqual(['reuse_sum_numbers']);
+    expect(result.call.result.content[0].text).toBe('42 for user_reuse');
+  }, 60_000);
+});
