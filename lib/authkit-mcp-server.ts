@@ -54,8 +54,8 @@ export interface AuthKitMcpServerProps {
   readonly requiredScopes?: readonly string[];
   /**
    * Scopes advertised in the protected-resource metadata (`scopes_supported`); clients that get no
-   * `scope` in the challenge request these. Must include every required scope.
-   * @default - `openid`, `profile`, `email` plus the required scopes
+   * `scope` in the challenge request these. The required scopes are always added.
+   * @default - `openid`, `profile`, `email` (plus the required scopes)
    */
   readonly scopesSupported?: readonly string[];
   /**

@@ -203,15 +203,9 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       'contains "offline_access", which a client asks for to get refresh tokens; it is never something a resource requires. Remove it.',
     );
   }
-  const explicitScopesSupported = scopeList('scopesSupported', props.scopesSupported);
-  const scopesSupported = explicitScopesSupported ?? [...new Set([...DEFAULT_SCOPES_SUPPORTED, ...requiredScopes])];
-  const unadvertised = requiredScopes.filter((scope) => !scopesSupported.includes(scope));
-  if (unadvertised.length > 0) {
-    throw new AuthKitMcpServerPropsError(
-      'scopesSupported',
-      `does not list the required scope(s) ${unadvertised.map((s) => `"${s}"`).join(', ')}; clients learn which scopes to request from it. Add them to scopesSupported.`,
-    );
-  }
+  // Required scopes are always advertised: clients that get no `scope` in the challenge request
+  // what the metadata lists, and a required scope missing from it could never be obtained.
+  const scopesSupported = [...new Set([...(scopeList('scopesSupported', props.scopesSupported) ?? DEFAULT_SCOPES_SUPPORTED), ...requiredScopes])];
 
   const acceptedAudiences = [...new Set((props.acceptedAudiences ?? []).map((aud) => literal('acceptedAudiences', aud).trim()))];
   for (const audience of acceptedAudiences) {

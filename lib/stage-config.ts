@@ -113,8 +113,10 @@ const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
  *
  * - `stages`: the map of stage configurations (cdk.json).
  * - `stage`: the stage to synthesize (`-c stage=dev`); falls back to `defaultStage` from cdk.json.
- * - `authkitDomain`, `publicBaseUrl`: overrides that win over the stage's values (the local runner
- *   uses them to point the `local` stage at its own AuthKit stand-in and port).
+ * - any stage field (`authkitDomain`, `publicBaseUrl`, `requiredScopes`, ...): an override that wins
+ *   over the stage's value, e.g. `-c authkitDomain=http://localhost:9000 -c requiredScopes=mcp:tools`
+ *   (the local runner points the `local` stage at its own AuthKit stand-in and port this way).
+ *   Lists are separated by commas or spaces; numbers and `true`/`false` are parsed.
  *
  * @throws StageConfigError naming the stage and the field, and what to write instead.
  */
@@ -139,11 +141,34 @@ export function loadStageConfig(context: ContextSource): StageConfig {
   if (!isRecord(raw)) throw new StageConfigError(`Stage "${name}" in cdk.json must be an object of settings, got ${show(raw)}.`);
 
   const overrides: Record<string, unknown> = {};
-  for (const key of ['authkitDomain', 'publicBaseUrl'] as const) {
-    const value = context.tryGetContext(key);
-    if (value !== undefined && value !== null && value !== '') overrides[key] = value;
+  for (const field of Object.keys(FIELDS)) {
+    const value = context.tryGetContext(field);
+    if (value !== undefined && value !== null && value !== '') overrides[field] = fromCommandLine(field, value);
   }
   return validateStage(name, { ...raw, ...overrides });
+}
+
+const LIST_FIELDS = new Set(['requiredScopes', 'scopesSupported', 'acceptedAudiences', 'allowedOrigins', 'tokenAlgorithms']);
+const NUMBER_FIELDS = new Set(['authorizerCacheTtlSeconds', 'logRetentionDays']);
+
+/**
+ * `-c key=value` gives strings; turn them into the type the field has in cdk.json
+ * (lists separated by commas or spaces, numbers, `true`/`false`). Values from cdk.json pass unchanged.
+ */
+function fromCommandLine(field: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const kind = FIELDS[field as keyof typeof FIELDS];
+  if (LIST_FIELDS.has(field)) return value.split(/[\s,]+/).filter((item) => item !== '');
+  if (kind === 'positiveNumber' || kind === 'positiveInteger' || NUMBER_FIELDS.has(field)) return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+  if (kind === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
+  if (field === 'customDomain') {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return value;
 }
 
 function validateStage(name: string, raw: Record<string, unknown>): StageConfig {

@@ -47,6 +47,16 @@ describe('McpServerStack', () => {
     expect(stack.server.issuer).toBe('http://127.0.0.1:40123');
   });
 
+  it('takes required scopes from -c requiredScopes=... into the authorizer and the 401 challenge', () => {
+    const { stack } = stageStack('local', { requiredScopes: 'mcp:tools' });
+    const template = Template.fromStack(stack);
+    const unauthorized = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'UNAUTHORIZED' } }))[0];
+    expect(unauthorized.Properties.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(
+      `'Bearer resource_metadata="http://localhost:8787/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"'`,
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { REQUIRED_SCOPES: 'mcp:tools' } } });
+  });
+
   it('puts prod on its custom domain with the alias record', () => {
     const { stack } = stageStack('prod');
     expect(stack.server.resourceUrl).toBe('https://mcp.example.com/mcp');
@@ -54,9 +64,9 @@ describe('McpServerStack', () => {
   });
 
   it('fails naming the stage when a stage value is rejected by the construct', () => {
-    const app = testApp({ stages: { qa: { authkitDomain: 'a.authkit.app', requiredScopes: ['mcp:write'], scopesSupported: ['openid'] } }, stage: 'qa' });
+    const app = testApp({ stages: { qa: { authkitDomain: 'a.authkit.app', requiredScopes: ['offline_access'] } }, stage: 'qa' });
     expect(() => new McpServerStack(app, 'McpServer-qa', { stage: loadStageConfig(app.node) })).toThrow(
-      /^Stage "qa": AuthKitMcpServer: "scopesSupported" does not list the required scope\(s\) "mcp:write"/,
+      /^Stage "qa": AuthKitMcpServer: "requiredScopes" contains "offline_access"/,
     );
   });
 });

@@ -42,6 +42,10 @@ describe('resolveServerSettings defaults', () => {
     expect(resolveServerSettings({ ...base, requiredScopes: ['mcp:read', 'mcp:read'] }).scopesSupported).toEqual(['openid', 'profile', 'email', 'mcp:read']);
   });
 
+  it('adds the required scopes to explicitly advertised ones', () => {
+    expect(resolveServerSettings({ ...base, requiredScopes: ['mcp:write'], scopesSupported: ['openid', 'mcp:read'] }).scopesSupported).toEqual(['openid', 'mcp:read', 'mcp:write']);
+  });
+
   it('normalises publicBaseUrl and log level', () => {
     const settings = resolveServerSettings({ ...base, publicBaseUrl: 'HTTP://LOCALHOST:8787/', logLevel: 'debug' as never });
     expect(settings.publicBaseUrl).toBe('http://localhost:8787');
@@ -66,7 +70,7 @@ describe('AuthKitMcpServer props validation', () => {
     ['a required scope contains a space', { requiredScopes: ['mcp read'] }, /"requiredScopes" contains "mcp read"/],
     ['a required scope contains a single quote', { requiredScopes: ["mcp'read"] }, /not a valid OAuth scope/],
     ['offline_access is required', { requiredScopes: ['offline_access'] }, /"requiredScopes" contains "offline_access"/],
-    ['a required scope is not advertised', { requiredScopes: ['mcp:write'], scopesSupported: ['openid'] }, /"scopesSupported" does not list the required scope\(s\) "mcp:write"/],
+    ['an advertised scope contains a backslash', { scopesSupported: ['mcp\\read'] }, /"scopesSupported" contains "mcp\\\\read"/],
     ['an accepted audience contains a comma', { acceptedAudiences: ['a,b'] }, /"acceptedAudiences" contains "a,b"/],
     ['a token algorithm is symmetric', { tokenAlgorithms: ['HS256' as never] }, /"tokenAlgorithms" contains "HS256"/],
     ['no token algorithm is allowed', { tokenAlgorithms: [] }, /"tokenAlgorithms" is empty/],

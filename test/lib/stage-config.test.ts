@@ -29,6 +29,33 @@ describe('loadStageConfig', () => {
     expect(config.publicBaseUrl).toBe('http://localhost:4000');
   });
 
+  it('parses -c overrides of any stage field from their command-line strings', () => {
+    const config = loadStageConfig(
+      context({
+        ...stages({ authkitDomain: 'a.authkit.app', requiredScopes: ['x'], tracing: false }),
+        requiredScopes: 'mcp:read, mcp:write',
+        scopesSupported: 'openid mcp:read mcp:write',
+        tracing: 'true',
+        throttlingRateLimit: '12.5',
+        authorizerCacheTtlSeconds: '0',
+      }),
+    );
+    expect(config).toMatchObject({
+      requiredScopes: ['mcp:read', 'mcp:write'],
+      scopesSupported: ['openid', 'mcp:read', 'mcp:write'],
+      tracing: true,
+      throttlingRateLimit: 12.5,
+      authorizerCacheTtlSeconds: 0,
+    });
+  });
+
+  it('fails naming the field when a -c override does not parse', () => {
+    expect(() => loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app' }), throttlingBurstLimit: 'lots' }))).toThrow(
+      /Stage "dev": field "throttlingBurstLimit" must be a positive whole number, got "lots"/,
+    );
+    expect(() => loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app' }), tracing: 'yes' }))).toThrow(/field "tracing" must be true or false, got "yes"/);
+  });
+
   it.each(['local', 'dev', 'prod'])('loads the %s stage of cdk.json', (stage) => {
     const config = loadStageConfig(context({ ...cdkJsonContext, stage }));
     expect(config.name).toBe(stage);
