@@ -67,6 +67,7 @@ function relativePathOf(path: string, basePath: string): string {
 }
 
 function queryStringOf(event: ProxyEvent): string {
+  if (isEmpty(event.multiValueQueryStringParameters) && isEmpty(event.queryStringParameters)) return '';
   const params = new URLSearchParams();
   if (event.multiValueQueryStringParameters) {
     for (const [name, values] of Object.entries(event.multiValueQueryStringParameters)) {
@@ -81,12 +82,17 @@ function queryStringOf(event: ProxyEvent): string {
   return query === '' ? '' : `?${query}`;
 }
 
+function isEmpty(map: Readonly<Record<string, unknown>> | null | undefined): boolean {
+  if (!map) return true;
+  for (const _ in map) return false;
+  return true;
+}
+
 /** The full public URL the client called: right for both a custom domain and the execute-api stage path. */
 export function publicUrlOf(event: ProxyEvent, base: PublicBase): string {
-  const path = relativePathOf(event.path, base.basePath)
-    .split('/')
-    .map((segment) => encodeURIComponent(decodeSegment(segment)))
-    .join('/');
+  const relative = relativePathOf(event.path, base.basePath);
+  // The common case (`/mcp`) needs no escaping; anything else is escaped segment by segment.
+  const path = /^[A-Za-z0-9\-._~/]*$/.test(relative) ? relative : relative.split('/').map((segment) => encodeURIComponent(decodeSegment(segment))).join('/');
   return `${base.origin}${base.basePath}${path}${queryStringOf(event)}`;
 }
 
@@ -107,7 +113,9 @@ export function headerValuesOf(event: ProxyEvent): Map<string, string[]> {
       const list = typeof values === 'string' ? [values] : Array.isArray(values) ? values : [];
       if (list.length === 0) continue;
       const key = name.toLowerCase();
-      out.set(key, [...(out.get(key) ?? []), ...list]);
+      const existing = out.get(key);
+      if (existing) existing.push(...list);
+      else out.set(key, [...list]);
     }
   }
   if (event.headers) {
@@ -133,21 +141,17 @@ export function bodyBytesOf(event: ProxyEvent): Buffer<ArrayBuffer> {
 export interface RequestOptions {
   /** Body bytes already decoded by the caller, to avoid decoding twice. */
   readonly body?: Uint8Array<ArrayBuffer>;
+  /** The event's headers as {@link headerValuesOf} returns them, when the caller already has them. */
+  readonly headers?: ReadonlyMap<string, readonly string[]>;
   readonly signal?: AbortSignal;
 }
 
 /** Builds the web `Request` a proxy event stands for. Throws {@link InvalidProxyEventError} for a header or body fetch refuses. */
 export function requestFromProxyEvent(event: ProxyEvent, base: PublicBase, options: RequestOptions = {}): Request {
   const method = event.httpMethod.toUpperCase();
-  const headers = new Headers();
-  for (const [name, values] of headerValuesOf(event)) {
-    for (const value of values) {
-      try {
-        headers.append(name, value);
-      } catch (cause) {
-        throw new InvalidProxyEventError(`The request header "${name}" has a name or value that HTTP does not allow.`, { cause });
-      }
-    }
+  const pairs: [string, string][] = [];
+  for (const [name, values] of options.headers ?? headerValuesOf(event)) {
+    for (const value of values) pairs.push([name, value]);
   }
   const body = options.body ?? bodyBytesOf(event);
   const hasBody = body.byteLength > 0;
@@ -157,12 +161,23 @@ export function requestFromProxyEvent(event: ProxyEvent, base: PublicBase, optio
   try {
     return new Request(publicUrlOf(event, base), {
       method,
-      headers,
+      headers: pairs,
       ...(hasBody ? { body } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (cause) {
+    const culprit = pairs.find(([name, value]) => !isValidHeader(name, value));
+    if (culprit) throw new InvalidProxyEventError(`The request header "${culprit[0]}" has a name or value that HTTP does not allow.`, { cause });
     throw new InvalidProxyEventError(`The request cannot be represented: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function isValidHeader(name: string, value: string): boolean {
+  try {
+    new Headers([[name, value]]);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -194,14 +209,13 @@ export function multiValueHeadersOf(headers: Headers): Record<string, string[]> 
 
 /** Reads a web `Response` into a proxy integration result (the REST API integration is buffered). */
 export async function proxyResultFromResponse(response: Response): Promise<ProxyResult> {
+  const multiValueHeaders = multiValueHeadersOf(response.headers);
+  if (response.body === null) return { statusCode: response.status, multiValueHeaders, body: '', isBase64Encoded: false };
+  if (isTextual(response.headers.get('content-type'))) {
+    return { statusCode: response.status, multiValueHeaders, body: await response.text(), isBase64Encoded: false };
+  }
   const bytes = Buffer.from(await response.arrayBuffer());
-  const textual = bytes.byteLength === 0 || isTextual(response.headers.get('content-type'));
-  return {
-    statusCode: response.status,
-    multiValueHeaders: multiValueHeadersOf(response.headers),
-    body: textual ? bytes.toString('utf8') : bytes.toString('base64'),
-    isBase64Encoded: !textual,
-  };
+  return { statusCode: response.status, multiValueHeaders, body: bytes.toString('base64'), isBase64Encoded: bytes.byteLength > 0 };
 }
 
 // Statuses whose responses must not carry a body (fetch refuses to build them with one).

@@ -8,7 +8,6 @@
  * MCP SDK: the 2026-07-28 path through `createMcpHandler`, 2025-era requests through a stateless
  * streamable HTTP transport in JSON mode. Whatever happens, the answer is JSON and one log line.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -23,7 +22,7 @@ import {
   type Server,
 } from '@modelcontextprotocol/server';
 import { insufficientScopeChallenge, unauthorizedChallenge } from '../shared/urls';
-import { bodyBytesOf, headerOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
+import { bodyBytesOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { isOriginAllowed, readRuntimeSettings } from './config';
 import { InvalidProxyEventError, MissingIdentityError, RuntimeConfigError } from './errors';
@@ -105,8 +104,7 @@ export interface LambdaContextLike {
 /** A Lambda handler for REST API proxy events. */
 export type McpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) => Promise<ProxyResult>;
 
-// The per-request log line is filled in as the request travels through the layers, including
-// errors the SDK reports through its `onerror` callback, which has no request argument.
+// The per-request log line, filled in as the request travels through the layers.
 interface RequestRecord {
   requestId: string;
   httpMethod: string;
@@ -158,17 +156,21 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   const resource = new URL(settings.urls.resource);
   const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
   const logger = options.logger ?? new Logger();
-  const records = new AsyncLocalStorage<RequestRecord>();
-
+  // The SDK reports errors through one `onerror` callback without saying which request they
+  // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
+  // line; with several in flight (a local runner) it gets a line of its own. (AsyncLocalStorage
+  // would attribute it exactly, but costs every promise of every request.)
+  const inFlight = new Set<RequestRecord>();
   const reportError = (error: Error): void => {
-    const record = records.getStore();
-    if (record) record.reasons.push(error.message);
-    else logger.warn('MCP SDK reported an error outside a request', { reason: error.message });
+    if (inFlight.size === 1) for (const record of inFlight) record.reasons.push(error.message);
+    else logger.warn('MCP SDK reported an error', { reason: error.message, requestsInFlight: inFlight.size });
   };
+  // The SDK hands the factory the very AuthInfo object given to fetch: it identifies the request.
+  const recordOf = new WeakMap<AuthInfo, RequestRecord>();
 
   const userFactory = (ctx: McpRequestContext): ReturnType<McpLambdaServerFactory> => {
     if (ctx.authInfo === undefined) throw new MissingIdentityError('the MCP SDK called the factory without authInfo');
-    const record = records.getStore();
+    const record = recordOf.get(ctx.authInfo);
     if (record) record.era = ctx.era;
     return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo });
   };
@@ -184,10 +186,10 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   // 2025-era traffic: a fresh stateless transport per request, in JSON mode. The SDK's own
   // stateless fallback always answers requests over SSE, which a buffered integration can carry
   // but which no client here needs; JSON is the simpler, smaller answer.
-  const serveLegacy = async (request: Request, authInfo: AuthInfo, parsedBody: unknown): Promise<Response> => {
+  const serveLegacy = async (request: Request, authInfo: AuthInfo, parsedBody: unknown, record: RequestRecord): Promise<Response> => {
     const product = await userFactory({ era: 'legacy', authInfo, requestInfo: request });
     const server = product instanceof McpServer ? product.server : product;
-    server.onerror = reportError;
+    server.onerror = (error) => record.reasons.push(error.message);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -204,7 +206,9 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
 
   const serve = async (event: ProxyEvent, record: RequestRecord): Promise<Response> => {
     const method = record.httpMethod;
-    const origin = headerOf(event, 'origin');
+    const headers = headerValuesOf(event);
+    const header = (name: string): string | undefined => headers.get(name)?.join(', ');
+    const origin = header('origin');
     if (origin !== undefined && !isOriginAllowed(settings.origins, origin)) {
       record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
       return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
@@ -215,7 +219,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
     try {
       authInfo = authInfoFromAuthorizer({
         authorizer: event.requestContext?.authorizer,
-        authorizationHeader: headerOf(event, 'authorization'),
+        authorizationHeader: header('authorization'),
         resource,
         resourceMetadataUrl: settings.urls.protectedResourceMetadata,
       });
@@ -227,6 +231,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       });
     }
     record.sub = (authInfo.extra as { sub: string }).sub;
+    recordOf.set(authInfo, record);
 
     if (method !== 'POST') {
       record.reasons.push(`method ${method} is not served (stateless endpoint)`);
@@ -238,13 +243,14 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       record.reasons.push(`body of ${body.byteLength} bytes exceeds ${settings.maxBodyBytes}`);
       return jsonRpcErrorResponse(413, TRANSPORT_ERROR, `Payload Too Large: Request body must not exceed ${settings.maxBodyBytes} bytes`);
     }
-    const accept = headerOf(event, 'accept');
+    const accept = header('accept');
     if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
       record.reasons.push(`Accept ${JSON.stringify(accept ?? null)} lacks application/json and text/event-stream`);
       return jsonRpcErrorResponse(406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
     }
-    if (!isJsonContentType(headerOf(event, 'content-type'))) {
-      record.reasons.push(`Content-Type ${JSON.stringify(headerOf(event, 'content-type') ?? null)} is not application/json`);
+    const contentType = header('content-type');
+    if (!isJsonContentType(contentType)) {
+      record.reasons.push(`Content-Type ${JSON.stringify(contentType ?? null)} is not application/json`);
       return jsonRpcErrorResponse(415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
     }
 
@@ -272,9 +278,9 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       }
     }
 
-    const request = requestFromProxyEvent(event, base, { body });
+    const request = requestFromProxyEvent(event, base, { body, headers });
     const response = (await isLegacyRequest(request, message))
-      ? await serveLegacy(request, authInfo, message)
+      ? await serveLegacy(request, authInfo, message, record)
       : await modern.fetch(request, { authInfo, parsedBody: message });
     if (response.status >= 500) {
       // The SDK already answered JSON-RPC; add the request id so the caller can quote it.
@@ -305,7 +311,8 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       httpMethod: (event.httpMethod ?? '').toUpperCase(),
       reasons: [],
     };
-    return records.run(record, async () => {
+    inFlight.add(record);
+    try {
       let result: ProxyResult;
       try {
         result = await proxyResultFromResponse(await serve(event, record));
@@ -319,12 +326,14 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
           result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
         }
       }
-      const origin = headerOf(event, 'origin');
+      const origin = headerValuesOf(event).get('origin')?.join(', ');
       const allowedOrigin = origin !== undefined && isOriginAllowed(settings.origins, origin) ? origin : undefined;
       Object.assign(result.multiValueHeaders, corsHeaders(allowedOrigin, settings.origins.any));
       logRequest(logger, record, result.statusCode, performance.now() - started);
       return result;
-    });
+    } finally {
+      inFlight.delete(record);
+    }
   };
 }
 
