@@ -268,6 +268,8 @@ export class AuthKitMcpServer extends Construct {
   readonly domainName?: apigw.DomainName;
 
   private readonly settings: ServerSettings;
+  /** The functions this construct built (not one passed in with McpHandler.fromFunction). */
+  private readonly ownFunctions: NodejsFunction[] = [];
 
   constructor(scope: Construct, id: string, props: AuthKitMcpServerProps) {
     super(scope, id);
@@ -453,6 +455,7 @@ export class AuthKitMcpServer extends Construct {
         ...(options.esbuildArgs ? { esbuildArgs: { ...options.esbuildArgs } } : {}),
       },
     });
+    this.ownFunctions.push(fn);
     if (this.settings.tracing) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -598,16 +601,18 @@ export class AuthKitMcpServer extends Construct {
         reason: 'A WAF web ACL is optional (prop webAclArn): throttling and the token authorizer bound the traffic; add a web ACL where the threat model asks for one.',
       });
     }
-    for (const fn of [this.authorizerFunction, this.metadataFunction, ...(this.mcpFunction instanceof NodejsFunction ? [this.mcpFunction] : [])]) {
+    for (const fn of this.ownFunctions) {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-L1',
         reason: `Pinned to ${NODE_RUNTIME.name}, the runtime the functions are built and tested for; a runtime upgrade is a tested change, not an automatic one.`,
       });
     }
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: 'The account-level API Gateway logging role uses the AWS managed policy made for exactly that purpose.',
-    });
+    if (this.settings.apiGatewayCloudWatchRole) {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The account-level API Gateway logging role uses the AWS managed policy made for exactly that purpose.',
+      });
+    }
   }
 }
 

@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AuthKitMcpServer } from '../../lib/authkit-mcp-server';
+import { McpHandler } from '../../lib/mcp-handler';
 import { McpServerStack, stackNameForStage } from '../../lib/mcp-server-stack';
 import { loadStageConfig } from '../../lib/stage-config';
 import { testApp } from './fixtures';
@@ -106,6 +109,16 @@ describe('cdk-nag AwsSolutions checks (7)', () => {
     expect([...rules].sort()).toEqual(
       expect.arrayContaining(['AwsSolutions-APIG2', 'AwsSolutions-APIG3', 'AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-L1']),
     );
+  });
+
+  it('acknowledges nothing on a function passed in with McpHandler.fromFunction', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const own = new lambda.Function(stack, 'OwnMcp', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
+    new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', mcpHandler: McpHandler.fromFunction(own) });
+    const findings = new AwsSolutionsChecks().validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
+    expect(findings).toContain('AwsSolutions-L1 S/OwnMcp/Resource');
+    expect(findings.every((finding) => finding.includes('/OwnMcp/'))).toBe(true);
   });
 
   it('gives every acknowledgement a reason', () => {
