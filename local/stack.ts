@@ -110,7 +110,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port,
       host,
       log,
-      onFunctionOutput: options.onFunctionOutput ? (id, line) => options.onFunctionOutput!(id, line) : undefined,
+      // Discarded unless asked for, as documented: tests and `npm run dev` choose whether to show them.
+      onFunctionOutput: (id, line) => options.onFunctionOutput?.(id, line),
     });
     started.push(() => gateway.stop());
     const urls = serverUrls(publicBaseUrl);
