@@ -1,6 +1,6 @@
 /**
  * The construct outside this repository: `npm pack` the package, install the tarball into a fresh
- * CDK app (offline, from the npm cache) whose Lambda defines its own tools with
+ * CDK app (from the npm cache: `--prefer-offline` reaches the registry only for what the cache lacks) whose Lambda defines its own tools with
  * `createMcpLambdaHandler`, `cdk synth` it, and call the bundled tool function.
  *
  * The package is built in a staging copy (lib/, lambda/, README, tsconfig and package.json), so the
@@ -133,7 +133,7 @@ describe('the packaged construct in a fresh CDK app', () => {
     fs.mkdirSync(path.join(consumer, 'lambda'), { recursive: true });
     fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'reuse-app', version: '1.0.0', private: true }, null, 2));
     const pins = ['aws-cdk-lib', 'constructs', 'esbuild', 'typescript', '@types/node', '@modelcontextprotocol/server', 'zod'].map((pkg) => `${pkg}@${installedVersion(pkg)}`);
-    await npm(['install', '--offline', '--no-audit', '--no-fund', tarball, ...pins], consumer);
+    await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...pins], consumer);
 
     fs.writeFileSync(path.join(consumer, 'lambda', 'tools.ts'), TOOL_ENTRY);
     fs.writeFileSync(path.join(consumer, 'app.ts'), APP);
