@@ -1,0 +1,125 @@
+/**
+ * The whole system end to end over loopback HTTP: the local stack (real `cdk synth`, the local
+ * API Gateway with its TOKEN authorizer and result cache, warm function processes, the AuthKit
+ * stand-in publishing the benchmark key), driven with MCP tools/call requests.
+ *
+ * Three kinds of traffic, in interleaved rounds:
+ * - cache hit: the synthesized stage (TTL 300 s), one token for every request;
+ * - cache miss: the same stack, a new token on every request (what a TTL of 0 costs, per request);
+ * - cache off: a second stack synthesized with `authorizerCacheTtlSeconds=0`, one token.
+ */
+import type { BenchRow } from './harness';
+import { benchClaims, benchSigningJwk, signBenchToken, toolsCallRequest } from './fixtures';
+import { createLoadClient, expectFormattedJson, summarise, type LoadClient, type LoadResult } from './load';
+import { startAuthKitStandIn, type AuthKitStandIn } from '../local/authkit/launch';
+import { startLocalStack, type LocalStack } from '../local/stack';
+
+const GROUP = 'end to end (local stack)';
+/** The local gateway runs up to 4 processes per function; more in flight would only queue. */
+const CONCURRENCY = 4;
+const WARMUP_REQUESTS = 120;
+const ROUND_REQUESTS = 250;
+const ROUNDS = 4;
+
+type Traffic = 'hit' | 'miss' | 'off';
+
+function authorizerInvocations(stack: LocalStack): number {
+  const functions = Object.values(stack.gateway.stats().functions);
+  return functions.filter((fn) => fn.logicalId.includes('Authorizer')).reduce((sum, fn) => sum + fn.invocations, 0);
+}
+
+export default async function endToEndBench(): Promise<BenchRow[]> {
+  const silent = () => undefined;
+  let standIn: AuthKitStandIn | undefined;
+  const stacks: LocalStack[] = [];
+  const client: LoadClient = createLoadClient();
+  try {
+    // One stand-in for both stacks, signing with the fixed benchmark key.
+    standIn = await startAuthKitStandIn({ port: 0, signingKey: benchSigningJwk() });
+    const issuer = standIn.issuer;
+    const start = (context: Record<string, string>) =>
+      startLocalStack({ port: 0, authkitDomain: issuer, context, log: silent, onFunctionOutput: silent }).then((stack) => (stacks.push(stack), stack));
+    const cached = await start({});
+    const uncached = await start({ authorizerCacheTtlSeconds: '0' });
+
+    const tokenFor = (stack: LocalStack, n: number) => signBenchToken(benchClaims({ iss: issuer, aud: stack.mcpUrl, jti: `jti_bench_${n}` }));
+    const fixedToken = { hit: tokenFor(cached, 0), off: tokenFor(uncached, 0) };
+    let nextDistinct = 1;
+    const plan: Record<Traffic, { stack: LocalStack; token: (i: number) => string }> = {
+      hit: { stack: cached, token: () => fixedToken.hit },
+      miss: { stack: cached, token: () => tokenFor(cached, nextDistinct++) },
+      off: { stack: uncached, token: () => fixedToken.off },
+    };
+    const drive = (traffic: Traffic, requests: number): Promise<LoadResult> => {
+      const { stack, token } = plan[traffic];
+      // Distinct tokens are signed before the timed run, so signing is not counted as serving.
+      const requestsToSend = Array.from({ length: requests }, (_, i) => {
+        const { headers, body } = toolsCallRequest(token(i), 'legacy');
+        return { url: stack.mcpUrl, headers, body };
+      });
+      return client.run({ concurrency: CONCURRENCY, requests, request: (i) => requestsToSend[i], check: expectFormattedJson });
+    };
+
+    const traffics: Traffic[] = ['hit', 'miss', 'off'];
+    for (const traffic of traffics) await drive(traffic, WARMUP_REQUESTS);
+    const results: Record<Traffic, LoadResult[]> = { hit: [], miss: [], off: [] };
+    const invocations: Record<Traffic, number> = { hit: 0, miss: 0, off: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const traffic of traffics) {
+        const before = authorizerInvocations(plan[traffic].stack);
+        results[traffic].push(await drive(traffic, ROUND_REQUESTS));
+        invocations[traffic] += authorizerInvocations(plan[traffic].stack) - before;
+      }
+    }
+
+    const s = { hit: summarise(results.hit), miss: summarise(results.miss), off: summarise(results.off) };
+    const perRequest = (traffic: Traffic) => invocations[traffic] / s[traffic].requests;
+    const figures = (t: Traffic) => `p50 ${s[t].p50Ms.toFixed(2)} ms, p99 ${s[t].p99Ms.toFixed(2)} ms; authorizer runs ${perRequest(t).toFixed(2)}× per request`;
+    return [
+      {
+        group: GROUP,
+        name: 'tools/call, authorizer cache hit (TTL 300 s, one token)',
+        value: s.hit.requestsPerSecond,
+        unit: 'req/s',
+        note: figures('hit'),
+      },
+      {
+        group: GROUP,
+        name: 'tools/call, cache miss (new token per request)',
+        value: s.miss.requestsPerSecond,
+        unit: 'req/s',
+        note: figures('miss'),
+      },
+      {
+        group: GROUP,
+        name: 'tools/call, cache off (TTL 0)',
+        value: s.off.requestsPerSecond,
+        unit: 'req/s',
+        note: figures('off'),
+      },
+      {
+        group: GROUP,
+        name: 'what the cache saves: throughput',
+        value: s.hit.requestsPerSecond / s.off.requestsPerSecond,
+        unit: 'x',
+        baseline: 'cache off (req/s)',
+        note: `vs cache miss: ${(s.hit.requestsPerSecond / s.miss.requestsPerSecond).toFixed(2)}×; ${ROUNDS}×${ROUND_REQUESTS} requests each, ${CONCURRENCY} in flight`,
+      },
+      {
+        group: GROUP,
+        name: 'what the cache saves: median latency',
+        value: s.off.p50Ms - s.hit.p50Ms,
+        unit: 'ms',
+        baseline: 'cache off (p50)',
+        note: `p99 ${(s.off.p99Ms - s.hit.p99Ms).toFixed(2)} ms lower with the cache`,
+      },
+      // These two make sure each kind of traffic measured what its name says.
+      { group: GROUP, name: 'authorizer runs per request, cache hit', value: perRequest('hit'), unit: 'x', target: { max: 0.01 } },
+      { group: GROUP, name: 'authorizer runs per request, cache off', value: perRequest('off'), unit: 'x', target: { min: 0.99 } },
+    ];
+  } finally {
+    client.close();
+    for (const stack of stacks) await stack.stop();
+    await standIn?.stop();
+  }
+}
