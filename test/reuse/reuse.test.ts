@@ -3,7 +3,7 @@
  * CDK app (from the npm cache: `--prefer-offline` reaches the registry only for what the cache lacks) whose Lambda defines its own tools with
  * `createMcpLambdaHandler`, `cdk synth` it, and call the bundled tool function.
  *
- * The package is built in a staging copy (lib/, lambda/, README, tsconfig and package.json), so the
+ * The package is built in a staging copy (lib/, lambda/, README, the tsconfigs and package.json), so the
  * shared checkout gets no dist/ or tarball. The staging package.json is this repository's, with the
  * packaging fields of `package-fields.json` applied: the fields the package needs to be reusable.
  */
@@ -119,7 +119,7 @@ describe('the packaged construct in a fresh CDK app', () => {
     // 1. Stage and pack the package (prepack builds dist/ with tsc).
     const staging = path.join(work, 'package');
     fs.mkdirSync(staging);
-    for (const entry of ['lib', 'lambda', 'README.md', 'tsconfig.json']) {
+    for (const entry of ['lib', 'lambda', 'README.md', 'tsconfig.json', 'tsconfig.build.json']) {
       fs.cpSync(path.join(repoRoot, entry), path.join(staging, entry), { recursive: true });
     }
     fs.writeFileSync(path.join(staging, 'package.json'), JSON.stringify(stagedManifest(), null, 2));
