@@ -4,7 +4,7 @@
  * for several authorizer-cache hit rates and memory sizes, REST API beside HTTP API.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { compareNsPerOp, type BenchRow } from './harness';
+import { compareCpuNsPerOp, type BenchRow } from './harness';
 import { coldStartCostPerMillion, costPerMillionRequests, US_EAST_1_PRICES, type CostScenario } from './cost';
 import { buildDeployedBundles, measureColdStarts } from './coldstart.bench';
 import {
@@ -46,7 +46,8 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
         logger: new Logger({ serviceName: 'bench', logLevel: 'INFO' }),
       });
       const mcpEvent = mcpProxyEvent(toolsCallRequest(token, 'legacy'));
-      const ns = await compareNsPerOp(
+      // CPU time, not wall time: what Lambda bills for this CPU-bound work, and steady on a busy machine.
+      const ns = await compareCpuNsPerOp(
         {
           authorizer: async () => {
             const result = await authorize(authorizerEvent);
@@ -57,7 +58,7 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
             if (result.statusCode !== 200) throw new Error(`the MCP function answered ${result.statusCode}: ${result.body.slice(0, 200)}`);
           },
         },
-        { batch: 20, samples: 31, warmup: 300 },
+        { batch: 40, samples: 31, warmup: 300 },
       );
       return { authorizerMs: ns.authorizer / 1e6, mcpMs: ns.mcp / 1e6 };
     });
@@ -86,9 +87,9 @@ export default async function costBench(): Promise<BenchRow[]> {
       name: 'input: warm authorizer invocation',
       value: warm.authorizerMs,
       unit: 'ms',
-      note: 'one full core of this machine; scaled by 1769 MB / memory below one vCPU',
+      note: 'CPU time on one core of this machine; scaled by 1769 MB / memory below one vCPU',
     },
-    { group: GROUP, name: 'input: warm MCP tools/call invocation', value: warm.mcpMs, unit: 'ms', note: '2025-11-25 format_json, log line included' },
+    { group: GROUP, name: 'input: warm MCP tools/call invocation', value: warm.mcpMs, unit: 'ms', note: 'CPU time; 2025-11-25 format_json, log line included' },
   ];
   const scenario = (memoryMb: number, cacheHitRate: number, api: 'rest' | 'http'): CostScenario => ({
     authorizerFullCoreMs: warm.authorizerMs,

@@ -69,6 +69,32 @@ export async function compareNsPerOp(
   return Object.fromEntries(names.map((n) => [n, median(samples[n])]));
 }
 
+/**
+ * Like {@link compareNsPerOp}, but counts the CPU time this process spent (user + system) instead
+ * of wall time. For CPU-bound work this is what a function is billed for, and it barely moves when
+ * other processes compete for the machine, which stretches wall time but not CPU time.
+ */
+export async function compareCpuNsPerOp(
+  subjects: Record<string, () => unknown | Promise<unknown>>,
+  options: TimingOptions,
+): Promise<Record<string, number>> {
+  const names = Object.keys(subjects);
+  for (const name of names) {
+    for (let i = 0; i < options.warmup; i++) await subjects[name]();
+  }
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let s = 0; s < options.samples; s++) {
+    for (const name of names) {
+      const fn = subjects[name];
+      const start = process.cpuUsage();
+      for (let i = 0; i < options.batch; i++) await fn();
+      const used = process.cpuUsage(start);
+      samples[name].push(((used.user + used.system) * 1000) / options.batch);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, median(samples[n])]));
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
