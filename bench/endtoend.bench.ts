@@ -39,8 +39,11 @@ export default async function endToEndBench(): Promise<BenchRow[]> {
     // One stand-in for both stacks, signing with the fixed benchmark key.
     standIn = await startAuthKitStandIn({ port: 0, signingKey: benchSigningJwk() });
     const issuer = standIn.issuer;
-    const start = (context: Record<string, string>) =>
-      startLocalStack({ port: 0, authkitDomain: issuer, context, log: silent, onFunctionOutput: silent }).then((stack) => (stacks.push(stack), stack));
+    const start = async (context: Record<string, string>) => {
+      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, context, log: silent, onFunctionOutput: silent });
+      stacks.push(stack);
+      return stack;
+    };
     const cached = await start({});
     const uncached = await start({ authorizerCacheTtlSeconds: '0' });
 
