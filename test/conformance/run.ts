@@ -10,6 +10,7 @@
  *
  *   npm run test:conformance                      every server scenario
  *   npm run test:conformance -- tools-list        one scenario (the expected failures still apply)
+ *   KEEP_CONFORMANCE_RESULTS=1 npm run test:conformance   keep the suite's checks.json files (path printed)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
