@@ -8,6 +8,7 @@ const base = require('./jest.config.js');
 module.exports = {
   ...base,
   roots: ['<rootDir>/test/browser'],
+  testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 120000,
   // The browser suite runs only under this config; under the default one it skips itself.
   globals: { ...base.globals, RUN_BROWSER_TESTS: true },
