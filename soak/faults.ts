@@ -47,6 +47,9 @@ export interface FaultResult {
   readonly budget?: { readonly name: string; readonly value: number; readonly max: number; readonly unit: string };
 }
 
+/** Lambda's limit on a function's init phase; after an init failure every request starts a new environment. */
+const LAMBDA_INIT_LIMIT_MS = 10_000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const parseJson = (text: string): Record<string, unknown> | undefined => {
@@ -302,7 +305,8 @@ export async function throwingFunctions(ctx: SoakContext): Promise<FaultResult[]
             expecting(metadataProbe(targets, url), 'metadata function throws', 502, isJsonError),
           ),
         ],
-        ctx.marginMs,
+        // Each of these requests starts a new process that fails while loading, as Lambda retries the init.
+        LAMBDA_INIT_LIMIT_MS + ctx.marginMs,
       ),
     ),
   );
