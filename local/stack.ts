@@ -37,6 +37,12 @@ export interface LocalStackOptions {
   readonly testControls?: boolean;
   /** Extra `-c key=value` context for the synth (stage fields that the app accepts as overrides). @default none */
   readonly context?: Readonly<Record<string, string>>;
+  /**
+   * The CDK app command to synthesize (`cdk synth --app ...`), e.g. `npx tsx test/conformance/app.ts`.
+   * It must define the stack `McpServer-local` for stage `local`.
+   * @default - the `app` of cdk.json
+   */
+  readonly app?: string;
   /** Where the cloud assembly goes. @default - a new temporary folder, removed on stop */
   readonly outdir?: string;
   /** Receives progress and request log lines. @default - discarded */
@@ -102,7 +108,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cdkOut = options.outdir ?? mkdtempSync(join(tmpdir(), 'mcp-local-cdk-out-'));
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
     log(`Synthesizing stage "${LOCAL_STAGE}" (cdk synth)...`);
-    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context });
+    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context }, options.app);
 
     const gateway = await startGateway({
       cdkOut,
@@ -130,9 +136,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** Runs the real CDK CLI synth of this app into `outdir`, with the given context. */
-export function synthesize(outdir: string, context: Readonly<Record<string, string>>): Promise<void> {
+/** Runs the real CDK CLI synth of this app (or of `app`, a CDK `--app` command) into `outdir`, with the given context. */
+export function synthesize(outdir: string, context: Readonly<Record<string, string>>, app?: string): Promise<void> {
   const args = ['synth', '--quiet', '--no-notices', '--output', outdir];
+  if (app !== undefined) args.push('--app', app);
   for (const [key, value] of Object.entries(context)) args.push('--context', `${key}=${value}`);
   const cdk = join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
   return new Promise((resolvePromise, reject) => {
