@@ -101,6 +101,16 @@ const identity = fc.record(
   { requiredKeys: ['sub'] },
 );
 
+const VALID_IDENTITY: Record<string, string> = {
+  principalId: 'user_01FUZZ',
+  sub: 'user_01FUZZ',
+  client_id: 'client_01FUZZ',
+  org_id: 'org_01FUZZ',
+  scope: 'openid profile email',
+  exp: '1900000000',
+  aud: `${PUBLIC_BASE_URL}/mcp`,
+};
+
 interface FuzzRequest {
   readonly httpMethod: string;
   readonly body: string;
@@ -115,7 +125,8 @@ const request: fc.Arbitrary<FuzzRequest> = fc.record({
   body,
   base64: fc.boolean(),
   headers,
-  authorizer: fc.oneof({ arbitrary: identity, weight: 5 }, fc.constant(null)),
+  // Mostly the context a real authorizer produces, sometimes a garbled or missing one.
+  authorizer: fc.oneof({ arbitrary: fc.constant(VALID_IDENTITY), weight: 6 }, { arbitrary: identity, weight: 3 }, fc.constant(null)),
   authorization: fc.oneof({ arbitrary: fc.constant(true), weight: 6 }, fc.constant(false)),
 });
 
@@ -186,7 +197,7 @@ describe('MCP endpoint under fuzzing', () => {
               'mcp-protocol-version': version,
               ...(modern ? { 'mcp-method': method, ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}) } : {}),
             },
-            authorizer: { principalId: 'user_01FUZZ', sub: 'user_01FUZZ', client_id: 'client_01FUZZ', scope: 'openid profile email', exp: '1900000000', aud: `${PUBLIC_BASE_URL}/mcp` },
+            authorizer: VALID_IDENTITY,
             authorization: true,
           }),
         );

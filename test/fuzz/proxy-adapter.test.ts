@@ -116,7 +116,8 @@ describe('proxy adapter under fuzzing', () => {
   });
 
   it('carries any response back through a proxy result without losing a byte or the status', async () => {
-    const contentType = fc.constantFrom('application/json', 'text/plain; charset=utf-8', 'application/octet-stream', 'image/png', 'text/event-stream', 'application/problem+json');
+    // Event streams are left out: a buffered integration cannot carry them, and the adapter refuses them.
+    const contentType = fc.constantFrom('application/json', 'text/plain; charset=utf-8', 'application/octet-stream', 'image/png', 'text/csv', 'application/problem+json');
     const status = fc.integer({ min: 200, max: 599 }).filter((s) => ![204, 205, 304].includes(s));
     await fc.assert(
       fc.asyncProperty(status, contentType, fc.uint8Array({ maxLength: 1024 }), async (code, type, bytes) => {
