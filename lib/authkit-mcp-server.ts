@@ -370,6 +370,8 @@ export class AuthKitMcpServer extends Construct {
       POWERTOOLS_SERVICE_NAME: settings.serviceName,
       ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
       MAX_BODY_BYTES: String(settings.maxRequestBodyBytes),
+      // The runtime checks `exp` on every request (the authorizer cache does not), with the authorizer's tolerance.
+      CLOCK_TOLERANCE_SECONDS: String(settings.clockToleranceSeconds),
     };
     this.mcpFunction = this.createMcpFunction(props.mcpHandler ?? McpHandler.sampleServer());
 

@@ -7,7 +7,7 @@
  * AWS dependency at all.
  */
 import { normaliseBaseUrl } from '../shared/urls';
-import { InvalidProxyEventError } from './errors';
+import { InvalidProxyEventError, StreamingResponseError } from './errors';
 
 /** The parts of a REST API proxy event (payload 1.0) that the MCP runtime reads. */
 export interface ProxyEvent {
@@ -181,10 +181,14 @@ function isValidHeader(name: string, value: string): boolean {
   }
 }
 
+function mediaTypeOf(contentType: string | null): string {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
+}
+
 // Bodies of these media types travel as text; everything else is base64 so no byte is lost.
 function isTextual(contentType: string | null): boolean {
   if (contentType === null) return false;
-  const essence = contentType.split(';')[0].trim().toLowerCase();
+  const essence = mediaTypeOf(contentType);
   return (
     essence.startsWith('text/') ||
     essence === 'application/json' ||
@@ -207,11 +211,20 @@ export function multiValueHeadersOf(headers: Headers): Record<string, string[]> 
   return out;
 }
 
-/** Reads a web `Response` into a proxy integration result (the REST API integration is buffered). */
+/**
+ * Reads a web `Response` into a proxy integration result (the REST API integration is buffered).
+ * An event stream is never read: it may not end, and a buffered integration could not deliver it
+ * as one anyway. Its body is cancelled and {@link StreamingResponseError} thrown.
+ */
 export async function proxyResultFromResponse(response: Response): Promise<ProxyResult> {
   const multiValueHeaders = multiValueHeadersOf(response.headers);
+  const contentType = response.headers.get('content-type');
   if (response.body === null) return { statusCode: response.status, multiValueHeaders, body: '', isBase64Encoded: false };
-  if (isTextual(response.headers.get('content-type'))) {
+  if (mediaTypeOf(contentType) === 'text/event-stream') {
+    await response.body.cancel().catch(() => undefined);
+    throw new StreamingResponseError();
+  }
+  if (isTextual(contentType)) {
     return { statusCode: response.status, multiValueHeaders, body: await response.text(), isBase64Encoded: false };
   }
   const bytes = Buffer.from(await response.arrayBuffer());

@@ -3,10 +3,13 @@
  *
  * The MCP handler does not verify signatures again (the authorizer did, and API Gateway only
  * invokes the backend when it allowed the call). It does refuse a request that carries no
- * authorizer identity: a route wired without the authorizer must not become an open door.
+ * authorizer identity: a route wired without the authorizer must not become an open door. And it
+ * checks `exp` on every request, because API Gateway serves a cached Allow for the whole
+ * `authorizerCacheTtl` without looking at the token's expiry.
  */
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { MissingIdentityError, NoCallerError } from './errors';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../shared/token-policy';
+import { ExpiredTokenError, MissingIdentityError, NoCallerError } from './errors';
 
 /** Where the identity came from and which resource it was accepted for. */
 export interface IdentitySource {
@@ -18,6 +21,10 @@ export interface IdentitySource {
   readonly resource: URL;
   /** The path-form protected-resource metadata URL, for scope challenges. */
   readonly resourceMetadataUrl: string;
+  /** Allowed clock skew when checking `exp`, in seconds. @default 30 */
+  readonly clockToleranceSeconds?: number;
+  /** The current time, in seconds since the epoch. @default Date.now() / 1000 */
+  readonly nowSeconds?: number;
 }
 
 /** The identity fields the runtime puts in `AuthInfo.extra`. Absent claims are absent here too. */
@@ -42,7 +49,8 @@ export function bearerTokenOf(header: string | undefined): string | undefined {
 
 /**
  * Builds the `AuthInfo` for one request. Throws {@link MissingIdentityError} (answered 401) when
- * the authorizer context or the bearer token is missing.
+ * the authorizer context, its `exp` or the bearer token is missing, and {@link ExpiredTokenError}
+ * (answered 401 `invalid_token`) when the token's `exp` has passed.
  */
 export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
   const context = source.authorizer;
@@ -57,8 +65,15 @@ export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
   if (token === undefined) {
     throw new MissingIdentityError('the request has no bearer token in its Authorization header');
   }
-  const scope = text(context.scope);
+  // The token authorizer always puts `exp` in the context; without it expiry cannot be enforced.
   const exp = Number(text(context.exp));
+  if (!Number.isFinite(exp) || exp <= 0) {
+    throw new MissingIdentityError('the authorizer context has no usable "exp"; the route must be protected by the token authorizer');
+  }
+  const tolerance = source.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  // The same rule as the authorizer's verification: expired once `exp` is `tolerance` seconds in the past.
+  if (exp <= (source.nowSeconds ?? Date.now() / 1000) - tolerance) throw new ExpiredTokenError(sub, exp, tolerance);
+  const scope = text(context.scope);
   const extra: AuthInfoExtra = {
     sub,
     ...optional('orgId', text(context.org_id)),
@@ -69,7 +84,7 @@ export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
     token,
     clientId: text(context.client_id) ?? '',
     scopes: scope === undefined ? [] : scope.split(/\s+/).filter((s) => s !== ''),
-    ...(Number.isFinite(exp) && exp > 0 ? { expiresAt: exp } : {}),
+    expiresAt: exp,
     resource: source.resource,
     resourceMetadataUrl: source.resourceMetadataUrl,
     extra: { ...extra },

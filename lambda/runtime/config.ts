@@ -3,6 +3,8 @@
  * sets. A missing or malformed value throws a {@link RuntimeConfigError} naming the variable and
  * what to set: the function then fails every invocation loudly instead of serving unsafely.
  */
+import { nonEmpty, readWholeNumber, type Env } from '../shared/env';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../shared/token-policy';
 import { serverUrls, type ServerUrls } from '../shared/urls';
 import { RuntimeConfigError } from './errors';
 
@@ -16,30 +18,35 @@ export interface RuntimeSettings {
   readonly urls: ServerUrls;
   readonly origins: OriginPolicy;
   readonly maxBodyBytes: number;
+  /** Allowed clock skew when checking a token's `exp` on each request. */
+  readonly clockToleranceSeconds: number;
 }
 
 export interface RuntimeSettingsInput {
   readonly publicBaseUrl?: string;
   readonly allowedOrigins?: readonly string[] | '*';
   readonly maxBodyBytes?: number;
+  readonly clockToleranceSeconds?: number;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+const configError = (variable: string, problem: string) => new RuntimeConfigError(variable, `${variable}: ${problem}`);
 
 export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = process.env): RuntimeSettings {
   return {
     urls: readUrls(input.publicBaseUrl ?? env.PUBLIC_BASE_URL),
     origins: readOrigins(input.allowedOrigins ?? env.ALLOWED_ORIGINS),
-    maxBodyBytes: readMaxBodyBytes(input.maxBodyBytes ?? env.MAX_BODY_BYTES),
+    maxBodyBytes: readMaxBodyBytes(input.maxBodyBytes, env),
+    clockToleranceSeconds: readClockTolerance(input.clockToleranceSeconds, env),
   };
 }
 
 function readUrls(value: string | undefined): ServerUrls {
-  if (value === undefined || value.trim() === '') {
+  const baseUrl = nonEmpty(value);
+  if (baseUrl === undefined) {
     throw new RuntimeConfigError('PUBLIC_BASE_URL', 'PUBLIC_BASE_URL is not set: set it to the public base URL of the API, e.g. https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.');
   }
   try {
-    return serverUrls(value);
+    return serverUrls(baseUrl);
   } catch (error) {
     throw new RuntimeConfigError('PUBLIC_BASE_URL', `PUBLIC_BASE_URL is invalid: ${(error as Error).message}`);
   }
@@ -89,11 +96,18 @@ export function isOriginAllowed(policy: OriginPolicy, origin: string): boolean {
   return policy.origins.has(url.origin) || policy.hostnames.has(url.hostname.toLowerCase());
 }
 
-function readMaxBodyBytes(value: number | string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_MAX_BODY_BYTES;
-  const bytes = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new RuntimeConfigError('MAX_BODY_BYTES', `MAX_BODY_BYTES must be a positive whole number of bytes, got "${String(value)}": set it to e.g. 1048576 (1 MiB) or leave it unset.`);
+function readMaxBodyBytes(option: number | undefined, env: Env): number {
+  if (option === undefined) return readWholeNumber(env, 'MAX_BODY_BYTES', { fallback: DEFAULT_MAX_BODY_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER }, configError);
+  if (!Number.isSafeInteger(option) || option <= 0) throw configError('maxBodyBytes', `${option} is not a positive whole number of bytes; pass e.g. 1048576 (1 MiB).`);
+  return option;
+}
+
+// The construct sets CLOCK_TOLERANCE_SECONDS on the MCP function to the authorizer's value.
+function readClockTolerance(option: number | undefined, env: Env): number {
+  const range = { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS };
+  if (option === undefined) return readWholeNumber(env, 'CLOCK_TOLERANCE_SECONDS', range, configError);
+  if (!Number.isSafeInteger(option) || option < 0 || option > range.max) {
+    throw configError('clockToleranceSeconds', `${option} is not a whole number of seconds from 0 to ${range.max}.`);
   }
-  return bytes;
+  return option;
 }

@@ -32,6 +32,37 @@ export class MissingIdentityError extends Error {
   }
 }
 
+/**
+ * The authorizer vouched for a token whose `exp` has since passed. API Gateway caches authorizer
+ * decisions per token (`authorizerCacheTtl`) without looking at `exp`, so the runtime checks it on
+ * every request. Answered 401 `invalid_token`.
+ */
+export class ExpiredTokenError extends Error {
+  readonly code = 'TOKEN_EXPIRED';
+  constructor(
+    /** The caller the token was issued to, for the log line. */
+    readonly sub: string,
+    /** The token's `exp`, seconds since the epoch. */
+    readonly expiresAt: number,
+    readonly clockToleranceSeconds: number,
+  ) {
+    super(`the access token expired at ${new Date(expiresAt * 1000).toISOString()} (clock tolerance ${clockToleranceSeconds} s); a cached authorizer decision outlived it`);
+    this.name = 'ExpiredTokenError';
+  }
+}
+
+/**
+ * The MCP SDK answered with an event stream, which a buffered REST API integration cannot carry
+ * and which may never end. The stream is cancelled and the request answered with a JSON error.
+ */
+export class StreamingResponseError extends Error {
+  readonly code = 'STREAMING_RESPONSE';
+  constructor() {
+    super('the MCP SDK answered with a text/event-stream, which a buffered API Gateway integration cannot deliver; the stream was cancelled');
+    this.name = 'StreamingResponseError';
+  }
+}
+
 /** A tool reads its caller, but the request carried no identity (it was not served by this runtime). */
 export class NoCallerError extends Error {
   readonly code = 'NO_CALLER';

@@ -3,10 +3,12 @@
  * and its token authorizer. Stateless, JSON responses (the REST API integration is buffered).
  *
  * Per request, in this order: Origin check (403), CORS preflight (204), identity from the
- * authorizer context (401), method (405), body size (413), Accept (406), Content-Type (415), JSON
- * (400 parse error), batch (400 invalid request), per-tool scopes (403 insufficient_scope), then the
- * MCP SDK: the 2026-07-28 path through `createMcpHandler`, 2025-era requests through a stateless
- * streamable HTTP transport in JSON mode. Whatever happens, the answer is JSON and one log line.
+ * authorizer context (401, also for a token whose `exp` passed while its authorizer decision was
+ * cached), method (405), body size (413), Accept (406), Content-Type (415), JSON (400 parse error),
+ * batch (400 invalid request), `subscriptions/listen` (404 method not found: it needs a stream),
+ * per-tool scopes (403 insufficient_scope), then the MCP SDK: the 2026-07-28 path through
+ * `createMcpHandler`, 2025-era requests through a stateless streamable HTTP transport in JSON mode.
+ * Whatever happens, the answer is JSON and one log line.
  */
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -21,11 +23,11 @@ import {
   type RequestId,
   type Server,
 } from '@modelcontextprotocol/server';
-import { insufficientScopeChallenge, unauthorizedChallenge } from '../shared/urls';
+import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChallenge } from '../shared/urls';
 import { bodyBytesOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { isOriginAllowed, readRuntimeSettings } from './config';
-import { InvalidProxyEventError, MissingIdentityError, RuntimeConfigError } from './errors';
+import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
 import {
   ALLOWED_METHODS,
   corsHeaders,
@@ -33,6 +35,7 @@ import {
   INTERNAL_ERROR,
   INVALID_REQUEST,
   jsonRpcErrorResponse,
+  METHOD_NOT_FOUND,
   PARSE_ERROR,
   preflightResponse,
   TRANSPORT_ERROR,
@@ -80,6 +83,12 @@ export interface McpLambdaHandlerOptions {
    */
   readonly maxBodyBytes?: number;
   /**
+   * Allowed clock skew, in seconds, when checking the token's `exp` on each request (API Gateway's
+   * authorizer cache does not look at `exp`). Keep it equal to the authorizer's.
+   * @default - `CLOCK_TOLERANCE_SECONDS`, or 30
+   */
+  readonly clockToleranceSeconds?: number;
+  /**
    * The public base URL of the API; the canonical resource is `<base>/mcp`.
    * @default - `PUBLIC_BASE_URL`
    */
@@ -118,6 +127,10 @@ interface RequestRecord {
   /** An unexpected exception, logged with its stack on the request's line. */
   error?: Error;
 }
+
+/** The 2026-07-28 method that opens a server-to-client notification stream. */
+const LISTEN_METHOD = 'subscriptions/listen';
+const EXPIRED_TOKEN_DESCRIPTION = 'The access token has expired';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -222,8 +235,17 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
         authorizationHeader: header('authorization'),
         resource,
         resourceMetadataUrl: settings.urls.protectedResourceMetadata,
+        clockToleranceSeconds: settings.clockToleranceSeconds,
       });
     } catch (error) {
+      if (error instanceof ExpiredTokenError) {
+        record.sub = error.sub;
+        record.reasons.push(`refused: ${error.message}`);
+        return jsonRpcErrorResponse(401, TRANSPORT_ERROR, `Unauthorized: ${EXPIRED_TOKEN_DESCRIPTION}`, {
+          data: { error: 'invalid_token', error_description: EXPIRED_TOKEN_DESCRIPTION },
+          headers: { 'WWW-Authenticate': invalidTokenChallenge(settings.urls, EXPIRED_TOKEN_DESCRIPTION) },
+        });
+      }
       if (!(error instanceof MissingIdentityError)) throw error;
       record.reasons.push(`refused without identity: ${error.message}`);
       return jsonRpcErrorResponse(401, TRANSPORT_ERROR, 'Unauthorized: a valid bearer token is required', {
@@ -269,6 +291,11 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
     record.rpcId = id;
     const { method: rpcMethod, params } = (message ?? {}) as { method?: unknown; params?: { name?: unknown } };
     if (typeof rpcMethod === 'string') record.rpcMethod = rpcMethod;
+    if (rpcMethod === LISTEN_METHOD) {
+      // The SDK would open an endless event stream, which a buffered integration can never deliver.
+      record.reasons.push(`${LISTEN_METHOD} needs a long-lived event stream, which this endpoint cannot hold`);
+      return jsonRpcErrorResponse(404, METHOD_NOT_FOUND, `Method not found: ${LISTEN_METHOD} is not supported by this server (stateless, buffered responses)`, { id });
+    }
     if (rpcMethod === 'tools/call' && typeof params?.name === 'string') {
       record.tool = params.name;
       const refusal = scopeRefusal(params.name, authInfo, id);
@@ -317,7 +344,11 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       try {
         result = await proxyResultFromResponse(await serve(event, record));
       } catch (error) {
-        if (error instanceof InvalidProxyEventError) {
+        if (error instanceof StreamingResponseError) {
+          // Backstop: in JSON mode only listen-class requests stream, and those are refused above.
+          record.reasons.push(error.message);
+          result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
+        } else if (error instanceof InvalidProxyEventError) {
           record.reasons.push(error.message);
           result = await proxyResultFromResponse(jsonRpcErrorResponse(400, INVALID_REQUEST, `Bad Request: ${error.message}`));
         } else {

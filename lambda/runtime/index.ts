@@ -31,5 +31,5 @@ export {
   type ProxyResult,
   type PublicBase,
 } from './adapter';
-export { InvalidProxyEventError, MissingIdentityError, NoCallerError, RuntimeConfigError } from './errors';
+export { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, NoCallerError, RuntimeConfigError, StreamingResponseError } from './errors';
 export type { AuthInfo } from '@modelcontextprotocol/server';

@@ -10,6 +10,7 @@ export const TRANSPORT_ERROR = -32000;
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 export const INTERNAL_ERROR = -32603;
+export const METHOD_NOT_FOUND = -32601;
 
 /** Methods the MCP endpoint answers; OPTIONS is the CORS preflight. */
 export const ALLOWED_METHODS = 'POST, OPTIONS';

@@ -107,6 +107,15 @@ export function insufficientScopeChallenge(urls: ServerUrls, requiredScopes: rea
   return `Bearer ${parts.join(', ')}`;
 }
 
+/**
+ * The `WWW-Authenticate` value for a 401 on a token that was presented but is no longer valid
+ * (RFC 6750 §3.1 `invalid_token`), e.g. one that expired while its authorizer decision was cached.
+ * `description` is a fixed, human-readable sentence without quotes or backslashes.
+ */
+export function invalidTokenChallenge(urls: ServerUrls, description: string): string {
+  return `Bearer error="invalid_token", error_description="${description}", resource_metadata="${urls.protectedResourceMetadata}"`;
+}
+
 // `offline_access` is a client's business with the authorization server, never a resource requirement.
 function challengeScopes(scopes: readonly string[]): string {
   return [...new Set(scopes)].filter((s) => s !== 'offline_access').join(' ');

@@ -362,6 +362,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       NODE_OPTIONS: '--enable-source-maps',
       ALLOWED_ORIGINS: 'https://app.example.com',
       MAX_BODY_BYTES: '1048576',
+      CLOCK_TOLERANCE_SECONDS: '30',
     });
   });
 

@@ -54,9 +54,9 @@ describe('whoami', () => {
     expect(result.body).not.toContain(TOKEN);
   });
 
-  it('reports a personal token (no organization, no expiry) with nulls', async () => {
-    const reply = replyOf(await callTool(handler, 'whoami', {}, authorizerContext({ org_id: undefined, exp: undefined })));
-    expect(reply.result?.structuredContent).toMatchObject({ organization: null, tokenExpiresAt: null });
+  it('reports a personal token (no organization) with a null organization', async () => {
+    const reply = replyOf(await callTool(handler, 'whoami', {}, authorizerContext({ org_id: undefined })));
+    expect(reply.result?.structuredContent).toMatchObject({ organization: null, tokenExpiresAt: '2030-03-17T17:46:40.000Z' });
   });
 });
 

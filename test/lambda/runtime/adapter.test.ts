@@ -8,7 +8,7 @@ import {
   responseFromProxyResult,
   type ProxyEvent,
 } from '../../../lambda/runtime/adapter';
-import { InvalidProxyEventError } from '../../../lambda/runtime/errors';
+import { InvalidProxyEventError, StreamingResponseError } from '../../../lambda/runtime/errors';
 
 const STAGE_BASE = publicBaseOf('https://abc123.execute-api.us-east-1.amazonaws.com/prod');
 const DOMAIN_BASE = publicBaseOf('https://MCP.Example.com');
@@ -108,6 +108,39 @@ const headerValue = fc.stringMatching(/^[!-~]([ -~]{0,30}[!-~])?$/);
 const queryText = fc.string({ unit: 'grapheme', maxLength: 12 });
 // Dot segments are excluded: URLs resolve them away, and clients never send them to API Gateway.
 const pathSegment = fc.stringMatching(/^[A-Za-z0-9._~-]{1,10}$/).filter((s) => s !== '.' && s !== '..');
+
+describe('an event stream', () => {
+  it('is never waited on: its body is cancelled and a StreamingResponseError thrown', async () => {
+    // Prepare: a stream that sends one frame and then never ends, as a subscription stream does.
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('event: message\ndata: {}\n\n'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const response = new Response(endless, { status: 200, headers: { 'Content-Type': 'Text/Event-Stream; charset=utf-8' } });
+
+    // Act
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      proxyResultFromResponse(response).then(
+        () => 'read',
+        (error: unknown) => error,
+      ),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve('still waiting'), 2000);
+      }),
+    ]);
+    clearTimeout(timer);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(StreamingResponseError);
+    expect(cancelled).toBe(true);
+  });
+});
 
 describe('round trips (fast-check, fixed seed)', () => {
   const params = { seed: 20260728, numRuns: 200 };

@@ -1,5 +1,5 @@
 import { authInfoFromAuthorizer, bearerTokenOf, callerOf, missingScopes, type IdentitySource } from '../../../lambda/runtime/auth-info';
-import { MissingIdentityError, NoCallerError } from '../../../lambda/runtime/errors';
+import { ExpiredTokenError, MissingIdentityError, NoCallerError } from '../../../lambda/runtime/errors';
 import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 
 function source(overrides: Partial<IdentitySource> = {}): IdentitySource {
@@ -26,9 +26,8 @@ describe('authInfoFromAuthorizer', () => {
   });
 
   it('omits claims the token did not carry', () => {
-    const info = authInfoFromAuthorizer(source({ authorizer: { sub: 'user_2', exp: 'not-a-number' } }));
-    expect(info).toMatchObject({ clientId: '', scopes: [] });
-    expect(info.expiresAt).toBeUndefined();
+    const info = authInfoFromAuthorizer(source({ authorizer: { sub: 'user_2', exp: '1900000000' } }));
+    expect(info).toMatchObject({ clientId: '', scopes: [], expiresAt: 1900000000 });
     expect(info.extra).toEqual({ sub: 'user_2' });
   });
 
@@ -43,8 +42,47 @@ describe('authInfoFromAuthorizer', () => {
     ['an empty sub', { authorizer: { sub: '' } }],
     ['no Authorization header', { authorizationHeader: undefined }],
     ['a non-bearer Authorization header', { authorizationHeader: 'Basic dXNlcjpwYXNz' }],
+    ['a context without exp', { authorizer: authorizerContext({ exp: undefined }) }],
+    ['an exp that is not a number', { authorizer: authorizerContext({ exp: 'not-a-number' }) }],
+    ['an exp of zero', { authorizer: authorizerContext({ exp: '0' }) }],
   ])('refuses %s', (_case, overrides) => {
     expect(() => authInfoFromAuthorizer(source(overrides))).toThrow(MissingIdentityError);
+  });
+});
+
+describe('expiry, checked on every request', () => {
+  const NOW = 1_800_000_000;
+
+  it.each([
+    ['long ago, inside a 5-minute authorizer cache', NOW - 240, 30],
+    ['just beyond the clock tolerance', NOW - 31, 30],
+    ['exactly at the tolerance', NOW - 30, 30],
+    ['a second ago with no tolerance', NOW - 1, 0],
+  ])('refuses a token that expired %s', (_case, exp, tolerance) => {
+    const act = () => authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(exp) }), nowSeconds: NOW, clockToleranceSeconds: tolerance }));
+    expect(act).toThrow(ExpiredTokenError);
+    try {
+      act();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'TOKEN_EXPIRED', sub: 'user_01H', expiresAt: exp, clockToleranceSeconds: tolerance });
+      expect((error as Error).message).toContain(new Date(exp * 1000).toISOString());
+      expect((error as Error).message).not.toContain(TOKEN);
+    }
+  });
+
+  it.each([
+    ['expires in an hour', NOW + 3600, 30],
+    ['expired inside the clock tolerance', NOW - 29, 30],
+  ])('accepts a token that %s', (_case, exp, tolerance) => {
+    const info = authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(exp) }), nowSeconds: NOW, clockToleranceSeconds: tolerance }));
+    expect(info.expiresAt).toBe(exp);
+  });
+
+  it('uses the real clock and a 30-second tolerance by default', () => {
+    const past = Math.floor(Date.now() / 1000) - 60;
+    expect(() => authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(past) }) }))).toThrow(ExpiredTokenError);
+    const recent = Math.floor(Date.now() / 1000) - 10;
+    expect(authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(recent) }) })).expiresAt).toBe(recent);
   });
 });
 

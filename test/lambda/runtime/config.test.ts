@@ -18,11 +18,19 @@ describe('readRuntimeSettings', () => {
     expect(settings.origins.any).toBe(false);
   });
 
+  it('reads the clock tolerance from CLOCK_TOLERANCE_SECONDS, 30 s by default, the option winning', () => {
+    expect(readRuntimeSettings({}, BASE).clockToleranceSeconds).toBe(30);
+    expect(readRuntimeSettings({}, { ...BASE, CLOCK_TOLERANCE_SECONDS: '45' }).clockToleranceSeconds).toBe(45);
+    expect(readRuntimeSettings({ clockToleranceSeconds: 0 }, { ...BASE, CLOCK_TOLERANCE_SECONDS: '45' }).clockToleranceSeconds).toBe(0);
+  });
+
   it.each<[string, Record<string, string>, RegExp]>([
     ['a missing PUBLIC_BASE_URL', {}, /PUBLIC_BASE_URL is not set/],
     ['a plain-http PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'http://mcp.example.com' }, /PUBLIC_BASE_URL is invalid.*https/],
     ['a relative PUBLIC_BASE_URL', { PUBLIC_BASE_URL: '/prod' }, /PUBLIC_BASE_URL is invalid/],
-    ['a negative MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '-5' }, /MAX_BODY_BYTES must be a positive whole number/],
+    ['a negative MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '-5' }, /MAX_BODY_BYTES: "-5" is not a whole number from 1 to/],
+    ['a CLOCK_TOLERANCE_SECONDS above 5 minutes', { ...BASE, CLOCK_TOLERANCE_SECONDS: '301' }, /CLOCK_TOLERANCE_SECONDS: "301" is not a whole number from 0 to 300/],
+    ['a word for CLOCK_TOLERANCE_SECONDS', { ...BASE, CLOCK_TOLERANCE_SECONDS: 'half a minute' }, /CLOCK_TOLERANCE_SECONDS/],
     ['a fractional MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1.5' }, /MAX_BODY_BYTES/],
     ['a word for MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1MB' }, /MAX_BODY_BYTES/],
     ['an ALLOWED_ORIGINS entry with a path', { ...BASE, ALLOWED_ORIGINS: 'https://a.example/app' }, /ALLOWED_ORIGINS/],
@@ -30,6 +38,15 @@ describe('readRuntimeSettings', () => {
   ])('fails on %s, naming the variable', (_case, env, message) => {
     expect(() => readRuntimeSettings({}, env)).toThrow(RuntimeConfigError);
     expect(() => readRuntimeSettings({}, env)).toThrow(message);
+  });
+
+  it.each([
+    ['maxBodyBytes', { maxBodyBytes: 0 }],
+    ['maxBodyBytes', { maxBodyBytes: 1.5 }],
+    ['clockToleranceSeconds', { clockToleranceSeconds: -1 }],
+    ['clockToleranceSeconds', { clockToleranceSeconds: 301 }],
+  ])('fails on an out-of-range %s option, naming it', (option, input) => {
+    expect(() => readRuntimeSettings(input, BASE)).toThrow(new RegExp(`^${option}: `));
   });
 });
 

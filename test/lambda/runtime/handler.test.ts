@@ -226,6 +226,44 @@ describe('identity', () => {
     expect(sideEffects).toEqual([]);
     expect(factoryCalls).toEqual([]);
   });
+
+  it('answers 401 invalid_token for a token that expired while its authorizer decision was cached, and logs why without the token', async () => {
+    // Prepare: expired 4 minutes ago, still inside API Gateway's default 5-minute authorizer cache.
+    const expiredAt = Math.floor(Date.now() / 1000) - 240;
+    const logs = captureLogs();
+    const logged = createMcpLambdaHandler(testServer, { publicBaseUrl: PUBLIC_BASE_URL, toolScopes: { delete_note: ['notes:write'] }, logger: new Logger({ serviceName: 'mcp-test' }) });
+    const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n5' } });
+
+    // Act
+    let result;
+    try {
+      result = await logged(mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(expiredAt), scope: 'notes:write' }) }));
+    } finally {
+      logs.restore();
+    }
+
+    // Assess
+    expect(result.statusCode).toBe(401);
+    expect(result.multiValueHeaders['content-type']).toEqual(['application/json']);
+    expect(result.multiValueHeaders['www-authenticate']).toEqual([
+      `Bearer error="invalid_token", error_description="The access token has expired", resource_metadata="${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp"`,
+    ]);
+    expect(replyOf(result).error).toEqual({ code: -32000, message: 'Unauthorized: The access token has expired', data: { error: 'invalid_token', error_description: 'The access token has expired' } });
+    expect(sideEffects).toEqual([]);
+    expect(factoryCalls).toEqual([]);
+    const line = logs.lines().find((l) => l.message === 'mcp request');
+    expect(line).toMatchObject({ status: 401, sub: 'user_01H' });
+    expect(line?.reason).toContain(`expired at ${new Date(expiredAt * 1000).toISOString()}`);
+    expect(logs.raw()).not.toContain(TOKEN);
+  });
+
+  it('serves a token within the clock tolerance of its expiry', async () => {
+    const { body, headers } = legacyRequest('tools/call', { name: 'whoami', arguments: {} });
+    const justExpired = Math.floor(Date.now() / 1000) - 5;
+    const result = await handler(mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(justExpired) }) }));
+    expect(result.statusCode).toBe(200);
+    expect(replyOf(result).result?.structuredContent).toMatchObject({ sub: 'user_01H', expiresAt: justExpired });
+  });
 });
 
 describe('bad input never yields a 5xx', () => {
@@ -278,6 +316,22 @@ describe('bad input never yields a 5xx', () => {
     const result = await handler(mcpEvent(body, { headers }));
     expect(result.statusCode).toBe(404);
     expect(replyOf(result).error?.code).toBe(-32601);
+  });
+
+  it.each([
+    ['a 2026-07-28 client', modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, 7)],
+    ['a 2025 client', legacyRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, '2025-11-25', 7)],
+  ])('refuses subscriptions/listen from %s at once with 404 and -32601: the stream it opens would never end', async (_case, { body, headers }) => {
+    // Act
+    const started = Date.now();
+    const result = await handler(mcpEvent(body, { headers }));
+
+    // Assess
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.statusCode).toBe(404);
+    expect(result.multiValueHeaders['content-type']).toEqual(['application/json']);
+    expect(replyOf(result)).toMatchObject({ id: 7, error: { code: -32601, message: expect.stringContaining('subscriptions/listen') } });
+    expect(factoryCalls).toEqual([]);
   });
 
   it('answers invalid params of a protocol method with -32602', async () => {
