@@ -1,54 +1,5 @@
 /**
- * Turns what people write for their AuthKit domain into the exact issuer string that AuthKit puts
- * in `iss` and in its metadata: `https://<host>`, lower case, no path, no trailing slash.
+ * The AuthKit domain → issuer normalisation, shared with the Lambdas (which apply it to
+ * `AUTHKIT_ISSUER`) so that the construct and the functions always agree on the issuer.
  */
-
-export class InvalidAuthKitDomainError extends Error {
-  readonly code = 'INVALID_AUTHKIT_DOMAIN';
-  constructor(readonly value: string, reason: string) {
-    super(
-      `Invalid AuthKit domain "${value}": ${reason}. Use your AuthKit domain as shown in the WorkOS dashboard, ` +
-        'e.g. "acme.authkit.app", "https://acme.authkit.app" or a custom auth domain such as "https://auth.example.com" ' +
-        '(http only for http://localhost:<port> or http://127.0.0.1:<port>).',
-    );
-    this.name = 'InvalidAuthKitDomainError';
-  }
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1']);
-// A DNS name: labels of letters, digits and hyphens, at least one dot (AuthKit domains are never bare names).
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
-
-/**
- * Normalises an AuthKit domain to its issuer URL.
- *
- * Accepts a bare host (`acme.authkit.app`), an https URL with an optional trailing slash, or, for
- * local development only, `http://localhost:<port>` / `http://127.0.0.1:<port>`.
- *
- * @throws InvalidAuthKitDomainError saying what to write instead.
- */
-export function authkitIssuer(domain: string): string {
-  const trimmed = domain.trim();
-  if (trimmed === '') throw new InvalidAuthKitDomainError(domain, 'it is empty');
-  const withScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(trimmed) ? trimmed : `https://${trimmed}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new InvalidAuthKitDomainError(domain, 'it is not a host name or URL');
-  }
-  if (url.username || url.password) throw new InvalidAuthKitDomainError(domain, 'it must not carry credentials');
-  if (url.search || url.hash || /[?#]/.test(trimmed)) throw new InvalidAuthKitDomainError(domain, 'it must not carry a query or fragment');
-  if (url.pathname !== '/') throw new InvalidAuthKitDomainError(domain, 'the issuer is the domain alone, without a path');
-  if (url.protocol === 'http:') {
-    if (!LOOPBACK_HOSTS.has(url.hostname)) {
-      throw new InvalidAuthKitDomainError(domain, 'the scheme must be https (http is allowed only for localhost and 127.0.0.1)');
-    }
-    return url.origin;
-  }
-  if (url.protocol !== 'https:') throw new InvalidAuthKitDomainError(domain, `the scheme "${url.protocol}" is not https`);
-  if (!LOOPBACK_HOSTS.has(url.hostname) && !HOSTNAME.test(url.hostname)) {
-    throw new InvalidAuthKitDomainError(domain, `"${url.hostname}" is not a DNS host name`);
-  }
-  return url.origin;
-}
+export { authkitIssuer, InvalidAuthKitDomainError } from '../lambda/shared/issuer';

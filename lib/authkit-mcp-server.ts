@@ -20,6 +20,7 @@ import {
   unauthorizedChallenge,
 } from '../lambda/shared/urls';
 import { mcpBundling } from '../lambda/runtime/bundling';
+import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../lambda/shared/cors';
 import { staticHeaderValue } from './gateway-header-value';
 import { bundledFunctionEntry } from './lambda-entry';
 import { McpHandler } from './mcp-handler';
@@ -219,10 +220,6 @@ export interface AuthKitMcpServerProps {
   readonly webAclArn?: string;
 }
 
-/** Headers a browser-based MCP client must be able to read on every response, errors included. */
-const EXPOSED_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
-/** Request headers an MCP client sends that make the browser preflight (spec-notes §3). */
-const MCP_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name'];
 /** Seconds a client should wait after a 503 from the authorizer (AuthKit's keys unreachable). */
 const RETRY_AFTER_SECONDS = 5;
 /**
@@ -507,8 +504,8 @@ export class AuthKitMcpServer extends Construct {
     mcp.addCorsPreflight({
       allowOrigins: [...this.settings.allowedOrigins],
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowHeaders: MCP_REQUEST_HEADERS,
-      exposeHeaders: EXPOSED_HEADERS.split(', '),
+      allowHeaders: [...MCP_REQUEST_HEADERS],
+      exposeHeaders: [...MCP_EXPOSED_HEADERS],
       maxAge: Duration.hours(2),
     });
 
@@ -535,7 +532,7 @@ export class AuthKitMcpServer extends Construct {
       origins.length === 1
         ? { 'Access-Control-Allow-Origin': staticHeaderValue(origins[0]), ...(origins[0] === '*' ? {} : { Vary: "'Origin'" }) }
         : { 'Access-Control-Allow-Origin': 'method.request.header.Origin', Vary: "'Origin'" };
-    cors['Access-Control-Expose-Headers'] = staticHeaderValue(EXPOSED_HEADERS);
+    cors['Access-Control-Expose-Headers'] = staticHeaderValue(MCP_EXPOSED_HEADERS.join(', '));
     // `description` is a JSON string literal, or `$context.error.messageString`, which API Gateway renders quoted.
     const json = (error: string, description: string) => ({ 'application/json': `{"error":"${error}","error_description":${description}}` });
     const noStore = { 'Cache-Control': "'no-store'" };

@@ -5,17 +5,21 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { authkitIssuer, InvalidAuthKitDomainError } from './authkit-domain';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lambda/shared/env';
+import { authkitIssuer, InvalidAuthKitDomainError, jwksUrlOf } from '../lambda/shared/issuer';
+import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_TOKEN_ALGORITHMS,
+  isTokenAlgorithm,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  TOKEN_ALGORITHMS,
+  type TokenAlgorithm,
+} from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server';
 
-/** Signature algorithms the authorizer can verify; HMAC and `none` are deliberately absent. */
-export const TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
-export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
-
-/** Powertools log levels. */
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, TOKEN_ALGORITHMS, type LogLevel, type TokenAlgorithm };
 
 /** Scopes AuthKit issues to every signed-in user; advertised when no scopes are configured. */
 export const DEFAULT_SCOPES_SUPPORTED: readonly string[] = ['openid', 'profile', 'email'];
@@ -23,7 +27,7 @@ export const DEFAULT_SCOPES_SUPPORTED: readonly string[] = ['openid', 'profile',
 /** The defaults, as documented on the props. */
 export const DEFAULTS = {
   authorizerCacheTtl: Duration.minutes(5),
-  clockTolerance: Duration.seconds(30),
+  clockTolerance: Duration.seconds(DEFAULT_CLOCK_TOLERANCE_SECONDS),
   jwksTimeout: Duration.seconds(2),
   jwksCooldown: Duration.seconds(30),
   authorizationServerMetadataCacheTtl: Duration.hours(1),
@@ -94,8 +98,8 @@ export interface ServerSettings {
   readonly apiGatewayCloudWatchRole: boolean;
 }
 
-// RFC 6749 §3.3 scope-token, minus the single quote that a static gateway header cannot carry.
-const SCOPE_TOKEN = /^[\x21\x23-\x26\x28-\x5B\x5D-\x7E]+$/;
+// RFC 6749 §3.3 scope token, minus the single quote that a static gateway header value cannot carry.
+const isGatewayScopeToken = (scope: string) => isScopeToken(scope) && !scope.includes("'");
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^http:\/\/\[::1\](?::\d{1,5})?$/;
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -112,7 +116,7 @@ function scopeList(prop: string, scopes: readonly string[] | undefined): string[
   if (scopes === undefined) return undefined;
   const list = [...new Set(scopes.map((scope) => literal(prop, scope).trim()))];
   for (const scope of list) {
-    if (!SCOPE_TOKEN.test(scope)) {
+    if (!isGatewayScopeToken(scope)) {
       throw new AuthKitMcpServerPropsError(
         prop,
         `contains ${JSON.stringify(scope)}, which is not a valid OAuth scope (RFC 6749 §3.3; no spaces, double or single quotes, or backslashes). List one scope per array item, e.g. ["mcp:read", "mcp:write"].`,
@@ -197,7 +201,7 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
   }
 
   const requiredScopes = scopeList('requiredScopes', props.requiredScopes) ?? [];
-  if (requiredScopes.includes('offline_access')) {
+  if (requiredScopes.includes(OFFLINE_ACCESS)) {
     throw new AuthKitMcpServerPropsError(
       'requiredScopes',
       'contains "offline_access", which a client asks for to get refresh tokens; it is never something a resource requires. Remove it.',
@@ -214,10 +218,10 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     }
   }
 
-  const tokenAlgorithms = [...new Set(props.tokenAlgorithms ?? ['RS256'])];
+  const tokenAlgorithms = [...new Set(props.tokenAlgorithms ?? DEFAULT_TOKEN_ALGORITHMS)];
   if (tokenAlgorithms.length === 0) throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
   for (const alg of tokenAlgorithms) {
-    if (!(TOKEN_ALGORITHMS as readonly string[]).includes(alg)) {
+    if (!isTokenAlgorithm(alg)) {
       throw new AuthKitMcpServerPropsError('tokenAlgorithms', `contains "${alg}"; use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`);
     }
   }
@@ -267,8 +271,8 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     throw new AuthKitMcpServerPropsError('logRetention', `is ${String(logRetention)}; use a logs.RetentionDays value, e.g. RetentionDays.ONE_MONTH.`);
   }
 
-  const logLevel = (props.logLevel ?? DEFAULTS.logLevel).toUpperCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+  const logLevel = parseLogLevel(props.logLevel ?? DEFAULTS.logLevel);
+  if (logLevel === undefined) {
     throw new AuthKitMcpServerPropsError('logLevel', `is ${JSON.stringify(props.logLevel)}; use one of ${LOG_LEVELS.join(', ')}.`);
   }
 
@@ -286,13 +290,13 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
 
   return {
     issuer,
-    jwksUrl: `${issuer}/oauth2/jwks`,
+    jwksUrl: jwksUrlOf(issuer),
     requiredScopes,
     scopesSupported,
     acceptedAudiences,
     allowMultipleAudiences: props.allowMultipleAudiences ?? false,
     tokenAlgorithms: tokenAlgorithms as TokenAlgorithm[],
-    clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance, DEFAULTS.clockTolerance, 0, 300),
+    clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance, DEFAULTS.clockTolerance, 0, MAX_CLOCK_TOLERANCE_SECONDS),
     jwksTimeoutMs: milliseconds('jwksTimeout', props.jwksTimeout, DEFAULTS.jwksTimeout, 1, 3000),
     jwksCooldownMs: milliseconds('jwksCooldown', props.jwksCooldown, DEFAULTS.jwksCooldown, 0, 3_600_000),
     authorizerCacheTtl: Duration.seconds(wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, DEFAULTS.authorizerCacheTtl, 0, 3600)),
@@ -319,7 +323,7 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     mcpMemorySize: integer('mcpMemorySize', props.mcpMemorySize, DEFAULTS.mcpMemorySize, 128, 10240, ' MB'),
     mcpTimeout,
     tracing: props.tracing ?? false,
-    logLevel: logLevel as LogLevel,
+    logLevel,
     serviceName,
     metricsNamespace,
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,

@@ -5,8 +5,9 @@
  */
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { authkitIssuer, InvalidAuthKitDomainError } from './authkit-domain';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lambda/shared/env';
+import { isTokenAlgorithm, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
-import { LOG_LEVELS, TOKEN_ALGORITHMS, type LogLevel, type TokenAlgorithm } from './server-settings';
 
 /** A custom domain, as written in cdk.json (the certificate and zone by reference). */
 export interface StageCustomDomain {
@@ -238,7 +239,7 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
   }
   if (raw.tokenAlgorithms !== undefined) {
     const algs = raw.tokenAlgorithms;
-    if (!Array.isArray(algs) || algs.length === 0 || algs.some((alg) => !(TOKEN_ALGORITHMS as readonly unknown[]).includes(alg))) {
+    if (!Array.isArray(algs) || algs.length === 0 || algs.some((alg) => typeof alg !== 'string' || !isTokenAlgorithm(alg))) {
       fail('tokenAlgorithms', `must be a non-empty list from ${TOKEN_ALGORITHMS.join(', ')}, got ${show(algs)}.`);
     }
   }
@@ -255,7 +256,7 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
       fail('logRetentionDays', `must be one of CloudWatch Logs' retention periods in days (${allowed.join(', ')}), got ${show(days)}.`);
     }
   }
-  if (raw.logLevel !== undefined && (typeof raw.logLevel !== 'string' || !(LOG_LEVELS as readonly string[]).includes(raw.logLevel.toUpperCase()))) {
+  if (raw.logLevel !== undefined && (typeof raw.logLevel !== 'string' || parseLogLevel(raw.logLevel) === undefined)) {
     fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}, got ${show(raw.logLevel)}.`);
   }
   if (raw.customDomain !== undefined) {

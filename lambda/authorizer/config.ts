@@ -3,15 +3,12 @@
  * A missing or malformed value throws an error naming the variable and what to set: the
  * authorizer never falls back to a permissive default.
  */
+import { nonEmpty, parseLogLevel, readWholeNumber, LOG_LEVELS, type Env, type LogLevel } from '../shared/env';
+import { authkitIssuer, InvalidAuthKitDomainError, jwksUrlOf } from '../shared/issuer';
+import { isLoopbackHost } from '../shared/loopback';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_TOKEN_ALGORITHMS, isTokenAlgorithm, MAX_CLOCK_TOLERANCE_SECONDS, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../shared/token-policy';
 import { serverUrls } from '../shared/urls';
 import { AuthorizerConfigError } from './errors';
-
-/** Signature algorithms the authorizer can verify. HMAC and `none` are deliberately absent. */
-export const SUPPORTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
-export type SupportedAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
-
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What a token must satisfy to be accepted. */
 export interface AccessTokenPolicy {
@@ -22,7 +19,7 @@ export interface AccessTokenPolicy {
   /** Accept a token that names several audiences (one of which is ours). */
   readonly allowMultipleAudiences: boolean;
   /** Accepted `alg` values. */
-  readonly algorithms: readonly SupportedAlgorithm[];
+  readonly algorithms: readonly TokenAlgorithm[];
   /** Allowed clock skew for `exp` and `nbf`, in seconds. */
   readonly clockToleranceSeconds: number;
   /** Scopes every token must carry; a valid token without them gets 403. */
@@ -49,7 +46,7 @@ export interface AuthorizerConfig extends AccessTokenPolicy, JwksSettings, Telem
   readonly resource: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+const configError = (variable: string, problem: string) => new AuthorizerConfigError(variable, problem);
 
 /** A JWKS fetch must end well inside API Gateway's authorizer budget. */
 const MAX_JWKS_TIMEOUT_MS = 3000;
@@ -57,7 +54,7 @@ const MAX_JWKS_TIMEOUT_MS = 3000;
 export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
   const resource = readResource(env);
   const issuer = readIssuer(env);
-  const jwksUrl = readUrl(env, 'AUTHKIT_JWKS_URL', `${issuer.replace(/\/+$/, '')}/oauth2/jwks`);
+  const jwksUrl = readUrl(env, 'AUTHKIT_JWKS_URL', jwksUrlOf(issuer));
   const extraAudiences = splitList(env.ACCEPTED_AUDIENCES ?? '', /[\s,]+/);
   return {
     resource,
@@ -66,19 +63,14 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     audiences: [...new Set([resource, ...extraAudiences])],
     allowMultipleAudiences: readBoolean(env, 'ALLOW_MULTIPLE_AUDIENCES', false),
     algorithms: readAlgorithms(env),
-    clockToleranceSeconds: readInteger(env, 'CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
+    clockToleranceSeconds: readWholeNumber(env, 'CLOCK_TOLERANCE_SECONDS', { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }, configError),
     requiredScopes: [...new Set(splitList(env.REQUIRED_SCOPES ?? '', /\s+/))],
-    jwksTimeoutMs: readInteger(env, 'JWKS_TIMEOUT_MS', 2000, 1, MAX_JWKS_TIMEOUT_MS),
-    jwksCooldownMs: readInteger(env, 'JWKS_COOLDOWN_MS', 30000, 0, 3_600_000),
+    jwksTimeoutMs: readWholeNumber(env, 'JWKS_TIMEOUT_MS', { fallback: 2000, min: 1, max: MAX_JWKS_TIMEOUT_MS }, configError),
+    jwksCooldownMs: readWholeNumber(env, 'JWKS_COOLDOWN_MS', { fallback: 30000, min: 0, max: 3_600_000 }, configError),
     serviceName: nonEmpty(env.POWERTOOLS_SERVICE_NAME) ?? 'mcp-authorizer',
     metricsNamespace: nonEmpty(env.POWERTOOLS_METRICS_NAMESPACE) ?? 'McpAuthKit',
     logLevel: readLogLevel(env),
   };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
 }
 
 function splitList(value: string, separator: RegExp): string[] {
@@ -95,11 +87,21 @@ function readResource(env: Env): string {
   }
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+function readIssuer(env: Env): string {
+  const value = nonEmpty(env.AUTHKIT_ISSUER);
+  if (!value) throw new AuthorizerConfigError('AUTHKIT_ISSUER', 'not set; set it to your AuthKit issuer, e.g. https://acme.authkit.app.');
+  try {
+    // Normalised the way the construct and the metadata function do it: `iss` is compared byte for byte.
+    return authkitIssuer(value);
+  } catch (error) {
+    if (error instanceof InvalidAuthKitDomainError) throw new AuthorizerConfigError('AUTHKIT_ISSUER', error.message);
+    throw error;
+  }
 }
 
-function parseHttpUrl(variable: string, value: string): URL {
+function readUrl(env: Env, variable: string, fallback: string): string {
+  const value = nonEmpty(env[variable]);
+  if (!value) return fallback;
   let url: URL;
   try {
     url = new URL(value);
@@ -112,21 +114,7 @@ function parseHttpUrl(variable: string, value: string): URL {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new AuthorizerConfigError(variable, `"${value}" must use https (http is allowed only for localhost or 127.0.0.1).`);
   }
-  return url;
-}
-
-function readIssuer(env: Env): string {
-  const value = nonEmpty(env.AUTHKIT_ISSUER);
-  if (!value) throw new AuthorizerConfigError('AUTHKIT_ISSUER', 'not set; set it to your AuthKit issuer, e.g. https://acme.authkit.app.');
-  parseHttpUrl('AUTHKIT_ISSUER', value);
-  // The issuer is compared byte for byte with `iss`, so it is kept exactly as configured.
-  return value;
-}
-
-function readUrl(env: Env, variable: string, fallback: string): string {
-  const value = nonEmpty(env[variable]);
-  if (!value) return fallback;
-  return parseHttpUrl(variable, value).href;
+  return url.href;
 }
 
 function readBoolean(env: Env, variable: string, fallback: boolean): boolean {
@@ -137,36 +125,26 @@ function readBoolean(env: Env, variable: string, fallback: boolean): boolean {
   throw new AuthorizerConfigError(variable, `"${value}" is not a boolean; set 'true' or 'false'.`);
 }
 
-function readInteger(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const value = nonEmpty(env[variable]);
-  if (value === undefined) return fallback;
-  const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new AuthorizerConfigError(variable, `"${value}" is not a whole number between ${min} and ${max}.`);
-  }
-  return parsed;
-}
-
-function readAlgorithms(env: Env): SupportedAlgorithm[] {
+function readAlgorithms(env: Env): TokenAlgorithm[] {
   const names = splitList(env.TOKEN_ALGORITHMS ?? '', /[\s,]+/);
-  if (names.length === 0) return ['RS256'];
+  if (names.length === 0) return [...DEFAULT_TOKEN_ALGORITHMS];
   for (const name of names) {
-    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(name)) {
+    if (!isTokenAlgorithm(name)) {
       throw new AuthorizerConfigError(
         'TOKEN_ALGORITHMS',
-        `"${name}" is not accepted; use asymmetric algorithms from: ${SUPPORTED_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`,
+        `"${name}" is not accepted; use asymmetric algorithms from: ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`,
       );
     }
   }
-  return [...new Set(names)] as SupportedAlgorithm[];
+  return [...new Set(names)] as TokenAlgorithm[];
 }
 
 function readLogLevel(env: Env): LogLevel {
   const value = nonEmpty(env.POWERTOOLS_LOG_LEVEL);
   if (value === undefined) return 'INFO';
-  const upper = value.toUpperCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(upper)) {
+  const level = parseLogLevel(value);
+  if (level === undefined) {
     throw new AuthorizerConfigError('POWERTOOLS_LOG_LEVEL', `"${value}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`);
   }
-  return upper as LogLevel;
+  return level;
 }

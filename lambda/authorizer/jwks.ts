@@ -13,12 +13,13 @@
  * fails it rejects every token instead of keeping the keys it trusted moments ago.
  */
 import { createPublicKey, KeyObject, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
-import type { SupportedAlgorithm } from './config';
+import { fetchFailureDetail, isFetchTimeout } from '../shared/fetch-errors';
+import type { TokenAlgorithm } from '../shared/token-policy';
 import { InvalidTokenError, UpstreamUnavailableError } from './errors';
 
 /** The parts of a JWS header that choose the key. */
 export interface KeySelector {
-  readonly alg: SupportedAlgorithm;
+  readonly alg: TokenAlgorithm;
   readonly kid?: string;
 }
 
@@ -39,10 +40,10 @@ const MIN_RSA_MODULUS_BITS = 2048;
 /** A JWKS is a few KB; anything much larger is not one. */
 const MAX_JWKS_BYTES = 256 * 1024;
 
-const EC_CURVES: Partial<Record<SupportedAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+const EC_CURVES: Partial<Record<TokenAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
 /** Whether `key` is the right kind of key for `alg` (no RSA key for an ES token, no curve mix-ups). */
-export function keyFitsAlgorithm(key: KeyObject, alg: SupportedAlgorithm): boolean {
+export function keyFitsAlgorithm(key: KeyObject, alg: TokenAlgorithm): boolean {
   if (alg.startsWith('RS') || alg.startsWith('PS')) return key.asymmetricKeyType === 'rsa';
   if (alg.startsWith('ES')) return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVES[alg];
   return key.asymmetricKeyType === 'ed25519';
@@ -236,8 +237,7 @@ async function fetchJwks(url: string, timeoutMs: number): Promise<SigningKey[]> 
     text = await response.text();
   } catch (error) {
     if (error instanceof UpstreamUnavailableError) throw error;
-    const timedOut = (error as Error)?.name === 'TimeoutError';
-    const detail = timedOut ? `timed out after ${timeoutMs} ms` : `failed (${describeFetchError(error)})`;
+    const detail = isFetchTimeout(error) ? `timed out after ${timeoutMs} ms` : `failed (${fetchFailureDetail(error)})`;
     throw new UpstreamUnavailableError(`JWKS fetch from ${url} ${detail}`, { cause: error });
   }
   if (text.length > MAX_JWKS_BYTES) throw new UpstreamUnavailableError(`JWKS response from ${url} is larger than ${MAX_JWKS_BYTES} bytes`);
@@ -252,9 +252,4 @@ async function fetchJwks(url: string, timeoutMs: number): Promise<SigningKey[]> 
   } catch (error) {
     throw new UpstreamUnavailableError(`JWKS response from ${url} is not a usable key set: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (error as Error)?.message ?? String(error);
 }

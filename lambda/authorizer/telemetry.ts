@@ -7,7 +7,7 @@
  * depends on the two small interfaces below, which Powertools' `Logger` and `Metrics` also
  * satisfy: passing those to `createAuthorizerHandler` swaps them in unchanged.
  */
-import type { LogLevel } from './config';
+import type { LogLevel } from '../shared/env';
 
 /** The subset of the Powertools `Logger` API the authorizer uses. */
 export interface DecisionLogger {

@@ -11,7 +11,8 @@
  * accepted before the signature has been verified.
  */
 import { constants, KeyObject, verify } from 'node:crypto';
-import type { AccessTokenPolicy, JwksSettings, SupportedAlgorithm } from './config';
+import type { TokenAlgorithm } from '../shared/token-policy';
+import type { AccessTokenPolicy, JwksSettings } from './config';
 import { InsufficientScopeError, InvalidTokenError, type VerifiedAccessToken } from './errors';
 import { createRemoteJwks, type KeySelector, type SigningKeyResolver } from './jwks';
 
@@ -46,7 +47,7 @@ const pss = (hash: string): SignatureCheck => (data, key, signature) =>
 const pkcs1 = (hash: string): SignatureCheck => (data, key, signature) => verify(hash, data, key, signature);
 const ecdsa = (hash: string): SignatureCheck => (data, key, signature) => verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
 
-const SIGNATURE_CHECKS: Record<SupportedAlgorithm, SignatureCheck> = {
+const SIGNATURE_CHECKS: Record<TokenAlgorithm, SignatureCheck> = {
   RS256: pkcs1('sha256'),
   RS384: pkcs1('sha384'),
   RS512: pkcs1('sha512'),
@@ -173,7 +174,7 @@ function decodeJsonSegment(segment: string, part: string): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-function checkHeader(header: Record<string, unknown>, algorithms: ReadonlySet<string>): SupportedAlgorithm {
+function checkHeader(header: Record<string, unknown>, algorithms: ReadonlySet<string>): TokenAlgorithm {
   if ('enc' in header) throw new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
   const alg = header.alg;
   if (typeof alg !== 'string') throw new InvalidTokenError('malformed', 'Token header has no alg');
@@ -191,7 +192,7 @@ function checkHeader(header: Record<string, unknown>, algorithms: ReadonlySet<st
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '')) {
     throw new InvalidTokenError('malformed', 'Token header kid is not a non-empty string');
   }
-  return alg as SupportedAlgorithm;
+  return alg as TokenAlgorithm;
 }
 
 interface AccessTokenClaims {
@@ -248,7 +249,7 @@ function matchAudience(
 
 const rsaSignatureBytes = new WeakMap<KeyObject, number>();
 
-function signatureMatches(alg: SupportedAlgorithm, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean {
+function signatureMatches(alg: TokenAlgorithm, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean {
   // An RSA signature is exactly as long as the modulus; anything else is not one.
   if (key.asymmetricKeyType === 'rsa') {
     let expected = rsaSignatureBytes.get(key);

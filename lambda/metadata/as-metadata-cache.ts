@@ -1,3 +1,4 @@
+import { fetchFailureDetail, isFetchTimeout } from '../shared/fetch-errors';
 import { MAX_AS_METADATA_TIMEOUT_MS } from './config';
 import { UpstreamMetadataError } from './errors';
 
@@ -186,25 +187,10 @@ async function fetchValidated(url: string, issuer: string, timeoutMs: number, on
 
 function asUpstreamError(error: unknown, url: string, timeoutMs: number, upstreamStatus: number | undefined): UpstreamMetadataError {
   if (error instanceof UpstreamMetadataError) return error;
-  // Read errors by shape, not `instanceof`: fetch's errors may come from another realm (e.g. under a test runner).
-  const { name } = errorShape(error);
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (isFetchTimeout(error)) {
     return new UpstreamMetadataError('UPSTREAM_TIMEOUT', `${url} did not answer within ${timeoutMs} ms.`, { url, upstreamStatus, cause: error });
   }
-  return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be reached (${describeNetworkError(error)}).`, { url, upstreamStatus, cause: error });
-}
-
-function errorShape(value: unknown): { name?: unknown; message?: unknown; code?: unknown; cause?: unknown } {
-  return typeof value === 'object' && value !== null ? (value as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }) : {};
-}
-
-// Node's fetch reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND, ...) in `cause`.
-function describeNetworkError(error: unknown): string {
-  const cause = errorShape(errorShape(error).cause);
-  if (typeof cause.code === 'string') return cause.code;
-  if (typeof cause.message === 'string') return cause.message;
-  const { message } = errorShape(error);
-  return typeof message === 'string' ? message : String(error);
+  return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be reached (${fetchFailureDetail(error)}).`, { url, upstreamStatus, cause: error });
 }
 
 function elapsedMs(started: number): number {

@@ -1,4 +1,5 @@
-import { NEVER_ADVERTISED_SCOPES, type MetadataConfig } from './config';
+import { resourceScopes } from '../shared/scopes';
+import type { MetadataConfig } from './config';
 
 /** RFC 9728 §2 protected-resource metadata, limited to the fields this server publishes. */
 export interface ProtectedResourceMetadata {
@@ -18,7 +19,7 @@ export type ProtectedResourceMetadataInput = Pick<MetadataConfig, 'urls' | 'issu
  * Optional fields are omitted, never null; `scopes_supported` is omitted when no scope is advertised.
  */
 export function protectedResourceMetadata(input: ProtectedResourceMetadataInput): ProtectedResourceMetadata {
-  const scopes = [...new Set(input.scopesSupported)].filter((scope) => !NEVER_ADVERTISED_SCOPES.includes(scope));
+  const scopes = resourceScopes(input.scopesSupported);
   return {
     resource: input.urls.resource,
     authorization_servers: [input.issuer],

@@ -23,6 +23,7 @@ import {
   type RequestId,
   type Server,
 } from '@modelcontextprotocol/server';
+import { isScopeToken } from '../shared/scopes';
 import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChallenge } from '../shared/urls';
 import { bodyBytesOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
@@ -132,11 +133,10 @@ interface RequestRecord {
 const LISTEN_METHOD = 'subscriptions/listen';
 const EXPIRED_TOKEN_DESCRIPTION = 'The access token has expired';
 
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 function validateToolScopes(toolScopes: Readonly<Record<string, readonly string[]>>): void {
   for (const [tool, scopes] of Object.entries(toolScopes)) {
-    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))) {
+    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !isScopeToken(s))) {
       throw new RuntimeConfigError('toolScopes', `toolScopes["${tool}"] must be a list of OAuth scope tokens (no spaces or quotes), got ${JSON.stringify(scopes)}.`);
     }
   }

@@ -4,6 +4,7 @@
  * and the SDK's own choices, so a client sees one convention whichever layer answered.
  */
 import type { RequestId } from '@modelcontextprotocol/server';
+import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../shared/cors';
 
 /** Generic server-side transport error (the SDK's code for 405/406/413/415 and friends). */
 export const TRANSPORT_ERROR = -32000;
@@ -16,9 +17,9 @@ export const METHOD_NOT_FOUND = -32601;
 export const ALLOWED_METHODS = 'POST, OPTIONS';
 
 /** Request headers a browser client may send (spec notes §3: the MCP and auth headers). */
-export const CORS_ALLOWED_HEADERS = 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name';
+export const CORS_ALLOWED_HEADERS = MCP_REQUEST_HEADERS.join(', ');
 /** Response headers a browser client must be able to read, the challenge above all. */
-export const CORS_EXPOSED_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
+export const CORS_EXPOSED_HEADERS = MCP_EXPOSED_HEADERS.join(', ');
 
 export interface JsonRpcErrorInit {
   readonly id?: RequestId | null;

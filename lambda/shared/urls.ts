@@ -6,6 +6,8 @@
  * `resource_metadata` a client is sent to, the `resource` it finds there and the audience the
  * authorizer expects can never disagree.
  */
+import { isLoopbackHost } from './loopback';
+import { resourceScopes } from './scopes';
 
 /** The path of the MCP endpoint below the base URL. */
 export const MCP_PATH = '/mcp';
@@ -65,7 +67,7 @@ export function normaliseBaseUrl(baseUrl: string): string {
   if (host.includes('@')) throw new InvalidBaseUrlError(baseUrl, 'it must not carry credentials');
   const lowerScheme = scheme.toLowerCase();
   const lowerHost = lowerCaseOutsideTokens(host);
-  const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/.test(lowerHost);
+  const loopback = isLoopbackHost(lowerHost.replace(/:\d+$/, ''));
   if (lowerScheme !== 'https' && !(lowerScheme === 'http' && loopback)) {
     throw new InvalidBaseUrlError(baseUrl, 'the scheme must be https (http is allowed only for localhost)');
   }
@@ -93,7 +95,7 @@ export function serverUrls(baseUrl: string): ServerUrls {
  */
 export function unauthorizedChallenge(urls: ServerUrls, requiredScopes: readonly string[] = []): string {
   const parts = [`resource_metadata="${urls.protectedResourceMetadata}"`];
-  const scope = challengeScopes(requiredScopes);
+  const scope = resourceScopes(requiredScopes).join(' ');
   if (scope) parts.push(`scope="${scope}"`);
   return `Bearer ${parts.join(', ')}`;
 }
@@ -101,7 +103,7 @@ export function unauthorizedChallenge(urls: ServerUrls, requiredScopes: readonly
 /** The `WWW-Authenticate` value for a 403 when the token lacks scopes (RFC 6750 §3.1 `insufficient_scope`). */
 export function insufficientScopeChallenge(urls: ServerUrls, requiredScopes: readonly string[]): string {
   const parts = ['error="insufficient_scope"'];
-  const scope = challengeScopes(requiredScopes);
+  const scope = resourceScopes(requiredScopes).join(' ');
   if (scope) parts.push(`scope="${scope}"`);
   parts.push(`resource_metadata="${urls.protectedResourceMetadata}"`);
   return `Bearer ${parts.join(', ')}`;
@@ -114,9 +116,4 @@ export function insufficientScopeChallenge(urls: ServerUrls, requiredScopes: rea
  */
 export function invalidTokenChallenge(urls: ServerUrls, description: string): string {
   return `Bearer error="invalid_token", error_description="${description}", resource_metadata="${urls.protectedResourceMetadata}"`;
-}
-
-// `offline_access` is a client's business with the authorization server, never a resource requirement.
-function challengeScopes(scopes: readonly string[]): string {
-  return [...new Set(scopes)].filter((s) => s !== 'offline_access').join(' ');
 }

@@ -65,7 +65,8 @@ describe('loadMetadataConfig', () => {
   it.each([
     ['http://localhost:9000', true],
     ['http://127.0.0.1:9000', true],
-    ['https://auth.example.com/tenant', true],
+    ['http://[::1]:9000', true],
+    ['https://auth.example.com', true],
     ['http://acme.authkit.app', false],
   ])('accepts the issuer %s only where http is local (%s)', (issuer, accepted) => {
     const load = () => loadMetadataConfig(environment({ AUTHKIT_ISSUER: issuer }));
@@ -73,15 +74,20 @@ describe('loadMetadataConfig', () => {
     else expect(load).toThrow(MetadataConfigError);
   });
 
+  it.each(['https://acme.authkit.app/', 'https://Acme.AuthKit.app', 'https://acme.authkit.app:443', 'acme.authkit.app'])(
+    'normalises the issuer %j as the construct and the authorizer do',
+    (issuer) => {
+      expect(loadMetadataConfig(environment({ AUTHKIT_ISSUER: issuer })).issuer).toBe('https://acme.authkit.app');
+    },
+  );
+
   it.each<[string, Record<string, string | undefined>, string, RegExp]>([
     ['the base URL is missing', { PUBLIC_BASE_URL: undefined }, 'PUBLIC_BASE_URL', /is not set/],
     ['the base URL is plain http on a public host', { PUBLIC_BASE_URL: 'http://mcp.example.com' }, 'PUBLIC_BASE_URL', /https/],
     ['the issuer is missing', { AUTHKIT_ISSUER: undefined }, 'AUTHKIT_ISSUER', /is not set/],
     ['the issuer is blank', { AUTHKIT_ISSUER: '   ' }, 'AUTHKIT_ISSUER', /is not set/],
-    ['the issuer is not a URL', { AUTHKIT_ISSUER: 'acme.authkit.app' }, 'AUTHKIT_ISSUER', /absolute URL/],
-    ['the issuer has a trailing slash', { AUTHKIT_ISSUER: 'https://acme.authkit.app/' }, 'AUTHKIT_ISSUER', /expected "https:\/\/acme\.authkit\.app"/],
-    ['the issuer has an upper-case host', { AUTHKIT_ISSUER: 'https://Acme.AuthKit.app' }, 'AUTHKIT_ISSUER', /canonical form/],
-    ['the issuer has a default port', { AUTHKIT_ISSUER: 'https://acme.authkit.app:443' }, 'AUTHKIT_ISSUER', /canonical form/],
+    ['the issuer is not a host name or URL', { AUTHKIT_ISSUER: 'acme authkit app' }, 'AUTHKIT_ISSUER', /not a host name or URL/],
+    ['the issuer has a path', { AUTHKIT_ISSUER: 'https://auth.example.com/tenant' }, 'AUTHKIT_ISSUER', /without a path/],
     ['the issuer carries a query', { AUTHKIT_ISSUER: 'https://acme.authkit.app?x=1' }, 'AUTHKIT_ISSUER', /query or fragment/],
     ['the issuer carries credentials', { AUTHKIT_ISSUER: 'https://user:pw@acme.authkit.app' }, 'AUTHKIT_ISSUER', /credentials/],
     ['a scope has a quote in it', { SCOPES_SUPPORTED: 'mcp:read "evil"' }, 'SCOPES_SUPPORTED', /not a valid OAuth scope/],
