@@ -29,8 +29,10 @@ function describeBadHeader(value: string): string {
   const scheme = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(value)?.[0];
   if (!scheme) return 'Authorization header has no scheme';
   if (scheme.toLowerCase() !== 'bearer') {
-    // The scheme name is safe to echo only when it is short and plainly a scheme name.
-    return scheme.length <= 20 ? `Authorization scheme is ${scheme}, expected Bearer` : 'Authorization scheme is not Bearer';
+    // A word is a scheme only when credentials follow it after whitespace ("Basic dXNl..."); a lone
+    // word is more likely a bare credential (an API key, a token without scheme) and never echoed.
+    const followedByCredentials = /^[ \t]+\S/.test(value.slice(scheme.length));
+    return followedByCredentials && scheme.length <= 20 ? `Authorization scheme is ${scheme}, expected Bearer` : 'Authorization header is not a Bearer header';
   }
   const credentials = value.slice(scheme.length).trim();
   if (credentials === '') return 'Bearer header carries no token';

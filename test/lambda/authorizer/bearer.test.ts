@@ -20,7 +20,10 @@ describe('parseBearerHeader', () => {
     ['empty', '', 'missing', 'No Authorization header value'],
     ['Basic', 'Basic dXNlcjpwYXNz', 'malformed', 'Authorization scheme is Basic, expected Bearer'],
     ['DPoP', `DPoP ${JWT}`, 'malformed', 'Authorization scheme is DPoP, expected Bearer'],
-    ['no scheme', JWT, 'malformed', 'Authorization scheme is not Bearer'],
+    ['no scheme', JWT, 'malformed', 'Authorization header is not a Bearer header'],
+    ['a short API key without scheme', 'sk_live_4f9a8b7c6d5e', 'malformed', 'Authorization header is not a Bearer header'],
+    ['a very short credential without scheme', 'k3y_8chr', 'malformed', 'Authorization header is not a Bearer header'],
+    ['a long scheme-like word before credentials', `${'x'.repeat(21)} abc`, 'malformed', 'Authorization header is not a Bearer header'],
     ['a comma list', `Bearer ${JWT}, Bearer ${JWT}`, 'malformed', 'Bearer header carries more than one value'],
     ['no token', 'Bearer ', 'malformed', 'Bearer header carries no token'],
     ['a tab separator', `Bearer\t${JWT}`, 'malformed', 'Bearer scheme must be followed by a space'],
@@ -45,9 +48,10 @@ describe('parseBearerHeader', () => {
     expect(error).toMatchObject({ reason, message });
   });
 
-  it('does not echo a long scheme-like credential into the reason', () => {
-    const secret = 'x'.repeat(40);
-
-    expect(() => parseBearerHeader(secret)).toThrow('Authorization scheme is not Bearer');
-  });
+  it.each(['x'.repeat(40), 'sk_live_4f9a8b7c6d5e', 'ghp_0123456789abcdef', 'abc', 'Basic', 'sk_live_4f9a8b7c6d5e,more'])(
+    'does not echo %j, a word with no credentials after it, into the reason',
+    (secret) => {
+      expect(() => parseBearerHeader(secret)).toThrow('Authorization header is not a Bearer header');
+    },
+  );
 });

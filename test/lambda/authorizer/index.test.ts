@@ -31,6 +31,7 @@ let output: CapturedOutput;
 let authorize: TokenAuthorizer;
 /** Every token and header value handed to the authorizer, to prove none reaches the logs. */
 const secretsSeen = new Set<string>();
+const MIN_SECRET_LENGTH = 8;
 
 beforeAll(async () => {
   key = await createTestKey('key-2024');
@@ -60,9 +61,10 @@ afterAll(async () => {
 beforeEach(() => output.clear());
 
 async function run(header: string): Promise<{ outcome: Outcome; result?: Awaited<ReturnType<TokenAuthorizer>>; error?: Error }> {
-  // Anything long enough to be a credential; short values such as a bare scheme name are not secrets.
-  if (header.trim().length > 20) secretsSeen.add(header);
-  for (const part of header.split(/\s+/)) if (part.length > 20) secretsSeen.add(part);
+  // Anything long enough to be a credential (short API keys included); scheme names such as
+  // "Bearer" or "Basic" are shorter and may be logged.
+  if (header.trim().length >= MIN_SECRET_LENGTH) secretsSeen.add(header.trim());
+  for (const part of header.split(/\s+/)) if (part.length >= MIN_SECRET_LENGTH) secretsSeen.add(part);
   try {
     const result = await authorize(tokenAuthorizerEvent(header));
     return { outcome: result.policyDocument.Statement[0].Effect === 'Allow' ? 'allow' : 'deny', result };
@@ -94,6 +96,9 @@ const badTokens: Case[] = [
   { name: 'an empty header value', header: () => '', outcome: 'unauthorized', reason: 'missing' },
   { name: 'a header of spaces only', header: () => '   ', outcome: 'unauthorized', reason: 'missing' },
   { name: 'the Basic scheme', header: () => 'Basic dXNlcjpwYXNzd29yZA==', outcome: 'unauthorized', reason: 'malformed' },
+  { name: 'a short API key without scheme', header: () => 'sk_live_4f9a8b7c6d5e', outcome: 'unauthorized', reason: 'malformed' },
+  { name: 'an 8-character secret without scheme', header: () => 'k3y_8chr', outcome: 'unauthorized', reason: 'malformed' },
+  { name: 'a short API key under its own scheme', header: () => 'ApiKey sk_4f9a8b7c', outcome: 'unauthorized', reason: 'malformed' },
   { name: 'a bare token without scheme', header: async () => signAccessToken(key), outcome: 'unauthorized', reason: 'malformed' },
   { name: 'the scheme without a token', header: () => 'Bearer', outcome: 'unauthorized', reason: 'malformed' },
   { name: 'two tokens', header: async () => `Bearer ${await signAccessToken(key)} ${await signAccessToken(key)}`, outcome: 'unauthorized', reason: 'malformed' },
