@@ -203,7 +203,7 @@ export interface AuthKitMcpServerProps {
    */
   readonly serviceName?: string;
   /**
-   * CloudWatch namespace of the functions' metrics.
+   * CloudWatch namespace of the authorizer's decision metrics (one count per reason, e.g. `token_expired`).
    * @default 'McpServer'
    */
   readonly metricsNamespace?: string;
@@ -318,10 +318,9 @@ export class AuthKitMcpServer extends Construct {
     this.resourceUrl = this.urls.resource;
     this.protectedResourceMetadataUrl = this.urls.protectedResourceMetadata;
 
+    // Each function gets exactly the variables it reads (the contract in the README), nothing more.
     const common: Record<string, string> = {
       PUBLIC_BASE_URL: this.urls.base,
-      AUTHKIT_ISSUER: settings.issuer,
-      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -334,7 +333,10 @@ export class AuthKitMcpServer extends Construct {
       timeout: Duration.seconds(10),
       environment: {
         ...common,
+        AUTHKIT_ISSUER: settings.issuer,
         POWERTOOLS_SERVICE_NAME: `${settings.serviceName}-authorizer`,
+        // Only the authorizer publishes metrics (one count per decision).
+        POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
         AUTHKIT_JWKS_URL: settings.jwksUrl,
         ...(settings.acceptedAudiences.length > 0 ? { ACCEPTED_AUDIENCES: settings.acceptedAudiences.join(',') } : {}),
         ALLOW_MULTIPLE_AUDIENCES: String(settings.allowMultipleAudiences),
@@ -353,6 +355,7 @@ export class AuthKitMcpServer extends Construct {
       timeout: Duration.seconds(10),
       environment: {
         ...common,
+        AUTHKIT_ISSUER: settings.issuer,
         POWERTOOLS_SERVICE_NAME: `${settings.serviceName}-metadata`,
         SCOPES_SUPPORTED: settings.scopesSupported.join(' '),
         RESOURCE_NAME: settings.resourceName,

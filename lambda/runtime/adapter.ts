@@ -53,17 +53,27 @@ export function publicBaseOf(baseUrl: string): PublicBase {
   return { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '') };
 }
 
-/**
- * The path of the request below the public base. On the execute-api endpoint API Gateway reports
- * the path without the stage; behind a custom domain with a base path mapping it reports the path
- * with the mapping's prefix. Both must produce the same public URL, so a leading base path is dropped.
- */
-function relativePathOf(path: string, basePath: string): string {
+/** `path` below `basePath` when it starts with it (a public URL's path always does), else `path` itself. */
+function withoutBasePath(path: string, basePath: string): string {
   const absolute = path.startsWith('/') ? path : `/${path}`;
   if (basePath !== '' && (absolute === basePath || absolute.startsWith(`${basePath}/`))) {
     return absolute.slice(basePath.length) || '/';
   }
   return absolute;
+}
+
+/**
+ * The path of an event below the public base. A literal resource (`/mcp`) is exactly that, whatever
+ * the stage or base path mapping. For a greedy resource (`/{proxy+}`) the path is used: on the
+ * execute-api endpoint API Gateway reports it without the stage, behind a custom domain with a base
+ * path mapping with the mapping's prefix, which is dropped. A base path that is the stage itself
+ * is the execute-api form: never stripped, or a stage named `mcp` would turn `/mcp` into `/`.
+ */
+function relativePathOf(event: ProxyEvent, basePath: string): string {
+  if (event.resource && !event.resource.includes('{')) return event.resource;
+  const stage = event.requestContext?.stage;
+  if (stage !== undefined && basePath === `/${stage}`) return event.path.startsWith('/') ? event.path : `/${event.path}`;
+  return withoutBasePath(event.path, basePath);
 }
 
 function queryStringOf(event: ProxyEvent): string {
@@ -90,7 +100,7 @@ function isEmpty(map: Readonly<Record<string, unknown>> | null | undefined): boo
 
 /** The full public URL the client called: right for both a custom domain and the execute-api stage path. */
 export function publicUrlOf(event: ProxyEvent, base: PublicBase): string {
-  const relative = relativePathOf(event.path, base.basePath);
+  const relative = relativePathOf(event, base.basePath);
   // The common case (`/mcp`) needs no escaping; anything else is escaped segment by segment.
   const path = /^[A-Za-z0-9\-._~/]*$/.test(relative) ? relative : relative.split('/').map((segment) => encodeURIComponent(decodeSegment(segment))).join('/');
   return `${base.origin}${base.basePath}${path}${queryStringOf(event)}`;
@@ -125,11 +135,6 @@ export function headerValuesOf(event: ProxyEvent): Map<string, string[]> {
     }
   }
   return out;
-}
-
-/** One request header of the event, case-insensitively; repeated values joined as `Headers` would. */
-export function headerOf(event: ProxyEvent, name: string): string | undefined {
-  return headerValuesOf(event).get(name.toLowerCase())?.join(', ');
 }
 
 /** The raw body bytes of the event (base64-decoded when `isBase64Encoded`). */
@@ -265,7 +270,7 @@ export interface ProxyEventExtras {
  */
 export async function proxyEventFromRequest(request: Request, base: PublicBase, extras: ProxyEventExtras = {}): Promise<ProxyEvent> {
   const url = new URL(request.url);
-  const path = relativePathOf(url.pathname.split('/').map(decodeSegment).join('/'), base.basePath);
+  const path = withoutBasePath(url.pathname.split('/').map(decodeSegment).join('/'), base.basePath);
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   request.headers.forEach((value, name) => {

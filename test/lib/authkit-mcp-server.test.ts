@@ -262,12 +262,13 @@ describe('AuthKitMcpServer canonical URL (3)', () => {
     expect(resolved).toBe('https://API.execute-api.{Ref:AWS::Region}.{Ref:AWS::URLSuffix}/v1/mcp');
   });
 
-  it('gives the three functions the same PUBLIC_BASE_URL and issuer', () => {
+  it('gives the three functions the same PUBLIC_BASE_URL, and the two that check the issuer the same issuer', () => {
     const { stack, server, template } = serverStack({ publicBaseUrl: 'https://mcp.example.com', authkitDomain: 'https://Acme.AuthKit.app/' });
     for (const fn of [server.authorizerFunction, server.metadataFunction, server.mcpFunction]) {
-      const env = functionEnvironment(template, logicalId(stack, fn));
-      expect(env.PUBLIC_BASE_URL).toBe('https://mcp.example.com');
-      expect(env.AUTHKIT_ISSUER).toBe('https://acme.authkit.app');
+      expect(functionEnvironment(template, logicalId(stack, fn)).PUBLIC_BASE_URL).toBe('https://mcp.example.com');
+    }
+    for (const fn of [server.authorizerFunction, server.metadataFunction]) {
+      expect(functionEnvironment(template, logicalId(stack, fn)).AUTHKIT_ISSUER).toBe('https://acme.authkit.app');
     }
   });
 });
@@ -341,7 +342,6 @@ describe('AuthKitMcpServer functions (4)', () => {
       PUBLIC_BASE_URL: 'https://mcp.example.com',
       AUTHKIT_ISSUER: 'https://acme.authkit.app',
       POWERTOOLS_SERVICE_NAME: 'mcp-server-metadata',
-      POWERTOOLS_METRICS_NAMESPACE: 'McpServer',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
       SCOPES_SUPPORTED: 'openid profile email mcp:tools',
@@ -355,9 +355,7 @@ describe('AuthKitMcpServer functions (4)', () => {
   it('sets exactly the contract environment on the MCP function', () => {
     expect(functionEnvironment(template, logicalId(stack, server.mcpFunction))).toEqual({
       PUBLIC_BASE_URL: 'https://mcp.example.com',
-      AUTHKIT_ISSUER: 'https://acme.authkit.app',
       POWERTOOLS_SERVICE_NAME: 'mcp-server',
-      POWERTOOLS_METRICS_NAMESPACE: 'McpServer',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
       ALLOWED_ORIGINS: 'https://app.example.com',
@@ -451,8 +449,8 @@ describe('AuthKitMcpServer with your own MCP function', () => {
 
   it('fails when the entry environment tries to replace a variable the construct sets', () => {
     const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
-    expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { AUTHKIT_ISSUER: 'https://evil.example.com' } }) })).toThrow(
-      /"mcpHandler" sets AUTHKIT_ISSUER/,
+    expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { PUBLIC_BASE_URL: 'https://evil.example.com' } }) })).toThrow(
+      /"mcpHandler" sets PUBLIC_BASE_URL/,
     );
   });
 

@@ -29,6 +29,21 @@ describe('public URL', () => {
 
   it.each(['/mcp', '/v1/mcp'])('gives one URL behind a base path mapping whether or not the path %s carries the mapping', (path) => {
     expect(publicUrlOf(event({ path }), MAPPED_BASE)).toBe('https://api.example.com/v1/mcp');
+    expect(publicUrlOf(event({ path, resource: '/{proxy+}' }), MAPPED_BASE)).toBe('https://api.example.com/v1/mcp');
+  });
+
+  it.each([
+    ['the literal /mcp resource', '/mcp'],
+    ['a greedy resource', '/{proxy+}'],
+  ])('keeps /mcp for a stage named mcp, reached through %s', (_case, resource) => {
+    // execute-api reports the path without the stage, so /mcp here is the endpoint, not the base.
+    const base = publicBaseOf('https://abc123.execute-api.us-east-1.amazonaws.com/mcp');
+    const url = publicUrlOf(event({ path: '/mcp', resource, requestContext: { stage: 'mcp' } }), base);
+    expect(url).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/mcp/mcp');
+  });
+
+  it('takes a literal resource as the path below the API root, whatever path the event reports', () => {
+    expect(publicUrlOf(event({ path: '/prod/mcp', resource: '/mcp', requestContext: { stage: 'prod' } }), STAGE_BASE)).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
   });
 
   it('keeps repeated query parameters, preferring the multi-value map', () => {
@@ -160,6 +175,7 @@ describe('round trips (fast-check, fixed seed)', () => {
           const binary = base64 || !Buffer.from(Buffer.from(body).toString('utf8')).equals(Buffer.from(body));
           const original = event({
             httpMethod: method,
+            resource: '/{proxy+}',
             path: `/${segments.join('/')}`,
             multiValueHeaders: { ...headers, 'content-type': [binary ? 'application/octet-stream' : 'application/json'] },
             multiValueQueryStringParameters: query,
