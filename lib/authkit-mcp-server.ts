@@ -235,7 +235,7 @@ const NODE_RUNTIME = lambda.Runtime.NODEJS_22_X;
  *
  * Creates a regional REST API with `/mcp` (POST, GET, DELETE) behind a Lambda TOKEN authorizer that
  * verifies AuthKit access tokens for this server's canonical resource URL, the discovery documents
- * under `/.well-known/` (no authorization), gateway responses that carry the OAuth challenges and
+ * under `/.well-known/` (any method, no authorization), gateway responses that carry the OAuth challenges and
  * CORS headers, and the three functions with their log groups and least-privilege roles.
  */
 export class AuthKitMcpServer extends Construct {
@@ -512,7 +512,9 @@ export class AuthKitMcpServer extends Construct {
       maxAge: Duration.hours(2),
     });
 
-    // Discovery documents are public by definition (RFC 9728, RFC 8414): no authorizer.
+    // Discovery documents are public by definition (RFC 9728, RFC 8414): no authorizer. Every method
+    // goes to the metadata function, which serves GET and HEAD, answers the CORS preflight itself
+    // and gives anything else 405 with an Allow header (not the gateway's 404 for an unknown route).
     const metadataIntegration = new apigw.LambdaIntegration(this.metadataFunction, { proxy: true, allowTestInvoke: false });
     for (const path of [
       `${PROTECTED_RESOURCE_METADATA_PATH}${MCP_PATH}`,
@@ -520,10 +522,7 @@ export class AuthKitMcpServer extends Construct {
       AUTHORIZATION_SERVER_METADATA_PATH,
       OPENID_CONFIGURATION_PATH,
     ]) {
-      const resource = root.resourceForPath(path);
-      for (const method of ['GET', 'OPTIONS']) {
-        resource.addMethod(method, metadataIntegration, { authorizationType: apigw.AuthorizationType.NONE });
-      }
+      root.resourceForPath(path).addMethod('ANY', metadataIntegration, { authorizationType: apigw.AuthorizationType.NONE });
     }
   }
 
@@ -588,10 +587,13 @@ export class AuthKitMcpServer extends Construct {
     const publicRoutes = 'Discovery documents (RFC 9728 protected-resource metadata, RFC 8414 / OpenID metadata) must be readable without credentials: clients fetch them to learn how to get a token.';
     const tokenAuthorizer = 'Access is controlled by a Lambda TOKEN authorizer that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
     for (const method of this.api.methods) {
-      // cdk-nag skips OPTIONS for COG4, and the /mcp preflight (a MOCK with CORS headers) for APIG4.
-      if (method.httpMethod === 'OPTIONS' && !method.resource.path.startsWith('/.well-known')) continue;
-      if (method.httpMethod !== 'OPTIONS') Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: tokenAuthorizer });
-      if (method.resource.path.startsWith('/.well-known')) Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicRoutes });
+      if (method.resource.path.startsWith('/.well-known')) {
+        Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicRoutes });
+        Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: publicRoutes });
+      } else if (method.httpMethod !== 'OPTIONS') {
+        // cdk-nag skips OPTIONS for COG4, and the /mcp preflight (a MOCK with CORS headers) for APIG4.
+        Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: tokenAuthorizer });
+      }
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',

@@ -21,6 +21,7 @@ export interface MetadataRouterDependencies {
   readonly issuer: string;
 }
 
+/** What this function serves; the construct routes every method (ANY) of the well-known resources here, so `Allow` is true. */
 export const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 /** Clients may cache the protected-resource metadata for a few minutes; it changes only with a redeployment. */
 export const PROTECTED_RESOURCE_METADATA_MAX_AGE_SECONDS = 300;

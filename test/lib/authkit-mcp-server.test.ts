@@ -46,11 +46,8 @@ describe('AuthKitMcpServer routes (1)', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
   });
 
-  it('serves exactly /mcp (POST, GET, DELETE, OPTIONS) and the four well-known documents (GET, OPTIONS)', () => {
-    const expected = [
-      ...['DELETE', 'GET', 'OPTIONS', 'POST'].map((m) => `/mcp ${m}`),
-      ...WELL_KNOWN_PATHS.flatMap((p) => [`${p} GET`, `${p} OPTIONS`]),
-    ].sort();
+  it('serves exactly /mcp (POST, GET, DELETE, OPTIONS) and the four well-known documents (ANY)', () => {
+    const expected = [...['DELETE', 'GET', 'OPTIONS', 'POST'].map((m) => `/mcp ${m}`), ...WELL_KNOWN_PATHS.map((p) => `${p} ANY`)].sort();
     expect(all.map((r) => `${r.path} ${r.method}`).sort()).toEqual(expected);
   });
 
@@ -77,14 +74,12 @@ describe('AuthKitMcpServer routes (1)', () => {
     );
   });
 
-  it.each(WELL_KNOWN_PATHS)('serves %s (GET and OPTIONS) from the metadata function without any authorizer', (wellKnown) => {
-    for (const method of ['GET', 'OPTIONS']) {
-      const route = all.find((r) => r.path === wellKnown && r.method === method)!;
-      expect(route.authorizationType).toBe('NONE');
-      expect(route.authorizerId).toBeUndefined();
-      expect(route.integrationType).toBe('AWS_PROXY');
-      expect(route.functionLogicalId).toBe(logicalId(stack, server.metadataFunction));
-    }
+  it.each(WELL_KNOWN_PATHS)('sends every method on %s to the metadata function without any authorizer, so HEAD works and others get its 405', (wellKnown) => {
+    const route = all.find((r) => r.path === wellKnown && r.method === 'ANY')!;
+    expect(route.authorizationType).toBe('NONE');
+    expect(route.authorizerId).toBeUndefined();
+    expect(route.integrationType).toBe('AWS_PROXY');
+    expect(route.functionLogicalId).toBe(logicalId(stack, server.metadataFunction));
   });
 
   it('configures the TOKEN authorizer on the Authorization header with the Bearer validation expression and a 5-minute cache', () => {
