@@ -68,7 +68,10 @@ export type McpLambdaServerFactory = (ctx: McpLambdaRequestContext) => McpServer
 export interface McpLambdaHandlerOptions {
   /**
    * Scopes each tool requires, checked before the tool runs: a caller without them gets a 403 with
-   * a JSON-RPC `insufficient_scope` error naming the missing scopes, and the tool never executes.
+   * a JSON-RPC error whose `data` says `insufficient_scope` and names `requiredScopes` and
+   * `missingScopes`, and the tool never executes. The body is what reaches clients: API Gateway
+   * renames a proxy integration's `WWW-Authenticate` (`x-amzn-Remapped-WWW-Authenticate`). List
+   * these scopes in the construct's `scopesSupported` too, so the metadata advertises them.
    * @default - no tool requires a scope beyond what the authorizer demands
    */
   readonly toolScopes?: Readonly<Record<string, readonly string[]>>;
