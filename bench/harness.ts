@@ -44,29 +44,35 @@ export interface TimingOptions {
   readonly warmup: number;
 }
 
+/** How one sample of `batch` operations is measured: a start mark, and the nanoseconds since it. */
+interface Clock {
+  start(): unknown;
+  elapsedNs(mark: unknown): number;
+}
+
+const WALL_CLOCK: Clock = {
+  start: () => process.hrtime.bigint(),
+  elapsedNs: (mark) => Number(process.hrtime.bigint() - (mark as bigint)),
+};
+
+const CPU_CLOCK: Clock = {
+  start: () => process.cpuUsage(),
+  elapsedNs: (mark) => {
+    const used = process.cpuUsage(mark as NodeJS.CpuUsage);
+    return (used.user + used.system) * 1000;
+  },
+};
+
 /**
  * Times several subjects in interleaved rounds (A B C, A B C, ...) and reports the median
  * nanoseconds per operation of each. Interleaving spreads the machine's noise over all subjects
  * alike, which keeps ratios meaningful even when absolute figures wander.
  */
-export async function compareNsPerOp(
+export function compareNsPerOp(
   subjects: Record<string, () => unknown | Promise<unknown>>,
   options: TimingOptions,
 ): Promise<Record<string, number>> {
-  const names = Object.keys(subjects);
-  for (const name of names) {
-    for (let i = 0; i < options.warmup; i++) await subjects[name]();
-  }
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let s = 0; s < options.samples; s++) {
-    for (const name of names) {
-      const fn = subjects[name];
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < options.batch; i++) await fn();
-      samples[name].push(Number(process.hrtime.bigint() - start) / options.batch);
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, median(samples[n])]));
+  return compareInterleaved(subjects, options, WALL_CLOCK);
 }
 
 /**
@@ -74,9 +80,17 @@ export async function compareNsPerOp(
  * of wall time. For CPU-bound work this is what a function is billed for, and it barely moves when
  * other processes compete for the machine, which stretches wall time but not CPU time.
  */
-export async function compareCpuNsPerOp(
+export function compareCpuNsPerOp(
   subjects: Record<string, () => unknown | Promise<unknown>>,
   options: TimingOptions,
+): Promise<Record<string, number>> {
+  return compareInterleaved(subjects, options, CPU_CLOCK);
+}
+
+async function compareInterleaved(
+  subjects: Record<string, () => unknown | Promise<unknown>>,
+  options: TimingOptions,
+  clock: Clock,
 ): Promise<Record<string, number>> {
   const names = Object.keys(subjects);
   for (const name of names) {
@@ -86,10 +100,9 @@ export async function compareCpuNsPerOp(
   for (let s = 0; s < options.samples; s++) {
     for (const name of names) {
       const fn = subjects[name];
-      const start = process.cpuUsage();
+      const mark = clock.start();
       for (let i = 0; i < options.batch; i++) await fn();
-      const used = process.cpuUsage(start);
-      samples[name].push(((used.user + used.system) * 1000) / options.batch);
+      samples[name].push(clock.elapsedNs(mark) / options.batch);
     }
   }
   return Object.fromEntries(names.map((n) => [n, median(samples[n])]));

@@ -14,6 +14,7 @@ import { build } from 'esbuild';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMcpHandler, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
 import { compareNsPerOp, median, type BenchRow } from './harness';
+import { quietly } from './fixtures';
 import { mcpBundling } from '../lambda/runtime/bundling';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
 import { authInfoFromAuthorizer } from '../lambda/runtime/auth-info';
@@ -80,19 +81,6 @@ function eventFor(era: 'modern' | 'legacy'): ProxyEvent {
   };
 }
 
-/** Runs `fn` with stdout/stderr writes dropped: log lines are still built, just not printed over the table. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return await fn();
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 async function warmRows(): Promise<BenchRow[]> {
   const authInfo: AuthInfo = authInfoFromAuthorizer({
