@@ -96,7 +96,12 @@ export const GATEWAY_MESSAGES = {
   requestTooLong: 'Request Too Long',
 } as const;
 
-function resolveHeader(source: HeaderSource, inputs: TemplateInputs): string | undefined {
+/**
+ * The value of a mapped header (`'static'`, `method.request.*`, `stageVariables.*`) for a request, or
+ * undefined when the request has no such value, in which case the header is left out. Header names
+ * match case-insensitively; query string and path parameter names exactly.
+ */
+export function resolveHeader(source: HeaderSource, inputs: TemplateInputs): string | undefined {
   switch (source.kind) {
     case 'static':
       return source.value;

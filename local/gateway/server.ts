@@ -10,11 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GatewayStartError } from './errors';
-import { GATEWAY_MESSAGES, GatewayError, renderGatewayResponse } from './gateway-responses';
+import { GATEWAY_MESSAGES, GatewayError, renderGatewayResponse, resolveHeader } from './gateway-responses';
 import { FunctionStats, LocalFunction } from './lambda-runtime';
 import { ApiModel, buildApiModel, IgnoredResource, MethodModel, ResourceNode, TokenAuthorizerModel } from './model';
 import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, PolicyStatement } from './policy';
-import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxyResult } from './proxy-event';
+import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxyResult, parseQuery } from './proxy-event';
 import { loadStack } from './template';
 import type { TemplateInputs } from './vtl';
 
@@ -250,12 +250,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   function templateInputs(request: IncomingRequest, requestId: string, match: RouteMatch | undefined, authorizer?: Record<string, string>): TemplateInputs {
     const header: Record<string, string> = {};
     for (const [name, value] of request.rawHeaders) header[name] = value;
+    // `method.request.querystring.<name>` is the last value of a repeated parameter, as in the proxy event.
     const querystring: Record<string, string> = {};
-    for (const pair of request.rawQuery.split('&')) {
-      if (!pair) continue;
-      const [key, value = ''] = pair.split('=');
-      querystring[decodeURIComponent(key)] = decodeURIComponent(value);
-    }
+    for (const [key, values] of parseQuery(request.rawQuery)) querystring[key] = values[values.length - 1];
     const host = header.Host ?? header.host ?? 'localhost';
     return {
       context: {
@@ -374,13 +371,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const rendered = template?.render(inputs);
       const headers: Record<string, string> = { 'Content-Type': contentType };
       for (const [name, source] of response.headers) {
-        if (source.kind === 'static') headers[name] = source.value;
-        else if (source.kind === 'stageVariable') headers[name] = model.stageVariables[source.name] ?? '';
-        else {
-          const map = inputs.params[source.location];
-          const key = Object.keys(map).find((k) => (source.location === 'header' ? k.toLowerCase() === source.name.toLowerCase() : k === source.name));
-          if (key !== undefined) headers[name] = map[key];
-        }
+        const value = resolveHeader(source, inputs);
+        if (value !== undefined) headers[name] = value;
       }
       Object.assign(headers, rendered?.headerOverrides ?? {});
       return send(rendered?.statusOverride ?? response.statusCode, headers, rendered?.body ?? '');

@@ -185,7 +185,7 @@ export function synthFixture(): FixtureAssembly {
   api.addGatewayResponse('NotFound', {
     type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
     statusCode: '404',
-    responseHeaders: cors,
+    responseHeaders: { ...cors, 'X-Requested-A': 'method.request.querystring.a' },
     templates: { 'application/json': '{"error":"not_found","path":"$context.path","stage":"$context.stage"}' },
   });
   api.addGatewayResponse('AuthorizerError', {

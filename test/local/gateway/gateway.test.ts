@@ -278,6 +278,34 @@ describe('Lambda proxy integration', () => {
   });
 });
 
+describe('query strings', () => {
+  it('answers the 401 challenge with CORS when the query string has a malformed percent escape', async () => {
+    const response = await call('/mcp?x=%E0', { method: 'POST', headers: bearer('unauthorized'), body: '{}' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"');
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.json()).toMatchObject({ message: 'Unauthorized', type: 'UNAUTHORIZED' });
+  });
+
+  it('answers an unknown route with the 404 JSON and CORS when the query string has a malformed percent escape, keeping the value as sent', async () => {
+    const response = await call('/nope?a=%E0%A4');
+    expect(response.status).toBe(404);
+    expect(response.json()).toEqual({ error: 'not_found', path: '/nope', stage: 'test' });
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('x-requested-a')).toBe('%E0%A4');
+  });
+
+  it.each([
+    ['a value containing =', 'a=b=c', 'b=c'],
+    ['a repeated parameter (the last value)', 'a=1&a=2', '2'],
+    ['an encoded value', 'a=x%20y%3Dz', 'x y=z'],
+  ])('maps %s into a gateway response header', async (_name, query, expected) => {
+    const response = await call(`/nope?${query}`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-requested-a')).toBe(expected);
+  });
+});
+
 describe('MOCK integration (CORS preflight)', () => {
   it('answers the preflight from the template without the authorizer, echoing an allowed second origin', async () => {
     const before = invocations('AuthorizerFn');
