@@ -15,6 +15,7 @@ export type GatewayResponseType =
   | 'INTEGRATION_FAILURE'
   | 'INTEGRATION_TIMEOUT'
   | 'REQUEST_TOO_LARGE'
+  | 'THROTTLED'
   | 'DEFAULT_4XX'
   | 'DEFAULT_5XX';
 
@@ -38,6 +39,7 @@ export const BUILT_IN_RESPONSES: Readonly<Record<GatewayResponseType, BuiltInRes
   INTEGRATION_FAILURE: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
   INTEGRATION_TIMEOUT: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
   REQUEST_TOO_LARGE: { status: 413, errorType: 'RequestTooLargeException', template: DEFAULT_TEMPLATE },
+  THROTTLED: { status: 429, errorType: 'TooManyRequestsException', template: DEFAULT_TEMPLATE },
   DEFAULT_4XX: { status: 400, errorType: 'BadRequestException', template: DEFAULT_TEMPLATE },
   DEFAULT_5XX: { status: 502, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
 };
@@ -94,6 +96,7 @@ export const GATEWAY_MESSAGES = {
   internalServerError: 'Internal server error',
   endpointTimedOut: 'Endpoint request timed out',
   requestTooLong: 'Request Too Long',
+  tooManyRequests: 'Too Many Requests',
 } as const;
 
 /**

@@ -11,6 +11,7 @@ import { GatewayStartError, UnresolvableValueError, UnsupportedFeatureError } fr
 import { CustomGatewayResponse, HeaderSource } from './gateway-responses';
 import type { LocalFunctionSpec } from './lambda-runtime';
 import { CfnResource, DeploymentEnvironment, IntrinsicResolver, LoadedStack, PhysicalValues } from './template';
+import { MethodThrottle, MethodThrottleSetting, methodThrottleSetting, resolveMethodThrottle } from './throttle';
 import { CompiledTemplate, UnsupportedTemplateError } from './vtl';
 
 export interface TokenAuthorizerModel {
@@ -40,6 +41,8 @@ export interface MethodModel {
   readonly httpMethod: string;
   readonly authorizer?: TokenAuthorizerModel;
   readonly integration: IntegrationModel;
+  /** The stage's throttling limits for this method; absent when the stage's MethodSettings set none. */
+  readonly throttle?: MethodThrottle;
 }
 
 export interface ResourceNode {
@@ -67,6 +70,8 @@ export interface ApiModel {
   readonly binaryMediaTypes: readonly string[];
   readonly root: ResourceNode;
   readonly gatewayResponses: ReadonlyMap<string, CustomGatewayResponse>;
+  /** The throttling entries of the stage's MethodSettings, as written (stage-wide and per method). */
+  readonly throttleSettings: readonly MethodThrottleSetting[];
   readonly functions: ReadonlyMap<string, LocalFunctionSpec>;
   readonly environment: DeploymentEnvironment;
   /** Resources that have no effect on how a request is answered locally, and why. */
@@ -264,7 +269,11 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         logicalId: id,
         name: str(r.Properties?.StageName, `${id}.StageName`),
         variables: description.Variables,
-        settings: [description, ...(((description.MethodSettings as unknown[]) ?? []))],
+        // The description's own throttling and caching fields are the stage-wide (`*` on `/*`) method setting.
+        settings: [
+          { HttpMethod: '*', ResourcePath: '/*', CachingEnabled: description.CachingEnabled, ThrottlingRateLimit: description.ThrottlingRateLimit, ThrottlingBurstLimit: description.ThrottlingBurstLimit },
+          ...((description.MethodSettings as unknown[]) ?? []),
+        ],
         canary: description.CanarySetting,
       };
     }),
@@ -282,10 +291,17 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   const stage = stageMatches[0];
   used.add(stage.logicalId);
   if (stage.canary !== undefined) throw new UnsupportedFeatureError('a canary deployment (CanarySetting)', stage.logicalId);
-  for (const setting of stage.settings) {
-    const resolved = resolver.resolve(setting, `${stage.logicalId}.MethodSettings`) as Record<string, unknown>;
-    if (resolved?.CachingEnabled === true) throw new UnsupportedFeatureError('response caching (CachingEnabled)', stage.logicalId);
-  }
+  const throttleSettings: MethodThrottleSetting[] = [];
+  stage.settings.forEach((setting, index) => {
+    const where = `${stage.logicalId}.MethodSettings[${index}]`;
+    const resolved = (resolver.resolve(setting, where) as Record<string, unknown>) ?? {};
+    if (resolved.CachingEnabled === true) throw new UnsupportedFeatureError('response caching (CachingEnabled)', stage.logicalId);
+    const throttle = methodThrottleSetting(resolved, where);
+    if (!throttle) return;
+    const duplicate = throttleSettings.find((s) => s.httpMethod === throttle.httpMethod && s.resourcePath === throttle.resourcePath);
+    if (duplicate) throw new UnsupportedFeatureError(`two method settings for ${throttle.httpMethod} ${throttle.resourcePath}`, where);
+    throttleSettings.push(throttle);
+  });
   const stageVariables = Object.fromEntries(
     Object.entries((resolver.resolve(stage.variables ?? {}, `${stage.logicalId}.Variables`) as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]),
   );
@@ -451,7 +467,20 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     } else if (authorizationType !== 'NONE') {
       throw new UnsupportedFeatureError(`the ${authorizationType} authorization type`, logicalId);
     }
-    node.methods.set(httpMethod, { logicalId, httpMethod, authorizer, integration: integrationModel(logicalId, p.Integration) });
+    node.methods.set(httpMethod, {
+      logicalId,
+      httpMethod,
+      authorizer,
+      integration: integrationModel(logicalId, p.Integration),
+      throttle: resolveMethodThrottle(throttleSettings, node.resourcePath, httpMethod),
+    });
+  }
+  // A setting for a method the API does not have would throttle nothing: most likely a wrong path.
+  for (const setting of throttleSettings.filter((s) => s.httpMethod !== '*')) {
+    const node = [...nodesById.values()].find((n) => n.resourcePath === setting.resourcePath);
+    if (!node?.methods.has(setting.httpMethod)) {
+      throw new UnresolvableValueError(`${stage.logicalId}.MethodSettings`, `it throttles ${setting.httpMethod} ${setting.resourcePath}, which is not a method of the API`);
+    }
   }
 
   function headerSource(value: unknown, where: string): HeaderSource {
@@ -570,6 +599,7 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     binaryMediaTypes,
     root,
     gatewayResponses,
+    throttleSettings,
     functions,
     environment,
     ignored,

@@ -16,6 +16,7 @@ import { ApiModel, buildApiModel, IgnoredResource, MethodModel, ResourceNode, To
 import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, PolicyStatement } from './policy';
 import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxyResult, parseQuery } from './proxy-event';
 import { loadStack } from './template';
+import { describeLimits, TokenBucket } from './throttle';
 import type { TemplateInputs } from './vtl';
 
 export interface GatewayOptions {
@@ -51,10 +52,20 @@ export interface GatewayOptions {
   readonly log?: (line: string) => void;
   /** Receives what functions print. @default - written to stderr, prefixed with the function's logical id */
   readonly onFunctionOutput?: (functionLogicalId: string, line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Stage throttling. `'template'` enforces the stage's MethodSettings limits (ThrottlingRateLimit,
+   * ThrottlingBurstLimit) with one token bucket per method, answering 429 with the THROTTLED
+   * gateway response as API Gateway does; `'off'` serves every request, unlike AWS, and says so
+   * at start. To serve higher limits truthfully, synthesize the stack with them instead.
+   * @default 'template'
+   */
+  readonly throttling?: 'template' | 'off';
 }
 
 export interface GatewayStats {
   readonly requests: number;
+  /** Requests answered 429 by stage throttling. */
+  readonly throttled: number;
   readonly authorizerCache: { readonly hits: number; readonly misses: number; readonly entries: number };
   /** Per function, by logical id. */
   readonly functions: Readonly<Record<string, FunctionStats>>;
@@ -151,6 +162,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     options.onFunctionOutput ?? ((id: string, line: string) => process.stderr.write(`[${id}] ${line}\n`));
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
+  const throttling = options.throttling ?? 'template';
+  if (throttling !== 'template' && throttling !== 'off') throw new TypeError(`throttling must be 'template' or 'off', got ${JSON.stringify(throttling)}.`);
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   let model: ApiModel;
   let bootstrapFile: string;
@@ -186,6 +199,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let cacheHits = 0;
   let cacheMisses = 0;
   let requestCount = 0;
+  let throttledCount = 0;
+  // One bucket per method, as API Gateway applies stage limits at the method level.
+  const buckets = new Map<MethodModel, TokenBucket>();
+  const bucketFor = (method: MethodModel): TokenBucket | undefined => {
+    if (throttling === 'off' || !method.throttle) return undefined;
+    let bucket = buckets.get(method);
+    if (!bucket) buckets.set(method, (bucket = new TokenBucket(method.throttle)));
+    return bucket;
+  };
 
   function methodArn(method: string, fullResourcePath: string): string {
     return `arn:aws:execute-api:${region}:${accountId}:${model.apiId}/${model.stageName}/${method}/${fullResourcePath.replace(/^\//, '')}`;
@@ -346,6 +368,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return gatewayError({ type: 'MISSING_AUTHENTICATION_TOKEN', message: GATEWAY_MESSAGES.missingAuthenticationToken }, match);
     }
 
+    // Throttled requests never reach the authorizer or the integration.
+    const bucket = bucketFor(method);
+    if (bucket && !bucket.tryTake()) {
+      throttledCount++;
+      reason = `throttled: ${method.httpMethod} ${match.node.resourcePath} is over ${describeLimits(method.throttle!)} (${method.throttle!.source})`;
+      return gatewayError({ type: 'THROTTLED', message: GATEWAY_MESSAGES.tooManyRequests }, match);
+    }
+
     let authorizerContext: Record<string, string> | undefined;
     if (method.authorizer) {
       const result = await authorize(method.authorizer, routed, methodArn(request.method, routedPath));
@@ -457,6 +487,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ignoredByType.set(item.type, entry);
   }
   for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
+  log(`  ${describeThrottling(model, throttling)}`);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -468,6 +499,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ignored: model.ignored,
     stats: () => ({
       requests: requestCount,
+      throttled: throttledCount,
       authorizerCache: { hits: cacheHits, misses: cacheMisses, entries: authorizerCache.size },
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
     }),
@@ -479,6 +511,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         fs.rmSync(scratchDir, { recursive: true, force: true });
       })()),
   };
+}
+
+/** The start-up line saying which throttling limits are enforced. */
+function describeThrottling(model: ApiModel, throttling: 'template' | 'off'): string {
+  const methods: MethodModel[] = [];
+  const collect = (node: ResourceNode) => {
+    methods.push(...node.methods.values());
+    node.children.forEach(collect);
+  };
+  collect(model.root);
+  const limited = methods.filter((m) => m.throttle);
+  if (limited.length === 0) return 'throttling: none (the stage sets no limits; the account-level limits of AWS are not emulated)';
+  const byLimits = new Map<string, number>();
+  for (const m of limited) byLimits.set(describeLimits(m.throttle!), (byLimits.get(describeLimits(m.throttle!)) ?? 0) + 1);
+  const summary = [...byLimits].map(([limits, count]) => `${limits} for ${count} method${count === 1 ? '' : 's'}`).join('; ');
+  if (throttling === 'off') return `throttling: OFF (throttling: 'off'), although the stage sets ${summary}; AWS would answer 429 beyond those`;
+  return `throttling: ${summary} (stage MethodSettings, one token bucket per method; 429 beyond them)`;
 }
 
 /** Checks an authorizer's output as API Gateway does: a principal, a valid policy, a flat context. */

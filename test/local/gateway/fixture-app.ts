@@ -208,8 +208,14 @@ export function synthFixture(): FixtureAssembly {
   return { dir, cdkOut, stackName: stack.stackName, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Synthesizes a one-route API whose shape `customise` changes, for start-failure tests. */
-export function synthVariant(customise: (scope: cdk.Stack, api: apigw.RestApi, fn: lambda.IFunction) => void): FixtureAssembly {
+/**
+ * Synthesizes a small API whose shape `customise` changes (start-failure and throttling tests);
+ * `apiProps` replace the RestApi's defaults (stage `v`).
+ */
+export function synthVariant(
+  customise: (scope: cdk.Stack, api: apigw.RestApi, fn: lambda.IFunction) => void,
+  apiProps: Partial<apigw.RestApiProps> = {},
+): FixtureAssembly {
   const dir = tempDir('gateway-variant-');
   const cdkOut = path.join(dir, 'cdk.out');
   const app = new cdk.App({ outdir: cdkOut });
@@ -219,7 +225,7 @@ export function synthVariant(customise: (scope: cdk.Stack, api: apigw.RestApi, f
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200, body: "inline" });'),
   });
-  const api = new apigw.RestApi(stack, 'Api', { deployOptions: { stageName: 'v' } });
+  const api = new apigw.RestApi(stack, 'Api', apiProps.deploy === false ? apiProps : { deployOptions: { stageName: 'v' }, ...apiProps });
   customise(stack, api, fn);
   app.synth();
   return { dir, cdkOut, stackName: stack.stackName, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
