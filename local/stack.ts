@@ -38,6 +38,14 @@ export interface LocalStackOptions {
   /** Extra `-c key=value` context for the synth (stage fields that the app accepts as overrides). @default none */
   readonly context?: Readonly<Record<string, string>>;
   /**
+   * Stage throttling to synthesize (`-c throttlingRateLimit=... -c throttlingBurstLimit=...`). The
+   * local gateway enforces the synthesized limits per method as API Gateway does (the construct's
+   * default is 100 rps, burst 200), so load runs above that pass higher limits here, e.g.
+   * `{ rateLimit: 10_000, burstLimit: 5_000 }` (AWS's account defaults; the construct caps the burst at 5,000).
+   * @default - the stage's limits
+   */
+  readonly throttlingLimits?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
    * The CDK app command to synthesize (`cdk synth --app ...`), e.g. `npx tsx test/conformance/app.ts`.
    * It must define the stack `McpServer-local` for stage `local`.
    * @default - the `app` of cdk.json
@@ -76,6 +84,8 @@ export class LocalStackError extends Error {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  // Checked before anything starts, so a bad option leaves no process behind.
+  throttlingContext(options);
   const log = options.log ?? (() => undefined);
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? host;
@@ -108,7 +118,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cdkOut = options.outdir ?? mkdtempSync(join(tmpdir(), 'mcp-local-cdk-out-'));
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
     log(`Synthesizing stage "${LOCAL_STAGE}" (cdk synth)...`);
-    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context }, options.app);
+    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context, ...throttlingContext(options) }, options.app);
 
     const gateway = await startGateway({
       cdkOut,
@@ -153,6 +163,17 @@ export function synthesize(outdir: string, context: Readonly<Record<string, stri
       else reject(new LocalStackError(`cdk synth failed with exit code ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`));
     });
   });
+}
+
+/** The synth context for `throttlingLimits`; the stage config validates the values themselves (burst ≤ 5,000, ...). */
+function throttlingContext(options: LocalStackOptions): Record<string, string> {
+  const limits = options.throttlingLimits;
+  if (limits === undefined) return {};
+  const clashing = ['throttlingRateLimit', 'throttlingBurstLimit'].filter((key) => options.context?.[key] !== undefined);
+  if (clashing.length > 0) {
+    throw new LocalStackError(`Pass the throttling limits either as throttlingLimits or as context ${clashing.join(' and ')}, not both.`);
+  }
+  return { throttlingRateLimit: String(limits.rateLimit), throttlingBurstLimit: String(limits.burstLimit) };
 }
 
 function scopesOf(context: LocalStackOptions['context']): string[] | undefined {
