@@ -5,7 +5,11 @@
  *   AUTHKIT_DOMAIN=https://acme.authkit.app   use that issuer instead of the stand-in
  *   AUTHKIT_AUTO_APPROVE=1                    sign in without the stand-in's page
  */
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_AUTHKIT_PORT, DEFAULT_PORT, startLocalStack } from './stack';
+
+const CDK_OUT = resolve(__dirname, '..', '.local', 'cdk.out');
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -20,13 +24,15 @@ function intFromEnv(name: string, fallback: number): number {
 
 async function main(): Promise<void> {
   const verbose = process.env.DEV_VERBOSE === '1';
+  // Each synth writes new asset folders; without this, every past run's bundles pile up here.
+  rmSync(CDK_OUT, { recursive: true, force: true });
   const stack = await startLocalStack({
     port: intFromEnv('PORT', DEFAULT_PORT),
     authkitPort: intFromEnv('AUTHKIT_PORT', DEFAULT_AUTHKIT_PORT),
     publicHost: 'localhost',
     authkitDomain: process.env.AUTHKIT_DOMAIN || undefined,
     autoApprove: process.env.AUTHKIT_AUTO_APPROVE === '1',
-    outdir: '.local/cdk.out',
+    outdir: CDK_OUT,
     log: (line) => console.log(line),
     onFunctionOutput: verbose ? (id, line) => console.log(`[${id}] ${line}`) : undefined,
   });
