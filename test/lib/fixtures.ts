@@ -1,4 +1,7 @@
 /** Small factories for the construct and stack tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AuthKitMcpServer, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
@@ -6,8 +9,21 @@ import { AuthKitMcpServer, type AuthKitMcpServerProps } from '../../lib/authkit-
 /** Context that skips esbuild bundling: unit tests look at the template, not the bundles. */
 export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 
+// An App without `outdir` makes a new `cdk.outXXXX` folder in the system temp folder and never
+// removes it; every test app here writes below one folder per test file, removed after the file.
+let outdirRoot: string | undefined;
+afterAll(() => {
+  if (outdirRoot !== undefined) rmSync(outdirRoot, { recursive: true, force: true });
+  outdirRoot = undefined;
+});
+
+function freshOutdir(): string {
+  outdirRoot ??= mkdtempSync(join(tmpdir(), 'cdk-test-apps-'));
+  return mkdtempSync(join(outdirRoot, 'cdk.out-'));
+}
+
 export function testApp(context: Record<string, unknown> = {}): App {
-  return new App({ context: { ...NO_BUNDLING, ...context } });
+  return new App({ outdir: freshOutdir(), context: { ...NO_BUNDLING, ...context } });
 }
 
 export function serverStack(props: Partial<AuthKitMcpServerProps> = {}): { stack: Stack; server: AuthKitMcpServer; template: Template } {
