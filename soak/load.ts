@@ -2,6 +2,7 @@
  * Runs probes at a fixed concurrency and keeps what the report needs: every judgement, every
  * latency, and samples of each function process's resident memory as the run goes on.
  */
+import { median } from '../bench/harness';
 import type { RunningGateway } from '../local/gateway';
 import { send, type Probe, type Reply, type Verdict } from './probes';
 
@@ -126,49 +127,73 @@ export class MemorySampler {
   }
 }
 
-export interface MemoryTrend {
+export interface MemoryGrowth {
   readonly functionId: string;
-  /** Processes alive both after warm-up and at the end. */
+  /** Processes alive through the whole measured span; only these are summed. */
   readonly processes: number;
+  /** Summed RSS when the measured span starts (the heaps have settled through the warm-up). */
   readonly startBytes: number;
-  readonly endBytes: number;
-  /** The bound the end may not exceed: start × 1.5 + 16 MB per process. */
+  /** RSS growth over the first of the two equal phases. */
+  readonly firstPhaseBytes: number;
+  /** RSS growth over the second phase: what the gate judges. */
+  readonly secondPhaseBytes: number;
+  /** The most the second phase may grow: a share of the first phase's growth plus a small allowance per process. */
   readonly limitBytes: number;
-  /** Least-squares slope over the samples after warm-up, in bytes per 10,000 requests (all processes together). */
-  readonly slopeBytesPer10k: number;
+  /** Least-squares slope over the second phase, in bytes per 10,000 requests (all processes together). */
+  readonly secondPhaseSlopeBytesPer10k: number;
 }
 
-export const RSS_GROWTH_FACTOR = 1.5;
-export const RSS_GROWTH_ALLOWANCE_BYTES = 16 * 1024 * 1024;
+/**
+ * A heap that has settled grows less and less: the second phase adds a fraction of what the first
+ * added. A leak grows by the same amount per request in both phases, so its second phase is about
+ * as large as its first.
+ */
+export const SECOND_PHASE_SHARE_OF_FIRST = 0.25;
+/**
+ * GC noise: V8 still enlarges a settled process's old space now and then, by a page or a few MB,
+ * and a boundary's level can catch one process just before or after such a step.
+ */
+export const GROWTH_ALLOWANCE_BYTES_PER_PROCESS = 2 * 1024 * 1024;
 
 /**
- * The memory trend of each function after warm-up. Only processes that lived through the whole
- * measured span count, so a replaced process cannot hide or fake growth.
+ * The RSS growth of each function over two equal, consecutive phases of the load, `from` to the
+ * middle and the middle to `to` (in requests completed). Only processes that lived through the
+ * whole span count, so a replaced process can neither hide nor fake growth. A function none of
+ * whose processes lived through the span is reported with NaN figures, which miss any target.
+ * Each boundary's level is the median of the samples near it, so one sample taken mid-collection
+ * does not decide the outcome.
  */
-export function memoryTrends(samples: readonly MemorySample[], warmupCompleted: number): MemoryTrend[] {
-  const measured = samples.filter((s) => s.completed >= warmupCompleted);
-  if (measured.length < 2) return [];
+export function memoryGrowth(samples: readonly MemorySample[], from: number, to: number): MemoryGrowth[] {
+  const measured = samples.filter((s) => s.completed >= from && s.completed <= to);
+  if (measured.length < 3) throw new Error(`Only ${measured.length} memory samples between request ${from} and ${to}; the growth gate needs at least 3 (sample more often or send more requests).`);
   const first = measured[0];
   const last = measured[measured.length - 1];
-  const trends: MemoryTrend[] = [];
-  for (const [functionId, startProcesses] of first.rss) {
+  const middle = (from + to) / 2;
+  const window = (to - from) / 20;
+  const functionIds = new Set([...first.rss.keys(), ...last.rss.keys()]);
+  const growth: MemoryGrowth[] = [];
+  for (const functionId of functionIds) {
     const endProcesses = last.rss.get(functionId) ?? new Map<number, number>();
-    const pids = [...startProcesses.keys()].filter((pid) => endProcesses.has(pid));
-    if (pids.length === 0) continue;
-    const total = (sample: MemorySample) => pids.reduce((sum, pid) => sum + (sample.rss.get(functionId)?.get(pid) ?? NaN), 0);
-    const startBytes = total(first);
-    const endBytes = total(last);
+    const pids = [...(first.rss.get(functionId)?.keys() ?? [])].filter((pid) => endProcesses.has(pid));
+    const total = (sample: MemorySample) => (pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + (sample.rss.get(functionId)?.get(pid) ?? NaN), 0));
     const points = measured.map((s) => [s.completed, total(s)] as const).filter(([, y]) => Number.isFinite(y));
-    trends.push({
+    const levelAt = (at: number) => {
+      const near = points.filter(([x]) => Math.abs(x - at) <= window).map(([, y]) => y);
+      return near.length === 0 ? NaN : median(near);
+    };
+    const [start, mid, end] = [levelAt(from), levelAt(middle), levelAt(to)];
+    const firstPhaseBytes = mid - start;
+    growth.push({
       functionId,
       processes: pids.length,
-      startBytes,
-      endBytes,
-      limitBytes: startBytes * RSS_GROWTH_FACTOR + RSS_GROWTH_ALLOWANCE_BYTES * pids.length,
-      slopeBytesPer10k: slope(points) * 10_000,
+      startBytes: start,
+      firstPhaseBytes,
+      secondPhaseBytes: end - mid,
+      limitBytes: SECOND_PHASE_SHARE_OF_FIRST * Math.max(0, firstPhaseBytes) + GROWTH_ALLOWANCE_BYTES_PER_PROCESS * pids.length,
+      secondPhaseSlopeBytesPer10k: slope(points.filter(([x]) => x >= middle)) * 10_000,
     });
   }
-  return trends;
+  return growth;
 }
 
 function slope(points: ReadonlyArray<readonly [number, number]>): number {
