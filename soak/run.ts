@@ -19,11 +19,12 @@ import { percentile } from '../bench/harness';
 import { authKitTestControls } from '../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import * as faults from './faults';
+import { LEAK_MIN_CHARS, TokenLeakScanner } from './leaks';
 import { GROWTH_ALLOWANCE_BYTES_PER_PROCESS, memoryGrowth, MemorySampler, runProbes, SECOND_PHASE_SHARE_OF_FIRST } from './load';
 import { formatJsonProbe, metadataProbe, toolsListProbe, whoamiProbe, type Probe, type ProbeTargets } from './probes';
 import { format, MB, missedTargets, printTable, type SoakRow } from './report';
 import { readDeployedSettings } from './settings';
-import { seededRandom, secretFragments, TokenFactory, type SoakToken } from './tokens';
+import { seededRandom, TokenFactory, type SoakToken } from './tokens';
 import { startFaultyUpstream, type FaultyUpstream } from './upstream';
 
 interface SoakOptions {
@@ -90,30 +91,6 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): SoakOptio
 
 const progress = (line: string) => process.stderr.write(`soak: ${line}\n`);
 
-/** Collects candidate credential fragments from log lines, to check that no token was ever logged. */
-class LogScanner {
-  private readonly fragments = new Set<string>();
-  lines = 0;
-  readonly onLine = (line: string) => {
-    this.lines++;
-    for (const match of line.matchAll(/[A-Za-z0-9_\-+/=]{20,}/g)) this.fragments.add(match[0]);
-  };
-  /** Proves on a planted line that a logged token would be found, so a zero means something. */
-  static selfCheck(): void {
-    const planted = new LogScanner();
-    const token: SoakToken = { header: 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxUExBTlRFRCJ9.c2lnbmF0dXJlLW9mLXRoZS1wbGFudGVkLXRva2Vu', verdict: 'valid', kind: 'planted' };
-    planted.onLine(`{"level":"INFO","message":"request","authorization":"${token.header}"}`);
-    if (planted.leaks([token]) !== 1) throw new Error('The log scanner does not find a token planted in a log line; the leak figure would mean nothing.');
-  }
-
-  /** How many of the tokens sent show up in a log line. */
-  leaks(tokens: readonly SoakToken[]): number {
-    let leaked = 0;
-    for (const token of tokens) if (secretFragments(token.header).some((part) => this.fragments.has(part))) leaked++;
-    return leaked;
-  }
-}
-
 function buildLoad(options: SoakOptions, targets: ProbeTargets, valid: readonly SoakToken[], refused: readonly SoakToken[], random: () => number): Probe[] {
   const probes: Probe[] = [];
   let validUses = 0;
@@ -132,7 +109,7 @@ function buildLoad(options: SoakOptions, targets: ProbeTargets, valid: readonly 
   return probes;
 }
 
-async function soak(options: SoakOptions, scanner: LogScanner, register: (stop: () => Promise<void>) => void): Promise<SoakRow[]> {
+async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (stop: () => Promise<void>) => void): Promise<SoakRow[]> {
   const runStarted = performance.now();
   const random = seededRandom(options.seed);
   progress(`starting the local stack (cdk synth, AuthKit stand-in, gateway)...`);
@@ -288,7 +265,7 @@ async function soak(options: SoakOptions, scanner: LogScanner, register: (stop: 
 
   rows.push(
     { group: 'security', name: 'requests allowed that should not be (load + faults)', value: wronglyAllowed, unit: 'req', target: { max: 0 } },
-    { group: 'security', name: 'tokens found in log lines', value: scanner.leaks(sentTokens), unit: 'tokens', target: { max: 0 }, note: `${sentTokens.length} tokens, ${scanner.lines} gateway and function log lines` },
+    { group: 'security', name: 'tokens found in log lines', value: scanner.leaks(sentTokens), unit: 'tokens', target: { max: 0 }, note: `${sentTokens.length} tokens, ${scanner.lines} gateway and function log lines; any ${LEAK_MIN_CHARS}+ characters of a token's header.payload or signature count` },
     { group: 'run', name: 'duration', value: (performance.now() - runStarted) / 1000, unit: 's', note: `start-up ${format(startupMs / 1000)} s, minting ${format(mintMs / 1000)} s` },
   );
   return rows;
@@ -304,8 +281,8 @@ function writeMemoryTrace(file: string, sampler: MemorySampler, memoryFrom: numb
 
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2), process.env);
-  LogScanner.selfCheck();
-  const scanner = new LogScanner();
+  TokenLeakScanner.selfCheck();
+  const scanner = new TokenLeakScanner();
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -158,15 +158,3 @@ export class TokenFactory {
     }
   }
 }
-
-/**
- * The parts of a header value that must never appear in a log: a JWS's payload and signature
- * (its header names only the algorithm and key), or the whole credential of another scheme.
- */
-export function secretFragments(header: string | undefined): string[] {
-  if (!header) return [];
-  const credentials = header.replace(/^\S+\s+/, '');
-  const parts = credentials.split('.');
-  const secret = parts.length === 3 ? parts.slice(1) : [credentials];
-  return secret.filter((part) => part.length >= 20);
-}
