@@ -9,7 +9,7 @@ import type { AuthKitTestControls } from '../local/authkit/launch';
 import { startGateway, type RunningGateway } from '../local/gateway';
 import type { LocalStack } from '../local/stack';
 import { runProbes } from './load';
-import { addressOf, mcpRequest, whoamiProbe, type Probe, type ProbeTargets, type Reply, type Verdict } from './probes';
+import { addressOf, mcpRequest, parseJson, whoamiProbe, type Probe, type ProbeTargets, type Reply, type Verdict } from './probes';
 import type { DeployedSettings } from './settings';
 import type { SoakToken, TokenFactory } from './tokens';
 import type { FaultyUpstream } from './upstream';
@@ -52,15 +52,6 @@ const LAMBDA_INIT_LIMIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const parseJson = (text: string): Record<string, unknown> | undefined => {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 /** The same request as `probe`, judged against a fixed status (and an optional further check). */
 function expecting(probe: Probe, kind: string, status: number, check?: (reply: Reply) => string | undefined): Probe {
   return {
@@ -76,7 +67,7 @@ function expecting(probe: Probe, kind: string, status: number, check?: (reply: R
   };
 }
 
-/** The gateway's answer when the authorizer cannot judge: 503, Retry-After, a JSON body. */
+/** A 503 that says when to come back: Retry-After and the JSON `temporarily_unavailable` error (the gateway's when the authorizer cannot judge, the metadata function's without AuthKit). */
 function isUnavailableAnswer(reply: Reply): string | undefined {
   if (!reply.headers.get('retry-after')) return 'no Retry-After header';
   return parseJson(reply.text)?.error === 'temporarily_unavailable' ? undefined : `body is not the JSON temporarily_unavailable error: ${reply.text.slice(0, 120)}`;
@@ -240,7 +231,7 @@ export async function metadataUpstreamWithoutCopy(ctx: SoakContext, mode: 'down'
       const urls = ctx.stack.urls;
       const probes = [
         ...[urls.authorizationServerMetadata, urls.openidConfiguration, urls.authorizationServerMetadata, urls.openidConfiguration].map((url) =>
-          expecting(metadataProbe(targets, url), 'AS metadata without a copy', 503, isUnavailableMetadata),
+          expecting(metadataProbe(targets, url), 'AS metadata without a copy', 503, isUnavailableAnswer),
         ),
         // The protected-resource metadata does not depend on AuthKit.
         expecting(metadataProbe(targets, urls.protectedResourceMetadata), 'protected-resource metadata', 200, (reply) =>
@@ -253,11 +244,6 @@ export async function metadataUpstreamWithoutCopy(ctx: SoakContext, mode: 'down'
       ctx.upstream.mode = 'normal';
     }
   });
-}
-
-function isUnavailableMetadata(reply: Reply): string | undefined {
-  if (!reply.headers.get('retry-after')) return 'no Retry-After header';
-  return parseJson(reply.text)?.error === 'temporarily_unavailable' ? undefined : `body is not the JSON temporarily_unavailable error: ${reply.text.slice(0, 120)}`;
 }
 
 /** AuthKit's metadata goes away after a good copy was fetched: the stale copy, with its Age. */

@@ -51,10 +51,11 @@ const OK: Verdict = { outcome: 'ok' };
 const unexpected = (detail: string): Verdict => ({ outcome: 'unexpected', detail });
 const wrongDecision = (detail: string): Verdict => ({ outcome: 'wrong-decision', detail });
 
-function parseJson(text: string): Record<string, any> | undefined {
+/** The JSON object a body holds, or undefined when it holds anything else. */
+export function parseJson(text: string): Record<string, any> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Record<string, any>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, any>) : undefined;
   } catch {
     return undefined;
   }
