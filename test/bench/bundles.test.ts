@@ -1,0 +1,37 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleAsDeployed, bundleFunction } from '../../bench/bundles';
+
+describe('bundling as deployed', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bench-bundles-test-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes minified CommonJS with a linked source map that carries no sources', async () => {
+    const outfile = join(dir, 'authorizer.js');
+    const bytes = await bundleFunction('authorizer', outfile);
+    const code = readFileSync(outfile, 'utf8');
+    expect(bytes).toBe(Buffer.byteLength(code));
+    expect(code).toMatch(/\/\/# sourceMappingURL=authorizer\.js\.map\s*$/);
+    expect(code).toContain('module.exports');
+    const map = JSON.parse(readFileSync(`${outfile}.map`, 'utf8')) as { sourcesContent?: unknown };
+    expect(map.sourcesContent).toBeUndefined();
+  });
+
+  it('swaps the SDK validator out of the MCP bundle as the construct does', async () => {
+    const withAlias = await bundleFunction('mcp', join(dir, 'mcp.js'));
+    const withoutAlias = await bundleFunction('mcp', join(dir, 'mcp-plain.js'), { withoutMcpAlias: true });
+    expect(withAlias).toBeLessThan(withoutAlias);
+    expect(readFileSync(join(dir, 'mcp-plain.js'), 'utf8')).toMatch(/ajv/i);
+  }, 60_000);
+
+  it('bundles source text resolved from the repository root', async () => {
+    const outfile = join(dir, 'snippet.js');
+    await bundleAsDeployed({ code: "export { serverUrls } from './lambda/shared/urls';" }, outfile);
+    expect(existsSync(outfile)).toBe(true);
+    expect(readFileSync(outfile, 'utf8')).toContain('oauth-protected-resource');
+  });
+});
