@@ -143,11 +143,37 @@ export function bodyBytesOf(event: ProxyEvent): Buffer<ArrayBuffer> {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
+/** A body as text, with its size in bytes on the wire. */
+export interface BodyText {
+  readonly text: string;
+  readonly byteLength: number;
+}
+
+/**
+ * The body of the event as UTF-8 text and its size in bytes. A text body is used as API Gateway
+ * delivered it (it decoded the client's UTF-8 already), without a round trip through a buffer;
+ * only a base64 body is decoded.
+ */
+export function bodyTextOf(event: ProxyEvent): BodyText {
+  const body = event.body;
+  if (body === undefined || body === null || body === '') return { text: '', byteLength: 0 };
+  if (event.isBase64Encoded) {
+    const bytes = Buffer.from(body, 'base64');
+    return { text: bytes.toString('utf8'), byteLength: bytes.byteLength };
+  }
+  return { text: body, byteLength: Buffer.byteLength(body, 'utf8') };
+}
+
 export interface RequestOptions {
   /** Body bytes already decoded by the caller, to avoid decoding twice. */
   readonly body?: Uint8Array<ArrayBuffer>;
   /** The event's headers as {@link headerValuesOf} returns them, when the caller already has them. */
   readonly headers?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Build the request without its body, for a caller that hands the MCP SDK the parsed message
+   * (`parsedBody`): the SDK then never reads the body, and a body costs a stream per request.
+   */
+  readonly withoutBody?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -158,18 +184,16 @@ export function requestFromProxyEvent(event: ProxyEvent, base: PublicBase, optio
   for (const [name, values] of options.headers ?? headerValuesOf(event)) {
     for (const value of values) pairs.push([name, value]);
   }
-  const body = options.body ?? bodyBytesOf(event);
-  const hasBody = body.byteLength > 0;
+  const body = options.withoutBody ? undefined : (options.body ?? bodyBytesOf(event));
+  const hasBody = body !== undefined && body.byteLength > 0;
   if (hasBody && (method === 'GET' || method === 'HEAD')) {
     throw new InvalidProxyEventError(`A ${method} request cannot carry a body.`);
   }
+  const init: RequestInit = { method, headers: pairs };
+  if (hasBody) init.body = body;
+  if (options.signal) init.signal = options.signal;
   try {
-    return new Request(publicUrlOf(event, base), {
-      method,
-      headers: pairs,
-      ...(hasBody ? { body } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    return new Request(publicUrlOf(event, base), init);
   } catch (cause) {
     const culprit = pairs.find(([name, value]) => !isValidHeader(name, value));
     if (culprit) throw new InvalidProxyEventError(`The request header "${culprit[0]}" has a name or value that HTTP does not allow.`, { cause });

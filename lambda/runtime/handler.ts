@@ -25,7 +25,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { isScopeToken } from '../shared/scopes';
 import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChallenge } from '../shared/urls';
-import { bodyBytesOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
+import { bodyTextOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { isOriginAllowed, readRuntimeSettings } from './config';
 import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
@@ -121,6 +121,8 @@ export type McpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) 
 interface RequestRecord {
   requestId: string;
   httpMethod: string;
+  /** The request's Origin, read once for both the Origin check and the CORS answer. */
+  origin?: string;
   rpcMethod?: string;
   tool?: string;
   era?: 'legacy' | 'modern';
@@ -225,6 +227,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
     const headers = headerValuesOf(event);
     const header = (name: string): string | undefined => headers.get(name)?.join(', ');
     const origin = header('origin');
+    record.origin = origin;
     if (origin !== undefined && !isOriginAllowed(settings.origins, origin)) {
       record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
       return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
@@ -263,7 +266,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       return jsonRpcErrorResponse(405, TRANSPORT_ERROR, 'Method not allowed.', { headers: { Allow: ALLOWED_METHODS } });
     }
 
-    const body = bodyBytesOf(event);
+    const body = bodyTextOf(event);
     if (body.byteLength > settings.maxBodyBytes) {
       record.reasons.push(`body of ${body.byteLength} bytes exceeds ${settings.maxBodyBytes}`);
       return jsonRpcErrorResponse(413, TRANSPORT_ERROR, `Payload Too Large: Request body must not exceed ${settings.maxBodyBytes} bytes`);
@@ -281,7 +284,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
 
     let message: unknown;
     try {
-      message = JSON.parse(body.toString('utf8'));
+      message = JSON.parse(body.text);
     } catch (error) {
       record.reasons.push(`body is not JSON: ${(error as Error).message}`);
       return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON');
@@ -308,7 +311,10 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       }
     }
 
-    const request = requestFromProxyEvent(event, base, { body, headers });
+    // The SDK gets the parsed message as `parsedBody` on both paths and then never reads the body
+    // (JSON.parse never yields undefined, the one value that would make it read), so the request
+    // carries none.
+    const request = requestFromProxyEvent(event, base, { headers, withoutBody: true });
     const response = (await isLegacyRequest(request, message))
       ? await serveLegacy(request, authInfo, message, record)
       : await modern.fetch(request, { authInfo, parsedBody: message });
@@ -360,7 +366,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
           result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
         }
       }
-      const origin = headerValuesOf(event).get('origin')?.join(', ');
+      const origin = record.origin;
       const allowedOrigin = origin !== undefined && isOriginAllowed(settings.origins, origin) ? origin : undefined;
       Object.assign(result.multiValueHeaders, corsHeaders(allowedOrigin, settings.origins.any));
       logRequest(logger, record, result.statusCode, performance.now() - started);

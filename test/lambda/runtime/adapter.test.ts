@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  bodyTextOf,
   proxyEventFromRequest,
   proxyResultFromResponse,
   publicBaseOf,
@@ -92,6 +93,25 @@ describe('event → Request', () => {
 
   it('refuses a header value fetch cannot carry, naming the header', () => {
     expect(() => requestFromProxyEvent(event({ headers: { 'X-Odd': 'a\nb' } }), STAGE_BASE)).toThrow(/"x-odd"/);
+  });
+
+  it('leaves the body out when asked, keeping method, URL and headers', () => {
+    const request = requestFromProxyEvent(event({ headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' }), STAGE_BASE, { withoutBody: true });
+    expect(request.body).toBeNull();
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
+    expect(request.headers.get('content-type')).toBe('application/json');
+  });
+});
+
+describe('event body as text', () => {
+  it.each<[string, Partial<ProxyEvent>, string, number]>([
+    ['a text body, counting UTF-8 bytes', { body: '{"name":"Zoë ✓"}' }, '{"name":"Zoë ✓"}', 19],
+    ['a base64 body, decoded', { body: Buffer.from('{"a":"é"}').toString('base64'), isBase64Encoded: true }, '{"a":"é"}', 10],
+    ['no body', { body: null }, '', 0],
+    ['an empty body', { body: '' }, '', 0],
+  ])('reads %s', (_case, overrides, text, byteLength) => {
+    expect(bodyTextOf(event(overrides))).toEqual({ text, byteLength });
   });
 });
 

@@ -295,6 +295,15 @@ describe('bad input never yields a 5xx', () => {
     if (status === 405) expect(result.multiValueHeaders.allow).toEqual(['POST, OPTIONS']);
   });
 
+  // The SDK receives the parsed message, never the body: a parsed `null` or primitive must still reach it as the message.
+  it.each(['null', '42', '"text"', 'true'])('answers the JSON value %s, which is no JSON-RPC message, with 400 and -32600 in both eras', async (rawBody) => {
+    for (const { headers } of [legacyRequest('ping', undefined), modernRequest('ping')]) {
+      const result = await handler(mcpEvent(undefined, { rawBody, headers }));
+      expect(result.statusCode).toBe(400);
+      expect(replyOf(result)).toMatchObject({ id: null, error: { code: -32600 } });
+    }
+  });
+
   it('answers an unsupported revision in the modern envelope with 400 and -32022 naming the supported ones', async () => {
     const { body, headers } = modernRequest('tools/list');
     const envelope = (body as { params: { _meta: Record<string, unknown> } }).params._meta;
