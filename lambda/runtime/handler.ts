@@ -28,6 +28,7 @@ import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChalleng
 import { bodyTextOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { isOriginAllowed, readRuntimeSettings } from './config';
+import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
 import {
   ALLOWED_METHODS,
@@ -103,7 +104,9 @@ export interface McpLambdaHandlerOptions {
    */
   readonly serverInfo?: ServerInfo;
   /**
-   * The Powertools logger for the per-request log line.
+   * The Powertools logger for the per-request log line. That line is written in the Logger's
+   * default JSON shape with its level, service, sampling rate and persistent keys, without going
+   * through its formatter (request-log.ts says why); its other lines are the Logger's own.
    * @default - a new Logger (service from `POWERTOOLS_SERVICE_NAME`, level from `POWERTOOLS_LOG_LEVEL`)
    */
   readonly logger?: Logger;
@@ -174,6 +177,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   const resource = new URL(settings.urls.resource);
   const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
   const logger = options.logger ?? new Logger();
+  const writeRequestLog = createRequestLogWriter(logger);
   // The SDK reports errors through one `onerror` callback without saying which request they
   // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
   // line; with several in flight (a local runner) it gets a line of its own. (AsyncLocalStorage
@@ -369,7 +373,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       const origin = record.origin;
       const allowedOrigin = origin !== undefined && isOriginAllowed(settings.origins, origin) ? origin : undefined;
       Object.assign(result.multiValueHeaders, corsHeaders(allowedOrigin, settings.origins.any));
-      logRequest(logger, record, result.statusCode, performance.now() - started);
+      logRequest(writeRequestLog, record, result.statusCode, performance.now() - started);
       return result;
     } finally {
       inFlight.delete(record);
@@ -377,20 +381,17 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   };
 }
 
-function logRequest(logger: Logger, record: RequestRecord, status: number, durationMs: number): void {
-  const line = {
+function logRequest(write: RequestLogWriter, record: RequestRecord, status: number, durationMs: number): void {
+  write(status >= 500 ? 'ERROR' : status >= 400 ? 'WARN' : 'INFO', {
     requestId: record.requestId,
     httpMethod: record.httpMethod,
-    ...(record.rpcMethod !== undefined ? { rpcMethod: record.rpcMethod } : {}),
-    ...(record.tool !== undefined ? { tool: record.tool } : {}),
-    ...(record.era !== undefined ? { era: record.era } : {}),
+    rpcMethod: record.rpcMethod,
+    tool: record.tool,
+    era: record.era,
     status,
     durationMs: Math.round(durationMs * 100) / 100,
-    ...(record.sub !== undefined ? { sub: record.sub } : {}),
-    ...(record.reasons.length > 0 ? { reason: record.reasons.join('; ') } : {}),
-    ...(record.error !== undefined ? { error: record.error } : {}),
-  };
-  if (status >= 500) logger.error('mcp request', line);
-  else if (status >= 400) logger.warn('mcp request', line);
-  else logger.info('mcp request', line);
+    sub: record.sub,
+    reason: record.reasons.length > 0 ? record.reasons.join('; ') : undefined,
+    error: record.error,
+  });
 }
