@@ -216,8 +216,10 @@ function mediaTypeOf(contentType: string | null): string {
 
 // Bodies of these media types travel as text; everything else is base64 so no byte is lost.
 function isTextual(contentType: string | null): boolean {
-  if (contentType === null) return false;
-  const essence = mediaTypeOf(contentType);
+  return contentType !== null && isTextualMediaType(mediaTypeOf(contentType));
+}
+
+function isTextualMediaType(essence: string): boolean {
   return (
     essence.startsWith('text/') ||
     essence === 'application/json' ||
@@ -247,13 +249,13 @@ export function multiValueHeadersOf(headers: Headers): Record<string, string[]> 
  */
 export async function proxyResultFromResponse(response: Response): Promise<ProxyResult> {
   const multiValueHeaders = multiValueHeadersOf(response.headers);
-  const contentType = response.headers.get('content-type');
   if (response.body === null) return { statusCode: response.status, multiValueHeaders, body: '', isBase64Encoded: false };
-  if (mediaTypeOf(contentType) === 'text/event-stream') {
+  const mediaType = mediaTypeOf(response.headers.get('content-type'));
+  if (mediaType === 'text/event-stream') {
     await response.body.cancel().catch(() => undefined);
     throw new StreamingResponseError();
   }
-  if (isTextual(contentType)) {
+  if (isTextualMediaType(mediaType)) {
     return { statusCode: response.status, multiValueHeaders, body: await response.text(), isBase64Encoded: false };
   }
   const bytes = Buffer.from(await response.arrayBuffer());

@@ -74,12 +74,14 @@ export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
   // The same rule as the authorizer's verification: expired once `exp` is `tolerance` seconds in the past.
   if (exp <= (source.nowSeconds ?? Date.now() / 1000) - tolerance) throw new ExpiredTokenError(sub, exp, tolerance);
   const scope = text(context.scope);
-  const extra: AuthInfoExtra = {
-    sub,
-    ...optional('orgId', text(context.org_id)),
-    ...optional('sid', text(context.sid)),
-    ...optional('jti', text(context.jti)),
-  };
+  // Absent claims stay absent (no undefined-valued keys); assigned one by one, as this runs per request.
+  const extra: { sub: string; orgId?: string; sid?: string; jti?: string } = { sub };
+  const orgId = text(context.org_id);
+  if (orgId !== undefined) extra.orgId = orgId;
+  const sid = text(context.sid);
+  if (sid !== undefined) extra.sid = sid;
+  const jti = text(context.jti);
+  if (jti !== undefined) extra.jti = jti;
   return {
     token,
     clientId: text(context.client_id) ?? '',
@@ -87,12 +89,8 @@ export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
     expiresAt: exp,
     resource: source.resource,
     resourceMetadataUrl: source.resourceMetadataUrl,
-    extra: { ...extra },
+    extra,
   };
-}
-
-function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 /** Who is calling a tool: the identity a tool should act for. Never contains the token. */

@@ -124,8 +124,8 @@ export type McpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) 
 interface RequestRecord {
   requestId: string;
   httpMethod: string;
-  /** The request's Origin, read once for both the Origin check and the CORS answer. */
-  origin?: string;
+  /** The request's Origin once it passed the Origin check, for the CORS answer. */
+  allowedOrigin?: string;
   rpcMethod?: string;
   tool?: string;
   era?: 'legacy' | 'modern';
@@ -231,10 +231,12 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
     const headers = headerValuesOf(event);
     const header = (name: string): string | undefined => headers.get(name)?.join(', ');
     const origin = header('origin');
-    record.origin = origin;
-    if (origin !== undefined && !isOriginAllowed(settings.origins, origin)) {
-      record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
-      return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
+    if (origin !== undefined) {
+      if (!isOriginAllowed(settings.origins, origin)) {
+        record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
+        return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
+      }
+      record.allowedOrigin = origin;
     }
     if (method === 'OPTIONS') return preflightResponse();
 
@@ -370,9 +372,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
           result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
         }
       }
-      const origin = record.origin;
-      const allowedOrigin = origin !== undefined && isOriginAllowed(settings.origins, origin) ? origin : undefined;
-      Object.assign(result.multiValueHeaders, corsHeaders(allowedOrigin, settings.origins.any));
+      Object.assign(result.multiValueHeaders, corsHeaders(record.allowedOrigin, settings.origins.any));
       logRequest(writeRequestLog, record, result.statusCode, performance.now() - started);
       return result;
     } finally {
