@@ -180,25 +180,44 @@ export interface RequestOptions {
 /** Builds the web `Request` a proxy event stands for. Throws {@link InvalidProxyEventError} for a header or body fetch refuses. */
 export function requestFromProxyEvent(event: ProxyEvent, base: PublicBase, options: RequestOptions = {}): Request {
   const method = event.httpMethod.toUpperCase();
-  const pairs: [string, string][] = [];
-  for (const [name, values] of options.headers ?? headerValuesOf(event)) {
-    for (const value of values) pairs.push([name, value]);
-  }
+  const headerValues = options.headers ?? headerValuesOf(event);
   const body = options.withoutBody ? undefined : (options.body ?? bodyBytesOf(event));
   const hasBody = body !== undefined && body.byteLength > 0;
   if (hasBody && (method === 'GET' || method === 'HEAD')) {
     throw new InvalidProxyEventError(`A ${method} request cannot carry a body.`);
   }
-  const init: RequestInit = { method, headers: pairs };
+  const init: RequestInit = { method, headers: headersInitOf(headerValues) };
   if (hasBody) init.body = body;
   if (options.signal) init.signal = options.signal;
   try {
     return new Request(publicUrlOf(event, base), init);
   } catch (cause) {
-    const culprit = pairs.find(([name, value]) => !isValidHeader(name, value));
+    const culprit = pairsOf(headerValues).find(([name, value]) => !isValidHeader(name, value));
     if (culprit) throw new InvalidProxyEventError(`The request header "${culprit[0]}" has a name or value that HTTP does not allow.`, { cause });
     throw new InvalidProxyEventError(`The request cannot be represented: ${(cause as Error).message}`, { cause });
   }
+}
+
+function pairsOf(headerValues: ReadonlyMap<string, readonly string[]>): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [name, values] of headerValues) {
+    for (const value of values) pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/**
+ * The headers as fetch takes them: a record when every name has one value (the usual case, which
+ * fetch converts faster than pairs), else pairs, so repeated values are appended one by one.
+ */
+function headersInitOf(headerValues: ReadonlyMap<string, readonly string[]>): HeadersInit {
+  const record: Record<string, string> = {};
+  for (const [name, values] of headerValues) {
+    // fetch copies a record through plain assignment, which would swallow a header named `__proto__`.
+    if (values.length !== 1 || name === '__proto__') return pairsOf(headerValues);
+    record[name] = values[0];
+  }
+  return record;
 }
 
 function isValidHeader(name: string, value: string): boolean {

@@ -76,6 +76,12 @@ describe('event → Request', () => {
     expect(await request.text()).toBe('{"a":1}');
   });
 
+  it('keeps a header whatever its name, __proto__ included', () => {
+    const request = requestFromProxyEvent(event({ headers: { ['__proto__']: 'kept', 'X-Plain': 'also kept' } }), STAGE_BASE);
+    expect(request.headers.get('__proto__')).toBe('kept');
+    expect(request.headers.get('x-plain')).toBe('also kept');
+  });
+
   it('uses single-value headers when the multi-value map is absent', () => {
     const request = requestFromProxyEvent(event({ headers: { Authorization: 'Bearer x' } }), STAGE_BASE);
     expect(request.headers.get('authorization')).toBe('Bearer x');
