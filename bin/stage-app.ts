@@ -1,0 +1,27 @@
+/**
+ * The CDK app of this repository: one stack per stage, the stage chosen with `-c stage=NAME`
+ * (see `stages` in cdk.json), checked by cdk-nag. bin/app.ts runs it with the sample server; the
+ * conformance run swaps in its fixture server.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { McpHandler } from '../lib/mcp-handler';
+import { loadStageConfig, StageConfigError } from '../lib/stage-config';
+import { McpServerStack, stackNameForStage } from '../lib/mcp-server-stack';
+
+export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler } = {}): void {
+  const app = new App();
+  try {
+    const stage = loadStageConfig(app.node);
+    new McpServerStack(app, stackNameForStage(stage.name), { stage, mcpHandler: options.mcpHandler });
+  } catch (error) {
+    if (error instanceof StageConfigError) {
+      // A configuration mistake: one readable line, no stack trace.
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
+}
