@@ -5,6 +5,7 @@ import {
   REDIRECT_URI,
   RESOURCE,
   authorizationUrl,
+  exchangeCode,
   pkcePair,
   registeredClientId,
   tokenRequest,
@@ -29,14 +30,7 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
   async function tokensFor(clientId: string) {
     const pkce = pkcePair();
     const callback = await codeFor(clientId, pkce.challenge);
-    return tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      resource: RESOURCE,
-    });
+    return exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
   }
 
   it('walks authorize → sign-in → resume → redirect_uri with code, state and iss, hop by hop', async () => {
@@ -111,14 +105,7 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
 
     // Act
     const callback = await codeFor(clientId, pkce.challenge, { resource: otherResource });
-    const { body } = await tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      resource: otherResource,
-    });
+    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: otherResource });
     const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), { audience: otherResource });
 
     // Assess
@@ -191,13 +178,7 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
 
     // Act
     const callback = await codeFor(clientId, pkce.challenge, { scope: 'openid' });
-    const { body } = await tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-    });
+    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier });
 
     // Assess
     expect(body.refresh_token).toEqual(expect.any(String));
@@ -211,13 +192,7 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
 
     // Act
     const callback = await codeFor(clientId, pkce.challenge, { resource: undefined });
-    const { status, body } = await tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-    });
+    const { status, body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier });
 
     // Assess
     expect(status).toBe(200);
@@ -251,13 +226,7 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
     const callback = await codeFor(clientId, pkce.challenge);
 
     // Act
-    const { status, body } = await tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkcePair().verifier,
-      redirect_uri: REDIRECT_URI,
-    });
+    const { status, body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkcePair().verifier });
 
     // Assess
     expect(status).toBe(400);

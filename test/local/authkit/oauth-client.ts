@@ -77,6 +77,21 @@ export async function tokenRequest(issuer: string, form: Record<string, string>)
   return { status: response.status, body: (await response.json()) as TokenResponse['body'] };
 }
 
+/** Redeems the authorization code in `callback` at the token endpoint (authorization_code grant with PKCE). */
+export function exchangeCode(
+  issuer: string,
+  exchange: { readonly clientId: string; readonly callback: URL; readonly verifier: string; readonly resource?: string },
+): Promise<TokenResponse> {
+  return tokenRequest(issuer, {
+    grant_type: 'authorization_code',
+    client_id: exchange.clientId,
+    code: String(exchange.callback.searchParams.get('code')),
+    code_verifier: exchange.verifier,
+    redirect_uri: REDIRECT_URI,
+    ...(exchange.resource !== undefined ? { resource: exchange.resource } : {}),
+  });
+}
+
 /** Collects `Set-Cookie` values by name, enough for one walk through the sign-in redirects. */
 export class Cookies {
   readonly #values = new Map<string, string>();

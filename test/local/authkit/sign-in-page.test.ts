@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { DEV_USER, authorizeHeadlessly, startAuthKitStandIn, type AuthKitStandIn } from '../../../local/authkit/launch';
-import { Cookies, REDIRECT_URI, RESOURCE, authorizationUrl, pkcePair, registerPublicClient, tokenRequest } from './oauth-client';
+import { Cookies, REDIRECT_URI, RESOURCE, authorizationUrl, pkcePair, exchangeCode, registerPublicClient } from './oauth-client';
 
 describe('AuthKit stand-in: the sign-in page for people', () => {
   let standIn: AuthKitStandIn;
@@ -79,14 +79,7 @@ describe('AuthKit stand-in: the sign-in page for people', () => {
 
     // Act
     const callback = await submit(cookies, html, 'confirm');
-    const { body } = await tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      resource: RESOURCE,
-    });
+    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
     const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), {
       issuer: standIn.issuer,
       audience: RESOURCE,

@@ -7,7 +7,7 @@ import {
   type AuthKitStandIn,
   type AuthKitTestControls,
 } from '../../../local/authkit/launch';
-import { REDIRECT_URI, RESOURCE, authorizationUrl, pkcePair, registeredClientId, tokenRequest } from './oauth-client';
+import { RESOURCE, authorizationUrl, exchangeCode, pkcePair, registeredClientId, tokenRequest } from './oauth-client';
 
 describe('AuthKit stand-in: test controls', () => {
   let standIn: AuthKitStandIn;
@@ -38,14 +38,7 @@ describe('AuthKit stand-in: test controls', () => {
     const clientId = await registeredClientId(standIn.issuer);
     const pkce = pkcePair();
     const callback = await authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge }));
-    const { body } = await tokenRequest(standIn.issuer, {
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: String(callback.searchParams.get('code')),
-      code_verifier: pkce.verifier,
-      redirect_uri: REDIRECT_URI,
-      resource: RESOURCE,
-    });
+    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
     return String(body.access_token);
   }
 
@@ -169,14 +162,7 @@ describe('AuthKit stand-in: test controls', () => {
       const clientId = await registeredClientId(standIn.issuer);
       const pkce = pkcePair();
       const callback = await authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge }));
-      const first = await tokenRequest(standIn.issuer, {
-        grant_type: 'authorization_code',
-        client_id: clientId,
-        code: String(callback.searchParams.get('code')),
-        code_verifier: pkce.verifier,
-        redirect_uri: REDIRECT_URI,
-        resource: RESOURCE,
-      });
+      const first = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
 
       // Act
       const rotation = await controls.rotateSigningKey();
