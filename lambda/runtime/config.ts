@@ -6,6 +6,7 @@
 import { nonEmpty, readWholeNumber, type Env } from '../shared/env';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../shared/token-policy';
 import { serverUrls, type ServerUrls } from '../shared/urls';
+import { LISTEN_MAX_SECONDS_ENV, RESPONSE_TRANSFER_MODE_ENV } from '../shared/mcp-environment';
 import { RuntimeConfigError } from './errors';
 
 /** 1 MiB: the default request body limit (API Gateway itself stops at 10 MB). */
@@ -20,13 +21,26 @@ export interface RuntimeSettings {
   readonly maxBodyBytes: number;
   /** Allowed clock skew when checking a token's `exp` on each request. */
   readonly clockToleranceSeconds: number;
+  /** Whether API Gateway streams the answer (STREAM) or waits for all of it (BUFFERED). */
+  readonly responseTransferMode: ResponseTransferMode;
+  /** Longest hold of one `subscriptions/listen` stream, in seconds. */
+  readonly listenMaxSeconds: number;
 }
+
+export type ResponseTransferMode = 'stream' | 'buffered';
+
+/** 15 minutes: a streamed REST API integration's longest timeout, and so a listen stream's longest hold. */
+export const MAX_LISTEN_SECONDS = 900;
+/** Five minutes of hold per listen stream unless set: a held stream is billed Lambda duration. */
+export const DEFAULT_LISTEN_MAX_SECONDS = 300;
 
 export interface RuntimeSettingsInput {
   readonly publicBaseUrl?: string;
   readonly allowedOrigins?: readonly string[] | '*';
   readonly maxBodyBytes?: number;
   readonly clockToleranceSeconds?: number;
+  readonly responseTransferMode?: ResponseTransferMode;
+  readonly listenMaxSeconds?: number;
 }
 
 const configError = (variable: string, problem: string) => new RuntimeConfigError(variable, `${variable}: ${problem}`);
@@ -37,7 +51,26 @@ export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = proc
     origins: readOrigins(input.allowedOrigins ?? env.ALLOWED_ORIGINS),
     maxBodyBytes: readMaxBodyBytes(input.maxBodyBytes, env),
     clockToleranceSeconds: readClockTolerance(input.clockToleranceSeconds, env),
+    responseTransferMode: input.responseTransferMode ?? readTransferMode(env),
+    listenMaxSeconds: readListenMaxSeconds(input.listenMaxSeconds, env),
   };
+}
+
+// Unset means buffered: a function the construct did not configure answers the way it always did.
+function readTransferMode(env: Env): ResponseTransferMode {
+  const raw = nonEmpty(env[RESPONSE_TRANSFER_MODE_ENV]);
+  if (raw === undefined || raw.toUpperCase() === 'BUFFERED') return 'buffered';
+  if (raw.toUpperCase() === 'STREAM') return 'stream';
+  throw configError(RESPONSE_TRANSFER_MODE_ENV, `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`);
+}
+
+function readListenMaxSeconds(option: number | undefined, env: Env): number {
+  const range = { fallback: DEFAULT_LISTEN_MAX_SECONDS, min: 1, max: MAX_LISTEN_SECONDS };
+  if (option === undefined) return readWholeNumber(env, LISTEN_MAX_SECONDS_ENV, range, configError);
+  if (!Number.isSafeInteger(option) || option < range.min || option > range.max) {
+    throw configError('listenMaxSeconds', `${option} is not a whole number of seconds from ${range.min} to ${range.max}.`);
+  }
+  return option;
 }
 
 function readUrls(value: string | undefined): ServerUrls {
@@ -53,13 +86,13 @@ function readUrls(value: string | undefined): ServerUrls {
 }
 
 /**
- * `ALLOWED_ORIGINS`: comma separated; unset, empty or `*` allows any Origin (tokens travel in a
- * header, not a cookie, so a foreign page cannot borrow a user's credentials). Each entry is a full
- * origin (`https://app.example.com`, matched exactly) or a bare hostname (any scheme and port).
+ * `ALLOWED_ORIGINS`: comma separated. Unset or empty allows no browser origin (non-browser clients
+ * send no Origin and are unaffected); `*` allows any. Each entry is a full origin
+ * (`https://app.example.com`, matched exactly) or a bare hostname (any scheme and port).
  */
 export function readOrigins(value: readonly string[] | string | undefined): OriginPolicy {
   const entries = (typeof value === 'string' ? value.split(',') : (value ?? [])).map((e) => e.trim()).filter((e) => e !== '');
-  if (entries.length === 0 || entries.includes('*')) return { any: true };
+  if (entries.includes('*')) return { any: true };
   const origins = new Set<string>();
   const hostnames = new Set<string>();
   for (const entry of entries) {
@@ -83,17 +116,26 @@ export function readOrigins(value: readonly string[] | string | undefined): Orig
   return { any: false, origins, hostnames };
 }
 
-/** Whether a present `Origin` header is allowed. The opaque `null` origin is allowed only under "any". */
-export function isOriginAllowed(policy: OriginPolicy, origin: string): boolean {
-  if (policy.any) return true;
+/**
+ * The allowed origin a present `Origin` header names, serialised as `new URL(origin).origin` (so
+ * what is echoed is the origin that was checked, never the raw header), or `undefined` when it is
+ * not allowed. The opaque `null` origin is allowed only under "any".
+ */
+export function allowedOriginOf(policy: OriginPolicy, origin: string): string | undefined {
   let url: URL;
   try {
     url = new URL(origin);
   } catch {
-    return false;
+    return policy.any && origin === 'null' ? 'null' : undefined;
   }
-  if (url.origin === 'null') return false;
-  return policy.origins.has(url.origin) || policy.hostnames.has(url.hostname.toLowerCase());
+  if (policy.any) return url.origin;
+  if (url.origin === 'null') return undefined;
+  return policy.origins.has(url.origin) || policy.hostnames.has(url.hostname.toLowerCase()) ? url.origin : undefined;
+}
+
+/** Whether a present `Origin` header is allowed. */
+export function isOriginAllowed(policy: OriginPolicy, origin: string): boolean {
+  return allowedOriginOf(policy, origin) !== undefined;
 }
 
 function readMaxBodyBytes(option: number | undefined, env: Env): number {

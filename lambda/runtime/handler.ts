@@ -1,14 +1,17 @@
 /**
  * `createMcpLambdaHandler`: serves an MCP server factory as a Lambda behind an API Gateway REST API
- * and its token authorizer. Stateless, JSON responses (the REST API integration is buffered).
+ * and its token authorizer. Stateless. With response streaming (`RESPONSE_TRANSFER_MODE=STREAM`, the
+ * construct's default) a request whose tool sends progress or log notifications is answered as an
+ * event stream that carries each one as it happens; a request that sends nothing mid-way is still
+ * answered with one JSON body. Buffered, every answer is one JSON body.
  *
  * Per request, in this order: Origin check (403), CORS preflight (204), identity from the
  * authorizer context (401, also for a token whose `exp` passed while its authorizer decision was
  * cached), method (405), body size (413), Accept (406), Content-Type (415), JSON (400 parse error),
- * batch (400 invalid request), `subscriptions/listen` (404 method not found: it needs a stream),
- * per-tool scopes (403 insufficient_scope), then the MCP SDK: the 2026-07-28 path through
- * `createMcpHandler`, 2025-era requests through a stateless streamable HTTP transport in JSON mode.
- * Whatever happens, the answer is JSON and one log line.
+ * batch (400 invalid request), `subscriptions/listen` when buffered (404 method not found: it needs
+ * a stream), per-tool scopes (403 insufficient_scope), then the MCP SDK: the 2026-07-28 path through
+ * `createMcpHandler`, 2025-era requests through a stateless streamable HTTP transport.
+ * Whatever happens, the answer is JSON-RPC and one log line.
  */
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -27,7 +30,9 @@ import { isScopeToken } from '../shared/scopes';
 import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChallenge } from '../shared/urls';
 import { bodyTextOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
-import { isOriginAllowed, readRuntimeSettings } from './config';
+import { allowedOriginOf, readRuntimeSettings, type ResponseTransferMode } from './config';
+import { StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
+import { jsonUnlessStreamed, whenBodyDone } from './sse';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
 import {
@@ -110,21 +115,60 @@ export interface McpLambdaHandlerOptions {
    * @default - a new Logger (service from `POWERTOOLS_SERVICE_NAME`, level from `POWERTOOLS_LOG_LEVEL`)
    */
   readonly logger?: Logger;
+  /**
+   * How API Gateway carries the answer: `stream` (the integration's `ResponseTransferMode: STREAM`)
+   * or `buffered`. Streaming, the exported handler is a Lambda streaming handler.
+   * @default - `RESPONSE_TRANSFER_MODE` (`STREAM` or `BUFFERED`), or `buffered` when unset
+   */
+  readonly responseTransferMode?: ResponseTransferMode;
+  /**
+   * Longest time one `subscriptions/listen` stream is held open, in seconds, before it is closed
+   * cleanly (the client then listens again). A held stream is billed as Lambda duration.
+   * @default - `LISTEN_MAX_SECONDS`, or 300
+   */
+  readonly listenMaxSeconds?: number;
+  /**
+   * How long before the invocation's time limit a streamed request is given up: its tool is
+   * aborted and the client gets a JSON-RPC error instead of a stream cut off mid-way.
+   * @default 2000
+   */
+  readonly timeoutMarginMs?: number;
+  /**
+   * `awslambda.HttpResponseStream.from`, which puts the HTTP status and headers in front of a
+   * streamed body. Only for running the streaming handler outside a Lambda runtime.
+   * @default - the Lambda Node.js runtime's `awslambda.HttpResponseStream.from`
+   */
+  readonly httpResponseStreamFrom?: HttpResponseStreamFrom;
 }
 
 /** The parts of the Lambda context the handler reads. */
 export interface LambdaContextLike {
   readonly awsRequestId?: string;
+  /** Milliseconds left before Lambda stops the invocation. */
+  getRemainingTimeInMillis?(): number;
 }
 
-/** A Lambda handler for REST API proxy events. */
-export type McpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) => Promise<ProxyResult>;
+/** A buffered REST API proxy handler: the whole answer as one proxy result. */
+export type BufferedMcpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) => Promise<ProxyResult>;
+/** A Lambda streaming handler (`awslambda.streamifyResponse`): the answer is written to the stream as it is produced. */
+export type StreamingMcpLambdaHandler = (event: ProxyEvent, responseStream: LambdaResponseStream, context?: LambdaContextLike) => Promise<void>;
+
+/**
+ * The Lambda handler. Called as Lambda calls a streaming handler, `(event, responseStream,
+ * context)`, it streams; called with `(event, context)` it returns the proxy result. Which one
+ * Lambda uses follows `responseTransferMode`: streaming, the function is marked with
+ * `awslambda.streamifyResponse`.
+ */
+export interface McpLambdaHandler {
+  (event: ProxyEvent, context?: LambdaContextLike): Promise<ProxyResult>;
+  (event: ProxyEvent, responseStream: LambdaResponseStream, context?: LambdaContextLike): Promise<void>;
+}
 
 // The per-request log line, filled in as the request travels through the layers.
 interface RequestRecord {
   requestId: string;
   httpMethod: string;
-  /** The request's Origin once it passed the Origin check, for the CORS answer. */
+  /** The request's Origin once it passed the Origin check, serialised, for the CORS answer. */
   allowedOrigin?: string;
   rpcMethod?: string;
   tool?: string;
@@ -140,7 +184,9 @@ interface RequestRecord {
 /** The 2026-07-28 method that opens a server-to-client notification stream. */
 const LISTEN_METHOD = 'subscriptions/listen';
 const EXPIRED_TOKEN_DESCRIPTION = 'The access token has expired';
-
+const DEFAULT_TIMEOUT_MARGIN_MS = 2000;
+// The write buffer of Lambda's response stream: small, so each event leaves when it is written.
+const STREAM_HIGH_WATER_MARK = 1024;
 
 function validateToolScopes(toolScopes: Readonly<Record<string, readonly string[]>>): void {
   for (const [tool, scopes] of Object.entries(toolScopes)) {
@@ -148,6 +194,32 @@ function validateToolScopes(toolScopes: Readonly<Record<string, readonly string[
       throw new RuntimeConfigError('toolScopes', `toolScopes["${tool}"] must be a list of OAuth scope tokens (no spaces or quotes), got ${JSON.stringify(scopes)}.`);
     }
   }
+}
+
+/** Scopes a tool requires: own entries only, so a tool named `constructor` or `__proto__` needs none. */
+function scopesOfTool(toolScopes: Readonly<Record<string, readonly string[]>>, tool: string): readonly string[] | undefined {
+  return Object.hasOwn(toolScopes, tool) ? toolScopes[tool] : undefined;
+}
+
+interface AwsLambdaGlobal {
+  streamifyResponse(handler: StreamingMcpLambdaHandler, options?: { highWaterMark?: number }): unknown;
+  HttpResponseStream: { from: HttpResponseStreamFrom };
+}
+
+/** The Lambda Node.js runtime's `awslambda` global, when this process has a complete one. */
+function awslambdaGlobal(): AwsLambdaGlobal | undefined {
+  const candidate = (globalThis as unknown as { awslambda?: Partial<AwsLambdaGlobal> }).awslambda;
+  return typeof candidate?.streamifyResponse === 'function' && typeof candidate.HttpResponseStream?.from === 'function' ? (candidate as AwsLambdaGlobal) : undefined;
+}
+
+function isResponseStream(value: unknown): value is LambdaResponseStream {
+  return typeof value === 'object' && value !== null && typeof (value as LambdaResponseStream).write === 'function' && typeof (value as LambdaResponseStream).end === 'function';
+}
+
+/** What one request is answered with, and how it ended, for the log line. */
+interface Answer {
+  readonly response: Response;
+  readonly record: RequestRecord;
 }
 
 /**
@@ -173,15 +245,226 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   const settings = readRuntimeSettings(options);
   const toolScopes = options.toolScopes ?? {};
   validateToolScopes(toolScopes);
-  const base = publicBaseOf(settings.urls.base);
-  const resource = new URL(settings.urls.resource);
-  const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
+  const streaming = settings.responseTransferMode === 'stream';
+  const lambdaGlobal = awslambdaGlobal();
+  const from = options.httpResponseStreamFrom ?? lambdaGlobal?.HttpResponseStream.from;
+  if (streaming && from === undefined) {
+    throw new RuntimeConfigError(
+      'RESPONSE_TRANSFER_MODE',
+      'RESPONSE_TRANSFER_MODE is STREAM, but this process has no awslambda.HttpResponseStream: run the function on the Lambda Node.js runtime, or pass responseTransferMode: "buffered".',
+    );
+  }
   const logger = options.logger ?? new Logger();
   const writeRequestLog = createRequestLogWriter(logger);
+  const answer = createAnswerer(factory, options, settings, logger, toolScopes);
+  const margin = options.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS;
+
+  const buffered: BufferedMcpLambdaHandler = async (event, context) => {
+    const started = performance.now();
+    const { response, record } = await answer(event, newRecord(event, context), undefined);
+    const result = await bufferedResult(response, record, settings.origins.any);
+    logRequest(writeRequestLog, record, result.statusCode, performance.now() - started);
+    return result;
+  };
+
+  const streamed: StreamingMcpLambdaHandler = async (event, responseStream, context) => {
+    const started = performance.now();
+    const limits = requestLimits(responseStream, context, margin);
+    const record = newRecord(event, context);
+    let status = 0;
+    try {
+      const answered = await limits.race(answer(event, record, limits));
+      const response = answered?.response ?? withCors(timeoutResponse(limits, record.rpcId), record, settings.origins.any);
+      if (answered === undefined) record.reasons.push(timeoutMessage(limits));
+      status = response.status;
+      await writeStreamed(response, responseStream, from!, limits, record.rpcId ?? null);
+      if (limits.reason() === 'timeout') record.reasons.push(timeoutMessage(limits));
+    } catch (error) {
+      if (!(error instanceof StreamClosedError)) throw error;
+      record.reasons.push('the client disconnected before the answer was complete');
+    } finally {
+      limits.dispose();
+      logRequest(writeRequestLog, record, status, performance.now() - started);
+    }
+  };
+
+  const entry = ((event: ProxyEvent, second?: LambdaResponseStream | LambdaContextLike, third?: LambdaContextLike) =>
+    isResponseStream(second) ? streamed(event, second, third) : buffered(event, second as LambdaContextLike | undefined)) as McpLambdaHandler;
+  if (streaming && lambdaGlobal !== undefined) lambdaGlobal.streamifyResponse(entry as StreamingMcpLambdaHandler, { highWaterMark: STREAM_HIGH_WATER_MARK });
+  return entry;
+}
+
+async function bufferedResult(response: Response, record: RequestRecord, anyOrigin: boolean): Promise<ProxyResult> {
+  try {
+    return await proxyResultFromResponse(response);
+  } catch (error) {
+    if (!(error instanceof StreamingResponseError)) throw error;
+    // Backstop: buffered, only listen-class requests stream, and those are refused up front.
+    record.reasons.push(error.message);
+    return proxyResultFromResponse(withCors(internalError(record, record.rpcId ?? null), record, anyOrigin));
+  }
+}
+
+/**
+ * The limits of one streamed request: the client disconnecting, and the invocation's time limit
+ * less a margin. Either aborts `signal` (the MCP SDK then cancels the request and its tool).
+ */
+interface RequestLimits {
+  readonly signal: AbortSignal;
+  /** Why the request was given up: `timeout` or `disconnected`. */
+  readonly reason: () => 'timeout' | 'disconnected' | 'hold' | undefined;
+  /** Resolves with the promise's value, or with undefined once the limits abort the request. */
+  race<T>(promise: Promise<T>): Promise<T | undefined>;
+  /** Ends a listen stream after `seconds`, unless something else ends it first. */
+  holdFor(seconds: number): void;
+  readonly timeLimitMs?: number;
+  dispose(): void;
+}
+
+function requestLimits(responseStream: LambdaResponseStream, context: LambdaContextLike | undefined, marginMs: number): RequestLimits {
+  const controller = new AbortController();
+  let reason: 'timeout' | 'disconnected' | 'hold' | undefined;
+  const abort = (why: 'timeout' | 'disconnected' | 'hold'): void => {
+    if (reason !== undefined) return;
+    reason = why;
+    controller.abort(new Error(`request given up: ${why}`));
+  };
+  const onClose = (): void => {
+    if (!responseStream.writableFinished) abort('disconnected');
+  };
+  responseStream.on('close', onClose);
+  const timers: NodeJS.Timeout[] = [];
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining !== undefined) timers.push(setTimeout(() => abort('timeout'), Math.max(0, remaining - marginMs)));
+  const aborted = new Promise<undefined>((resolve) => controller.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  return {
+    signal: controller.signal,
+    reason: () => reason,
+    race: (promise) => Promise.race([promise, aborted]),
+    holdFor: (seconds) => void timers.push(setTimeout(() => abort('hold'), seconds * 1000)),
+    timeLimitMs: remaining,
+    dispose: () => {
+      for (const timer of timers) clearTimeout(timer);
+      responseStream.off('close', onClose);
+    },
+  };
+}
+
+function timeoutMessage(limits: RequestLimits): string {
+  const seconds = limits.timeLimitMs === undefined ? undefined : Math.round(limits.timeLimitMs / 1000);
+  return `Request timed out: the server's time limit${seconds === undefined ? '' : ` (${seconds} s)`} was reached before the answer was complete`;
+}
+
+/** The JSON answer for a request given up before its response started. */
+function timeoutResponse(limits: RequestLimits, id: RequestId | null | undefined): Response {
+  if (limits.reason() === 'disconnected') throw new StreamClosedError();
+  return jsonRpcErrorResponse(504, INTERNAL_ERROR, timeoutMessage(limits), { id: id ?? null });
+}
+
+/** Writes the response; when the limits stop it mid-stream, the stream ends with a JSON-RPC error event (or cleanly, for a listen stream's hold). */
+async function writeStreamed(response: Response, responseStream: LambdaResponseStream, from: HttpResponseStreamFrom, limits: RequestLimits, id: RequestId | null): Promise<void> {
+  const body = response.body;
+  if (body === null || limits.signal.aborted) {
+    await writeResponseToStream(response, responseStream, from);
+    return;
+  }
+  const reader = body.getReader();
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+    void reader.cancel().catch(() => undefined);
+  };
+  limits.signal.addEventListener('abort', stop, { once: true });
+  const guarded = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (!done && !stopped) return controller.enqueue(value);
+      if (stopped && limits.reason() === 'timeout') controller.enqueue(new TextEncoder().encode(sseErrorEvent(limits, id)));
+      controller.close();
+    },
+  });
+  try {
+    await writeResponseToStream(new Response(guarded, { status: response.status, headers: response.headers }), responseStream, from);
+  } finally {
+    limits.signal.removeEventListener('abort', stop);
+  }
+}
+
+function sseErrorEvent(limits: RequestLimits, id: RequestId | null): string {
+  const message = { jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message: timeoutMessage(limits) } };
+  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+}
+
+
+type Answerer = (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => Promise<Answer>;
+
+function newRecord(event: ProxyEvent, context: LambdaContextLike | undefined): RequestRecord {
+  return {
+    requestId: context?.awsRequestId ?? event.requestContext?.requestId ?? crypto.randomUUID(),
+    httpMethod: (event.httpMethod ?? '').toUpperCase(),
+    reasons: [],
+  };
+}
+
+/**
+ * The request pipeline shared by both transfer modes: checks, identity, then the MCP SDK. Always
+ * resolves with a response (errors become JSON-RPC errors) carrying the CORS headers.
+ */
+function createAnswerer(
+  factory: McpLambdaServerFactory,
+  options: McpLambdaHandlerOptions,
+  settings: ReturnType<typeof readRuntimeSettings>,
+  logger: Logger,
+  toolScopes: Readonly<Record<string, readonly string[]>>,
+): Answerer {
+  const serve = createServe(factory, options, settings, logger, toolScopes);
+  return async (event, record, limits) => {
+    let response: Response;
+    try {
+      response = await serve(event, record, limits);
+    } catch (error) {
+      response = errorResponse(error, record);
+    }
+    return { response: withCors(response, record, settings.origins.any), record };
+  };
+}
+
+function errorResponse(error: unknown, record: RequestRecord): Response {
+  if (error instanceof InvalidProxyEventError) {
+    record.reasons.push(error.message);
+    return jsonRpcErrorResponse(400, INVALID_REQUEST, `Bad Request: ${error.message}`);
+  }
+  record.error = error instanceof Error ? error : new Error(String(error));
+  record.reasons.push(`unexpected ${record.error.name}: ${record.error.message}`);
+  return internalError(record, record.rpcId ?? null);
+}
+
+function withCors(response: Response, record: RequestRecord, anyOrigin: boolean): Response {
+  const headers = new Headers(response.headers);
+  for (const [name, values] of Object.entries(corsHeaders(record.allowedOrigin, anyOrigin))) {
+    headers.delete(name);
+    for (const value of values) headers.append(name, value);
+  }
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+function internalError(record: RequestRecord, id: RequestId | null): Response {
+  return jsonRpcErrorResponse(500, INTERNAL_ERROR, `Internal error (request id ${record.requestId})`, { id, data: { requestId: record.requestId } });
+}
+
+type Serve = (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => Promise<Response>;
+type McpEntry = (request: Request, message: unknown, authInfo: AuthInfo, record: RequestRecord) => Promise<Response>;
+
+/**
+ * The MCP SDK for both eras, over one factory. Streaming, the 2026-07-28 path answers JSON unless
+ * the handler sends something first (`responseMode: 'auto'`), and a 2025-era request gets the same
+ * treatment from {@link jsonUnlessStreamed}; its transport stays open until the body has been read.
+ */
+function createMcpEntry(factory: McpLambdaServerFactory, settings: ReturnType<typeof readRuntimeSettings>, serverInfo: ServerInfo, logger: Logger): McpEntry {
+  const streaming = settings.responseTransferMode === 'stream';
   // The SDK reports errors through one `onerror` callback without saying which request they
   // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
-  // line; with several in flight (a local runner) it gets a line of its own. (AsyncLocalStorage
-  // would attribute it exactly, but costs every promise of every request.)
+  // line; with several in flight (a local runner) it gets a line of its own.
   const inFlight = new Set<RequestRecord>();
   const reportError = (error: Error): void => {
     if (inFlight.size === 1) for (const record of inFlight) record.reasons.push(error.message);
@@ -189,150 +472,88 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   };
   // The SDK hands the factory the very AuthInfo object given to fetch: it identifies the request.
   const recordOf = new WeakMap<AuthInfo, RequestRecord>();
-
   const userFactory = (ctx: McpRequestContext): ReturnType<McpLambdaServerFactory> => {
     if (ctx.authInfo === undefined) throw new MissingIdentityError('the MCP SDK called the factory without authInfo');
     const record = recordOf.get(ctx.authInfo);
     if (record) record.era = ctx.era;
     return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo });
   };
-
-  // 2026-07-28 traffic: the SDK's entry, strict (2025-era requests are routed below, never here).
   const modern = createMcpHandler(userFactory, {
     legacy: 'reject',
-    responseMode: 'json',
+    responseMode: streaming ? 'auto' : 'json',
     maxRequestBodySize: settings.maxBodyBytes,
     onerror: reportError,
   });
 
-  // 2025-era traffic: a fresh stateless transport per request, in JSON mode. The SDK's own
-  // stateless fallback always answers requests over SSE, which a buffered integration can carry
-  // but which no client here needs; JSON is the simpler, smaller answer.
   const serveLegacy = async (request: Request, authInfo: AuthInfo, parsedBody: unknown, record: RequestRecord): Promise<Response> => {
     const product = await userFactory({ era: 'legacy', authInfo, requestInfo: request });
     const server = product instanceof McpServer ? product.server : product;
     server.onerror = (error) => record.reasons.push(error.message);
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-      maxRequestBodySize: settings.maxBodyBytes,
-    });
-    await product.connect(transport);
-    try {
-      return await transport.handleRequest(request, { authInfo, parsedBody });
-    } finally {
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !streaming, maxRequestBodySize: settings.maxBodyBytes });
+    const close = (): void => {
       void transport.close().catch(reportError);
       void product.close().catch(reportError);
+    };
+    await product.connect(transport);
+    let response: Response;
+    try {
+      response = await transport.handleRequest(request, { authInfo, parsedBody });
+    } catch (error) {
+      close();
+      throw error;
     }
+    return streaming ? whenBodyDone(await jsonUnlessStreamed(response), close) : whenBodyDone(response, close);
   };
 
-  const serve = async (event: ProxyEvent, record: RequestRecord): Promise<Response> => {
-    const method = record.httpMethod;
-    const headers = headerValuesOf(event);
-    const header = (name: string): string | undefined => headers.get(name)?.join(', ');
-    const origin = header('origin');
-    if (origin !== undefined) {
-      if (!isOriginAllowed(settings.origins, origin)) {
-        record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
-        return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
-      }
-      record.allowedOrigin = origin;
-    }
-    if (method === 'OPTIONS') return preflightResponse();
-
-    let authInfo: AuthInfo;
+  return async (request, message, authInfo, record) => {
+    recordOf.set(authInfo, record);
+    inFlight.add(record);
     try {
-      authInfo = authInfoFromAuthorizer({
+      const response = (await isLegacyRequest(request, message))
+        ? await serveLegacy(request, authInfo, message, record)
+        : await modern.fetch(request, { authInfo, parsedBody: message });
+      return whenBodyDone(response, () => inFlight.delete(record));
+    } catch (error) {
+      inFlight.delete(record);
+      throw error;
+    }
+  };
+}
+
+type Step = Response | undefined;
+
+/** The request's checks in order, then the MCP SDK. */
+function createServe(
+  factory: McpLambdaServerFactory,
+  options: McpLambdaHandlerOptions,
+  settings: ReturnType<typeof readRuntimeSettings>,
+  logger: Logger,
+  toolScopes: Readonly<Record<string, readonly string[]>>,
+): Serve {
+  const base = publicBaseOf(settings.urls.base);
+  const resource = new URL(settings.urls.resource);
+  const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
+  const mcp = createMcpEntry(factory, settings, serverInfo, logger);
+  const streaming = settings.responseTransferMode === 'stream';
+
+  const identify = (event: ProxyEvent, header: (name: string) => string | undefined, record: RequestRecord): AuthInfo | Response => {
+    try {
+      const authInfo = authInfoFromAuthorizer({
         authorizer: event.requestContext?.authorizer,
         authorizationHeader: header('authorization'),
         resource,
         resourceMetadataUrl: settings.urls.protectedResourceMetadata,
         clockToleranceSeconds: settings.clockToleranceSeconds,
       });
+      record.sub = (authInfo.extra as { sub: string }).sub;
+      return authInfo;
     } catch (error) {
-      if (error instanceof ExpiredTokenError) {
-        record.sub = error.sub;
-        record.reasons.push(`refused: ${error.message}`);
-        return jsonRpcErrorResponse(401, TRANSPORT_ERROR, `Unauthorized: ${EXPIRED_TOKEN_DESCRIPTION}`, {
-          data: { error: 'invalid_token', error_description: EXPIRED_TOKEN_DESCRIPTION },
-          headers: { 'WWW-Authenticate': invalidTokenChallenge(settings.urls, EXPIRED_TOKEN_DESCRIPTION) },
-        });
-      }
-      if (!(error instanceof MissingIdentityError)) throw error;
-      record.reasons.push(`refused without identity: ${error.message}`);
-      return jsonRpcErrorResponse(401, TRANSPORT_ERROR, 'Unauthorized: a valid bearer token is required', {
-        headers: { 'WWW-Authenticate': unauthorizedChallenge(settings.urls) },
-      });
+      return identityRefusal(error, record, settings.urls);
     }
-    record.sub = (authInfo.extra as { sub: string }).sub;
-    recordOf.set(authInfo, record);
-
-    if (method !== 'POST') {
-      record.reasons.push(`method ${method} is not served (stateless endpoint)`);
-      return jsonRpcErrorResponse(405, TRANSPORT_ERROR, 'Method not allowed.', { headers: { Allow: ALLOWED_METHODS } });
-    }
-
-    const body = bodyTextOf(event);
-    if (body.byteLength > settings.maxBodyBytes) {
-      record.reasons.push(`body of ${body.byteLength} bytes exceeds ${settings.maxBodyBytes}`);
-      return jsonRpcErrorResponse(413, TRANSPORT_ERROR, `Payload Too Large: Request body must not exceed ${settings.maxBodyBytes} bytes`);
-    }
-    const accept = header('accept');
-    if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
-      record.reasons.push(`Accept ${JSON.stringify(accept ?? null)} lacks application/json and text/event-stream`);
-      return jsonRpcErrorResponse(406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
-    }
-    const contentType = header('content-type');
-    if (!isJsonContentType(contentType)) {
-      record.reasons.push(`Content-Type ${JSON.stringify(contentType ?? null)} is not application/json`);
-      return jsonRpcErrorResponse(415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
-    }
-
-    let message: unknown;
-    try {
-      message = JSON.parse(body.text);
-    } catch (error) {
-      record.reasons.push(`body is not JSON: ${(error as Error).message}`);
-      return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON');
-    }
-    if (Array.isArray(message)) {
-      record.reasons.push(`JSON-RPC batch of ${message.length} messages`);
-      return jsonRpcErrorResponse(400, INVALID_REQUEST, 'Invalid Request: JSON-RPC batches are not supported (removed in protocol revision 2025-06-18); send one message per request');
-    }
-    const id = echoableId(message);
-    record.rpcId = id;
-    const { method: rpcMethod, params } = (message ?? {}) as { method?: unknown; params?: { name?: unknown } };
-    if (typeof rpcMethod === 'string') record.rpcMethod = rpcMethod;
-    if (rpcMethod === LISTEN_METHOD) {
-      // The SDK would open an endless event stream, which a buffered integration can never deliver.
-      record.reasons.push(`${LISTEN_METHOD} needs a long-lived event stream, which this endpoint cannot hold`);
-      return jsonRpcErrorResponse(404, METHOD_NOT_FOUND, `Method not found: ${LISTEN_METHOD} is not supported by this server (stateless, buffered responses)`, { id });
-    }
-    if (rpcMethod === 'tools/call' && typeof params?.name === 'string') {
-      record.tool = params.name;
-      const refusal = scopeRefusal(params.name, authInfo, id);
-      if (refusal) {
-        record.reasons.push(`tool ${params.name} needs scopes the caller lacks`);
-        return refusal;
-      }
-    }
-
-    // The SDK gets the parsed message as `parsedBody` on both paths and then never reads the body
-    // (JSON.parse never yields undefined, the one value that would make it read), so the request
-    // carries none.
-    const request = requestFromProxyEvent(event, base, { headers, withoutBody: true });
-    const response = (await isLegacyRequest(request, message))
-      ? await serveLegacy(request, authInfo, message, record)
-      : await modern.fetch(request, { authInfo, parsedBody: message });
-    if (response.status >= 500) {
-      // The SDK already answered JSON-RPC; add the request id so the caller can quote it.
-      return internalError(record, id);
-    }
-    return response;
   };
 
-  const scopeRefusal = (tool: string, authInfo: AuthInfo, id: RequestId | null): Response | undefined => {
-    const required = toolScopes[tool];
+  const scopeRefusal = (tool: string, authInfo: AuthInfo, id: RequestId | null): Step => {
+    const required = scopesOfTool(toolScopes, tool);
     if (!required || required.length === 0) return undefined;
     const missing = missingScopes(authInfo, required);
     if (missing.length === 0) return undefined;
@@ -343,42 +564,124 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
     });
   };
 
-  const internalError = (record: RequestRecord, id: RequestId | null): Response =>
-    jsonRpcErrorResponse(500, INTERNAL_ERROR, `Internal error (request id ${record.requestId})`, { id, data: { requestId: record.requestId } });
-
-  return async (event, context) => {
-    const started = performance.now();
-    const record: RequestRecord = {
-      requestId: context?.awsRequestId ?? event.requestContext?.requestId ?? crypto.randomUUID(),
-      httpMethod: (event.httpMethod ?? '').toUpperCase(),
-      reasons: [],
-    };
-    inFlight.add(record);
-    try {
-      let result: ProxyResult;
-      try {
-        result = await proxyResultFromResponse(await serve(event, record));
-      } catch (error) {
-        if (error instanceof StreamingResponseError) {
-          // Backstop: in JSON mode only listen-class requests stream, and those are refused above.
-          record.reasons.push(error.message);
-          result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
-        } else if (error instanceof InvalidProxyEventError) {
-          record.reasons.push(error.message);
-          result = await proxyResultFromResponse(jsonRpcErrorResponse(400, INVALID_REQUEST, `Bad Request: ${error.message}`));
-        } else {
-          record.error = error instanceof Error ? error : new Error(String(error));
-          record.reasons.push(`unexpected ${record.error.name}: ${record.error.message}`);
-          result = await proxyResultFromResponse(internalError(record, record.rpcId ?? null));
-        }
-      }
-      Object.assign(result.multiValueHeaders, corsHeaders(record.allowedOrigin, settings.origins.any));
-      logRequest(writeRequestLog, record, result.statusCode, performance.now() - started);
-      return result;
-    } finally {
-      inFlight.delete(record);
+  return async (event, record, limits) => {
+    const headers = headerValuesOf(event);
+    const header = (name: string): string | undefined => headers.get(name)?.join(', ');
+    const refused = originRefusal(header('origin'), settings.origins, record);
+    if (refused) return refused;
+    if (record.httpMethod === 'OPTIONS') return preflightResponse();
+    const authInfo = identify(event, header, record);
+    if (authInfo instanceof Response) return authInfo;
+    const body = bodyTextOf(event);
+    const invalid = httpRefusal(record, body.byteLength, header, settings.maxBodyBytes);
+    if (invalid) return invalid;
+    const parsed = parseMessage(body.text, record);
+    if (parsed instanceof Response) return parsed;
+    const { message, id, rpcMethod, tool } = parsed;
+    if (rpcMethod === LISTEN_METHOD && !streaming) {
+      // The SDK would open an endless event stream, which a buffered integration can never deliver.
+      record.reasons.push(`${LISTEN_METHOD} needs a long-lived event stream, which a buffered integration cannot hold`);
+      return jsonRpcErrorResponse(404, METHOD_NOT_FOUND, `Method not found: ${LISTEN_METHOD} needs response streaming, which this endpoint does not use`, { id });
     }
+    if (tool !== undefined) {
+      const refusal = scopeRefusal(tool, authInfo, id);
+      if (refusal) {
+        record.reasons.push(`tool ${tool} needs scopes the caller lacks`);
+        return refusal;
+      }
+    }
+    if (rpcMethod === LISTEN_METHOD) limits?.holdFor(settings.listenMaxSeconds);
+    // The SDK gets the parsed message as `parsedBody` on both paths and then never reads the body,
+    // so the request carries none.
+    const request = requestFromProxyEvent(event, base, { headers, withoutBody: true, signal: limits?.signal });
+    const response = await mcp(request, message, authInfo, record);
+    // The SDK already answered JSON-RPC; add the request id so the caller can quote it.
+    if (response.status >= 500) {
+      await response.body?.cancel().catch(() => undefined);
+      return internalError(record, id);
+    }
+    return response;
   };
+}
+
+function originRefusal(origin: string | undefined, policy: ReturnType<typeof readRuntimeSettings>['origins'], record: RequestRecord): Step {
+  if (origin === undefined) return undefined;
+  const allowed = allowedOriginOf(policy, origin);
+  if (allowed === undefined) {
+    record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
+    return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed (the server lists the browser origins it accepts in allowedOrigins)');
+  }
+  record.allowedOrigin = allowed;
+  return undefined;
+}
+
+function identityRefusal(error: unknown, record: RequestRecord, urls: ReturnType<typeof readRuntimeSettings>['urls']): Response {
+  if (error instanceof ExpiredTokenError) {
+    record.sub = error.sub;
+    record.reasons.push(`refused: ${error.message}`);
+    return jsonRpcErrorResponse(401, TRANSPORT_ERROR, `Unauthorized: ${EXPIRED_TOKEN_DESCRIPTION}`, {
+      data: { error: 'invalid_token', error_description: EXPIRED_TOKEN_DESCRIPTION },
+      headers: { 'WWW-Authenticate': invalidTokenChallenge(urls, EXPIRED_TOKEN_DESCRIPTION) },
+    });
+  }
+  if (!(error instanceof MissingIdentityError)) throw error;
+  record.reasons.push(`refused without identity: ${error.message}`);
+  return jsonRpcErrorResponse(401, TRANSPORT_ERROR, 'Unauthorized: a valid bearer token is required', {
+    headers: { 'WWW-Authenticate': unauthorizedChallenge(urls) },
+  });
+}
+
+/** Method, body size, Accept and Content-Type, each refused with its own status. */
+function httpRefusal(record: RequestRecord, byteLength: number, header: (name: string) => string | undefined, maxBodyBytes: number): Step {
+  if (record.httpMethod !== 'POST') {
+    record.reasons.push(`method ${record.httpMethod} is not served (stateless endpoint)`);
+    return jsonRpcErrorResponse(405, TRANSPORT_ERROR, 'Method not allowed.', { headers: { Allow: ALLOWED_METHODS } });
+  }
+  if (byteLength > maxBodyBytes) {
+    record.reasons.push(`body of ${byteLength} bytes exceeds ${maxBodyBytes}`);
+    return jsonRpcErrorResponse(413, TRANSPORT_ERROR, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
+  }
+  const accept = header('accept');
+  if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
+    record.reasons.push(`Accept ${JSON.stringify(accept ?? null)} lacks application/json and text/event-stream`);
+    return jsonRpcErrorResponse(406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+  }
+  const contentType = header('content-type');
+  if (!isJsonContentType(contentType)) {
+    record.reasons.push(`Content-Type ${JSON.stringify(contentType ?? null)} is not application/json`);
+    return jsonRpcErrorResponse(415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+  }
+  return undefined;
+}
+
+interface ParsedMessage {
+  readonly message: unknown;
+  readonly id: RequestId | null;
+  readonly rpcMethod?: string;
+  /** The tool a `tools/call` names. */
+  readonly tool?: string;
+}
+
+function parseMessage(text: string, record: RequestRecord): ParsedMessage | Response {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch (error) {
+    record.reasons.push(`body is not JSON: ${(error as Error).message}`);
+    return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON');
+  }
+  if (Array.isArray(message)) {
+    record.reasons.push(`JSON-RPC batch of ${message.length} messages`);
+    return jsonRpcErrorResponse(400, INVALID_REQUEST, 'Invalid Request: JSON-RPC batches are not supported (removed in protocol revision 2025-06-18); send one message per request');
+  }
+  const id = echoableId(message);
+  record.rpcId = id;
+  const { method, params } = (message ?? {}) as { method?: unknown; params?: { name?: unknown } };
+  const rpcMethod = typeof method === 'string' ? method : undefined;
+  record.rpcMethod = rpcMethod;
+  const tool = rpcMethod === 'tools/call' && typeof params?.name === 'string' ? params.name : undefined;
+  record.tool = tool;
+  return { message, id, rpcMethod, tool };
 }
 
 function logRequest(write: RequestLogWriter, record: RequestRecord, status: number, durationMs: number): void {

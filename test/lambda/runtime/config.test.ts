@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_BODY_BYTES, isOriginAllowed, readOrigins, readRuntimeSettings } from '../../../lambda/runtime/config';
+import { allowedOriginOf, DEFAULT_LISTEN_MAX_SECONDS, DEFAULT_MAX_BODY_BYTES, isOriginAllowed, readOrigins, readRuntimeSettings } from '../../../lambda/runtime/config';
 import { RuntimeConfigError } from '../../../lambda/runtime/errors';
 
 const BASE = { PUBLIC_BASE_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod' };
@@ -8,7 +8,22 @@ describe('readRuntimeSettings', () => {
     const settings = readRuntimeSettings({}, BASE);
     expect(settings.urls.resource).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
     expect(settings.maxBodyBytes).toBe(DEFAULT_MAX_BODY_BYTES);
-    expect(settings.origins).toEqual({ any: true });
+    expect(settings.origins).toEqual({ any: false, origins: new Set(), hostnames: new Set() });
+    expect(settings.responseTransferMode).toBe('buffered');
+    expect(settings.listenMaxSeconds).toBe(DEFAULT_LISTEN_MAX_SECONDS);
+  });
+
+  it.each([
+    ['STREAM', 'stream'],
+    ['stream', 'stream'],
+    ['BUFFERED', 'buffered'],
+  ])('reads RESPONSE_TRANSFER_MODE=%s as %s', (value, mode) => {
+    expect(readRuntimeSettings({}, { ...BASE, RESPONSE_TRANSFER_MODE: value }).responseTransferMode).toBe(mode);
+  });
+
+  it('reads LISTEN_MAX_SECONDS, the option winning', () => {
+    expect(readRuntimeSettings({}, { ...BASE, LISTEN_MAX_SECONDS: '60' }).listenMaxSeconds).toBe(60);
+    expect(readRuntimeSettings({ listenMaxSeconds: 5 }, { ...BASE, LISTEN_MAX_SECONDS: '60' }).listenMaxSeconds).toBe(5);
   });
 
   it('lets options win over the environment', () => {
@@ -35,6 +50,8 @@ describe('readRuntimeSettings', () => {
     ['a word for MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1MB' }, /MAX_BODY_BYTES/],
     ['an ALLOWED_ORIGINS entry with a path', { ...BASE, ALLOWED_ORIGINS: 'https://a.example/app' }, /ALLOWED_ORIGINS/],
     ['an ALLOWED_ORIGINS entry that is no hostname', { ...BASE, ALLOWED_ORIGINS: 'not a host' }, /ALLOWED_ORIGINS/],
+    ['an unknown RESPONSE_TRANSFER_MODE', { ...BASE, RESPONSE_TRANSFER_MODE: 'CHUNKED' }, /RESPONSE_TRANSFER_MODE: "CHUNKED" is neither STREAM nor BUFFERED/],
+    ['a LISTEN_MAX_SECONDS past 15 minutes', { ...BASE, LISTEN_MAX_SECONDS: '901' }, /LISTEN_MAX_SECONDS: "901" is not a whole number from 1 to 900/],
   ])('fails on %s, naming the variable', (_case, env, message) => {
     expect(() => readRuntimeSettings({}, env)).toThrow(RuntimeConfigError);
     expect(() => readRuntimeSettings({}, env)).toThrow(message);
@@ -51,8 +68,27 @@ describe('readRuntimeSettings', () => {
 });
 
 describe('origins', () => {
-  it.each(['', '*', ' * ', 'https://a.example, *'])('allows any origin for %j', (value) => {
+  it.each(['*', ' * ', 'https://a.example, *'])('allows any origin for %j', (value) => {
     expect(readOrigins(value)).toEqual({ any: true });
+  });
+
+  it.each([undefined, '', ' , '])('allows no browser origin for %j', (value) => {
+    const none = readOrigins(value);
+    expect(isOriginAllowed(none, 'https://app.example.com')).toBe(false);
+    expect(isOriginAllowed(none, 'http://localhost:6274')).toBe(false);
+    expect(isOriginAllowed(none, 'null')).toBe(false);
+  });
+
+  it.each([
+    ['https://app.example.com:443', 'https://app.example.com'],
+    ['https://APP.example.com', 'https://app.example.com'],
+    ['https://evil.com@app.example.com', 'https://app.example.com'],
+  ])('echoes %s as the origin it was checked as, %s', (origin, echoed) => {
+    expect(allowedOriginOf(readOrigins('https://app.example.com'), origin)).toBe(echoed);
+  });
+
+  it('refuses a userinfo trick that names another host', () => {
+    expect(allowedOriginOf(readOrigins('https://app.example.com'), 'https://app.example.com@evil.com')).toBeUndefined();
   });
 
   const policy = readOrigins('https://app.example.com, inspector.local, http://localhost:6274');
