@@ -55,6 +55,8 @@ declare module 'oidc-provider' {
     readonly account?: { accountId: string };
     readonly result?: { consent?: { grantId?: string } };
     readonly params: Record<string, unknown>;
+    /** The name of the endpoint serving the request, e.g. `token`, `authorization`. */
+    readonly route: string;
     readonly resourceServers: Record<string, ResourceServer>;
     readonly requestParamScopes: Set<string>;
     readonly requestParamOIDCScopes: Set<string>;

@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Interaction, InteractionResults, KoaContext, Middleware, Provider } from 'oidc-provider';
+import type { Client, Interaction, InteractionResults, KoaContext, Middleware, Provider } from 'oidc-provider';
 import { AUTHKIT_STANDARD_SCOPES, DEFAULT_AUTHKIT_PORT, DEV_USER, TEST_CONTROLS_PATH } from './contract.js';
 import { AUTHKIT_ROUTES, INTERACTION_PATH_PREFIX, createAuthKitProvider } from './provider.mjs';
+import { isLoopbackOrigin, isLoopbackUrl } from './loopback.js';
 import { SharedMemoryStore } from './memory-adapter.mjs';
 import { renderSignInPage } from './sign-in-page.mjs';
 import { SigningKeyRing, generateSigningKey, type SigningJwk } from './signing-keys.mjs';
@@ -19,8 +20,16 @@ export interface AuthKitServerOptions {
   readonly host?: string;
   /** Port; 0 picks a free one. @default 8788 */
   readonly port?: number;
-  /** Complete every sign-in without showing the page (tests). @default false */
+  /**
+   * Complete sign-ins without showing the page (tests), when the code goes to a loopback redirect
+   * URI and the browser did not come from another site; any other sign-in shows the page.
+   * @default false
+   */
   readonly autoApprove?: boolean;
+  /** Fetch `https://<loopback>` Client ID Metadata Documents over http (tests). @default false */
+  readonly cimdLoopback?: boolean;
+  /** A JSON file that keeps registered clients across restarts. @default - clients live in memory only */
+  readonly clientsFile?: string;
   /** Serve the `/__test/*` endpoints (mint tokens, rotate keys, break the JWKS). @default false */
   readonly testControls?: boolean;
   /** Scopes to support beyond AuthKit's email, offline_access, openid, profile. @default none */
@@ -56,12 +65,24 @@ const authorizationServerMetadataRoute: Middleware = async (ctx, next) => {
 };
 
 /**
+ * oidc-provider answers every CORS preflight with the requesting origin (the client is not known
+ * yet). A page on another site gets an empty answer instead, so that its browser stops before
+ * sending the request.
+ */
+const foreignPreflight: Middleware = async (ctx, next) => {
+  const origin = ctx.get('origin');
+  if (ctx.method !== 'OPTIONS' || origin === '' || isLoopbackOrigin(origin)) return next();
+  ctx.status = 204;
+};
+
+/**
  * oidc-provider answers CORS on its token and discovery endpoints but not on registration;
- * browser-based MCP clients (MCP Inspector) register from the page, so the stand-in adds it.
+ * browser-based MCP clients on this machine (MCP Inspector) register from the page, so the stand-in
+ * adds it for loopback origins. A page elsewhere gets no CORS answer and cannot read a client id.
  */
 const registrationCors: Middleware = async (ctx, next) => {
   const origin = ctx.get('origin');
-  if (ctx.path !== AUTHKIT_ROUTES.registration || origin === '') return next();
+  if (ctx.path !== AUTHKIT_ROUTES.registration || !isLoopbackOrigin(origin)) return next();
   ctx.set('Access-Control-Allow-Origin', origin);
   ctx.set('Vary', 'Origin');
   if (ctx.method !== 'OPTIONS') return next();
@@ -77,6 +98,36 @@ function requestedList(value: unknown): string[] {
   return [];
 }
 
+/** The redirect URI a sign-in will send its code to: the one requested, or the client's only one. */
+function redirectUriOf(details: Interaction, client: Client | undefined): string | undefined {
+  const requested = details.params.redirect_uri;
+  if (typeof requested === 'string' && requested !== '') return requested;
+  return client?.redirectUris.length === 1 ? client.redirectUris[0] : undefined;
+}
+
+/**
+ * Why auto-approve must show the page instead, or undefined when it may complete. A page on another
+ * site can navigate the browser here (GETs follow redirects with the stand-in's cookies), so
+ * completing without a click is allowed only when the code stays on this machine and the browser
+ * does not report the navigation as started by another site. Non-browser callers (tests, the CLI)
+ * send neither Referer nor Sec-Fetch-Site.
+ */
+function autoApproveRefusal(ctx: KoaContext, redirectUri: string | undefined): string | undefined {
+  if (!isLoopbackUrl(redirectUri)) return 'the code would leave this machine';
+  const referer = ctx.get('referer');
+  if (referer !== '' && !isLoopbackUrl(referer)) return 'the sign-in was started by a page on another site';
+  if (referer === '' && ctx.get('sec-fetch-site') === 'cross-site') return 'the sign-in was started by a page on another site';
+  return undefined;
+}
+
+/** A form post that a page on another origin sent: browsers mark it with Origin or Sec-Fetch-Site. */
+function isCrossOriginPost(ctx: KoaContext): boolean {
+  const origin = ctx.get('origin');
+  if (origin !== '' && origin !== `http://${ctx.get('host')}`) return true;
+  const site = ctx.get('sec-fetch-site');
+  return site !== '' && site !== 'same-origin';
+}
+
 function interactionRoutes(provider: Provider, autoApprove: boolean): Middleware {
   const complete = async (ctx: KoaContext, result: InteractionResults) => {
     const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
@@ -86,16 +137,24 @@ function interactionRoutes(provider: Provider, autoApprove: boolean): Middleware
   // Signing in also grants consent: the dev user approves whatever the client asked for.
   const signIn: InteractionResults = { login: { accountId: DEV_USER.sub }, consent: {} };
 
-  const showPage = async (ctx: KoaContext, details: Interaction) => {
+  const open = async (ctx: KoaContext, details: Interaction) => {
     const clientId = String(details.params.client_id);
     const client = await provider.Client.find(clientId);
+    const redirectUri = redirectUriOf(details, client);
+    const refusal = autoApprove ? autoApproveRefusal(ctx, redirectUri) : undefined;
+    if (autoApprove && refusal === undefined) return complete(ctx, signIn);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
+    // No other page may frame the button and trick a click on it.
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    ctx.set('X-Frame-Options', 'DENY');
     ctx.body = renderSignInPage({
       uid: details.uid,
       clientName: client?.clientName ?? clientId,
+      redirectUri: redirectUri ?? 'not named',
       scopes: requestedList(details.params.scope),
       resources: requestedList(details.params.resource),
+      autoApproveRefusal: refusal,
     });
   };
 
@@ -107,8 +166,9 @@ function interactionRoutes(provider: Provider, autoApprove: boolean): Middleware
       if (details.uid !== uid || rest.length > 0) {
         throw Object.assign(new Error('this sign-in page belongs to another authorization request'), { status: 400 });
       }
-      if (ctx.method === 'GET' && action === undefined) {
-        return await (autoApprove ? complete(ctx, signIn) : showPage(ctx, details));
+      if (ctx.method === 'GET' && action === undefined) return await open(ctx, details);
+      if (ctx.method === 'POST' && isCrossOriginPost(ctx)) {
+        throw Object.assign(new Error('the sign-in form was sent from another site'), { status: 403 });
       }
       if (ctx.method === 'POST' && action === 'confirm') return await complete(ctx, signIn);
       if (ctx.method === 'POST' && action === 'cancel') {
@@ -153,7 +213,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
   const autoApprove = options.autoApprove ?? false;
   const jwksFailure = new JwksFailureSwitch();
-  const store = new SharedMemoryStore();
+  const store = new SharedMemoryStore({ clientsFile: options.clientsFile });
 
   let providerCallback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let issuer = '';
@@ -161,8 +221,17 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   // Key rotation builds a fresh provider around the new key ring; clients, grants and sessions
   // stay in the shared store, and the cookie keys stay the same.
   const buildProvider = () => {
-    const provider = createAuthKitProvider({ issuer, signingKeys: keyRing.keys, cookieKeys, scopes, accessTokenTtlSeconds, store });
+    const provider = createAuthKitProvider({
+      issuer,
+      signingKeys: keyRing.keys,
+      cookieKeys,
+      scopes,
+      accessTokenTtlSeconds,
+      store,
+      cimdLoopback: options.cimdLoopback ?? false,
+    });
     provider.use(authorizationServerMetadataRoute);
+    provider.use(foreignPreflight);
     provider.use(registrationCors);
     provider.use(interactionRoutes(provider, autoApprove));
     providerCallback = provider.callback();

@@ -7,8 +7,12 @@ import { DEV_USER } from './contract.js';
 export interface SignInPageInput {
   readonly uid: string;
   readonly clientName: string;
+  /** Where the authorization code goes when the person continues. */
+  readonly redirectUri: string;
   readonly scopes: readonly string[];
   readonly resources: readonly string[];
+  /** Set when auto-approve is on but this sign-in needs a click: why. */
+  readonly autoApproveRefusal?: string;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -49,6 +53,9 @@ export function renderSignInPage(input: SignInPageInput): string {
   <h1>Sign in to ${escapeHtml(input.clientName)}</h1>
   <p class="muted">Local AuthKit stand-in for development. No password: you sign in as the dev user
   <strong>${escapeHtml(DEV_USER.email)}</strong> (<code>${escapeHtml(DEV_USER.sub)}</code>).</p>
+  <p>After you continue, the code goes to:</p>
+  <p><code>${escapeHtml(input.redirectUri)}</code></p>
+  ${input.autoApproveRefusal ? `<p class="muted">Not signed in automatically: ${escapeHtml(input.autoApproveRefusal)}.</p>` : ''}
   <p>Scopes granted:</p>
   ${list(input.scopes, 'none requested')}
   <p>For the resource:</p>

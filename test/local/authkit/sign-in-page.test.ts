@@ -59,8 +59,37 @@ describe('AuthKit stand-in: the sign-in page for people', () => {
     expect(html).toContain(DEV_USER.email);
     expect(html).toContain(RESOURCE);
     expect(html).toContain('<code>email</code>');
-    // No scripts, stylesheets or images from elsewhere: the page works offline.
-    expect(html).not.toMatch(/<script|<link|<img|src=|https?:\/\/(?!localhost:8787)/);
+    // No scripts, stylesheets, fonts or images: the page loads nothing and works offline.
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i);
+  });
+
+  it('shows the redirect URI the code will be sent to', async () => {
+    // Act
+    const { html } = await openSignInPage(pkcePair().challenge);
+
+    // Assess
+    expect(html).toMatch(/the code goes to:<\/p>\s*<p><code>http:\/\/127\.0\.0\.1:43111\/callback<\/code>/);
+  });
+
+  it('cannot be framed by another page, so no site can trick a click on its button', async () => {
+    // Act
+    const { page } = await openSignInPage(pkcePair().challenge);
+
+    // Assess
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+
+  it('shows errors on a page that loads nothing either (no web fonts)', async () => {
+    // Act: an authorization request from a client the stand-in does not know.
+    const response = await fetch(authorizationUrl(standIn.issuer, { client_id: 'no-such-client', code_challenge: pkcePair().challenge }));
+    const html = await response.text();
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html).toContain('invalid_client');
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|url\(|@import/i);
   });
 
   it('escapes the client name the client registered', async () => {
