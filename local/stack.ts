@@ -35,6 +35,12 @@ export interface LocalStackOptions {
   readonly autoApprove?: boolean;
   /** The stand-in serves its `/__test/*` controls (mint tokens, rotate keys, break the JWKS). @default false */
   readonly testControls?: boolean;
+  /** Lifetime of the stand-in's access tokens in seconds. @default 300 */
+  readonly accessTokenTtlSeconds?: number;
+  /** The stand-in keeps registered clients in this JSON file across restarts. @default - in memory only */
+  readonly clientsFile?: string;
+  /** The stand-in fetches `https://<loopback>` Client ID Metadata Documents over http (tests). @default false */
+  readonly cimdLoopback?: boolean;
   /** Extra `-c key=value` context for the synth (stage fields that the app accepts as overrides). @default none */
   readonly context?: Readonly<Record<string, string>>;
   /**
@@ -106,6 +112,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         host: publicHost === 'localhost' ? 'localhost' : host,
         autoApprove: options.autoApprove,
         testControls: options.testControls,
+        accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+        clientsFile: options.clientsFile,
+        cimdLoopback: options.cimdLoopback,
         extraScopes: scopesOf(options.context),
       });
       started.push(() => standIn!.stop());

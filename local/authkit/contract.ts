@@ -23,6 +23,13 @@ export const DEV_USER: DevUser = {
   orgId: 'org_01DEVORG000000000000000000',
 };
 
+/**
+ * The environment-wide client id AuthKit puts in `aud` where no resource binds a token: M2M tokens
+ * from the client-credentials grant carry it. A server that accepts M2M tokens lists it in
+ * `acceptedAudiences`.
+ */
+export const ENVIRONMENT_CLIENT_ID = 'client_01DEVENVIRONMENT0000000000';
+
 /** Default listening port; the local MCP gateway uses 8787. */
 export const DEFAULT_AUTHKIT_PORT = 8788;
 

@@ -11,15 +11,30 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEFAULT_AUTHKIT_PORT, JWKS_MODES, READY_LINE_PREFIX, TEST_CONTROLS_PATH, type JwksMode } from './contract';
 
-export { AUTHKIT_STANDARD_SCOPES, DEFAULT_AUTHKIT_PORT, DEV_USER, JWKS_MODES, type DevUser, type JwksMode } from './contract';
+export {
+  AUTHKIT_STANDARD_SCOPES,
+  DEFAULT_AUTHKIT_PORT,
+  DEV_USER,
+  ENVIRONMENT_CLIENT_ID,
+  JWKS_MODES,
+  type DevUser,
+  type JwksMode,
+} from './contract';
 
 export interface AuthKitStandInOptions {
   /** Port to listen on; 0 picks a free one. @default 8788 */
   readonly port?: number;
   /** Interface to listen on; also the host of the issuer URL. @default '127.0.0.1' */
   readonly host?: string;
-  /** Complete sign-ins without showing the page. @default false */
+  /**
+   * Complete sign-ins without showing the page, when the code goes to a loopback redirect URI and
+   * the browser did not come from another site. @default false
+   */
   readonly autoApprove?: boolean;
+  /** Keep registered clients in this JSON file across restarts. @default - in memory only */
+  readonly clientsFile?: string;
+  /** Fetch `https://<loopback>` Client ID Metadata Documents over plain http (tests). @default false */
+  readonly cimdLoopback?: boolean;
   /** Serve the `/__test/*` control endpoints (see {@link authKitTestControls}). @default false */
   readonly testControls?: boolean;
   /** Scopes to support beyond email, offline_access, openid, profile. @default none */
@@ -62,6 +77,8 @@ const STAND_IN_ENV = [
   'AUTHKIT_EXTRA_SCOPES',
   'AUTHKIT_ACCESS_TOKEN_TTL_SECONDS',
   'AUTHKIT_SIGNING_KEY',
+  'AUTHKIT_CLIENTS_FILE',
+  'AUTHKIT_CIMD_LOOPBACK',
 ];
 
 function childArguments(options: AuthKitStandInOptions): string[] {
@@ -70,6 +87,8 @@ function childArguments(options: AuthKitStandInOptions): string[] {
   if (options.testControls) args.push('--test-controls');
   if (options.extraScopes?.length) args.push('--extra-scopes', options.extraScopes.join(' '));
   if (options.accessTokenTtlSeconds !== undefined) args.push('--access-token-ttl', String(options.accessTokenTtlSeconds));
+  if (options.clientsFile !== undefined) args.push('--clients-file', resolve(options.clientsFile));
+  if (options.cimdLoopback) args.push('--cimd-loopback');
   return args;
 }
 

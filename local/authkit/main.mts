@@ -2,9 +2,11 @@
  * Command line entry of the local AuthKit stand-in:
  *   node --import tsx local/authkit/main.mts [--host 127.0.0.1] [--port 8788] [--auto-approve]
  *     [--test-controls] [--extra-scopes "mcp:tools"] [--access-token-ttl 300]
+ *     [--clients-file .local/authkit/clients.json] [--cimd-loopback]
  * Each flag has an environment twin (AUTHKIT_HOST, AUTHKIT_PORT, AUTHKIT_AUTO_APPROVE=1,
- * AUTHKIT_TEST_CONTROLS=1, AUTHKIT_EXTRA_SCOPES, AUTHKIT_ACCESS_TOKEN_TTL_SECONDS); a fixed signing
- * key comes from AUTHKIT_SIGNING_KEY (a private RSA JWK as JSON).
+ * AUTHKIT_TEST_CONTROLS=1, AUTHKIT_EXTRA_SCOPES, AUTHKIT_ACCESS_TOKEN_TTL_SECONDS,
+ * AUTHKIT_CLIENTS_FILE, AUTHKIT_CIMD_LOOPBACK=1); a fixed signing key comes from AUTHKIT_SIGNING_KEY
+ * (a private RSA JWK as JSON).
  * Once listening it prints `AUTHKIT_READY <issuer>` and, when started with an IPC channel, sends
  * `{ type: 'authkit-ready', issuer }`.
  */
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
       'test-controls': { type: 'boolean' },
       'extra-scopes': { type: 'string' },
       'access-token-ttl': { type: 'string' },
+      'clients-file': { type: 'string' },
+      'cimd-loopback': { type: 'boolean' },
     },
     strict: true,
   });
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
     extraScopes,
     accessTokenTtlSeconds: ttl,
     signingKey,
+    clientsFile: values['clients-file'] ?? (env.AUTHKIT_CLIENTS_FILE || undefined),
+    cimdLoopback: flagOrEnv(values['cimd-loopback'], env.AUTHKIT_CIMD_LOOPBACK),
   });
 
   let stopping = false;

@@ -5,7 +5,11 @@
  * a store per provider, hence this one, written to its documented adapter interface.
  */
 
+import { readClientFile, writeClientFile } from './client-file.mjs';
+
 type Payload = Record<string, unknown>;
+
+const CLIENT_KEY_PREFIX = 'Client:';
 
 interface Entry {
   readonly payload: Payload;
@@ -16,6 +20,25 @@ export class SharedMemoryStore {
   readonly #entries = new Map<string, Entry>();
   readonly #indexes = new Map<string, string>();
   readonly #grantMembers = new Map<string, Set<string>>();
+  readonly #clientsFile: string | undefined;
+
+  /** With `clientsFile`, registered clients are loaded from it and written back on every change. */
+  constructor(options: { readonly clientsFile?: string } = {}) {
+    this.#clientsFile = options.clientsFile;
+    if (this.#clientsFile === undefined) return;
+    for (const [id, payload] of readClientFile(this.#clientsFile)) {
+      this.#entries.set(`${CLIENT_KEY_PREFIX}${id}`, { payload, expiresAt: undefined });
+    }
+  }
+
+  #persistClients(key: string): void {
+    if (this.#clientsFile === undefined || !key.startsWith(CLIENT_KEY_PREFIX)) return;
+    const clients = new Map<string, Payload>();
+    for (const [entryKey, entry] of this.#entries) {
+      if (entryKey.startsWith(CLIENT_KEY_PREFIX) && entry.expiresAt === undefined) clients.set(entryKey.slice(CLIENT_KEY_PREFIX.length), entry.payload);
+    }
+    writeClientFile(this.#clientsFile, clients);
+  }
 
   #live(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
@@ -35,6 +58,7 @@ export class SharedMemoryStore {
   set(key: string, payload: Payload, expiresInSeconds: number | undefined): void {
     const expiresAt = expiresInSeconds === undefined ? undefined : Date.now() + expiresInSeconds * 1000;
     this.#entries.set(key, { payload: structuredClone(payload), expiresAt });
+    this.#persistClients(key);
   }
 
   update(key: string, change: Partial<Payload>): void {
@@ -44,6 +68,7 @@ export class SharedMemoryStore {
 
   delete(key: string): void {
     this.#entries.delete(key);
+    this.#persistClients(key);
   }
 
   index(name: string, value: string, key: string): void {

@@ -1,9 +1,11 @@
 /**
  * The oidc-provider configuration that makes it behave like WorkOS AuthKit toward MCP clients:
- * AuthKit's endpoint paths, open dynamic registration of public clients, PKCE S256 for every
- * authorization request, RFC 8707 resource indicators that yield RS256 JWT access tokens whose
- * `aud` is the resource, AuthKit's claims, refresh tokens for the code grant, and consent granted
- * for whatever the dev user is asked for.
+ * AuthKit's endpoint paths, open dynamic registration of public clients, Client ID Metadata
+ * Documents, PKCE S256 for every authorization request, RFC 8707 resource indicators that yield
+ * RS256 JWT access tokens whose `aud` is the resource, AuthKit's claims, refresh tokens for the code
+ * grant, M2M tokens from the client-credentials grant, and consent granted for whatever the dev
+ * user is asked for. Browsers on other origins get no CORS answer: only loopback pages may read
+ * what the stand-in returns.
  */
 import Provider, {
   errors,
@@ -14,7 +16,8 @@ import Provider, {
   type KoaContext,
   type ResourceServerInfo,
 } from 'oidc-provider';
-import { DEV_USER } from './contract.js';
+import { DEV_USER, ENVIRONMENT_CLIENT_ID } from './contract.js';
+import { LOOPBACK_HOSTNAMES, isLoopbackOrigin, isLoopbackUrl } from './loopback.js';
 import { SharedMemoryAdapter, type SharedMemoryStore } from './memory-adapter.mjs';
 import type { SigningJwk } from './signing-keys.mjs';
 
@@ -42,9 +45,14 @@ export interface AuthKitProviderSettings {
   readonly accessTokenTtlSeconds: number;
   /** Clients, grants, sessions and tokens; shared by the providers built before and after a key rotation. */
   readonly store: SharedMemoryStore;
+  /**
+   * Fetch Client ID Metadata Documents on loopback hosts (`https://127.0.0.1:<port>/client.json`)
+   * over plain http, for tests: no certificate exists for them, and the library's SSRF guard refuses
+   * loopback addresses. Off by default, so that a web page cannot make the stand-in send requests
+   * to services on this machine.
+   */
+  readonly cimdLoopback: boolean;
 }
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * Registration accepts http redirect URIs only on loopback hosts (MCP clients listen on
@@ -54,14 +62,25 @@ function checkRedirectUris(_ctx: unknown, key: string, value: unknown): void {
   if (key !== 'redirect_uris' || !Array.isArray(value)) return;
   for (const uri of value) {
     const parsed = typeof uri === 'string' ? URL.parse(uri) : null;
-    if (parsed?.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
+    if (parsed?.protocol === 'http:' && !LOOPBACK_HOSTNAMES.has(parsed.hostname)) {
       throw new errors.InvalidClientMetadata(`redirect_uris may use http only on localhost or 127.0.0.1, not ${parsed.host}`);
     }
   }
 }
 
+/** The resource indicator a client-credentials request without `resource` resolves to; never an audience. */
+const M2M_DEFAULT_RESOURCE = 'urn:authkit:environment';
+
+function isClientCredentialsRequest(ctx: KoaContext): boolean {
+  return ctx.oidc.route === 'token' && ctx.oidc.params.grant_type === 'client_credentials';
+}
+
 function resourceServerInfo(settings: AuthKitProviderSettings) {
-  return async (_ctx: KoaContext, resourceIndicator: string): Promise<ResourceServerInfo> => {
+  return async (ctx: KoaContext, resourceIndicator: string): Promise<ResourceServerInfo> => {
+    if (isClientCredentialsRequest(ctx)) {
+      // AuthKit's M2M tokens are audienced to the environment's client id, whatever resource is named.
+      return { scope: settings.scopes.join(' '), audience: ENVIRONMENT_CLIENT_ID, accessTokenTTL: settings.accessTokenTtlSeconds, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+    }
     const url = URL.parse(resourceIndicator);
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
       throw new errors.InvalidTarget('resource must be an http(s) URL, such as http://localhost:8787/mcp');
@@ -117,13 +136,47 @@ async function findAccount(_ctx: KoaContext, id: string) {
   };
 }
 
-/** AuthKit puts the organization and the sign-in session in every user access token. */
+/**
+ * AuthKit puts the organization and the sign-in session in every user access token; an M2M token
+ * carries the application's organization and no session (its `sub` is the client id, which the
+ * library sets when a token has no account).
+ */
 async function authKitTokenClaims(_ctx: KoaContext, token: IssuedToken) {
+  if (token.kind === 'ClientCredentials') return { org_id: DEV_USER.orgId };
   if (token.kind !== 'AccessToken' || token.accountId !== DEV_USER.sub) return undefined;
   return {
     org_id: DEV_USER.orgId,
     ...(token.sessionUid ? { sid: `session_${token.sessionUid}` } : {}),
   };
+}
+
+/**
+ * The library's outgoing fetch (Client ID Metadata Documents). Loopback documents are fetched over
+ * http without the SSRF guard only when the stand-in was asked to (tests); everything else goes out
+ * as the library sends it: https, no redirects, special-use addresses refused.
+ */
+function outgoingFetch(cimdLoopback: boolean) {
+  return (url: string | URL, options: RequestInit & { dispatcher?: unknown }): Promise<Response> => {
+    const target = new URL(url);
+    if (!cimdLoopback || target.protocol !== 'https:' || !isLoopbackUrl(target)) return fetch(url, options);
+    target.protocol = 'http:';
+    const { dispatcher: _ssrfGuard, ...rest } = options;
+    return fetch(target, rest);
+  };
+}
+
+/** oidc-provider's own error page imports web fonts; this one loads nothing, so it works offline. */
+async function renderError(ctx: KoaContext, out: Record<string, unknown>): Promise<void> {
+  const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  const rows = Object.entries(out).map(([key, value]) => `<p><strong>${escape(key)}</strong>: ${escape(String(value))}</p>`).join('\n');
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in error – local AuthKit</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1c1c22}</style></head>
+<body><h1>Sign-in cannot continue</h1>
+${rows}
+<p>Start again from your MCP client.</p></body></html>
+`;
 }
 
 export function createAuthKitProvider(settings: AuthKitProviderSettings): Provider {
@@ -156,6 +209,9 @@ export function createAuthKitProvider(settings: AuthKitProviderSettings): Provid
       pushedAuthorizationRequests: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
+      // AuthKit advertises client_id_metadata_document_supported and fetches https client ids.
+      clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
+      clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
@@ -163,12 +219,18 @@ export function createAuthKitProvider(settings: AuthKitProviderSettings): Provid
         enabled: true,
         // A refresh without `resource` keeps the audience the code was issued for.
         useGrantedResource: async () => true,
+        // An M2M token is a JWT even when the request names no resource, as AuthKit's are.
+        defaultResource: async (ctx: KoaContext, _client: Client, oneOf?: string[]) =>
+          oneOf ?? (isClientCredentialsRequest(ctx) ? M2M_DEFAULT_RESOURCE : undefined),
         getResourceServerInfo: resourceServerInfo(settings),
       },
     },
     pkce: { required: () => true },
-    // Browser-based MCP clients (MCP Inspector) call the token endpoint cross-origin.
-    clientBasedCORS: () => true,
+    // Browser-based MCP clients on this machine (MCP Inspector) call the token endpoint
+    // cross-origin; a page anywhere else must not be able to read a token.
+    clientBasedCORS: (_ctx: KoaContext, origin: string) => isLoopbackOrigin(origin),
+    fetch: outgoingFetch(settings.cimdLoopback),
+    renderError,
     findAccount,
     loadExistingGrant: grantEverythingRequested,
     extraTokenClaims: authKitTokenClaims,
