@@ -17,6 +17,7 @@ export type DecisionReason =
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'unknown_key'
+  | 'not_an_access_token'
   | 'insufficient_scope'
   | 'upstream_unavailable';
 

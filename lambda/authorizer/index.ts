@@ -6,25 +6,27 @@
  * - valid token lacking REQUIRED_SCOPES → Deny policy (403, `insufficient_scope`);
  * - missing or invalid token → throws exactly `Unauthorized` (401 with the challenge);
  * - AuthKit's keys unreachable → throws another error (500, which the construct maps to 503 + Retry-After).
- * Every decision writes one log line with its reason and one count metric; never the token.
+ * Every decision writes one log line with its reason (Powertools Logger) and one count metric
+ * (Powertools Metrics, EMF); never the token.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, APIGatewayTokenAuthorizerHandler } from 'aws-lambda';
 import { parseBearerHeader } from './bearer';
 import { loadAuthorizerConfig, type AuthorizerConfig } from './config';
 import { AccessTokenError, InsufficientScopeError, InvalidTokenError, type DecisionReason, type VerifiedAccessToken } from './errors';
 import { createRemoteJwks } from './jwks';
 import { allowPolicy, denyPolicy } from './policy';
-import { createEmfMetrics, createJsonLogger, type DecisionLogger, type DecisionMetrics } from './telemetry';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './verify-access-token';
 
 export interface AuthorizerHandlerDependencies {
   readonly config: AuthorizerConfig;
   /** @default verifies against the remote JWKS at `config.jwksUrl` */
   readonly verifier?: AccessTokenVerifier;
-  /** @default JSON lines on stdout (Powertools format); a Powertools `Logger` fits too */
-  readonly logger?: DecisionLogger;
-  /** @default EMF on stdout (Powertools format); a Powertools `Metrics` fits too */
-  readonly metrics?: DecisionMetrics;
+  /** @default a Powertools Logger for `config.serviceName` at `config.logLevel` */
+  readonly logger?: Logger;
+  /** @default Powertools Metrics in `config.metricsNamespace`, dimensioned by service */
+  readonly metrics?: Metrics;
 }
 
 export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
@@ -44,8 +46,8 @@ export class AuthorizerUnavailableError extends Error {
 
 export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependencies): TokenAuthorizer {
   const { config } = dependencies;
-  const logger = dependencies.logger ?? createJsonLogger({ serviceName: config.serviceName, logLevel: config.logLevel });
-  const metrics = dependencies.metrics ?? createEmfMetrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
+  const logger = dependencies.logger ?? new Logger({ serviceName: config.serviceName, logLevel: config.logLevel });
+  const metrics = dependencies.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
   const verifier =
     dependencies.verifier ??
     createAccessTokenVerifier(config, {
@@ -59,7 +61,7 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
 
   function record(reason: DecisionReason, message: string, attributes: Record<string, unknown>, level: 'info' | 'error' = 'info'): void {
     logger[level](message, { reason, ...attributes });
-    metrics.addMetric(decisionMetricName(reason), 'Count', 1);
+    metrics.addMetric(decisionMetricName(reason), MetricUnit.Count, 1);
   }
 
   function identity(token: VerifiedAccessToken): Record<string, unknown> {
@@ -97,7 +99,8 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
       logger.error('Authorizer failed', { detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
       throw new AuthorizerUnavailableError('Authorizer failed', { cause: error });
     } finally {
-      metrics.publishStoredMetrics();
+      // Nothing is stored when the handler failed before a decision; Powertools would warn about an empty publish.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }

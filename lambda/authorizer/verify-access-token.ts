@@ -1,20 +1,20 @@
 /**
- * Verifies an AuthKit access token (a compact JWS) for this resource server.
+ * Verifies an AuthKit access token for this resource server: jose's `jwtVerify` checks the
+ * signature (algorithms pinned) and the registered claims (exact issuer, audience, exp, nbf with
+ * the clock tolerance, required claims); this module adds what the MCP profile asks on top of the
+ * verified claims (one audience unless configured, claim types, no ID token, required scopes).
  *
- * Signatures are checked with Node's one-shot `crypto.verify` on cached `KeyObject`s: on Node,
- * jose 6 goes through WebCrypto, whose asynchronous verify measured about 3x the raw RSA cost
- * (see bench/authorizer.bench.ts), while the authorizer's target is 1.3x. The claim rules are
- * the ones jose applies, written out, plus the profile checks the MCP specification asks for.
- *
- * Everything cheap that can reject is checked before the key lookup and the signature, so
- * tokens that fail anyway neither cost an RSA verification nor trigger a JWKS fetch. Nothing is
- * accepted before the signature has been verified.
+ * Only verified facts become rejection reasons. Before the signature is verified a token can be
+ * refused as `malformed` (cheap structural checks: size, three canonical base64url segments, a
+ * header that asks for no key or processing of its own choosing), as `unknown_key` (no published
+ * key fits its header) or as `bad_signature`. `expired`, `wrong_issuer`, `wrong_audience`,
+ * `not_yet_valid`, `not_an_access_token` and `insufficient_scope` come only from tokens whose
+ * signature verified, so forged tokens cannot inflate them.
  */
-import { constants, KeyObject, verify } from 'node:crypto';
-import type { TokenAlgorithm } from '../shared/token-policy';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTHeaderParameters, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import type { AccessTokenPolicy, JwksSettings } from './config';
-import { InsufficientScopeError, InvalidTokenError, type VerifiedAccessToken } from './errors';
-import { createRemoteJwks, type KeySelector, type SigningKeyResolver } from './jwks';
+import { InsufficientScopeError, InvalidTokenError, UpstreamUnavailableError, type VerifiedAccessToken } from './errors';
+import { createRemoteJwks } from './jwks';
 
 export type { VerifiedAccessToken } from './errors';
 
@@ -26,7 +26,7 @@ export interface AccessTokenVerifier {
 
 export interface AccessTokenVerifierDependencies {
   /** Where signing keys come from. @default the remote JWKS at `config.jwksUrl` */
-  readonly jwks?: SigningKeyResolver;
+  readonly jwks?: JWTVerifyGetKey;
   /** Clock in milliseconds. @default Date.now */
   readonly now?: () => number;
 }
@@ -38,227 +38,207 @@ const MAX_REMEMBERED_HEADERS = 32;
 
 /** Header parameters that would let the token choose its own key, or change how it is processed. */
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'b64', 'zip'] as const;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-type SignatureCheck = (data: Buffer, key: KeyObject, signature: Buffer) => boolean;
-
-const pss = (hash: string): SignatureCheck => (data, key, signature) =>
-  verify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
-const pkcs1 = (hash: string): SignatureCheck => (data, key, signature) => verify(hash, data, key, signature);
-const ecdsa = (hash: string): SignatureCheck => (data, key, signature) => verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
-
-const SIGNATURE_CHECKS: Record<TokenAlgorithm, SignatureCheck> = {
-  RS256: pkcs1('sha256'),
-  RS384: pkcs1('sha384'),
-  RS512: pkcs1('sha512'),
-  PS256: pss('sha256'),
-  PS384: pss('sha384'),
-  PS512: pss('sha512'),
-  ES256: ecdsa('sha256'),
-  ES384: ecdsa('sha384'),
-  ES512: ecdsa('sha512'),
-  EdDSA: (data, key, signature) => verify(null, data, key, signature),
-};
+/** `typ` values of access tokens (RFC 9068) and of JWTs in general; AuthKit's own tokens carry none. */
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt', 'application/jwt']);
+/** Claims OpenID Connect defines for ID tokens only (Core §2, §3.1.3.6, §3.3.2.11). */
+const ID_TOKEN_CLAIMS = ['nonce', 'auth_time', 'at_hash', 'c_hash'] as const;
 
 export function createAccessTokenVerifier(
   config: AccessTokenPolicy & Partial<JwksSettings>,
   dependencies: AccessTokenVerifierDependencies = {},
 ): AccessTokenVerifier {
-  const jwks = dependencies.jwks ?? remoteJwksFor(config);
+  const getKey = dependencies.jwks ?? remoteJwksFor(config);
   const now = dependencies.now ?? Date.now;
-  const algorithms: ReadonlySet<string> = new Set(config.algorithms);
-  // AuthKit signs every token with the same few headers: remember the ones that passed the checks.
-  const checkedHeaders = new Map<string, KeySelector>();
+  const options: JWTVerifyOptions = {
+    algorithms: [...config.algorithms],
+    issuer: config.issuer,
+    audience: [...config.audiences],
+    clockTolerance: config.clockToleranceSeconds,
+    requiredClaims: ['exp', 'sub'],
+  };
+  // AuthKit signs every token with the same few headers: remember the verdict on each.
+  const checkedHeaders = new Map<string, InvalidTokenError | null>();
 
-  function readHeader(encodedHeader: string): KeySelector {
-    const known = checkedHeaders.get(encodedHeader);
-    if (known) return known;
-    const header = decodeJsonSegment(encodedHeader, 'header');
-    const selector: KeySelector = { alg: checkHeader(header, algorithms), kid: header.kid as string | undefined };
-    if (checkedHeaders.size >= MAX_REMEMBERED_HEADERS) checkedHeaders.clear();
-    checkedHeaders.set(encodedHeader, selector);
-    return selector;
+  function checkHeaderOnce(token: string, encodedHeader: string): void {
+    let verdict = checkedHeaders.get(encodedHeader);
+    if (verdict === undefined) {
+      verdict = headerProblem(token, config.algorithms);
+      if (checkedHeaders.size >= MAX_REMEMBERED_HEADERS) checkedHeaders.clear();
+      checkedHeaders.set(encodedHeader, verdict);
+    }
+    if (verdict) throw verdict;
   }
 
   async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
-    if (typeof token !== 'string' || token === '') throw new InvalidTokenError('missing', 'No access token');
-    if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError('malformed', `Token is longer than ${MAX_TOKEN_BYTES} bytes`);
-    const segments = token.split('.');
-    if (segments.length === 5) throw new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
-    if (segments.length !== 3) throw new InvalidTokenError('malformed', `Token has ${segments.length} segments, expected 3`);
-    const [encodedHeader, encodedPayload, encodedSignature] = segments;
-
-    const { alg, kid } = readHeader(encodedHeader);
-    const claims = readClaims(decodeJsonSegment(encodedPayload, 'payload'));
-
-    if (claims.iss !== config.issuer) {
-      throw new InvalidTokenError('wrong_issuer', `Token issuer ${quote(claims.iss)} is not ${config.issuer}`);
+    checkShape(token);
+    checkHeaderOnce(token, token.slice(0, token.indexOf('.')));
+    const currentDate = new Date(now());
+    let verified: { payload: JWTPayload; protectedHeader: JWTHeaderParameters };
+    try {
+      verified = await jwtVerify(token, getKey, { ...options, currentDate });
+    } catch (error) {
+      throw asAccessTokenError(error, currentDate.getTime());
     }
-    const nowSeconds = now() / 1000;
-    if (claims.exp <= nowSeconds - config.clockToleranceSeconds) {
-      throw new InvalidTokenError('expired', `Token expired ${Math.round(nowSeconds - claims.exp)} s ago`);
-    }
-    if (claims.nbf !== undefined && claims.nbf > nowSeconds + config.clockToleranceSeconds) {
-      throw new InvalidTokenError('not_yet_valid', `Token is not valid for another ${Math.round(claims.nbf - nowSeconds)} s (nbf)`);
-    }
-    const aud = matchAudience(claims.aud, config);
-
-    const found = jwks.resolveKey(kid === undefined ? { alg } : { alg, kid });
-    const key = found instanceof KeyObject ? found : await found;
-    const signature = decodeSegment(encodedSignature, 'signature');
-    if (!signatureMatches(alg, key, Buffer.from(token.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1'), signature)) {
-      throw new InvalidTokenError('bad_signature', `Signature does not verify with key ${kid === undefined ? '(no kid)' : quote(kid)}`);
-    }
-
-    const verified: VerifiedAccessToken = {
-      sub: claims.sub,
-      clientId: claims.client_id,
-      orgId: claims.org_id,
-      sid: claims.sid,
-      scopes: claims.scope === undefined ? [] : claims.scope.split(' ').filter((s) => s !== ''),
-      jti: claims.jti,
-      exp: claims.exp,
-      aud,
-      iss: claims.iss,
-    };
+    const identity = verifiedIdentity(verified.payload, verified.protectedHeader, config);
     if (config.requiredScopes.length > 0) {
-      const granted = new Set(verified.scopes);
+      const granted = new Set(identity.scopes);
       const missing = config.requiredScopes.filter((s) => !granted.has(s));
-      if (missing.length > 0) throw new InsufficientScopeError(verified, missing);
+      if (missing.length > 0) throw new InsufficientScopeError(identity, missing);
     }
-    return verified;
+    return identity;
   }
 
   return { verifyAccessToken };
 }
 
-function remoteJwksFor(config: Partial<JwksSettings>): SigningKeyResolver {
+function remoteJwksFor(config: Partial<JwksSettings>): JWTVerifyGetKey {
   if (!config.jwksUrl || config.jwksTimeoutMs === undefined || config.jwksCooldownMs === undefined) {
-    throw new Error('createAccessTokenVerifier needs either a jwks resolver or jwksUrl, jwksTimeoutMs and jwksCooldownMs');
+    throw new Error('createAccessTokenVerifier needs either a jwks key resolver or jwksUrl, jwksTimeoutMs and jwksCooldownMs');
   }
   return createRemoteJwks({ url: config.jwksUrl, timeoutMs: config.jwksTimeoutMs, cooldownMs: config.jwksCooldownMs });
 }
 
 /** Quotes a value taken from the token for a log message, bounded so a token cannot flood the logs. */
-function quote(value: string): string {
-  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+export function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(JSON.stringify(value));
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /**
  * Strict base64url: only the alphabet, no padding, no impossible length, and zero bits in the
- * unused low bits of the last character, so each byte string has exactly one accepted spelling.
+ * unused low bits of the last character, so each byte string has exactly one accepted spelling
+ * (jose's decoder, like `atob`, ignores those bits).
  */
-function decodeSegment(segment: string, part: string): Buffer {
+function isCanonicalBase64url(segment: string): boolean {
   const tail = segment.length % 4;
-  const lastValue = BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]);
+  if (!BASE64URL.test(segment) || tail === 1) return false;
   const unusedBits = tail === 2 ? 0x0f : tail === 3 ? 0x03 : 0;
-  if (!BASE64URL.test(segment) || tail === 1 || (lastValue & unusedBits) !== 0) {
-    throw new InvalidTokenError('malformed', `Token ${part} is not valid base64url`);
-  }
-  return Buffer.from(segment, 'base64url');
+  return unusedBits === 0 || (BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]) & unusedBits) === 0;
 }
 
-function decodeJsonSegment(segment: string, part: string): Record<string, unknown> {
-  const text = decodeSegment(segment, part).toString('utf8');
-  let value: unknown;
+/** The cheap structural checks, before anything is decoded. */
+function checkShape(token: string): void {
+  if (typeof token !== 'string' || token === '') throw new InvalidTokenError('missing', 'No access token');
+  if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError('malformed', `Token is longer than ${MAX_TOKEN_BYTES} bytes`);
+  const segments = token.split('.');
+  if (segments.length === 5) throw new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
+  if (segments.length !== 3) throw new InvalidTokenError('malformed', `Token has ${segments.length} segments, expected 3`);
+  const names = ['header', 'payload', 'signature'];
+  segments.forEach((segment, i) => {
+    if (segment === '' || !isCanonicalBase64url(segment)) throw new InvalidTokenError('malformed', `Token ${names[i]} is not valid base64url`);
+  });
+}
+
+/** What is wrong with the token's header, or null: refused before any key is looked up. */
+function headerProblem(token: string, algorithms: readonly string[]): InvalidTokenError | null {
+  let header: ProtectedHeaderParameters;
   try {
-    value = JSON.parse(text);
+    header = decodeProtectedHeader(token);
   } catch (error) {
-    throw new InvalidTokenError('malformed', `Token ${part} is not JSON`, { cause: error });
+    return new InvalidTokenError('malformed', 'Token header is not a JSON object', { cause: error });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidTokenError('malformed', `Token ${part} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function checkHeader(header: Record<string, unknown>, algorithms: ReadonlySet<string>): TokenAlgorithm {
-  if ('enc' in header) throw new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
-  const alg = header.alg;
-  if (typeof alg !== 'string') throw new InvalidTokenError('malformed', 'Token header has no alg');
-  if (!algorithms.has(alg)) {
+  if ('enc' in header) return new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
+  const { alg } = header;
+  if (typeof alg !== 'string') return new InvalidTokenError('malformed', 'Token header has no alg');
+  if (!algorithms.includes(alg)) {
     const shown = /^[A-Za-z0-9+-]{1,16}$/.test(alg) ? alg : 'an unsupported value';
-    if (alg.toLowerCase() === 'none') throw new InvalidTokenError('malformed', 'Unsigned tokens (alg none) are not accepted');
-    if (/^HS\d+$/i.test(alg)) throw new InvalidTokenError('malformed', `HMAC algorithm ${shown} is not accepted; only ${[...algorithms].join(', ')}`);
-    throw new InvalidTokenError('malformed', `Algorithm ${shown} is not accepted; only ${[...algorithms].join(', ')}`);
+    if (alg.toLowerCase() === 'none') return new InvalidTokenError('malformed', 'Unsigned tokens (alg none) are not accepted');
+    return new InvalidTokenError('malformed', `${/^HS\d+$/i.test(alg) ? 'HMAC algorithm' : 'Algorithm'} ${shown} is not accepted; only ${algorithms.join(', ')}`);
   }
   for (const name of FORBIDDEN_HEADERS) {
-    if (name in header) throw new InvalidTokenError('malformed', `Token header parameter "${name}" is not accepted`);
+    if (name in header) return new InvalidTokenError('malformed', `Token header parameter "${name}" is not accepted`);
   }
-  // No JWS extension is understood here, so any critical one must be refused (RFC 7515 §4.1.11).
-  if ('crit' in header) throw new InvalidTokenError('malformed', 'Token header lists critical extensions that are not understood');
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid === '')) {
-    throw new InvalidTokenError('malformed', 'Token header kid is not a non-empty string');
+    return new InvalidTokenError('malformed', 'Token header kid is not a non-empty string');
   }
-  return alg as TokenAlgorithm;
+  return null;
 }
 
-interface AccessTokenClaims {
-  readonly iss: string;
-  readonly sub: string;
-  readonly aud: string | readonly string[];
-  readonly exp: number;
-  readonly nbf?: number;
-  readonly scope?: string;
-  readonly client_id?: string;
-  readonly org_id?: string;
-  readonly sid?: string;
-  readonly jti?: string;
+/**
+ * What each jose error means here. Errors raised before the signature is checked (JWSInvalid,
+ * JOSEAlgNotAllowed, JOSENotSupported) are `malformed`; no fitting published key is `unknown_key`;
+ * a signature that does not verify is `bad_signature`; claim failures (raised only after the
+ * signature verified) map to their claim; AuthKit publishing a key jose cannot use is upstream's fault.
+ */
+export function asAccessTokenError(error: unknown, nowMs: number = Date.now()): Error {
+  if (error instanceof InvalidTokenError || error instanceof UpstreamUnavailableError) return error;
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('bad_signature', 'Signature does not verify with the published key', { cause: error });
+  if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('unknown_key', 'No published signing key fits the token’s kid and algorithm', { cause: error });
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return new InvalidTokenError('unknown_key', 'Several published keys fit a token without kid; a kid is required', { cause: error });
+  if (error instanceof errors.JWTExpired) return new InvalidTokenError('expired', `Token expired ${secondsFrom(error.payload.exp, nowMs)} s ago`, { cause: error });
+  if (error instanceof errors.JWTClaimValidationFailed) return claimError(error, nowMs);
+  if (error instanceof errors.JWKSInvalid || error instanceof errors.JWKInvalid) {
+    return new UpstreamUnavailableError(`AuthKit's JWKS holds a key that cannot be used: ${error.message}`, { cause: error });
+  }
+  if (error instanceof errors.JOSEError) return new InvalidTokenError('malformed', `Token refused: ${error.message}`, { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
 }
 
-function readClaims(payload: Record<string, unknown>): AccessTokenClaims {
-  const { iss, sub, aud, exp, nbf, iat } = payload;
-  if (typeof iss !== 'string') throw new InvalidTokenError('malformed', 'Token has no iss claim');
-  if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('malformed', 'Token has no sub claim');
-  if (exp === undefined) throw new InvalidTokenError('malformed', 'Token has no exp claim');
-  for (const [name, value] of [['exp', exp], ['nbf', nbf], ['iat', iat]] as const) {
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw new InvalidTokenError('malformed', `Token claim ${name} is not a number`);
-    }
-  }
-  if (aud !== undefined && typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))) {
-    throw new InvalidTokenError('malformed', 'Token claim aud is neither a string nor an array of strings');
-  }
+/** Whole seconds between a verified numeric date claim and now, for log messages. */
+function secondsFrom(claim: unknown, nowMs: number): number {
+  return Math.abs(Math.round(Number(claim) - nowMs / 1000));
+}
+
+function claimError(error: InstanceType<typeof errors.JWTClaimValidationFailed>, nowMs: number): InvalidTokenError {
+  const { claim, reason, payload } = error;
+  if (claim === 'iss' && reason === 'check_failed') return new InvalidTokenError('wrong_issuer', `Token issuer ${quote(payload.iss)} is not the configured issuer`, { cause: error });
+  if (claim === 'aud') return new InvalidTokenError('wrong_audience', audienceMessage(payload.aud), { cause: error });
+  if (claim === 'nbf' && reason === 'check_failed') return new InvalidTokenError('not_yet_valid', `Token is not valid for another ${secondsFrom(payload.nbf, nowMs)} s (nbf)`, { cause: error });
+  return new InvalidTokenError('malformed', `Token claim ${claim}: ${error.message}`, { cause: error });
+}
+
+function audienceMessage(aud: unknown): string {
+  if (aud === undefined) return 'Token has no audience';
+  const named = (Array.isArray(aud) ? aud : [aud]).slice(0, 3).map(quote).join(', ');
+  return `Token audience ${named} does not name this resource; register it as the WorkOS Resource Indicator or list the audience in ACCEPTED_AUDIENCES`;
+}
+
+/** The MCP profile's checks on claims jose has verified, and the identity they carry. */
+function verifiedIdentity(payload: JWTPayload, header: JWTHeaderParameters, config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>): VerifiedAccessToken {
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw new InvalidTokenError('malformed', 'Token sub claim is not a non-empty string');
   for (const name of ['scope', 'client_id', 'org_id', 'sid', 'jti'] as const) {
-    if (payload[name] !== undefined && typeof payload[name] !== 'string') {
-      throw new InvalidTokenError('malformed', `Token claim ${name} is not a string`);
-    }
+    if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new InvalidTokenError('malformed', `Token claim ${name} is not a string`);
   }
-  return payload as unknown as AccessTokenClaims;
+  refuseIdToken(payload, header);
+  const scope = payload.scope as string | undefined;
+  return {
+    sub: payload.sub,
+    clientId: payload.client_id as string | undefined,
+    orgId: payload.org_id as string | undefined,
+    sid: payload.sid as string | undefined,
+    scopes: scope === undefined ? [] : scope.split(' ').filter((s) => s !== ''),
+    jti: payload.jti,
+    exp: payload.exp as number,
+    aud: acceptedAudience(payload.aud as string | string[], config),
+    iss: payload.iss as string,
+  };
 }
 
-function matchAudience(
-  aud: string | readonly string[] | undefined,
-  config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>,
-): string {
-  const named = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
-  if (named.length === 0) throw new InvalidTokenError('wrong_audience', `Token has no audience; expected ${config.audiences[0]}`);
+/**
+ * An ID token from the same AuthKit environment carries the same issuer and key, and its `aud` is
+ * the client id, which ACCEPTED_AUDIENCES may list. Refused when its `typ` names another kind of
+ * JWT, or when it carries a claim only ID tokens carry and no `scope` (AuthKit access tokens carry
+ * `scope` and none of those claims).
+ */
+function refuseIdToken(payload: JWTPayload, header: JWTHeaderParameters): void {
+  const { typ } = header;
+  if (typ !== undefined && !(typeof typ === 'string' && ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))) {
+    throw new InvalidTokenError('not_an_access_token', `Token typ ${quote(typ)} is not an access token type (at+jwt or JWT)`);
+  }
+  const idClaim = ID_TOKEN_CLAIMS.find((name) => payload[name] !== undefined);
+  if (idClaim !== undefined && payload.scope === undefined) {
+    throw new InvalidTokenError('not_an_access_token', `Token carries ${idClaim} and no scope: it is an ID token, not an access token`);
+  }
+}
+
+function acceptedAudience(aud: string | string[], config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>): string {
+  const named = typeof aud === 'string' ? [aud] : aud;
   if (named.length > 1 && !config.allowMultipleAudiences) {
     throw new InvalidTokenError('wrong_audience', `Token names ${named.length} audiences; set ALLOW_MULTIPLE_AUDIENCES=true to accept such tokens`);
   }
-  // Prefer the canonical resource when a token names several accepted audiences.
-  const match = config.audiences.find((a) => named.includes(a));
-  if (match !== undefined) return match;
-  throw new InvalidTokenError(
-    'wrong_audience',
-    `Token audience ${named.slice(0, 3).map(quote).join(', ')} does not name ${config.audiences[0]}; register it as the WorkOS Resource Indicator or list the audience in ACCEPTED_AUDIENCES`,
-  );
-}
-
-const rsaSignatureBytes = new WeakMap<KeyObject, number>();
-
-function signatureMatches(alg: TokenAlgorithm, key: KeyObject, signingInput: Buffer, signature: Buffer): boolean {
-  // An RSA signature is exactly as long as the modulus; anything else is not one.
-  if (key.asymmetricKeyType === 'rsa') {
-    let expected = rsaSignatureBytes.get(key);
-    if (expected === undefined) rsaSignatureBytes.set(key, (expected = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)));
-    if (signature.length !== expected) return false;
-  }
-  try {
-    return SIGNATURE_CHECKS[alg](signingInput, key, signature);
-  } catch {
-    return false;
-  }
+  // jose checked that one of them is accepted; prefer the canonical resource when several are.
+  return config.audiences.find((a) => named.includes(a))!;
 }

@@ -1,8 +1,10 @@
 /**
- * Fuzzing of the token verifier (fast-check, fixed seed): every mutation of a valid AuthKit token
- * (flipped characters, swapped or dropped segments, re-encoded headers and payloads, changed
- * algorithms, forged signatures) must be refused with InvalidTokenError, never accepted and never
- * answered with another kind of error. The keys are real RSA keys; the JWKS is local.
+ * Fuzzing of the token verifier, our policy on top of jose's jwtVerify (fast-check, fixed seed):
+ * every mutation of a valid AuthKit token (flipped characters, swapped or dropped segments,
+ * re-encoded headers and payloads, changed algorithms, forged signatures) must be refused with
+ * InvalidTokenError, never accepted and never answered with another kind of error; and a token
+ * whose signature does not verify is never refused for a claim. The keys are real RSA keys; the
+ * JWKS is local.
  */
 import { createHmac, generateKeyPairSync, sign as rsaSign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
@@ -221,6 +223,20 @@ describe('verifyAccessToken under fuzzing', () => {
         expect(await verdictOf(token)).not.toBe('accepted');
       }),
       { seed: SEED, numRuns: 1500 },
+    );
+  });
+
+  it('never gives a claim reason to a token whose signature was not made by the published key', async () => {
+    const claimReasons = ['expired', 'not_yet_valid', 'wrong_issuer', 'wrong_audience', 'not_an_access_token', 'insufficient_scope'];
+    const notSignedByTheKey = fc.oneof(characterFlip, bitFlip, segmentShuffle, headerChange.map(reencode(0)), payloadChange.map(reencode(1)), forgedSignature);
+    await fc.assert(
+      fc.asyncProperty(notSignedByTheKey, fc.constantFrom<Record<string, unknown>>({ exp: 1 }, { aud: 'https://other.example.com/mcp' }, { iss: 'https://evil.example' }), async (mutate, badClaim) => {
+        // A payload that fails a claim, under the real signature of the good payload: the signature no longer covers it.
+        const [h, , s] = validToken.split('.');
+        const token = await mutate(`${h}.${b64({ ...claims, ...badClaim })}.${s}`);
+        expect(claimReasons).not.toContain(await verdictOf(token));
+      }),
+      { seed: SEED, numRuns: 600 },
     );
   });
 

@@ -1,6 +1,6 @@
 /**
- * The deployed wiring: the module-scope `handler` reading its environment, what it writes to
- * stdout, the upstream-failure path, and Powertools' own Logger and Metrics plugged in.
+ * The deployed wiring: the module-scope `handler` reading its environment, what its Powertools
+ * Logger and Metrics write to stdout, and the upstream-failure path.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -8,9 +8,9 @@ import type { Context } from 'aws-lambda';
 import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
 import * as authorizerModule from '../../../lambda/authorizer/index';
 import { createAuthorizerHandler, handler } from '../../../lambda/authorizer/index';
-import { createEmfMetrics, createJsonLogger } from '../../../lambda/authorizer/telemetry';
 import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
 import { startJwksServer, type JwksServer } from './support/jwks-server';
+import { captureOutput } from './support/output-capture';
 import { createTestKey, ISSUER, PUBLIC_BASE_URL, signAccessToken, type TestKey } from './support/tokens';
 
 let server: JwksServer;
@@ -87,42 +87,22 @@ describe('upstream failures', () => {
     ['answers HTML', 'html'],
     ['hangs', 'hang'],
   ] as const)('answers 5xx, not 401, when the JWKS endpoint %s', async (_name, mode) => {
-    const lines: string[] = [];
     const config = loadAuthorizerConfig({ PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER, AUTHKIT_JWKS_URL: server.url, JWKS_TIMEOUT_MS: '200' });
-    const authorize = createAuthorizerHandler({
-      config,
-      logger: createJsonLogger({ serviceName: 's', logLevel: 'INFO', write: (l) => void lines.push(l) }),
-      metrics: createEmfMetrics({ namespace: 'n', serviceName: 's', write: (l) => void lines.push(l) }),
-    });
+    const authorize = createAuthorizerHandler({ config, logger: new Logger({ serviceName: 's', logLevel: 'INFO' }), metrics: new Metrics({ namespace: 'n', serviceName: 's' }) });
+    const token = await signAccessToken(key);
     server.setMode(mode);
+    const output = captureOutput();
+    output.start();
     try {
-      const error = await authorize(tokenAuthorizerEvent(`Bearer ${await signAccessToken(key)}`)).catch((e: Error) => e);
+      const error = await authorize(tokenAuthorizerEvent(`Bearer ${token}`)).catch((e: Error) => e);
 
       expect(error).toMatchObject({ name: 'AuthorizerUnavailableError' });
       expect((error as Error).message).not.toBe('Unauthorized');
-      const [log, emf] = lines.map((l) => JSON.parse(l));
-      expect(log).toMatchObject({ level: 'ERROR', reason: 'upstream_unavailable', detail: expect.stringContaining('JWKS') });
-      expect(emf).toMatchObject({ token_upstream_unavailable: 1 });
+      expect(output.logs()).toEqual([expect.objectContaining({ level: 'ERROR', reason: 'upstream_unavailable', detail: expect.stringContaining('JWKS') })]);
+      expect(output.metrics()).toEqual([expect.objectContaining({ token_upstream_unavailable: 1 })]);
     } finally {
+      output.stop();
       server.setMode('ok');
     }
-  });
-});
-
-describe('Powertools drop-in', () => {
-  it('accepts Powertools Logger and Metrics in place of the built-in writers', async () => {
-    const stdout = captureStdout();
-    const config = loadAuthorizerConfig({ PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER, AUTHKIT_JWKS_URL: server.url });
-    const authorize = createAuthorizerHandler({
-      config,
-      logger: new Logger({ serviceName: 'authz-pt' }),
-      metrics: new Metrics({ namespace: 'McpPt', serviceName: 'authz-pt' }),
-    });
-
-    await authorize(tokenAuthorizerEvent(`Bearer ${await signAccessToken(key)}`));
-
-    const lines = stdout.lines();
-    expect(lines.find((l) => l.reason === 'allowed')).toMatchObject({ level: 'INFO', service: 'authz-pt', sub: 'user_01HXYZABCDEF' });
-    expect(lines.find((l) => '_aws' in l)).toMatchObject({ token_allowed: 1, service: 'authz-pt' });
   });
 });

@@ -1,7 +1,8 @@
 import { sign } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadAuthorizerConfig, type AuthorizerConfig } from '../../../lambda/authorizer/config';
 import { createAuthorizerHandler, type TokenAuthorizer } from '../../../lambda/authorizer/index';
-import { createEmfMetrics, createJsonLogger } from '../../../lambda/authorizer/telemetry';
 import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
 import { startJwksServer, type JwksServer } from './support/jwks-server';
 import { captureOutput, emfCounts, type CapturedOutput } from './support/output-capture';
@@ -49,8 +50,8 @@ beforeAll(async () => {
   output = captureOutput();
   authorize = createAuthorizerHandler({
     config,
-    logger: createJsonLogger({ serviceName: config.serviceName, logLevel: 'INFO', write: output.write }),
-    metrics: createEmfMetrics({ namespace: config.metricsNamespace, serviceName: config.serviceName, write: output.write }),
+    logger: new Logger({ serviceName: config.serviceName, logLevel: 'INFO' }),
+    metrics: new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName }),
   });
 });
 
@@ -58,7 +59,10 @@ afterAll(async () => {
   await server.close();
 });
 
-beforeEach(() => output.clear());
+beforeEach(() => {
+  output.clear();
+  output.start();
+});
 
 async function run(header: string): Promise<{ outcome: Outcome; result?: Awaited<ReturnType<TokenAuthorizer>>; error?: Error }> {
   // Anything long enough to be a credential (short API keys included); scheme names such as
@@ -175,6 +179,23 @@ const goodTokens: Case[] = [
   { name: 'a token without kid when one RS256 key is published', header: () => bearer(compactJws({ alg: 'RS256' }, accessTokenClaims(), rs256Signer(key))), outcome: 'allow', reason: 'allowed' },
 ];
 
+/** Payloads that fail a claim check, and the reason a genuine signature earns them. */
+const wrongClaims: ReadonlyArray<readonly [string, () => Record<string, unknown>, string]> = [
+  ['an expired', () => accessTokenClaims({ exp: now() - 3600 }), 'expired'],
+  ['a wrong-audience', () => accessTokenClaims({ aud: 'https://other.example.com/mcp' }), 'wrong_audience'],
+  ['a wrong-issuer', () => accessTokenClaims({ iss: 'https://evil.authkit.app' }), 'wrong_issuer'],
+];
+
+/** Ways to present a payload without AuthKit's signature over it, and what they may be counted as. */
+const forgeries: ReadonlyArray<readonly [string, (claims: Record<string, unknown>) => string, string]> = [
+  ['without a signature', (claims) => compactJws({ alg: 'RS256', kid: 'key-2024', typ: 'JWT' }, claims, () => ''), 'malformed'],
+  ['signed by another key under the published kid', (claims) => compactJws({ alg: 'RS256', kid: 'key-2024', typ: 'JWT' }, claims, rs256Signer(otherKey)), 'bad_signature'],
+  ['with the signature of another token', (claims) => `${compactJws({ alg: 'RS256', kid: 'key-2024', typ: 'JWT' }, claims, () => '').slice(0, -1)}.${b64url(sign('sha256', Buffer.from('another token'), key.privateKey))}`, 'bad_signature'],
+  ['with alg none', (claims) => compactJws({ alg: 'none', typ: 'JWT' }, claims, () => ''), 'malformed'],
+  ['with alg none and a made-up signature', (claims) => compactJws({ alg: 'none', kid: 'key-2024' }, claims, () => 'c2lnbmF0dXJl'), 'malformed'],
+  ['HS256-signed with the public key', (claims) => compactJws({ alg: 'HS256', kid: 'key-2024' }, claims, hmacWithPublicKeySigner(key)), 'malformed'],
+];
+
 describe('token authorizer handler', () => {
   it('has a corpus of at least 30 bad tokens', () => {
     expect(badTokens.length).toBeGreaterThanOrEqual(30);
@@ -194,6 +215,30 @@ describe('token authorizer handler', () => {
     expect(typeof decision.detail === 'string' || c.reason === 'insufficient_scope').toBe(true);
     expect(output.metrics().map(emfCounts)).toEqual([{ [`token_${c.reason}`]: 1 }]);
   });
+
+  it.each(wrongClaims.map(([payload, claims, reason]) => [payload, claims, reason] as const))(
+    'counts %s payload signed by AuthKit’s key under its claim reason (the control for the forgeries below)',
+    async (_payload, claims, reason) => {
+      const { outcome } = await run(bearer(signed(claims())));
+
+      expect(outcome).toBe('unauthorized');
+      expect(lastDecision().reason).toBe(reason);
+      expect(output.metrics().map(emfCounts)).toEqual([{ [`token_${reason}`]: 1 }]);
+    },
+  );
+
+  it.each(wrongClaims.flatMap(([payload, claims, claimReason]) => forgeries.map(([forgery, forge, reason]) => [payload, forgery, claims, forge, reason, claimReason] as const)))(
+    'counts %s payload %s as a forgery, never as its claim reason',
+    async (_payload, _forgery, claims, forge, reason, claimReason) => {
+      const { outcome } = await run(bearer(forge(claims())));
+
+      expect(outcome).toBe('unauthorized');
+      const decision = lastDecision();
+      expect(decision.reason).toBe(reason);
+      expect(decision.reason).not.toBe(claimReason);
+      expect(output.metrics().map(emfCounts)).toEqual([{ [`token_${reason}`]: 1 }]);
+    },
+  );
 
   it.each(goodTokens.map((c) => [c.name, c] as const))('allows %s', async (_name, c) => {
     const { outcome, result } = await run(await c.header());
@@ -259,4 +304,7 @@ describe('token authorizer handler', () => {
 
 /** Every line written during this file, kept across `output.clear()`. */
 const allOutput: string[] = [];
-afterEach(() => allOutput.push(...output.lines));
+afterEach(() => {
+  output.stop();
+  allOutput.push(...output.lines);
+});

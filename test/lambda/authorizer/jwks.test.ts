@@ -1,7 +1,8 @@
 import { KeyObject } from 'node:crypto';
-import { InvalidTokenError, UpstreamUnavailableError } from '../../../lambda/authorizer/errors';
-import { createLocalJwks, createRemoteJwks, importJwks, type RemoteJwksOptions } from '../../../lambda/authorizer/jwks';
-import { startJwksServer, unusedLoopbackUrl, type JwksServer } from './support/jwks-server';
+import { errors, type JWTVerifyGetKey } from 'jose';
+import { UpstreamUnavailableError } from '../../../lambda/authorizer/errors';
+import { createLocalJwks, createRemoteJwks, MAX_JWKS_BYTES, usableKeySet, type RemoteJwksOptions } from '../../../lambda/authorizer/jwks';
+import { HUGE_JWKS_BYTES, startJwksServer, unusedLoopbackUrl, type JwksServer } from './support/jwks-server';
 import { createTestKey, type TestKey } from './support/tokens';
 
 let server: JwksServer;
@@ -37,23 +38,17 @@ function remote(overrides: Partial<RemoteJwksOptions> = {}) {
   return createRemoteJwks({ url: server.url, timeoutMs: 1000, cooldownMs: 30_000, ...overrides });
 }
 
-const resolve = async (jwks: ReturnType<typeof remote>, kid: string | undefined, alg: 'RS256' | 'ES256' = 'RS256') =>
-  jwks.resolveKey(kid === undefined ? { alg } : { alg, kid });
+/** Asks the key resolver for the key of a token with this header, as jose's jwtVerify does. */
+const resolve = async (jwks: JWTVerifyGetKey, kid: string | undefined, alg: 'RS256' | 'ES256' = 'RS256'): Promise<KeyObject> =>
+  KeyObject.from((await jwks(kid === undefined ? { alg } : { alg, kid }, { payload: '', signature: '' })) as CryptoKey);
 
 describe('remote JWKS', () => {
   it('fetches once and serves many lookups from the cache', async () => {
     const jwks = remote();
 
-    for (let i = 0; i < 50; i++) expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+    for (let i = 0; i < 50; i++) expect((await resolve(jwks, 'key-current')).equals(current.publicKey)).toBe(true);
 
     expect(server.hits).toBe(1);
-  });
-
-  it('returns cached keys synchronously so warm verifications never wait', async () => {
-    const jwks = remote();
-    await resolve(jwks, 'key-current');
-
-    expect(jwks.resolveKey({ alg: 'RS256', kid: 'key-current' })).toBeInstanceOf(KeyObject);
   });
 
   it('shares one fetch between concurrent cold lookups', async () => {
@@ -85,14 +80,14 @@ describe('remote JWKS', () => {
     clock.advance(30_000);
 
     for (let i = 0; i < 20; i++) {
-      await expect(resolve(jwks, `garbage-${i}`)).rejects.toMatchObject({ reason: 'unknown_key' });
+      await expect(resolve(jwks, `garbage-${i}`)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
       clock.advance(1000);
     }
 
     // One refetch at the first garbage kid; the next window opens only after 30 s.
     expect(server.hits).toBe(2);
     clock.advance(30_000);
-    await expect(resolve(jwks, 'garbage-late')).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(resolve(jwks, 'garbage-late')).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
     expect(server.hits).toBe(3);
   });
 
@@ -103,7 +98,7 @@ describe('remote JWKS', () => {
     await resolve(jwks, 'key-current');
     clock.advance(60_000);
 
-    await expect(resolve(jwks, 'key-ec', 'RS256')).rejects.toMatchObject({ reason: 'unknown_key', message: expect.stringContaining('does not fit') });
+    await expect(resolve(jwks, 'key-ec', 'RS256')).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
     expect(server.hits).toBe(1);
   });
 
@@ -114,7 +109,7 @@ describe('remote JWKS', () => {
     server.setKeys([next.jwk]);
     clock.advance(600_000);
 
-    await expect(resolve(jwks, 'key-current')).rejects.toMatchObject({ reason: 'unknown_key' });
+    await expect(resolve(jwks, 'key-current')).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
     expect(server.hits).toBe(2);
   });
 
@@ -126,7 +121,7 @@ describe('remote JWKS', () => {
     server.setMode('error500');
     clock.advance(600_000);
 
-    expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+    expect((await resolve(jwks, 'key-current')).equals(current.publicKey)).toBe(true);
     expect(kept).toHaveLength(1);
     expect(kept[0].message).toContain('HTTP 500');
   });
@@ -139,10 +134,32 @@ describe('remote JWKS', () => {
   ] as const)('reports an upstream failure, not a bad token, when the endpoint %s', async (_name, mode, detail) => {
     server.setMode(mode);
 
-    const error = await Promise.resolve(resolve(remote(), 'key-current')).catch((e: unknown) => e);
+    const error = await resolve(remote(), 'key-current').catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
     expect(error).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining(detail) });
+  });
+
+  it('refuses a 10 MB JWKS as too large, and stops reading it at the limit', async () => {
+    server.setMode('huge');
+
+    const error = await resolve(remote({ timeoutMs: 2000 }), 'key-current').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(error).toMatchObject({ message: expect.stringContaining(`larger than the ${MAX_JWKS_BYTES} bytes accepted`), cause: { failure: 'too_large' } });
+    // The client hung up long before the server could send the whole document.
+    await new Promise((resolveLater) => setTimeout(resolveLater, 50));
+    expect(server.hugeBytesSent).toBeLessThan(HUGE_JWKS_BYTES);
+  });
+
+  it('refuses a redirecting JWKS endpoint without following the redirect', async () => {
+    server.setMode('redirect');
+
+    const error = await resolve(remote(), 'key-current').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(error).toMatchObject({ message: expect.stringContaining('HTTP 302, a redirect, which is not followed'), cause: { failure: 'redirect' } });
+    expect(server.redirectTargetHits).toBe(0);
   });
 
   it('reports an upstream failure when nothing listens at the JWKS URL', async () => {
@@ -156,7 +173,7 @@ describe('remote JWKS', () => {
     const jwks = remote({ timeoutMs: 150 });
     const started = Date.now();
 
-    const error = await Promise.resolve(resolve(jwks, 'key-current')).catch((e: unknown) => e);
+    const error = await resolve(jwks, 'key-current').catch((e: unknown) => e);
 
     expect(error).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining('timed out after 150 ms') });
     // The endpoint never answers, so only the timeout can have ended the wait.
@@ -178,7 +195,7 @@ describe('remote JWKS', () => {
 
     await expect(resolve(jwks, 'key-next')).rejects.toBeInstanceOf(UpstreamUnavailableError);
     // The known key still verifies while AuthKit is down.
-    expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+    expect((await resolve(jwks, 'key-current')).equals(current.publicKey)).toBe(true);
   });
 
   it('does not hit a failing endpoint again within a second of the failure', async () => {
@@ -192,32 +209,23 @@ describe('remote JWKS', () => {
 
     server.setMode('ok');
     clock.advance(1000);
-    expect(await resolve(jwks, 'key-current')).toBeInstanceOf(KeyObject);
+    expect((await resolve(jwks, 'key-current')).equals(current.publicKey)).toBe(true);
     expect(server.hits).toBe(2);
   });
 });
 
-describe('importJwks', () => {
-  it('skips keys that cannot verify signatures and keeps the rest', async () => {
-    const weak = (await import('node:crypto')).generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
-    const keys = importJwks({
-      keys: [
-        { ...current.jwk, kid: 'encryption', use: 'enc' },
-        { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' },
-        { ...weak, kid: 'weak' },
-        { ...current.jwk, kid: 'private', d: 'AQAB' },
-        { ...current.jwk, kid: 'wrap-only', key_ops: ['wrapKey'] },
-        { kty: 'RSA', kid: 'broken', n: 'not-a-modulus', e: 'AQAB' },
-        'not an object',
-        current.jwk,
-      ],
+describe('usableKeySet', () => {
+  it('keeps the asymmetric public keys and drops private and symmetric members', async () => {
+    const { keys, kids } = usableKeySet({
+      keys: [{ kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' }, { ...current.jwk, kid: 'private', d: 'AQAB' }, { ...current.jwk, kid: 42 }, 'not an object', null, current.jwk, ecKey.jwk],
     });
 
-    expect(keys.map((k) => k.kid)).toEqual(['key-current']);
+    expect(keys.map((k) => k.kid)).toEqual(['key-current', 'key-ec']);
+    expect([...kids]).toEqual(['key-current', 'key-ec']);
   });
 
-  it.each([[null], [[]], [{}], [{ keys: 'x' }], [{ keys: [] }]])('rejects %j', (document) => {
-    expect(() => importJwks(document)).toThrow();
+  it.each([[null], [[]], [{}], [{ keys: 'x' }], [{ keys: [] }], [{ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }]])('rejects %j', (document) => {
+    expect(() => usableKeySet(document)).toThrow();
   });
 });
 
@@ -225,9 +233,9 @@ describe('local JWKS', () => {
   it('selects by kid and algorithm, and accepts a missing kid only when one key fits', async () => {
     const jwks = createLocalJwks({ keys: [current.jwk, next.jwk, ecKey.jwk] });
 
-    expect((jwks.resolveKey({ alg: 'RS256', kid: 'key-next' }) as KeyObject).equals(next.publicKey)).toBe(true);
-    expect((jwks.resolveKey({ alg: 'ES256' }) as KeyObject).equals(ecKey.publicKey)).toBe(true);
-    expect(() => jwks.resolveKey({ alg: 'RS256' })).toThrow(/several RS256 keys/);
-    expect(() => jwks.resolveKey({ alg: 'ES384', kid: 'key-ec' })).toThrow(/does not fit/);
+    expect((await resolve(jwks, 'key-next')).equals(next.publicKey)).toBe(true);
+    expect((await resolve(jwks, undefined, 'ES256')).equals(ecKey.publicKey)).toBe(true);
+    await expect(resolve(jwks, undefined)).rejects.toBeInstanceOf(errors.JWKSMultipleMatchingKeys);
+    await expect(resolve(jwks, 'key-ec')).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
   });
 });

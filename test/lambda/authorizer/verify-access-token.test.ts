@@ -1,4 +1,6 @@
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
@@ -108,17 +110,18 @@ describe('verifyAccessToken', () => {
     expect(await reasonOf(verifier.verifyAccessToken(esDer))).toBe('bad_signature');
   });
 
-  it('rejects cheaply, without fetching keys, a token that fails its claims', async () => {
+  it('fetches keys for unknown kids at most once per cooldown, whatever claims the tokens carry', async () => {
     const server = await startJwksServer([key.jwk]);
     try {
       const config = loadAuthorizerConfig({ PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER });
       const verifier = createAccessTokenVerifier(config, { jwks: createRemoteJwks({ url: server.url, timeoutMs: 1000, cooldownMs: 30_000 }) });
       const hostile = (overrides: Record<string, unknown>) => compactJws({ alg: 'RS256', kid: `random-${Math.random()}` }, accessTokenClaims(overrides), rs256Signer(key));
 
-      expect(await reasonOf(verifier.verifyAccessToken(hostile({ exp: 1 })))).toBe('expired');
-      expect(await reasonOf(verifier.verifyAccessToken(hostile({ iss: 'https://evil.example' })))).toBe('wrong_issuer');
-      expect(await reasonOf(verifier.verifyAccessToken(hostile({ aud: 'https://evil.example/mcp' })))).toBe('wrong_audience');
-      expect(server.hits).toBe(0);
+      // The claims are never read before a key verified the signature: no published key, no claim reason.
+      expect(await reasonOf(verifier.verifyAccessToken(hostile({ exp: 1 })))).toBe('unknown_key');
+      expect(await reasonOf(verifier.verifyAccessToken(hostile({ iss: 'https://evil.example' })))).toBe('unknown_key');
+      expect(await reasonOf(verifier.verifyAccessToken(hostile({ aud: 'https://evil.example/mcp' })))).toBe('unknown_key');
+      expect(server.hits).toBe(1);
     } finally {
       await server.close();
     }
@@ -159,5 +162,49 @@ describe('verifyAccessToken', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  // An AuthKit ID token of the same environment: same issuer and key, aud = the client id (listed
+  // in ACCEPTED_AUDIENCES here), OIDC claims, no scope (WorkOS Connect token reference).
+  const idTokenClaims = (overrides: Record<string, unknown> = {}) => ({
+    iss: ISSUER,
+    sub: 'user_01HXYZABCDEF',
+    aud: 'client_01HDEFAULT',
+    name: 'Dev User',
+    email: 'dev@example.com',
+    email_verified: true,
+    nonce: 'f39a8e47d2c9b6fa',
+    iat: NOW - 5,
+    exp: NOW + 3600,
+    ...overrides,
+  });
+  const withHeader = (claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', kid: 'key-1' }) => compactJws(header, claims, rs256Signer(key));
+
+  it.each<[string, string, () => string]>([
+    ['an AuthKit-shaped ID token (nonce, no scope)', 'not_an_access_token', () => withHeader(idTokenClaims())],
+    ['an ID token with auth_time instead of nonce', 'not_an_access_token', () => withHeader(idTokenClaims({ nonce: undefined, auth_time: NOW - 60 }))],
+    ['an ID token with at_hash', 'not_an_access_token', () => withHeader(idTokenClaims({ nonce: undefined, at_hash: 'dGhpcyBpcyBhIGhhc2g' }))],
+    ['a token typed as an ID token', 'not_an_access_token', () => withHeader(claims({ aud: 'client_01HDEFAULT' }), { alg: 'RS256', kid: 'key-1', typ: 'id_token+jwt' })],
+    ['a token typed as a logout token', 'not_an_access_token', () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'logout+jwt' })],
+    ['an AuthKit access token (no typ, the documented claims)', 'accepted', () => withHeader(claims())],
+    ['an access token typed at+jwt (the local stand-in’s)', 'accepted', () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'at+jwt' })],
+    ['an access token typed application/at+jwt', 'accepted', () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'application/at+jwt' })],
+    ['an access token that also carries a nonce, with its scope', 'accepted', () => withHeader(claims({ nonce: 'n-0S6_WzA2Mj' }))],
+    ['an access token without scope or ID-token claims', 'accepted', () => withHeader(claims({ scope: undefined }))],
+  ])('refuses ID-token-shaped tokens as access tokens: %s is %s', async (_name, outcome, token) => {
+    const verifier = verifierFor({ ACCEPTED_AUDIENCES: 'client_01HDEFAULT' });
+
+    expect(await reasonOf(verifier.verifyAccessToken(token()))).toBe(outcome);
+  });
+
+  it('contains no hand-written signature check: nothing in lambda/authorizer imports node:crypto or calls a verify primitive', () => {
+    const folder = join(__dirname, '..', '..', '..', 'lambda', 'authorizer');
+    const sources = readdirSync(folder).filter((file) => file.endsWith('.ts'));
+    expect(sources).toContain('verify-access-token.ts');
+    for (const file of sources) {
+      const text = readFileSync(join(folder, file), 'utf8');
+      expect({ file, crypto: /from ['"](node:)?crypto['"]|require\(['"](node:)?crypto['"]\)/.test(text) }).toEqual({ file, crypto: false });
+      expect({ file, verify: /\b(crypto|subtle)\.verify\(|\bverify\(\s*['"](sha|RSA)/i.test(text) }).toEqual({ file, verify: false });
+    }
   });
 });

@@ -1,7 +1,14 @@
-/** Collects the lines the authorizer's logger and metrics write, and reads them back as JSON. */
+/**
+ * Collects what the authorizer writes to stdout and stderr (Powertools Logger: info to stdout,
+ * warnings and errors to stderr; Powertools Metrics: EMF to stdout), and reads it back as JSON.
+ */
 export interface CapturedOutput {
+  /** Every chunk written while capturing, in order. */
   readonly lines: string[];
-  readonly write: (line: string) => void;
+  /** Starts diverting stdout and stderr into `lines`. */
+  start(): void;
+  /** Gives stdout and stderr back. */
+  stop(): void;
   /** Parsed log lines (those with a `level`). */
   logs(): Array<Record<string, unknown>>;
   /** Parsed EMF documents (those with `_aws`). */
@@ -11,10 +18,20 @@ export interface CapturedOutput {
 
 export function captureOutput(): CapturedOutput {
   const lines: string[] = [];
+  let spies: jest.SpyInstance[] = [];
   const parsed = () => lines.flatMap((chunk) => chunk.split('\n').filter((l) => l.trim() !== '')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const divert = (stream: NodeJS.WriteStream) =>
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
   return {
     lines,
-    write: (line) => void lines.push(line),
+    start: () => void (spies = [divert(process.stdout), divert(process.stderr)]),
+    stop: () => {
+      for (const spy of spies) spy.mockRestore();
+      spies = [];
+    },
     logs: () => parsed().filter((l) => 'level' in l),
     metrics: () => parsed().filter((l) => '_aws' in l),
     clear: () => void lines.splice(0),
