@@ -1,20 +1,20 @@
 /**
- * The one log line per MCP request, written directly in the JSON shape of Powertools' default
- * formatter: `level`, `message`, `timestamp`, `service`, `sampling_rate`, `xray_trace_id`, the
- * Logger's persistent keys, then the request's fields.
+ * The one log line per MCP request, written through the Powertools Logger's public API, so the
+ * line is whatever the Logger is configured to write: its level threshold (POWERTOOLS_LOG_LEVEL,
+ * AWS_LAMBDA_LOG_LEVEL, `setLogLevel`), service, sampling, persistent and temporary keys, X-Ray
+ * trace id, custom formatter, buffering and POWERTOOLS_DEV pretty printing.
  *
- * Why not `logger.info(...)`: on a warm `tools/call` the Logger's path (attribute merging, a JSON
- * replacer run on every key, several environment reads per line) cost about a tenth of the whole
- * request's CPU in bench/mcp.bench.ts, while writing the same line directly costs about as much
- * as writing none. The line keeps what the Logger is configured with and a log query sees: level
- * threshold (POWERTOOLS_LOG_LEVEL, AWS_LAMBDA_LOG_LEVEL, `setLogLevel`), service, sampling rate
- * and persistent keys. What only the Logger can do (pretty printing under POWERTOOLS_DEV,
- * timestamps in a non-UTC `TZ`, a line it cannot serialise) is left to the Logger itself; a
- * custom log formatter, temporary keys and log buffering apply to its other lines, not this one.
+ * Every string field is bounded: the method, tool and reason come from the request (a client can
+ * send a 1 MB method name), so each is cut at MAX_LOGGED_FIELD_CHARS characters and the line then
+ * also says how long the original was (`rpcMethodLength`, ...). One request cannot make a log line
+ * larger than a few KB.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 
 export const REQUEST_LOG_MESSAGE = 'mcp request';
+
+/** Longest value of a string field written as is; longer ones are cut and their length logged beside them. */
+export const MAX_LOGGED_FIELD_CHARS = 128;
 
 export type RequestLogLevel = 'INFO' | 'WARN' | 'ERROR';
 
@@ -34,112 +34,28 @@ export interface RequestLogFields {
 
 export type RequestLogWriter = (level: RequestLogLevel, fields: RequestLogFields) => void;
 
-// Powertools' numeric levels: a line is written when its level is at least the Logger's.
-const LEVEL_RANK: Readonly<Record<RequestLogLevel, number>> = { INFO: 12, WARN: 16, ERROR: 20 };
-
-// What Powertools keeps in the Logger for every line (a TypeScript-private field, read once).
-interface PowertoolsLogData {
-  readonly serviceName?: string;
-  readonly sampleRateValue?: number;
-}
-
-/** Writes the per-request line for `logger`; see the module comment for what it keeps. */
+/** Writes the per-request line through `logger`, at `level`, with every string field bounded. */
 export function createRequestLogWriter(logger: Logger): RequestLogWriter {
-  if (needsLoggerFormatting()) return (level, fields) => logThroughLogger(logger, level, fields);
-  const data = (logger['powertoolsLogData'] as PowertoolsLogData | undefined) ?? {};
-  const service = data.serviceName || process.env.POWERTOOLS_SERVICE_NAME || 'service_undefined';
-  const samplingRate = data.sampleRateValue;
-
   return (level, fields) => {
-    if (LEVEL_RANK[level] < logger.level) return;
-    const line: Record<string, unknown> = { level, message: REQUEST_LOG_MESSAGE, timestamp: new Date().toISOString(), service };
-    if (samplingRate !== undefined) line.sampling_rate = samplingRate;
-    const traceId = xrayTraceId();
-    if (traceId) line.xray_trace_id = traceId;
-    const persistent = logger.getPersistentLogAttributes();
-    for (const key in persistent) putPresent(line, key, persistent[key]);
-    line.requestId = fields.requestId;
-    line.httpMethod = fields.httpMethod;
-    putPresent(line, 'rpcMethod', fields.rpcMethod);
-    putPresent(line, 'tool', fields.tool);
-    putPresent(line, 'era', fields.era);
-    line.status = fields.status;
-    line.durationMs = fields.durationMs;
-    putPresent(line, 'sub', fields.sub);
-    putPresent(line, 'reason', fields.reason);
-    if (fields.error !== undefined) line.error = formatError(fields.error);
-    let text: string;
-    try {
-      text = JSON.stringify(line);
-    } catch {
-      // A persistent key JSON cannot carry as is (a BigInt, a cycle): the Logger's replacer can.
-      logThroughLogger(logger, level, fields);
-      return;
-    }
-    // Where Powertools' console writes: info to stdout, warnings and errors to stderr.
-    if (level === 'INFO') process.stdout.write(`${text}\n`);
-    else process.stderr.write(`${text}\n`);
+    const attributes = boundedAttributes(fields);
+    if (level === 'ERROR') logger.error(REQUEST_LOG_MESSAGE, attributes);
+    else if (level === 'WARN') logger.warn(REQUEST_LOG_MESSAGE, attributes);
+    else logger.info(REQUEST_LOG_MESSAGE, attributes);
   };
 }
 
-// Powertools drops undefined, null and empty-string values from a line.
-function putPresent(line: Record<string, unknown>, key: string, value: unknown): void {
-  if (value !== undefined && value !== null && value !== '') line[key] = value;
-}
-
-function logThroughLogger(logger: Logger, level: RequestLogLevel, fields: RequestLogFields): void {
+/** The fields as log attributes: absent ones left out, long strings cut, with `<name>Length` giving the original length. */
+export function boundedAttributes(fields: RequestLogFields): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) putPresent(attributes, key, value);
-  if (level === 'ERROR') logger.error(REQUEST_LOG_MESSAGE, attributes);
-  else if (level === 'WARN') logger.warn(REQUEST_LOG_MESSAGE, attributes);
-  else logger.info(REQUEST_LOG_MESSAGE, attributes);
-}
-
-/** POWERTOOLS_DEV pretty-prints, a non-UTC `TZ` changes the timestamp format: both are the Logger's job. */
-function needsLoggerFormatting(): boolean {
-  const dev = (process.env.POWERTOOLS_DEV ?? '').trim().toLowerCase();
-  const tz = process.env.TZ ?? '';
-  return ['1', 'true', 'yes', 'on', 'y'].includes(dev) || (tz !== '' && !tz.includes('UTC'));
-}
-
-interface LambdaInvokeStore {
-  getXRayTraceId?(): string | undefined;
-}
-
-/** The Root of the X-Ray trace header of the current invocation, as Powertools reports it. */
-function xrayTraceId(): string | undefined {
-  const store = (globalThis as { awslambda?: { InvokeStore?: LambdaInvokeStore } }).awslambda?.InvokeStore;
-  const header = store?.getXRayTraceId?.() ?? process.env._X_AMZN_TRACE_ID;
-  if (!header) return undefined;
-  if (!header.includes('=')) return header;
-  for (const part of header.split(';')) {
-    const [name, value] = part.split('=');
-    if (name.trim() === 'Root') return value?.trim();
+  for (const key in fields) {
+    const value = fields[key as keyof RequestLogFields];
+    if (value === undefined || value === null || value === '') continue;
+    if (typeof value === 'string' && value.length > MAX_LOGGED_FIELD_CHARS) {
+      attributes[key] = `${value.slice(0, MAX_LOGGED_FIELD_CHARS)}…`;
+      attributes[`${key}Length`] = value.length;
+    } else {
+      attributes[key] = value;
+    }
   }
-  return undefined;
-}
-
-const LOCATION = /\(([^()]*?):(\d+?):(\d+?)\)\\?$/;
-
-/** An error as Powertools' formatter writes it: name, location, message, stack, cause, own fields. */
-function formatError(error: Error): Record<string, unknown> {
-  const formatted: Record<string, unknown> = {
-    name: error.name,
-    location: locationOf(error.stack),
-    message: error.message,
-    stack: error.stack,
-    cause: error.cause instanceof Error ? formatError(error.cause) : error.cause,
-  };
-  for (const key in error) {
-    if (key !== 'name' && key !== 'message' && key !== 'stack' && key !== 'cause') formatted[key] = (error as unknown as Record<string, unknown>)[key];
-  }
-  return formatted;
-}
-
-function locationOf(stack: string | undefined): string {
-  for (const frame of (stack ?? '').split('\n')) {
-    const match = LOCATION.exec(frame);
-    if (match) return `${match[1]}:${Number(match[2])}`;
-  }
-  return '';
+  return attributes;
 }

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createRequestLogWriter, REQUEST_LOG_MESSAGE, type RequestLogFields, type RequestLogLevel } from '../../../lambda/runtime/request-log';
+import { createRequestLogWriter, MAX_LOGGED_FIELD_CHARS, REQUEST_LOG_MESSAGE, type RequestLogFields, type RequestLogLevel } from '../../../lambda/runtime/request-log';
 
 /** Captures stdout and stderr separately, as one string each. */
 function captureStreams(): { stdout: () => string; stderr: () => string; restore: () => void } {
@@ -29,16 +29,12 @@ function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
   }
 }
 
-/** What Powertools itself writes for the same line, and what the writer writes, parsed, on their streams. */
-function bothLines(logger: Logger, level: RequestLogLevel, fields: RequestLogFields) {
+/** What the writer writes for one line, on each stream. */
+function written(logger: Logger, level: RequestLogLevel, fields: RequestLogFields): { stdout: string; stderr: string } {
   const streams = captureStreams();
   try {
-    const attributes = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
-    logger[level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error'](REQUEST_LOG_MESSAGE, attributes);
-    const powertools = { stdout: streams.stdout(), stderr: streams.stderr() };
     createRequestLogWriter(logger)(level, fields);
-    const ours = { stdout: streams.stdout().slice(powertools.stdout.length), stderr: streams.stderr().slice(powertools.stderr.length) };
-    return { powertools, ours };
+    return { stdout: streams.stdout(), stderr: streams.stderr() };
   } finally {
     streams.restore();
   }
@@ -48,14 +44,6 @@ function parsed(text: string): Record<string, unknown> {
   const lines = text.split('\n').filter((line) => line !== '');
   expect(lines).toHaveLength(1);
   return JSON.parse(lines[0]) as Record<string, unknown>;
-}
-
-/** The line without its timestamp, which differs between two writes by construction. */
-function withoutTimestamp(line: Record<string, unknown>): Record<string, unknown> {
-  const { timestamp, ...rest } = line;
-  expect(typeof timestamp).toBe('string');
-  expect(new Date(timestamp as string).toISOString()).toBe(timestamp);
-  return rest;
 }
 
 const SERVED: RequestLogFields = {
@@ -75,32 +63,35 @@ describe('the per-request line', () => {
   it.each<[string, RequestLogLevel, RequestLogFields]>([
     ['a served request', 'INFO', SERVED],
     ['a refusal with a reason', 'WARN', { requestId: 'req-2', httpMethod: 'POST', status: 401, durationMs: 0.5, reason: 'refused without identity: no authorizer context' }],
-    ['a failure with an error and its cause', 'ERROR', { ...SERVED, status: 500, reason: 'unexpected TypeError: x', error: Object.assign(new TypeError('x is not a function', { cause: new Error('root cause') }), { code: 'E_X' }) }],
     ['a request without an MCP method', 'WARN', { requestId: 'req-3', httpMethod: 'GET', status: 405, durationMs: 0.1, sub: '', reason: 'method GET is not served' }],
-  ])('matches what Powertools writes for %s, on the same stream', (_case, level, fields) => {
+  ])('writes %s through the Logger with its keys, on the stream of its level', (_case, level, fields) => {
     withEnv(trace, () => {
-      const logger = new Logger({ serviceName: 'mcp-test', logLevel: 'INFO', persistentKeys: { stage: 'prod', team: 'platform' } });
-      const { powertools, ours } = bothLines(logger, level, fields);
-      const stream = level === 'INFO' ? 'stdout' : 'stderr';
-      const other = level === 'INFO' ? 'stderr' : 'stdout';
-      expect(ours[other]).toBe('');
-      expect(powertools[other]).toBe('');
-      const expected = withoutTimestamp(parsed(powertools[stream]));
-      const actual = withoutTimestamp(parsed(ours[stream]));
-      expect(actual).toEqual(expected);
-      // Same keys in the same order, so the raw lines read the same.
-      expect(Object.keys(actual)).toEqual(Object.keys(expected));
-      expect(actual).toMatchObject({ service: 'mcp-test', xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793', stage: 'prod', message: REQUEST_LOG_MESSAGE });
+      const logger = new Logger({ serviceName: 'mcp-test', logLevel: 'INFO', persistentKeys: { stage: 'prod' } });
+      const out = written(logger, level, fields);
+      const [stream, other] = level === 'INFO' ? (['stdout', 'stderr'] as const) : (['stderr', 'stdout'] as const);
+
+      expect(out[other]).toBe('');
+      const line = parsed(out[stream]);
+      const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== ''));
+      expect(line).toEqual({
+        level,
+        message: REQUEST_LOG_MESSAGE,
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        service: 'mcp-test',
+        sampling_rate: 0,
+        xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+        stage: 'prod',
+        ...present,
+      });
     });
   });
 
-  it('takes the service from POWERTOOLS_SERVICE_NAME when the Logger was given none', () => {
-    withEnv({ POWERTOOLS_SERVICE_NAME: 'from-env', _X_AMZN_TRACE_ID: undefined }, () => {
-      const { powertools, ours } = bothLines(new Logger({ logLevel: 'INFO' }), 'INFO', SERVED);
-      expect(withoutTimestamp(parsed(ours.stdout))).toEqual(withoutTimestamp(parsed(powertools.stdout)));
-      expect(parsed(ours.stdout)).toMatchObject({ service: 'from-env' });
-      expect(parsed(ours.stdout)).not.toHaveProperty('xray_trace_id');
-    });
+  it('writes an error with its name, message, stack and cause, as the Logger formats errors', () => {
+    const error = Object.assign(new TypeError('x is not a function', { cause: new Error('root cause') }), { code: 'E_X' });
+    const line = parsed(written(new Logger({ serviceName: 'mcp-test' }), 'ERROR', { ...SERVED, status: 500, reason: 'unexpected TypeError: x', error }).stderr);
+
+    expect(line).toMatchObject({ level: 'ERROR', status: 500, error: { name: 'TypeError', message: 'x is not a function', code: 'E_X', cause: { message: 'root cause' } } });
+    expect(String((line.error as { stack: unknown }).stack)).toContain('request-log.test.ts');
   });
 
   it.each<[string, RequestLogLevel, boolean]>([
@@ -108,11 +99,9 @@ describe('the per-request line', () => {
     ['WARN', 'WARN', true],
     ['ERROR', 'WARN', false],
     ['SILENT', 'ERROR', false],
-  ])('respects the Logger level %s for a %s line (written: %s)', (threshold, level, written) => {
-    const logger = new Logger({ serviceName: 'mcp-test', logLevel: threshold as 'WARN' });
-    const { powertools, ours } = bothLines(logger, level, SERVED);
-    expect(ours.stdout + ours.stderr !== '').toBe(written);
-    expect(powertools.stdout + powertools.stderr !== '').toBe(written);
+  ])('respects the Logger level %s for a %s line (written: %s)', (threshold, level, expected) => {
+    const out = written(new Logger({ serviceName: 'mcp-test', logLevel: threshold as 'WARN' }), level, SERVED);
+    expect(out.stdout + out.stderr !== '').toBe(expected);
   });
 
   it('follows a level changed after creation', () => {
@@ -130,29 +119,43 @@ describe('the per-request line', () => {
     expect(parsed(streams.stderr())).toMatchObject({ level: 'ERROR', status: 500 });
   });
 
-  it('leaves the line to the Logger when it must format it itself (POWERTOOLS_DEV pretty-prints)', () => {
+  it('is pretty-printed by the Logger under POWERTOOLS_DEV', () => {
     withEnv({ POWERTOOLS_DEV: 'true' }, () => {
       // In dev mode Powertools writes through the global console.
       const printed = jest.spyOn(console, 'info').mockImplementation(() => undefined);
       try {
-        const logger = new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' });
-        logger.info(REQUEST_LOG_MESSAGE, { ...SERVED });
-        createRequestLogWriter(logger)('INFO', SERVED);
-        expect(printed).toHaveBeenCalledTimes(2);
-        const [powertools, ours] = printed.mock.calls.map(([text]) => String(text));
-        expect(ours.split('\n').length).toBeGreaterThan(3);
-        const timeless = (text: string) => text.replace(/"timestamp": "[^"]+"/, '');
-        expect(timeless(ours)).toBe(timeless(powertools));
+        createRequestLogWriter(new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }))('INFO', SERVED);
+        expect(printed).toHaveBeenCalledTimes(1);
+        const text = String(printed.mock.calls[0][0]);
+        expect(text.split('\n').length).toBeGreaterThan(3);
+        expect(JSON.parse(text)).toMatchObject({ message: REQUEST_LOG_MESSAGE, rpcMethod: 'tools/call' });
       } finally {
         printed.mockRestore();
       }
     });
   });
+});
 
-  it('leaves a line with a persistent key JSON cannot carry to the Logger', () => {
-    const logger = new Logger({ serviceName: 'mcp-test', logLevel: 'INFO', persistentKeys: { big: 10n as unknown as string } });
-    const { powertools, ours } = bothLines(logger, 'INFO', SERVED);
-    expect(withoutTimestamp(parsed(ours.stdout))).toEqual(withoutTimestamp(parsed(powertools.stdout)));
-    expect(parsed(ours.stdout)).toMatchObject({ big: '10' });
+describe('bounded fields', () => {
+  const MEGABYTE = 1024 * 1024;
+
+  it.each<[keyof RequestLogFields]>([['rpcMethod'], ['tool'], ['reason'], ['sub'], ['requestId'], ['httpMethod']])(
+    'cuts a 1 MB %s to a bounded line that says how long it was',
+    (field) => {
+      const huge = 'm'.repeat(MEGABYTE);
+      const out = written(new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }), 'WARN', { ...SERVED, [field]: huge });
+
+      expect(out.stderr.length).toBeLessThan(2048);
+      const line = parsed(out.stderr);
+      expect(line[field]).toBe(`${'m'.repeat(MAX_LOGGED_FIELD_CHARS)}…`);
+      expect(line[`${field}Length`]).toBe(MEGABYTE);
+    },
+  );
+
+  it('keeps a field of exactly the limit as it is, with no length beside it', () => {
+    const line = parsed(written(new Logger({ serviceName: 'mcp-test' }), 'INFO', { ...SERVED, rpcMethod: 'x'.repeat(MAX_LOGGED_FIELD_CHARS) }).stdout);
+
+    expect(line.rpcMethod).toBe('x'.repeat(MAX_LOGGED_FIELD_CHARS));
+    expect(line).not.toHaveProperty('rpcMethodLength');
   });
 });
