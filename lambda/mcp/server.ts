@@ -1,6 +1,8 @@
 /**
  * The sample MCP server the stack deploys by default: `whoami`, which shows that every tool knows
- * its caller, and `format_json`, a deterministic JSON formatter that is useful on its own.
+ * its caller, `format_json`, a deterministic JSON formatter that is useful on its own, and
+ * `long_task`, which runs for as long as asked and reports progress and log lines as it goes
+ * (they reach the client as they happen when the integration streams).
  */
 import { McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
@@ -31,6 +33,11 @@ const formatJsonOutput = z.object({
   outputBytes: z.number().int(),
 });
 
+const longTaskInput = z.object({
+  seconds: z.number().int().min(1).max(900).describe('How long the task runs, in seconds (at most 15 minutes, the longest a streamed request may take).'),
+  steps: z.number().int().min(1).max(100).default(10).describe('How many equal steps it runs in; progress and a log line follow each step.'),
+});
+
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 function sortKeysDeep(value: JsonValue): JsonValue {
@@ -47,6 +54,22 @@ function valueTypeOf(value: JsonValue): z.infer<typeof formatJsonOutput>['valueT
   return typeof value as 'object' | 'string' | 'number' | 'boolean';
 }
 
+/** Waits `ms`, or rejects as soon as `signal` aborts (the client went away or time ran out). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 function toolError(message: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: message }] };
 }
@@ -54,7 +77,9 @@ function toolError(message: string): CallToolResult {
 /** Builds the sample server for one request. */
 export function createSampleServer({ serverInfo }: Pick<McpLambdaRequestContext, 'serverInfo'>): McpServer {
   const server = new McpServer(serverInfo, {
-    instructions: 'Call whoami to see which user, organization and client this session acts for. Use format_json to validate and pretty-print JSON.',
+    instructions:
+      'Call whoami to see which user, organization and client this session acts for. Use format_json to validate and pretty-print JSON. long_task runs for the given number of seconds and reports progress.',
+    capabilities: { logging: {} },
   });
 
   server.registerTool(
@@ -102,6 +127,30 @@ export function createSampleServer({ serverInfo }: Pick<McpLambdaRequestContext,
         outputBytes: Buffer.byteLength(formatted, 'utf8'),
       };
       return { content: [{ type: 'text', text: formatted }], structuredContent: output };
+    },
+  );
+
+  server.registerTool(
+    'long_task',
+    {
+      title: 'Long task',
+      description:
+        'Runs for the given number of seconds in equal steps, sending a progress notification (when the request asks for progress) and a log message after each step, then returns a summary. Shows that long tools stream their progress.',
+      inputSchema: longTaskInput,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ seconds, steps }, ctx) => {
+      const started = Date.now();
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (let step = 1; step <= steps; step++) {
+        await pause((seconds * 1000 * step) / steps - (Date.now() - started), ctx.mcpReq.signal);
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: step, total: steps, message: `step ${step} of ${steps}` } });
+        }
+        await ctx.mcpReq.log('info', `long_task: step ${step} of ${steps} done after ${((Date.now() - started) / 1000).toFixed(1)} s`, 'long_task');
+      }
+      const elapsed = (Date.now() - started) / 1000;
+      return { content: [{ type: 'text', text: `Finished ${steps} step(s) in ${elapsed.toFixed(1)} s.` }] };
     },
   );
 

@@ -280,6 +280,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       await writeStreamed(response, responseStream, from!, limits, record.rpcId ?? null);
       if (limits.reason() === 'timeout') record.reasons.push(timeoutMessage(limits));
     } catch (error) {
+      limits.disconnected();
       if (!(error instanceof StreamClosedError)) throw error;
       record.reasons.push('the client disconnected before the answer was complete');
     } finally {
@@ -317,6 +318,8 @@ interface RequestLimits {
   race<T>(promise: Promise<T>): Promise<T | undefined>;
   /** Ends a listen stream after `seconds`, unless something else ends it first. */
   holdFor(seconds: number): void;
+  /** Gives the request up because its stream can no longer be written. */
+  disconnected(): void;
   readonly timeLimitMs?: number;
   dispose(): void;
 }
@@ -342,6 +345,7 @@ function requestLimits(responseStream: LambdaResponseStream, context: LambdaCont
     reason: () => reason,
     race: (promise) => Promise.race([promise, aborted]),
     holdFor: (seconds) => void timers.push(setTimeout(() => abort('hold'), seconds * 1000)),
+    disconnected: () => abort('disconnected'),
     timeLimitMs: remaining,
     dispose: () => {
       for (const timer of timers) clearTimeout(timer);

@@ -58,9 +58,9 @@ describe.each([
     expect(session.seen.statuses.every((s) => s < 500)).toBe(true);
   });
 
-  it('lists both sample tools with their schemas', async () => {
+  it('lists the sample tools with their schemas', async () => {
     const { tools } = await session.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['format_json', 'whoami']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['format_json', 'long_task', 'whoami']);
     expect(tools.find((t) => t.name === 'format_json')?.inputSchema).toMatchObject({ type: 'object', required: ['json'] });
   });
 

@@ -1,0 +1,223 @@
+/**
+ * The runtime's streaming handler, in process: each request the SDK client makes becomes the proxy
+ * event API Gateway would deliver, the handler writes its answer to a response stream the way the
+ * Lambda runtime's `HttpResponseStream.from` frames it (JSON prelude, eight NUL bytes, body), and
+ * the client reads the body as it is written. The wire format itself is pinned by the local
+ * gateway's tests; here the runtime's behaviour is: what streams, when, and how it ends.
+ */
+import { PassThrough } from 'node:stream';
+import { Client, LOG_LEVEL_META_KEY, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { proxyEventFromRequest, publicBaseOf } from '../../../lambda/runtime/adapter';
+import { createMcpLambdaHandler, type McpLambdaHandler, type McpLambdaServerFactory } from '../../../lambda/runtime/handler';
+import type { HttpResponsePrelude, LambdaResponseStream } from '../../../lambda/runtime/response-stream';
+import { createSampleServer } from '../../../lambda/mcp/server';
+import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
+
+const base = publicBaseOf(PUBLIC_BASE_URL);
+const DELIMITER = Buffer.alloc(8);
+const logger = new Logger({ serviceName: 'mcp-streaming-test', logLevel: 'SILENT' });
+
+/** Frames the stream as the Lambda runtime does: the prelude and delimiter go out with the first write. */
+function httpResponseStreamFrom(stream: LambdaResponseStream, prelude: HttpResponsePrelude): LambdaResponseStream {
+  const out = stream as PassThrough;
+  const write = out.write.bind(out);
+  let first = true;
+  out.write = ((chunk: Uint8Array | string) => {
+    if (first) {
+      first = false;
+      write(JSON.stringify(prelude));
+      write(DELIMITER);
+    }
+    return write(chunk);
+  }) as PassThrough['write'];
+  return stream;
+}
+
+interface Invocation {
+  readonly response: Response;
+  /** Milliseconds after the request at which each body chunk arrived. */
+  readonly arrivals: number[];
+  readonly stream: PassThrough;
+}
+
+/** Calls the streaming handler and turns the framed stream back into what a client receives. */
+async function invoke(handler: McpLambdaHandler, request: Request, remainingMs = 60_000): Promise<Invocation> {
+  const started = Date.now();
+  const event = await proxyEventFromRequest(request, base, { authorizer: authorizerContext({ scope: 'openid profile' }) });
+  const stream = new PassThrough();
+  const deadline = Date.now() + remainingMs;
+  void handler(event, stream, { awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() });
+  const arrivals: number[] = [];
+  let buffered = Buffer.alloc(0);
+  let prelude: HttpResponsePrelude | undefined;
+  let emit!: (chunk: Uint8Array) => void;
+  let close!: () => void;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      emit = (chunk) => controller.enqueue(chunk);
+      close = () => controller.close();
+    },
+    cancel() {
+      stream.destroy();
+    },
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      if (prelude !== undefined) {
+        arrivals.push(Date.now() - started);
+        return emit(chunk);
+      }
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf(DELIMITER);
+      if (end < 0) return;
+      prelude = JSON.parse(buffered.subarray(0, end).toString('utf8')) as HttpResponsePrelude;
+      resolve();
+      const rest = buffered.subarray(end + DELIMITER.length);
+      if (rest.byteLength > 0) {
+        arrivals.push(Date.now() - started);
+        emit(rest);
+      }
+    });
+    stream.on('end', () => (prelude === undefined ? reject(new Error('the stream ended without a prelude')) : close()));
+  });
+  await ready;
+  const response = new Response(prelude!.statusCode === 204 ? null : body, { status: prelude!.statusCode, headers: prelude!.headers });
+  return { response, arrivals, stream };
+}
+
+function streamingHandler(factory: McpLambdaServerFactory, options: { timeoutMarginMs?: number; listenMaxSeconds?: number } = {}): McpLambdaHandler {
+  return createMcpLambdaHandler(factory, {
+    publicBaseUrl: PUBLIC_BASE_URL,
+    serverInfo: { name: 'sample', version: '0.1.0' },
+    logger,
+    responseTransferMode: 'stream',
+    httpResponseStreamFrom,
+    ...options,
+  });
+}
+
+async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto', remainingMs?: number) {
+  const contentTypes: string[] = [];
+  const client = new Client({ name: 'streaming-client', version: '1.0.0' }, { versionNegotiation: { mode } });
+  const transport = new StreamableHTTPClientTransport(new URL(RESOURCE), {
+    fetch: async (url, init) => {
+      const { response } = await invoke(handler, new Request(url, init), remainingMs);
+      contentTypes.push(response.headers.get('content-type') ?? '');
+      return response;
+    },
+    requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+  });
+  await client.connect(transport);
+  return { client, contentTypes };
+}
+
+const sample = streamingHandler(createSampleServer);
+
+describe.each([
+  ['2025-11-25', 'legacy'],
+  ['2026-07-28', 'auto'],
+] as const)('streaming to an SDK client negotiating %s', (_revision, mode) => {
+  it('answers a call that sends nothing mid-way with one JSON body', async () => {
+    const { client, contentTypes } = await connect(sample, mode);
+    contentTypes.length = 0;
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    expect(result.isError).toBeFalsy();
+    expect(contentTypes).toEqual(['application/json']);
+    await client.close();
+  });
+
+  it('delivers each progress notification and log line of long_task as it happens, before the result', async () => {
+    const { client, contentTypes } = await connect(sample, mode);
+    // 2026-07-28 negotiates logging per request, in the request's `_meta`; 2025 per session (here: none).
+    const logLevel = mode === 'auto' ? { _meta: { [LOG_LEVEL_META_KEY]: 'info' } } : {};
+    contentTypes.length = 0;
+    const started = Date.now();
+    const progress: number[] = [];
+    const logs: number[] = [];
+    client.setNotificationHandler('notifications/message', () => void logs.push(Date.now() - started));
+    const result = await client.callTool(
+      { name: 'long_task', arguments: { seconds: 3, steps: 5 }, ...logLevel },
+      { onprogress: () => void progress.push(Date.now() - started) },
+    );
+    const finished = Date.now() - started;
+    expect(contentTypes).toEqual(['text/event-stream']);
+    expect(progress).toHaveLength(5);
+    expect(logs).toHaveLength(5);
+    // The first step ends at 0.6 s of 3 s: it must be seen long before the result.
+    expect(progress[0]).toBeLessThan(0.4 * 3000);
+    expect(logs[0]).toBeLessThan(0.4 * 3000);
+    expect(finished).toBeGreaterThanOrEqual(3000);
+    expect(result.content).toEqual([{ type: 'text', text: expect.stringMatching(/^Finished 5 step\(s\) in 3\.\d s\.$/) }]);
+    await client.close();
+  }, 20_000);
+});
+
+/** A server whose one tool waits until it is aborted, and says when it was. */
+function abortWatchingServer(aborted: { at?: number; reason?: string }): McpLambdaServerFactory {
+  return ({ serverInfo }) => {
+    const server = new McpServer(serverInfo, { capabilities: { logging: {} } });
+    server.registerTool('wait', { inputSchema: z.object({}) }, async (_args, ctx) => {
+      await ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', data: 'waiting' } });
+      await new Promise<void>((resolve) =>
+        ctx.mcpReq.signal.addEventListener('abort', () => {
+          aborted.at = Date.now();
+          aborted.reason = String(ctx.mcpReq.signal.reason);
+          resolve();
+        }),
+      );
+      return { content: [{ type: 'text', text: 'aborted' }] };
+    });
+    return server;
+  };
+}
+
+function callRequest(name: string, id = 7): Request {
+  return new Request(RESOURCE, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }),
+  });
+}
+
+it('sends no log line to a 2026-07-28 client that asked for none', async () => {
+  const { client } = await connect(sample, 'auto');
+  const logs: unknown[] = [];
+  client.setNotificationHandler('notifications/message', (n) => void logs.push(n));
+  const progress: unknown[] = [];
+  await client.callTool({ name: 'long_task', arguments: { seconds: 1, steps: 2 } }, { onprogress: (p) => void progress.push(p) });
+  expect(progress).toHaveLength(2);
+  expect(logs).toEqual([]);
+  await client.close();
+});
+
+describe('the limits of a streamed request', () => {
+  it('gives up before the time limit with a JSON-RPC error event for the request, and aborts the tool', async () => {
+    const aborted: { at?: number } = {};
+    const handler = streamingHandler(abortWatchingServer(aborted), { timeoutMarginMs: 1000 });
+    const started = Date.now();
+    const { response } = await invoke(handler, callRequest('wait', 42), 1800);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const text = await response.text();
+    const events = text.split('\n\n').filter((e) => e.includes('data:'));
+    const last = JSON.parse(events.at(-1)!.split('data: ')[1]) as { id: number; error: { message: string } };
+    expect(last.id).toBe(42);
+    expect(last.error.message).toMatch(/^Request timed out: the server's time limit \(2 s\) was reached/);
+    expect(aborted.at).toBeDefined();
+    // 1.8 s left, 1 s margin: given up at about 0.8 s, well before Lambda would cut it.
+    expect(aborted.at! - started).toBeLessThan(1800);
+  });
+
+  it('aborts the tool when the client goes away mid-stream', async () => {
+    const aborted: { at?: number } = {};
+    const handler = streamingHandler(abortWatchingServer(aborted));
+    const { response, stream } = await invoke(handler, callRequest('wait'));
+    const reader = response.body!.getReader();
+    await reader.read();
+    stream.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(aborted.at).toBeDefined();
+  });
+});
