@@ -1,0 +1,50 @@
+/**
+ * `verify` as a command: arguments in, a report on stdout, progress on stderr, an exit code out.
+ * 0: every check passed; 1: a check failed; 2: the command was used wrongly or could not run.
+ */
+import { parseVerifyArguments, UsageError, VERIFY_USAGE } from './args';
+import { LoginError, loginForToken } from './login';
+import { mcpUrlFromOutputs } from './outputs';
+import { redact, renderJson, renderText } from './render';
+import { runVerify } from './run';
+
+export const EXIT_OK = 0;
+export const EXIT_CHECK_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface CommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+export async function runVerifyCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const secrets: string[] = [];
+  const say = (line: string) => io.stderr(`${redact(line, secrets)}\n`);
+  try {
+    const parsed = parseVerifyArguments(argv, io.env);
+    if (parsed.kind === 'help') {
+      io.stdout(VERIFY_USAGE);
+      return EXIT_OK;
+    }
+    const { args } = parsed;
+    if (args.token) secrets.push(args.token);
+    const mcpUrl = args.mcpUrl ?? mcpUrlFromOutputs(args.outputsFile, args.stage!, io.cwd);
+    let token = args.token;
+    if (args.login) {
+      token = await loginForToken({ mcpUrl, clientMetadataUrl: args.clientMetadataUrl, openBrowser: args.openBrowser, requestTimeoutMs: args.timeoutMs, log: say });
+      secrets.push(token);
+    }
+    const report = await runVerify({ mcpUrl, origin: args.origin, token, timeoutMs: args.timeoutMs });
+    io.stdout(args.json ? renderJson(report, secrets) : renderText(report, secrets));
+    return report.ok ? EXIT_OK : EXIT_CHECK_FAILED;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof LoginError) {
+      say(error.message);
+      return EXIT_USAGE;
+    }
+    say(`verify could not run: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+}
