@@ -1,4 +1,4 @@
-import { fetchFailureDetail, isFetchTimeout } from '../shared/fetch-errors';
+import { BoundedFetchError, fetchBounded } from '../shared/bounded-fetch';
 import { MAX_AS_METADATA_TIMEOUT_MS } from './config';
 import { UpstreamMetadataError } from './errors';
 
@@ -53,6 +53,9 @@ export interface AuthorizationServerMetadataCache {
 }
 
 export const DEFAULT_FAILURE_COOLDOWN_SECONDS = 30;
+
+/** AuthKit's documents are a few KB; a body past this is not metadata, and reading stops there. */
+export const MAX_AS_METADATA_BYTES = 128 * 1024;
 
 interface Slot {
   good?: { readonly document: JsonObject; readonly fetchedAt: number };
@@ -155,19 +158,18 @@ export function createAuthorizationServerMetadataCache(options: AuthorizationSer
 }
 
 async function fetchValidated(url: string, issuer: string, timeoutMs: number, onStatus: (status: number) => void): Promise<JsonObject> {
-  // One signal bounds the whole exchange: connecting, headers and reading the body.
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  // Bounded in time (connecting, headers and body together) and size, and no redirect followed.
+  const response = await fetchBounded(url, { timeoutMs, maxBytes: MAX_AS_METADATA_BYTES });
   onStatus(response.status);
   if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
     throw new UpstreamMetadataError('UPSTREAM_HTTP_STATUS', `${url} answered HTTP ${response.status}; expected 200.`, { url, upstreamStatus: response.status });
   }
-  const text = await response.text();
+  const text = response.text ?? '';
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    const contentType = response.headers.get('content-type') ?? 'no content type';
+    const contentType = response.contentType ?? 'no content type';
     throw new UpstreamMetadataError('UPSTREAM_NOT_JSON', `${url} answered a body that is not JSON (${contentType}).`, { url, upstreamStatus: response.status, cause });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -187,10 +189,20 @@ async function fetchValidated(url: string, issuer: string, timeoutMs: number, on
 
 function asUpstreamError(error: unknown, url: string, timeoutMs: number, upstreamStatus: number | undefined): UpstreamMetadataError {
   if (error instanceof UpstreamMetadataError) return error;
-  if (isFetchTimeout(error)) {
-    return new UpstreamMetadataError('UPSTREAM_TIMEOUT', `${url} did not answer within ${timeoutMs} ms.`, { url, upstreamStatus, cause: error });
+  if (!(error instanceof BoundedFetchError)) {
+    return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be fetched (${String(error)}).`, { url, upstreamStatus, cause: error });
   }
-  return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be reached (${fetchFailureDetail(error)}).`, { url, upstreamStatus, cause: error });
+  const status = error.status ?? upstreamStatus;
+  switch (error.failure) {
+    case 'timeout':
+      return new UpstreamMetadataError('UPSTREAM_TIMEOUT', `${url} did not answer within ${timeoutMs} ms.`, { url, upstreamStatus: status, cause: error });
+    case 'redirect':
+      return new UpstreamMetadataError('UPSTREAM_REDIRECT', `${url} ${error.detail}; the metadata must be served at that URL. Check AUTHKIT_ISSUER.`, { url, upstreamStatus: status, cause: error });
+    case 'too_large':
+      return new UpstreamMetadataError('UPSTREAM_TOO_LARGE', `${url} ${error.detail}.`, { url, upstreamStatus: status, cause: error });
+    default:
+      return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} ${error.detail}.`, { url, upstreamStatus: status, cause: error });
+  }
 }
 
 function elapsedMs(started: number): number {

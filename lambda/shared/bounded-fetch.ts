@@ -69,7 +69,7 @@ export async function fetchBounded(url: string, options: BoundedFetchOptions): P
   } catch (error) {
     if (error instanceof BoundedFetchError) throw error;
     if (isFetchTimeout(error)) throw new BoundedFetchError('timeout', `timed out after ${timeoutMs} ms`, undefined, { cause: error });
-    throw new BoundedFetchError('unreachable', `failed (${fetchFailureDetail(error)})`, undefined, { cause: error });
+    throw new BoundedFetchError('unreachable', `could not be reached (${fetchFailureDetail(error)})`, undefined, { cause: error });
   }
 }
 

@@ -1,5 +1,8 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   createAuthorizationServerMetadataCache,
+  MAX_AS_METADATA_BYTES,
   upstreamMetadataUrl,
   type AuthorizationServerMetadataCache,
   type AuthorizationServerMetadataResult,
@@ -245,6 +248,79 @@ describe('createAuthorizationServerMetadataCache', () => {
       expect(standIn.hits()).toBe(1);
       for (const result of results) expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TIMEOUT' } });
     });
+  });
+});
+
+/**
+ * An upstream on 127.0.0.1 that answers its metadata paths with a 10 MB document streamed 64 KB at
+ * a time (counting what it managed to send), or with a redirect to a good copy (counting requests for it).
+ */
+async function startHostileUpstream(kind: 'huge' | 'redirect') {
+  const TEN_MB = 10 * 1024 * 1024;
+  let bytesSent = 0;
+  let redirectTargetHits = 0;
+  const server = createServer((request, response) => {
+    if (request.url === '/moved') {
+      redirectTargetHits++;
+      return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(authKitMetadata(issuer)));
+    }
+    if (kind === 'redirect') return void response.writeHead(301, { location: '/moved' }).end();
+    streamHuge(response);
+  });
+  const streamHuge = (response: ServerResponse) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.write(`{"issuer":${JSON.stringify(issuer)},"padding":"`);
+    const next = (): void => {
+      while (bytesSent < TEN_MB && !response.destroyed) {
+        bytesSent += chunk.length;
+        if (!response.write(chunk)) return void response.once('drain', next);
+      }
+      if (!response.destroyed) response.end('"}');
+    };
+    next();
+  };
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    issuer,
+    tenMegabytes: TEN_MB,
+    bytesSent: () => bytesSent,
+    redirectTargetHits: () => redirectTargetHits,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('upstream answers the cache refuses to read', () => {
+  const logger = new RecordingLogger();
+  const cacheFor = (issuer: string) => createAuthorizationServerMetadataCache({ issuer, timeoutMs: 2000, ttlSeconds: TTL_SECONDS, logger });
+
+  it('refuses a 10 MB document as UPSTREAM_TOO_LARGE, reading no further than the limit', async () => {
+    const upstream = await startHostileUpstream('huge');
+    try {
+      const result = await cacheFor(upstream.issuer).get('oauth-authorization-server');
+
+      expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TOO_LARGE', message: expect.stringContaining(`larger than the ${MAX_AS_METADATA_BYTES} bytes accepted`) } });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(upstream.bytesSent()).toBeLessThan(upstream.tenMegabytes);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('refuses a redirecting upstream as UPSTREAM_REDIRECT without following it', async () => {
+    const upstream = await startHostileUpstream('redirect');
+    try {
+      const result = await cacheFor(upstream.issuer).get('openid-configuration');
+
+      expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_REDIRECT', details: { upstreamStatus: 301 } } });
+      expect(upstream.redirectTargetHits()).toBe(0);
+    } finally {
+      await upstream.close();
+    }
   });
 });
 
