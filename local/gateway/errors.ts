@@ -9,6 +9,7 @@ export type GatewayStartErrorCode =
   | 'UNSUPPORTED_FEATURE'
   | 'UNRESOLVABLE_VALUE'
   | 'ASSET_NOT_FOUND'
+  | 'RUNTIME_NOT_AVAILABLE'
   | 'LISTEN_FAILED';
 
 export class GatewayStartError extends Error {

@@ -2,7 +2,8 @@
  * The inside of one local Lambda "container": a child process that loads the function's handler
  * from its asset folder, as the Node.js Lambda runtime does (`LAMBDA_TASK_ROOT` + `_HANDLER`),
  * and serves invocations sent over IPC one at a time. Module state survives between
- * invocations, as in a warm Lambda environment.
+ * invocations, as in a warm Lambda environment. A handler wrapped in `awslambda.streamifyResponse`
+ * streams its response (see lambda-response-stream.ts).
  *
  * This file runs as plain Node.js (the gateway bundles it with esbuild before forking), so it
  * imports nothing but Node built-ins.
@@ -10,9 +11,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BootstrapMessage, InvokeMessage, SerializedError } from './lambda-protocol';
+import type { BootstrapMessage, GatewayMessage, InvokeMessage, SerializedError } from './lambda-protocol';
+import {
+  installAwsLambdaGlobal,
+  isStreamingHandler,
+  LocalResponseStream,
+  MalformedStreamingHandler,
+  ResponseSink,
+  streamingHighWaterMark,
+} from './lambda-response-stream';
 
 type Handler = (event: unknown, context: unknown, callback: (error?: unknown, result?: unknown) => void) => unknown;
+type StreamingHandler = (event: unknown, responseStream: LocalResponseStream, context: unknown) => unknown;
 
 function send(message: BootstrapMessage): void {
   process.send?.(message);
@@ -61,13 +71,17 @@ async function loadHandler(taskRoot: string, handlerSetting: string): Promise<Ha
 
 let current: string | undefined;
 
-function runHandler(handler: Handler, message: InvokeMessage): Promise<unknown> {
+function lambdaContext(message: InvokeMessage): Record<string, unknown> {
   const { deadlineMs, ...fields } = message.context;
-  const context = {
+  return {
     ...fields,
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadlineMs - Date.now()),
   };
+}
+
+function runHandler(handler: Handler, message: InvokeMessage): Promise<unknown> {
+  const context = lambdaContext(message);
   return new Promise((resolve, reject) => {
     let settled = false;
     const callback = (error?: unknown, result?: unknown) => {
@@ -86,6 +100,93 @@ function runHandler(handler: Handler, message: InvokeMessage): Promise<unknown> 
   });
 }
 
+/** The stream of the invocation being served, so that a `client-gone` message can reach it. */
+let currentStream: { readonly invocationId: string; readonly stream: LocalResponseStream } | undefined;
+
+/**
+ * Runs a `streamifyResponse` handler as the runtime's handleOnceStreaming does: it must return a
+ * promise; the invocation is over once that promise has settled and the stream has ended (or been
+ * destroyed). A value the handler returns is ignored with the runtime's warning.
+ */
+async function runStreamingHandler(handler: Handler, message: InvokeMessage, sink: ResponseSink, highWaterMark: number | undefined): Promise<void> {
+  const stream = new LocalResponseStream(sink, highWaterMark);
+  currentStream = { invocationId: message.invocationId, stream };
+  const ended = new Promise<void>((resolve) => {
+    stream.once('finish', resolve);
+    stream.once('close', resolve);
+  });
+  try {
+    const returned = (handler as unknown as StreamingHandler)(message.event, stream, lambdaContext(message));
+    if (!returned || typeof (returned as Promise<unknown>).then !== 'function') {
+      throw new MalformedStreamingHandler('Streaming does not support non-async handlers.');
+    }
+    if ((await returned) !== undefined) console.warn('Streaming handlers ignore return values.');
+    await ended;
+  } finally {
+    currentStream = undefined;
+    // A handler that failed mid-stream leaves it open; the runtime ends it with error trailers.
+    if (!stream.writableFinished) stream.destroy();
+  }
+}
+
+/** Stream mode: each write goes to the gateway as it happens. */
+function ipcSink(invocationId: string): ResponseSink {
+  return {
+    head: (contentType) => send({ type: 'stream-head', invocationId, contentType }),
+    chunk: (data, done) => {
+      if (!process.send) return done(new Error('The IPC channel to the gateway is closed'));
+      process.send({ type: 'stream-chunk', invocationId, data: data.toString('base64') } satisfies BootstrapMessage, undefined, {}, (error) => done(error));
+    },
+  };
+}
+
+/** Buffered mode (Lambda's Invoke of a streaming function): the streamed bytes become the result payload. */
+function collectingSink(chunks: Buffer[]): ResponseSink {
+  return {
+    head: () => undefined,
+    chunk: (data, done) => {
+      chunks.push(Buffer.from(data));
+      done();
+    },
+  };
+}
+
+function serveInvocation(handler: Handler, message: InvokeMessage): void {
+  const { invocationId } = message;
+  const rss = () => process.memoryUsage().rss;
+  const fail = (error: unknown) => send({ type: 'error', invocationId, error: serializeError(error), rss: rss() });
+  let streaming: boolean;
+  try {
+    streaming = isStreamingHandler(handler);
+  } catch (error) {
+    return fail(error);
+  }
+  if (streaming && message.mode === 'stream') {
+    runStreamingHandler(handler, message, ipcSink(invocationId), streamingHighWaterMark(handler)).then(() => send({ type: 'stream-end', invocationId, rss: rss() }), fail);
+  } else if (streaming) {
+    const chunks: Buffer[] = [];
+    runStreamingHandler(handler, message, collectingSink(chunks), streamingHighWaterMark(handler)).then(
+      () => send({ type: 'result', invocationId, payload: Buffer.concat(chunks).toString('utf8'), rss: rss() }),
+      fail,
+    );
+  } else {
+    runHandler(handler, message).then((result) => {
+      let payload: string;
+      try {
+        payload = JSON.stringify(result === undefined ? null : result);
+      } catch (error) {
+        send({ type: 'error', invocationId, error: serializeError(error, 'Runtime.ResponseSerializationError'), rss: rss() });
+        return;
+      }
+      if (message.mode === 'buffered') return send({ type: 'result', invocationId, payload, rss: rss() });
+      // InvokeWithResponseStream of a buffered handler: its JSON result is the whole stream.
+      send({ type: 'stream-head', invocationId, contentType: 'application/json' });
+      send({ type: 'stream-chunk', invocationId, data: Buffer.from(payload, 'utf8').toString('base64') });
+      send({ type: 'stream-end', invocationId, rss: rss() });
+    }, fail);
+  }
+}
+
 async function main(): Promise<void> {
   const taskRoot = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
   const handlerSetting = process.env._HANDLER ?? 'index.handler';
@@ -97,6 +198,7 @@ async function main(): Promise<void> {
     send({ type: 'crash', invocationId: current, error: serializeError(reason, 'Runtime.UnhandledPromiseRejection') });
     process.exit(128);
   });
+  installAwsLambdaGlobal();
   let handler: Handler;
   try {
     handler = await loadHandler(taskRoot, handlerSetting);
@@ -104,22 +206,15 @@ async function main(): Promise<void> {
     send({ type: 'init-error', error: serializeError(error, 'Runtime.ImportModuleError') });
     process.exit(1);
   }
-  process.on('message', (raw: InvokeMessage) => {
+  process.on('message', (raw: GatewayMessage) => {
+    if (raw?.type === 'client-gone') {
+      // Destroyed without an error, so a handler with no 'error' listener does not crash: it sees 'close'.
+      if (currentStream?.invocationId === raw.invocationId) currentStream.stream.destroy();
+      return;
+    }
     if (raw?.type !== 'invoke') return;
     current = raw.invocationId;
-    runHandler(handler, raw).then(
-      (result) => {
-        let payload: string;
-        try {
-          payload = JSON.stringify(result === undefined ? null : result);
-        } catch (error) {
-          send({ type: 'error', invocationId: raw.invocationId, error: serializeError(error, 'Runtime.ResponseSerializationError'), rss: process.memoryUsage().rss });
-          return;
-        }
-        send({ type: 'result', invocationId: raw.invocationId, payload, rss: process.memoryUsage().rss });
-      },
-      (error: unknown) => send({ type: 'error', invocationId: raw.invocationId, error: serializeError(error), rss: process.memoryUsage().rss }),
-    );
+    serveInvocation(handler, raw);
   });
   send({ type: 'ready', rss: process.memoryUsage().rss });
 }

@@ -8,7 +8,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
-import type { BootstrapMessage, InvokeMessage, SerializedError } from './lambda-protocol';
+import type { BootstrapMessage, ClientGoneMessage, InvokeMessage, InvokeMode, SerializedError } from './lambda-protocol';
 
 export interface LocalFunctionSpec {
   readonly logicalId: string;
@@ -27,6 +27,7 @@ export interface LocalFunctionSpec {
 }
 
 export type InvocationOutcome =
+  /** `payload` is the JSON result in buffered mode, empty in stream mode (the bytes went to the observer). */
   | { readonly ok: true; readonly payload: string; readonly durationMs: number; readonly coldStart: boolean }
   | {
       readonly ok: false;
@@ -53,9 +54,27 @@ export interface FunctionStats {
   readonly processes: readonly ProcessStats[];
 }
 
+/** Receives a streamed response as the function writes it. */
+export interface StreamObserver {
+  /** The response's content type; comes once, before the first chunk. */
+  onHead(contentType: string): void;
+  onChunk(chunk: Buffer): void;
+}
+
+export interface InvokeOptions {
+  /** `stream` invokes as InvokeWithResponseStream. @default 'buffered' */
+  readonly mode?: InvokeMode;
+  /** Stream mode: where the response goes. */
+  readonly stream?: StreamObserver;
+  /** When this aborts, the function's response stream is destroyed (its handler sees 'close'). */
+  readonly clientGone?: AbortSignal;
+}
+
 export interface LocalFunctionOptions {
   /** The compiled bootstrap script to fork. */
   readonly bootstrapFile: string;
+  /** The Node.js binary the processes run on (of the major the function's runtime names). */
+  readonly nodeBinary: string;
   /** How many processes may serve this function at once; further invocations queue. */
   readonly maxProcesses: number;
   /** Receives each line the function writes to stdout or stderr. */
@@ -72,7 +91,11 @@ interface Worker {
   alive: boolean;
   invocations: number;
   rss: number;
-  pending?: { readonly invocationId: string; readonly settle: (message: BootstrapMessage | { type: 'exit' }) => void };
+  pending?: {
+    readonly invocationId: string;
+    readonly stream?: StreamObserver;
+    readonly settle: (message: BootstrapMessage | { type: 'exit' }) => void;
+  };
 }
 
 function readRss(pid: number | undefined, fallback: number): number {
@@ -117,7 +140,7 @@ export class LocalFunction {
     };
   }
 
-  async invoke(event: unknown, awsRequestId: string = randomUUID()): Promise<InvocationOutcome> {
+  async invoke(event: unknown, awsRequestId: string = randomUUID(), options: InvokeOptions = {}): Promise<InvocationOutcome> {
     const started = Date.now();
     if (this.stopped) throw new Error(`Function ${this.spec.logicalId} is stopped`);
     this.invocationCount++;
@@ -145,26 +168,15 @@ export class LocalFunction {
           logStreamName: 'local',
           deadlineMs: Date.now() + timeoutMs,
         },
+        mode: options.mode ?? 'buffered',
       };
-      const reply = await new Promise<BootstrapMessage | { type: 'exit' } | { type: 'timeout' }>((resolve) => {
-        const timer = setTimeout(() => {
-          worker.pending = undefined;
-          resolve({ type: 'timeout' });
-        }, timeoutMs);
-        worker.pending = {
-          invocationId,
-          settle: (reply) => {
-            clearTimeout(timer);
-            worker.pending = undefined;
-            resolve(reply);
-          },
-        };
-        worker.child.send(message);
-      });
+      const reply = await this.exchange(worker, message, timeoutMs, options);
       worker.invocations++;
       switch (reply.type) {
         case 'result':
           return { ok: true, payload: reply.payload, durationMs: Date.now() - started, coldStart };
+        case 'stream-end':
+          return { ok: true, payload: '', durationMs: Date.now() - started, coldStart };
         case 'error':
           return failed('function', reply.error);
         case 'timeout':
@@ -184,6 +196,27 @@ export class LocalFunction {
     } finally {
       this.release(worker);
     }
+  }
+
+  /** Sends one invocation and waits for its outcome, the function's Timeout, or the process's exit. */
+  private exchange(worker: Worker, message: InvokeMessage, timeoutMs: number, options: InvokeOptions): Promise<BootstrapMessage | { type: 'exit' } | { type: 'timeout' }> {
+    return new Promise((resolve) => {
+      const onClientGone = () => {
+        if (worker.pending?.invocationId === message.invocationId && worker.alive) {
+          worker.child.send({ type: 'client-gone', invocationId: message.invocationId } satisfies ClientGoneMessage);
+        }
+      };
+      const finish = (reply: BootstrapMessage | { type: 'exit' } | { type: 'timeout' }) => {
+        clearTimeout(timer);
+        options.clientGone?.removeEventListener('abort', onClientGone);
+        worker.pending = undefined;
+        resolve(reply);
+      };
+      const timer = setTimeout(() => finish({ type: 'timeout' }), timeoutMs);
+      worker.pending = { invocationId: message.invocationId, stream: options.stream, settle: finish };
+      options.clientGone?.addEventListener('abort', onClientGone, { once: true });
+      worker.child.send(message);
+    });
   }
 
   private acquire(): Promise<{ worker: Worker; coldStart: boolean }> {
@@ -224,6 +257,7 @@ export class LocalFunction {
 
   private spawn(): Worker {
     const child = fork(this.options.bootstrapFile, [], {
+      execPath: this.options.nodeBinary,
       cwd: this.spec.codeDir,
       env: this.processEnvironment(),
       // The Node.js Lambda runtime sizes the heap from the configured memory.
@@ -257,9 +291,13 @@ export class LocalFunction {
         clearTimeout(initTimer);
         markReady(message.error);
         this.retire(worker);
-      } else if (message.type === 'result' || message.type === 'error') {
+      } else if (message.type === 'result' || message.type === 'error' || message.type === 'stream-end') {
         worker.rss = message.rss;
         if (worker.pending?.invocationId === message.invocationId) worker.pending.settle(message);
+      } else if (message.type === 'stream-head' || message.type === 'stream-chunk') {
+        const observer = worker.pending?.invocationId === message.invocationId ? worker.pending.stream : undefined;
+        if (message.type === 'stream-head') observer?.onHead(message.contentType);
+        else observer?.onChunk(Buffer.from(message.data, 'base64'));
       } else if (message.type === 'crash') {
         worker.pending?.settle(message);
       }

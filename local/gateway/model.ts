@@ -33,7 +33,14 @@ export interface MockResponseModel {
 }
 
 export type IntegrationModel =
-  | { readonly kind: 'lambda-proxy'; readonly functionLogicalId: string; readonly timeoutMs: number }
+  | {
+      readonly kind: 'lambda-proxy';
+      readonly functionLogicalId: string;
+      /** `TimeoutInMillis`: up to 29 s buffered, 15 min streamed. */
+      readonly timeoutMs: number;
+      /** `ResponseTransferMode`: `stream` invokes with InvokeWithResponseStream and pipes the body as it comes. */
+      readonly transferMode: 'buffered' | 'stream';
+    }
   | { readonly kind: 'mock'; readonly statusCode: number; readonly responses: readonly MockResponseModel[] };
 
 export interface MethodModel {
@@ -126,6 +133,11 @@ function shortId(seed: string, length: number): string {
   for (let i = 0; i < length; i++) out += alphabet[digest[i] % alphabet.length];
   return out;
 }
+
+// API Gateway quotas: at least 50 ms; a buffered integration may go past 29 s only with a quota
+// increase, which a template cannot show, so only the 15 minutes of a streamed one is checked.
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+const MAX_STREAM_TIMEOUT_MS = 15 * 60_000;
 
 const LAMBDA_ARN = /^arn:[^:]+:lambda:[^:]+:[^:]+:function:([^:]+)(?::[^:]+)?$/;
 
@@ -312,6 +324,19 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   for (const [logicalId] of ofType('AWS::Lambda::Function')) functionLogicalIdsByName.set(functionName(logicalId), logicalId);
   const functions = new Map<string, LocalFunctionSpec>();
   const overrides = options.environmentOverrides ?? {};
+
+  /** The function an Invoke URI names; `allowStreaming` also accepts InvokeWithResponseStream URIs. */
+  const lambdaUri = (uri: unknown, where: string): { logicalId: string; streaming: boolean } => {
+    const resolved = str(uri, where);
+    const invoke = /:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/.exec(resolved);
+    const stream = /:lambda:path\/2021-11-15\/functions\/(.+)\/response-streaming-invocations$/.exec(resolved);
+    const arn = LAMBDA_ARN.exec((invoke ?? stream)?.[1] ?? '');
+    if (!arn) throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
+    const logicalId = functionLogicalIdsByName.get(arn[1]);
+    if (!logicalId) throw new UnresolvableValueError(where, `function ${arn[1]} is not defined in this stack`);
+    addFunction(logicalId);
+    return { logicalId, streaming: stream !== null };
+  };
 
   const functionFromUri = (uri: unknown, where: string): string => {
     const resolved = str(uri, where);
@@ -506,6 +531,32 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     });
   }
 
+  /**
+   * A Lambda proxy integration, buffered (Invoke) or streamed (InvokeWithResponseStream). The
+   * transfer mode and the URI must agree, as CDK's LambdaIntegration writes them; a mix is refused
+   * because what API Gateway does with it is not documented.
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html
+   */
+  function lambdaProxyModel(logicalId: string, integration: Record<string, unknown>): IntegrationModel {
+    const where = `${logicalId}.Integration`;
+    const mode = integration.ResponseTransferMode === undefined ? 'BUFFERED' : str(integration.ResponseTransferMode, `${where}.ResponseTransferMode`);
+    if (mode !== 'BUFFERED' && mode !== 'STREAM') throw new UnsupportedFeatureError(`the response transfer mode ${mode}`, logicalId);
+    const { logicalId: functionLogicalId, streaming } = lambdaUri(integration.Uri, `${where}.Uri`);
+    const streamed = mode === 'STREAM';
+    if (streaming !== streamed) {
+      throw new UnsupportedFeatureError(
+        streamed ? 'ResponseTransferMode STREAM with the Invoke URI (2015-03-31/.../invocations)' : 'the streaming URI (.../response-streaming-invocations) without ResponseTransferMode STREAM',
+        logicalId,
+        'use LambdaIntegration(fn, { responseTransferMode }) so the URI matches the mode',
+      );
+    }
+    const timeoutMs = integration.TimeoutInMillis === undefined ? 29_000 : Number(resolver.resolve(integration.TimeoutInMillis, `${where}.TimeoutInMillis`));
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || (streamed && timeoutMs > MAX_STREAM_TIMEOUT_MS)) {
+      throw new UnresolvableValueError(`${where}.TimeoutInMillis`, `${timeoutMs} is outside what API Gateway allows (50 ms or more, at most ${MAX_STREAM_TIMEOUT_MS} ms when streaming)`);
+    }
+    return { kind: 'lambda-proxy', functionLogicalId, timeoutMs, transferMode: streamed ? 'stream' : 'buffered' };
+  }
+
   function integrationModel(logicalId: string, raw: unknown): IntegrationModel {
     if (raw === undefined) throw new UnsupportedFeatureError('a method without an integration', logicalId);
     const integration = raw as Record<string, unknown>;
@@ -513,10 +564,7 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     if (integration.ConnectionType !== undefined && str(integration.ConnectionType, `${logicalId}.Integration.ConnectionType`) !== 'INTERNET') {
       throw new UnsupportedFeatureError('a VPC link integration', logicalId);
     }
-    if (type === 'AWS_PROXY') {
-      const timeoutMs = integration.TimeoutInMillis === undefined ? 29_000 : Number(resolver.resolve(integration.TimeoutInMillis, `${logicalId}.Integration.TimeoutInMillis`));
-      return { kind: 'lambda-proxy', functionLogicalId: functionFromUri(integration.Uri, `${logicalId}.Integration.Uri`), timeoutMs };
-    }
+    if (type === 'AWS_PROXY') return lambdaProxyModel(logicalId, integration);
     if (type !== 'MOCK') throw new UnsupportedFeatureError(`a ${type} integration`, logicalId, 'only AWS_PROXY (Lambda proxy) and MOCK integrations are emulated');
     const requestTemplates = (resolver.resolve(integration.RequestTemplates ?? {}, `${logicalId}.Integration.RequestTemplates`) as Record<string, unknown>) ?? {};
     const requestTemplate = String(requestTemplates['application/json'] ?? Object.values(requestTemplates)[0] ?? '');

@@ -191,6 +191,39 @@ function headerText(value: unknown, where: string): string {
 }
 
 /**
+ * Merges a result's `headers` and `multiValueHeaders` (a value in both appears once, from
+ * multiValueHeaders), renames the headers API Gateway does not let an integration set to
+ * `x-amzn-Remapped-<name>` and drops the ones it computes itself. Throws on a value that is not text.
+ */
+export function mergeResponseHeaders(single: unknown, multi: unknown, valueRule: 'text' | 'string' = 'text'): Map<string, string[]> {
+  const text = (value: unknown, where: string) => {
+    if (valueRule === 'string' && typeof value !== 'string') throw new MalformedProxyResponseError(`${where} must be a string`);
+    return headerText(value, where);
+  };
+  const merged = new Map<string, { name: string; values: string[] }>();
+  if (single !== undefined && single !== null) {
+    if (typeof single !== 'object' || Array.isArray(single)) throw new MalformedProxyResponseError('headers must be an object');
+    for (const [name, value] of Object.entries(single)) merged.set(name.toLowerCase(), { name, values: [text(value, `headers.${name}`)] });
+  }
+  if (multi !== undefined && multi !== null) {
+    if (typeof multi !== 'object' || Array.isArray(multi)) throw new MalformedProxyResponseError('multiValueHeaders must be an object');
+    for (const [name, values] of Object.entries(multi)) {
+      if (!Array.isArray(values)) throw new MalformedProxyResponseError(`multiValueHeaders.${name} must be a list`);
+      const texts = values.map((value, i) => text(value, `multiValueHeaders.${name}[${i}]`));
+      const existing = merged.get(name.toLowerCase());
+      const fromHeaders = existing ? existing.values.filter((value) => !texts.includes(value)) : [];
+      merged.set(name.toLowerCase(), { name: existing?.name ?? name, values: [...fromHeaders, ...texts] });
+    }
+  }
+  const headers = new Map<string, string[]>();
+  for (const [lower, { name, values }] of merged) {
+    if (DROPPED_RESPONSE_HEADERS.has(lower)) continue;
+    headers.set(REMAPPED_RESPONSE_HEADERS.has(lower) ? `x-amzn-Remapped-${name}` : name, values);
+  }
+  return headers;
+}
+
+/**
  * Checks a function's result as API Gateway does (anything else is a 502) and maps it to an
  * HTTP response. `acceptsBinary` says whether the request's Accept header names a binary
  * media type, which is when API Gateway decodes a base64 body.
@@ -212,27 +245,7 @@ export function mapProxyResult(payload: string, binaryMediaTypes: readonly strin
   }
   if (r.body !== undefined && r.body !== null && typeof r.body !== 'string') throw new MalformedProxyResponseError('body must be a string');
   if (r.isBase64Encoded !== undefined && typeof r.isBase64Encoded !== 'boolean') throw new MalformedProxyResponseError('isBase64Encoded must be a boolean');
-  const merged = new Map<string, { name: string; values: string[] }>();
-  if (r.headers !== undefined && r.headers !== null) {
-    if (typeof r.headers !== 'object' || Array.isArray(r.headers)) throw new MalformedProxyResponseError('headers must be an object');
-    for (const [name, value] of Object.entries(r.headers)) merged.set(name.toLowerCase(), { name, values: [headerText(value, `headers.${name}`)] });
-  }
-  if (r.multiValueHeaders !== undefined && r.multiValueHeaders !== null) {
-    if (typeof r.multiValueHeaders !== 'object' || Array.isArray(r.multiValueHeaders)) throw new MalformedProxyResponseError('multiValueHeaders must be an object');
-    for (const [name, values] of Object.entries(r.multiValueHeaders)) {
-      if (!Array.isArray(values)) throw new MalformedProxyResponseError(`multiValueHeaders.${name} must be a list`);
-      const texts = values.map((value, i) => headerText(value, `multiValueHeaders.${name}[${i}]`));
-      const existing = merged.get(name.toLowerCase());
-      // A value present in both lists appears once, from multiValueHeaders.
-      const fromHeaders = existing ? existing.values.filter((value) => !texts.includes(value)) : [];
-      merged.set(name.toLowerCase(), { name: existing?.name ?? name, values: [...fromHeaders, ...texts] });
-    }
-  }
-  const headers = new Map<string, string[]>();
-  for (const [lower, { name, values }] of merged) {
-    if (DROPPED_RESPONSE_HEADERS.has(lower)) continue;
-    headers.set(REMAPPED_RESPONSE_HEADERS.has(lower) ? `x-amzn-Remapped-${name}` : name, values);
-  }
+  const headers = mergeResponseHeaders(r.headers, r.multiValueHeaders);
   if (![...headers.keys()].some((name) => name.toLowerCase() === 'content-type')) headers.set('Content-Type', ['application/json']);
   const text = typeof r.body === 'string' ? r.body : '';
   const firstAccepted = accept?.split(',')[0];

@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { GatewayStartError } from './errors';
 import { GATEWAY_MESSAGES, GatewayError, renderGatewayResponse, resolveHeader } from './gateway-responses';
 import { FunctionStats, LocalFunction } from './lambda-runtime';
+import { NodeBinaries, NodeBinary } from './node-runtime';
+import { serveStreamedInvocation, STREAM_IDLE_TIMEOUT_MS } from './stream-response';
 import { ApiModel, buildApiModel, IgnoredResource, MethodModel, ResourceNode, TokenAuthorizerModel } from './model';
 import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, PolicyStatement } from './policy';
 import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxyResult, parseQuery } from './proxy-event';
@@ -60,6 +62,20 @@ export interface GatewayOptions {
    * @default 'template'
    */
   readonly throttling?: 'template' | 'off';
+  /**
+   * How long a streamed response (ResponseTransferMode STREAM) may go without data before the
+   * gateway cuts it. @default 300000 (5 minutes, API Gateway's idle timeout on Regional endpoints)
+   */
+  readonly streamIdleTimeoutMs?: number;
+  /**
+   * What a streaming function notices when the client of its streamed response disconnects.
+   * `'nothing'`: as on AWS, the function runs on and its later writes are discarded (the Node.js
+   * runtime emits no event on the stream; aws-lambda-nodejs-runtime-interface-client issue #145).
+   * `'destroy-stream'`: its response stream is destroyed, so the handler sees 'close' and
+   * `destroyed`, which lets tests exercise an abort path that AWS would not trigger.
+   * @default 'nothing'
+   */
+  readonly clientDisconnect?: 'nothing' | 'destroy-stream';
 }
 
 export interface GatewayStats {
@@ -164,9 +180,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const accountId = options.accountId ?? '000000000000';
   const throttling = options.throttling ?? 'template';
   if (throttling !== 'template' && throttling !== 'off') throw new TypeError(`throttling must be 'template' or 'off', got ${JSON.stringify(throttling)}.`);
+  const clientDisconnect = options.clientDisconnect ?? 'nothing';
+  if (clientDisconnect !== 'nothing' && clientDisconnect !== 'destroy-stream') {
+    throw new TypeError(`clientDisconnect must be 'nothing' or 'destroy-stream', got ${JSON.stringify(clientDisconnect)}.`);
+  }
+  const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS;
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   let model: ApiModel;
   let bootstrapFile: string;
+  const nodeBinaries = new Map<string, NodeBinary>();
   try {
     const stack = loadStack(options.cdkOut, options.stackName);
     model = buildApiModel(stack, {
@@ -178,6 +200,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       scratchDir,
     });
     bootstrapFile = compileBootstrap(scratchDir);
+    const binaries = new NodeBinaries();
+    for (const [logicalId, spec] of model.functions) nodeBinaries.set(logicalId, binaries.forRuntime(spec.runtime, logicalId));
   } catch (error) {
     fs.rmSync(scratchDir, { recursive: true, force: true });
     throw error;
@@ -189,6 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logicalId,
       new LocalFunction(spec, {
         bootstrapFile,
+        nodeBinary: nodeBinaries.get(logicalId)!.path,
         maxProcesses: options.maxProcessesPerFunction ?? 4,
         onOutput: (line, stream) => onFunctionOutput(logicalId, line, stream),
       }),
@@ -313,6 +338,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     let cacheNote = 'none';
     let reason = '';
 
+    const logRequest = (status: number) => {
+      const ms = (performance.now() - started).toFixed(1);
+      // The path is logged without its query string, which could carry secrets.
+      log(`${req.method} ${fullPath} ${status} ${ms}ms authorizer=${cacheNote}${reason ? ` reason="${reason}"` : ''}`);
+    };
     const send = (status: number, headers: Map<string, string[]> | Record<string, string>, body: Buffer | string) => {
       const entries = headers instanceof Map ? [...headers] : Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]]);
       for (const [name, values] of entries) res.setHeader(name, values.length === 1 ? values[0] : values);
@@ -322,9 +352,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       res.setHeader('Content-Length', String(buffer.length));
       res.writeHead(status);
       res.end(req.method === 'HEAD' ? undefined : buffer);
-      const ms = (performance.now() - started).toFixed(1);
-      // The path is logged without its query string, which could carry secrets.
-      log(`${req.method} ${fullPath} ${status} ${ms}ms authorizer=${cacheNote}${reason ? ` reason="${reason}"` : ''}`);
+      logRequest(status);
     };
 
     const chunks: Buffer[] = [];
@@ -426,6 +454,31 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       binaryMediaTypes: model.binaryMediaTypes,
       authorizer: authorizerContext,
     });
+    if (method.integration.kind === 'lambda-proxy' && method.integration.transferMode === 'stream') {
+      return serveStreamedInvocation(
+        {
+          fn,
+          event,
+          awsRequestId: randomUUID(),
+          timeoutMs: method.integration.timeoutMs,
+          idleTimeoutMs: streamIdleTimeoutMs,
+          tellFunctionWhenClientGone: clientDisconnect === 'destroy-stream',
+          headOnly: request.method === 'HEAD',
+        },
+        {
+          res,
+          extraHeaders: { 'x-amzn-RequestId': requestId, 'x-amz-apigw-id': requestId.slice(0, 16), 'X-Amzn-Trace-Id': traceId },
+          gatewayError: (error, why) => {
+            reason = why;
+            gatewayError(error, match, authorizerContext);
+          },
+          done: (status, why) => {
+            reason = why;
+            logRequest(status);
+          },
+        },
+      );
+    }
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       fn.invoke(event, randomUUID()),
@@ -488,6 +541,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
   log(`  ${describeThrottling(model, throttling)}`);
+  for (const [logicalId, binary] of nodeBinaries) {
+    log(`  function ${logicalId} (${model.functions.get(logicalId)!.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);
+  }
+  const streamed = countStreamedMethods(model.root);
+  if (streamed > 0) {
+    log(
+      `  response streaming: ${streamed} method${streamed === 1 ? '' : 's'} (ResponseTransferMode STREAM), idle timeout ${streamIdleTimeoutMs / 1000} s; ` +
+        (clientDisconnect === 'nothing' ? 'a client disconnect is not signalled to the function, as on AWS' : 'a client disconnect destroys the function\'s response stream (unlike AWS)'),
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -511,6 +574,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         fs.rmSync(scratchDir, { recursive: true, force: true });
       })()),
   };
+}
+
+function countStreamedMethods(node: ResourceNode): number {
+  const own = [...node.methods.values()].filter((m) => m.integration.kind === 'lambda-proxy' && m.integration.transferMode === 'stream').length;
+  return own + node.children.reduce((sum, child) => sum + countStreamedMethods(child), 0);
 }
 
 /** The start-up line saying which throttling limits are enforced. */
