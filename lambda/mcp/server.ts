@@ -2,9 +2,10 @@
  * The sample MCP server the stack deploys by default: `whoami`, which shows that every tool knows
  * its caller, `format_json`, a deterministic JSON formatter that is useful on its own, and
  * `long_task`, which runs for as long as asked and reports progress and log lines as it goes
- * (they reach the client as they happen when the integration streams).
+ * (they reach the client as they happen when the integration streams), and `confirm`, which asks
+ * the user a yes/no question through the client (a 2026-07-28 multi-round-trip request).
  */
-import { McpServer, type CallToolResult } from '@modelcontextprotocol/server';
+import { acceptedContent, inputRequired, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { callerOf } from '../runtime/auth-info';
 import type { McpLambdaRequestContext } from '../runtime/handler';
@@ -37,6 +38,12 @@ const longTaskInput = z.object({
   seconds: z.number().int().min(1).max(900).describe('How long the task runs, in seconds (at most 15 minutes, the longest a streamed request may take).'),
   steps: z.number().int().min(1).max(100).default(10).describe('How many equal steps it runs in; progress and a log line follow each step.'),
 });
+
+const confirmInput = z.object({
+  question: z.string().min(1).max(500).describe('The yes/no question to ask the user.'),
+});
+const confirmAnswer = z.object({ confirm: z.boolean().describe('Yes or no.') });
+const confirmOutput = z.object({ question: z.string(), answer: z.enum(['yes', 'no', 'declined']) });
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -74,9 +81,12 @@ function toolError(message: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: message }] };
 }
 
+type SampleContext = Pick<McpLambdaRequestContext, 'serverInfo'> & Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
+
 /** Builds the sample server for one request. */
-export function createSampleServer({ serverInfo }: Pick<McpLambdaRequestContext, 'serverInfo'>): McpServer {
+export function createSampleServer({ serverInfo, era, serverOptions, requestState }: SampleContext): McpServer {
   const server = new McpServer(serverInfo, {
+    ...serverOptions,
     instructions:
       'Call whoami to see which user, organization and client this session acts for. Use format_json to validate and pretty-print JSON. long_task runs for the given number of seconds and reports progress.',
     capabilities: { logging: {} },
@@ -154,5 +164,41 @@ export function createSampleServer({ serverInfo }: Pick<McpLambdaRequestContext,
     },
   );
 
+  registerConfirm(server, era, requestState);
   return server;
+}
+
+/**
+ * `confirm`: the first call answers `input_required` with a form elicitation (and, with a key, a
+ * sealed `requestState` holding the question); the client asks the user and calls again with the
+ * answer. A 2025-era client gets a tool error: a stateless server cannot send it a request.
+ */
+function registerConfirm(server: McpServer, era: SampleContext['era'], codec: SampleContext['requestState']): void {
+  server.registerTool(
+    'confirm',
+    {
+      title: 'Confirm',
+      description: 'Asks the user a yes/no question through the client (elicitation) and returns the answer. Needs a client speaking MCP 2026-07-28 with elicitation.',
+      inputSchema: confirmInput,
+      outputSchema: confirmOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async ({ question }, ctx) => {
+      if (era === 'legacy') {
+        return toolError('confirm needs a client speaking MCP 2026-07-28: this server is stateless, so it cannot send a question to a 2025-era client mid-call.');
+      }
+      const response = ctx.mcpReq.inputResponses?.confirm as { action?: string } | undefined;
+      if (response === undefined) {
+        const state = codec ? await codec.mint({ question }, ctx) : undefined;
+        return inputRequired({
+          inputRequests: { confirm: inputRequired.elicit({ message: question, requestedSchema: confirmAnswer }) },
+          ...(state !== undefined ? { requestState: state } : {}),
+        });
+      }
+      const asked = codec ? (ctx.mcpReq.requestState<{ question: string }>()?.question ?? question) : question;
+      const accepted = acceptedContent<{ confirm: boolean }>(ctx.mcpReq.inputResponses, 'confirm');
+      const answer: z.infer<typeof confirmOutput>['answer'] = accepted === undefined ? 'declined' : accepted.confirm ? 'yes' : 'no';
+      return { content: [{ type: 'text', text: `${asked} → ${answer}` }], structuredContent: { question: asked, answer } };
+    },
+  );
 }

@@ -17,6 +17,9 @@ import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   createMcpHandler,
+  createRequestStateCodec,
+  type RequestStateCodec,
+  type ServerOptions,
   isJsonContentType,
   isLegacyRequest,
   McpServer,
@@ -63,6 +66,19 @@ export interface McpLambdaRequestContext extends McpRequestContext {
   readonly caller: Caller;
   /** The `serverInfo` option, to pass to `new McpServer(serverInfo)`. */
   readonly serverInfo: ServerInfo;
+  /**
+   * Server options this runtime needs, to spread into `new McpServer(serverInfo, { ...serverOptions })`:
+   * `requestState.verify` checks every echoed `requestState` (when a key is configured), and the
+   * 2025-era multi-round-trip shim is off, since a stateless server cannot send requests to a
+   * 2025 client.
+   */
+  readonly serverOptions: Pick<ServerOptions, 'requestState' | 'inputRequired'>;
+  /**
+   * Seals a tool's multi-round-trip state (`inputRequired({ requestState: await requestState.mint(payload, ctx) })`)
+   * with the function's HMAC key, bound to the caller (`sub` and `client_id`): state minted for one
+   * user or client is refused for any other. Undefined when no key is configured.
+   */
+  readonly requestState?: RequestStateCodec;
 }
 
 /**
@@ -139,6 +155,17 @@ export interface McpLambdaHandlerOptions {
    * @default - the Lambda Node.js runtime's `awslambda.HttpResponseStream.from`
    */
   readonly httpResponseStreamFrom?: HttpResponseStreamFrom;
+  /**
+   * The HMAC key for multi-round-trip `requestState` (at least 32 bytes), shared by every instance
+   * of the function. Without one, tools get no `requestState` codec.
+   * @default - no key
+   */
+  readonly requestStateKey?: string | Uint8Array;
+  /**
+   * How long a minted `requestState` stays valid, in seconds.
+   * @default 600
+   */
+  readonly requestStateTtlSeconds?: number;
 }
 
 /** The parts of the Lambda context the handler reads. */
@@ -464,8 +491,18 @@ type McpEntry = (request: Request, message: unknown, authInfo: AuthInfo, record:
  * the handler sends something first (`responseMode: 'auto'`), and a 2025-era request gets the same
  * treatment from {@link jsonUnlessStreamed}; its transport stays open until the body has been read.
  */
-function createMcpEntry(factory: McpLambdaServerFactory, settings: ReturnType<typeof readRuntimeSettings>, serverInfo: ServerInfo, logger: Logger): McpEntry {
+function createMcpEntry(
+  factory: McpLambdaServerFactory,
+  settings: ReturnType<typeof readRuntimeSettings>,
+  serverInfo: ServerInfo,
+  logger: Logger,
+  requestState: RequestStateCodec | undefined,
+): McpEntry {
   const streaming = settings.responseTransferMode === 'stream';
+  const serverOptions: McpLambdaRequestContext['serverOptions'] = {
+    inputRequired: { legacyShim: false },
+    ...(requestState ? { requestState: { verify: requestState.verify } } : {}),
+  };
   // The SDK reports errors through one `onerror` callback without saying which request they
   // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
   // line; with several in flight (a local runner) it gets a line of its own.
@@ -480,7 +517,7 @@ function createMcpEntry(factory: McpLambdaServerFactory, settings: ReturnType<ty
     if (ctx.authInfo === undefined) throw new MissingIdentityError('the MCP SDK called the factory without authInfo');
     const record = recordOf.get(ctx.authInfo);
     if (record) record.era = ctx.era;
-    return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo });
+    return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo, serverOptions, requestState });
   };
   const modern = createMcpHandler(userFactory, {
     legacy: 'reject',
@@ -537,7 +574,7 @@ function createServe(
   const base = publicBaseOf(settings.urls.base);
   const resource = new URL(settings.urls.resource);
   const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
-  const mcp = createMcpEntry(factory, settings, serverInfo, logger);
+  const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecOf(options));
   const streaming = settings.responseTransferMode === 'stream';
 
   const identify = (event: ProxyEvent, header: (name: string) => string | undefined, record: RequestRecord): AuthInfo | Response => {
@@ -606,6 +643,27 @@ function createServe(
     }
     return response;
   };
+}
+
+/**
+ * The `requestState` codec: HMAC-SHA256 with the function's key, bound to the verified caller, so
+ * a state captured by one user or client fails verification (`-32602`) for any other.
+ */
+function requestStateCodecOf(options: McpLambdaHandlerOptions): RequestStateCodec | undefined {
+  if (options.requestStateKey === undefined) return undefined;
+  try {
+    return createRequestStateCodec({
+      key: options.requestStateKey,
+      ttlSeconds: options.requestStateTtlSeconds ?? 600,
+      bind: (ctx) => {
+        const authInfo = ctx.http?.authInfo;
+        const sub = (authInfo?.extra as { sub?: unknown } | undefined)?.sub;
+        return `${typeof sub === 'string' ? sub : ''}\0${authInfo?.clientId ?? ''}`;
+      },
+    });
+  } catch (error) {
+    throw new RuntimeConfigError('requestStateKey', `requestStateKey is unusable: ${(error as Error).message}`);
+  }
 }
 
 function originRefusal(origin: string | undefined, policy: ReturnType<typeof readRuntimeSettings>['origins'], record: RequestRecord): Step {

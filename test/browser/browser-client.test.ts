@@ -137,7 +137,7 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
     expect(gatewayLog.filter((line) => /^OPTIONS \/mcp 204 .*authorizer=none/.test(line)).length).toBe(preflights.filter(({ url }) => url === stack.mcpUrl).length);
     expect(steps.initialize).toMatchObject({ status: 200, body: { result: { protocolVersion: '2025-06-18' } } });
     expect(steps.toolsList?.status).toBe(200);
-    expect(steps.toolsList?.body.result?.tools?.map((tool) => tool.name).sort()).toEqual(['format_json', 'long_task', 'whoami']);
+    expect(steps.toolsList?.body.result?.tools?.map((tool) => tool.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
   });
 
   it('calls a tool with the token and sees its own identity', () => {

@@ -119,7 +119,7 @@ describe('A real MCP client discovers, signs in, calls tools and refreshes again
     const identity = await whoami();
 
     // Assess
-    expect(tools.map((tool) => tool.name).sort()).toEqual(['format_json', 'long_task', 'whoami']);
+    expect(tools.map((tool) => tool.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
     expect(identity).toMatchObject({ sub: DEV_USER.sub, organization: DEV_USER.orgId, client: oauth.clientInformation()?.client_id });
     expect(requests.filter((request) => request.method === 'POST').slice(-2).map(step)).toEqual([`POST ${stack.mcpUrl} 200 tools/list`, `POST ${stack.mcpUrl} 200 tools/call`]);
   });

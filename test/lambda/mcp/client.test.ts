@@ -60,7 +60,7 @@ describe.each([
 
   it('lists the sample tools with their schemas', async () => {
     const { tools } = await session.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['format_json', 'long_task', 'whoami']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
     expect(tools.find((t) => t.name === 'format_json')?.inputSchema).toMatchObject({ type: 'object', required: ['json'] });
   });
 
