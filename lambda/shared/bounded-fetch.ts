@@ -7,6 +7,7 @@
  * it is refused before reading anything); and redirects are never followed, since the documents
  * live at fixed URLs under the issuer and a redirect could only lead somewhere else.
  */
+import type { IncomingMessage } from 'node:http';
 import { fetchFailureDetail, isFetchTimeout } from './fetch-errors';
 
 /** Why a bounded fetch gave up. */
@@ -44,53 +45,56 @@ export interface BoundedResponse {
 /** GETs `url` within the bounds; throws `BoundedFetchError` for a timeout, a network failure, a redirect or an oversized body. */
 export async function fetchBounded(url: string, options: BoundedFetchOptions): Promise<BoundedResponse> {
   const { timeoutMs, maxBytes } = options;
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(url, {
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'manual',
-      headers: { accept: options.accept ?? 'application/json' },
-    });
-    const { status } = response;
-    const contentType = response.headers.get('content-type');
+    const response = await get(new URL(url), signal, options.accept ?? 'application/json');
+    const status = response.statusCode ?? 0;
+    const contentType = response.headers['content-type'] ?? null;
     if (status >= 300 && status < 400) {
-      await discard(response);
+      response.destroy();
       throw new BoundedFetchError('redirect', `answered HTTP ${status}, a redirect, which is not followed`, status);
     }
     if (status !== 200) {
-      await discard(response);
+      response.destroy();
       return { status, contentType };
     }
-    const declared = Number(response.headers.get('content-length') ?? 0);
+    const declared = Number(response.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
-      await discard(response);
+      response.destroy();
       throw new BoundedFetchError('too_large', `declared a body of ${declared} bytes, more than the ${maxBytes} accepted`, status);
     }
     return { status, contentType, text: await readAtMost(response, maxBytes) };
   } catch (error) {
     if (error instanceof BoundedFetchError) throw error;
-    if (isFetchTimeout(error)) throw new BoundedFetchError('timeout', `timed out after ${timeoutMs} ms`, undefined, { cause: error });
-    throw new BoundedFetchError('unreachable', `could not be reached (${fetchFailureDetail(error)})`, undefined, { cause: error });
+    if (signal.aborted || isFetchTimeout(error)) throw new BoundedFetchError('timeout', `timed out after ${timeoutMs} ms`, undefined, { cause: error });
+    const code = (error as { code?: unknown }).code;
+    throw new BoundedFetchError('unreachable', `could not be reached (${typeof code === 'string' ? code : fetchFailureDetail(error)})`, undefined, { cause: error });
   }
 }
 
-async function readAtMost(response: Response, maxBytes: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
+/**
+ * One GET with Node's http or https client, loaded on first use. Not `fetch`: loading Node's fetch
+ * implementation costs a cold authorizer far more than the request itself (bench/README.md), and
+ * these requests need nothing it adds. No agent: a fetch every few minutes needs no pooled socket.
+ */
+async function get(url: URL, signal: AbortSignal, accept: string): Promise<IncomingMessage> {
+  const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const request = client.get(url, { signal, agent: false, headers: { accept } }, resolve);
+    request.on('error', reject);
+  });
+}
+
+async function readAtMost(response: IncomingMessage, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    total += chunk.length;
     if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BoundedFetchError('too_large', `sent a body larger than the ${maxBytes} bytes accepted (stopped reading at ${total})`, response.status);
+      response.destroy();
+      throw new BoundedFetchError('too_large', `sent a body larger than the ${maxBytes} bytes accepted (stopped reading at ${total})`, response.statusCode);
     }
-    chunks.push(value);
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks, total).toString('utf8');
-}
-
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
 }
