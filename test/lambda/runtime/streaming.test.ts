@@ -14,7 +14,7 @@ import { proxyEventFromRequest, publicBaseOf } from '../../../lambda/runtime/ada
 import { createMcpLambdaHandler, type McpLambdaHandler, type McpLambdaServerFactory } from '../../../lambda/runtime/handler';
 import type { HttpResponsePrelude, LambdaResponseStream } from '../../../lambda/runtime/response-stream';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
+import { authorizerContext, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 
 const base = publicBaseOf(PUBLIC_BASE_URL);
 const DELIMITER = Buffer.alloc(8);
@@ -219,5 +219,28 @@ describe('the limits of a streamed request', () => {
     stream.destroy();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(aborted.at).toBeDefined();
+  });
+});
+
+describe('subscriptions/listen over the stream', () => {
+  it('acknowledges the subscription, then closes the stream cleanly after the longest hold', async () => {
+    const handler = streamingHandler(createSampleServer, { listenMaxSeconds: 1 });
+    const { body, headers } = modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, 9);
+    const started = Date.now();
+    const { response } = await invoke(
+      handler,
+      new Request(RESOURCE, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const text = await response.text();
+    const held = Date.now() - started;
+    const messages = text
+      .split('\n\n')
+      .filter((e) => e.includes('data:'))
+      .map((e) => JSON.parse(e.slice(e.indexOf('data:') + 5)) as { method?: string; params?: Record<string, unknown> });
+    expect(messages[0]?.method).toBe('notifications/subscriptions/acknowledged');
+    expect(held).toBeGreaterThanOrEqual(1000);
+    expect(held).toBeLessThan(5000);
   });
 });
