@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import {
@@ -21,10 +22,18 @@ import {
 } from '../lambda/shared/urls';
 import { mcpBundling } from '../lambda/runtime/bundling';
 import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../lambda/shared/cors';
+import { LISTEN_MAX_SECONDS_ENV, REQUEST_STATE_SECRET_ARN_ENV, RESPONSE_TRANSFER_MODE_ENV } from '../lambda/shared/mcp-environment';
 import { staticHeaderValue } from './gateway-header-value';
 import { bundledFunctionEntry } from './lambda-entry';
 import { McpHandler } from './mcp-handler';
-import { AuthKitMcpServerPropsError, resolveServerSettings, type LogLevel, type ServerSettings, type TokenAlgorithm } from './server-settings';
+import {
+  AuthKitMcpServerPropsError,
+  resolveServerSettings,
+  type LogLevel,
+  type ResponseTransferMode,
+  type ServerSettings,
+  type TokenAlgorithm,
+} from './server-settings';
 
 /** A custom domain for the API, mapped at its root so that every well-known location is routable. */
 export interface CustomDomainOptions {
@@ -157,9 +166,11 @@ export interface AuthKitMcpServerProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Browser origins allowed to call `/mcp` (CORS and the MCP handler's Origin check). `['*']` allows
-   * any origin, which is safe here because credentials are bearer headers, never cookies.
-   * @default ['*']
+   * Browser origins allowed to call `/mcp` (CORS, the gateway's error responses and the MCP
+   * handler's Origin check), each written `scheme://host[:port]`. A request whose `Origin` is not
+   * listed gets 403; clients that send no `Origin` (every non-browser client) are unaffected.
+   * `['*']` allows any origin.
+   * @default - none: no browser origin may call the server
    */
   readonly allowedOrigins?: readonly string[];
   /**
@@ -183,10 +194,41 @@ export interface AuthKitMcpServerProps {
    */
   readonly mcpMemorySize?: number;
   /**
-   * Timeout of the MCP function (at most 29 seconds, the REST API integration timeout).
-   * @default Duration.seconds(29)
+   * How API Gateway carries the MCP function's answers: `'stream'` (REST API response streaming:
+   * progress and log notifications reach the client as they are sent, answers may take up to 15
+   * minutes, `subscriptions/listen` can be held) or `'buffered'` (one body, within 29 seconds).
+   * @default 'stream'
+   */
+  readonly responseTransferMode?: ResponseTransferMode;
+  /**
+   * The `/mcp` integration timeout: at most 15 minutes when streaming, 29 seconds when buffered.
+   * The MCP function itself times out one second earlier, so that its deadline, which the runtime
+   * aborts a tool ahead of, falls before the gateway gives up.
+   * @default - Duration.minutes(15) when streaming, Duration.seconds(29) when buffered
    */
   readonly mcpTimeout?: Duration;
+  /**
+   * Reserved concurrency of the MCP function: the most MCP requests, held streams included, served
+   * at once. It caps the MCP function so that held streams cannot take the account's concurrency
+   * from the authorizer and the metadata function; beyond it requests are throttled (API Gateway
+   * answers 500). `false` reserves nothing (the function shares the account's unreserved pool).
+   * Ignored for `McpHandler.fromFunction`.
+   * @default 100
+   */
+  readonly mcpReservedConcurrency?: number | false;
+  /**
+   * Longest time one `subscriptions/listen` stream is held before the server closes it cleanly
+   * (the client then listens again). A held stream is billed Lambda duration; this bounds what a
+   * silently vanished client costs. Streaming only; at most the MCP function's timeout.
+   * @default - Duration.minutes(4) (under API Gateway's 5-minute idle timeout), or the MCP function's timeout when shorter
+   */
+  readonly subscriptionMaxDuration?: Duration;
+  /**
+   * The key of the HMAC that protects `requestState` in multi-round-trip requests, as a Secrets
+   * Manager secret whose value is the key. Only the MCP function may read it.
+   * @default - a secret generated at deploy time (64 letters and digits), never in the template
+   */
+  readonly requestStateSecret?: secretsmanager.ISecret;
   /**
    * Enable AWS X-Ray tracing on the stage and the functions.
    * @default false
@@ -214,10 +256,24 @@ export interface AuthKitMcpServerProps {
    */
   readonly apiGatewayCloudWatchRole?: boolean;
   /**
-   * ARN of an AWS WAF web ACL (regional scope) to associate with the stage.
-   * @default - no web ACL
+   * ARN of an AWS WAF web ACL (regional scope) to associate with the stage. Cannot be combined with
+   * `rateLimitPerIp` (a stage takes one web ACL).
+   * @default - no web ACL, unless rateLimitPerIp creates one
    */
   readonly webAclArn?: string;
+  /**
+   * Requests one client IP may send in `rateLimitWindow` before AWS WAF answers it 429 for the
+   * rest of the window (at least 10). Creates a regional web ACL with one rate-based rule and
+   * associates it with the stage. Unlike the stage throttling, which everyone shares (anonymous
+   * clients included), it limits each client address on its own.
+   * @default - no per-IP limit and no web ACL
+   */
+  readonly rateLimitPerIp?: number;
+  /**
+   * The window over which AWS WAF counts `rateLimitPerIp`: 1, 2, 5 or 10 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly rateLimitWindow?: Duration;
 }
 
 /** Seconds a client should wait after a 503 from the authorizer (AuthKit's keys unreachable). */
@@ -228,7 +284,7 @@ const RETRY_AFTER_SECONDS = 5;
  */
 export const BEARER_TOKEN_VALIDATION_REGEX = '^[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$';
 
-const NODE_RUNTIME = lambda.Runtime.NODEJS_22_X;
+const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
  * A remote MCP server behind WorkOS AuthKit on an API Gateway REST API.
@@ -263,6 +319,10 @@ export class AuthKitMcpServer extends Construct {
   readonly mcpEnvironment: Readonly<Record<string, string>>;
   /** The custom domain, when configured. */
   readonly domainName?: apigw.DomainName;
+  /** The secret whose value keys the `requestState` HMAC; only the MCP function may read it. */
+  readonly requestStateSecret: secretsmanager.ISecret;
+  /** The web ACL with the per-IP rate-based rule, when `rateLimitPerIp` is set. */
+  readonly webAcl?: wafv2.CfnWebACL;
 
   private readonly settings: ServerSettings;
   /** The functions this construct built (not one passed in with McpHandler.fromFunction). */
@@ -365,15 +425,29 @@ export class AuthKitMcpServer extends Construct {
       },
     });
 
+    // Generated by Secrets Manager at deploy time: the template and the environment carry only its ARN.
+    this.requestStateSecret =
+      props.requestStateSecret ??
+      new secretsmanager.Secret(this, 'RequestStateSecret', {
+        description: 'HMAC key of the MCP server requestState (multi-round-trip requests); read by the MCP function only',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      });
+
     this.mcpEnvironment = {
       ...common,
       POWERTOOLS_SERVICE_NAME: settings.serviceName,
+      // Empty means no browser origin.
       ALLOWED_ORIGINS: settings.allowedOrigins.join(','),
       MAX_BODY_BYTES: String(settings.maxRequestBodyBytes),
       // The runtime checks `exp` on every request (the authorizer cache does not), with the authorizer's tolerance.
       CLOCK_TOLERANCE_SECONDS: String(settings.clockToleranceSeconds),
+      [RESPONSE_TRANSFER_MODE_ENV]: settings.responseTransferMode === 'stream' ? 'STREAM' : 'BUFFERED',
+      [REQUEST_STATE_SECRET_ARN_ENV]: this.requestStateSecret.secretArn,
+      // A buffered integration cannot hold a listen stream, so the variable is absent then.
+      ...(settings.subscriptionMaxDurationSeconds === undefined ? {} : { [LISTEN_MAX_SECONDS_ENV]: String(settings.subscriptionMaxDurationSeconds) }),
     };
     this.mcpFunction = this.createMcpFunction(props.mcpHandler ?? McpHandler.sampleServer());
+    this.grantRequestStateSecretRead();
 
     this.authorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
       handler: this.authorizerFunction,
@@ -391,8 +465,10 @@ export class AuthKitMcpServer extends Construct {
         target: route53.RecordTarget.fromAlias(new route53Targets.ApiGatewayDomain(this.api.domainName)),
       });
     }
-    if (props.webAclArn) {
-      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: props.webAclArn });
+    if (settings.rateLimitPerIp !== undefined) this.webAcl = this.createRateLimitWebAcl(settings.rateLimitPerIp);
+    const webAclArn = this.webAcl?.attrArn ?? props.webAclArn;
+    if (webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn });
     }
     this.acknowledgeNagFindings(props);
   }
@@ -425,6 +501,7 @@ export class AuthKitMcpServer extends Construct {
       handler?: string;
       depsLockFilePath?: string;
       esbuildArgs?: Readonly<Record<string, string>>;
+      reservedConcurrentExecutions?: number;
     },
   ): NodejsFunction {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: this.settings.logRetention });
@@ -443,6 +520,7 @@ export class AuthKitMcpServer extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
       timeout: options.timeout,
+      ...(options.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
       role,
       logGroup,
       tracing: this.settings.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
@@ -452,7 +530,7 @@ export class AuthKitMcpServer extends Construct {
         sourceMap: true,
         sourcesContent: false,
         format: OutputFormat.CJS,
-        target: 'node22',
+        target: 'node24',
         forceDockerBundling: false,
         ...(options.esbuildArgs ? { esbuildArgs: { ...options.esbuildArgs } } : {}),
       },
@@ -491,26 +569,39 @@ export class AuthKitMcpServer extends Construct {
       // The runtime's own bundling options (a smaller JSON Schema validator), for the sample and user entries alike.
       esbuildArgs: mcpBundling().esbuildArgs,
       memorySize: this.settings.mcpMemorySize,
-      timeout: this.settings.mcpTimeout,
+      timeout: this.settings.mcpFunctionTimeout,
+      reservedConcurrentExecutions: this.settings.mcpReservedConcurrency,
       environment: { ...extra, ...this.mcpEnvironment },
     });
+  }
+
+  /**
+   * GetSecretValue on the requestState secret, for the MCP function's role only (no DescribeSecret,
+   * no other secret), and decryption with the secret's own KMS key when it has one.
+   */
+  private grantRequestStateSecretRead(): void {
+    const secret = this.requestStateSecret;
+    // A secret imported by name has a partial ARN; Secrets Manager appends six random characters.
+    const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+    iam.Grant.addToPrincipal({ grantee: this.mcpFunction, actions: ['secretsmanager:GetSecretValue'], resourceArns: [arn] });
+    secret.encryptionKey?.grantDecrypt(this.mcpFunction);
   }
 
   private addRoutes(): void {
     const root = this.api.root;
     const mcp = root.resourceForPath(MCP_PATH);
-    const mcpIntegration = new apigw.LambdaIntegration(this.mcpFunction, { proxy: true, allowTestInvoke: false });
+    // One integration for every method: they reach the same function, whose handler is either a
+    // streaming one or a buffered one, and a buffered integration cannot read a streamed answer.
+    const mcpIntegration = new apigw.LambdaIntegration(this.mcpFunction, {
+      proxy: true,
+      allowTestInvoke: false,
+      responseTransferMode: this.settings.responseTransferMode === 'stream' ? apigw.ResponseTransferMode.STREAM : apigw.ResponseTransferMode.BUFFERED,
+      timeout: this.settings.mcpTimeout,
+    });
     for (const method of ['POST', 'GET', 'DELETE']) {
       mcp.addMethod(method, mcpIntegration, { authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM });
     }
-    // The preflight must not be behind the authorizer: browsers never send credentials on it.
-    mcp.addCorsPreflight({
-      allowOrigins: [...this.settings.allowedOrigins],
-      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-      allowHeaders: [...MCP_REQUEST_HEADERS],
-      exposeHeaders: [...MCP_EXPOSED_HEADERS],
-      maxAge: Duration.hours(2),
-    });
+    this.addMcpPreflight(mcp);
 
     // Discovery documents are public by definition (RFC 9728, RFC 8414): no authorizer. Every method
     // goes to the metadata function, which serves GET and HEAD, answers the CORS preflight itself
@@ -526,60 +617,104 @@ export class AuthKitMcpServer extends Construct {
     }
   }
 
-  private addGatewayResponses(): void {
+  /** The preflight is not behind the authorizer: browsers never send credentials on it. */
+  private addMcpPreflight(mcp: apigw.IResource): void {
     const origins = this.settings.allowedOrigins;
-    // A gateway response cannot pick one of several origins; it echoes the caller's Origin then,
-    // which exposes nothing: error bodies and challenges are public, and no cookies are involved.
-    const cors: Record<string, string> =
-      origins.length === 1
-        ? { 'Access-Control-Allow-Origin': staticHeaderValue(origins[0]), ...(origins[0] === '*' ? {} : { Vary: "'Origin'" }) }
-        : { 'Access-Control-Allow-Origin': 'method.request.header.Origin', Vary: "'Origin'" };
-    cors['Access-Control-Expose-Headers'] = staticHeaderValue(MCP_EXPOSED_HEADERS.join(', '));
-    // `description` is a JSON string literal, or `$context.error.messageString`, which API Gateway renders quoted.
-    const json = (error: string, description: string) => ({ 'application/json': `{"error":"${error}","error_description":${description}}` });
-    const noStore = { 'Cache-Control': "'no-store'" };
+    if (origins.length > 0) {
+      mcp.addCorsPreflight({
+        allowOrigins: [...origins],
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: [...MCP_REQUEST_HEADERS],
+        exposeHeaders: [...MCP_EXPOSED_HEADERS],
+        maxAge: Duration.hours(2),
+      });
+      return;
+    }
+    // No browser origin may call the server: every preflight is refused, with a body that says which prop opens it.
+    mcp.addMethod(
+      'OPTIONS',
+      new apigw.MockIntegration({
+        requestTemplates: { 'application/json': '{"statusCode": 403}' },
+        integrationResponses: [{ statusCode: '403', responseTemplates: jsonBody('origin_not_allowed', ORIGIN_NOT_ALLOWED) }],
+      }),
+      { authorizationType: apigw.AuthorizationType.NONE, methodResponses: [{ statusCode: '403' }] },
+    );
+  }
 
-    const challenge = unauthorizedChallenge(this.urls, this.settings.requiredScopes);
-    this.api.addGatewayResponse('Unauthorized', {
-      type: apigw.ResponseType.UNAUTHORIZED,
-      statusCode: '401',
-      responseHeaders: { ...cors, ...noStore, 'WWW-Authenticate': staticHeaderValue(challenge) },
-      templates: json('unauthorized', '"A valid AuthKit access token for this server is required in the Authorization header (Bearer)."'),
-    });
-    this.api.addGatewayResponse('AccessDenied', {
-      type: apigw.ResponseType.ACCESS_DENIED,
-      statusCode: '403',
-      responseHeaders: { ...cors, ...noStore, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, this.settings.requiredScopes)) },
-      templates: json('insufficient_scope', `"The access token lacks the scopes this server requires${this.settings.requiredScopes.length > 0 ? `: ${this.settings.requiredScopes.join(' ')}` : ''}."`),
-    });
-    for (const [id, type] of [
-      ['AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE],
-      ['AuthorizerConfigurationError', apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
-    ] as const) {
-      // The authorizer fails like this when AuthKit's keys cannot be fetched: a temporary outage, not a bad token.
+  /**
+   * Every body is a static message: API Gateway's own error message can quote the request (an
+   * unknown route asked with an Authorization header gets a message that quotes that header).
+   */
+  private addGatewayResponses(): void {
+    const cors = gatewayCorsHeaders(this.settings.allowedOrigins);
+    const noStore = { 'Cache-Control': "'no-store'" };
+    const add = (id: string, type: apigw.ResponseType, statusCode: string | undefined, headers: Record<string, string>, error: string, description: string) =>
       this.api.addGatewayResponse(id, {
         type,
-        statusCode: '503',
-        responseHeaders: { ...cors, ...noStore, 'Retry-After': staticHeaderValue(String(RETRY_AFTER_SECONDS)) },
-        templates: json('temporarily_unavailable', '"The access token could not be checked right now. Retry later."'),
+        ...(statusCode === undefined ? {} : { statusCode }),
+        responseHeaders: { ...cors, ...headers },
+        templates: jsonBody(error, description),
       });
-    }
-    // API Gateway answers unknown routes with MISSING_AUTHENTICATION_TOKEN (403 by default).
-    this.api.addGatewayResponse('NotFound', {
-      type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-      statusCode: '404',
-      responseHeaders: cors,
-      templates: json('not_found', `"No such route. The MCP endpoint is ${this.urls.resource}"`),
-    });
-    this.api.addGatewayResponse('Default4xx', {
-      type: apigw.ResponseType.DEFAULT_4XX,
-      responseHeaders: cors,
-      templates: json('request_rejected', '$context.error.messageString'),
-    });
-    this.api.addGatewayResponse('Default5xx', {
-      type: apigw.ResponseType.DEFAULT_5XX,
-      responseHeaders: cors,
-      templates: json('server_error', '$context.error.messageString'),
+
+    const scopes = this.settings.requiredScopes;
+    add('Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', { ...noStore, 'WWW-Authenticate': staticHeaderValue(unauthorizedChallenge(this.urls, scopes)) }, 'unauthorized',
+      'A valid AuthKit access token for this server is required in the Authorization header (Bearer).');
+    add('AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403', { ...noStore, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, scopes)) }, 'insufficient_scope',
+      `The access token lacks the scopes this server requires${scopes.length > 0 ? `: ${scopes.join(' ')}` : ''}.`);
+    // The authorizer fails like this when AuthKit's keys cannot be fetched: a temporary outage, not a bad token.
+    const retry = { ...noStore, 'Retry-After': staticHeaderValue(String(RETRY_AFTER_SECONDS)) };
+    const unavailable = 'The access token could not be checked right now. Retry later.';
+    add('AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE, '503', retry, 'temporarily_unavailable', unavailable);
+    add('AuthorizerConfigurationError', apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, '503', retry, 'temporarily_unavailable', unavailable);
+    // An unknown route gets MISSING_AUTHENTICATION_TOKEN (403 by default); with an Authorization
+    // header API Gateway may read it as a SigV4 signature and answer INVALID_SIGNATURE or
+    // EXPIRED_TOKEN instead. No route here uses IAM authorization, so all three mean "no such route".
+    const notFound = `No such route. The MCP endpoint is ${this.urls.resource}`;
+    add('NotFound', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', {}, 'not_found', notFound);
+    add('InvalidSignature', apigw.ResponseType.INVALID_SIGNATURE, '404', {}, 'not_found', notFound);
+    add('ExpiredToken', apigw.ResponseType.EXPIRED_TOKEN, '404', {}, 'not_found', notFound);
+    add('Throttled', apigw.ResponseType.THROTTLED, '429', {}, 'too_many_requests', 'The stage is receiving more requests than it accepts. Retry later.');
+    add('Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined, {}, 'request_rejected', 'API Gateway rejected the request.');
+    add('Default5xx', apigw.ResponseType.DEFAULT_5XX, undefined, {}, 'server_error', 'The server could not answer the request. Retry later.');
+  }
+
+  /**
+   * A regional web ACL whose one rule blocks a client IP that sent more than `limit` requests in
+   * the window, with 429 and `Retry-After`. AWS WAF's custom response takes precedence over the
+   * gateway's, so it carries the same CORS headers itself. Sampled requests stay off: they would
+   * keep request headers, the Authorization header included, readable in the WAF console.
+   */
+  private createRateLimitWebAcl(limit: number): wafv2.CfnWebACL {
+    const windowSeconds = this.settings.rateLimitWindowSeconds;
+    const cors = Object.entries(corsHeaderValues(this.settings.allowedOrigins)).map(([name, value]) => ({ name, value }));
+    const bodyKey = 'TooManyRequests';
+    return new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      description: 'Per-client-IP rate limit of the MCP server',
+      defaultAction: { allow: {} },
+      customResponseBodies: {
+        [bodyKey]: {
+          contentType: 'APPLICATION_JSON',
+          content: JSON.stringify({
+            error: 'too_many_requests',
+            error_description: `More than ${limit} requests from this address in ${windowSeconds} seconds. Retry later.`,
+          }),
+        },
+      },
+      rules: [
+        {
+          name: 'RateLimitPerIp',
+          priority: 0,
+          action: {
+            block: {
+              customResponse: { responseCode: 429, customResponseBodyKey: bodyKey, responseHeaders: [{ name: 'Retry-After', value: String(windowSeconds) }, ...cors] },
+            },
+          },
+          statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: windowSeconds } },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'RateLimitPerIp', sampledRequestsEnabled: false },
+        },
+      ],
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'McpServerWebAcl', sampledRequestsEnabled: false },
     });
   }
 
@@ -593,22 +728,28 @@ export class AuthKitMcpServer extends Construct {
       } else if (method.httpMethod !== 'OPTIONS') {
         // cdk-nag skips OPTIONS for COG4, and the /mcp preflight (a MOCK with CORS headers) for APIG4.
         Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: tokenAuthorizer });
+      } else if (this.settings.allowedOrigins.length === 0) {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'The /mcp preflight is a MOCK that refuses every browser origin with a static 403; browsers never send credentials on a preflight, and it reaches no function.',
+        });
       }
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',
       reason: 'Requests are proxied to Lambda: the authorizer checks the Authorization header and the MCP handler validates every JSON-RPC body against the MCP schema; a gateway model would duplicate that.',
     });
-    if (!props.webAclArn) {
+    if (!props.webAclArn && this.webAcl === undefined) {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'A WAF web ACL is optional (prop webAclArn): throttling and the token authorizer bound the traffic; add a web ACL where the threat model asks for one.',
+        reason: 'A WAF web ACL is optional (props rateLimitPerIp or webAclArn): stage throttling and the token authorizer bound the traffic; add one where the threat model asks for it.',
       });
     }
-    for (const fn of this.ownFunctions) {
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: `Pinned to ${NODE_RUNTIME.name}, the runtime the functions are built and tested for; a runtime upgrade is a tested change, not an automatic one.`,
+    if (props.requestStateSecret === undefined) {
+      Validations.of(this.requestStateSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The requestState HMAC key protects short-lived, caller-bound state and only the MCP function role may read it; rotating it fails every round trip in flight, so it is rotated by hand when needed (README, "Rotating the requestState key").',
       });
     }
     if (this.settings.apiGatewayCloudWatchRole) {
@@ -618,6 +759,41 @@ export class AuthKitMcpServer extends Construct {
       });
     }
   }
+}
+
+const ORIGIN_NOT_ALLOWED = 'No browser origin may call this MCP server. Its deployer lists the origins that may in allowedOrigins.';
+
+/**
+ * A static JSON error body. Its literal text must not contain a double quote, a backslash or a `$`
+ * (which a gateway response template would read as a variable); CDK tokens (the API id, the region)
+ * resolve to plain values at deploy time.
+ */
+function jsonBody(error: string, description: string): Record<string, string> {
+  const literalText = description.replace(/\$\{Token\[[^\]]*\]\}/g, '');
+  if (/["\\$]/.test(literalText)) throw new Error(`Gateway response text must be static: ${JSON.stringify(description)}`);
+  return { 'application/json': `{"error":"${error}","error_description":"${description}"}` };
+}
+
+/**
+ * The CORS headers of answers the gateway or WAF builds without the function: none when no browser
+ * origin is allowed; the one origin when one is; `*` when several are, because such a header is a
+ * static value or a copy of a request header, and cannot choose among origins. Those answers carry
+ * only static, public text (challenges, error messages), and no cookie is ever involved, so `*`
+ * lets any page read no more than `curl` could; the preflight and the MCP function name only
+ * listed origins.
+ */
+function corsHeaderValues(origins: readonly string[]): Record<string, string> {
+  if (origins.length === 0) return {};
+  const allowOrigin = origins.length === 1 ? origins[0] : '*';
+  return {
+    'Access-Control-Allow-Origin': allowOrigin,
+    ...(allowOrigin === '*' ? {} : { Vary: 'Origin' }),
+    'Access-Control-Expose-Headers': MCP_EXPOSED_HEADERS.join(', '),
+  };
+}
+
+function gatewayCorsHeaders(origins: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(corsHeaderValues(origins)).map(([name, value]) => [name, staticHeaderValue(value)]));
 }
 
 /** JSON access log line. No request headers: the Authorization header must never reach a log. */
@@ -641,8 +817,8 @@ function accessLogFormat(): string {
     authorizerError: '$context.authorizer.error',
     principalId: '$context.authorizer.principalId',
     clientId: '$context.authorizer.client_id',
+    // The response type, never API Gateway's message, which can quote request headers.
     errorType: '$context.error.responseType',
-    errorMessage: '$context.error.message',
     xrayTraceId: '$context.xrayTraceId',
   };
   return JSON.stringify(fields);

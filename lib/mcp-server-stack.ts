@@ -48,6 +48,8 @@ export class McpServerStack extends Stack {
   }
 }
 
+const seconds = (value: number | undefined) => (value === undefined ? undefined : Duration.seconds(value));
+
 function serverProps(stage: StageConfig, scope: Construct): AuthKitMcpServerProps {
   const customDomain = stage.customDomain
     ? {
@@ -88,6 +90,12 @@ function serverProps(stage: StageConfig, scope: Construct): AuthKitMcpServerProp
     ...optional('authorizerMemorySize', stage.authorizerMemorySize),
     ...optional('metadataMemorySize', stage.metadataMemorySize),
     ...optional('mcpMemorySize', stage.mcpMemorySize),
+    ...optional('responseTransferMode', stage.responseTransferMode),
+    ...optional('mcpTimeout', seconds(stage.mcpTimeoutSeconds)),
+    ...optional('mcpReservedConcurrency', stage.mcpReservedConcurrency),
+    ...optional('subscriptionMaxDuration', seconds(stage.subscriptionMaxDurationSeconds)),
+    ...optional('rateLimitPerIp', stage.rateLimitPerIp),
+    ...optional('rateLimitWindow', seconds(stage.rateLimitWindowSeconds)),
     ...optional('tracing', stage.tracing),
     ...optional('logLevel', stage.logLevel),
     ...optional('apiGatewayCloudWatchRole', stage.apiGatewayCloudWatchRole),

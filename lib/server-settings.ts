@@ -40,15 +40,44 @@ export const DEFAULTS = {
   authorizerMemorySize: 512,
   metadataMemorySize: 256,
   mcpMemorySize: 1024,
-  mcpTimeout: Duration.seconds(29),
+  responseTransferMode: 'stream' as ResponseTransferMode,
+  /** With streaming: long tools and held subscriptions may use Lambda's whole 15 minutes. */
+  streamingMcpTimeout: Duration.minutes(15),
+  bufferedMcpTimeout: Duration.seconds(29),
+  mcpReservedConcurrency: 100,
+  subscriptionMaxDuration: Duration.minutes(4),
+  rateLimitWindow: Duration.minutes(5),
   logLevel: 'INFO' as LogLevel,
   serviceName: 'mcp-server',
   metricsNamespace: 'McpServer',
   resourceName: 'MCP server',
 } as const;
 
-/** The REST API integration timeout: a longer-running MCP function would be cut off by the gateway. */
-export const MAX_MCP_TIMEOUT = Duration.seconds(29);
+/** How API Gateway carries the MCP function's answer: streamed as it is written, or buffered whole. */
+export type ResponseTransferMode = 'stream' | 'buffered';
+export const RESPONSE_TRANSFER_MODES: readonly ResponseTransferMode[] = ['stream', 'buffered'];
+
+/** A buffered REST API integration times out after 29 seconds; a longer-running function would be cut off. */
+export const MAX_BUFFERED_MCP_TIMEOUT = Duration.seconds(29);
+/** A streaming integration may run as long as Lambda itself (15 minutes). */
+export const MAX_STREAMING_MCP_TIMEOUT = Duration.minutes(15);
+/**
+ * How much earlier than the gateway the MCP function times out. The gateway's integration clock
+ * starts before the function's own (invoke overhead, and the init phase on a cold start, which
+ * Lambda does not count against the function timeout), so with equal values the gateway could give
+ * up first. One second earlier, the function's deadline (what the runtime reads with
+ * `getRemainingTimeInMillis`, and aborts a tool ahead of) falls before the gateway's whenever the
+ * overhead and init stay below one second plus the runtime's own abort margin.
+ */
+export const MCP_FUNCTION_TIMEOUT_MARGIN = Duration.seconds(1);
+/**
+ * Lambda keeps 100 of a region's concurrency unreserved; the default account limit is 1,000.
+ * Reserving more than 900 can never be deployed on a default account.
+ */
+export const MAX_MCP_RESERVED_CONCURRENCY = 900;
+/** WAF rate-based rules: the lowest limit AWS WAF accepts, and its evaluation windows. */
+export const MIN_RATE_LIMIT_PER_IP = 10;
+export const RATE_LIMIT_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600];
 /** Lambda's synchronous invocation payload limit; a larger body could never reach the function. */
 export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
 
@@ -84,13 +113,24 @@ export interface ServerSettings {
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
   readonly logRetention: logs.RetentionDays;
-  /** `['*']` for any origin, or the allowed origins. */
+  /** `['*']` for any origin, the allowed origins, or none (`[]`: no browser origin). */
   readonly allowedOrigins: readonly string[];
   readonly maxRequestBodyBytes: number;
   readonly authorizerMemorySize: number;
   readonly metadataMemorySize: number;
   readonly mcpMemorySize: number;
+  readonly responseTransferMode: ResponseTransferMode;
+  /** The integration timeout (`TimeoutInMillis`). */
   readonly mcpTimeout: Duration;
+  /** The MCP function's own timeout: `mcpTimeout` minus {@link MCP_FUNCTION_TIMEOUT_MARGIN}. */
+  readonly mcpFunctionTimeout: Duration;
+  /** Reserved concurrency of the MCP function; undefined when it is not reserved. */
+  readonly mcpReservedConcurrency?: number;
+  /** Longest hold of one `subscriptions/listen` stream, in seconds; only when streaming. */
+  readonly subscriptionMaxDurationSeconds?: number;
+  /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
+  readonly rateLimitPerIp?: number;
+  readonly rateLimitWindowSeconds: number;
   readonly tracing: boolean;
   readonly logLevel: LogLevel;
   readonly serviceName: string;
@@ -164,10 +204,9 @@ function httpsUrl(prop: string, value: string): string {
 }
 
 function origins(value: readonly string[] | undefined): string[] {
-  const list = (value ?? ['*']).map((origin) => literal('allowedOrigins', origin).trim());
-  if (list.length === 0) {
-    throw new AuthKitMcpServerPropsError('allowedOrigins', 'is empty. Leave it unset (or ["*"]) to accept any Origin, or list the browser origins that may call the server.');
-  }
+  // No browser origin by default: the MCP specification asks servers to validate Origin, and
+  // non-browser clients send none, so they are unaffected.
+  const list = (value ?? []).map((origin) => literal('allowedOrigins', origin).trim());
   if (list.includes('*')) {
     if (list.length > 1) throw new AuthKitMcpServerPropsError('allowedOrigins', 'mixes "*" with specific origins. Use ["*"] alone, or only specific origins.');
     return list;
@@ -251,7 +290,7 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
   if (disableExecuteApiEndpoint && !props.customDomain) {
     throw new AuthKitMcpServerPropsError(
       'disableExecuteApiEndpoint',
-      'is true without a customDomain, which would leave the API unreachable. Set customDomain, or leave disableExecuteApiEndpoint unset.',
+      'is true without a customDomain, which would leave the API unreachable (behind CloudFront, publicBaseUrl included, CloudFront needs the custom domain as its origin). Set customDomain, or leave disableExecuteApiEndpoint unset.',
     );
   }
 
@@ -285,8 +324,7 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     throw new AuthKitMcpServerPropsError('metricsNamespace', `is ${JSON.stringify(metricsNamespace)}; use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".`);
   }
 
-  const mcpTimeout = props.mcpTimeout ?? DEFAULTS.mcpTimeout;
-  wholeSeconds('mcpTimeout', mcpTimeout, DEFAULTS.mcpTimeout, 1, MAX_MCP_TIMEOUT.toSeconds());
+  const streaming = streamingSettings(props);
 
   return {
     issuer,
@@ -317,15 +355,104 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     throttlingBurstLimit,
     logRetention,
     allowedOrigins: origins(props.allowedOrigins),
+    ...reservedConcurrency(props.mcpReservedConcurrency),
     maxRequestBodyBytes: integer('maxRequestBodyBytes', props.maxRequestBodyBytes, DEFAULTS.maxRequestBodyBytes, 1, MAX_REQUEST_BODY_BYTES, " (Lambda's synchronous payload limit)"),
     authorizerMemorySize: integer('authorizerMemorySize', props.authorizerMemorySize, DEFAULTS.authorizerMemorySize, 128, 10240, ' MB'),
     metadataMemorySize: integer('metadataMemorySize', props.metadataMemorySize, DEFAULTS.metadataMemorySize, 128, 10240, ' MB'),
     mcpMemorySize: integer('mcpMemorySize', props.mcpMemorySize, DEFAULTS.mcpMemorySize, 128, 10240, ' MB'),
-    mcpTimeout,
+    ...streaming,
+    ...rateLimit(props),
     tracing: props.tracing ?? false,
     logLevel,
     serviceName,
     metricsNamespace,
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
   };
+}
+
+type StreamingSettings = Pick<ServerSettings, 'responseTransferMode' | 'mcpTimeout' | 'mcpFunctionTimeout' | 'subscriptionMaxDurationSeconds'>;
+
+/** The transfer mode, the timeouts it allows, and the longest subscription hold that fits in them. */
+function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
+  const mode = props.responseTransferMode ?? DEFAULTS.responseTransferMode;
+  if (!RESPONSE_TRANSFER_MODES.includes(mode)) {
+    throw new AuthKitMcpServerPropsError('responseTransferMode', `is ${JSON.stringify(mode)}; use 'stream' (the default) or 'buffered'.`);
+  }
+  const streaming = mode === 'stream';
+  const max = streaming ? MAX_STREAMING_MCP_TIMEOUT : MAX_BUFFERED_MCP_TIMEOUT;
+  const mcpTimeout = props.mcpTimeout ?? (streaming ? DEFAULTS.streamingMcpTimeout : DEFAULTS.bufferedMcpTimeout);
+  const margin = MCP_FUNCTION_TIMEOUT_MARGIN.toSeconds();
+  const seconds = mcpTimeout.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds <= margin || seconds > max.toSeconds()) {
+    const fix =
+      !streaming && seconds > max.toSeconds() && seconds <= MAX_STREAMING_MCP_TIMEOUT.toSeconds()
+        ? " A buffered integration times out after 29 seconds: shorten mcpTimeout, or leave responseTransferMode at 'stream'."
+        : '';
+    throw new AuthKitMcpServerPropsError(
+      'mcpTimeout',
+      `is ${mcpTimeout.toHumanString()}; with responseTransferMode '${mode}' it must be a whole number of seconds from ${margin + 1} to ${max.toSeconds()}.${fix}`,
+    );
+  }
+  const mcpFunctionTimeout = Duration.seconds(seconds - margin);
+
+  if (!streaming) {
+    if (props.subscriptionMaxDuration !== undefined) {
+      throw new AuthKitMcpServerPropsError(
+        'subscriptionMaxDuration',
+        "is set with responseTransferMode 'buffered', which cannot hold a subscriptions/listen stream. Remove subscriptionMaxDuration, or use 'stream'.",
+      );
+    }
+    return { responseTransferMode: mode, mcpTimeout, mcpFunctionTimeout };
+  }
+  const functionSeconds = mcpFunctionTimeout.toSeconds();
+  // A listen stream must close before the function's own timeout; the default shrinks to fit a short mcpTimeout.
+  const listen = props.subscriptionMaxDuration ?? Duration.seconds(Math.min(DEFAULTS.subscriptionMaxDuration.toSeconds(), functionSeconds));
+  const listenSeconds = listen.toSeconds({ integral: false });
+  if (!Number.isInteger(listenSeconds) || listenSeconds < 1 || listenSeconds > functionSeconds) {
+    throw new AuthKitMcpServerPropsError(
+      'subscriptionMaxDuration',
+      `is ${listen.toHumanString()}; it must be a whole number of seconds from 1 to ${functionSeconds}, the MCP function's timeout (mcpTimeout ${mcpTimeout.toHumanString()} minus ${margin} s). Shorten it, or raise mcpTimeout.`,
+    );
+  }
+  return { responseTransferMode: mode, mcpTimeout, mcpFunctionTimeout, subscriptionMaxDurationSeconds: listenSeconds };
+}
+
+function reservedConcurrency(value: number | false | undefined): Pick<ServerSettings, 'mcpReservedConcurrency'> {
+  if (value === false) return {};
+  const n = value ?? DEFAULTS.mcpReservedConcurrency;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_MCP_RESERVED_CONCURRENCY) {
+    throw new AuthKitMcpServerPropsError(
+      'mcpReservedConcurrency',
+      `is ${n}; it must be a whole number from 1 to ${MAX_MCP_RESERVED_CONCURRENCY} (Lambda keeps 100 of the default 1,000 unreserved), or false to reserve nothing.`,
+    );
+  }
+  return { mcpReservedConcurrency: n };
+}
+
+function rateLimit(props: AuthKitMcpServerProps): Pick<ServerSettings, 'rateLimitPerIp' | 'rateLimitWindowSeconds'> {
+  const window = props.rateLimitWindow ?? DEFAULTS.rateLimitWindow;
+  const windowSeconds = window.toSeconds({ integral: false });
+  if (!RATE_LIMIT_WINDOWS_SECONDS.includes(windowSeconds)) {
+    throw new AuthKitMcpServerPropsError(
+      'rateLimitWindow',
+      `is ${window.toHumanString()}; AWS WAF counts over 1, 2, 5 or 10 minutes. Use one of Duration.minutes(1), (2), (5) or (10).`,
+    );
+  }
+  if (props.rateLimitPerIp === undefined) {
+    if (props.rateLimitWindow !== undefined) {
+      throw new AuthKitMcpServerPropsError('rateLimitWindow', 'is set without rateLimitPerIp, so there is no rate limit to apply it to. Set rateLimitPerIp too, or remove rateLimitWindow.');
+    }
+    return { rateLimitWindowSeconds: windowSeconds };
+  }
+  const limit = props.rateLimitPerIp;
+  if (!Number.isInteger(limit) || limit < MIN_RATE_LIMIT_PER_IP || limit > 2_000_000_000) {
+    throw new AuthKitMcpServerPropsError('rateLimitPerIp', `is ${limit}; it must be a whole number of requests per client IP and window, at least ${MIN_RATE_LIMIT_PER_IP} (AWS WAF's lowest limit).`);
+  }
+  if (props.webAclArn !== undefined) {
+    throw new AuthKitMcpServerPropsError(
+      'rateLimitPerIp',
+      'is set together with webAclArn, but a stage takes only one web ACL. Add a rate-based rule to your own web ACL and remove rateLimitPerIp, or remove webAclArn.',
+    );
+  }
+  return { rateLimitPerIp: limit, rateLimitWindowSeconds: windowSeconds };
 }

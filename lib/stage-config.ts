@@ -8,6 +8,7 @@ import { authkitIssuer, InvalidAuthKitDomainError } from './authkit-domain';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lambda/shared/env';
 import { isTokenAlgorithm, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
+import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from './server-settings';
 
 /** A custom domain, as written in cdk.json (the certificate and zone by reference). */
 export interface StageCustomDomain {
@@ -54,6 +55,18 @@ export interface StageConfig {
   readonly authorizerMemorySize?: number;
   readonly metadataMemorySize?: number;
   readonly mcpMemorySize?: number;
+  /** `stream` (default) or `buffered`: how API Gateway carries the MCP function's answers. */
+  readonly responseTransferMode?: ResponseTransferMode;
+  /** The `/mcp` integration timeout in seconds (streaming: up to 900, buffered: up to 29). */
+  readonly mcpTimeoutSeconds?: number;
+  /** Reserved concurrency of the MCP function, or `false` to reserve none. */
+  readonly mcpReservedConcurrency?: number | false;
+  /** Longest hold of one `subscriptions/listen` stream, in seconds (streaming only). */
+  readonly subscriptionMaxDurationSeconds?: number;
+  /** Requests per client IP and window before AWS WAF answers 429; creates and associates a web ACL. */
+  readonly rateLimitPerIp?: number;
+  /** The window of `rateLimitPerIp` in seconds: 60, 120, 300 or 600. */
+  readonly rateLimitWindowSeconds?: number;
   readonly tracing?: boolean;
   readonly logLevel?: LogLevel;
   readonly apiGatewayCloudWatchRole?: boolean;
@@ -98,6 +111,12 @@ const FIELDS: Record<Exclude<keyof StageConfig, 'name'>, FieldKind | 'custom'> =
   authorizerMemorySize: 'positiveInteger',
   metadataMemorySize: 'positiveInteger',
   mcpMemorySize: 'positiveInteger',
+  responseTransferMode: 'custom',
+  mcpTimeoutSeconds: 'positiveInteger',
+  mcpReservedConcurrency: 'custom',
+  subscriptionMaxDurationSeconds: 'positiveInteger',
+  rateLimitPerIp: 'positiveInteger',
+  rateLimitWindowSeconds: 'positiveInteger',
   tracing: 'boolean',
   logLevel: 'custom',
   apiGatewayCloudWatchRole: 'boolean',
@@ -162,6 +181,7 @@ function fromCommandLine(field: string, value: unknown): unknown {
   if (LIST_FIELDS.has(field)) return value.split(/[\s,]+/).filter((item) => item !== '');
   if (kind === 'positiveNumber' || kind === 'positiveInteger' || NUMBER_FIELDS.has(field)) return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
   if (kind === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
+  if (field === 'mcpReservedConcurrency') return value === 'false' ? false : /^\d+$/.test(value.trim()) ? Number(value) : value;
   if (field === 'customDomain') {
     try {
       return JSON.parse(value) as unknown;
@@ -276,6 +296,13 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
     for (const key of ['hostedZoneId', 'hostedZoneName']) {
       if (d[key] !== undefined && (typeof d[key] !== 'string' || (d[key] as string).trim() === '')) fail(`customDomain.${key}`, `must be a non-empty string, got ${show(d[key])}.`);
     }
+  }
+  if (raw.responseTransferMode !== undefined && !RESPONSE_TRANSFER_MODES.includes(raw.responseTransferMode as ResponseTransferMode)) {
+    fail('responseTransferMode', `must be "stream" or "buffered", got ${show(raw.responseTransferMode)}.`);
+  }
+  if (raw.mcpReservedConcurrency !== undefined && raw.mcpReservedConcurrency !== false) {
+    const n = raw.mcpReservedConcurrency;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) fail('mcpReservedConcurrency', `must be a positive whole number, or false to reserve none, got ${show(n)}.`);
   }
   if (raw.disableExecuteApiEndpoint === true && raw.customDomain === undefined) {
     fail('disableExecuteApiEndpoint', 'is true without "customDomain", which would leave the API unreachable. Add customDomain or remove disableExecuteApiEndpoint.');

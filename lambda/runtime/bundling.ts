@@ -12,7 +12,7 @@ export const SDK_SHIMS_MODULE = '@modelcontextprotocol/server/_shims';
 export interface McpBundlingOptions {
   readonly minify: true;
   readonly platform: 'node';
-  readonly target: 'node22';
+  readonly target: 'node24';
   readonly format: 'cjs';
   /** For the esbuild JavaScript API (`build({ alias })`). */
   readonly alias: Readonly<Record<string, string>>;
@@ -30,7 +30,7 @@ export function jsonSchemaValidatorShimPath(): string {
 }
 
 /**
- * Bundling options for a Lambda whose entry uses the MCP runtime: minified CommonJS for Node 22,
+ * Bundling options for a Lambda whose entry uses the MCP runtime: minified CommonJS for Node 24,
  * with the SDK's Ajv-based validator replaced by its pure-JS one (see json-schema-validator-shim.ts).
  */
 export function mcpBundling(): McpBundlingOptions {
@@ -38,7 +38,7 @@ export function mcpBundling(): McpBundlingOptions {
   return {
     minify: true,
     platform: 'node',
-    target: 'node22',
+    target: 'node24',
     format: 'cjs',
     alias: { [SDK_SHIMS_MODULE]: shim },
     esbuildArgs: { '--alias': `${SDK_SHIMS_MODULE}=${shim}` },

@@ -5,7 +5,8 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { AuthKitMcpServer, BEARER_TOKEN_VALIDATION_REGEX } from '../../lib/authkit-mcp-server';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AuthKitMcpServer, BEARER_TOKEN_VALIDATION_REGEX, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
 import { McpHandler } from '../../lib/mcp-handler';
 import { logicalIdOf, renderCfnString, routes, serverStack, testApp } from './fixtures';
 
@@ -60,7 +61,7 @@ describe('AuthKitMcpServer routes (1)', () => {
   });
 
   it('answers the /mcp preflight with a MOCK integration, without the authorizer, allowing the MCP request headers', () => {
-    const route = all.find((r) => r.path === '/mcp' && r.method === 'OPTIONS')!;
+    const route = routes(serverStack({ allowedOrigins: ['*'] }).template).find((r) => r.path === '/mcp' && r.method === 'OPTIONS')!;
     expect(route.authorizationType).toBe('NONE');
     expect(route.authorizerId).toBeUndefined();
     expect(route.integrationType).toBe('MOCK');
@@ -72,6 +73,24 @@ describe('AuthKitMcpServer routes (1)', () => {
     expect(allowed).toEqual(
       expect.arrayContaining(['Authorization', 'Content-Type', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name']),
     );
+  });
+
+  it('refuses every /mcp preflight with a static 403 that names allowedOrigins when no browser origin is allowed (the default)', () => {
+    const route = all.find((r) => r.path === '/mcp' && r.method === 'OPTIONS')!;
+    expect(route.authorizationType).toBe('NONE');
+    expect(route.integrationType).toBe('MOCK');
+    const integration = route.properties.Integration as { RequestTemplates: Record<string, string>; IntegrationResponses: Record<string, unknown>[] };
+    expect(integration.RequestTemplates).toEqual({ 'application/json': '{"statusCode": 403}' });
+    expect(integration.IntegrationResponses).toEqual([
+      {
+        StatusCode: '403',
+        ResponseTemplates: {
+          'application/json':
+            '{"error":"origin_not_allowed","error_description":"No browser origin may call this MCP server. Its deployer lists the origins that may in allowedOrigins."}',
+        },
+      },
+    ]);
+    expect(route.properties.MethodResponses).toEqual([{ StatusCode: '403' }]);
   });
 
   it.each(WELL_KNOWN_PATHS)('sends every method on %s to the metadata function without any authorizer, so HEAD works and others get its 405', (wellKnown) => {
@@ -183,34 +202,96 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
     });
   });
 
-  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])('gives %s a JSON body and keeps its status code', (type) => {
+  it.each([
+    ['DEFAULT_4XX', 'request_rejected', 'API Gateway rejected the request.'],
+    ['DEFAULT_5XX', 'server_error', 'The server could not answer the request. Retry later.'],
+  ])('gives %s a static JSON body and keeps its status code', (type, error, description) => {
     const props = gatewayResponse(serverStack().template, type);
     expect(props.StatusCode).toBeUndefined();
-    const body = (props.ResponseTemplates as Record<string, string>)['application/json'].replace('$context.error.messageString', '"Missing Authentication Token"');
-    expect(JSON.parse(body)).toEqual({ error: expect.any(String), error_description: 'Missing Authentication Token' });
+    expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({ error, error_description: description });
   });
 
-  it('puts the CORS headers on every gateway response', () => {
-    const { template } = serverStack();
+  it.each(['INVALID_SIGNATURE', 'EXPIRED_TOKEN'])('answers %s (an unknown route asked with an Authorization header) with the same static 404 as an unknown route', (type) => {
+    const props = gatewayResponse(serverStack({ publicBaseUrl: 'https://mcp.example.com' }).template, type);
+    expect(props.StatusCode).toBe('404');
+    expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({
+      error: 'not_found',
+      error_description: 'No such route. The MCP endpoint is https://mcp.example.com/mcp',
+    });
+  });
+
+  it('answers THROTTLED with 429 and a static JSON body', () => {
+    const props = gatewayResponse(serverStack().template, 'THROTTLED');
+    expect(props.StatusCode).toBe('429');
+    expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({
+      error: 'too_many_requests',
+      error_description: 'The stage is receiving more requests than it accepts. Retry later.',
+    });
+  });
+
+  it("never puts API Gateway's own error message in a gateway response, and logs the response type instead", () => {
+    const { template } = serverStack({ publicBaseUrl: 'https://mcp.example.com', allowedOrigins: ['https://a.example.com', 'https://b.example.com'], requiredScopes: ['mcp:tools'] });
     const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
-    expect(responses.map((r) => r.Properties.ResponseType).sort()).toEqual(
-      ['ACCESS_DENIED', 'AUTHORIZER_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'DEFAULT_4XX', 'DEFAULT_5XX', 'MISSING_AUTHENTICATION_TOKEN', 'UNAUTHORIZED'],
-    );
+    expect(responses).toHaveLength(10);
+    for (const response of responses) {
+      const text = JSON.stringify(response.Properties);
+      expect(text).not.toMatch(/\$context\.error\.message|messageString/);
+      // Every body is plain JSON: no variable at all is substituted into it.
+      for (const body of Object.values(response.Properties.ResponseTemplates as Record<string, string>)) expect(body).not.toContain('$');
+    }
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0].Properties;
+    const format = JSON.parse(stage.AccessLogSetting.Format as string) as Record<string, string>;
+    expect(format.errorType).toBe('$context.error.responseType');
+    expect(Object.values(format)).not.toContain('$context.error.message');
+    expect(Object.values(format)).not.toContain('$context.error.messageString');
+  });
+
+  const GATEWAY_RESPONSE_TYPES = [
+    'ACCESS_DENIED',
+    'AUTHORIZER_CONFIGURATION_ERROR',
+    'AUTHORIZER_FAILURE',
+    'DEFAULT_4XX',
+    'DEFAULT_5XX',
+    'EXPIRED_TOKEN',
+    'INVALID_SIGNATURE',
+    'MISSING_AUTHENTICATION_TOKEN',
+    'THROTTLED',
+    'UNAUTHORIZED',
+  ];
+
+  it('puts the CORS headers on every gateway response', () => {
+    const { template } = serverStack({ allowedOrigins: ['*'] });
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    expect(responses.map((r) => r.Properties.ResponseType).sort()).toEqual(GATEWAY_RESPONSE_TYPES);
     for (const response of responses) {
       const headers = response.Properties.ResponseParameters as Record<string, string>;
       expect(headers['gatewayresponse.header.Access-Control-Allow-Origin']).toBe("'*'");
       expect(headers['gatewayresponse.header.Access-Control-Expose-Headers']).toBe(EXPOSE);
+      expect(headers['gatewayresponse.header.Vary']).toBeUndefined();
     }
   });
 
-  it('echoes the Origin (with Vary) when several origins are allowed, and names a single one statically', () => {
+  it('puts no CORS header on any gateway response when no browser origin is allowed (the default)', () => {
+    const responses = Object.values(serverStack().template.findResources('AWS::ApiGateway::GatewayResponse'));
+    expect(responses.map((r) => r.Properties.ResponseType).sort()).toEqual(GATEWAY_RESPONSE_TYPES);
+    for (const response of responses) {
+      const names = Object.keys((response.Properties.ResponseParameters ?? {}) as Record<string, string>);
+      expect(names.filter((name) => /Access-Control|Vary/.test(name))).toEqual([]);
+    }
+  });
+
+  it('never echoes the Origin: names a single allowed origin statically (with Vary), and answers * when several are allowed', () => {
     const several = serverStack({ allowedOrigins: ['https://a.example.com', 'https://b.example.com'] }).template;
-    const h1 = gatewayResponse(several, 'UNAUTHORIZED').ResponseParameters as Record<string, string>;
-    expect(h1['gatewayresponse.header.Access-Control-Allow-Origin']).toBe('method.request.header.Origin');
-    expect(h1['gatewayresponse.header.Vary']).toBe("'Origin'");
+    for (const response of Object.values(several.findResources('AWS::ApiGateway::GatewayResponse'))) {
+      const headers = response.Properties.ResponseParameters as Record<string, string>;
+      expect(headers['gatewayresponse.header.Access-Control-Allow-Origin']).toBe("'*'");
+      expect(headers['gatewayresponse.header.Vary']).toBeUndefined();
+      expect(JSON.stringify(headers)).not.toContain('method.request.header');
+    }
     const one = serverStack({ allowedOrigins: ['https://a.example.com'] }).template;
     const h2 = gatewayResponse(one, 'UNAUTHORIZED').ResponseParameters as Record<string, string>;
     expect(h2['gatewayresponse.header.Access-Control-Allow-Origin']).toBe("'https://a.example.com'");
+    expect(h2['gatewayresponse.header.Vary']).toBe("'Origin'");
   });
 });
 
@@ -279,10 +360,10 @@ describe('AuthKitMcpServer functions (4)', () => {
   });
   const fns = () => [server.authorizerFunction, server.metadataFunction, server.mcpFunction];
 
-  it('runs every function on Node.js 22, arm64, with source maps enabled', () => {
+  it('runs every function on Node.js 24, arm64, with source maps enabled', () => {
     for (const fn of fns()) {
       const props = template.toJSON().Resources[logicalId(stack, fn)].Properties;
-      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Runtime).toBe('nodejs24.x');
       expect(props.Architectures).toEqual(['arm64']);
       expect(props.Handler).toBe('index.handler');
       expect(props.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
@@ -297,8 +378,9 @@ describe('AuthKitMcpServer functions (4)', () => {
     }
   });
 
-  it('gives every function a role that may only write to its own log group', () => {
+  it('gives every function a role that may only write to its own log group, and the MCP function read the requestState secret', () => {
     const resources = template.toJSON().Resources;
+    const secretId = logicalIdOf(template, 'AWS::SecretsManager::Secret');
     for (const fn of fns()) {
       const props = resources[logicalId(stack, fn)].Properties;
       const roleId = props.Role['Fn::GetAtt'][0] as string;
@@ -307,10 +389,23 @@ describe('AuthKitMcpServer functions (4)', () => {
         (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
       );
       expect(policies).toHaveLength(1);
-      expect(policies[0].Properties.PolicyDocument.Statement).toEqual([
-        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [props.LoggingConfig.LogGroup.Ref, 'Arn'] } },
-      ]);
+      const logs = { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [props.LoggingConfig.LogGroup.Ref, 'Arn'] } };
+      const secret = { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: { Ref: secretId } };
+      expect(policies[0].Properties.PolicyDocument.Statement).toEqual(fn === server.mcpFunction ? [logs, secret] : [logs]);
     }
+  });
+
+  it('generates the requestState key in Secrets Manager at deploy time, never in the template, and lets only the MCP function role read it', () => {
+    const secretId = logicalIdOf(template, 'AWS::SecretsManager::Secret');
+    const secret = template.toJSON().Resources[secretId].Properties;
+    expect(secret.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true });
+    expect(secret.SecretString).toBeUndefined();
+    expect(server.requestStateSecret.secretArn).toBeDefined();
+    // Every policy of the stack that names the secret belongs to the MCP function's role alone.
+    const mcpRole = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties.Role['Fn::GetAtt'][0];
+    const naming = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(`"${secretId}"`));
+    expect(naming.map((p) => p.Properties.Roles)).toEqual([[{ Ref: mcpRole }]]);
+    expect(Object.keys(template.findResources('AWS::SecretsManager::ResourcePolicy'))).toEqual([]);
   });
 
   it('sets exactly the contract environment on the authorizer', () => {
@@ -356,15 +451,26 @@ describe('AuthKitMcpServer functions (4)', () => {
       ALLOWED_ORIGINS: 'https://app.example.com',
       MAX_BODY_BYTES: '1048576',
       CLOCK_TOLERANCE_SECONDS: '30',
+      RESPONSE_TRANSFER_MODE: 'STREAM',
+      REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
+      LISTEN_MAX_SECONDS: '240',
     });
   });
 
-  it('leaves optional authorizer settings unset when they are empty', () => {
+  it('sets the buffered contract environment on the MCP function, without a listen hold', () => {
+    const buffered = serverStack({ responseTransferMode: 'buffered' });
+    const env = functionEnvironment(buffered.template, logicalId(buffered.stack, buffered.server.mcpFunction));
+    expect(env.RESPONSE_TRANSFER_MODE).toBe('BUFFERED');
+    expect(env).not.toHaveProperty('LISTEN_MAX_SECONDS');
+    expect(env.REQUEST_STATE_SECRET_ARN).toEqual({ Ref: logicalIdOf(buffered.template, 'AWS::SecretsManager::Secret') });
+  });
+
+  it('leaves optional authorizer settings unset when they are empty, and allows no browser origin by default', () => {
     const plain = serverStack();
     const env = functionEnvironment(plain.template, logicalId(plain.stack, plain.server.authorizerFunction));
     expect(env).not.toHaveProperty('ACCEPTED_AUDIENCES');
     expect(env).not.toHaveProperty('REQUIRED_SCOPES');
-    expect(functionEnvironment(plain.template, logicalId(plain.stack, plain.server.mcpFunction)).ALLOWED_ORIGINS).toBe('*');
+    expect(functionEnvironment(plain.template, logicalId(plain.stack, plain.server.mcpFunction)).ALLOWED_ORIGINS).toBe('');
   });
 
   it('permits API Gateway to invoke the MCP function only for the /mcp methods of the deployed stage', () => {
@@ -431,25 +537,212 @@ describe('AuthKitMcpServer with your own MCP function', () => {
     const template = Template.fromStack(stack);
     const post = routes(template).find((r) => r.path === '/mcp' && r.method === 'POST')!;
     expect(post.functionLogicalId).toBe(logicalId(stack, own));
-    expect(functionEnvironment(template, logicalId(stack, own))).toMatchObject({ PUBLIC_BASE_URL: 'https://mcp.example.com', ALLOWED_ORIGINS: '*' });
+    expect(functionEnvironment(template, logicalId(stack, own))).toMatchObject({
+      PUBLIC_BASE_URL: 'https://mcp.example.com',
+      ALLOWED_ORIGINS: '',
+      RESPONSE_TRANSFER_MODE: 'STREAM',
+      REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
+    });
+    // Your function's concurrency is yours to set; its role still gets read access to the secret.
+    expect(template.toJSON().Resources[logicalId(stack, own)].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const ownRole = template.toJSON().Resources[logicalId(stack, own)].Properties.Role['Fn::GetAtt'][0];
+    const reads = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'));
+    expect(reads.map((p) => p.Properties.Roles)).toEqual([[{ Ref: ownRole }]]);
   });
 
   it('bundles an entry file from McpHandler.fromEntry with the construct runtime settings and extra environment', () => {
     const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
     const { stack, server, template } = serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { TOOLS_TABLE: 'tools' } }) });
     const props = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
-    expect(props.Runtime).toBe('nodejs22.x');
+    expect(props.Runtime).toBe('nodejs24.x');
     expect(props.Environment.Variables).toMatchObject({ TOOLS_TABLE: 'tools', MAX_BODY_BYTES: '1048576' });
   });
 
-  it('fails when the entry environment tries to replace a variable the construct sets', () => {
-    const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
-    expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { PUBLIC_BASE_URL: 'https://evil.example.com' } }) })).toThrow(
-      /"mcpHandler" sets PUBLIC_BASE_URL/,
-    );
-  });
+  it.each(['PUBLIC_BASE_URL', 'RESPONSE_TRANSFER_MODE', 'REQUEST_STATE_SECRET_ARN', 'LISTEN_MAX_SECONDS'])(
+    'fails when the entry environment tries to replace %s, which the construct sets',
+    (name) => {
+      const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
+      expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(new RegExp(`"mcpHandler" sets ${name}`));
+    },
+  );
 
   it('fails when the entry file does not exist', () => {
     expect(() => McpHandler.fromEntry('no/such/handler.ts')).toThrow(/cannot find "no\/such\/handler.ts"/);
+  });
+});
+
+describe('AuthKitMcpServer response streaming (issue 11)', () => {
+  const mcpMethods = (template: Template) => routes(template).filter((r) => r.path === '/mcp' && r.method !== 'OPTIONS');
+  it('streams every /mcp method by default, through the response-streaming URI, with a 15-minute integration timeout', () => {
+    const { stack, server, template } = serverStack();
+    const fnId = logicalId(stack, server.mcpFunction);
+    const methods = mcpMethods(template);
+    expect(methods.map((m) => m.method).sort()).toEqual(['DELETE', 'GET', 'POST']);
+    for (const route of methods) {
+      const integration = route.properties.Integration as Record<string, unknown>;
+      expect(integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', ResponseTransferMode: 'STREAM', TimeoutInMillis: 900_000 });
+      expect(integration.Uri).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, ':lambda:path/2021-11-15/functions/', { 'Fn::GetAtt': [fnId, 'Arn'] }, '/response-streaming-invocations']],
+      });
+    }
+    // The function's own deadline falls one second before the gateway's.
+    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(899);
+  });
+
+  it('keeps the buffered Invoke URI and a 29-second integration timeout in buffered mode', () => {
+    const { stack, server, template } = serverStack({ responseTransferMode: 'buffered' });
+    const fnId = logicalId(stack, server.mcpFunction);
+    for (const route of mcpMethods(template)) {
+      const integration = route.properties.Integration as Record<string, unknown>;
+      expect(integration).toMatchObject({ Type: 'AWS_PROXY', ResponseTransferMode: 'BUFFERED', TimeoutInMillis: 29_000 });
+      expect(integration.Uri).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, ':lambda:path/2015-03-31/functions/', { 'Fn::GetAtt': [fnId, 'Arn'] }, '/invocations']],
+      });
+    }
+    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(28);
+  });
+
+  it.each<[string, Partial<AuthKitMcpServerProps>, number, number, string | undefined]>([
+    ['streaming, 60 s', { mcpTimeout: Duration.seconds(60) }, 60_000, 59, '59'],
+    ['streaming, 10 min, listen 2 min', { mcpTimeout: Duration.minutes(10), subscriptionMaxDuration: Duration.minutes(2) }, 600_000, 599, '120'],
+    ['buffered, 10 s', { responseTransferMode: 'buffered', mcpTimeout: Duration.seconds(10) }, 10_000, 9, undefined],
+  ])('sets TimeoutInMillis to mcpTimeout and the function one second shorter (%s)', (_case, props, timeoutMs, functionSeconds, listen) => {
+    const { stack, server, template } = serverStack(props);
+    for (const route of mcpMethods(template)) expect((route.properties.Integration as Record<string, unknown>).TimeoutInMillis).toBe(timeoutMs);
+    const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
+    expect(fn.Timeout).toBe(functionSeconds);
+    expect(fn.Environment.Variables.LISTEN_MAX_SECONDS).toBe(listen);
+  });
+
+  it('leaves the authorizer and metadata integrations buffered', () => {
+    const { template } = serverStack();
+    for (const route of routes(template).filter((r) => r.path.startsWith('/.well-known'))) {
+      expect((route.properties.Integration as Record<string, unknown>).ResponseTransferMode).toBeUndefined();
+    }
+    expect(JSON.stringify(template.findResources('AWS::ApiGateway::Authorizer'))).toContain('/2015-03-31/functions/');
+  });
+});
+
+describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
+  it('reserves 100 concurrent executions for the MCP function by default, and none for the others', () => {
+    const { stack, server, template } = serverStack();
+    const resources = template.toJSON().Resources;
+    expect(resources[logicalId(stack, server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBe(100);
+    for (const fn of [server.authorizerFunction, server.metadataFunction]) {
+      expect(resources[logicalId(stack, fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('takes the reservation from props, and reserves nothing when it is false', () => {
+    const fifty = serverStack({ mcpReservedConcurrency: 50 });
+    expect(fifty.template.toJSON().Resources[logicalId(fifty.stack, fifty.server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBe(50);
+    const none = serverStack({ mcpReservedConcurrency: false });
+    expect(none.template.toJSON().Resources[logicalId(none.stack, none.server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('uses your own requestState secret instead of generating one, and grants GetSecretValue on it alone', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:mcp-request-state-AbCdEf';
+    const own = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Own', arn);
+    const server = new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', requestStateSecret: own });
+    const template = Template.fromStack(stack);
+    expect(server.requestStateSecret).toBe(own);
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([]);
+    const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
+    expect(fn.Environment.Variables.REQUEST_STATE_SECRET_ARN).toBe(arn);
+    const reads = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).filter((st) => JSON.stringify(st.Action).includes('secretsmanager')).map((st) => ({ roles: p.Properties.Roles, st })),
+    );
+    expect(reads).toEqual([{ roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }], st: { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: arn } }]);
+  });
+
+  it('grants a secret imported by name on its ARN with the six-character suffix Secrets Manager appends', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const own = secretsmanager.Secret.fromSecretNameV2(stack, 'Own', 'mcp-request-state');
+    new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', requestStateSecret: own });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]);
+    const read = statements.find((st) => st.Action === 'secretsmanager:GetSecretValue')!;
+    expect(renderCfnString(read.Resource, (ref) => ({ 'AWS::Partition': 'aws', 'AWS::Region': 'R', 'AWS::AccountId': 'A' })[ref] ?? `{Ref:${ref}}`)).toBe(
+      'arn:aws:secretsmanager:R:A:secret:mcp-request-state-??????',
+    );
+  });
+});
+
+describe('AuthKitMcpServer per-client-IP rate limit (issue 17)', () => {
+  it('creates a regional web ACL with one rate-based rule per client IP that answers 429, and associates it with the stage', () => {
+    const { template } = serverStack({ rateLimitPerIp: 600, rateLimitWindow: Duration.minutes(2), allowedOrigins: ['https://app.example.com'] });
+    const aclId = logicalIdOf(template, 'AWS::WAFv2::WebACL');
+    expect(template.toJSON().Resources[aclId].Properties).toEqual({
+      Scope: 'REGIONAL',
+      Description: 'Per-client-IP rate limit of the MCP server',
+      DefaultAction: { Allow: {} },
+      CustomResponseBodies: {
+        TooManyRequests: {
+          ContentType: 'APPLICATION_JSON',
+          Content: '{"error":"too_many_requests","error_description":"More than 600 requests from this address in 120 seconds. Retry later."}',
+        },
+      },
+      Rules: [
+        {
+          Name: 'RateLimitPerIp',
+          Priority: 0,
+          Action: {
+            Block: {
+              CustomResponse: {
+                ResponseCode: 429,
+                CustomResponseBodyKey: 'TooManyRequests',
+                ResponseHeaders: [
+                  { Name: 'Retry-After', Value: '120' },
+                  { Name: 'Access-Control-Allow-Origin', Value: 'https://app.example.com' },
+                  { Name: 'Vary', Value: 'Origin' },
+                  { Name: 'Access-Control-Expose-Headers', Value: 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version' },
+                ],
+              },
+            },
+          },
+          Statement: { RateBasedStatement: { Limit: 600, AggregateKeyType: 'IP', EvaluationWindowSec: 120 } },
+          VisibilityConfig: { CloudWatchMetricsEnabled: true, MetricName: 'RateLimitPerIp', SampledRequestsEnabled: false },
+        },
+      ],
+      VisibilityConfig: { CloudWatchMetricsEnabled: true, MetricName: 'McpServerWebAcl', SampledRequestsEnabled: false },
+    });
+    const association = Object.values(template.findResources('AWS::WAFv2::WebACLAssociation'));
+    expect(association).toHaveLength(1);
+    expect(association[0].Properties.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    const stageId = logicalIdOf(template, 'AWS::ApiGateway::Stage');
+    expect(JSON.stringify(association[0].Properties.ResourceArn)).toContain(`{"Ref":"${stageId}"}`);
+  });
+
+  it('counts over 5 minutes by default, and creates no web ACL without rateLimitPerIp', () => {
+    const limited = serverStack({ rateLimitPerIp: 100 }).template;
+    limited.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: [Match.objectLike({ Statement: { RateBasedStatement: { Limit: 100, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } })] });
+    const plain = serverStack().template;
+    expect(Object.keys(plain.findResources('AWS::WAFv2::WebACL'))).toEqual([]);
+    expect(Object.keys(plain.findResources('AWS::WAFv2::WebACLAssociation'))).toEqual([]);
+  });
+});
+
+describe('AuthKitMcpServer execute-api endpoint behind CloudFront (issue 17)', () => {
+  it('disables the execute-api endpoint behind CloudFront (publicBaseUrl) when the custom domain is the origin, keeping the public URL', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const server = new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      customDomain: customDomainProps(stack),
+      publicBaseUrl: 'https://mcp.example.org',
+      disableExecuteApiEndpoint: true,
+    });
+    expect(server.resourceUrl).toBe('https://mcp.example.org/mcp');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
+    template.hasResourceProperties('AWS::ApiGateway::DomainName', { DomainName: 'mcp.example.com' });
+  });
+
+  it('fails behind CloudFront without a custom domain, saying CloudFront needs it as its origin', () => {
+    expect(() => serverStack({ publicBaseUrl: 'https://mcp.example.org', disableExecuteApiEndpoint: true })).toThrow(
+      /"disableExecuteApiEndpoint" is true without a customDomain.*CloudFront needs the custom domain as its origin/,
+    );
   });
 });

@@ -28,14 +28,40 @@ describe('resolveServerSettings defaults', () => {
       throttlingRateLimit: 100,
       throttlingBurstLimit: 200,
       logRetention: logs.RetentionDays.ONE_MONTH,
-      allowedOrigins: ['*'],
+      allowedOrigins: [],
       maxRequestBodyBytes: 1048576,
+      responseTransferMode: 'stream',
+      mcpReservedConcurrency: 100,
+      subscriptionMaxDurationSeconds: 240,
+      rateLimitWindowSeconds: 300,
       tracing: false,
       logLevel: 'INFO',
       apiGatewayCloudWatchRole: true,
     });
     expect(settings.authorizerCacheTtl.toSeconds()).toBe(300);
+    expect(settings.mcpTimeout.toSeconds()).toBe(900);
+    expect(settings.mcpFunctionTimeout.toSeconds()).toBe(899);
+    expect(settings.rateLimitPerIp).toBeUndefined();
+  });
+
+  it('defaults to a 29-second integration timeout when buffered, without a listen hold', () => {
+    const settings = resolveServerSettings({ ...base, responseTransferMode: 'buffered' });
     expect(settings.mcpTimeout.toSeconds()).toBe(29);
+    expect(settings.mcpFunctionTimeout.toSeconds()).toBe(28);
+    expect(settings.subscriptionMaxDurationSeconds).toBeUndefined();
+  });
+
+  it('shortens the default listen hold to the function timeout when mcpTimeout is short', () => {
+    expect(resolveServerSettings({ ...base, mcpTimeout: Duration.seconds(30) }).subscriptionMaxDurationSeconds).toBe(29);
+  });
+
+  it('reserves no concurrency when mcpReservedConcurrency is false', () => {
+    expect(resolveServerSettings({ ...base, mcpReservedConcurrency: false })).not.toHaveProperty('mcpReservedConcurrency');
+  });
+
+  it('accepts an explicit empty origin list and ["*"]', () => {
+    expect(resolveServerSettings({ ...base, allowedOrigins: [] }).allowedOrigins).toEqual([]);
+    expect(resolveServerSettings({ ...base, allowedOrigins: ['*'] }).allowedOrigins).toEqual(['*']);
   });
 
   it('advertises the required scopes beside the default ones', () => {
@@ -89,10 +115,29 @@ describe('AuthKitMcpServer props validation', () => {
     ['the log retention is not a CloudWatch value', { logRetention: 42 as logs.RetentionDays }, /"logRetention" is 42/],
     ['allowed origins mix * and a host', { allowedOrigins: ['*', 'https://a.example.com'] }, /mixes "\*" with specific origins/],
     ['an allowed origin has a path', { allowedOrigins: ['https://a.example.com/app'] }, /"allowedOrigins" contains "https:\/\/a.example.com\/app", which is not an origin/],
-    ['allowed origins are empty', { allowedOrigins: [] }, /"allowedOrigins" is empty/],
     ['the body limit exceeds the Lambda payload limit', { maxRequestBodyBytes: 10 * 1024 * 1024 }, /"maxRequestBodyBytes" is 10485760/],
     ['a memory size is below 128 MB', { mcpMemorySize: 64 }, /"mcpMemorySize" is 64; it must be a whole number from 128 to 10240/],
-    ['the MCP timeout exceeds the 29-second integration timeout', { mcpTimeout: Duration.seconds(60) }, /"mcpTimeout" is 1 minute; it must be a whole number of seconds from 1 to 29/],
+    [
+      'a buffered MCP timeout exceeds the 29-second integration timeout',
+      { responseTransferMode: 'buffered', mcpTimeout: Duration.seconds(60) },
+      /"mcpTimeout" is 1 minute; with responseTransferMode 'buffered' it must be a whole number of seconds from 2 to 29\. A buffered integration times out after 29 seconds: shorten mcpTimeout, or leave responseTransferMode at 'stream'\./,
+    ],
+    ['a streaming MCP timeout exceeds 15 minutes', { mcpTimeout: Duration.minutes(16) }, /"mcpTimeout" is 16 minutes; with responseTransferMode 'stream' it must be a whole number of seconds from 2 to 900\./],
+    ['the MCP timeout leaves no room for the function', { mcpTimeout: Duration.seconds(1) }, /"mcpTimeout" is 1 second; .* from 2 to 900/],
+    ['the MCP timeout has a fraction of a second', { mcpTimeout: Duration.millis(2500) }, /"mcpTimeout" is 2 seconds 500 millis; with responseTransferMode 'stream' it must be a whole number of seconds/],
+    ['the transfer mode is unknown', { responseTransferMode: 'chunked' as never }, /"responseTransferMode" is "chunked"; use 'stream' \(the default\) or 'buffered'/],
+    ['a listen hold is set in buffered mode', { responseTransferMode: 'buffered', subscriptionMaxDuration: Duration.minutes(1) }, /"subscriptionMaxDuration" is set with responseTransferMode 'buffered'/],
+    [
+      'the listen hold outlasts the function',
+      { mcpTimeout: Duration.minutes(2), subscriptionMaxDuration: Duration.minutes(2) },
+      /"subscriptionMaxDuration" is 2 minutes; it must be a whole number of seconds from 1 to 119, the MCP function's timeout \(mcpTimeout 2 minutes minus 1 s\)/,
+    ],
+    ['the reserved concurrency is zero', { mcpReservedConcurrency: 0 }, /"mcpReservedConcurrency" is 0; it must be a whole number from 1 to 900 .*or false to reserve nothing/],
+    ['the reserved concurrency leaves Lambda less than 100 unreserved', { mcpReservedConcurrency: 950 }, /"mcpReservedConcurrency" is 950/],
+    ['the per-IP rate limit is below WAF\'s minimum', { rateLimitPerIp: 5 }, /"rateLimitPerIp" is 5; .*at least 10/],
+    ['the per-IP rate limit comes with your own web ACL', { rateLimitPerIp: 100, webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mcp/1' }, /"rateLimitPerIp" is set together with webAclArn/],
+    ['the rate limit window is not one WAF offers', { rateLimitPerIp: 100, rateLimitWindow: Duration.minutes(3) }, /"rateLimitWindow" is 3 minutes; AWS WAF counts over 1, 2, 5 or 10 minutes/],
+    ['a rate limit window comes without a rate limit', { rateLimitWindow: Duration.minutes(1) }, /"rateLimitWindow" is set without rateLimitPerIp/],
     ['the log level is unknown', { logLevel: 'VERBOSE' as never }, /"logLevel" is "VERBOSE"/],
     ['the metrics namespace is an AWS one', { metricsNamespace: 'AWS/Lambda' }, /"metricsNamespace" is "AWS\/Lambda"/],
     ['the service name has spaces', { serviceName: 'my service' }, /"serviceName" is "my service"/],

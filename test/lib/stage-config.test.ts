@@ -49,6 +49,40 @@ describe('loadStageConfig', () => {
     });
   });
 
+  it('reads the streaming, concurrency and rate-limit settings from cdk.json and from -c overrides', () => {
+    const fromJson = loadStageConfig(
+      context({
+        ...stages({
+          authkitDomain: 'a.authkit.app',
+          responseTransferMode: 'buffered',
+          mcpTimeoutSeconds: 20,
+          mcpReservedConcurrency: false,
+          rateLimitPerIp: 500,
+          rateLimitWindowSeconds: 60,
+        }),
+      }),
+    );
+    expect(fromJson).toMatchObject({ responseTransferMode: 'buffered', mcpTimeoutSeconds: 20, mcpReservedConcurrency: false, rateLimitPerIp: 500, rateLimitWindowSeconds: 60 });
+    const fromCommandLine = loadStageConfig(
+      context({
+        ...stages({ authkitDomain: 'a.authkit.app' }),
+        responseTransferMode: 'stream',
+        mcpTimeoutSeconds: '120',
+        mcpReservedConcurrency: 'false',
+        subscriptionMaxDurationSeconds: '60',
+        rateLimitPerIp: '2000',
+      }),
+    );
+    expect(fromCommandLine).toMatchObject({ responseTransferMode: 'stream', mcpTimeoutSeconds: 120, mcpReservedConcurrency: false, subscriptionMaxDurationSeconds: 60, rateLimitPerIp: 2000 });
+    expect(loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app' }), mcpReservedConcurrency: '40' })).mcpReservedConcurrency).toBe(40);
+  });
+
+  it('turns the per-IP rate limit on for the shipped dev and prod stages, and off for local', () => {
+    expect(loadStageConfig(context({ ...cdkJsonContext, stage: 'dev' })).rateLimitPerIp).toBe(1000);
+    expect(loadStageConfig(context({ ...cdkJsonContext, stage: 'prod' })).rateLimitPerIp).toBe(3000);
+    expect(loadStageConfig(context({ ...cdkJsonContext, stage: 'local' })).rateLimitPerIp).toBeUndefined();
+  });
+
   it('fails naming the field when a -c override does not parse', () => {
     expect(() => loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app' }), throttlingBurstLimit: 'lots' }))).toThrow(
       /Stage "dev": field "throttlingBurstLimit" must be a positive whole number, got "lots"/,
@@ -95,6 +129,10 @@ describe('loadStageConfig', () => {
     ],
     ['the custom domain has an unknown field', stages({ authkitDomain: 'a.authkit.app', customDomain: { domain: 'x' } }), /field "customDomain.domain" is not a known setting/],
     ['the execute-api endpoint is disabled without a custom domain', stages({ authkitDomain: 'a.authkit.app', disableExecuteApiEndpoint: true }), /field "disableExecuteApiEndpoint" is true without "customDomain"/],
+    ['the transfer mode is unknown', stages({ authkitDomain: 'a.authkit.app', responseTransferMode: 'STREAM' }), /field "responseTransferMode" must be "stream" or "buffered", got "STREAM"/],
+    ['the reserved concurrency is true', stages({ authkitDomain: 'a.authkit.app', mcpReservedConcurrency: true }), /field "mcpReservedConcurrency" must be a positive whole number, or false to reserve none, got true/],
+    ['the MCP timeout is fractional', stages({ authkitDomain: 'a.authkit.app', mcpTimeoutSeconds: 1.5 }), /field "mcpTimeoutSeconds" must be a positive whole number/],
+    ['the per-IP rate limit is a string', stages({ authkitDomain: 'a.authkit.app', rateLimitPerIp: 'many' }), /field "rateLimitPerIp" must be a positive whole number, got "many"/],
     ['the API stage name has a slash', stages({ authkitDomain: 'a.authkit.app', apiStageName: 'a/b' }), /field "apiStageName" must be 1 to 128 letters/],
   ])('fails when %s', (_case, values, message) => {
     expect(() => loadStageConfig(context(values))).toThrow(message);
