@@ -210,6 +210,9 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         }
         case 'AWS::IAM::Role':
           return `${stack.stackName}-${logicalId}`.slice(0, 64);
+        case 'AWS::SecretsManager::Secret':
+          // The ARN a function is given; what it reads there is up to the local runner.
+          return `arn:aws:secretsmanager:${options.region}:${options.accountId}:secret:${stack.stackName}-${logicalId}-${shortId(logicalId, 6)}`;
         case 'AWS::Logs::LogGroup':
           return resource.Properties?.LogGroupName !== undefined
             ? resolver.resolveString(resource.Properties.LogGroupName, `${logicalId}.LogGroupName`)
@@ -620,8 +623,10 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   for (const [logicalId, resource] of Object.entries(resources)) {
     if (used.has(logicalId)) continue;
     const type = resource.Type;
-    if (type === 'AWS::WAFv2::WebACLAssociation' || type === 'AWS::WAFRegional::WebACLAssociation') {
-      throw new UnsupportedFeatureError('a WAF web ACL on the API', logicalId);
+    if (type.startsWith('AWS::WAFv2::') || type.startsWith('AWS::WAFRegional::')) {
+      // Listed at start, so that nobody mistakes the local stack for a rate-limited one.
+      ignored.push({ logicalId, type, reason: 'AWS WAF is not emulated: its rules (the per-client-IP rate limit included) are skipped locally' });
+      continue;
     }
     if (type === 'AWS::ApiGateway::RequestValidator' && belongsToApi(logicalId)) {
       ignored.push({ logicalId, type, reason: 'no served method uses it' });
