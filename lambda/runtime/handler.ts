@@ -36,6 +36,7 @@ import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './
 import { allowedOriginOf, readRuntimeSettings, type ResponseTransferMode } from './config';
 import { StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
 import { jsonUnlessStreamed, whenBodyDone } from './sse';
+import { RequestStateKeyError, requestStateKeyLoader } from './request-state-key';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
 import {
@@ -461,6 +462,13 @@ function createAnswerer(
 }
 
 function errorResponse(error: unknown, record: RequestRecord): Response {
+  if (error instanceof RequestStateKeyError) {
+    record.reasons.push(error.message);
+    return jsonRpcErrorResponse(503, INTERNAL_ERROR, 'Service unavailable: the server could not load its configuration; try again shortly', {
+      id: record.rpcId ?? null,
+      headers: { 'Retry-After': '5' },
+    });
+  }
   if (error instanceof InvalidProxyEventError) {
     record.reasons.push(error.message);
     return jsonRpcErrorResponse(400, INVALID_REQUEST, `Bad Request: ${error.message}`);
@@ -496,13 +504,12 @@ function createMcpEntry(
   settings: ReturnType<typeof readRuntimeSettings>,
   serverInfo: ServerInfo,
   logger: Logger,
-  requestState: RequestStateCodec | undefined,
+  loadCodec: () => Promise<RequestStateCodec | undefined>,
 ): McpEntry {
   const streaming = settings.responseTransferMode === 'stream';
-  const serverOptions: McpLambdaRequestContext['serverOptions'] = {
-    inputRequired: { legacyShim: false },
-    ...(requestState ? { requestState: { verify: requestState.verify } } : {}),
-  };
+  // Set once the key is loaded (the first MCP request waits for it).
+  let requestState: RequestStateCodec | undefined;
+  let serverOptions: McpLambdaRequestContext['serverOptions'] = { inputRequired: { legacyShim: false } };
   // The SDK reports errors through one `onerror` callback without saying which request they
   // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
   // line; with several in flight (a local runner) it gets a line of its own.
@@ -547,6 +554,10 @@ function createMcpEntry(
   };
 
   return async (request, message, authInfo, record) => {
+    if (requestState === undefined) {
+      requestState = await loadCodec();
+      if (requestState) serverOptions = { ...serverOptions, requestState: { verify: requestState.verify } };
+    }
     recordOf.set(authInfo, record);
     inFlight.add(record);
     try {
@@ -574,7 +585,7 @@ function createServe(
   const base = publicBaseOf(settings.urls.base);
   const resource = new URL(settings.urls.resource);
   const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
-  const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecOf(options));
+  const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecLoader(options));
   const streaming = settings.responseTransferMode === 'stream';
 
   const identify = (event: ProxyEvent, header: (name: string) => string | undefined, record: RequestRecord): AuthInfo | Response => {
@@ -647,14 +658,27 @@ function createServe(
 
 /**
  * The `requestState` codec: HMAC-SHA256 with the function's key, bound to the verified caller, so
- * a state captured by one user or client fails verification (`-32602`) for any other.
+ * a state captured by one user or client fails verification (`-32602`) for any other. A key given
+ * as an option is checked at once; one from Secrets Manager on the first request.
  */
-function requestStateCodecOf(options: McpLambdaHandlerOptions): RequestStateCodec | undefined {
-  if (options.requestStateKey === undefined) return undefined;
+function requestStateCodecLoader(options: McpLambdaHandlerOptions): () => Promise<RequestStateCodec | undefined> {
+  const ttlSeconds = options.requestStateTtlSeconds ?? 600;
+  if (options.requestStateKey !== undefined) {
+    const codec = requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
+    return () => Promise.resolve(codec);
+  }
+  const loadKey = requestStateKeyLoader(undefined);
+  return async () => {
+    const key = await loadKey();
+    return key === undefined ? undefined : requestStateCodecFor(key, ttlSeconds, 'REQUEST_STATE_SECRET_ARN');
+  };
+}
+
+function requestStateCodecFor(key: string | Uint8Array, ttlSeconds: number, source: string): RequestStateCodec {
   try {
     return createRequestStateCodec({
-      key: options.requestStateKey,
-      ttlSeconds: options.requestStateTtlSeconds ?? 600,
+      key,
+      ttlSeconds,
       bind: (ctx) => {
         const authInfo = ctx.http?.authInfo;
         const sub = (authInfo?.extra as { sub?: unknown } | undefined)?.sub;
@@ -662,7 +686,7 @@ function requestStateCodecOf(options: McpLambdaHandlerOptions): RequestStateCode
       },
     });
   } catch (error) {
-    throw new RuntimeConfigError('requestStateKey', `requestStateKey is unusable: ${(error as Error).message}`);
+    throw new RuntimeConfigError(source, `${source} is unusable: ${(error as Error).message}`);
   }
 }
 

@@ -17,7 +17,7 @@ const logger = new Logger({ serviceName: 'confirm-test', logLevel: 'SILENT' });
 const KEY = 'a-test-key-of-at-least-thirty-two-bytes!';
 const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, requestStateKey: KEY, responseTransferMode: 'buffered' });
 
-async function connect(mode: 'legacy' | 'auto', answer: (message: string) => { action: 'accept' | 'decline'; content?: Record<string, unknown> }) {
+async function connect(mode: 'legacy' | 'auto', answer: (message: string) => { action: 'accept' | 'decline'; content?: Record<string, string | number | boolean> }) {
   const asked: string[] = [];
   const client = new Client({ name: 'confirm-client', version: '1.0.0' }, { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} } } });
   client.setRequestHandler('elicitation/create', async (request) => {

@@ -1,0 +1,94 @@
+/**
+ * The requestState key from Secrets Manager: read with Powertools Parameters and the AWS SDK's
+ * Secrets Manager client, from the local Secrets Manager endpoint the local stack gives functions
+ * (the SDK finds it through AWS_ENDPOINT_URL_SECRETS_MANAGER, as it would find the real service).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
+import { RequestStateKeyError, requestStateKeyLoader } from '../../../lambda/runtime/request-state-key';
+import { createSampleServer } from '../../../lambda/mcp/server';
+import { generateSecretString, startLocalSecretsManager, type LocalSecretsManager } from '../../../local/aws/secrets-manager';
+import { authorizerContext, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
+
+const KEY_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:RequestStateKey-AbCdEf';
+const SHORT_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Short-AbCdEf';
+const FORBIDDEN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Other-AbCdEf';
+const MCP_KEY_ID = 'AKIALOCALMCPFUNCTION';
+
+let secrets: LocalSecretsManager;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  secrets = await startLocalSecretsManager(
+    [
+      { arn: KEY_ARN, name: 'RequestStateKey', value: generateSecretString(64) },
+      { arn: SHORT_ARN, name: 'Short', value: 'too-short' },
+      { arn: FORBIDDEN_ARN, name: 'Other', value: generateSecretString(64) },
+    ],
+    (accessKeyId, action, arn) => accessKeyId === MCP_KEY_ID && action === 'secretsmanager:GetSecretValue' && arn !== FORBIDDEN_ARN,
+  );
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: MCP_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: 'local-secret-access-key',
+  });
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await secrets.close();
+});
+
+describe('requestStateKeyLoader', () => {
+  it('reads the secret once, whatever the number of requests', async () => {
+    const load = requestStateKeyLoader(undefined, { REQUEST_STATE_SECRET_ARN: KEY_ARN });
+    const keys = await Promise.all([load(), load(), load()]);
+    expect(await load()).toBe(keys[0]);
+    expect(typeof keys[0]).toBe('string');
+    expect((keys[0] as string).length).toBe(64);
+    expect(secrets.reads.get(KEY_ARN)).toBe(1);
+  });
+
+  it('needs no secret when none is configured', async () => {
+    expect(await requestStateKeyLoader(undefined, {})()).toBeUndefined();
+  });
+
+  it.each([
+    ['a secret the role may not read', FORBIDDEN_ARN, /could not read the requestState key from Secrets Manager \(REQUEST_STATE_SECRET_ARN\): .*not authorized/],
+    ['a secret shorter than 32 bytes', SHORT_ARN, /holds 9 bytes; it needs at least 32/],
+    ['a secret that does not exist', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Missing-000000', /can't find the specified secret/],
+  ])('fails with a reason on %s, and tries again on the next request', async (_case, arn, reason) => {
+    const load = requestStateKeyLoader(undefined, { REQUEST_STATE_SECRET_ARN: arn });
+    await expect(load()).rejects.toThrow(RequestStateKeyError);
+    await expect(load()).rejects.toThrow(reason);
+  });
+});
+
+describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
+  const logger = new Logger({ serviceName: 'key-test', logLevel: 'SILENT' });
+  const confirmCall = (extra: Record<string, unknown> = {}) => {
+    const request = modernRequest('tools/call', { name: 'confirm', arguments: { question: 'Ship it?' }, ...extra }, 4);
+    (request.body as { params: { _meta: Record<string, unknown> } }).params._meta['io.modelcontextprotocol/clientCapabilities'] = { elicitation: { form: {} } };
+    return mcpEvent(request.body, { headers: request.headers, authorizer: authorizerContext() });
+  };
+
+  it('seals and verifies requestState with the key read from the secret', async () => {
+    process.env.REQUEST_STATE_SECRET_ARN = KEY_ARN;
+    const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' });
+    const first = replyOf(await handler(confirmCall()));
+    const state = first.result?.requestState as string;
+    expect(state).toMatch(/^v1\./);
+    const second = replyOf(await handler(confirmCall({ requestState: state, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } } })));
+    expect(second.result?.structuredContent).toEqual({ question: 'Ship it?', answer: 'yes' });
+  });
+
+  it('answers 503 with Retry-After, not a tool result, while the secret cannot be read', async () => {
+    process.env.REQUEST_STATE_SECRET_ARN = FORBIDDEN_ARN;
+    const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' });
+    const result = await handler(confirmCall());
+    expect(result.statusCode).toBe(503);
+    expect(result.multiValueHeaders['retry-after']).toEqual(['5']);
+    expect(replyOf(result).error?.message).toMatch(/could not load its configuration/);
+  });
+});
