@@ -56,11 +56,19 @@ describe('npx cdk synth -c stage=dev', () => {
     for (const [id, fn] of functions()) {
       const env: Record<string, string> = {};
       for (const [name, value] of Object.entries(fn.Properties.Environment.Variables)) {
-        // The execute-api base URL is only known at deploy time: stand in a value of the same shape.
-        env[name] = typeof value === 'string' ? value : 'https://abc123.execute-api.us-east-1.amazonaws.com/dev';
+        // The execute-api base URL and the secret's ARN are only known at deploy time: stand in values of the same shape.
+        env[name] =
+          typeof value === 'string'
+            ? value
+            : name === 'REQUEST_STATE_SECRET_ARN'
+              ? 'arn:aws:secretsmanager:us-east-1:123456789012:secret:request-state-AbCdEf'
+              : 'https://abc123.execute-api.us-east-1.amazonaws.com/dev';
       }
       const entry = path.join(outdir, fn.Metadata!['aws:asset:path'], 'index.js');
-      const { stdout } = await run(process.execPath, ['-e', `const h = require(${JSON.stringify(entry)}).handler; process.stdout.write('\\nhandler type: ' + typeof h + '\\n')`], {
+      // The Lambda Node.js runtime gives every function the awslambda global that a streaming handler is built with.
+      const lambdaGlobal = 'globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };';
+      const load = `${lambdaGlobal} const h = require(${JSON.stringify(entry)}).handler; process.stdout.write('\\nhandler type: ' + typeof h + '\\n')`;
+      const { stdout } = await run(process.execPath, ['-e', load], {
         env: { PATH: process.env.PATH ?? '', ...env, AWS_REGION: 'us-east-1', AWS_LAMBDA_FUNCTION_NAME: id },
       });
       // The functions log their configuration at cold start on stdout; the marker line follows it.
