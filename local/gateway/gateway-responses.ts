@@ -100,6 +100,22 @@ export const GATEWAY_MESSAGES = {
 } as const;
 
 /**
+ * The gateway response for a Lambda proxy invocation that failed.
+ * - The function threw, timed out or crashed, or its result is malformed: 502 through DEFAULT_5XX
+ *   (https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html).
+ * - Lambda throttled it (429 TooManyRequestsException): API Gateway answers 500, as INTEGRATION_FAILURE
+ *   (https://repost.aws/questions/QUfI6bsdd0SOiPeyimzxSkfQ: the client sees 500;
+ *   https://stackoverflow.com/questions/36363280: a Lambda 429 maps to INTEGRATION_FAILURE).
+ * - The event is over Lambda's 6 MB request limit: 413
+ *   (https://jun711.github.io/aws/handling-aws-api-gateway-and-lambda-413-error/).
+ */
+export function lambdaFailureResponse(failure: string): GatewayError {
+  if (failure === 'throttled') return { type: 'INTEGRATION_FAILURE', message: GATEWAY_MESSAGES.internalServerError, status: 500 };
+  if (failure === 'request-too-large') return { type: 'REQUEST_TOO_LARGE', message: GATEWAY_MESSAGES.requestTooLong };
+  return { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 };
+}
+
+/**
  * The value of a mapped header (`'static'`, `method.request.*`, `stageVariables.*`) for a request, or
  * undefined when the request has no such value, in which case the header is left out. Header names
  * match case-insensitively; query string and path parameter names exactly.

@@ -8,6 +8,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
+import type { AccountConcurrency } from './concurrency';
 import type { BootstrapMessage, ClientGoneMessage, InvokeMessage, InvokeMode, SerializedError } from './lambda-protocol';
 
 export interface LocalFunctionSpec {
@@ -21,6 +22,8 @@ export interface LocalFunctionSpec {
   readonly runtime: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** `ReservedConcurrentExecutions`, when the template sets it. */
+  readonly reservedConcurrency?: number;
   /** `Environment.Variables` from the template, resolved. */
   readonly environment: Readonly<Record<string, string>>;
   readonly region: string;
@@ -31,12 +34,26 @@ export type InvocationOutcome =
   | { readonly ok: true; readonly payload: string; readonly durationMs: number; readonly coldStart: boolean }
   | {
       readonly ok: false;
-      /** `function`: the handler threw; `timeout`: it ran past its Timeout; `crash`: the process died; `init`: loading failed. */
-      readonly failure: 'function' | 'timeout' | 'crash' | 'init';
+      /**
+       * `function`: the handler threw; `timeout`: it ran past its Timeout; `crash`: the process died;
+       * `init`: loading failed; `throttled`: Lambda refused it at the concurrency limit (429);
+       * `request-too-large`: the event is over Lambda's 6 MB invoke payload limit (413). The last two never ran.
+       */
+      readonly failure: InvocationFailure;
       readonly error: SerializedError;
       readonly durationMs: number;
       readonly coldStart: boolean;
     };
+
+export type InvocationFailure = 'function' | 'timeout' | 'crash' | 'init' | 'throttled' | 'request-too-large';
+
+/**
+ * Lambda refuses a synchronous invocation whose payload is 6,291,456 bytes or more ("Request must
+ * be smaller than 6291456 bytes for the InvokeFunction operation"), before the function runs.
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html and
+ * https://zaccharles.medium.com/deep-dive-lambdas-request-payload-size-limit-2-2-6350c1ae5577
+ */
+export const MAX_INVOKE_REQUEST_BYTES = 6 * 1024 * 1024;
 
 export interface ProcessStats {
   readonly pid: number;
@@ -50,6 +67,8 @@ export interface FunctionStats {
   readonly functionName: string;
   readonly invocations: number;
   readonly errors: number;
+  /** Invocations refused at the concurrency limit. */
+  readonly throttles: number;
   readonly coldStarts: number;
   readonly processes: readonly ProcessStats[];
 }
@@ -75,8 +94,13 @@ export interface LocalFunctionOptions {
   readonly bootstrapFile: string;
   /** The Node.js binary the processes run on (of the major the function's runtime names). */
   readonly nodeBinary: string;
-  /** How many processes may serve this function at once; further invocations queue. */
+  /**
+   * How many processes may serve this function at once, a local resource cap: invocations within
+   * the Lambda concurrency limit but beyond this wait for a process.
+   */
   readonly maxProcesses: number;
+  /** The account's concurrency, shared by every function of the gateway. */
+  readonly concurrency: AccountConcurrency;
   /** Receives each line the function writes to stdout or stderr. */
   readonly onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
 }
@@ -113,6 +137,7 @@ export class LocalFunction {
   private readonly queue: Array<(worker: Worker) => void> = [];
   private invocationCount = 0;
   private errorCount = 0;
+  private throttleCount = 0;
   private coldStartCount = 0;
   private stopped = false;
 
@@ -143,9 +168,43 @@ export class LocalFunction {
   async invoke(event: unknown, awsRequestId: string = randomUUID(), options: InvokeOptions = {}): Promise<InvocationOutcome> {
     const started = Date.now();
     if (this.stopped) throw new Error(`Function ${this.spec.logicalId} is stopped`);
+    const refused = this.refusal(event, started);
+    if (refused) return refused;
+    const grant = this.options.concurrency.acquire(this.spec.logicalId);
+    if (!grant.ok) {
+      this.throttleCount++;
+      return {
+        ok: false,
+        failure: 'throttled',
+        error: { errorType: 'TooManyRequestsException', errorMessage: `Rate Exceeded. (${grant.reason})`, trace: [] },
+        durationMs: Date.now() - started,
+        coldStart: false,
+      };
+    }
+    try {
+      return await this.invokeWithinConcurrency(event, awsRequestId, options, started);
+    } finally {
+      grant.release();
+    }
+  }
+
+  /** Lambda's check of the request payload, made before anything runs. */
+  private refusal(event: unknown, started: number): InvocationOutcome | undefined {
+    const bytes = Buffer.byteLength(JSON.stringify(event) ?? '');
+    if (bytes < MAX_INVOKE_REQUEST_BYTES) return undefined;
+    return {
+      ok: false,
+      failure: 'request-too-large',
+      error: { errorType: 'RequestEntityTooLargeException', errorMessage: `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation (the event is ${bytes} bytes)`, trace: [] },
+      durationMs: Date.now() - started,
+      coldStart: false,
+    };
+  }
+
+  private async invokeWithinConcurrency(event: unknown, awsRequestId: string, options: InvokeOptions, started: number): Promise<InvocationOutcome> {
     this.invocationCount++;
     const { worker, coldStart } = await this.acquire();
-    const failed = (failure: 'function' | 'timeout' | 'crash' | 'init', error: SerializedError): InvocationOutcome => {
+    const failed = (failure: InvocationFailure, error: SerializedError): InvocationOutcome => {
       this.errorCount++;
       return { ok: false, failure, error, durationMs: Date.now() - started, coldStart };
     };
@@ -302,6 +361,15 @@ export class LocalFunction {
         worker.pending?.settle(message);
       }
     });
+    // A process that cannot start (its asset folder is gone: spawn ENOENT) fails its invocation,
+    // which the gateway answers with a 502 as for any function that cannot initialise, instead of
+    // an unhandled 'error' event ending the gateway.
+    child.on('error', (error) => {
+      clearTimeout(initTimer);
+      markReady({ errorType: 'Runtime.StartError', errorMessage: `The function process could not start: ${error.message}`, trace: [] });
+      worker.pending?.settle({ type: 'exit' });
+      this.retire(worker);
+    });
     child.on('exit', () => {
       clearTimeout(initTimer);
       worker.alive = false;
@@ -327,6 +395,7 @@ export class LocalFunction {
       functionName: this.spec.functionName,
       invocations: this.invocationCount,
       errors: this.errorCount,
+      throttles: this.throttleCount,
       coldStarts: this.coldStartCount,
       processes: this.workers.map((worker) => ({
         pid: worker.child.pid ?? -1,

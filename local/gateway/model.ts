@@ -386,6 +386,7 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       runtime,
       timeoutSeconds: p.Timeout === undefined ? 3 : Number(resolver.resolve(p.Timeout, `${logicalId}.Timeout`)),
       memoryMb: p.MemorySize === undefined ? 128 : Number(resolver.resolve(p.MemorySize, `${logicalId}.MemorySize`)),
+      reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : Number(resolver.resolve(p.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`)),
       environment: env,
       region: options.region,
     });

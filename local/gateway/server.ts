@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GatewayStartError } from './errors';
-import { GATEWAY_MESSAGES, GatewayError, renderGatewayResponse, resolveHeader } from './gateway-responses';
+import { GATEWAY_MESSAGES, GatewayError, lambdaFailureResponse, renderGatewayResponse, resolveHeader } from './gateway-responses';
+import { AccountConcurrency, DEFAULT_ACCOUNT_CONCURRENCY } from './concurrency';
 import { FunctionStats, LocalFunction } from './lambda-runtime';
 import { NodeBinaries, NodeBinary } from './node-runtime';
 import { serveStreamedInvocation, STREAM_IDLE_TIMEOUT_MS } from './stream-response';
@@ -48,8 +49,17 @@ export interface GatewayOptions {
   readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Also serve the API under `/<stage>/...`, as the execute-api endpoint does. @default false */
   readonly serveUnderStagePath?: boolean;
-  /** Processes per function that may serve requests at once; further requests queue. @default 4 */
+  /**
+   * Processes per function that may serve requests at once, a local resource cap: requests within
+   * the Lambda concurrency limits but beyond it wait for a process. @default 4
+   */
   readonly maxProcessesPerFunction?: number;
+  /**
+   * The account's Lambda concurrency quota. Functions with ReservedConcurrentExecutions get that
+   * many; the rest share what is left. An invocation beyond its limit is throttled (API Gateway
+   * answers 500), as on AWS. @default 1000 (AWS's default quota)
+   */
+  readonly accountConcurrencyLimit?: number;
   /** Receives the gateway's log lines (one per request, plus start-up lines). @default - written to stdout */
   readonly log?: (line: string) => void;
   /** Receives what functions print. @default - written to stderr, prefixed with the function's logical id */
@@ -101,9 +111,11 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-// API Gateway's payload limits: 10 MB requests, 6 MB synchronous Lambda responses.
+// API Gateway's payload limits: 10 MB requests; Lambda's synchronous responses may be 6 MB plus
+// 100 bytes ("Exceeded maximum allowed payload size (6291556 bytes)", answered 502:
+// https://jun711.github.io/aws/handling-aws-api-gateway-and-lambda-413-error/).
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
+const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
 interface RouteMatch {
   readonly node: ResourceNode;
@@ -189,6 +201,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let model: ApiModel;
   let bootstrapFile: string;
   const nodeBinaries = new Map<string, NodeBinary>();
+  let concurrency: AccountConcurrency;
   try {
     const stack = loadStack(options.cdkOut, options.stackName);
     model = buildApiModel(stack, {
@@ -200,6 +213,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       scratchDir,
     });
     bootstrapFile = compileBootstrap(scratchDir);
+    const reserved = new Map([...model.functions].filter(([, spec]) => spec.reservedConcurrency !== undefined).map(([id, spec]) => [id, spec.reservedConcurrency!]));
+    concurrency = new AccountConcurrency(options.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY, reserved);
     const binaries = new NodeBinaries();
     for (const [logicalId, spec] of model.functions) nodeBinaries.set(logicalId, binaries.forRuntime(spec.runtime, logicalId));
   } catch (error) {
@@ -214,6 +229,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       new LocalFunction(spec, {
         bootstrapFile,
         nodeBinary: nodeBinaries.get(logicalId)!.path,
+        concurrency,
         maxProcesses: options.maxProcessesPerFunction ?? 4,
         onOutput: (line, stream) => onFunctionOutput(logicalId, line, stream),
       }),
@@ -491,7 +507,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     if (!outcome.ok) {
       reason = `${fn.spec.logicalId} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`;
-      return gatewayError({ type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 }, match, authorizerContext);
+      return gatewayError(lambdaFailureResponse(outcome.failure), match, authorizerContext);
     }
     if (Buffer.byteLength(outcome.payload) > MAX_LAMBDA_RESPONSE_BYTES) {
       reason = `${fn.spec.logicalId} returned more than ${MAX_LAMBDA_RESPONSE_BYTES} bytes`;
@@ -541,6 +557,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
   log(`  ${describeThrottling(model, throttling)}`);
+  log(`  ${concurrency.describe()}`);
   for (const [logicalId, binary] of nodeBinaries) {
     log(`  function ${logicalId} (${model.functions.get(logicalId)!.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);
   }

@@ -12,7 +12,7 @@
  */
 import type * as http from 'node:http';
 import type { GatewayError } from './gateway-responses';
-import { GATEWAY_MESSAGES } from './gateway-responses';
+import { GATEWAY_MESSAGES, lambdaFailureResponse } from './gateway-responses';
 import type { LocalFunction, StreamObserver } from './lambda-runtime';
 import { MalformedProxyResponseError, mergeResponseHeaders } from './proxy-event';
 
@@ -113,7 +113,6 @@ export interface StreamedReply {
 type Phase = 'prelude' | 'body' | 'answered';
 
 const BAD_PRELUDE: GatewayError = { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 500 };
-const FUNCTION_FAILED: GatewayError = { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 };
 const TIMED_OUT: GatewayError = { type: 'INTEGRATION_TIMEOUT', message: GATEWAY_MESSAGES.endpointTimedOut };
 
 /**
@@ -186,7 +185,7 @@ export async function serveStreamedInvocation(call: StreamedInvocation, reply: S
   }
   if (!outcome.ok) {
     const why = `${call.fn.spec.logicalId} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`;
-    return current === 'prelude' ? answer(FUNCTION_FAILED, why) : cut(why);
+    return current === 'prelude' ? answer(lambdaFailureResponse(outcome.failure), why) : cut(why);
   }
   if (current === 'prelude') return answer(BAD_PRELUDE, reader.endedReason(contentType));
   phase = 'answered';
