@@ -55,21 +55,25 @@ export function judgePreflight(response: HttpResponse, origin: string): CheckRes
   return pass(id, title, `HTTP ${response.status}; allows POST with ${PREFLIGHT_HEADERS.join(', ')}`);
 }
 
-/** An outsider is refused when nothing grants it access; `*` allows every origin by configuration. */
+/**
+ * An outsider is refused when nothing grants it access. The preflight tells what is configured: `*`
+ * there means every origin is allowed. A `*` on the 401 alone grants nothing a page could not read
+ * anyway (error bodies are public, no credentials are involved), so it does not count as a grant.
+ */
 export function judgeOutsider(answers: { challenge: HttpResponse; preflight: HttpResponse; withToken?: HttpResponse }): CheckResult {
   const title = `An origin outside the allow-list (${OUTSIDER_ORIGIN}) is refused as configured`;
   const id = 'browser.outsider';
-  const grants = [answers.challenge, answers.preflight].map((response) => headerValue(response, 'access-control-allow-origin'));
-  if (grants.includes('*')) return pass(id, title, 'allowedOrigins is *: every origin is allowed by configuration');
+  if (headerValue(answers.preflight, 'access-control-allow-origin') === '*') return pass(id, title, 'allowedOrigins is *: every origin is allowed by configuration');
   const problems = [
-    ...(grants[0] === OUTSIDER_ORIGIN ? ['the 401 echoes it in Access-Control-Allow-Origin'] : []),
-    ...(grants[1] === OUTSIDER_ORIGIN ? ['the preflight allows it'] : []),
-    ...(answers.withToken && answers.withToken.status !== 403 ? [`a valid token sent from it got HTTP ${answers.withToken.status}, not 403`] : []),
+    ...(headerValue(answers.challenge, 'access-control-allow-origin') === OUTSIDER_ORIGIN ? ['the 401 echoes it in Access-Control-Allow-Origin'] : []),
+    ...(headerValue(answers.preflight, 'access-control-allow-origin') === OUTSIDER_ORIGIN ? ['the preflight allows it'] : []),
+    // Any refusal will do: 403 from the MCP handler's Origin check, or 401 when the token itself is refused.
+    ...(answers.withToken && answers.withToken.status < 400 ? [`a request with the token from it was served (HTTP ${answers.withToken.status}), not refused with 403`] : []),
   ];
   if (problems.length > 0) {
     return fail(id, title, problems.join('; '), 'list only your clients\' origins in allowedOrigins; gateway responses and the MCP handler must not grant any other origin');
   }
-  return pass(id, title, answers.withToken ? 'no CORS grant; a valid token sent from it got 403' : 'no CORS grant on the 401 or the preflight');
+  return pass(id, title, answers.withToken ? `no CORS grant; a request with the token from it got HTTP ${answers.withToken.status}` : 'no CORS grant on the 401 or the preflight');
 }
 
 async function postWithoutToken(context: VerifyContext, originHeader: string, origin: string): Promise<HttpResponse> {

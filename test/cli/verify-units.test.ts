@@ -1,0 +1,120 @@
+/**
+ * The parts of `verify` that need no stack: its command line, the deploy outputs file, the
+ * contract with the app's stack and output names, the WWW-Authenticate parser, and the redaction
+ * every printed line goes through.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_BROWSER_ORIGIN, parseVerifyArguments, UsageError } from '../../cli/verify/args';
+import { bearerChallengeParams } from '../../cli/verify/context';
+import { MCP_URL_OUTPUT, mcpUrlFromOutputs, stackNameOfStage } from '../../cli/verify/outputs';
+import { redact, renderJson, renderText } from '../../cli/verify/render';
+import type { VerifyReport } from '../../cli/verify/report';
+import { stackNameForStage } from '../../lib/mcp-server-stack';
+
+const MCP_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp';
+
+describe('verify\'s command line', () => {
+  it('takes an McpUrl with defaults: the MCP Inspector origin, a 10 s timeout, no token', () => {
+    // Act
+    const parsed = parseVerifyArguments([MCP_URL]);
+
+    // Assess
+    expect(parsed).toEqual({
+      kind: 'verify',
+      args: { mcpUrl: MCP_URL, outputsFile: 'cdk-outputs.json', login: false, openBrowser: true, origin: DEFAULT_BROWSER_ORIGIN, json: false, timeoutMs: 10_000 },
+    });
+  });
+
+  it('takes the token from MCP_ACCESS_TOKEN when --token is not given', () => {
+    // Act
+    const parsed = parseVerifyArguments([MCP_URL], { MCP_ACCESS_TOKEN: 'a.b.c' });
+
+    // Assess
+    expect(parsed).toMatchObject({ args: { token: 'a.b.c' } });
+  });
+
+  it.each([
+    [[], /Give the McpUrl to verify, or --stage <name>/],
+    [[MCP_URL, '--stage', 'dev'], /either <McpUrl> or --stage/],
+    [['ftp://example.com/mcp'], /not an http\(s\) URL/],
+    [['not a url'], /is not a URL: pass the McpUrl output/],
+    [[MCP_URL, '--origin', 'https://app.example.com/path'], /--origin .* is not an origin/],
+    [[MCP_URL, '--timeout', '0'], /--timeout takes seconds/],
+    [[MCP_URL, '--token', 'x', '--login'], /either --token .* or --login/],
+    [[MCP_URL, '--client-metadata-url', 'https://app.example.com/client.json'], /--client-metadata-url is used by --login only/],
+    [[MCP_URL, '--verbose'], /Unknown option --verbose/],
+    [[MCP_URL, '--token'], /--token needs a value/],
+  ])('refuses %j with a usage error that says what to write', (argv, message) => {
+    // Act + Assess
+    expect(() => parseVerifyArguments(argv)).toThrow(UsageError);
+    expect(() => parseVerifyArguments(argv)).toThrow(message);
+  });
+});
+
+describe('the deploy outputs file of --stage', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'verify-outputs-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the stack as the app does and reads its McpUrl output', () => {
+    // Prepare
+    writeFileSync(join(dir, 'cdk-outputs.json'), JSON.stringify({ [stackNameForStage('dev')]: { [MCP_URL_OUTPUT]: MCP_URL } }));
+
+    // Act + Assess
+    expect(stackNameOfStage('dev')).toBe(stackNameForStage('dev'));
+    expect(mcpUrlFromOutputs('cdk-outputs.json', 'dev', dir)).toBe(MCP_URL);
+  });
+
+  it('lists the stacks it has when the stage is not among them', () => {
+    // Act + Assess
+    expect(() => mcpUrlFromOutputs('cdk-outputs.json', 'prod', dir)).toThrow(/has no stack McpServer-prod \(it has: McpServer-dev\): deploy the stage with "npx cdk deploy -c stage=prod --outputs-file cdk-outputs.json"/);
+  });
+});
+
+describe('the Bearer challenge parser', () => {
+  it.each([
+    ['Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp"', { resource_metadata: 'https://h/.well-known/oauth-protected-resource/mcp' }],
+    ['Bearer resource_metadata="https://h/m", scope="mcp:tools openid"', { resource_metadata: 'https://h/m', scope: 'mcp:tools openid' }],
+    ['bearer error="invalid_token", error_description="a \\"quoted\\" word"', { error: 'invalid_token', error_description: 'a "quoted" word' }],
+    ['Basic realm="x", Bearer scope=read', { scope: 'read' }],
+  ])('reads %s', (header, params) => {
+    // Act + Assess
+    expect(bearerChallengeParams(header)).toEqual(params);
+  });
+
+  it('finds no Bearer challenge in another scheme', () => {
+    // Act + Assess
+    expect(bearerChallengeParams('Basic realm="x"')).toBeUndefined();
+  });
+});
+
+describe('redaction of the printed report', () => {
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1oZXJl';
+  const report: VerifyReport = {
+    mcpUrl: MCP_URL,
+    origin: null,
+    ok: false,
+    durationMs: 1200,
+    checks: [{ id: 'mcp.initialize', section: 'token', title: 'initialize succeeds with the token', status: 'fail', detail: `server said: Bearer ${token} and ${token.split('.')[2]}`, fix: 'check it' }],
+  };
+
+  it.each([
+    ['text', renderText],
+    ['JSON', renderJson],
+  ])('keeps the token and its signature out of the %s report', (_format, render) => {
+    // Act
+    const printed = render(report, [token]);
+
+    // Assess
+    expect(printed).not.toContain(token);
+    expect(printed).not.toContain(token.split('.')[2]);
+    expect(printed).toContain('server said: Bearer [redacted] and [redacted]');
+  });
+
+  it('leaves text without the secrets unchanged', () => {
+    // Act + Assess
+    expect(redact('nothing secret here', [token])).toBe('nothing secret here');
+  });
+});
