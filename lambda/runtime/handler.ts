@@ -37,6 +37,8 @@ import { allowedOriginOf, readRuntimeSettings, type ResponseTransferMode } from 
 import { StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
 import { jsonUnlessStreamed, whenBodyDone } from './sse';
 import { RequestStateKeyError, requestStateKeyLoader } from './request-state-key';
+import { nonEmpty } from '../shared/env';
+import { REQUEST_STATE_SECRET_ARN_ENV } from '../shared/mcp-environment';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
 import {
@@ -504,12 +506,13 @@ function createMcpEntry(
   settings: ReturnType<typeof readRuntimeSettings>,
   serverInfo: ServerInfo,
   logger: Logger,
-  loadCodec: () => Promise<RequestStateCodec | undefined>,
+  requestState: RequestStateCodec | undefined,
 ): McpEntry {
   const streaming = settings.responseTransferMode === 'stream';
-  // Set once the key is loaded (the first MCP request waits for it).
-  let requestState: RequestStateCodec | undefined;
-  let serverOptions: McpLambdaRequestContext['serverOptions'] = { inputRequired: { legacyShim: false } };
+  const serverOptions: McpLambdaRequestContext['serverOptions'] = {
+    inputRequired: { legacyShim: false },
+    ...(requestState ? { requestState: { verify: requestState.verify } } : {}),
+  };
   // The SDK reports errors through one `onerror` callback without saying which request they
   // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
   // line; with several in flight (a local runner) it gets a line of its own.
@@ -554,10 +557,6 @@ function createMcpEntry(
   };
 
   return async (request, message, authInfo, record) => {
-    if (requestState === undefined) {
-      requestState = await loadCodec();
-      if (requestState) serverOptions = { ...serverOptions, requestState: { verify: requestState.verify } };
-    }
     recordOf.set(authInfo, record);
     inFlight.add(record);
     try {
@@ -585,7 +584,7 @@ function createServe(
   const base = publicBaseOf(settings.urls.base);
   const resource = new URL(settings.urls.resource);
   const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
-  const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecLoader(options));
+  const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecOf(options, logger));
   const streaming = settings.responseTransferMode === 'stream';
 
   const identify = (event: ProxyEvent, header: (name: string) => string | undefined, record: RequestRecord): AuthInfo | Response => {
@@ -659,18 +658,26 @@ function createServe(
 /**
  * The `requestState` codec: HMAC-SHA256 with the function's key, bound to the verified caller, so
  * a state captured by one user or client fails verification (`-32602`) for any other. A key given
- * as an option is checked at once; one from Secrets Manager on the first request.
+ * as an option is checked at once. One in Secrets Manager is read when a tool first seals or a
+ * request first echoes a state, so requests that never use one never wait for it.
  */
-function requestStateCodecLoader(options: McpLambdaHandlerOptions): () => Promise<RequestStateCodec | undefined> {
+function requestStateCodecOf(options: McpLambdaHandlerOptions, logger: Logger): RequestStateCodec | undefined {
   const ttlSeconds = options.requestStateTtlSeconds ?? 600;
-  if (options.requestStateKey !== undefined) {
-    const codec = requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
-    return () => Promise.resolve(codec);
-  }
+  if (options.requestStateKey !== undefined) return requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
+  if (nonEmpty(process.env[REQUEST_STATE_SECRET_ARN_ENV]) === undefined) return undefined;
   const loadKey = requestStateKeyLoader(undefined);
-  return async () => {
-    const key = await loadKey();
-    return key === undefined ? undefined : requestStateCodecFor(key, ttlSeconds, 'REQUEST_STATE_SECRET_ARN');
+  const codec = async (): Promise<RequestStateCodec> => {
+    try {
+      return requestStateCodecFor((await loadKey())!, ttlSeconds, REQUEST_STATE_SECRET_ARN_ENV);
+    } catch (error) {
+      // The reason goes to the log; the client learns only that the server could not do it now.
+      logger.error('requestState key unavailable', { reason: (error as Error).message });
+      throw new RequestStateKeyError('The server could not load its requestState key; try again shortly.');
+    }
+  };
+  return {
+    mint: async (payload, ctx) => (await codec()).mint(payload, ctx),
+    verify: async (state, ctx) => (await codec()).verify(state, ctx),
   };
 }
 

@@ -8,7 +8,7 @@ import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { RequestStateKeyError, requestStateKeyLoader } from '../../../lambda/runtime/request-state-key';
 import { createSampleServer } from '../../../lambda/mcp/server';
 import { generateSecretString, startLocalSecretsManager, type LocalSecretsManager } from '../../../local/aws/secrets-manager';
-import { authorizerContext, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
+import { authorizerContext, captureLogs, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
 
 const KEY_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:RequestStateKey-AbCdEf';
 const SHORT_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Short-AbCdEf';
@@ -83,12 +83,28 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
     expect(second.result?.structuredContent).toEqual({ question: 'Ship it?', answer: 'yes' });
   });
 
-  it('answers 503 with Retry-After, not a tool result, while the secret cannot be read', async () => {
+  it('reads no secret for requests that seal no state', async () => {
     process.env.REQUEST_STATE_SECRET_ARN = FORBIDDEN_ARN;
     const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' });
-    const result = await handler(confirmCall());
-    expect(result.statusCode).toBe(503);
-    expect(result.multiValueHeaders['retry-after']).toEqual(['5']);
-    expect(replyOf(result).error?.message).toMatch(/could not load its configuration/);
+    const request = modernRequest('tools/call', { name: 'whoami', arguments: {} }, 6);
+    const reply = replyOf(await handler(mcpEvent(request.body, { headers: request.headers, authorizer: authorizerContext() })));
+    expect(reply.result?.isError).toBeFalsy();
+    expect(secrets.reads.get(FORBIDDEN_ARN)).toBeUndefined();
+  });
+
+  it('gives the tool an error that names no secret, and logs the reason, while the secret cannot be read', async () => {
+    process.env.REQUEST_STATE_SECRET_ARN = FORBIDDEN_ARN;
+    const logs = captureLogs();
+    try {
+      const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger: new Logger({ serviceName: 'key-test' }), responseTransferMode: 'buffered' });
+      const reply = replyOf(await handler(confirmCall()));
+      expect(reply.result?.isError).toBe(true);
+      expect(JSON.stringify(reply.result?.content)).toMatch(/could not load its requestState key; try again shortly/);
+      expect(JSON.stringify(reply.result?.content)).not.toMatch(/arn:aws|Secrets Manager/);
+      const logged = logs.lines().find((line) => line.message === 'requestState key unavailable');
+      expect(String(logged?.reason)).toMatch(/not authorized to perform secretsmanager:GetSecretValue/);
+    } finally {
+      logs.restore();
+    }
   });
 });
