@@ -13,6 +13,7 @@ export {
   LOG_LEVELS,
   TOKEN_ALGORITHMS,
   type LogLevel,
+  type ResponseTransferMode,
   type TokenAlgorithm,
 } from './server-settings';
 export { authkitIssuer, InvalidAuthKitDomainError } from './authkit-domain';

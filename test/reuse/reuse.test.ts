@@ -90,8 +90,18 @@ server.addOutputs();
 app.synth();
 `;
 
-/** Runs in the consumer app: invokes the bundled tool function the way API Gateway would. */
-const INVOKE = `const { handler } = require(process.argv[2]);
+/**
+ * Runs in the consumer app: invokes the bundled tool function the way API Gateway's STREAM transfer
+ * mode does, through a stand-in for the `awslambda` global of the Lambda Node.js runtime (its
+ * HttpResponseStream writes the JSON prelude and eight NUL bytes before the body).
+ */
+const INVOKE = `const { Writable } = require('node:stream');
+const DELIMITER = Buffer.alloc(8);
+globalThis.awslambda = {
+  streamifyResponse: (handler) => handler,
+  HttpResponseStream: { from: (stream, prelude) => { stream.write(JSON.stringify(prelude)); stream.write(DELIMITER); return stream; } },
+};
+const { handler } = require(process.argv[2]);
 const event = (body) => ({
   httpMethod: 'POST', path: '/mcp', resource: '/mcp',
   headers: { Accept: 'application/json, text/event-stream', 'Content-Type': 'application/json', Authorization: 'Bearer aaa.bbb.ccc', 'MCP-Protocol-Version': '2025-11-25' },
@@ -99,10 +109,20 @@ const event = (body) => ({
   body: JSON.stringify(body), isBase64Encoded: false,
   requestContext: { requestId: 'r1', stage: 'prod', authorizer: { principalId: 'user_reuse', sub: 'user_reuse', client_id: 'client_1', scope: 'math:use', exp: '1900000000', aud: process.env.RESOURCE } },
 });
+const invoke = (body) => new Promise((resolve, reject) => {
+  const chunks = [];
+  const stream = new Writable({ write(chunk, _encoding, callback) { chunks.push(Buffer.from(chunk)); callback(); } });
+  stream.on('finish', () => {
+    const all = Buffer.concat(chunks);
+    const at = all.indexOf(DELIMITER);
+    resolve({ prelude: JSON.parse(all.subarray(0, at).toString()), body: JSON.parse(all.subarray(at + DELIMITER.length).toString()) });
+  });
+  Promise.resolve(handler(event(body), stream, { awsRequestId: 'r1', getRemainingTimeInMillis: () => 60000 })).catch(reject);
+});
 (async () => {
-  const list = await handler(event({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), {});
-  const call = await handler(event({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'reuse_sum_numbers', arguments: { numbers: [2, 3, 37] } } }), {});
-  process.stdout.write('\\nRESULT ' + JSON.stringify({ list: JSON.parse(list.body), call: JSON.parse(call.body) }) + '\\n');
+  const list = await invoke({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+  const call = await invoke({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'reuse_sum_numbers', arguments: { numbers: [2, 3, 37] } } });
+  process.stdout.write('\\nRESULT ' + JSON.stringify({ list, call }) + '\\n');
 })();
 `;
 
@@ -192,7 +212,11 @@ describe('the packaged construct in a fresh CDK app', () => {
     const mcp = functions.find((f) => f.Properties.Description?.startsWith('MCP server'))!;
     const bundle = fs.readFileSync(path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js'), 'utf8');
     expect(bundle).toContain('reuse_sum_numbers');
-    expect(mcp.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(mcp.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 100 });
+    expect(mcp.Properties.Environment.Variables).toMatchObject({ RESPONSE_TRANSFER_MODE: 'STREAM', LISTEN_MAX_SECONDS: '240', ALLOWED_ORIGINS: '' });
+    const secrets = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(1);
+    expect(mcp.Properties.Environment.Variables.REQUEST_STATE_SECRET_ARN).toEqual({ Ref: secrets[0][0] });
     expect(Object.keys(template.Outputs).sort()).toEqual(['McpUrl', 'ProtectedResourceMetadataUrl', 'ResourceIndicator']);
   });
 
@@ -200,6 +224,8 @@ describe('the packaged construct in a fresh CDK app', () => {
     const mcp = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('MCP server'))!;
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(mcp.Properties.Environment.Variables as Record<string, unknown>)) {
+      // Secrets Manager is out of reach here, and this tool needs no requestState key: leave the secret out.
+      if (name === 'REQUEST_STATE_SECRET_ARN') continue;
       env[name] = typeof value === 'string' ? value : 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
     }
     fs.writeFileSync(path.join(consumer, 'invoke.js'), INVOKE);
@@ -209,10 +235,12 @@ describe('the packaged construct in a fresh CDK app', () => {
       env: { PATH: process.env.PATH ?? '', ...env, RESOURCE: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp', AWS_REGION: 'us-east-1' },
     });
     const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]) as {
-      list: { result: { tools: { name: string }[] } };
-      call: { result: { content: { text: string }[] } };
+      list: { prelude: { statusCode: number; headers: Record<string, string> }; body: { result: { tools: { name: string }[] } } };
+      call: { prelude: { statusCode: number; headers: Record<string, string> }; body: { result: { content: { text: string }[] } } };
     };
-    expect(result.list.result.tools.map((t) => t.name)).toEqual(['reuse_sum_numbers']);
-    expect(result.call.result.content[0].text).toBe('42 for user_reuse');
+    expect(result.call.prelude.statusCode).toBe(200);
+    expect(result.call.prelude.headers['content-type']).toMatch(/^application\/json/);
+    expect(result.list.body.result.tools.map((t) => t.name)).toEqual(['reuse_sum_numbers']);
+    expect(result.call.body.result.content[0].text).toBe('42 for user_reuse');
   }, 60_000);
 });
