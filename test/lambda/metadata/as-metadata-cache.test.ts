@@ -255,7 +255,7 @@ describe('createAuthorizationServerMetadataCache', () => {
  * An upstream on 127.0.0.1 that answers its metadata paths with a 10 MB document streamed 64 KB at
  * a time (counting what it managed to send), or with a redirect to a good copy (counting requests for it).
  */
-async function startHostileUpstream(kind: 'huge' | 'redirect') {
+async function startHostileUpstream(kind: 'huge' | 'declared-huge' | 'redirect') {
   const TEN_MB = 10 * 1024 * 1024;
   let bytesSent = 0;
   let redirectTargetHits = 0;
@@ -265,6 +265,7 @@ async function startHostileUpstream(kind: 'huge' | 'redirect') {
       return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(authKitMetadata(issuer)));
     }
     if (kind === 'redirect') return void response.writeHead(301, { location: '/moved' }).end();
+    if (kind === 'declared-huge') return void response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(TEN_MB) }).write('{');
     streamHuge(response);
   });
   const streamHuge = (response: ServerResponse) => {
@@ -306,6 +307,17 @@ describe('upstream answers the cache refuses to read', () => {
       expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TOO_LARGE', message: expect.stringContaining(`larger than the ${MAX_AS_METADATA_BYTES} bytes accepted`) } });
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(upstream.bytesSent()).toBeLessThan(upstream.tenMegabytes);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('refuses a document declared 10 MB long before reading any of it', async () => {
+    const upstream = await startHostileUpstream('declared-huge');
+    try {
+      const result = await cacheFor(upstream.issuer).get('oauth-authorization-server');
+
+      expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TOO_LARGE', message: expect.stringContaining(`declared a body of ${upstream.tenMegabytes} bytes`) } });
     } finally {
       await upstream.close();
     }
