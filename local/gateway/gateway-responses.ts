@@ -3,7 +3,8 @@
  * authorizer outcomes, integration failures), selected as AWS does: the specific type if the
  * template customises it, else DEFAULT_4XX / DEFAULT_5XX, else AWS's built-in default.
  */
-import { CompiledTemplate, TemplateInputs } from './vtl';
+import { SubstitutionTemplate } from './substitution-template';
+import type { TemplateInputs } from './vtl';
 
 export type GatewayResponseType =
   | 'MISSING_AUTHENTICATION_TOKEN'
@@ -56,7 +57,7 @@ export interface CustomGatewayResponse {
   readonly type: string;
   readonly statusCode?: number;
   readonly headers: ReadonlyArray<readonly [string, HeaderSource]>;
-  readonly templates: ReadonlyArray<readonly [string, CompiledTemplate]>;
+  readonly templates: ReadonlyArray<readonly [string, SubstitutionTemplate]>;
 }
 
 /** The situation the gateway is answering. */
@@ -76,10 +77,10 @@ export interface RenderedGatewayResponse {
   readonly source: string;
 }
 
-const compiledBuiltIns = new Map<string, CompiledTemplate>();
-function builtInTemplate(source: string): CompiledTemplate {
+const compiledBuiltIns = new Map<string, SubstitutionTemplate>();
+function builtInTemplate(source: string): SubstitutionTemplate {
   let compiled = compiledBuiltIns.get(source);
-  if (!compiled) compiledBuiltIns.set(source, (compiled = CompiledTemplate.compile(source)));
+  if (!compiled) compiledBuiltIns.set(source, (compiled = SubstitutionTemplate.compile(source)));
   return compiled;
 }
 
@@ -117,8 +118,10 @@ export function lambdaFailureResponse(failure: string): GatewayError {
 
 /**
  * The value of a mapped header (`'static'`, `method.request.*`, `stageVariables.*`) for a request, or
- * undefined when the request has no such value, in which case the header is left out. Header names
- * match case-insensitively; query string and path parameter names exactly.
+ * undefined when the request has no such value, in which case the header is left out. Names match
+ * exactly, header names included: `method.request.header.Origin` does not find the `origin` an
+ * HTTP/2 browser sends. That is why aws-cdk-lib's own CORS preflight template reads `Origin` and
+ * then `origin` (aws-apigateway/lib/resource.ts, addCorsPreflight).
  */
 export function resolveHeader(source: HeaderSource, inputs: TemplateInputs): string | undefined {
   switch (source.kind) {
@@ -128,9 +131,7 @@ export function resolveHeader(source: HeaderSource, inputs: TemplateInputs): str
       return inputs.stageVariables[source.name];
     case 'request': {
       const map = inputs.params[source.location];
-      if (source.location !== 'header') return map[source.name];
-      const key = Object.keys(map).find((name) => name.toLowerCase() === source.name.toLowerCase());
-      return key === undefined ? undefined : map[key];
+      return Object.prototype.hasOwnProperty.call(map, source.name) ? map[source.name] : undefined;
     }
   }
 }

@@ -12,6 +12,7 @@ import { CustomGatewayResponse, HeaderSource } from './gateway-responses';
 import type { LocalFunctionSpec } from './lambda-runtime';
 import { CfnResource, DeploymentEnvironment, IntrinsicResolver, LoadedStack, PhysicalValues } from './template';
 import { MethodThrottle, MethodThrottleSetting, methodThrottleSetting, resolveMethodThrottle } from './throttle';
+import { SubstitutionTemplate } from './substitution-template';
 import { CompiledTemplate, UnsupportedTemplateError } from './vtl';
 
 export interface TokenAuthorizerModel {
@@ -616,7 +617,9 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       type,
       statusCode: p.StatusCode === undefined ? undefined : Number(str(p.StatusCode, `${logicalId}.StatusCode`)),
       headers,
-      templates: compileTemplates(p.ResponseTemplates, `${logicalId}.ResponseTemplates`),
+      templates: Object.entries((resolver.resolve(p.ResponseTemplates ?? {}, `${logicalId}.ResponseTemplates`) as Record<string, unknown>) ?? {}).map(
+        ([contentType, source]): [string, SubstitutionTemplate] => [contentType, SubstitutionTemplate.compile(String(source))],
+      ),
     });
   }
 

@@ -86,7 +86,9 @@ function headerValue(rawHeaders: ReadonlyArray<readonly [string, string]>, name:
 /** Builds the payload-1.0 event for a request. */
 export function buildProxyEvent(request: IncomingRequest, context: EventContext): APIGatewayProxyEvent {
   const forwardedFor = headerValue(request.rawHeaders, 'x-forwarded-for');
-  // API Gateway adds these on the way in, as the CloudFront front door of a REST API does.
+  // API Gateway adds these on the way in, replacing what a client sent (X-Forwarded-For is appended
+  // to): X-Forwarded-Proto and -Port name the scheme and port the client reached the API on, which
+  // locally is this plain-HTTP listener (on AWS always https and 443).
   const added: Array<[string, string]> = [
     ['X-Amzn-Trace-Id', context.traceId],
     ['X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${request.sourceIp}` : request.sourceIp],
@@ -94,7 +96,7 @@ export function buildProxyEvent(request: IncomingRequest, context: EventContext)
     ['X-Forwarded-Proto', 'http'],
   ];
   const addedNames = new Set(added.map(([name]) => name.toLowerCase()));
-  const all = [...request.rawHeaders.filter(([name]) => !addedNames.has(name.toLowerCase())), ...added];
+  const all = [...request.rawHeaders.filter(([name]) => !addedNames.has(name.toLowerCase()) && !DROPPED_REQUEST_HEADERS.has(name.toLowerCase())), ...added];
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   for (const [name, value] of all) {
@@ -175,14 +177,26 @@ export interface MappedResponse {
 
 const ALLOWED_KEYS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
 
-/** Response headers a REST API renames to `x-amzn-Remapped-<name>` when an integration returns them. */
+/*
+ * What a REST API does with headers between the client and a Lambda proxy integration, from the
+ * "Important notes for REST APIs" header table (the lambda column):
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html#api-gateway-known-issues-rest-apis
+ */
+
+/** Response headers a REST API renames to `x-amzn-Remapped-<name>` when a Lambda integration returns them. */
 export const REMAPPED_RESPONSE_HEADERS = new Set([
-  'authorization', 'connection', 'content-md5', 'date', 'expect', 'host', 'max-forwards', 'proxy-authenticate',
-  'server', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'via', 'warn', 'www-authenticate',
+  'authorization', 'connection', 'content-md5', 'date', 'max-forwards', 'server', 'user-agent', 'www-authenticate',
 ]);
 
-// API Gateway computes these itself.
-const DROPPED_RESPONSE_HEADERS = new Set(['content-length']);
+/** Response headers a REST API drops from a Lambda integration's response (Content-Length it computes itself). */
+export const DROPPED_RESPONSE_HEADERS = new Set([
+  'content-length', 'expect', 'host', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'via',
+]);
+
+/** Request headers a REST API leaves out of what it passes to a Lambda integration (the hop-by-hop ones among them). */
+export const DROPPED_REQUEST_HEADERS = new Set([
+  'connection', 'content-md5', 'expect', 'max-forwards', 'proxy-authenticate', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
 
 function headerText(value: unknown, where: string): string {
   if (typeof value === 'string') return value;

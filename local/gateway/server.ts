@@ -558,6 +558,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
   log(`  ${describeThrottling(model, throttling)}`);
   log(`  ${concurrency.describe()}`);
+  for (const response of model.gatewayResponses.values()) {
+    for (const [contentType, template] of response.templates) {
+      const construct = template.vtlConstruct();
+      if (construct) {
+        log(`  warning: gateway response ${response.logicalId} (${response.type}, ${contentType}) contains "${construct}", which AWS does not evaluate in gateway responses (no VTL, only $context/$stageVariables/$method.request substitution); it is sent as written`);
+      }
+    }
+  }
   for (const [logicalId, binary] of nodeBinaries) {
     log(`  function ${logicalId} (${model.functions.get(logicalId)!.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);
   }

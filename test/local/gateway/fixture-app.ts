@@ -59,6 +59,10 @@ exports.handler = async (event, context) => {
     return { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, isBase64Encoded: true,
       body: Buffer.from([0, 1, 2, 253, 254, 255]).toString('base64') };
   }
+  if (mode === 'hop-headers') {
+    return { statusCode: 200, headers: { Server: 'fn-server', Date: 'fn-date', 'Content-MD5': 'fn-md5', 'User-Agent': 'fn-agent',
+      Via: '1.1 fn', Upgrade: 'h2c', TE: 'trailers', 'Proxy-Authenticate': 'Basic', Trailer: 'X-T', Warn: '199 fn "kept"', Age: '5' }, body: 'ok' };
+  }
   if (mode === 'headers') {
     return { statusCode: 201, headers: { 'X-Single': 'one', 'WWW-Authenticate': 'Bearer realm="x"', 'X-Both': 'a' },
       multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'], 'X-Both': ['a', 'b'] }, body: '' };

@@ -38,6 +38,18 @@ async function call(path: string, init: RequestInit = {}): Promise<{ status: num
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
+/** Writes a request by hand (header names, order and repeats exactly as given; HOST is replaced) and returns the raw answer. */
+function rawRequest(text: string): Promise<string> {
+  const url = new URL(gateway.url);
+  return new Promise<string>((resolve, reject) => {
+    const socket = require('node:net').connect(Number(url.port), url.hostname, () => socket.write(text.replace('HOST', url.host)));
+    let data = '';
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
 describe('serving the synthesized template', () => {
   it('lists the methods of the template and the resources it ignores', () => {
     expect(gateway.stageName).toBe('test');
@@ -231,17 +243,8 @@ describe('Lambda proxy integration', () => {
   });
 
   it('sends repeated request headers as multiValueHeaders and the last one in headers', async () => {
-    const raw = await new Promise<string>((resolve, reject) => {
-      const url = new URL(`${gateway.url}/public/multi`);
-      // fetch folds repeated headers, so the request is written by hand.
-      const socket = require('node:net').connect(Number(url.port), url.hostname, () => {
-        socket.write(`GET /public/multi HTTP/1.1\r\nHost: ${url.host}\r\nX-Repeat: one\r\nX-Repeat: two\r\nConnection: close\r\n\r\n`);
-      });
-      let data = '';
-      socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
-      socket.on('end', () => resolve(data));
-      socket.on('error', reject);
-    });
+    // fetch folds repeated headers, so the request is written by hand.
+    const raw = await rawRequest('GET /public/multi HTTP/1.1\r\nHost: HOST\r\nX-Repeat: one\r\nX-Repeat: two\r\nConnection: close\r\n\r\n');
     const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
     expect(body.event.multiValueHeaders['X-Repeat']).toEqual(['one', 'two']);
     expect(body.event.headers['X-Repeat']).toBe('two');
@@ -255,6 +258,34 @@ describe('Lambda proxy integration', () => {
     expect(response.headers.get('x-both')).toBe('a, b');
     expect(response.headers.get('www-authenticate')).toBeNull();
     expect(response.headers.get('x-amzn-remapped-www-authenticate')).toBe('Bearer realm="x"');
+  });
+
+  // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html#api-gateway-known-issues-rest-apis (header table, lambda column)
+  it('remaps and drops the response headers of a Lambda proxy result as the REST API header table lists', async () => {
+    const response = await fetch(`${gateway.url}/public/x?mode=hop-headers`);
+    expect(response.status).toBe(200);
+    for (const [name, value] of [['server', 'fn-server'], ['date', 'fn-date'], ['content-md5', 'fn-md5'], ['user-agent', 'fn-agent']]) {
+      expect(response.headers.get(`x-amzn-remapped-${name}`)).toBe(value);
+    }
+    expect(response.headers.get('server')).toBeNull();
+    for (const dropped of ['via', 'upgrade', 'te', 'proxy-authenticate', 'trailer', 'x-amzn-remapped-via', 'x-amzn-remapped-upgrade']) {
+      expect(response.headers.get(dropped)).toBeNull();
+    }
+    expect(response.headers.get('warn')).toBe('199 fn "kept"');
+    expect(response.headers.get('age')).toBe('5');
+  });
+
+  it('leaves hop-by-hop and other dropped request headers out of the event, and replaces a client-sent X-Forwarded-Proto', async () => {
+    const raw = await rawRequest(
+      'GET /public/hop HTTP/1.1\r\nHost: HOST\r\nConnection: keep-alive\r\nTE: trailers\r\nMax-Forwards: 3\r\nContent-MD5: abc\r\n' +
+        'Proxy-Authenticate: Basic\r\nServer: client\r\nX-Forwarded-Proto: https\r\nX-Kept: yes\r\nConnection: close\r\n\r\n',
+    );
+    const { event } = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    const names = Object.keys(event.headers).map((name) => name.toLowerCase());
+    for (const dropped of ['connection', 'te', 'max-forwards', 'content-md5', 'proxy-authenticate', 'server']) expect(names).not.toContain(dropped);
+    expect(event.headers['X-Kept']).toBe('yes');
+    expect(event.headers['X-Forwarded-Proto']).toBe('http');
+    expect(event.multiValueHeaders['X-Forwarded-Proto']).toEqual(['http']);
   });
 
   it.each([
@@ -316,6 +347,21 @@ describe('MOCK integration (CORS preflight)', () => {
     expect(response.headers.get('access-control-allow-methods')).toBe('GET,POST,DELETE');
     expect(response.headers.get('vary')).toBe('Origin');
     expect(invocations('AuthorizerFn')).toBe(before);
+  });
+
+  // HTTP/2 browsers send header names in lower case (RFC 9113 §8.2.1); aws-cdk-lib's template reads Origin, then origin.
+  it('echoes an allowed second origin sent as a lower-case origin header, as an HTTP/2 browser sends it', async () => {
+    const raw = await rawRequest('OPTIONS /mcp HTTP/1.1\r\nHost: HOST\r\norigin: https://inspector.example\r\naccess-control-request-method: POST\r\nConnection: close\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 204/);
+    expect(raw).toMatch(/\r\naccess-control-allow-origin: https:\/\/inspector\.example\r\n/i);
+  });
+
+  it('finds method.request.header.Origin only under that exact name, so a lower-case origin is not mapped into a gateway response', async () => {
+    const exact = await call('/public/x?mode=throw', { headers: { Origin: 'https://app.example' } });
+    expect(exact.headers.get('x-echo-origin')).toBe('https://app.example');
+    const raw = await rawRequest('GET /public/x?mode=throw HTTP/1.1\r\nHost: HOST\r\norigin: https://app.example\r\nConnection: close\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 502/);
+    expect(raw.toLowerCase()).not.toContain('x-echo-origin');
   });
 
   it('answers the first allowed origin when the request origin is not listed', async () => {

@@ -28,18 +28,6 @@ describe('features the local gateway refuses at start', () => {
     ],
     ['required API keys', /required API keys/, /^ApiGET/, (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { apiKeyRequired: true })],
     [
-      'a gateway response template with #foreach',
-      /mapping template it cannot evaluate .*#foreach/,
-      /^ApiNotFound/,
-      (_s, api, fn) => {
-        api.root.addMethod('GET', new apigw.LambdaIntegration(fn));
-        api.addGatewayResponse('NotFound', {
-          type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-          templates: { 'application/json': '#foreach($x in $context.path)$x#end' },
-        });
-      },
-    ],
-    [
       'stage response caching',
       /response caching/,
       /^ApiDeploymentStage/,
