@@ -1,17 +1,20 @@
 /**
  * The conformance fixture server: the tools, resources and prompts that the server scenarios of
- * `@modelcontextprotocol/conformance` 0.1.13 call by name, served by the public runtime API exactly
- * as a user's own MCP Lambda would be (`createMcpLambdaHandler` behind the construct's gateway and
- * token authorizer). test/conformance/app.ts deploys it in place of the sample server.
+ * `@modelcontextprotocol/conformance` call by name (0.2.0-alpha.12 with `--requirements 2026-07-28`,
+ * and 0.1.16 for 2025-11-25), served by the public runtime API exactly as a user's own MCP Lambda
+ * would be (`createMcpLambdaHandler` behind the construct's gateway and token authorizer).
+ * test/conformance/app.ts deploys it in place of the sample server.
  *
- * Every fixture does what its scenario asks, including the ones that talk back to the client during
- * a call (log and progress notifications, sampling and elicitation requests): whether those reach the
- * client is up to the runtime and the integration, and expected-failures.yml says why they do not.
+ * Every fixture does what its scenario asks. The 2026-07-28 multi-round-trip fixtures and the
+ * `server-stateless` diagnostics live in fixture-input-required.ts. The 2025-era fixtures that talk
+ * back to the client during a call (sampling and elicitation requests) need a session and a live
+ * stream to the waiting instance; expected-failures.yml says why they fail here.
  */
 import { Buffer } from 'node:buffer';
 import { completable, fromJsonSchema, McpServer, ResourceTemplate, type CallToolResult, type ServerContext } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { createMcpLambdaHandler, type McpLambdaRequestContext } from '../../lambda/runtime';
+import { registerInputRequiredFixtures } from './fixture-input-required';
 
 /** A 1x1 red pixel PNG (checked: IHDR 1x1 RGB, one scanline 00 ff 00 00, valid CRCs). */
 export const RED_PIXEL_PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
@@ -314,16 +317,23 @@ function registerPrompts(server: McpServer): void {
   }));
 }
 
+export type FixtureContext = Pick<McpLambdaRequestContext, 'serverInfo'> & Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
+
 /** Builds the fixture server for one request. */
-export function createConformanceFixtureServer({ serverInfo }: Pick<McpLambdaRequestContext, 'serverInfo'>): McpServer {
+export function createConformanceFixtureServer({ serverInfo, era, serverOptions, requestState }: FixtureContext): McpServer {
   const server = new McpServer(serverInfo, {
-    // logging: logging/setLevel and log notifications; subscribe: resources/subscribe and unsubscribe.
-    capabilities: { logging: {}, resources: { subscribe: true } },
+    // requestState.verify: every echoed requestState is checked before a handler sees it.
+    ...serverOptions,
+    // logging: log notifications (2025 era: logging/setLevel). subscribe: resources/subscribe in the 2025 era,
+    // resource subscriptions on a 2026-07-28 subscriptions/listen stream. Every list here is fixed (a
+    // stateless Lambda could not tell another instance's stream that one changed), so no listChanged.
+    capabilities: { logging: {}, tools: { listChanged: false }, prompts: { listChanged: false }, resources: { subscribe: true, listChanged: false } },
   });
   registerContentTools(server);
   registerClientFacingTools(server);
   registerResources(server);
   registerPrompts(server);
+  registerInputRequiredFixtures(server, { era, requestState });
   return server;
 }
 
