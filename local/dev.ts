@@ -3,64 +3,126 @@
  *
  *   PORT=8787 (the API)   AUTHKIT_PORT=8788 (the stand-in)
  *   AUTHKIT_DOMAIN=https://acme.authkit.app   use that issuer instead of the stand-in
- *   AUTHKIT_AUTO_APPROVE=1                    sign in without the stand-in's page
+ *   AUTHKIT_AUTO_APPROVE=1                    sign in without the stand-in's page (loopback redirect URIs)
+ *   AUTHKIT_TEST_CONTROLS=1                   serve the stand-in's /__test/* controls
+ *   AUTHKIT_ACCESS_TOKEN_TTL_SECONDS=300      lifetime of the stand-in's access tokens
+ *   DEV_VERBOSE=1                             print the functions' own log lines
+ *
+ * Each run checks its ports before it touches anything, synthesizes into a folder of its own
+ * (.local/dev/<pid>), keeps the stand-in's registered clients in .local/authkit/, and stops every
+ * process it started on SIGINT, SIGTERM, or when the npm process that started it goes away.
  */
 import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { DEFAULT_AUTHKIT_PORT, DEFAULT_PORT, startLocalStack } from './stack';
+import { join, resolve } from 'node:path';
+import { DEFAULT_AUTHKIT_PORT, DEFAULT_PORT, startLocalStack, type LocalStack } from './stack';
+import { assertPortFree, createRunFolder, PortInUseError, watchAncestors } from './dev-process';
 
-const CDK_OUT = resolve(__dirname, '..', '.local', 'cdk.out');
+const LOCAL_DIR = resolve(__dirname, '..', '.local');
+/** How long the stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 10_000;
 
-function intFromEnv(name: string, fallback: number): number {
+class DevConfigError extends Error {}
+
+function intFromEnv(name: string, fallback: number, min: number, max: number, what: string): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
-    console.error(`${name} must be a port number between 0 and 65535, got "${raw}".`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(value) || value < min || value > max) throw new DevConfigError(`${name} must be ${what} from ${min} to ${max}, got "${raw}".`);
   return value;
 }
 
-async function main(): Promise<void> {
-  const verbose = process.env.DEV_VERBOSE === '1';
-  // Each synth writes new asset folders; without this, every past run's bundles pile up here.
-  rmSync(CDK_OUT, { recursive: true, force: true });
-  const stack = await startLocalStack({
-    port: intFromEnv('PORT', DEFAULT_PORT),
-    authkitPort: intFromEnv('AUTHKIT_PORT', DEFAULT_AUTHKIT_PORT),
-    publicHost: 'localhost',
-    authkitDomain: process.env.AUTHKIT_DOMAIN || undefined,
-    autoApprove: process.env.AUTHKIT_AUTO_APPROVE === '1',
-    outdir: CDK_OUT,
-    log: (line) => console.log(line),
-    onFunctionOutput: verbose ? (id, line) => console.log(`[${id}] ${line}`) : undefined,
-  });
+interface DevSettings {
+  readonly port: number;
+  readonly authkitPort: number;
+  readonly authkitDomain: string | undefined;
+  readonly autoApprove: boolean;
+  readonly testControls: boolean;
+  readonly accessTokenTtlSeconds: number | undefined;
+  readonly verbose: boolean;
+}
 
-  console.log(`
+function settingsFromEnv(): DevSettings {
+  const env = process.env;
+  return {
+    port: intFromEnv('PORT', DEFAULT_PORT, 0, 65535, 'a port number'),
+    authkitPort: intFromEnv('AUTHKIT_PORT', DEFAULT_AUTHKIT_PORT, 0, 65535, 'a port number'),
+    authkitDomain: env.AUTHKIT_DOMAIN || undefined,
+    autoApprove: env.AUTHKIT_AUTO_APPROVE === '1',
+    testControls: env.AUTHKIT_TEST_CONTROLS === '1',
+    accessTokenTtlSeconds: env.AUTHKIT_ACCESS_TOKEN_TTL_SECONDS ? intFromEnv('AUTHKIT_ACCESS_TOKEN_TTL_SECONDS', 300, 1, 86400, 'a number of seconds') : undefined,
+    verbose: env.DEV_VERBOSE === '1',
+  };
+}
+
+function banner(stack: LocalStack, settings: DevSettings): string {
+  const tokenHint = stack.standIn ? `\n  A token (curl, --header, CI)   npx tsx local/dev-token.ts${settings.port === DEFAULT_PORT ? '' : ` --port ${settings.port}`}` : '';
+  return `
 MCP server      ${stack.mcpUrl}
 Metadata        ${stack.urls.protectedResourceMetadata}
 Authorization   ${stack.issuer}${stack.standIn ? '  (local AuthKit stand-in: sign in as the dev user)' : ''}
 
 Connect:
   Claude Code     claude mcp add --transport http authkit-local ${stack.mcpUrl}
-  MCP Inspector   npx @modelcontextprotocol/inspector   (Transport: Streamable HTTP, URL: ${stack.mcpUrl})
+  MCP Inspector   npx @modelcontextprotocol/inspector   (Transport: Streamable HTTP, URL: ${stack.mcpUrl})${tokenHint}
 
-Ctrl-C stops everything.`);
+Ctrl-C stops everything.`;
+}
+
+async function main(): Promise<void> {
+  const settings = settingsFromEnv();
+  const starting = new AbortController();
+  let startup: Promise<LocalStack | undefined> = Promise.resolve(undefined);
+  let runFolder: string | undefined;
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (why: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping...`);
-    await stack.stop();
-    process.exit(0);
+    console.log(`\n${why}: stopping...`);
+    setTimeout(() => process.exit(exitCode), STOP_DEADLINE_MS).unref();
+    starting.abort(new Error(why));
+    // A start in progress stops what it had started when aborted; a finished one is stopped here.
+    const stack = await startup.catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
+    if (runFolder) rmSync(runFolder, { recursive: true, force: true });
+    process.exit(exitCode);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Installed before anything starts, so that a signal during the synth stops it too.
+  process.on('SIGINT', () => void stop('SIGINT', 130));
+  process.on('SIGTERM', () => void stop('SIGTERM', 143));
+  watchAncestors((reason) => void stop(`npm run dev was stopped (${reason})`, 143));
+
+  await assertPortFree('PORT', settings.port, '127.0.0.1');
+  if (!settings.authkitDomain) await assertPortFree('AUTHKIT_PORT', settings.authkitPort, 'localhost');
+  runFolder = createRunFolder(join(LOCAL_DIR, 'dev'));
+
+  startup = startLocalStack({
+    port: settings.port,
+    authkitPort: settings.authkitPort,
+    publicHost: 'localhost',
+    authkitDomain: settings.authkitDomain,
+    autoApprove: settings.autoApprove,
+    testControls: settings.testControls,
+    accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
+    // Per stand-in port: a client registered with one issuer means nothing to another.
+    clientsFile: join(LOCAL_DIR, 'authkit', `clients-${settings.authkitPort}.json`),
+    outdir: join(runFolder, 'cdk.out'),
+    signal: starting.signal,
+    log: (line) => console.log(line),
+    onFunctionOutput: settings.verbose ? (id, line) => console.log(`[${id}] ${line}`) : undefined,
+  });
+  let stack: LocalStack | undefined;
+  try {
+    stack = await startup;
+  } catch (error) {
+    if (stopping) return;
+    rmSync(runFolder, { recursive: true, force: true });
+    throw error;
+  }
+  if (!stopping && stack) console.log(banner(stack, settings));
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(error instanceof PortInUseError || error instanceof DevConfigError ? 2 : 1);
 });

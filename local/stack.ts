@@ -63,6 +63,12 @@ export interface LocalStackOptions {
   readonly log?: (line: string) => void;
   /** Receives the functions' own output (their structured logs). @default - discarded */
   readonly onFunctionOutput?: (functionLogicalId: string, line: string) => void;
+  /**
+   * Aborting it while the stack starts kills the synth, stops whatever had started, and makes
+   * startLocalStack reject: how `npm run dev` honours a Ctrl-C or SIGTERM during its start.
+   * @default - the start cannot be interrupted
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface LocalStack {
@@ -102,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.length = 0;
   };
   try {
+    options.signal?.throwIfAborted();
     let issuer: string;
     let standIn: AuthKitStandIn | undefined;
     if (options.authkitDomain) {
@@ -127,7 +134,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cdkOut = options.outdir ?? mkdtempSync(join(tmpdir(), 'mcp-local-cdk-out-'));
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
     log(`Synthesizing stage "${LOCAL_STAGE}" (cdk synth)...`);
-    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context, ...throttlingContext(options) }, options.app);
+    options.signal?.throwIfAborted();
+    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context, ...throttlingContext(options) }, options.app, options.signal);
+    options.signal?.throwIfAborted();
 
     const gateway = await startGateway({
       cdkOut,
@@ -155,20 +164,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** Runs the real CDK CLI synth of this app (or of `app`, a CDK `--app` command) into `outdir`, with the given context. */
-export function synthesize(outdir: string, context: Readonly<Record<string, string>>, app?: string): Promise<void> {
+/**
+ * Runs the real CDK CLI synth of this app (or of `app`, a CDK `--app` command) into `outdir`, with
+ * the given context. The CLI runs in a process group of its own, so that `signal` can stop it and
+ * the app and bundlers it started.
+ */
+export function synthesize(outdir: string, context: Readonly<Record<string, string>>, app?: string, signal?: AbortSignal): Promise<void> {
   const args = ['synth', '--quiet', '--no-notices', '--output', outdir];
   if (app !== undefined) args.push('--app', app);
   for (const [key, value] of Object.entries(context)) args.push('--context', `${key}=${value}`);
   const cdk = join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cdk, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } });
+    const child = spawn(cdk, args, {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      detached: signal !== undefined,
+    });
+    const abort = () => {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    child.on('exit', () => signal?.removeEventListener('abort', abort));
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('error', (error) => reject(new LocalStackError(`Could not run the CDK CLI (${cdk}): ${error.message}. Run npm ci first.`, { cause: error })));
     child.on('exit', (code) => {
       if (code === 0) resolvePromise();
+      else if (signal?.aborted) reject(new LocalStackError('cdk synth was stopped.', { cause: signal.reason }));
       else reject(new LocalStackError(`cdk synth failed with exit code ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`));
     });
   });

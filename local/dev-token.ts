@@ -1,0 +1,89 @@
+/**
+ * An access token for the dev user of a running `npm run dev`, without a browser: for curl,
+ * `--header` options and CI.
+ *
+ *   npx tsx local/dev-token.ts [--port 8787 | --mcp-url http://localhost:8787/mcp]
+ *   curl -H "Authorization: Bearer $(npx tsx local/dev-token.ts)" ...
+ *
+ * It signs in the way an MCP client does (protected-resource metadata, AuthKit metadata, dynamic
+ * registration, PKCE, the stand-in's "Continue as the dev user" button pressed headlessly, the
+ * code exchanged for a token bound to the MCP URL) and prints the access token alone on stdout.
+ * The token lives AUTHKIT_ACCESS_TOKEN_TTL_SECONDS (set for `npm run dev`; 300 by default). It
+ * works with the local AuthKit stand-in only: an authorization server elsewhere is refused.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import {
+  discoverAuthorizationServerMetadata,
+  discoverOAuthProtectedResourceMetadata,
+  exchangeAuthorization,
+  registerClient,
+  startAuthorization,
+} from '@modelcontextprotocol/client';
+import { authorizeHeadlessly } from './authkit/launch';
+import { isLoopbackUrl } from './authkit/loopback';
+import { DEFAULT_PORT } from './stack';
+
+/** Never listened on: the stand-in redirects here and the code is read from the URL. */
+const REDIRECT_URI = 'http://127.0.0.1:8789/dev-token/callback';
+
+class DevTokenError extends Error {}
+
+function mcpUrlFromArguments(): URL {
+  const { values } = parseArgs({ options: { port: { type: 'string' }, 'mcp-url': { type: 'string' } }, strict: true });
+  if (values['mcp-url']) return new URL(values['mcp-url']);
+  const port = values.port ?? process.env.PORT ?? String(DEFAULT_PORT);
+  return new URL(`http://localhost:${port}/mcp`);
+}
+
+async function discover(mcpUrl: URL) {
+  const resource = await discoverOAuthProtectedResourceMetadata(mcpUrl).catch((error: unknown) => {
+    throw new DevTokenError(`No MCP server answered at ${mcpUrl} (${(error as Error).message}). Start it with npm run dev, or pass --port or --mcp-url.`);
+  });
+  const issuer = resource.authorization_servers?.[0];
+  if (!issuer || !isLoopbackUrl(issuer)) {
+    throw new DevTokenError(`The server's authorization server is ${issuer ?? 'not named'}, not the local AuthKit stand-in: sign in with an MCP client instead.`);
+  }
+  const metadata = await discoverAuthorizationServerMetadata(issuer);
+  if (!metadata) throw new DevTokenError(`${issuer} serves no authorization server metadata.`);
+  return { issuer, metadata, resource: new URL(resource.resource) };
+}
+
+async function devAccessToken(mcpUrl: URL): Promise<string> {
+  const { issuer, metadata, resource } = await discover(mcpUrl);
+  const clientInformation = await registerClient(issuer, {
+    metadata,
+    clientMetadata: {
+      client_name: 'dev-token (npm run dev)',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+  });
+  const state = randomBytes(16).toString('base64url');
+  const scope = 'openid profile email';
+  const { authorizationUrl, codeVerifier } = await startAuthorization(issuer, { metadata, clientInformation, redirectUrl: REDIRECT_URI, scope, state, resource });
+  const callback = await authorizeHeadlessly(authorizationUrl);
+  if (callback.searchParams.get('state') !== state) throw new DevTokenError('The sign-in answered with a state this request did not send.');
+  const code = callback.searchParams.get('code');
+  if (!code) throw new DevTokenError(`The sign-in was refused: ${callback.searchParams.get('error') ?? 'no code'}.`);
+  const tokens = await exchangeAuthorization(issuer, {
+    metadata,
+    clientInformation,
+    authorizationCode: code,
+    iss: callback.searchParams.get('iss') ?? undefined,
+    codeVerifier,
+    redirectUri: REDIRECT_URI,
+    resource,
+  });
+  return tokens.access_token;
+}
+
+devAccessToken(mcpUrlFromArguments()).then(
+  (token) => process.stdout.write(`${token}\n`),
+  (error: unknown) => {
+    process.stderr.write(`dev-token: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
