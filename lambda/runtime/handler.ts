@@ -35,7 +35,7 @@ import { bodyTextOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requ
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { allowedOriginOf, readRuntimeSettings, type ResponseTransferMode } from './config';
 import { StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
-import { jsonUnlessStreamed, whenBodyDone } from './sse';
+import { jsonUnlessStreamed } from './sse';
 import { RequestStateKeyError, requestStateKeyLoader } from './request-state-key';
 import { nonEmpty } from '../shared/env';
 import { REQUEST_STATE_SECRET_ARN_ENV } from '../shared/mcp-environment';
@@ -209,6 +209,20 @@ interface RequestRecord {
   reasons: string[];
   /** An unexpected exception, logged with its stack on the request's line. */
   error?: Error;
+  /** What to release once the answer has been read or written to the end (the 2025 transport, the in-flight entry). */
+  cleanups: (() => void)[];
+  /** Set once the answer is done: a cleanup added later runs at once. */
+  finished?: boolean;
+}
+
+function onFinished(record: RequestRecord, cleanup: () => void): void {
+  if (record.finished) cleanup();
+  else record.cleanups.push(cleanup);
+}
+
+function finish(record: RequestRecord): void {
+  record.finished = true;
+  for (const cleanup of record.cleanups.splice(0)) cleanup();
 }
 
 /** The 2026-07-28 method that opens a server-to-client notification stream. */
@@ -292,7 +306,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   const buffered: BufferedMcpLambdaHandler = async (event, context) => {
     const started = performance.now();
     const { response, record } = await answer(event, newRecord(event, context), undefined);
-    const result = await bufferedResult(response, record, settings.origins.any);
+    const result = await bufferedResult(response, record, settings.origins.any).finally(() => finish(record));
     logRequest(writeRequestLog, record, result.statusCode, performance.now() - started);
     return result;
   };
@@ -315,6 +329,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
       record.reasons.push('the client disconnected before the answer was complete');
     } finally {
       limits.dispose();
+      finish(record);
       logRequest(writeRequestLog, record, status, performance.now() - started);
     }
   };
@@ -437,6 +452,7 @@ function newRecord(event: ProxyEvent, context: LambdaContextLike | undefined): R
     requestId: context?.awsRequestId ?? event.requestContext?.requestId ?? crypto.randomUUID(),
     httpMethod: (event.httpMethod ?? '').toUpperCase(),
     reasons: [],
+    cleanups: [],
   };
 }
 
@@ -481,12 +497,16 @@ function errorResponse(error: unknown, record: RequestRecord): Response {
 }
 
 function withCors(response: Response, record: RequestRecord, anyOrigin: boolean): Response {
-  const headers = new Headers(response.headers);
-  for (const [name, values] of Object.entries(corsHeaders(record.allowedOrigin, anyOrigin))) {
-    headers.delete(name);
-    for (const value of values) headers.append(name, value);
+  const cors = corsHeaders(record.allowedOrigin, anyOrigin);
+  try {
+    for (const [name, values] of Object.entries(cors)) response.headers.set(name, values.join(', '));
+    return response;
+  } catch {
+    // A response with immutable headers (Response.error(), a fetched one): copy them.
+    const headers = new Headers(response.headers);
+    for (const [name, values] of Object.entries(cors)) headers.set(name, values.join(', '));
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 function internalError(record: RequestRecord, id: RequestId | null): Response {
@@ -553,17 +573,18 @@ function createMcpEntry(
       close();
       throw error;
     }
-    return streaming ? whenBodyDone(await jsonUnlessStreamed(response), close) : whenBodyDone(response, close);
+    onFinished(record, close);
+    return streaming ? jsonUnlessStreamed(response) : response;
   };
 
   return async (request, message, authInfo, record) => {
     recordOf.set(authInfo, record);
     inFlight.add(record);
     try {
-      const response = (await isLegacyRequest(request, message))
+      onFinished(record, () => inFlight.delete(record));
+      return (await isLegacyRequest(request, message))
         ? await serveLegacy(request, authInfo, message, record)
         : await modern.fetch(request, { authInfo, parsedBody: message });
-      return whenBodyDone(response, () => inFlight.delete(record));
     } catch (error) {
       inFlight.delete(record);
       throw error;

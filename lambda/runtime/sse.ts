@@ -41,49 +41,29 @@ function jsonResponse(from: Response, data: string): Response {
   return new Response(data, { status: from.status, headers });
 }
 
-/** A body that yields `head`, then what is left of `reader`, and calls `done` once either way it ends. */
-function chainedBody(head: readonly Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, done: () => void = () => undefined): ReadableStream<Uint8Array> {
-  let finished = false;
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
-    done();
-  };
+/** A body that yields `head`, then what is left of `reader`. */
+function chainedBody(head: readonly Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {
       for (const chunk of head) controller.enqueue(chunk);
     },
     async pull(controller) {
       try {
-        const { done: ended, value } = await reader.read();
-        if (!ended) return controller.enqueue(value);
-        controller.close();
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
       } catch (error) {
         controller.error(error);
       }
-      finish();
     },
-    async cancel(reason) {
-      finish();
-      await reader.cancel(reason);
+    cancel(reason) {
+      return reader.cancel(reason);
     },
   });
 }
 
 function resumedStream(from: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): Response {
   return new Response(chainedBody(head, reader), { status: from.status, headers: from.headers });
-}
-
-/**
- * The same response, calling `cleanup` once its body has been read to the end, failed or been
- * cancelled (at once when it has no body): for a transport that must stay open while it streams.
- */
-export function whenBodyDone(response: Response, cleanup: () => void): Response {
-  if (response.body === null) {
-    cleanup();
-    return response;
-  }
-  return new Response(chainedBody([], response.body.getReader(), cleanup), { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** The response as one JSON body when its event stream opens with the JSON-RPC response itself. */
