@@ -13,6 +13,10 @@ export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler }
   const app = new App();
   try {
     const stage = loadStageConfig(app.node);
+    if (app.node.tryGetContext('stage') === undefined) {
+      // Said on stderr, which the CDK CLI shows, so that a synth or deploy never targets a stage silently.
+      console.error(`No -c stage=NAME given: using stage "${stage.name}" (defaultStage in cdk.json).`);
+    }
     new McpServerStack(app, stackNameForStage(stage.name), { stage, mcpHandler: options.mcpHandler });
   } catch (error) {
     if (error instanceof StageConfigError) {
