@@ -67,6 +67,33 @@ export interface GatewayError {
   readonly message: string | null;
   /** Overrides the type's default status (a Lambda integration error is a DEFAULT_5XX with 502). */
   readonly status?: number;
+  /** Overrides the type's `x-amzn-ErrorType`. */
+  readonly errorType?: string;
+}
+
+/**
+ * The MISSING_AUTHENTICATION_TOKEN answer to a request for no method. With an Authorization header
+ * that is not a SigV4 signature, AWS reads it as one and fails with IncompleteSignatureException,
+ * putting the header itself in the message: `'<token>' not a valid key=value pair (missing
+ * equal-sign) in Authorization header: 'Bearer <token>'.` A gateway response template that renders
+ * $context.error.message therefore echoes the caller's token on AWS, and does here too; a static
+ * body does not. (A public report quoting the message: http://www.kouhan.cn/en/article/00039538.)
+ */
+export function missingAuthenticationToken(authorization: string | undefined): GatewayError {
+  if (authorization === undefined) return { type: 'MISSING_AUTHENTICATION_TOKEN', message: GATEWAY_MESSAGES.missingAuthenticationToken };
+  const space = authorization.indexOf(' ');
+  const credential = (space < 0 ? authorization : authorization.slice(space + 1)).split(',')[0].trim();
+  return {
+    type: 'MISSING_AUTHENTICATION_TOKEN',
+    message: `'${credential}' not a valid key=value pair (missing equal-sign) in Authorization header: '${authorization}'.`,
+    errorType: 'IncompleteSignatureException',
+  };
+}
+
+/** Whether a gateway response template puts `$context.error.message(String)` in the body, which can echo a token (see above). */
+export function rendersErrorMessage(response: CustomGatewayResponse | undefined): boolean {
+  if (!response) return true;
+  return response.templates.length === 0 || response.templates.some(([, template]) => /\$context\.error\.message/.test(template.source));
 }
 
 export interface RenderedGatewayResponse {
@@ -169,6 +196,6 @@ export function renderGatewayResponse(
     const value = resolveHeader(source, templateInputs);
     if (value !== undefined) headers[name] = value;
   }
-  headers['x-amzn-ErrorType'] = builtIn.errorType;
+  headers['x-amzn-ErrorType'] = error.errorType ?? builtIn.errorType;
   return { status, headers, body: template.render(templateInputs).body, source: chosen?.logicalId ?? 'built-in' };
 }

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GatewayStartError } from './errors';
-import { GATEWAY_MESSAGES, GatewayError, lambdaFailureResponse, renderGatewayResponse, resolveHeader } from './gateway-responses';
+import { GATEWAY_MESSAGES, GatewayError, lambdaFailureResponse, missingAuthenticationToken, renderGatewayResponse, rendersErrorMessage, resolveHeader } from './gateway-responses';
 import { AccountConcurrency, DEFAULT_ACCOUNT_CONCURRENCY } from './concurrency';
 import { FunctionStats, LocalFunction } from './lambda-runtime';
 import { NodeBinaries, NodeBinary } from './node-runtime';
@@ -409,7 +409,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const method: MethodModel | undefined = match && (match.node.methods.get(request.method) ?? match.node.methods.get('ANY'));
     if (!match || !method) {
       reason = match ? `no ${request.method} method on ${match.node.resourcePath}` : 'no resource matches the path';
-      return gatewayError({ type: 'MISSING_AUTHENTICATION_TOKEN', message: GATEWAY_MESSAGES.missingAuthenticationToken }, match);
+      // The header's value goes into the response's message only; the log line never carries it.
+      const authorization = rawHeaders.find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+      if (authorization !== undefined) reason += ' (the Authorization header makes it an IncompleteSignatureException)';
+      return gatewayError(missingAuthenticationToken(authorization), match);
     }
 
     // Throttled requests never reach the authorizer or the integration.
@@ -558,6 +561,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
   log(`  ${describeThrottling(model, throttling)}`);
   log(`  ${concurrency.describe()}`);
+  const unknownRoute = model.gatewayResponses.get('MISSING_AUTHENTICATION_TOKEN') ?? model.gatewayResponses.get('DEFAULT_4XX');
+  if (rendersErrorMessage(unknownRoute)) {
+    log(
+      `  warning: the MISSING_AUTHENTICATION_TOKEN response (${unknownRoute?.logicalId ?? 'AWS default'}) renders $context.error.message, which for a request to no method with an Authorization header holds that header, so the caller's token is echoed (as on AWS); give it a static body`,
+    );
+  }
   for (const response of model.gatewayResponses.values()) {
     for (const [contentType, template] of response.templates) {
       const construct = template.vtlConstruct();

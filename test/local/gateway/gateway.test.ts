@@ -300,6 +300,20 @@ describe('Lambda proxy integration', () => {
     expect(response.headers.get('x-echo-origin')).toBe('https://app.example');
   });
 
+  // A Bearer header on a request for no method is read as a broken SigV4 signature
+  // (IncompleteSignatureException), whose message quotes the header: http://www.kouhan.cn/en/article/00039538
+  it('answers an unknown route with a Bearer header with the static MISSING_AUTHENTICATION_TOKEN response, echoing the token nowhere', async () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.unknown-route-probe.c2lnbmF0dXJl';
+    const response = await call('/nowhere/at/all', { headers: bearer(token) });
+    expect(response.status).toBe(404);
+    expect(response.json()).toEqual({ error: 'not_found', path: '/nowhere/at/all', stage: 'test' });
+    expect(response.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
+    expect(response.text).not.toContain('unknown-route-probe');
+    expect([...response.headers.values()].join(' ')).not.toContain('unknown-route-probe');
+    expect(logLines.join('\n')).not.toContain('unknown-route-probe');
+    expect(logLines).toContainEqual(expect.stringMatching(/^GET \/nowhere\/at\/all 404 .*the Authorization header makes it an IncompleteSignatureException/));
+  });
+
   it('answers an unknown route or method with the MISSING_AUTHENTICATION_TOKEN response (404 here)', async () => {
     const unknown = await call('/nowhere');
     expect(unknown.status).toBe(404);
