@@ -76,11 +76,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const headers: Record<string, string> = { ...request.headers };
       if (body !== undefined) headers['Content-Length'] = String(body.length);
       const outgoing = transport.request(url, { method: request.method, headers, agent: false });
-      const timer = setTimeout(() => outgoing.destroy(new HttpFailure(request.url, `no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+      let settled = false;
+      // Settles once; a failure also tears the exchange down (after a response, destroying the request emits no error).
       const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        outgoing.destroy();
         reject(error instanceof HttpFailure ? error : new HttpFailure(request.url, (error as NodeJS.ErrnoException).code ?? error.message, { cause: error }));
       };
+      const timer = setTimeout(() => fail(new HttpFailure(request.url, `no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
       outgoing.on('error', fail);
       outgoing.on('response', (incoming) => {
         const chunks: Buffer[] = [];
@@ -89,13 +94,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           size += chunk.length;
           if (size > maxBodyBytes) {
             incoming.destroy();
-            outgoing.destroy(new HttpFailure(request.url, `the body is larger than ${maxBodyBytes} bytes`));
+            fail(new HttpFailure(request.url, `the body is larger than ${maxBodyBytes} bytes`));
             return;
           }
           chunks.push(chunk);
         });
         incoming.on('error', fail);
         incoming.on('end', () => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           resolve({ status: incoming.statusCode ?? 0, headers: collectHeaders(incoming), body: Buffer.concat(chunks).toString('utf8') });
         });

@@ -177,7 +177,8 @@ export async function loginForToken(options: LoginOptions): Promise<string> {
     }
     const token = provider.tokens()?.access_token;
     if (!token) throw new LoginError('The sign-in finished without an access token.');
-    options.log('Signed in.');
+    const clientId = provider.clientInformation()?.client_id;
+    options.log(options.clientMetadataUrl ? `Signed in as client ${clientId} (CIMD).` : `Signed in as client ${clientId}, registered by DCR.`);
     return token;
   } finally {
     loopback.close();

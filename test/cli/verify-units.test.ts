@@ -1,13 +1,16 @@
 /**
  * The parts of `verify` that need no stack: its command line, the deploy outputs file, the
  * contract with the app's stack and output names, the WWW-Authenticate parser, and the redaction
- * every printed line goes through.
+ * every printed line goes through, and the bounds of its HTTP client (against loopback servers).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BROWSER_ORIGIN, parseVerifyArguments, UsageError } from '../../cli/verify/args';
 import { bearerChallengeParams } from '../../cli/verify/context';
+import { createHttpClient, HttpFailure } from '../../cli/verify/http';
 import { MCP_URL_OUTPUT, mcpUrlFromOutputs, stackNameOfStage } from '../../cli/verify/outputs';
 import { redact, renderJson, renderText } from '../../cli/verify/render';
 import type { VerifyReport } from '../../cli/verify/report';
@@ -116,5 +119,58 @@ describe('redaction of the printed report', () => {
   it('leaves text without the secrets unchanged', () => {
     // Act + Assess
     expect(redact('nothing secret here', [token])).toBe('nothing secret here');
+  });
+});
+
+describe('verify\'s HTTP client', () => {
+  let server: http.Server;
+  let base: string;
+  const seenHeaderNames: string[][] = [];
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      seenHeaderNames.push(request.rawHeaders.filter((_, index) => index % 2 === 0));
+      if (request.url === '/silent') return; // never answers
+      if (request.url === '/large') return void response.end('x'.repeat(64 * 1024));
+      if (request.url === '/redirect') return void response.writeHead(302, { location: '/elsewhere' }).end();
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('gives up on a server that never answers after its timeout', async () => {
+    // Prepare
+    const client = createHttpClient({ timeoutMs: 300 });
+    const started = Date.now();
+
+    // Act
+    const outcome = client({ method: 'GET', url: `${base}/silent` });
+
+    // Assess
+    await expect(outcome).rejects.toThrow(HttpFailure);
+    await expect(outcome).rejects.toThrow('no complete answer within 300 ms');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('refuses a body larger than its cap', async () => {
+    // Act + Assess
+    await expect(createHttpClient({ timeoutMs: 2000, maxBodyBytes: 1024 })({ method: 'GET', url: `${base}/large` })).rejects.toThrow('the body is larger than 1024 bytes');
+  });
+
+  it('does not follow a redirect, and sends header names as written', async () => {
+    // Act
+    const response = await createHttpClient({ timeoutMs: 2000 })({ method: 'GET', url: `${base}/redirect`, headers: { origin: 'http://localhost:6274' } });
+
+    // Assess
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toEqual(['/elsewhere']);
+    expect(seenHeaderNames.at(-1)).toContain('origin');
+    expect(seenHeaderNames.at(-1)).not.toContain('Origin');
   });
 });

@@ -147,7 +147,7 @@ describe('verify against a correctly configured local stage', () => {
     expect(run.code).toBe(0);
     expect(checkOf(report, 'token.audience').detail).toBe(`aud: ${stack.mcpUrl}`);
     expect(checkOf(report, 'mcp.whoami').status).toBe('pass');
-    expect(run.stderr).toContain('Signed in.');
+    expect(run.stderr).toMatch(/^Signed in as client \S+, registered by DCR\.$/m);
   });
 
   // Last: the authorizer's key cache is not needed here, but the outage must not leak into other tests.
