@@ -172,6 +172,24 @@ function compileBootstrap(scratchDir: string): string {
   return outfile;
 }
 
+/**
+ * What a TOKEN authorizer's failure gets, other than an `Unauthorized` error (401) or a policy that
+ * does not allow the method (403): any other error it throws, a result that is not a valid policy
+ * or has a nested or null context value, and its invocation failing (its own Timeout, a crash, a
+ * throttle, which Lambda reports to API Gateway as a failed invocation like a thrown error) all get
+ * 500 AUTHORIZER_CONFIGURATION_ERROR with `$context.error.message` null.
+ * - "return badly formatted output or raise any other exception, which gets us 500
+ *   AuthorizerConfigurationException": https://stackoverflow.com/questions/53101144
+ * - "If CA throws an exception with any other message then user gets HTTP-500 ... (Authorizer
+ *   Configuration Error)": https://newbedev.com/api-gateway-custom-authorizer-control-error-message-and-code
+ * - the body `{"message": null}` for authorizer failures, a timeout included:
+ *   https://dev.to/marcogrcr/api-gateway-lambda-authorizer-lambda-proxy-integration-failure-modes-52bc
+ * - AUTHORIZER_CONFIGURATION_ERROR, 500, "failing to connect to a custom ... authorizer":
+ *   https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+ * AUTHORIZER_FAILURE is not produced: no source shows a Lambda TOKEN authorizer leading to it.
+ */
+const AUTHORIZER_BROKEN: GatewayError = { type: 'AUTHORIZER_CONFIGURATION_ERROR', message: null };
+
 interface CachedAuthorization {
   readonly principalId: string;
   readonly statements: readonly PolicyStatement[];
@@ -287,13 +305,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       integrationLatency = Math.round(performance.now() - started);
       if (!outcome.ok) {
         if (outcome.failure === 'function' && outcome.error.errorMessage === 'Unauthorized') return unauthorized('the authorizer rejected the token (Unauthorized)', cache);
-        const type = outcome.failure === 'function' || outcome.failure === 'init' ? 'AUTHORIZER_CONFIGURATION_ERROR' : 'AUTHORIZER_FAILURE';
-        return { ok: false, error: { type, message: null }, reason: `the authorizer failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`, cache };
+        // An authorizer's message could quote the token; the log gets it without.
+        const message = outcome.error.errorMessage.split(token).join('[token]');
+        return { ok: false, error: AUTHORIZER_BROKEN, reason: `the authorizer failed (${outcome.failure}): ${outcome.error.errorType}: ${message}`, cache };
       }
       try {
         entry = parseAuthorizerResult(outcome.payload, now + authorizer.ttlSeconds * 1000);
       } catch (error) {
-        return { ok: false, error: { type: 'AUTHORIZER_CONFIGURATION_ERROR', message: null }, reason: (error as Error).message, cache };
+        return { ok: false, error: AUTHORIZER_BROKEN, reason: (error as Error).message, cache };
       }
       if (authorizer.ttlSeconds > 0) authorizerCache.set(cacheKey, entry);
     }

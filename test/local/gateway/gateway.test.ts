@@ -1,4 +1,5 @@
 import { RunningGateway, startGateway } from '../../../local/gateway';
+import { renderGatewayResponse } from '../../../local/gateway/gateway-responses';
 import { FixtureAssembly, synthFixture } from './fixture-app';
 
 jest.setTimeout(120_000);
@@ -60,6 +61,11 @@ describe('serving the synthesized template', () => {
   });
 });
 
+// TOKEN authorizer outcomes: a missing or non-matching header is 401 without invoking the function;
+// an `Unauthorized` error is 401; a policy that does not allow the method is 403; anything else the
+// authorizer does wrong is 500 AUTHORIZER_CONFIGURATION_ERROR.
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
+// https://stackoverflow.com/questions/53101144 ("badly formatted output or ... any other exception ... 500 AuthorizerConfigurationException")
 describe('TOKEN authorizer', () => {
   it('answers 401 with the UNAUTHORIZED gateway response when the header is missing, without invoking the authorizer', async () => {
     const before = invocations('AuthorizerFn');
@@ -157,12 +163,25 @@ describe('TOKEN authorizer', () => {
     expect(response.json()).toEqual({ error: 'temporarily_unavailable' });
   });
 
-  it('answers 500 AUTHORIZER_FAILURE (through DEFAULT_5XX) when the authorizer times out, and replaces its process', async () => {
-    const response = await call('/mcp', { headers: { ...bearer('slow'), Origin: 'https://app.example' } });
-    expect(response.status).toBe(500);
-    expect(response.text).toBe('{"message":null}');
-    expect(response.headers.get('x-echo-origin')).toBe('https://app.example');
+  // A function that runs past its Timeout is a failed invocation, as a thrown error is; both are
+  // AUTHORIZER_CONFIGURATION_ERROR (sources beside AUTHORIZER_BROKEN in local/gateway/server.ts).
+  it('answers with the AUTHORIZER_CONFIGURATION_ERROR response when the authorizer runs past its Timeout, and replaces its process', async () => {
+    const response = await call('/mcp', { headers: bearer('slow') });
+    expect(response.status).toBe(503);
+    expect(response.json()).toEqual({ error: 'temporarily_unavailable' });
+    expect(response.headers.get('x-amzn-errortype')).toBe('AuthorizerConfigurationException');
+    expect(logLines).toContainEqual(expect.stringMatching(/^GET \/mcp 503 .*the authorizer failed \(timeout\): Sandbox\.Timedout/));
     expect((await call('/mcp', { headers: bearer('allow-after-timeout') })).status).toBe(200);
+  });
+
+  it('answers 500 with a null message when AUTHORIZER_CONFIGURATION_ERROR is not customised', async () => {
+    const rendered = renderGatewayResponse({ type: 'AUTHORIZER_CONFIGURATION_ERROR', message: null }, new Map(), {
+      context: {},
+      stageVariables: {},
+      params: { header: {}, querystring: {}, path: {} },
+    });
+    expect(rendered.status).toBe(500);
+    expect(rendered.body).toBe('{"message":null}');
   });
 
   it('never writes a token to the log, and gives every rejection a reason', () => {
@@ -309,7 +328,9 @@ describe('Lambda proxy integration', () => {
     expect(response.json()).toEqual({ error: 'not_found', path: '/nowhere/at/all', stage: 'test' });
     expect(response.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
     expect(response.text).not.toContain('unknown-route-probe');
-    expect([...response.headers.values()].join(' ')).not.toContain('unknown-route-probe');
+    const headerValues: string[] = [];
+    response.headers.forEach((value) => headerValues.push(value));
+    expect(headerValues.join(' ')).not.toContain('unknown-route-probe');
     expect(logLines.join('\n')).not.toContain('unknown-route-probe');
     expect(logLines).toContainEqual(expect.stringMatching(/^GET \/nowhere\/at\/all 404 .*the Authorization header makes it an IncompleteSignatureException/));
   });
