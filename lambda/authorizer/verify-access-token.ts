@@ -99,7 +99,7 @@ function remoteJwksFor(config: Partial<JwksSettings>): JWTVerifyGetKey {
 }
 
 /** Quotes a value taken from the token for a log message, bounded so a token cannot flood the logs. */
-export function quote(value: unknown): string {
+function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : String(JSON.stringify(value));
   return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 }
