@@ -137,7 +137,7 @@ export async function jwksDownWarm(ctx: SoakContext): Promise<FaultResult> {
   }
 }
 
-/** AuthKit's JWKS broken before the authorizer ever had its keys: 503, never 401 or 200. */
+/** AuthKit's JWKS broken before the authorizer ever had its keys: 503 for every token that needs a key to be judged, never 200. */
 export async function jwksOutageCold(ctx: SoakContext, mode: 'down' | 'error' | 'slow' | 'html'): Promise<FaultResult> {
   const valid = await ctx.tokens.valid(16);
   const refused = await ctx.tokens.signedInvalid(8, ctx.random);
@@ -149,10 +149,14 @@ export async function jwksOutageCold(ctx: SoakContext, mode: 'down' | 'error' | 
     try {
       const probes = [
         ...valid.map((token) => expecting(whoami(targets, token), 'valid token, keys unavailable', 503, isUnavailableAnswer)),
-        // These fail on their claims before any key is needed.
-        ...refused.map((token) => whoami(targets, token)),
+        // A header that names its own key source is refused before any key is needed; claims are
+        // read only once a key has verified the signature, so without keys a token with wrong
+        // claims cannot be judged either.
+        ...refused.map((token) =>
+          token.kind === 'jku header' ? whoami(targets, token) : expecting(whoami(targets, token), `${token.kind} token, keys unavailable`, 503, isUnavailableAnswer),
+        ),
       ];
-      return await measure(ctx, `JWKS ${label}, cold authorizer`, '503 + Retry-After for valid tokens, 401 for tokens refused on their claims', probes, ctx.settings.jwksTimeoutMs + ctx.marginMs);
+      return await measure(ctx, `JWKS ${label}, cold authorizer`, '503 + Retry-After for every signed token, 401 for a header refused before any key is needed', probes, ctx.settings.jwksTimeoutMs + ctx.marginMs);
     } finally {
       ctx.upstream.mode = 'normal';
       await ctx.controls.setJwksMode('normal');
