@@ -1,7 +1,7 @@
 /**
  * The conformance fixture's Lambda entry, driven in process by the SDK's own client in both protocol
  * eras: each request becomes the proxy event API Gateway would deliver (with the authorizer's context).
- * The conformance suite only speaks 2025-era MCP; this also shows the fixtures serve 2026-07-28 clients.
+ * The 2026-07-28 multi-round-trip fixtures have their own test (fixture-input-required.test.ts).
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult, type McpLambdaHandler } from '../../lambda/runtime';
@@ -68,7 +68,11 @@ describe.each([
     }
     expect(tools.find((tool) => tool.name === 'json_schema_2020_12_tool')?.inputSchema).toMatchObject({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
-      $defs: { address: { type: 'object' } },
+      $defs: { address: { type: 'object', $anchor: 'addressDef' } },
+      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+      if: { required: ['contactMethod'] },
+      then: { required: ['phone'] },
+      else: { required: ['email'] },
       additionalProperties: false,
     });
   });

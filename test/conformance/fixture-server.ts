@@ -57,12 +57,17 @@ function failure(what: string, error: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `${what} failed: ${error instanceof Error ? error.message : String(error)}` }] };
 }
 
-/** The input schema of `json_schema_2020_12_tool`, with the 2020-12 keywords the scenario expects to survive listing. */
+/**
+ * The input schema of `json_schema_2020_12_tool`, with the 2020-12 keywords the scenario expects to
+ * survive listing: `$schema`, `$defs` and `additionalProperties` (SEP-1613), and `$anchor`, the
+ * composition keywords `allOf`/`anyOf` and the conditional `if`/`then`/`else` (SEP-2106).
+ */
 const JSON_SCHEMA_2020_12_INPUT = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   type: 'object',
   $defs: {
     address: {
+      $anchor: 'addressDef',
       type: 'object',
       properties: { street: { type: 'string' }, city: { type: 'string' } },
     },
@@ -70,7 +75,15 @@ const JSON_SCHEMA_2020_12_INPUT = {
   properties: {
     name: { type: 'string' },
     address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' },
   },
+  // A phone number or an email address, and the one named by contactMethod when it is given.
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
   additionalProperties: false,
 } as const;
 

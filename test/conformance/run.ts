@@ -1,76 +1,144 @@
 /**
- * `npm run test:conformance`: the official MCP conformance suite (every server scenario, pending
- * ones included) against the local stack, as deployed: the synthesized template behind the local
- * API Gateway, with the token authorizer in front of the MCP Lambda. The Lambda is the conformance
- * fixture server (fixture-server.ts, deployed by app.ts through `McpHandler.fromEntry`), which
- * defines the tools, resources and prompts the scenarios call.
+ * `npm run test:conformance`: the official MCP conformance suites against the local stack, as
+ * deployed: the synthesized template behind the local API Gateway (response streaming included),
+ * with the token authorizer in front of the MCP Lambda. The Lambda is the conformance fixture server
+ * (fixture-server.ts, deployed by app.ts through `McpHandler.fromEntry`), which defines the tools,
+ * resources and prompts the scenarios call.
  *
- * The suite's CLI cannot send headers, so a loopback proxy adds a valid token (minted by the AuthKit
- * stand-in for this server's resource) to every request. Scenarios the stack cannot pass by design
- * are listed, each with its reason, in expected-failures.yml; the CLI exits non-zero on any other
- * failure and on a listed scenario that passes (a stale entry).
+ * Two suites run against one stack (suites.ts):
+ *   - 2026-07-28: @modelcontextprotocol/conformance 0.2.x, `--requirements 2026-07-28`;
+ *   - 2025-11-25: the latest 0.1.x (npm alias conformance-2025), every server scenario, with the
+ *     scenarios a stateless server cannot pass listed, each with its reason, in expected-failures.yml.
+ * Each CLI exits non-zero on an unexpected failure and on a listed scenario that passes (a stale
+ * entry); this runner fails when either does, and prints both pass counts at the end.
  *
- *   npm run test:conformance                      every server scenario
- *   npm run test:conformance -- tools-list        one scenario (the expected failures still apply)
- *   KEEP_CONFORMANCE_RESULTS=1 npm run test:conformance   keep the suite's checks.json files (path printed)
+ * The suites' CLIs cannot send headers, so a loopback proxy adds a valid token (minted by the AuthKit
+ * stand-in for this server's resource) to every request.
+ *
+ *   npm run test:conformance                          both suites
+ *   npm run test:conformance -- tools-list            one scenario, in each suite that has it
+ *   npm run test:conformance -- --revision 2025-11-25 one suite (also with a scenario)
+ *   npm run test:conformance -- --serve               start the stack, print the URL, wait (Ctrl-C stops)
+ *   KEEP_CONFORMANCE_RESULTS=1 npm run test:conformance   keep the suites' checks.json files (path printed)
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { readExpectedFailures } from './expected-failures';
+import { cliOf, notScoredIn, readVerdicts, summarise, SUITES, summaryLine, versionOf, type ConformanceSuite } from './suites';
 import { startTokenProxy, type RunningTokenProxy } from './token-proxy';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const EXPECTED_FAILURES = join(__dirname, 'expected-failures.yml');
-const CONFORMANCE_CLI = join(REPO_ROOT, 'node_modules', '.bin', 'conformance');
 // The CDK app that deploys the fixture server; JSON quoting keeps a path with spaces one argument.
 const FIXTURE_APP = `npx tsx ${JSON.stringify(join(__dirname, 'app.ts'))}`;
-// Long enough for the whole suite: the token must not expire halfway through.
+// Long enough for both suites: the token must not expire halfway through.
 const TOKEN_LIFETIME_SECONDS = 3600;
+const MIN_NODE_MAJOR = 22;
 
-function runConformance(args: readonly string[]): Promise<number> {
-  return new Promise((resolveExit, reject) => {
-    const child = spawn(CONFORMANCE_CLI, args, { cwd: REPO_ROOT, stdio: 'inherit' });
-    child.once('error', (error) => reject(new Error(`Could not run ${CONFORMANCE_CLI}: ${error.message}. Run npm ci first.`)));
-    child.once('exit', (code, signal) => resolveExit(code ?? (signal ? 1 : 0)));
+interface SuiteRun {
+  readonly suite: ConformanceSuite;
+  readonly scenario?: string;
+}
+
+/** Runs one suite's CLI with this process's node, echoing its output and keeping it for the summary. */
+function runCli(suite: ConformanceSuite, args: readonly string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [cliOf(suite), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+      process.stdout.write(chunk);
+    });
+    child.once('error', (error) => reject(new Error(`Could not run ${cliOf(suite)}: ${error.message}. Run npm ci first.`)));
+    child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), stdout }));
   });
 }
 
+/** Server scenarios the suite knows (its `list` command), to run a named scenario only where it exists. */
+function serverScenariosOf(suite: ConformanceSuite): string[] {
+  const listed = spawnSync(process.execPath, [cliOf(suite), 'list', '--server'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return [...listed.stdout.matchAll(/^\s+-\s+(\S+)/gm)].map((match) => match[1]);
+}
+
+function plannedRuns(revision: string | undefined, scenario: string | undefined): SuiteRun[] {
+  const suites = SUITES.filter((suite) => revision === undefined || suite.revision === revision);
+  if (suites.length === 0) throw new Error(`Unknown --revision ${revision}: use ${SUITES.map((suite) => suite.revision).join(' or ')}.`);
+  if (scenario === undefined) return suites.map((suite) => ({ suite }));
+  const runs = suites.filter((suite) => serverScenariosOf(suite).includes(scenario)).map((suite) => ({ suite, scenario }));
+  if (runs.length === 0) throw new Error(`No suite has a server scenario named ${scenario}; \`npx conformance list --server\` lists them.`);
+  return runs;
+}
+
+async function startStack(): Promise<{ stack: LocalStack; proxy: RunningTokenProxy; url: string }> {
+  // The proxy's origin is the browser-like Origin the suites send; the stack allows exactly that one,
+  // so the DNS-rebinding scenario sees a foreign Origin refused (403) and its own accepted.
+  const proxy = await startTokenProxy();
+  console.log('Starting the local stack (cdk synth of the fixture app for stage local, gateway, AuthKit stand-in)...');
+  const stack = await startLocalStack({ app: FIXTURE_APP, port: 0, authkitPort: 0, testControls: true, context: { allowedOrigins: proxy.url } }).catch(async (error: unknown) => {
+    await proxy.stop();
+    throw error;
+  });
+  const { accessToken } = await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl, expiresInSeconds: TOKEN_LIFETIME_SECONDS });
+  proxy.route({ target: stack.gateway.url, token: accessToken });
+  const url = `${proxy.url}${new URL(stack.mcpUrl).pathname}`;
+  console.log(`MCP endpoint ${stack.mcpUrl}, tested through the token proxy at ${url}`);
+  return { stack, proxy, url };
+}
+
+async function runSuite({ suite, scenario }: SuiteRun, url: string, outputRoot: string): Promise<{ code: number; line: string }> {
+  const version = versionOf(suite);
+  // Fails before the suite runs when an entry has no stated reason.
+  const expected = suite.expectedFailures ? readExpectedFailures(suite.expectedFailures).map((entry) => entry.scenario) : [];
+  console.log(`\n=== Conformance ${suite.revision}: @modelcontextprotocol/conformance ${version}${scenario ? `, scenario ${scenario}` : ''} ===`);
+  console.log(`Expected failures (${expected.length}): ${expected.join(', ') || 'none'}`);
+  const outputDir = join(outputRoot, suite.revision);
+  mkdirSync(outputDir, { recursive: true });
+  const args = suite.args(url, outputDir, scenario);
+  if (suite.expectedFailures) args.push('--expected-failures', suite.expectedFailures);
+  const { code, stdout } = await runCli(suite, args);
+  return { code, line: summaryLine(suite, version, summarise(readVerdicts(outputDir), notScoredIn(stdout)), expected, code) };
+}
+
+async function serve(): Promise<number> {
+  const { stack, proxy, url } = await startStack();
+  console.log(`Serving. Run a suite by hand, e.g.\n  node ${cliOf(SUITES[0])} server --url ${url} --scenario tools-list --spec-version 2026-07-28\nCtrl-C stops.`);
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop());
+    process.once('SIGTERM', () => resolveStop());
+  });
+  await proxy.stop();
+  await stack.stop();
+  return 0;
+}
+
 async function main(): Promise<number> {
-  const scenario = process.argv[2];
-  // Fails before any start-up when an entry has no stated reason.
-  const expected = readExpectedFailures(EXPECTED_FAILURES);
-  console.log(`Expected failures (${expected.length}): ${expected.map((entry) => entry.scenario).join(', ')}`);
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) throw new Error(`The conformance suites need Node.js ${MIN_NODE_MAJOR} or later, this is ${process.version}: PATH="$(bash scripts/ensure-node.sh 24):$PATH".`);
+  const { values, positionals } = parseArgs({ options: { revision: { type: 'string' }, serve: { type: 'boolean' } }, allowPositionals: true });
+  if (values.serve) return serve();
+  const runs = plannedRuns(values.revision, positionals[0]);
 
-  let stack: LocalStack | undefined;
-  let proxy: RunningTokenProxy | undefined;
-  const outputDir = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+  let started: Awaited<ReturnType<typeof startStack>> | undefined;
+  const outputRoot = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+  const results: { code: number; line: string }[] = [];
   try {
-    // The proxy's origin is the browser-like Origin the suite sends; the stack allows exactly that one,
-    // so the suite's DNS-rebinding scenario sees a foreign Origin refused (403) and its own accepted.
-    proxy = await startTokenProxy();
-    console.log('Starting the local stack (cdk synth of the fixture app for stage local, gateway, AuthKit stand-in)...');
-    stack = await startLocalStack({ app: FIXTURE_APP, port: 0, authkitPort: 0, testControls: true, context: { allowedOrigins: proxy.url } });
-    const { accessToken } = await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl, expiresInSeconds: TOKEN_LIFETIME_SECONDS });
-    proxy.route({ target: stack.gateway.url, token: accessToken });
-    const url = `${proxy.url}${new URL(stack.mcpUrl).pathname}`;
-    console.log(`MCP endpoint ${stack.mcpUrl}, tested through the token proxy at ${url}`);
-
-    const args = ['server', '--url', url, '--expected-failures', EXPECTED_FAILURES, '--output-dir', outputDir];
-    // "all" adds the suite's pending scenarios (json-schema-2020-12, server-sse-polling) to the active ones.
-    if (scenario) args.push('--scenario', scenario);
-    else args.push('--suite', 'all');
-    const code = await runConformance(args);
-    console.log(`Conformance suite exit code ${code}; ${proxy.forwardedRequests()} requests went through the token proxy.`);
-    return code;
+    started = await startStack();
+    for (const run of runs) results.push(await runSuite(run, started.url, outputRoot));
+    console.log(`\n${started.proxy.forwardedRequests()} requests went through the token proxy.`);
   } finally {
-    await proxy?.stop();
-    await stack?.stop();
-    if (!process.env.KEEP_CONFORMANCE_RESULTS) rmSync(outputDir, { recursive: true, force: true });
+    await started?.proxy.stop();
+    await started?.stack.stop();
+    if (process.env.KEEP_CONFORMANCE_RESULTS) console.log(`Results kept in ${outputRoot}`);
+    else rmSync(outputRoot, { recursive: true, force: true });
   }
+  console.log('\n=== Conformance summary ===');
+  for (const { line } of results) console.log(line);
+  return results.some(({ code }) => code !== 0) ? 1 : 0;
 }
 
 main().then(

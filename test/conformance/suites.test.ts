@@ -1,0 +1,66 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { notScoredIn, readVerdicts, summarise, SUITES, summaryLine } from './suites';
+
+describe('conformance verdicts', () => {
+  let dir: string;
+  const scenario = (name: string, statuses: string[]) => {
+    const path = join(dir, `server-${name}-2026-12-01T20-10-29-564Z`);
+    mkdirSync(path);
+    writeFileSync(join(path, 'checks.json'), JSON.stringify(statuses.map((status, i) => ({ id: `check-${i}`, status }))));
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'verdicts-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes a scenario only when no check failed or warned', () => {
+    // Prepare
+    scenario('tools-list', ['SUCCESS', 'SUCCESS', 'INFO']);
+    scenario('server-sse-polling', ['WARNING', 'INFO']);
+    scenario('tools-call-sampling', ['FAILURE']);
+    scenario('tasks-status-notifications', []);
+
+    // Act
+    const verdicts = readVerdicts(dir);
+
+    // Assess
+    expect(verdicts).toEqual([
+      { scenario: 'server-sse-polling', passed: false, warnings: 1 },
+      { scenario: 'tasks-status-notifications', passed: true, warnings: 0 },
+      { scenario: 'tools-call-sampling', passed: false, warnings: 0 },
+      { scenario: 'tools-list', passed: true, warnings: 0 },
+    ]);
+  });
+
+  it('reads the not-scored block a requirement-set run prints', () => {
+    const stdout = [
+      'Total: 142 passed, 42 failed',
+      '',
+      'Not scored for 2026-07-28: 2 scenario(s) run, 1 failing. These do not affect conformance.',
+      '  ✗ tasks-lifecycle (extension)',
+      '  ✓ http-header-validation (pending)',
+      'Done',
+    ].join('\n');
+    expect([...notScoredIn(stdout)]).toEqual(['tasks-lifecycle', 'http-header-validation']);
+  });
+
+  it('counts scored scenarios and names expected, unexpected and stale ones', () => {
+    const [modern, legacy] = SUITES;
+    const verdicts = [
+      { scenario: 'tools-list', passed: true, warnings: 0 },
+      { scenario: 'tools-call-sampling', passed: false, warnings: 0 },
+      { scenario: 'ping', passed: false, warnings: 0 },
+      { scenario: 'server-sse-polling', passed: true, warnings: 0 },
+      { scenario: 'tasks-lifecycle', passed: false, warnings: 0 },
+    ];
+    expect(summaryLine(modern, '0.2.0-alpha.12', summarise(verdicts, new Set(['tasks-lifecycle'])), [], 1)).toBe(
+      'Conformance 2026-07-28 (@modelcontextprotocol/conformance 0.2.0-alpha.12): 2/4 scored scenarios passed; UNEXPECTED failure(s): tools-call-sampling, ping; not scored: 0/1 passed; exit code 1',
+    );
+    expect(summaryLine(legacy, '0.1.16', summarise(verdicts.slice(0, 4), new Set()), ['tools-call-sampling', 'server-sse-polling'], 1)).toBe(
+      'Conformance 2025-11-25 (@modelcontextprotocol/conformance 0.1.16): 2/4 scenarios passed; 1 expected failure(s): tools-call-sampling; UNEXPECTED failure(s): ping; listed as expected failures but PASSED (stale): server-sse-polling; exit code 1',
+    );
+  });
+});
