@@ -1,3 +1,11 @@
+/**
+ * Stage throttling as API Gateway promises it: requests beyond a method's limits are answered 429
+ * with the THROTTLED gateway response. AWS applies the limits "on a best-effort basis" and calls
+ * them "targets rather than guaranteed request ceilings", so these tests assert that a burst well
+ * above a limit meets 429s of the right shape and that traffic well within it is served, never an
+ * exact count of requests let through.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+ */
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Stack } from 'aws-cdk-lib';
@@ -55,6 +63,14 @@ async function burst(gateway: RunningGateway, path: string, count: number): Prom
   return Promise.all(Array.from({ length: count }, () => fetch(`${gateway.url}${path}`)));
 }
 
+/** What AWS promises of a burst well above the limit: some requests are throttled, and every refusal is a 429. */
+function expectThrottledBurst(responses: readonly Response[]): Response {
+  const statuses = responses.map((r) => r.status);
+  expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+  expect(statuses).toContain(429);
+  return responses.find((r) => r.status === 429)!;
+}
+
 describe('stage throttling from MethodSettings', () => {
   let served: Started;
   beforeAll(async () => {
@@ -69,21 +85,20 @@ describe('stage throttling from MethodSettings', () => {
 
   it('answers 429 beyond the burst with the DEFAULT_4XX response (CORS included) and TooManyRequestsException', async () => {
     const before = served.gateway.stats().throttled;
-    const responses = await burst(served.gateway, '/slow', 3);
-    const statuses = responses.map((r) => r.status).sort();
-    expect(statuses).toEqual([200, 200, 429]);
-    const throttled = responses.find((r) => r.status === 429)!;
+    const responses = await burst(served.gateway, '/slow', 10);
+    const throttled = expectThrottledBurst(responses);
     expect(await throttled.json()).toEqual({ message: 'Too Many Requests', type: 'THROTTLED' });
     expect(throttled.headers.get('access-control-allow-origin')).toBe('*');
     expect(throttled.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate');
     expect(throttled.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
-    expect(served.gateway.stats().throttled).toBe(before + 1);
+    expect(served.gateway.stats().throttled).toBe(before + responses.filter((r) => r.status === 429).length);
     expect(served.log).toContainEqual(expect.stringMatching(/^GET \/slow 429 .*reason="throttled: GET \/slow is over 0\.01 rps, burst 2 \(stage MethodSettings \*\/\*\)"/));
   });
 
-  it('keeps one bucket per method: another method with the stage-wide limit still has its burst', async () => {
-    expect((await burst(served.gateway, '/also-slow', 2)).map((r) => r.status)).toEqual([200, 200]);
-    expect((await fetch(`${served.gateway.url}/also-slow`)).status).toBe(429);
+  it('keeps one bucket per method: another method with the stage-wide limit is served after the first was throttled', async () => {
+    expectThrottledBurst(await burst(served.gateway, '/slow', 5));
+    expect((await fetch(`${served.gateway.url}/also-slow`)).status).toBe(200);
+    expectThrottledBurst(await burst(served.gateway, '/also-slow', 10));
   });
 
   it("serves a method with its own setting by that setting's limits", async () => {
@@ -111,9 +126,7 @@ describe('the THROTTLED gateway response', () => {
       { deployOptions: { stageName: 'v', ...STAGE_LIMITS } },
     );
     const { gateway } = await serve(fixture);
-    const responses = await burst(gateway, '/slow', 3);
-    const throttled = responses.find((r) => r.status === 429)!;
-    expect(throttled).toBeDefined();
+    const throttled = expectThrottledBurst(await burst(gateway, '/slow', 10));
     expect(await throttled.json()).toEqual({ error: 'slow_down' });
     expect(throttled.headers.get('retry-after')).toBe('1');
     expect(throttled.headers.get('access-control-allow-origin')).toBe('*');
@@ -125,9 +138,7 @@ describe('the THROTTLED gateway response', () => {
       { deployOptions: { stageName: 'v', ...STAGE_LIMITS } },
     );
     const { gateway } = await serve(fixture);
-    const responses = await burst(gateway, '/slow', 3);
-    const throttled = responses.find((r) => r.status === 429)!;
-    expect(throttled).toBeDefined();
+    const throttled = expectThrottledBurst(await burst(gateway, '/slow', 10));
     expect(await throttled.json()).toEqual({ message: 'Too Many Requests' });
     expect(throttled.headers.get('access-control-allow-origin')).toBeNull();
     expect(throttled.headers.get('content-type')).toBe('application/json');
@@ -147,7 +158,7 @@ describe('the THROTTLED gateway response', () => {
     );
     const { gateway } = await serve(fixture);
     expect(gateway.stageName).toBe('inline');
-    expect((await burst(gateway, '/slow', 2)).map((r) => r.status).sort()).toEqual([200, 429]);
+    expectThrottledBurst(await burst(gateway, '/slow', 10));
   });
 });
 
