@@ -80,6 +80,7 @@ export function createRemoteJwks(options: RemoteJwksOptions): JWTVerifyGetKey {
   let cached: CachedKeys | undefined;
   let fetchedAt = -Infinity;
   let attemptedAt = -Infinity;
+  let failedAt = -Infinity;
   let lastFailure: UpstreamUnavailableError | undefined;
   let inFlight: Promise<CachedKeys> | undefined;
 
@@ -93,6 +94,7 @@ export function createRemoteJwks(options: RemoteJwksOptions): JWTVerifyGetKey {
         return cached;
       } catch (error) {
         lastFailure = error as UpstreamUnavailableError;
+        failedAt = now();
         throw error;
       } finally {
         inFlight = undefined;
@@ -101,7 +103,9 @@ export function createRemoteJwks(options: RemoteJwksOptions): JWTVerifyGetKey {
     return inFlight;
   }
 
-  const recentlyFailed = () => lastFailure !== undefined && now() - attemptedAt < retryAfterFailureMs;
+  // Counted from the failure, not the attempt: after a fetch that timed out, the next requests
+  // answer at once instead of each waiting for a new timeout.
+  const recentlyFailed = () => lastFailure !== undefined && now() - failedAt < retryAfterFailureMs;
   const knows = (keys: CachedKeys, kid: unknown) => typeof kid === 'string' && keys.kids.has(kid);
 
   /** Brings the cache up to date for a token whose kid the fresh cache cannot answer (or that finds no cache). */

@@ -198,6 +198,20 @@ describe('remote JWKS', () => {
     expect((await resolve(jwks, 'key-current')).equals(current.publicKey)).toBe(true);
   });
 
+  it('counts the second without retries from the end of a failed fetch, not its start', async () => {
+    server.setMode('hang');
+    let offsetMs = 0;
+    const jwks = remote({ timeoutMs: 150, now: () => Date.now() + offsetMs });
+
+    await expect(resolve(jwks, 'key-current')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    // The attempt started more than a second ago, the failure less than one.
+    offsetMs = 900;
+    await expect(resolve(jwks, 'key-current')).rejects.toBeInstanceOf(UpstreamUnavailableError);
+
+    // Answered from memory: the endpoint was not asked (and waited on) again.
+    expect(server.hits).toBe(1);
+  });
+
   it('does not hit a failing endpoint again within a second of the failure', async () => {
     const clock = manualClock();
     server.setMode('error500');
