@@ -5,9 +5,9 @@
  * Each multi-round-trip fixture asks the client for input by returning `inputRequired(...)`; the
  * client fulfils the embedded requests and sends the same request again with `inputResponses` (and
  * the `requestState` it was given). State that must survive a round trip is sealed with the runtime's
- * `requestState` codec (HMAC, bound to the caller) and names the fixture it was minted for, so state
- * minted by one fixture is refused by another. A missing or unusable answer is asked for again rather
- * than refused, as SEP-2322 recommends. Nothing here is kept between requests: a different Lambda
+ * `requestState` codec (HMAC, bound to the caller; a tampered state is refused before any handler
+ * runs) and names the fixture it was minted for, so another fixture does not take it for its own. A
+ * missing or unusable answer is asked for again rather than refused, as SEP-2322 recommends. Nothing here is kept between requests: a different Lambda
  * instance can serve every round.
  *
  * 2025-era clients get a tool error from these fixtures: a stateless server cannot send them a request.
@@ -61,7 +61,7 @@ const LEGACY_ERA_ERROR =
 const NO_KEY_ERROR = 'This fixture needs a requestState key (REQUEST_STATE_SECRET_ARN or requestStateKey) to seal its state between rounds.';
 
 /** The capabilities the client declared on this request (2026-07-28 per-request envelope). */
-export function declaredCapabilities(ctx: ServerContext): ClientCapabilities {
+function declaredCapabilities(ctx: ServerContext): ClientCapabilities {
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   return (envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ?? {};
 }
