@@ -96,16 +96,21 @@ function resourceServerInfo(settings: AuthKitProviderSettings) {
 }
 
 /**
- * Consent is implied: the grant is extended with every scope, claim and resource of the current
- * request, so the library never asks a second question after sign-in.
+ * Consent is implied by signing in: once the sign-in page (or auto-approve) has completed, the grant
+ * is extended with every scope, claim and resource of the request, so the library never asks a
+ * second question. Outside that moment only what was granted before counts: a browser that still
+ * holds the dev user's session must not hand a code to a client the user never approved (a page on
+ * another site can navigate it to the authorization endpoint), so such a request goes through the
+ * sign-in page again.
  */
 async function grantEverythingRequested(ctx: KoaContext): Promise<Grant | undefined> {
   const { oidc } = ctx;
   if (!oidc.account) return undefined;
   const { Grant } = oidc.provider;
   const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
-  const grant = (grantId ? await Grant.find(grantId) : undefined)
-    ?? new Grant({ accountId: oidc.account.accountId, clientId: oidc.client.clientId });
+  const existing = grantId ? await Grant.find(grantId) : undefined;
+  if (!oidc.result) return existing;
+  const grant = existing ?? new Grant({ accountId: oidc.account.accountId, clientId: oidc.client.clientId });
 
   const oidcScopes = [...oidc.requestParamOIDCScopes];
   if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));

@@ -18,9 +18,8 @@ const FROM_EVIL_PAGE_WITHOUT_REFERER = { 'sec-fetch-site': 'cross-site', 'sec-fe
 
 type Navigation = { readonly leftTo: URL } | { readonly stoppedAt: URL; readonly status: number; readonly html: string; readonly cookies: Cookies };
 
-/** Follows the stand-in's redirects with GETs as a browser does, sending `headers` on every hop. */
-async function navigate(start: URL, headers: Record<string, string>): Promise<Navigation> {
-  const cookies = new Cookies();
+/** Follows the stand-in's redirects with GETs as a browser does, sending `headers` and the browser's cookies on every hop. */
+async function navigate(start: URL, headers: Record<string, string>, cookies = new Cookies()): Promise<Navigation> {
   let url = start;
   for (let hop = 0; hop < 10; hop += 1) {
     const response = await fetch(url, { redirect: 'manual', headers: { ...headers, cookie: cookies.header } });
@@ -95,6 +94,21 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     if ('leftTo' in outcome) return;
     expect(outcome.status).toBe(200);
     expect(outcome.html).toContain('Not signed in automatically: the sign-in was started by a page on another site');
+  });
+
+  it('shows the sign-in page to the attacker page even in a browser already signed in to the stand-in', async () => {
+    // Prepare: the dev user signed in earlier in this browser (a loopback client, auto-approved); the session cookie stays.
+    const browser = new Cookies();
+    const earlier = await navigate(signInFor(loopbackClientId, REDIRECT_URI), { 'sec-fetch-site': 'none' }, browser);
+    expect('leftTo' in earlier).toBe(true);
+
+    // Act
+    const outcome = await navigate(signInFor(evilClientId, EVIL_CALLBACK), FROM_EVIL_PAGE, browser);
+
+    // Assess
+    expect('leftTo' in outcome ? outcome.leftTo.href : undefined).toBeUndefined();
+    if ('leftTo' in outcome) return;
+    expect(outcome.html).toContain('Continue as the dev user');
   });
 
   it('refuses the sign-in button when the form is posted from the attacker page', async () => {
