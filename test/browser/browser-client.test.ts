@@ -82,8 +82,9 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
   let steps: ClientSteps;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0, testControls: true, log: (line) => gatewayLog.push(line) });
     pageServer = await startPageServer();
+    // No browser origin may call the server unless the stage lists it: list this page's.
+    stack = await startLocalStack({ port: 0, authkitPort: 0, testControls: true, context: { allowedOrigins: pageServer.origin }, log: (line) => gatewayLog.push(line) });
     userDataDir = mkdtempSync(join(tmpdir(), 'mcp-browser-profile-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = await context.newPage();
