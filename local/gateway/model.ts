@@ -101,6 +101,12 @@ export interface ModelOptions {
   readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Where inline (`ZipFile`) code is written. */
   readonly scratchDir: string;
+  /**
+   * The local origin (`http://127.0.0.1:8787`) that stands for the API's execute-api origin
+   * (`https://<api-id>.execute-api.<region>.<url-suffix>`): every value the template builds from
+   * that origin resolves to this one instead. @default - values keep the execute-api origin
+   */
+  readonly executeApiOrigin?: string;
 }
 
 /** Resource types that change nothing about how the local gateway answers a request. */
@@ -244,7 +250,9 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       }
     },
   };
-  resolver = new IntrinsicResolver(template, environment, physical);
+  const deployedOrigin = `https://${apiId}.execute-api.${environment.region}.${environment.urlSuffix}`;
+  const localOrigin = options.executeApiOrigin;
+  resolver = new IntrinsicResolver(template, environment, physical, localOrigin === undefined ? undefined : (built) => built.split(deployedOrigin).join(localOrigin));
   const str = (value: unknown, where: string) => resolver.resolveString(value, where);
   const props = (logicalId: string) => (resources[logicalId].Properties ?? {}) as Record<string, unknown>;
   const belongsToApi = (logicalId: string) => {

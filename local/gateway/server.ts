@@ -50,6 +50,14 @@ export interface GatewayOptions {
   /** Also serve the API under `/<stage>/...`, as the execute-api endpoint does. @default false */
   readonly serveUnderStagePath?: boolean;
   /**
+   * Serve the API as its execute-api endpoint, with this local origin (e.g. `http://127.0.0.1:8787`)
+   * standing for `https://<api-id>.execute-api.<region>.<url-suffix>`: every URL the template builds
+   * from the API id, `AWS::Region` and `AWS::URLSuffix` (Fn::Join, Fn::Sub) resolves to it, and the
+   * API is served only under `/<stage>`, other paths getting execute-api's 403 Forbidden. For a
+   * template synthesized without a fixed public URL, as it deploys. @default - served at the root
+   */
+  readonly executeApiOrigin?: string;
+  /**
    * Processes per function that may serve requests at once, a local resource cap: requests within
    * the Lambda concurrency limits but beyond it wait for a process. @default 4
    */
@@ -215,6 +223,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw new TypeError(`clientDisconnect must be 'nothing' or 'destroy-stream', got ${JSON.stringify(clientDisconnect)}.`);
   }
   const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS;
+  if (options.executeApiOrigin !== undefined && !/^https?:\/\/[^/?#]+$/.test(options.executeApiOrigin)) {
+    throw new TypeError(`executeApiOrigin must be an origin such as http://127.0.0.1:8787 (scheme, host and port, no path), got ${JSON.stringify(options.executeApiOrigin)}.`);
+  }
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   let model: ApiModel;
   let bootstrapFile: string;
@@ -229,6 +240,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       stageName: options.stageName,
       environmentOverrides: options.environmentOverrides,
       scratchDir,
+      executeApiOrigin: options.executeApiOrigin,
     });
     bootstrapFile = compileBootstrap(scratchDir);
     const reserved = new Map([...model.functions].filter(([, spec]) => spec.reservedConcurrency !== undefined).map(([id, spec]) => [id, spec.reservedConcurrency!]));
@@ -419,7 +431,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     let segments = fullPath.split('/').filter((s) => s !== '');
     let routedPath = fullPath;
-    if (options.serveUnderStagePath && segments[0] === model.stageName) {
+    if (options.executeApiOrigin !== undefined && segments[0] !== model.stageName) {
+      // execute-api answers a path outside every deployed stage itself, before any API setting applies.
+      reason = `the path is not under the stage /${model.stageName}`;
+      return send(403, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'ForbiddenException' }, '{"message":"Forbidden"}');
+    }
+    if ((options.serveUnderStagePath || options.executeApiOrigin !== undefined) && segments[0] === model.stageName) {
       segments = segments.slice(1);
       routedPath = `/${segments.join('/')}`;
     }
@@ -569,7 +586,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const port = (server.address() as AddressInfo).port;
   const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const routes = listRoutes(model.root);
-  log(`Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at http://${displayHost}:${port}: ${routes.length} methods, ${functions.size} functions (started on first use)`);
+  const servedAt = options.executeApiOrigin !== undefined ? `${options.executeApiOrigin}/${model.stageName} (standing for its execute-api URL)` : `http://${displayHost}:${port}`;
+  log(`Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at ${servedAt}: ${routes.length} methods, ${functions.size} functions (started on first use)`);
   // One line per resource type keeps start-up readable; `ignored` has the full list.
   const ignoredByType = new Map<string, { count: number; reason: string }>();
   for (const item of model.ignored) {

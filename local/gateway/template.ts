@@ -143,10 +143,15 @@ export interface PhysicalValues {
 export class IntrinsicResolver {
   private readonly conditionCache = new Map<string, boolean>();
 
+  /**
+   * @param rewrite applied to every string an `Fn::Join` or `Fn::Sub` builds, e.g. to turn the
+   * execute-api URL of the API into the local listener's.
+   */
   constructor(
     private readonly template: CfnTemplate,
     private readonly environment: DeploymentEnvironment,
     private readonly physical: PhysicalValues,
+    private readonly rewrite: (built: string) => string = (built) => built,
   ) {}
 
   /** Resolves a value that must end up a string. */
@@ -223,7 +228,7 @@ export class IntrinsicResolver {
         const [delimiter, items] = argument as [string, unknown];
         const list = this.resolve(items, where);
         if (!Array.isArray(list)) throw new UnresolvableValueError(where, 'Fn::Join needs a list');
-        return list.filter((item) => item !== NO_VALUE).map((item) => this.resolveString(item, where)).join(delimiter);
+        return this.rewrite(list.filter((item) => item !== NO_VALUE).map((item) => this.resolveString(item, where)).join(delimiter));
       }
       case 'Fn::Select': {
         const [index, items] = argument as [unknown, unknown];
@@ -239,7 +244,7 @@ export class IntrinsicResolver {
         return this.resolveString(source, where).split(delimiter);
       }
       case 'Fn::Sub':
-        return this.sub(argument, where);
+        return this.rewrite(this.sub(argument, where));
       case 'Fn::Base64':
         return Buffer.from(this.resolveString(argument, where), 'utf8').toString('base64');
       case 'Fn::FindInMap': {
