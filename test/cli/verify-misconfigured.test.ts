@@ -1,8 +1,8 @@
 /**
  * `verify` against local stages that are deployed wrong in ways only the outside can see: an
- * AuthKit environment with DCR and CIMD off, and gateway responses whose 401 lost its challenge
- * header or carries it under the name API Gateway gives a Lambda's. Each gives its own failure and
- * fix text, and a non-zero exit.
+ * AuthKit environment with DCR and CIMD off, gateway responses whose 401 lost its challenge header
+ * or carries it under the name API Gateway gives a Lambda's, and an unknown-route answer that quotes
+ * the Authorization header. Each gives its own failure and fix text, and a non-zero exit.
  */
 import { startAuthKitStandIn, type AuthKitStandIn } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
@@ -82,5 +82,31 @@ describe.each([
     expect(checkOf(report, 'challenge.header').detail).toBe(detail);
     expect(checkOf(report, 'challenge.header').fix).toMatch(/^the UNAUTHORIZED gateway response must carry the challenge header/);
     expect(checkOf(report, 'resource-metadata.resource').status).toBe('pass');
+  });
+});
+
+describe('verify against a stage whose unknown-route answer quotes the Authorization header', () => {
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ port: 0, authkitPort: 0, app: FIXTURE_APP, context: { allowedOrigins: BROWSER_ORIGIN, challengeFixture: 'echo' } });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('fails the no-echo check, telling to use static gateway messages, and exits 1', async () => {
+    // Act
+    const run = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json']);
+    const report = reportOf(run);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(failedIds(report)).toEqual(['hygiene.no-echo']);
+    const noEcho = checkOf(report, 'hygiene.no-echo');
+    expect(noEcho.detail).toContain('GET on an unknown route (HTTP 404) returns the header raw');
+    expect(noEcho.detail).toContain('the body changes with the Authorization header');
+    expect(noEcho.fix).toMatch(/^use static messages in the DEFAULT_4XX \/ DEFAULT_5XX gateway responses/);
   });
 });

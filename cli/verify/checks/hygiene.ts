@@ -11,7 +11,7 @@ import { sectionResults, type CheckResult } from '../report';
 const { pass, fail } = sectionResults('hygiene');
 
 const UNKNOWN_ROUTE_TITLE = 'An unknown route gets 404 JSON';
-const NO_ECHO_TITLE = 'An Authorization header sent to an unknown route or method is never echoed, raw or hashed';
+const NO_ECHO_TITLE = 'An Authorization header sent to an unknown route or method is never echoed, raw or hashed, and the error body is static';
 const MALFORMED_TITLE = 'A malformed token gets 401, not 5xx';
 
 /** Every form in which a header value could come back: raw, and SHA-256 in hex, base64 and base64url. */
@@ -47,17 +47,25 @@ interface EchoProbe {
   readonly header: string;
 }
 
+/**
+ * No probe gets its header back, raw or hashed, nor a 5xx; and the first two probes, the same
+ * request with two different headers, get the same body: a static message, not one built from the header.
+ */
 export function judgeNoEcho(probes: readonly EchoProbe[]): CheckResult {
   const problems = probes.flatMap((probe) => {
     const echoed = findEcho(probe.response, [probe.header, probe.header.replace(/^Bearer /, '')]);
     const serverError = probe.response.status >= 500 ? [`${probe.label}: HTTP ${probe.response.status}`] : [];
     return [...(echoed.length > 0 ? [`${probe.label} (HTTP ${probe.response.status}) returns ${echoed.join(' and ')}`] : []), ...serverError];
   });
+  const [first, second] = probes;
+  if (first && second && first.label === second.label && first.response.body !== second.response.body) {
+    problems.push(`${first.label}: the body changes with the Authorization header, so it is not a static message`);
+  }
   if (problems.length > 0) {
     return fail('hygiene.no-echo', NO_ECHO_TITLE, problems.join('; '),
       'use static messages in the DEFAULT_4XX / DEFAULT_5XX gateway responses (no $context.error.message or messageString) and add explicit MISSING_AUTHENTICATION_TOKEN, INVALID_SIGNATURE and EXPIRED_TOKEN responses');
   }
-  return pass('hygiene.no-echo', NO_ECHO_TITLE, probes.map((probe) => `${probe.label}: HTTP ${probe.response.status}`).join('; '));
+  return pass('hygiene.no-echo', NO_ECHO_TITLE, [...new Map(probes.map((probe) => [probe.label, `${probe.label}: HTTP ${probe.response.status}`])).values()].join('; '));
 }
 
 export function judgeMalformed(answers: ReadonlyArray<{ label: string; response: HttpResponse }>): CheckResult {
@@ -84,11 +92,13 @@ export async function checkHygiene(context: VerifyContext): Promise<CheckResult[
   return [
     await attempt('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, async () => judgeUnknownRoute(await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Accept: 'application/json' } }))),
     await attempt('hygiene.no-echo', NO_ECHO_TITLE, async () => {
-      const routeHeader = canary();
+      const routeHeaders = [canary(), canary()];
       const methodHeader = canary();
       const sigV4Like = `AWS4-HMAC-SHA256 ${randomBytes(24).toString('base64url')}`;
+      const onUnknownRoute = async (header: string) => ({ label: 'GET on an unknown route', header, response: await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Authorization: header } }) });
       return judgeNoEcho([
-        { label: 'GET on an unknown route', header: routeHeader, response: await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Authorization: routeHeader } }) },
+        await onUnknownRoute(routeHeaders[0]),
+        await onUnknownRoute(routeHeaders[1]),
         { label: 'PATCH on /mcp (no such method)', header: methodHeader, response: await context.http({ method: 'PATCH', url: context.mcpUrl, headers: { Authorization: methodHeader, 'Content-Type': 'application/json' }, body: '{}' }) },
         { label: 'GET on an unknown route with a non-Bearer header', header: sigV4Like, response: await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Authorization: sigV4Like } }) },
       ]);
