@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DEFAULT_BROWSER_ORIGIN, parseVerifyArguments, UsageError } from '../../cli/verify/args';
 import { bearerChallengeParams } from '../../cli/verify/context';
 import { createHttpClient, HttpFailure } from '../../cli/verify/http';
+import { TokenDestinationError, tokenFetch } from '../../cli/verify/checks/mcp-session';
 import { MCP_URL_OUTPUT, mcpUrlFromOutputs, stackNameOfStage } from '../../cli/verify/outputs';
 import { redact, renderJson, renderText } from '../../cli/verify/render';
 import type { VerifyReport } from '../../cli/verify/report';
@@ -172,5 +173,47 @@ describe('verify\'s HTTP client', () => {
     expect(response.headers.location).toEqual(['/elsewhere']);
     expect(seenHeaderNames.at(-1)).toContain('origin');
     expect(seenHeaderNames.at(-1)).not.toContain('Origin');
+  });
+});
+
+describe('the fetch that carries the token', () => {
+  let server: http.Server;
+  let base: string;
+  const received: Array<{ path: string; authorized: boolean }> = [];
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      received.push({ path: request.url ?? '', authorized: request.headers.authorization !== undefined });
+      if (request.url === '/mcp') return void response.writeHead(307, { location: '/elsewhere' }).end();
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('refuses, before sending anything, a URL other than the MCP URL', async () => {
+    // Prepare
+    const send = tokenFetch(`${base}/mcp`, 'a.b.c', 2000, []);
+    received.length = 0;
+
+    // Act + Assess
+    await expect(send(`${base}/.well-known/oauth-protected-resource`, { method: 'GET' })).rejects.toThrow(TokenDestinationError);
+    await expect(send('https://attacker.example/mcp', { method: 'POST' })).rejects.toThrow(TokenDestinationError);
+    expect(received).toEqual([]);
+  });
+
+  it('does not follow a redirect away from the MCP URL', async () => {
+    // Prepare
+    const send = tokenFetch(`${base}/mcp`, 'a.b.c', 2000, []);
+    received.length = 0;
+
+    // Act + Assess
+    await expect(send(`${base}/mcp`, { method: 'POST', body: '{}' })).rejects.toThrow();
+    expect(received).toEqual([{ path: '/mcp', authorized: true }]);
   });
 });
