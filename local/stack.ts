@@ -44,6 +44,13 @@ export interface LocalStackOptions {
   /** Extra `-c key=value` context for the synth (stage fields that the app accepts as overrides). @default none */
   readonly context?: Readonly<Record<string, string>>;
   /**
+   * Serve this stage exactly as `cdk deploy -c stage=<name>` deploys it, only the issuer replaced:
+   * synthesized without publicBaseUrl, so its URLs are built from the API id, region and
+   * `/<stage>` on the execute-api host, which the local gateway resolves to its own origin, serving
+   * the API under `/<stage>` as execute-api does. @default - stage `local`, synthesized with a publicBaseUrl
+   */
+  readonly deployedStage?: string;
+  /**
    * Stage throttling to synthesize (`-c throttlingRateLimit=... -c throttlingBurstLimit=...`). The
    * local gateway enforces the synthesized limits per method as API Gateway does (the construct's
    * default is 100 rps, burst 200), so load runs above that pass higher limits here, e.g.
@@ -129,26 +136,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log(`AuthKit stand-in listening at ${issuer}`);
     }
 
-    const publicBaseUrl = `http://${publicHost}:${port}`;
+    const origin = `http://${publicHost}:${port}`;
+    const stage = options.deployedStage ?? LOCAL_STAGE;
+    const placement: Record<string, string> = options.deployedStage === undefined ? { publicBaseUrl: origin } : {};
     const ownOutdir = options.outdir === undefined;
     const cdkOut = options.outdir ?? mkdtempSync(join(tmpdir(), 'mcp-local-cdk-out-'));
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
-    log(`Synthesizing stage "${LOCAL_STAGE}" (cdk synth)...`);
+    log(`Synthesizing stage "${stage}" (cdk synth)...`);
     options.signal?.throwIfAborted();
-    await synthesize(cdkOut, { stage: LOCAL_STAGE, authkitDomain: issuer, publicBaseUrl, ...options.context, ...throttlingContext(options) }, options.app, options.signal);
+    await synthesize(cdkOut, { stage, authkitDomain: issuer, ...placement, ...options.context, ...throttlingContext(options) }, options.app, options.signal);
     options.signal?.throwIfAborted();
 
     const gateway = await startGateway({
       cdkOut,
-      stackName: stackNameForStage(LOCAL_STAGE),
+      stackName: stackNameForStage(stage),
       port,
       host,
+      executeApiOrigin: options.deployedStage === undefined ? undefined : origin,
       log,
       // Discarded unless asked for, as documented: tests and `npm run dev` choose whether to show them.
       onFunctionOutput: (id, line) => options.onFunctionOutput?.(id, line),
     });
     started.push(() => gateway.stop());
-    const urls = serverUrls(publicBaseUrl);
+    const urls = serverUrls(options.deployedStage === undefined ? origin : `${origin}/${gateway.stageName}`);
     return {
       mcpUrl: urls.resource,
       urls,

@@ -3,13 +3,19 @@
  * provider) against the whole local stack: the synthesized template served by the local API
  * Gateway, the bundled Lambdas, and the AuthKit stand-in. The client starts with nothing but the
  * MCP URL and must find everything else through the 401 challenge.
+ *
+ * It runs against two templates: stage `dev` exactly as `cdk deploy -c stage=dev` deploys it (its
+ * URLs built from the API id, region and `/dev` on the execute-api host, which the local gateway
+ * resolves to its own origin, served under `/dev`; only the issuer is the local stand-in), and the
+ * `local` stage synthesized with a publicBaseUrl at the root, as `npm run dev` serves it.
  */
 import { Client, StreamableHTTPClientTransport, UnauthorizedError, type CallToolResult } from '@modelcontextprotocol/client';
 import { DEV_USER, authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { HeadlessOAuthClient, recordingFetch, type RecordedRequest } from './headless-oauth-client';
 
-jest.setTimeout(120_000);
+// Each case runs a real `cdk synth` of the whole app.
+jest.setTimeout(300_000);
 
 interface WhoamiOutput {
   sub: string;
@@ -25,7 +31,10 @@ function step(request: RecordedRequest): string {
   return `${request.method} ${request.url} ${request.status}${detail ? ` ${detail}` : ''}`;
 }
 
-describe('A real MCP client discovers, signs in, calls tools and refreshes against the local stack', () => {
+describe.each([
+  ['the dev stage as cdk deploy -c stage=dev deploys it, under /dev', { deployedStage: 'dev' }],
+  ['the local stage synthesized with a publicBaseUrl', {}],
+] as const)('A real MCP client discovers, signs in, calls tools and refreshes against %s', (_shape, shape) => {
   let stack: LocalStack;
   let oauth: HeadlessOAuthClient;
   let requests: RecordedRequest[];
@@ -44,7 +53,7 @@ describe('A real MCP client discovers, signs in, calls tools and refreshes again
   }
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0, autoApprove: true, testControls: true });
+    stack = await startLocalStack({ port: 0, authkitPort: 0, autoApprove: true, testControls: true, ...shape });
     oauth = new HeadlessOAuthClient();
     requests = [];
 
@@ -71,6 +80,7 @@ describe('A real MCP client discovers, signs in, calls tools and refreshes again
 
   it('is first told, by the exact challenge on a 401, where the protected-resource metadata is', () => {
     // Assess
+    if ('deployedStage' in shape) expect(new URL(stack.mcpUrl).pathname).toBe(`/${shape.deployedStage}/mcp`);
     expect(firstConnectError).toBeInstanceOf(UnauthorizedError);
     const first = requests[0];
     expect(first).toMatchObject({ method: 'POST', url: stack.mcpUrl, status: 401, authorized: false });
