@@ -103,11 +103,12 @@ function launcherAncestors(): ProcessLink[] {
 }
 
 /**
- * Calls `onOrphaned` once when a process that started this one exits. `npm run dev` runs
- * `npm → sh → tsx → node local/dev.ts`; npm passes a SIGTERM on to sh only, and sh dies without
- * passing it on, so the run would keep serving with no one to stop it. Watching those launchers
- * (each one's state and parent, since an exited process may linger as a zombie) catches that, and a
- * kill -9 of npm. Without /proc (macOS) it watches the direct parent only.
+ * Calls `onOrphaned` once when a process that started this one exits. npm passes SIGINT and SIGTERM
+ * on to its script's process only; `npm run dev` execs tsx there so they arrive, but a shell in
+ * between (`npx tsx local/dev.ts` run from a script, an older package.json) dies of SIGTERM without
+ * passing it on, and nothing passes on a kill -9 of npm: the run would keep serving with no one to
+ * stop it. Watching the launchers above (each one's state and parent, since an exited process may
+ * linger as a zombie) catches those. Without /proc (macOS) it watches the direct parent only.
  */
 export function watchAncestors(onOrphaned: (reason: string) => void, intervalMs = 500): () => void {
   const chain = launcherAncestors();

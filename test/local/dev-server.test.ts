@@ -98,7 +98,7 @@ interface DevRun {
   readonly authkitPort: number;
   output(): string;
   exited(): Promise<number | null>;
-  /** The `node local/dev.ts` process (below npm, sh and tsx's launcher). */
+  /** The `node local/dev.ts` process (below npm and tsx's launcher). */
   devPid(): number;
 }
 
@@ -142,7 +142,7 @@ async function portsFor(): Promise<Record<string, string>> {
 /** Sends `signal` to `pid` and waits until every process of the run is gone and its ports are closed. */
 async function stopAndExpectNothingLeft(dev: DevRun, pid: number, signal: NodeJS.Signals): Promise<void> {
   const processes = [dev.npm.pid!, ...descendants(dev.npm.pid!)];
-  expect(processes.length).toBeGreaterThan(4); // npm, sh, tsx, node dev.ts, the stand-in, ...
+  expect(processes.length).toBeGreaterThanOrEqual(4); // npm, tsx, node dev.ts, the stand-in, ...
   process.kill(pid, signal);
   await waitFor(`every process of the run to exit (${processes.filter(isRunning).map(commandLine).join(' | ')})`, () => processes.every((p) => !isRunning(p)), 20_000);
   expect(await isListening(dev.port)).toBe(false);
@@ -230,6 +230,27 @@ describe('npm run dev', () => {
 
     // Assess
     expect(existsSync(folder)).toBe(false);
+  });
+
+  it('stops every process it started when the npm process gets SIGINT', async () => {
+    // Prepare
+    const dev = await startedDev(await portsFor());
+    const folder = join(RUN_FOLDERS, String(dev.devPid()));
+
+    // Act
+    await stopAndExpectNothingLeft(dev, dev.npm.pid!, 'SIGINT');
+
+    // Assess
+    expect(existsSync(folder)).toBe(false);
+  });
+
+  it('stops every process it started when the npm process is killed with SIGKILL, which no one can pass on', async () => {
+    // Prepare
+    const dev = await startedDev(await portsFor());
+
+    // Act and assess: the run notices that npm is gone and stops itself.
+    await stopAndExpectNothingLeft(dev, dev.npm.pid!, 'SIGKILL');
+    expect(dev.output()).toContain('npm run dev was stopped (');
   });
 
   it('stops the synth and everything else when SIGTERM reaches the dev process during its start', async () => {
