@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { readExpectedFailures } from './expected-failures';
-import { cliOf, notScoredIn, readVerdicts, summarise, SUITES, summaryLine, versionOf, type ConformanceSuite } from './suites';
+import { cliOf, notScoredIn, readVerdicts, requirementsOf, summarise, SUITES, summaryLine, versionOf, type ConformanceSuite } from './suites';
 import { startTokenProxy, type RunningTokenProxy } from './token-proxy';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -101,7 +101,9 @@ async function runSuite({ suite, scenario }: SuiteRun, url: string, outputRoot: 
   const args = suite.args(url, outputDir, scenario);
   if (suite.expectedFailures) args.push('--expected-failures', suite.expectedFailures);
   const { code, stdout } = await runCli(suite, args);
-  return { code, line: summaryLine(suite, version, summarise(readVerdicts(outputDir), notScoredIn(stdout)), expected, code) };
+  // A full requirement-set run must leave a result for every required scenario.
+  const required = scenario ? [] : requirementsOf(suite);
+  return { code, line: summaryLine(suite, version, summarise(readVerdicts(outputDir), notScoredIn(stdout), required), expected, code) };
 }
 
 async function serve(): Promise<number> {

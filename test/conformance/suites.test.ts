@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notScoredIn, readVerdicts, summarise, SUITES, summaryLine } from './suites';
+import { notScoredIn, readVerdicts, requiredServerScenarios, requirementsOf, summarise, SUITES, summaryLine } from './suites';
 
 describe('conformance verdicts', () => {
   let dir: string;
@@ -62,5 +62,19 @@ describe('conformance verdicts', () => {
     expect(summaryLine(legacy, '0.1.16', summarise(verdicts.slice(0, 4), new Set()), ['tools-call-sampling', 'server-sse-polling'], 1)).toBe(
       'Conformance 2025-11-25 (@modelcontextprotocol/conformance 0.1.16): 2/4 scenarios passed; 1 expected failure(s): tools-call-sampling; UNEXPECTED failure(s): ping; listed as expected failures but PASSED (stale): server-sse-polling; exit code 1',
     );
+  });
+
+  it('counts a required scenario that left no result as failed', () => {
+    const summary = summarise([{ scenario: 'tools-list', passed: true, warnings: 0 }], new Set(), ['tools-list', 'caching']);
+    expect(summary.scored).toEqual([
+      { scenario: 'tools-list', passed: true, warnings: 0 },
+      { scenario: 'caching', passed: false, warnings: 0 },
+    ]);
+  });
+
+  it('reads the server list of a requirement set', () => {
+    const text = '# comment\nserver:\n  - server-stateless\n  - caching\n\nclient:\n  - tools_call\nnot_scored:\n  - scenario: tasks-lifecycle\n';
+    expect(requiredServerScenarios(text)).toEqual(['server-stateless', 'caching']);
+    expect(requirementsOf(SUITES[0])).toHaveLength(37);
   });
 });

@@ -115,8 +115,24 @@ export function notScoredIn(stdout: string): Set<string> {
   return names;
 }
 
-export function summarise(verdicts: readonly ScenarioVerdict[], notScored: ReadonlySet<string>): SuiteSummary {
-  return { scored: verdicts.filter((v) => !notScored.has(v.scenario)), notScored: verdicts.filter((v) => notScored.has(v.scenario)) };
+/**
+ * The server scenarios a requirement set names (`server:` list of the package's
+ * requirements/<revision>.yaml), so a required scenario that left no result counts as failed.
+ */
+export function requiredServerScenarios(text: string): string[] {
+  const section = /^server:\s*$([\s\S]*?)(?=^\S)/m.exec(text);
+  return section ? [...section[1].matchAll(/^\s+-\s+(\S+)\s*$/gm)].map((match) => match[1]) : [];
+}
+
+export function requirementsOf(suite: ConformanceSuite): string[] {
+  const path = join(suite.packageDir, 'requirements', `${suite.revision}.yaml`);
+  return existsSync(path) ? requiredServerScenarios(readFileSync(path, 'utf8')) : [];
+}
+
+export function summarise(verdicts: readonly ScenarioVerdict[], notScored: ReadonlySet<string>, required: readonly string[] = []): SuiteSummary {
+  const ran = new Set(verdicts.map((v) => v.scenario));
+  const missing = required.filter((scenario) => !ran.has(scenario)).map((scenario) => ({ scenario, passed: false, warnings: 0 }));
+  return { scored: [...verdicts.filter((v) => !notScored.has(v.scenario)), ...missing], notScored: verdicts.filter((v) => notScored.has(v.scenario)) };
 }
 
 /** One line a person (and CI) reads: `2026-07-28 … 37/37 scored scenarios passed …`. */
