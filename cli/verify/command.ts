@@ -32,15 +32,22 @@ export async function runVerifyCommand(argv: readonly string[], io: CommandIo): 
     if (args.token) secrets.push(args.token);
     const mcpUrl = args.mcpUrl ?? mcpUrlFromOutputs(args.outputsFile, args.stage!, io.cwd);
     let token = args.token;
+    let loginFailure: string | undefined;
     if (args.login) {
-      token = await loginForToken({ mcpUrl, clientMetadataUrl: args.clientMetadataUrl, openBrowser: args.openBrowser, requestTimeoutMs: args.timeoutMs, log: say });
-      secrets.push(token);
+      try {
+        token = await loginForToken({ mcpUrl, clientMetadataUrl: args.clientMetadataUrl, openBrowser: args.openBrowser, requestTimeoutMs: args.timeoutMs, log: say });
+        secrets.push(token);
+      } catch (error) {
+        // A failed sign-in is a finding like any other: the checks still run and say which link broke.
+        if (!(error instanceof LoginError)) throw error;
+        loginFailure = error.message;
+      }
     }
-    const report = await runVerify({ mcpUrl, origin: args.origin, token, timeoutMs: args.timeoutMs });
+    const report = await runVerify({ mcpUrl, origin: args.origin, token, loginFailure, timeoutMs: args.timeoutMs });
     io.stdout(args.json ? renderJson(report, secrets) : renderText(report, secrets));
     return report.ok ? EXIT_OK : EXIT_CHECK_FAILED;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof LoginError) {
+    if (error instanceof UsageError) {
       say(error.message);
       return EXIT_USAGE;
     }

@@ -163,7 +163,7 @@ export async function loginForToken(options: LoginOptions): Promise<string> {
     }, options.clientMetadataUrl);
     const fetchFn = boundedFetch(options.requestTimeoutMs);
     const first = await auth(provider, { serverUrl: options.mcpUrl, fetchFn }).catch((error: unknown) => {
-      throw new LoginError(`Could not start the sign-in: ${error instanceof Error ? error.message : String(error)}. Fix the discovery checks first (run verify without --login).`, { cause: error });
+      throw new LoginError(`Could not start the sign-in: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     });
     if (first !== 'AUTHORIZED') {
       const signInTimeoutMs = options.signInTimeoutMs ?? 300_000;

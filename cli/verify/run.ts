@@ -20,6 +20,8 @@ export interface VerifyRunOptions {
   readonly origin: string | null;
   /** An access token for <McpUrl>; it is sent to <McpUrl> only. */
   readonly token?: string;
+  /** Why --login got no token, reported as the failed check `token.login`. */
+  readonly loginFailure?: string;
   /** Bound of each request. */
   readonly timeoutMs: number;
 }
@@ -34,6 +36,13 @@ export interface VerifyDependencies {
 /** Sends one request to <McpUrl> with the token; the URL is fixed here, so the token cannot go elsewhere. */
 function tokenSender(http: HttpClient, mcpUrl: string, token: string): TokenSender {
   return (headers, body) => http({ method: 'POST', url: mcpUrl, headers: { ...headers, Authorization: `Bearer ${token}` }, body });
+}
+
+function loginFailed(reason: string): CheckResult {
+  const fix = /regist/i.test(reason)
+    ? 'the client could not register: enable DCR or CIMD in WorkOS Connect → Configuration (with CIMD, pass --client-metadata-url)'
+    : 'the sign-in follows the same chain as the checks above: fix the first failure there, then sign in again';
+  return sectionResults('token').fail('token.login', 'Signing in with --login gives a token', reason, fix);
 }
 
 export async function runVerify(options: VerifyRunOptions, dependencies: VerifyDependencies = {}): Promise<VerifyReport> {
@@ -51,7 +60,9 @@ export async function runVerify(options: VerifyRunOptions, dependencies: VerifyD
   checks.push(...(await checkBrowser(context, sender)));
   checks.push(...(await checkHygiene(context)));
 
-  if (options.token === undefined) {
+  if (options.loginFailure !== undefined) {
+    checks.push(loginFailed(options.loginFailure));
+  } else if (options.token === undefined) {
     checks.push(sectionResults('token').skip('token.all', 'Token checks', 'no --token or --login given: aud, iss, scopes and an MCP session were not checked'));
   } else {
     const claims = checkTokenClaims(options.token, options.mcpUrl, resourceMetadata.issuer, challenge.challengeScopes, (dependencies.now ?? (() => new Date()))());

@@ -45,6 +45,18 @@ describe('verify against a stage whose AuthKit environment has DCR and CIMD off'
     expect(registration.fix).toMatch(/^enable DCR or CIMD in WorkOS Connect → Configuration/);
   });
 
+  it('reports a --login that cannot register as a failed check beside the registration check', async () => {
+    // Act
+    const run = await runVerifyCli([stack.mcpUrl, '--login', '--no-open', '--origin', BROWSER_ORIGIN, '--json']);
+    const report = reportOf(run);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(failedIds(report)).toEqual(['authorization-server.registration', 'token.login']);
+    expect(checkOf(report, 'token.login').fix).toBe('the client could not register: enable DCR or CIMD in WorkOS Connect → Configuration (with CIMD, pass --client-metadata-url)');
+    expect(run.stderr).not.toContain('Sign in to continue');
+  });
+
   it('prints the failure and its fix in the text report', async () => {
     // Act
     const run = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN]);
