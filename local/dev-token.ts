@@ -12,6 +12,8 @@
  * works with the local AuthKit stand-in only: an authorization server elsewhere is refused.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   discoverAuthorizationServerMetadata,
@@ -19,6 +21,8 @@ import {
   exchangeAuthorization,
   registerClient,
   startAuthorization,
+  type AuthorizationServerMetadata,
+  type OAuthClientInformationMixed,
 } from '@modelcontextprotocol/client';
 import { authorizeHeadlessly } from './authkit/launch';
 import { isLoopbackUrl } from './authkit/loopback';
@@ -27,7 +31,36 @@ import { DEFAULT_PORT } from './stack';
 /** Never listened on: the stand-in redirects here and the code is read from the URL. */
 const REDIRECT_URI = 'http://127.0.0.1:8789/dev-token/callback';
 
+/** The client this command registered, per issuer, so that calling it in a loop does not register a client each time. */
+const CLIENT_CACHE = join(resolve(__dirname, '..', '.local'), 'authkit', 'dev-token-clients.json');
+
 class DevTokenError extends Error {}
+
+function cachedClients(): Record<string, OAuthClientInformationMixed> {
+  try {
+    return JSON.parse(readFileSync(CLIENT_CACHE, 'utf8')) as Record<string, OAuthClientInformationMixed>;
+  } catch {
+    return {};
+  }
+}
+
+async function registeredClient(issuer: string, metadata: AuthorizationServerMetadata, fresh: boolean): Promise<OAuthClientInformationMixed> {
+  const cache = cachedClients();
+  if (!fresh && cache[issuer]) return cache[issuer];
+  const client = await registerClient(issuer, {
+    metadata,
+    clientMetadata: {
+      client_name: 'dev-token (npm run dev)',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+  });
+  mkdirSync(dirname(CLIENT_CACHE), { recursive: true });
+  writeFileSync(CLIENT_CACHE, `${JSON.stringify({ ...cache, [issuer]: { client_id: client.client_id } }, null, 2)}\n`);
+  return { client_id: client.client_id };
+}
 
 function mcpUrlFromArguments(): URL {
   const { values } = parseArgs({ options: { port: { type: 'string' }, 'mcp-url': { type: 'string' } }, strict: true });
@@ -51,16 +84,16 @@ async function discover(mcpUrl: URL) {
 
 async function devAccessToken(mcpUrl: URL): Promise<string> {
   const { issuer, metadata, resource } = await discover(mcpUrl);
-  const clientInformation = await registerClient(issuer, {
-    metadata,
-    clientMetadata: {
-      client_name: 'dev-token (npm run dev)',
-      redirect_uris: [REDIRECT_URI],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    },
-  });
+  try {
+    return await signIn(issuer, metadata, resource, await registeredClient(issuer, metadata, false));
+  } catch (error) {
+    // A stand-in started with another clients file does not know the cached client: register again.
+    if (!/invalid_client/.test((error as Error).message)) throw error;
+    return signIn(issuer, metadata, resource, await registeredClient(issuer, metadata, true));
+  }
+}
+
+async function signIn(issuer: string, metadata: AuthorizationServerMetadata, resource: URL, clientInformation: OAuthClientInformationMixed): Promise<string> {
   const state = randomBytes(16).toString('base64url');
   const scope = 'openid profile email';
   const { authorizationUrl, codeVerifier } = await startAuthorization(issuer, { metadata, clientInformation, redirectUrl: REDIRECT_URI, scope, state, resource });
