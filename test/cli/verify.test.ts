@@ -150,6 +150,24 @@ describe('verify against a correctly configured local stage', () => {
     expect(run.stderr).toMatch(/^Signed in as client \S+, registered by DCR\.$/m);
   });
 
+  it('bounds each request by --timeout: a JWKS that answers after 10 s fails its check after 1 s', async () => {
+    // Prepare
+    await controls.setJwksMode('slow', { delayMs: 10_000 });
+    const started = Date.now();
+
+    // Act
+    const run = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json', '--timeout', '1']);
+    const elapsedMs = Date.now() - started;
+    await controls.setJwksMode('normal');
+    const report = reportOf(run);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(failedIds(report)).toEqual(['authorization-server.jwks']);
+    expect(checkOf(report, 'authorization-server.jwks').detail).toBe(`no answer from ${stack.issuer}/oauth2/jwks: no complete answer within 1000 ms`);
+    expect(elapsedMs).toBeLessThan(10_000);
+  });
+
   // Last: the authorizer's key cache is not needed here, but the outage must not leak into other tests.
   it('fails the JWKS check, naming authkitDomain, while the issuer\'s JWKS is down', async () => {
     // Prepare
