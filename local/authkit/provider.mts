@@ -79,7 +79,13 @@ function resourceServerInfo(settings: AuthKitProviderSettings) {
   return async (ctx: KoaContext, resourceIndicator: string): Promise<ResourceServerInfo> => {
     if (isClientCredentialsRequest(ctx)) {
       // AuthKit's M2M tokens are audienced to the environment's client id, whatever resource is named.
-      return { scope: settings.scopes.join(' '), audience: ENVIRONMENT_CLIENT_ID, accessTokenTTL: settings.accessTokenTtlSeconds, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+      return {
+        scope: settings.scopes.join(' '),
+        audience: ENVIRONMENT_CLIENT_ID,
+        accessTokenTTL: settings.accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      };
     }
     const url = URL.parse(resourceIndicator);
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
