@@ -148,6 +148,8 @@ describe('verify against a correctly configured local stage', () => {
     expect(checkOf(report, 'token.audience').detail).toBe(`aud: ${stack.mcpUrl}`);
     expect(checkOf(report, 'mcp.whoami').status).toBe('pass');
     expect(run.stderr).toMatch(/^Signed in as client \S+, registered by DCR\.$/m);
+    // The token obtained is never printed: no JWT appears anywhere in the output.
+    expect(run.stdout + run.stderr).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
   });
 
   it('bounds each request by --timeout: a JWKS that answers after 10 s fails its check after 1 s', async () => {
