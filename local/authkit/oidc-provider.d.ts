@@ -74,6 +74,8 @@ declare module 'oidc-provider' {
     type: string;
     readonly oidc: OidcContext;
     set(name: string, value: string): void;
+    /** Removes a response header. */
+    remove(name: string): void;
     /** A request header, or '' when absent. */
     get(name: string): string;
     redirect(url: string): void;

@@ -64,15 +64,30 @@ const authorizationServerMetadataRoute: Middleware = async (ctx, next) => {
   await next();
 };
 
+const CORS_RESPONSE_HEADERS = [
+  'Access-Control-Allow-Origin',
+  'Access-Control-Allow-Credentials',
+  'Access-Control-Expose-Headers',
+  'Access-Control-Allow-Methods',
+  'Access-Control-Allow-Headers',
+  'Access-Control-Max-Age',
+];
+
 /**
- * oidc-provider answers every CORS preflight with the requesting origin (the client is not known
- * yet). A page on another site gets an empty answer instead, so that its browser stops before
- * sending the request.
+ * oidc-provider answers CORS for any origin on its public endpoints (metadata, JWKS) and on every
+ * preflight (the client is not known yet). A page on another site gets no CORS answer at all: an
+ * empty preflight, so that its browser stops before sending the request, and no CORS headers on
+ * anything else, so that it cannot read what comes back.
  */
-const foreignPreflight: Middleware = async (ctx, next) => {
+const loopbackCorsOnly: Middleware = async (ctx, next) => {
   const origin = ctx.get('origin');
-  if (ctx.method !== 'OPTIONS' || origin === '' || isLoopbackOrigin(origin)) return next();
-  ctx.status = 204;
+  if (origin === '' || isLoopbackOrigin(origin)) return next();
+  if (ctx.method === 'OPTIONS') {
+    ctx.status = 204;
+    return;
+  }
+  await next();
+  for (const name of CORS_RESPONSE_HEADERS) ctx.remove(name);
 };
 
 /**
@@ -231,7 +246,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
       cimdLoopback: options.cimdLoopback ?? false,
     });
     provider.use(authorizationServerMetadataRoute);
-    provider.use(foreignPreflight);
+    provider.use(loopbackCorsOnly);
     provider.use(registrationCors);
     provider.use(interactionRoutes(provider, autoApprove));
     providerCallback = provider.callback();

@@ -165,6 +165,15 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     expect(token.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it.each([['/.well-known/oauth-authorization-server'], ['/oauth2/jwks']])('gives the attacker page no CORS answer from %s either', async (path) => {
+    // Act
+    const response = await fetch(`${standIn.issuer}${path}`, { headers: { origin: EVIL_ORIGIN } });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('still answers CORS to a browser client on a loopback origin', async () => {
     // Act
     const token = await fetch(`${standIn.issuer}/oauth2/token`, {
