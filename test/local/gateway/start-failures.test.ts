@@ -28,6 +28,16 @@ describe('features the local gateway refuses at start', () => {
     ],
     ['required API keys', /required API keys/, /^ApiGET/, (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { apiKeyRequired: true })],
     [
+      // What API Gateway does with a STREAM transfer mode on the Invoke URI is not documented.
+      'ResponseTransferMode STREAM with the Invoke (not response-streaming) URI',
+      /ResponseTransferMode STREAM with the Invoke URI/,
+      /^ApiGET/,
+      (_s, api, fn) => {
+        const method = api.root.addMethod('GET', new apigw.LambdaIntegration(fn));
+        (method.node.defaultChild as apigw.CfnMethod).addPropertyOverride('Integration.ResponseTransferMode', 'STREAM');
+      },
+    ],
+    [
       'stage response caching',
       /response caching/,
       /^ApiDeploymentStage/,
