@@ -28,8 +28,10 @@ export type BundleSource = { readonly entry: string } | { readonly code: string 
 
 /**
  * Builds `source` into `outfile` with the options `AuthKitMcpServer.bundledFunction` gives
- * NodejsFunction (lib/authkit-mcp-server.ts): minified CommonJS for Node 22 with a linked source
- * map without sources, plus `alias` (the MCP runtime's validator swap, `mcpBundling().alias`).
+ * NodejsFunction (lib/authkit-mcp-server.ts): minified CommonJS for Node 24 with a linked source
+ * map without sources, the AWS SDK v3 left out as NodejsFunction leaves it out by default (the
+ * Lambda Node.js runtime provides it), plus `alias` (the MCP runtime's validator swap,
+ * `mcpBundling().alias`).
  * Returns the size of the code, without its source map.
  */
 export async function bundleAsDeployed(source: BundleSource, outfile: string, alias: Readonly<Record<string, string>> = {}): Promise<number> {
@@ -41,8 +43,9 @@ export async function bundleAsDeployed(source: BundleSource, outfile: string, al
     sourcemap: true,
     sourcesContent: false,
     platform: 'node',
-    target: 'node22',
+    target: 'node24',
     format: 'cjs',
+    external: ['@aws-sdk/*'],
     alias: { ...alias },
     logLevel: 'silent',
   });
