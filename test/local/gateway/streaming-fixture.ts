@@ -156,6 +156,8 @@ export function synthStreamingFixture(): FixtureAssembly {
     new lambda.Function(stack, id, { runtime, handler: 'index.handler', code: lambda.Code.fromAsset(handlerDir(dir, id, source)), timeout });
 
   const streaming = fn('StreamingFn', STREAMING_SOURCE, lambda.Runtime.NODEJS_24_X);
+  // Its own Timeout falls before the integration timeout.
+  const shortLived = fn('ShortStreamingFn', STREAMING_SOURCE, lambda.Runtime.NODEJS_24_X, cdk.Duration.seconds(2));
   const buffered = fn('BufferedFn', BUFFERED_SOURCE, lambda.Runtime.NODEJS_24_X);
   const node22 = fn('Node22Fn', VERSION_SOURCE, lambda.Runtime.NODEJS_22_X);
   const node24 = fn('Node24Fn', VERSION_SOURCE, lambda.Runtime.NODEJS_24_X);
@@ -163,6 +165,7 @@ export function synthStreamingFixture(): FixtureAssembly {
   const api = new apigw.RestApi(stack, 'Api', { deployOptions: { stageName: 'stream' } });
   const stream = { responseTransferMode: apigw.ResponseTransferMode.STREAM, timeout: cdk.Duration.millis(STREAM_INTEGRATION_TIMEOUT_MS) };
   api.root.addResource('stream').addMethod('GET', new apigw.LambdaIntegration(streaming, stream));
+  api.root.addResource('stream-short').addMethod('GET', new apigw.LambdaIntegration(shortLived, stream));
   api.root.addResource('buffered-streaming-handler').addMethod('GET', new apigw.LambdaIntegration(streaming));
   api.root.addResource('stream-buffered-handler').addMethod('GET', new apigw.LambdaIntegration(buffered, stream));
   api.root.addResource('node22').addMethod('GET', new apigw.LambdaIntegration(node22));

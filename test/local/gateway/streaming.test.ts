@@ -199,6 +199,17 @@ describe('streaming timeouts', () => {
   });
 });
 
+describe('the function Timeout of a streaming function', () => {
+  it('cuts the stream when the function runs past its own Timeout, before the integration timeout', async () => {
+    const started = Date.now();
+    const response = await get(gateway.url, '/stream-short?mode=steady');
+    expect(response.status).toBe(200);
+    expect(response.complete).toBe(false);
+    expect(Date.now() - started).toBeLessThan(STREAM_INTEGRATION_TIMEOUT_MS);
+    expect(logLines.some((l) => /GET \/stream-short 200 .*Sandbox\.Timedout.*Task timed out after 2\.00 seconds; the response was cut off mid-stream/.test(l))).toBe(true);
+  });
+});
+
 describe('a client that disconnects from a streamed response', () => {
   it('leaves the function running, as the Node.js runtime signals nothing on AWS', async () => {
     const response = await get(gateway.url, '/stream?mode=until-disconnect&tag=aws', 2);
@@ -239,6 +250,6 @@ describe('transfer modes that do not match the handler', () => {
 
 describe('start-up', () => {
   it('says which methods stream and how a disconnect is handled', () => {
-    expect(logLines).toContainEqual(expect.stringMatching(/response streaming: 2 methods \(ResponseTransferMode STREAM\), idle timeout 1\.5 s; a client disconnect is not signalled/));
+    expect(logLines).toContainEqual(expect.stringMatching(/response streaming: 3 methods \(ResponseTransferMode STREAM\), idle timeout 1\.5 s; a client disconnect is not signalled/));
   });
 });
