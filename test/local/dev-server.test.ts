@@ -7,6 +7,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -288,6 +289,34 @@ describe('a function whose asset vanished while the stack runs', () => {
       expect(unauthenticated.status).toBe(401);
     } finally {
       await stack.stop();
+    }
+  });
+});
+
+describe('local/dev-token.ts', () => {
+  it('refuses to sign in at an authorization server other than the local stand-in, printing no token', async () => {
+    // Prepare: an MCP server whose protected-resource metadata names a real AuthKit domain.
+    const server = createHttpServer((_req, res) => {
+      const port = (server.address() as { port: number }).port;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ resource: `http://127.0.0.1:${port}/mcp`, authorization_servers: ['https://acme.authkit.app'] }));
+    });
+    await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+    const mcpUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/mcp`;
+
+    try {
+      // Act
+      const result = await run(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['local/dev-token.ts', '--mcp-url', mcpUrl], { cwd: REPO_ROOT }).then(
+        () => ({ code: 0, stdout: 'a token', stderr: '' }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('https://acme.authkit.app, not the local AuthKit stand-in');
+    } finally {
+      await new Promise((resolveClose) => server.close(resolveClose));
     }
   });
 });
