@@ -103,6 +103,11 @@ export interface LocalFunctionOptions {
   readonly concurrency: AccountConcurrency;
   /** Receives each line the function writes to stdout or stderr. */
   readonly onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * What Lambda's execution environment gives every function besides its own variables: the
+   * role's credentials, and locally where AWS services are reached and the runtime's AWS SDK.
+   */
+  readonly awsEnvironment?: Readonly<Record<string, string>>;
 }
 
 // Lambda allows 10 s for loading a function's code before the first invocation.
@@ -148,6 +153,7 @@ export class LocalFunction {
     const { spec } = this;
     return {
       ...spec.environment,
+      ...this.options.awsEnvironment,
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',

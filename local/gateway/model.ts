@@ -4,6 +4,8 @@
  * the Lambda functions they invoke. Building the model is where every unsupported feature is
  * found, so the gateway fails at start rather than answer differently from AWS.
  */
+import type { LocalSecret } from '../aws/secrets-manager';
+import { secretGrantsOf, secretsOf, type SecretGrants } from './secrets';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -84,6 +86,10 @@ export interface ApiModel {
   readonly environment: DeploymentEnvironment;
   /** Resources that have no effect on how a request is answered locally, and why. */
   readonly ignored: readonly IgnoredResource[];
+  /** The template's Secrets Manager secrets, with values made for this run. */
+  readonly secrets: readonly LocalSecret[];
+  /** What each function's role lets it do with them. */
+  readonly secretGrants: SecretGrants;
 }
 
 export interface ModelOptions {
@@ -644,6 +650,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       ignored.push({ logicalId, type, reason: 'no served method uses it' });
       continue;
     }
+    // Served by the local Secrets Manager endpoint with a value made for this run; not listed.
+    if (type === 'AWS::SecretsManager::Secret') continue;
     const reason =
       NO_REQUEST_TIME_EFFECT[type] ??
       (type === 'AWS::Lambda::Function'
@@ -668,5 +676,7 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     functions,
     environment,
     ignored,
+    secrets: secretsOf(resources, (logicalId) => physical.ref(logicalId)!, (value, where) => resolver.resolve(value, where)),
+    secretGrants: secretGrantsOf(resources, [...functions.keys()], (value, where) => resolver.resolve(value, where)),
   };
 }

@@ -2,6 +2,7 @@
  * `startGateway`: serves the REST API of a synthesized stack on localhost, as API Gateway would
  * serve it behind a custom domain mapped at the root.
  */
+import { startLocalAwsServices } from './aws-services';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -252,12 +253,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw error;
   }
 
+  const aws = await startLocalAwsServices(model, scratchDir);
   const functions = new Map<string, LocalFunction>();
   for (const [logicalId, spec] of model.functions) {
     functions.set(
       logicalId,
       new LocalFunction(spec, {
         bootstrapFile,
+        awsEnvironment: aws.environmentOf(logicalId),
         nodeBinary: nodeBinaries.get(logicalId)!.path,
         concurrency,
         maxProcesses: options.maxProcessesPerFunction ?? 4,
@@ -641,7 +644,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       (stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await Promise.all([closed, ...[...functions.values()].map((fn) => fn.stop())]);
+        await Promise.all([closed, aws.stop(), ...[...functions.values()].map((fn) => fn.stop())]);
         fs.rmSync(scratchDir, { recursive: true, force: true });
       })()),
   };

@@ -1,0 +1,60 @@
+/**
+ * What Lambda's execution environment gives a function besides its own variables, made local:
+ * credentials for its role (a local access key per function, so a call to a local AWS service can
+ * be checked against that function's role), the AWS SDK v3 the Node.js runtime ships (the
+ * project's own copy, found through NODE_PATH as the runtime's is), and the endpoint of each
+ * AWS service the template uses that the local stack provides: Secrets Manager for now.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startLocalSecretsManager, type LocalSecretsManager } from '../aws/secrets-manager';
+import type { ApiModel } from './model';
+
+export interface LocalAwsServices {
+  /** The variables a function's processes get, besides the template's. */
+  environmentOf(functionLogicalId: string): Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/** The access key id a function's processes sign with: stable per function, obviously local. */
+export function localAccessKeyId(functionLogicalId: string): string {
+  return `ASIALOCAL${createHash('sha256').update(functionLogicalId).digest('hex').slice(0, 11).toUpperCase()}`;
+}
+
+/** A folder whose node_modules holds only the AWS SDK v3, as the Lambda Node.js runtime provides it. */
+function runtimeSdkPath(scratchDir: string): string | undefined {
+  let sdk: string;
+  try {
+    // The @aws-sdk scope folder of the project's installed SDK v3.
+    sdk = path.dirname(path.dirname(require.resolve('@aws-sdk/client-secrets-manager/package.json')));
+  } catch {
+    return undefined;
+  }
+  const modules = path.join(scratchDir, 'runtime-sdk', 'node_modules');
+  fs.mkdirSync(modules, { recursive: true });
+  fs.symlinkSync(sdk, path.join(modules, '@aws-sdk'), 'dir');
+  return modules;
+}
+
+export async function startLocalAwsServices(model: ApiModel, scratchDir: string): Promise<LocalAwsServices> {
+  const keyOwners = new Map([...model.functions.keys()].map((id) => [localAccessKeyId(id), id]));
+  let secretsManager: LocalSecretsManager | undefined;
+  if (model.secrets.length > 0) {
+    secretsManager = await startLocalSecretsManager(model.secrets, (accessKeyId, action, arn) => {
+      const owner = accessKeyId === undefined ? undefined : keyOwners.get(accessKeyId);
+      return owner !== undefined && model.secretGrants.mayAccess(owner, action, arn);
+    });
+  }
+  const sdk = runtimeSdkPath(scratchDir);
+  return {
+    environmentOf: (functionLogicalId) => ({
+      AWS_ACCESS_KEY_ID: localAccessKeyId(functionLogicalId),
+      AWS_SECRET_ACCESS_KEY: 'local-secret-access-key',
+      AWS_SESSION_TOKEN: 'local-session-token',
+      ...(sdk ? { NODE_PATH: sdk } : {}),
+      ...(secretsManager ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint } : {}),
+    }),
+    stop: async () => secretsManager?.close(),
+  };
+}
