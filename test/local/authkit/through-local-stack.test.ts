@@ -1,7 +1,7 @@
 /**
  * The stand-in's CIMD clients and M2M tokens against the whole local stack: the synthesized
  * template served by the local API Gateway, its authorizer and the sample MCP function, with the
- * real MCP SDK client.
+ * real MCP SDK client; and the local stage's browser origins as cdk.json sets them.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,8 +89,7 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     expect(identity).toMatchObject({ sub: DEV_USER.sub, organization: DEV_USER.orgId, client: clientMetadataUrl });
   });
 
-  it('lets an M2M application call whoami with a client-credentials token, shown as the application', async () => {
-    // Prepare
+  async function m2mAccessToken(): Promise<{ clientId: string; accessToken: string; status: number }> {
     const registration = await fetch(`${stack.issuer}/oauth2/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -103,6 +102,12 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
     });
     const { access_token: accessToken } = (await tokenResponse.json()) as { access_token: string };
+    return { clientId, accessToken, status: tokenResponse.status };
+  }
+
+  it('lets an M2M application call whoami with a client-credentials token, shown as the application', async () => {
+    // Prepare
+    const { clientId, accessToken, status } = await m2mAccessToken();
 
     // Act
     const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${accessToken}` } } });
@@ -112,7 +117,27 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     await client.close();
 
     // Assess
-    expect(tokenResponse.status).toBe(200);
+    expect(status).toBe(200);
     expect(identity).toMatchObject({ sub: clientId, organization: DEV_USER.orgId, client: clientId });
+  });
+
+  it.each([
+    ['MCP Inspector on localhost', 'http://localhost:6274', 200],
+    ['MCP Inspector on 127.0.0.1', 'http://127.0.0.1:6274', 200],
+    ['a page on another site', 'https://evil.example', 403],
+  ])('lets the local stage be called from browser pages on loopback only: %s', async (_who, origin, expected) => {
+    // Prepare: the stage's allowedOrigins come from cdk.json (no override here).
+    const { accessToken } = await m2mAccessToken();
+
+    // Act
+    const response = await fetch(stack.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, origin, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'origin-check', version: '1.0.0' } } }),
+    });
+    await response.body?.cancel();
+
+    // Assess
+    expect(response.status).toBe(expected);
   });
 });
