@@ -1,5 +1,6 @@
 /**
- * Long tools through the whole local stack, as deployed: after the OAuth flow, an MCP client calls
+ * Long tools through the whole local stack, as deployed (steps of one second, so the first
+ * progress is due at 1 s and the 40% mark, 2.4 s, leaves room for a busy machine): after the OAuth flow, an MCP client calls
  * `long_task` and sees its progress and log lines while it runs, over API Gateway's response
  * streaming (the `/mcp` integration's ResponseTransferMode STREAM) and the function's streaming
  * handler. The v2 SDK client speaks 2026-07-28; the 1.x SDK client, which most deployed clients
@@ -56,13 +57,13 @@ describe('long tools stream their progress through the local stack', () => {
 
   it('2026-07-28 (SDK v2): the first progress arrives before 40% of the run, log lines before the result, the result after the run', async () => {
     expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
-    const run = await longTaskV2(6, 3);
-    expect(run.progress).toHaveLength(3);
+    const run = await longTaskV2(6, 6);
+    expect(run.progress).toHaveLength(6);
     expect(run.progress[0]).toBeLessThan(0.4 * 6000);
-    expect(run.logs).toHaveLength(3);
+    expect(run.logs).toHaveLength(6);
     expect(run.logs[0]).toBeLessThan(run.finished);
     expect(run.finished).toBeGreaterThanOrEqual(6000);
-    expect(run.text).toMatch(/^Finished 3 step\(s\) in 6\.\d s\.$/);
+    expect(run.text).toMatch(/^Finished 6 step\(s\) in 6\.\d s\.$/);
   });
 
   it('2025-11-25 (SDK 1.x): the same, on the stateless 2025 transport', async () => {
@@ -75,17 +76,17 @@ describe('long tools stream their progress through the local stack', () => {
     const progress: number[] = [];
     const logs: number[] = [];
     legacy.setNotificationHandler(LoggingMessageNotificationSchema, () => void logs.push(Date.now() - started));
-    const result = await legacy.callTool({ name: 'long_task', arguments: { seconds: 6, steps: 3 } }, undefined, {
+    const result = await legacy.callTool({ name: 'long_task', arguments: { seconds: 6, steps: 6 } }, undefined, {
       onprogress: () => void progress.push(Date.now() - started),
       timeout: 60_000,
     });
     const finished = Date.now() - started;
-    expect(progress).toHaveLength(3);
+    expect(progress).toHaveLength(6);
     expect(progress[0]).toBeLessThan(0.4 * 6000);
-    expect(logs).toHaveLength(3);
+    expect(logs).toHaveLength(6);
     expect(logs[0]).toBeLessThan(finished);
     expect(finished).toBeGreaterThanOrEqual(6000);
-    expect((result.content as { text: string }[])[0].text).toMatch(/^Finished 3 step\(s\) in 6\.\d s\.$/);
+    expect((result.content as { text: string }[])[0].text).toMatch(/^Finished 6 step\(s\) in 6\.\d s\.$/);
     await legacy.close();
   });
 
