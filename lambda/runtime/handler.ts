@@ -549,12 +549,14 @@ function createMcpEntry(
     if (record) record.era = ctx.era;
     return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo, serverOptions, requestState });
   };
-  const modern = createMcpHandler(userFactory, {
-    legacy: 'reject',
-    responseMode: streaming ? 'auto' : 'json',
-    maxRequestBodySize: settings.maxBodyBytes,
-    onerror: reportError,
-  });
+  const modern = withoutJsonModeNotice(() =>
+    createMcpHandler(userFactory, {
+      legacy: 'reject',
+      responseMode: streaming ? 'auto' : 'json',
+      maxRequestBodySize: settings.maxBodyBytes,
+      onerror: reportError,
+    }),
+  );
 
   const serveLegacy = async (request: Request, authInfo: AuthInfo, parsedBody: unknown, record: RequestRecord): Promise<Response> => {
     const product = await userFactory({ era: 'legacy', authInfo, requestInfo: request });
@@ -590,6 +592,24 @@ function createMcpEntry(
       throw error;
     }
   };
+}
+
+// The SDK announces on every construction in JSON mode that mid-call notifications are dropped.
+// Buffered, that is this runtime's documented behaviour (a buffered integration could not deliver
+// them before the result anyway), so the notice would only repeat on every cold start.
+const JSON_MODE_NOTICE = "responseMode: 'json' drops mid-call notifications";
+
+function withoutJsonModeNotice<T>(create: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith(JSON_MODE_NOTICE)) return;
+    warn(...args);
+  };
+  try {
+    return create();
+  } finally {
+    console.warn = warn;
+  }
 }
 
 type Step = Response | undefined;
