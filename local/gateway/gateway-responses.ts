@@ -17,6 +17,7 @@ export type GatewayResponseType =
   | 'INTEGRATION_TIMEOUT'
   | 'REQUEST_TOO_LARGE'
   | 'THROTTLED'
+  | 'WAF_FILTERED'
   | 'DEFAULT_4XX'
   | 'DEFAULT_5XX';
 
@@ -41,6 +42,8 @@ export const BUILT_IN_RESPONSES: Readonly<Record<GatewayResponseType, BuiltInRes
   INTEGRATION_TIMEOUT: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
   REQUEST_TOO_LARGE: { status: 413, errorType: 'RequestTooLargeException', template: DEFAULT_TEMPLATE },
   THROTTLED: { status: 429, errorType: 'TooManyRequestsException', template: DEFAULT_TEMPLATE },
+  // A request AWS WAF blocks without a custom response (403 Forbidden).
+  WAF_FILTERED: { status: 403, errorType: 'ForbiddenException', template: DEFAULT_TEMPLATE },
   DEFAULT_4XX: { status: 400, errorType: 'BadRequestException', template: DEFAULT_TEMPLATE },
   DEFAULT_5XX: { status: 502, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
 };
@@ -125,6 +128,7 @@ export const GATEWAY_MESSAGES = {
   endpointTimedOut: 'Endpoint request timed out',
   requestTooLong: 'Request Too Long',
   tooManyRequests: 'Too Many Requests',
+  forbidden: 'Forbidden',
 } as const;
 
 /**

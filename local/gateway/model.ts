@@ -16,6 +16,7 @@ import { CfnResource, DeploymentEnvironment, IntrinsicResolver, LoadedStack, Phy
 import { MethodThrottle, MethodThrottleSetting, methodThrottleSetting, resolveMethodThrottle } from './throttle';
 import { SubstitutionTemplate } from './substitution-template';
 import { CompiledTemplate, UnsupportedTemplateError } from './vtl';
+import { webAclForStage, type WebAclModel } from './waf';
 
 export interface TokenAuthorizerModel {
   readonly logicalId: string;
@@ -86,6 +87,8 @@ export interface ApiModel {
   readonly environment: DeploymentEnvironment;
   /** Resources that have no effect on how a request is answered locally, and why. */
   readonly ignored: readonly IgnoredResource[];
+  /** The AWS WAF web ACL associated with the served stage, evaluated before anything else. */
+  readonly webAcl?: WebAclModel;
   /** The template's Secrets Manager secrets, with values made for this run. */
   readonly secrets: readonly LocalSecret[];
   /** What each function's role lets it do with them. */
@@ -194,6 +197,10 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     }
     return name;
   };
+  const webAclName = (logicalId: string) =>
+    resources[logicalId].Properties?.Name !== undefined ? resolver.resolveString(resources[logicalId].Properties?.Name, `${logicalId}.Name`) : `${logicalId}-${shortId(logicalId, 12)}`;
+  const webAclArn = (logicalId: string) =>
+    `arn:aws:wafv2:${options.region}:${options.accountId}:regional/webacl/${webAclName(logicalId)}/${shortId(`${stack.stackName}/${logicalId}/id`, 36)}`;
   const functionArn = (logicalId: string) => `arn:aws:lambda:${options.region}:${options.accountId}:function:${functionName(logicalId)}`;
 
   const physical: PhysicalValues = {
@@ -226,6 +233,9 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         case 'AWS::SecretsManager::Secret':
           // The ARN a function is given; what it reads there is up to the local runner.
           return `arn:aws:secretsmanager:${options.region}:${options.accountId}:secret:${stack.stackName}-${logicalId}-${shortId(logicalId, 6)}`;
+        case 'AWS::WAFv2::WebACL':
+          // CloudFormation's Ref of a web ACL is `name|id|scope`.
+          return `${webAclName(logicalId)}|${shortId(`${stack.stackName}/${logicalId}/id`, 36)}|${resolver.resolveString(resource.Properties?.Scope ?? 'REGIONAL', `${logicalId}.Scope`)}`;
         case 'AWS::Logs::LogGroup':
           return resource.Properties?.LogGroupName !== undefined
             ? resolver.resolveString(resource.Properties.LogGroupName, `${logicalId}.LogGroupName`)
@@ -249,6 +259,10 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
           return functionArn(logicalId);
         case 'AWS::IAM::Role.Arn':
           return `arn:aws:iam::${options.accountId}:role/${physical.ref(logicalId)}`;
+        case 'AWS::WAFv2::WebACL.Arn':
+          return webAclArn(logicalId);
+        case 'AWS::WAFv2::WebACL.Id':
+          return shortId(`${stack.stackName}/${logicalId}/id`, 36);
         case 'AWS::Logs::LogGroup.Arn':
           return `arn:aws:logs:${options.region}:${options.accountId}:log-group:${physical.ref(logicalId)}:*`;
         default:
@@ -637,15 +651,17 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     });
   }
 
+  // --- The AWS WAF web ACL associated with the stage ---
+  const stageArn = `arn:${environment.partition}:apigateway:${environment.region}::/restapis/${apiId}/stages/${stage.name}`;
+  const waf = webAclForStage(resources, stageArn, webAclArn, (value, where) => resolver.resolve(value, where));
+  waf.used.forEach((logicalId) => used.add(logicalId));
+  ignored.push(...waf.ignored);
+  const wafListed = new Set(waf.ignored.map((item) => item.logicalId));
+
   // --- Everything else: refuse what changes behaviour, list what does not ---
   for (const [logicalId, resource] of Object.entries(resources)) {
-    if (used.has(logicalId)) continue;
+    if (used.has(logicalId) || wafListed.has(logicalId)) continue;
     const type = resource.Type;
-    if (type.startsWith('AWS::WAFv2::') || type.startsWith('AWS::WAFRegional::')) {
-      // Listed at start, so that nobody mistakes the local stack for a rate-limited one.
-      ignored.push({ logicalId, type, reason: 'AWS WAF is not emulated: its rules (the per-client-IP rate limit included) are skipped locally' });
-      continue;
-    }
     if (type === 'AWS::ApiGateway::RequestValidator' && belongsToApi(logicalId)) {
       ignored.push({ logicalId, type, reason: 'no served method uses it' });
       continue;
@@ -676,6 +692,7 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     functions,
     environment,
     ignored,
+    webAcl: waf.webAcl,
     secrets: secretsOf(resources, (logicalId) => physical.ref(logicalId)!, (value, where) => resolver.resolve(value, where)),
     secretGrants: secretGrantsOf(resources, [...functions.keys()], (value, where) => resolver.resolve(value, where)),
   };

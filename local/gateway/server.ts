@@ -22,6 +22,7 @@ import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxy
 import { loadStack } from './template';
 import { describeLimits, TokenBucket } from './throttle';
 import type { TemplateInputs } from './vtl';
+import { describeWebAcl, WebAclEvaluator } from './waf';
 
 export interface GatewayOptions {
   /** The cloud assembly folder (`cdk.out`). */
@@ -101,6 +102,8 @@ export interface GatewayStats {
   readonly requests: number;
   /** Requests answered 429 by stage throttling. */
   readonly throttled: number;
+  /** Requests the stage's AWS WAF web ACL blocked (they reach neither throttling nor authorizers). */
+  readonly wafBlocked: number;
   readonly authorizerCache: { readonly hits: number; readonly misses: number; readonly entries: number };
   /** Per function, by logical id. */
   readonly functions: Readonly<Record<string, FunctionStats>>;
@@ -274,6 +277,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let cacheMisses = 0;
   let requestCount = 0;
   let throttledCount = 0;
+  let wafBlockedCount = 0;
+  const webAcl = model.webAcl && new WebAclEvaluator(model.webAcl);
   // One bucket per method, as API Gateway applies stage limits at the method level.
   const buckets = new Map<MethodModel, TokenBucket>();
   const bucketFor = (method: MethodModel): TokenBucket | undefined => {
@@ -427,6 +432,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const rendered = renderGatewayResponse(error, model.gatewayResponses, templateInputs(request, requestId, match, authorizer));
       send(rendered.status, rendered.headers, rendered.body);
     };
+    // AWS WAF sees the request before API Gateway does: a blocked request spends no throttling
+    // token, reaches no authorizer, and gets WAF's answer whatever the route.
+    // The web ACL is associated with the stage, so it sees the requests made to the stage.
+    const toStage = options.executeApiOrigin === undefined || fullPath.split('/').filter((s) => s !== '')[0] === model.stageName;
+    const verdict = toStage ? webAcl?.evaluate(request.sourceIp) : undefined;
+    if (verdict?.blocked) {
+      wafBlockedCount++;
+      reason = verdict.reason;
+      const custom = verdict.customResponse;
+      if (!custom) return gatewayError({ type: 'WAF_FILTERED', message: GATEWAY_MESSAGES.forbidden });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of custom.headers) headers[name] = value;
+      if (custom.body) headers['Content-Type'] = custom.body.contentType;
+      return send(custom.status, headers, custom.body?.content ?? '');
+    }
+    if (verdict && verdict.counted.length > 0) reason = `counted by AWS WAF rule ${verdict.counted.join(', ')}`;
+
     if (tooLarge) {
       reason = `the request body is larger than ${MAX_REQUEST_BYTES} bytes`;
       return gatewayError({ type: 'REQUEST_TOO_LARGE', message: GATEWAY_MESSAGES.requestTooLong });
@@ -599,6 +621,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ignoredByType.set(item.type, entry);
   }
   for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
+  if (model.webAcl) log(`  ${describeWebAcl(model.webAcl, model.stageName)}`);
   log(`  ${describeThrottling(model, throttling)}`);
   log(`  ${concurrency.describe()}`);
   const unknownRoute = model.gatewayResponses.get('MISSING_AUTHENTICATION_TOKEN') ?? model.gatewayResponses.get('DEFAULT_4XX');
@@ -637,6 +660,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stats: () => ({
       requests: requestCount,
       throttled: throttledCount,
+      wafBlocked: wafBlockedCount,
       authorizerCache: { hits: cacheHits, misses: cacheMisses, entries: authorizerCache.size },
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
     }),
