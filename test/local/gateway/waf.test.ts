@@ -161,14 +161,14 @@ function getFrom(url: string, localAddress: string, headers: Record<string, stri
   });
 }
 
-function withWebAcl(rule: Record<string, unknown>, associate = true) {
+function withWebAcl(rule: wafv2.CfnWebACL.RuleProperty, associate = true) {
   return (stack: Stack, api: apigw.RestApi, fn: lambda.IFunction) => {
     api.root.addResource('items').addMethod('GET', new apigw.LambdaIntegration(fn));
     const acl = new wafv2.CfnWebACL(stack, 'Acl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       customResponseBodies: { TooMany: { contentType: 'APPLICATION_JSON', content: '{"error":"too_many_requests"}' } },
-      rules: [rule as wafv2.CfnWebACL.RuleProperty],
+      rules: [rule],
       visibilityConfig: { cloudWatchMetricsEnabled: false, metricName: 'acl', sampledRequestsEnabled: false },
     });
     if (associate) new wafv2.CfnWebACLAssociation(stack, 'AclAssociation', { resourceArn: api.deploymentStage.stageArn, webAclArn: acl.attrArn });
