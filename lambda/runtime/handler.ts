@@ -34,7 +34,7 @@ import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChalleng
 import { bodyTextOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { allowedOriginOf, readRuntimeSettings, type ResponseTransferMode } from './config';
-import { StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
+import { isEventStream, StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
 import { jsonUnlessStreamed } from './sse';
 import { RequestStateKeyError, requestStateKeyLoader } from './request-state-key';
 import { nonEmpty } from '../shared/env';
@@ -413,7 +413,7 @@ function timeoutResponse(limits: RequestLimits, id: RequestId | null | undefined
 /** Writes the response; when the limits stop it mid-stream, the stream ends with a JSON-RPC error event (or cleanly, for a listen stream's hold). */
 async function writeStreamed(response: Response, responseStream: LambdaResponseStream, from: HttpResponseStreamFrom, limits: RequestLimits, id: RequestId | null): Promise<void> {
   const body = response.body;
-  if (body === null || limits.signal.aborted) {
+  if (body === null || limits.signal.aborted || !isEventStream(response)) {
     await writeResponseToStream(response, responseStream, from);
     return;
   }

@@ -42,6 +42,11 @@ export function preludeOf(status: number, headers: Headers): HttpResponsePrelude
   return cookies.length > 0 ? { statusCode: status, headers: record, cookies } : { statusCode: status, headers: record };
 }
 
+/** Whether the response is an event stream, written event by event; anything else is written whole. */
+export function isEventStream(response: Response): boolean {
+  return (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase() === 'text/event-stream';
+}
+
 /** Resolves when the stream can take more, or rejects when it closed or failed first. */
 async function drained(stream: LambdaResponseStream): Promise<void> {
   if (stream.destroyed) throw new StreamClosedError();
@@ -69,7 +74,13 @@ export class StreamClosedError extends Error {
  */
 export async function writeResponseToStream(response: Response, stream: LambdaResponseStream, from: HttpResponseStreamFrom): Promise<void> {
   const out = from(stream, preludeOf(response.status, response.headers));
-  // The prelude goes out with the first write; a body-less answer still needs one.
+  if (!isEventStream(response)) {
+    // A whole answer (JSON, or nothing): one write, which also carries the prelude out.
+    out.write(response.body === null ? new Uint8Array(0) : new Uint8Array(await response.arrayBuffer()));
+    await endStream(out);
+    return;
+  }
+  // The prelude goes out with the first write; an event stream may wait a while for its first event.
   out.write(new Uint8Array(0));
   if (response.body !== null) {
     const reader = response.body.getReader();

@@ -6,14 +6,11 @@
  * nothing mid-way gets on the 2026 path too); otherwise the stream is passed on unchanged, the
  * events already read first.
  */
+import { isEventStream } from './response-stream';
 
-const EVENT_STREAM = 'text/event-stream';
 // SSE events end with a blank line; the spec allows CRLF, LF or CR line endings.
 const EVENT_END = /\r\n\r\n|\n\n|\r\r/;
 
-function isEventStream(response: Response): boolean {
-  return (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase() === EVENT_STREAM;
-}
 
 /** The `data` of one SSE event (lines joined with \n), or undefined for a comment-only event. */
 export function eventData(block: string): string | undefined {

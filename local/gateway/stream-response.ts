@@ -143,9 +143,10 @@ export async function serveStreamedInvocation(call: StreamedInvocation, reply: S
     for (const [name, values] of prelude.headers) res.setHeader(name, values.length === 1 ? values[0] : values);
     for (const [name, value] of Object.entries(reply.extraHeaders)) res.setHeader(name, value);
     res.writeHead(prelude.status);
-    // The head goes out now, not with the first body chunk, so a client sees the status at once.
-    res.flushHeaders();
+    // The head goes out now, with the body that came with the prelude or alone, so a client sees
+    // the status at once.
     if (rest.length > 0 && !call.headOnly) res.write(rest);
+    else res.flushHeaders();
   };
   let stop: (why: 'timeout' | 'idle') => void = () => undefined;
   const stopped = new Promise<'timeout' | 'idle'>((resolve) => (stop = resolve));

@@ -105,7 +105,8 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto', remai
   const transport = new StreamableHTTPClientTransport(new URL(RESOURCE), {
     fetch: async (url, init) => {
       const { response } = await invoke(handler, new Request(url, init), remainingMs);
-      contentTypes.push(response.headers.get('content-type') ?? '');
+      // The content type of each tools/call answer (not of the handshake's notifications).
+      if (typeof init?.body === 'string' && init.body.includes('"tools/call"')) contentTypes.push(response.headers.get('content-type') ?? '');
       return response;
     },
     requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
