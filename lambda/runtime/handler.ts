@@ -384,7 +384,13 @@ function requestLimits(responseStream: LambdaResponseStream, context: LambdaCont
   const timers: NodeJS.Timeout[] = [];
   const remaining = context?.getRemainingTimeInMillis?.();
   if (remaining !== undefined) timers.push(setTimeout(() => abort('timeout'), Math.max(0, remaining - marginMs)));
-  const aborted = new Promise<undefined>((resolve) => controller.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  // Removed again in dispose: a Request made with this signal keeps the signal alive for as long
+  // as the Request lives, and a listener left on it would keep this request's answer alive too.
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+  });
   return {
     signal: controller.signal,
     reason: () => reason,
@@ -395,6 +401,7 @@ function requestLimits(responseStream: LambdaResponseStream, context: LambdaCont
     dispose: () => {
       for (const timer of timers) clearTimeout(timer);
       responseStream.off('close', onClose);
+      controller.signal.removeEventListener('abort', onAbort);
     },
   };
 }
