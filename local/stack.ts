@@ -21,6 +21,8 @@ export const DEFAULT_PORT = 8787;
 export const DEFAULT_AUTHKIT_PORT = 8788;
 
 export interface LocalStackOptions {
+  /** Start function processes with `--expose-gc`, so `gateway.measureHeaps()` works (the soak's leak check). @default false */
+  readonly exposeGcToFunctions?: boolean;
   /** Port of the API. 0 picks a free one. @default 8787 */
   readonly port?: number;
   /** Interface both servers listen on. @default '127.0.0.1' */
@@ -156,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
       // Discarded unless asked for, as documented: tests and `npm run dev` choose whether to show them.
       onFunctionOutput: (id, line) => options.onFunctionOutput?.(id, line),
+      exposeGcToFunctions: options.exposeGcToFunctions,
     });
     started.push(() => gateway.stop());
     const urls = serverUrls(options.deployedStage === undefined ? origin : `${origin}/${gateway.stageName}`);

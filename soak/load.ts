@@ -2,7 +2,6 @@
  * Runs probes at a fixed concurrency and keeps what the report needs: every judgement, every
  * latency, and samples of each function process's resident memory as the run goes on.
  */
-import { median } from '../bench/harness';
 import type { RunningGateway } from '../local/gateway';
 import { send, type Probe, type Reply, type Verdict } from './probes';
 
@@ -131,15 +130,15 @@ export interface MemoryGrowth {
   readonly functionId: string;
   /** Processes alive through the whole measured span; only these are summed. */
   readonly processes: number;
-  /** Summed RSS when the measured span starts (the heaps have settled through the warm-up). */
+  /** Summed heap when the measured span starts (the heaps have settled through the warm-up). */
   readonly startBytes: number;
-  /** RSS growth over the first of the two equal phases. */
+  /** Heap growth over the first of the two equal phases. */
   readonly firstPhaseBytes: number;
-  /** RSS growth over the second phase: what the gate judges. */
+  /** Heap growth over the second phase: what the gate judges. */
   readonly secondPhaseBytes: number;
   /** The most the second phase may grow: a share of the first phase's growth plus a small allowance per process. */
   readonly limitBytes: number;
-  /** Least-squares slope over the second phase, in bytes per 10,000 requests (all processes together). */
+  /** The second phase's growth per 10,000 requests (all processes together). */
   readonly secondPhaseSlopeBytesPer10k: number;
 }
 
@@ -149,63 +148,40 @@ export interface MemoryGrowth {
  * as large as its first.
  */
 export const SECOND_PHASE_SHARE_OF_FIRST = 0.25;
-/**
- * GC noise: V8 still enlarges a settled process's old space now and then, by a page or a few MB,
- * and a boundary's level can catch one process just before or after such a step.
- */
-export const GROWTH_ALLOWANCE_BYTES_PER_PROCESS = 2 * 1024 * 1024;
+/** Noise in what a full collection leaves: caches and pools that fill up once, per process. */
+export const GROWTH_ALLOWANCE_BYTES_PER_PROCESS = 1024 * 1024;
+
+/** Each function process's V8 heap right after a full collection, when `completed` requests had been answered. */
+export interface HeapSample {
+  readonly completed: number;
+  /** Function logical id → process id → heap bytes. */
+  readonly heaps: ReadonlyMap<string, ReadonlyMap<number, number>>;
+}
 
 /**
- * The RSS growth of each function over two equal, consecutive phases of the load, `from` to the
- * middle and the middle to `to` (in requests completed). Only processes that lived through the
- * whole span count, so a replaced process can neither hide nor fake growth. A function none of
- * whose processes lived through the span is reported with NaN figures, which miss any target.
- * Each boundary's level is the median of the samples near it, so one sample taken mid-collection
- * does not decide the outcome.
+ * The growth of what each function keeps (its heap right after a full collection, so garbage V8
+ * has not collected yet does not count, as it does in RSS) over two equal, consecutive phases of
+ * the load: `start` to `middle` and `middle` to `end`. Only processes measured at all three points
+ * count, so a replaced process can neither hide nor fake growth. A function none of whose
+ * processes was measured at all three is reported with NaN figures, which miss any target.
  */
-export function memoryGrowth(samples: readonly MemorySample[], from: number, to: number): MemoryGrowth[] {
-  const measured = samples.filter((s) => s.completed >= from && s.completed <= to);
-  if (measured.length < 3) throw new Error(`Only ${measured.length} memory samples between request ${from} and ${to}; the growth gate needs at least 3 (sample more often or send more requests).`);
-  const first = measured[0];
-  const last = measured[measured.length - 1];
-  const middle = (from + to) / 2;
-  const window = (to - from) / 20;
-  const functionIds = new Set([...first.rss.keys(), ...last.rss.keys()]);
+export function heapGrowth(start: HeapSample, middle: HeapSample, end: HeapSample): MemoryGrowth[] {
   const growth: MemoryGrowth[] = [];
-  for (const functionId of functionIds) {
-    const endProcesses = last.rss.get(functionId) ?? new Map<number, number>();
-    const pids = [...(first.rss.get(functionId)?.keys() ?? [])].filter((pid) => endProcesses.has(pid));
-    const total = (sample: MemorySample) => (pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + (sample.rss.get(functionId)?.get(pid) ?? NaN), 0));
-    const points = measured.map((s) => [s.completed, total(s)] as const).filter(([, y]) => Number.isFinite(y));
-    const levelAt = (at: number) => {
-      const near = points.filter(([x]) => Math.abs(x - at) <= window).map(([, y]) => y);
-      return near.length === 0 ? NaN : median(near);
-    };
-    const [start, mid, end] = [levelAt(from), levelAt(middle), levelAt(to)];
-    const firstPhaseBytes = mid - start;
+  const phaseRequests = Math.max(1, end.completed - middle.completed);
+  for (const functionId of new Set([...start.heaps.keys(), ...end.heaps.keys()])) {
+    const at = (sample: HeapSample) => sample.heaps.get(functionId) ?? new Map<number, number>();
+    const pids = [...at(start).keys()].filter((pid) => at(middle).has(pid) && at(end).has(pid));
+    const total = (sample: HeapSample) => (pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + at(sample).get(pid)!, 0));
+    const [a, b, c] = [total(start), total(middle), total(end)];
     growth.push({
       functionId,
       processes: pids.length,
-      startBytes: start,
-      firstPhaseBytes,
-      secondPhaseBytes: end - mid,
-      limitBytes: SECOND_PHASE_SHARE_OF_FIRST * Math.max(0, firstPhaseBytes) + GROWTH_ALLOWANCE_BYTES_PER_PROCESS * pids.length,
-      secondPhaseSlopeBytesPer10k: slope(points.filter(([x]) => x >= middle)) * 10_000,
+      startBytes: a,
+      firstPhaseBytes: b - a,
+      secondPhaseBytes: c - b,
+      limitBytes: SECOND_PHASE_SHARE_OF_FIRST * Math.max(0, b - a) + GROWTH_ALLOWANCE_BYTES_PER_PROCESS * pids.length,
+      secondPhaseSlopeBytesPer10k: ((c - b) / phaseRequests) * 10_000,
     });
   }
   return growth;
-}
-
-function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  if (points.length < 2) return 0;
-  const n = points.length;
-  const meanX = points.reduce((s, [x]) => s + x, 0) / n;
-  const meanY = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - meanX) * (y - meanY);
-    den += (x - meanX) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
 }

@@ -212,6 +212,13 @@ async function main(): Promise<void> {
       if (currentStream?.invocationId === raw.invocationId) currentStream.stream.destroy();
       return;
     }
+    if (raw?.type === 'measure-heap') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc === undefined) return;
+      gc();
+      send({ type: 'heap', measurementId: raw.measurementId, heapUsedBytes: process.memoryUsage().heapUsed });
+      return;
+    }
     if (raw?.type !== 'invoke') return;
     current = raw.invocationId;
     serveInvocation(handler, raw);

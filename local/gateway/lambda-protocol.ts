@@ -39,7 +39,13 @@ export interface ClientGoneMessage {
   readonly invocationId: string;
 }
 
-export type GatewayMessage = InvokeMessage | ClientGoneMessage;
+/** Asks a process for its heap after a full collection (answered only by processes started with `--expose-gc`). */
+export interface MeasureHeapMessage {
+  readonly type: 'measure-heap';
+  readonly measurementId: string;
+}
+
+export type GatewayMessage = InvokeMessage | ClientGoneMessage | MeasureHeapMessage;
 
 export type BootstrapMessage =
   | { readonly type: 'ready'; readonly rss: number }
@@ -52,4 +58,6 @@ export type BootstrapMessage =
   /** Stream mode: one write of the function, base64-encoded. */
   | { readonly type: 'stream-chunk'; readonly invocationId: string; readonly data: string }
   /** Stream mode: the handler has returned and its stream has ended. */
-  | { readonly type: 'stream-end'; readonly invocationId: string; readonly rss: number };
+  | { readonly type: 'stream-end'; readonly invocationId: string; readonly rss: number }
+  /** The V8 heap in use right after a full collection, in bytes. */
+  | { readonly type: 'heap'; readonly measurementId: string; readonly heapUsedBytes: number };

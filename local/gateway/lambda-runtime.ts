@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import type { AccountConcurrency } from './concurrency';
-import type { BootstrapMessage, ClientGoneMessage, InvokeMessage, InvokeMode, SerializedError } from './lambda-protocol';
+import type { BootstrapMessage, GatewayMessage, ClientGoneMessage, InvokeMessage, InvokeMode, SerializedError } from './lambda-protocol';
 
 export interface LocalFunctionSpec {
   readonly logicalId: string;
@@ -108,6 +108,8 @@ export interface LocalFunctionOptions {
    * role's credentials, and locally where AWS services are reached and the runtime's AWS SDK.
    */
   readonly awsEnvironment?: Readonly<Record<string, string>>;
+  /** Start processes with `--expose-gc`, so that `measureHeaps` can ask each for its heap after a full collection. */
+  readonly exposeGc?: boolean;
 }
 
 // Lambda allows 10 s for loading a function's code before the first invocation.
@@ -326,7 +328,7 @@ export class LocalFunction {
       cwd: this.spec.codeDir,
       env: this.processEnvironment(),
       // The Node.js Lambda runtime sizes the heap from the configured memory.
-      execArgv: [`--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`],
+      execArgv: [`--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`, ...(this.options.exposeGc ? ['--expose-gc'] : [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -365,6 +367,8 @@ export class LocalFunction {
         else observer?.onChunk(Buffer.from(message.data, 'base64'));
       } else if (message.type === 'crash') {
         worker.pending?.settle(message);
+      } else if (message.type === 'heap') {
+        this.heapWaiters.get(message.measurementId)?.(message.heapUsedBytes);
       }
     });
     // A process that cannot start (its asset folder is gone: spawn ENOENT) fails its invocation,
@@ -393,6 +397,38 @@ export class LocalFunction {
     const index = this.workers.indexOf(worker);
     if (index >= 0) this.workers.splice(index, 1);
     if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  }
+
+  private readonly heapWaiters = new Map<string, (heapUsedBytes: number) => void>();
+
+  /**
+   * Each live process's V8 heap right after a full collection (process id → bytes): what the
+   * function really keeps, unlike RSS, which also holds garbage V8 has not collected yet. Needs
+   * `exposeGc`; a process that does not answer within `timeoutMs` is left out.
+   */
+  async measureHeaps(timeoutMs = 5000): Promise<Map<number, number>> {
+    if (!this.options.exposeGc) throw new Error(`measureHeaps needs the gateway's exposeGc option (function ${this.spec.logicalId}).`);
+    const heaps = new Map<number, number>();
+    await Promise.all(
+      this.workers
+        .filter((worker) => worker.alive && worker.child.connected && worker.child.pid !== undefined)
+        .map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              const measurementId = randomUUID();
+              const timer = setTimeout(() => finish(undefined), timeoutMs);
+              const finish = (bytes: number | undefined) => {
+                clearTimeout(timer);
+                this.heapWaiters.delete(measurementId);
+                if (bytes !== undefined) heaps.set(worker.child.pid!, bytes);
+                resolve();
+              };
+              this.heapWaiters.set(measurementId, finish);
+              worker.child.send({ type: 'measure-heap', measurementId } satisfies GatewayMessage);
+            }),
+        ),
+    );
+    return heaps;
   }
 
   stats(): FunctionStats {

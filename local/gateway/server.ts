@@ -65,6 +65,11 @@ export interface GatewayOptions {
    */
   readonly maxProcessesPerFunction?: number;
   /**
+   * Start function processes with `--expose-gc`, for `measureHeaps` (the soak's leak check).
+   * @default false
+   */
+  readonly exposeGcToFunctions?: boolean;
+  /**
    * The account's Lambda concurrency quota. Functions with ReservedConcurrentExecutions get that
    * many; the rest share what is left. An invocation beyond its limit is throttled (API Gateway
    * answers 500), as on AWS. @default 1000 (AWS's default quota)
@@ -120,6 +125,8 @@ export interface RunningGateway {
   /** Template resources that have no request-time effect locally, and why. */
   readonly ignored: readonly IgnoredResource[];
   stats(): GatewayStats;
+  /** Each function's processes' heaps after a full collection (function id → process id → bytes); needs `exposeGcToFunctions`. */
+  measureHeaps(): Promise<Map<string, Map<number, number>>>;
   stop(): Promise<void>;
 }
 
@@ -267,6 +274,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         nodeBinary: nodeBinaries.get(logicalId)!.path,
         concurrency,
         maxProcesses: options.maxProcessesPerFunction ?? 4,
+        exposeGc: options.exposeGcToFunctions ?? false,
         onOutput: (line, stream) => onFunctionOutput(logicalId, line, stream),
       }),
     );
@@ -664,6 +672,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       authorizerCache: { hits: cacheHits, misses: cacheMisses, entries: authorizerCache.size },
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
     }),
+    measureHeaps: async () => new Map(await Promise.all([...functions].map(async ([id, fn]) => [id, await fn.measureHeaps()] as const))),
     stop: () =>
       (stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
