@@ -316,18 +316,20 @@ export interface ProxyEventExtras {
 export async function proxyEventFromRequest(request: Request, base: PublicBase, extras: ProxyEventExtras = {}): Promise<ProxyEvent> {
   const url = new URL(request.url);
   const path = withoutBasePath(url.pathname.split('/').map(decodeSegment).join('/'), base.basePath);
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  request.headers.forEach((value, name) => {
-    headers[name] = value;
-    multiValueHeaders[name] = [value];
-  });
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  // Built as own properties (Object.fromEntries), so a header or query key named __proto__ or
+  // constructor is a key like any other, not a lookup on Object.prototype.
+  const headerPairs: [string, string][] = [];
+  request.headers.forEach((value, name) => headerPairs.push([name, value]));
+  const headers: Record<string, string> = Object.fromEntries(headerPairs);
+  const multiValueHeaders: Record<string, string[]> = Object.fromEntries(headerPairs.map(([name, value]) => [name, [value]]));
+  const queryValues = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    multiQuery[name] = [...(multiQuery[name] ?? []), value];
+    const values = queryValues.get(name);
+    if (values) values.push(value);
+    else queryValues.set(name, [value]);
   }
+  const query: Record<string, string> = Object.fromEntries([...queryValues].map(([name, values]) => [name, values[values.length - 1]]));
+  const multiQuery: Record<string, string[]> = Object.fromEntries(queryValues);
   const bytes = request.body === null ? Buffer.alloc(0) : Buffer.from(await request.arrayBuffer());
   const textual = isTextual(request.headers.get('content-type')) && Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
   const authorizer = extras.authorizer ? Object.fromEntries(Object.entries(extras.authorizer).map(([k, v]) => [k, String(v)])) : null;

@@ -97,12 +97,16 @@ export function buildProxyEvent(request: IncomingRequest, context: EventContext)
   ];
   const addedNames = new Set(added.map(([name]) => name.toLowerCase()));
   const all = [...request.rawHeaders.filter(([name]) => !addedNames.has(name.toLowerCase()) && !DROPPED_REQUEST_HEADERS.has(name.toLowerCase())), ...added];
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Grouped in a Map and turned into own properties, so a header named __proto__ or constructor is
+  // a header like any other, not a lookup on Object.prototype.
+  const grouped = new Map<string, string[]>();
   for (const [name, value] of all) {
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
   }
+  const headers: Record<string, string> = Object.fromEntries([...grouped].map(([name, values]) => [name, values[values.length - 1]]));
+  const multiValueHeaders: Record<string, string[]> = Object.fromEntries(grouped);
   const query = parseQuery(request.rawQuery);
   const queryStringParameters = query.size ? Object.fromEntries([...query].map(([k, v]) => [k, v[v.length - 1]])) : null;
   const multiValueQueryStringParameters = query.size ? Object.fromEntries(query) : null;
