@@ -114,6 +114,16 @@ describe('requestState of confirm', () => {
     expect(reply.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
   });
 
+  it('refuses a stale requestState, past its time to live, with -32602', async () => {
+    const shortLived = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, requestStateKey: KEY, requestStateTtlSeconds: 1, responseTransferMode: 'buffered' });
+    const { body, headers } = withElicitation({ name: 'confirm', arguments: { question: 'Pay 100 EUR?' } });
+    const state = replyOf(await shortLived(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result!.requestState as string;
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const retry = withElicitation({ name: 'confirm', arguments: { question: 'Pay 100 EUR?' }, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } }, requestState: state });
+    const reply = replyOf(await shortLived(mcpEvent(retry.body, { headers: retry.headers, authorizer: authorizerContext() })));
+    expect(reply.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
+  });
+
   it('refuses to start without a key of at least 32 bytes', () => {
     expect(() => createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, requestStateKey: 'short' })).toThrow(/requestStateKey is unusable/);
   });
