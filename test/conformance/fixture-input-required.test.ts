@@ -5,10 +5,10 @@
  * capability, a wrong answer).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult, type ProxyResult } from '../../lambda/runtime/adapter';
+import { Client } from '@modelcontextprotocol/client';
+import type { ProxyResult } from '../../lambda/runtime/adapter';
 import { createMcpLambdaHandler } from '../../lambda/runtime/handler';
-import { authorizerContext, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf, RESOURCE, TOKEN } from '../lambda/runtime/fixtures';
+import { inProcessTransport, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from '../lambda/runtime/fixtures';
 import type { createConformanceFixtureServer as FixtureFactory } from './fixture-server';
 
 // The fixture module builds its Lambda handler at import, from the environment the construct sets.
@@ -16,7 +16,6 @@ process.env.PUBLIC_BASE_URL ??= PUBLIC_BASE_URL;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createConformanceFixtureServer } = require('./fixture-server') as { createConformanceFixtureServer: typeof FixtureFactory };
 
-const base = publicBaseOf(PUBLIC_BASE_URL);
 const logger = new Logger({ serviceName: 'fixture-test', logLevel: 'SILENT' });
 const serverInfo = { name: 'mcp-conformance-fixture', version: '1.0.0' };
 const handler = createMcpLambdaHandler(createConformanceFixtureServer, {
@@ -43,14 +42,7 @@ async function connect(mode: 'legacy' | 'auto') {
   });
   client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', content: { type: 'text', text: 'Paris.' }, model: 'test-model', stopReason: 'endTurn' }));
   client.setRequestHandler('roots/list', async () => ({ roots: [{ uri: 'file:///test/root', name: 'Test Root' }] }));
-  const transport = new StreamableHTTPClientTransport(new URL(RESOURCE), {
-    fetch: async (url, init) => {
-      const event = await proxyEventFromRequest(new Request(url, init), base, { authorizer: authorizerContext() });
-      return responseFromProxyResult((await handler(event)) as ProxyResult);
-    },
-    requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
-  });
-  await client.connect(transport);
+  await client.connect(inProcessTransport(handler));
   return { client, asked };
 }
 

@@ -3,16 +3,14 @@
  * own handler and retries, statelessly; a `requestState` sealed for one caller is refused when it
  * is tampered with or replayed by another user or client.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { inputRequired, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult, type ProxyResult } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import { authorizerContext, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf, RESOURCE, TOKEN } from '../runtime/fixtures';
+import { authorizerContext, inProcessTransport, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from '../runtime/fixtures';
 
-const base = publicBaseOf(PUBLIC_BASE_URL);
 const logger = new Logger({ serviceName: 'confirm-test', logLevel: 'SILENT' });
 const KEY = 'a-test-key-of-at-least-thirty-two-bytes!';
 const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, requestStateKey: KEY, responseTransferMode: 'buffered' });
@@ -25,14 +23,7 @@ async function connect(mode: 'legacy' | 'auto', answer: (message: string) => { a
     asked.push(message);
     return answer(message);
   });
-  const transport = new StreamableHTTPClientTransport(new URL(RESOURCE), {
-    fetch: async (url, init) => {
-      const event = await proxyEventFromRequest(new Request(url, init), base, { authorizer: authorizerContext() });
-      return responseFromProxyResult((await handler(event)) as ProxyResult);
-    },
-    requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
-  });
-  await client.connect(transport);
+  await client.connect(inProcessTransport(handler));
   return { client, asked };
 }
 
@@ -154,12 +145,7 @@ describe('a sampling round trip', () => {
       prompts.push(first.content.text);
       return { role: 'assistant', content: { type: 'text', text: 'short' }, model: 'test-model' };
     });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(RESOURCE), {
-        fetch: async (url, init) => responseFromProxyResult((await sampling(await proxyEventFromRequest(new Request(url, init), base, { authorizer: authorizerContext() }))) as ProxyResult),
-        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
-      }),
-    );
+    await client.connect(inProcessTransport(sampling));
     const result = await client.callTool({ name: 'summarise', arguments: { text: 'a long story' } });
     expect(prompts).toEqual(['Summarise: a long story']);
     expect(result.content).toEqual([{ type: 'text', text: 'model said: short' }]);

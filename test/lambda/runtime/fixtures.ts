@@ -2,7 +2,8 @@
  * Small typed factories for MCP runtime tests: proxy events as API Gateway delivers them, MCP
  * messages of both protocol eras, and a capture of the Powertools log lines.
  */
-import type { ProxyEvent } from '../../../lambda/runtime/adapter';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult, type ProxyEvent, type ProxyResult } from '../../../lambda/runtime/adapter';
 
 export const PUBLIC_BASE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
 export const RESOURCE = `${PUBLIC_BASE_URL}/mcp`;
@@ -118,4 +119,20 @@ export function captureLogs(): { lines: () => Record<string, unknown>[]; raw: ()
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     restore: () => spies.forEach((spy) => spy.mockRestore()),
   };
+}
+
+/**
+ * An SDK client transport that goes through a buffered MCP Lambda handler in process: each request
+ * becomes the proxy event API Gateway would deliver, with the authorizer's context, and the proxy
+ * result becomes the web Response the client reads.
+ */
+export function inProcessTransport(
+  handler: (event: ProxyEvent) => Promise<unknown>,
+  authorizer: Record<string, string> = authorizerContext(),
+): StreamableHTTPClientTransport {
+  const base = publicBaseOf(PUBLIC_BASE_URL);
+  return new StreamableHTTPClientTransport(new URL(RESOURCE), {
+    fetch: async (url, init) => responseFromProxyResult((await handler(await proxyEventFromRequest(new Request(url, init), base, { authorizer }))) as ProxyResult),
+    requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+  });
 }
