@@ -487,13 +487,6 @@ function createAnswerer(
 }
 
 function errorResponse(error: unknown, record: RequestRecord): Response {
-  if (error instanceof RequestStateKeyError) {
-    record.reasons.push(error.message);
-    return jsonRpcErrorResponse(503, INTERNAL_ERROR, 'Service unavailable: the server could not load its configuration; try again shortly', {
-      id: record.rpcId ?? null,
-      headers: { 'Retry-After': '5' },
-    });
-  }
   if (error instanceof InvalidProxyEventError) {
     record.reasons.push(error.message);
     return jsonRpcErrorResponse(400, INVALID_REQUEST, `Bad Request: ${error.message}`);

@@ -16,7 +16,7 @@ const MIN_KEY_BYTES = 32;
 // A secret read once is kept for the container's life (Powertools' cache age, in seconds).
 const FOR_THE_CONTAINER = 10 * 365 * 24 * 3600;
 
-/** The secret could not be read: the request is answered 503 and the next one tries again. */
+/** The secret could not be read: the tool that needed it fails, and the next request tries again. */
 export class RequestStateKeyError extends Error {
   readonly code = 'REQUEST_STATE_KEY_UNAVAILABLE';
   constructor(message: string, options?: ErrorOptions) {
