@@ -300,7 +300,7 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   }
   const logger = options.logger ?? new Logger();
   const writeRequestLog = createRequestLogWriter(logger);
-  const answer = createAnswerer(factory, options, settings, logger, toolScopes);
+  const answer = createAnswerer(createServe(factory, options, settings, logger, toolScopes), settings.origins.any);
   const margin = options.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS;
 
   const buffered: BufferedMcpLambdaHandler = async (event, context) => {
@@ -467,14 +467,7 @@ function newRecord(event: ProxyEvent, context: LambdaContextLike | undefined): R
  * The request pipeline shared by both transfer modes: checks, identity, then the MCP SDK. Always
  * resolves with a response (errors become JSON-RPC errors) carrying the CORS headers.
  */
-function createAnswerer(
-  factory: McpLambdaServerFactory,
-  options: McpLambdaHandlerOptions,
-  settings: ReturnType<typeof readRuntimeSettings>,
-  logger: Logger,
-  toolScopes: Readonly<Record<string, readonly string[]>>,
-): Answerer {
-  const serve = createServe(factory, options, settings, logger, toolScopes);
+function createAnswerer(serve: Serve, anyOrigin: boolean): Answerer {
   return async (event, record, limits) => {
     let response: Response;
     try {
@@ -482,7 +475,7 @@ function createAnswerer(
     } catch (error) {
       response = errorResponse(error, record);
     }
-    return { response: withCors(response, record, settings.origins.any), record };
+    return { response: withCors(response, record, anyOrigin), record };
   };
 }
 
@@ -706,7 +699,7 @@ function requestStateCodecOf(options: McpLambdaHandlerOptions, logger: Logger): 
   const ttlSeconds = options.requestStateTtlSeconds ?? 600;
   if (options.requestStateKey !== undefined) return requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
   if (nonEmpty(process.env[REQUEST_STATE_SECRET_ARN_ENV]) === undefined) return undefined;
-  const loadKey = requestStateKeyLoader(undefined);
+  const loadKey = requestStateKeyLoader();
   const codec = async (): Promise<RequestStateCodec> => {
     try {
       return requestStateCodecFor((await loadKey())!, ttlSeconds, REQUEST_STATE_SECRET_ARN_ENV);

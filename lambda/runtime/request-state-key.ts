@@ -1,9 +1,9 @@
 /**
- * Where the HMAC key of `requestState` comes from: the `requestStateKey` option, or the Secrets
- * Manager secret named by `REQUEST_STATE_SECRET_ARN` (the construct generates it at deploy time, so
- * it is never in the template or the environment). The secret is read once per container, on the
- * first request that needs it, with Powertools Parameters; the Secrets Manager client is the one
- * the Lambda Node.js runtime provides.
+ * The HMAC key of `requestState`, from the Secrets Manager secret named by
+ * `REQUEST_STATE_SECRET_ARN` (the construct generates it at deploy time, so it is never in the
+ * template or the environment). The secret is read once per container, on the first request that
+ * needs it, with Powertools Parameters; the Secrets Manager client is the one the Lambda Node.js
+ * runtime provides. A key given as the `requestStateKey` option never comes here.
  */
 import { nonEmpty, type Env } from '../shared/env';
 import { REQUEST_STATE_SECRET_ARN_ENV } from '../shared/mcp-environment';
@@ -25,8 +25,7 @@ export class RequestStateKeyError extends Error {
   }
 }
 
-export function requestStateKeyLoader(option: string | Uint8Array | undefined, env: Env = process.env): RequestStateKeyLoader {
-  if (option !== undefined) return () => Promise.resolve(option);
+export function requestStateKeyLoader(env: Env = process.env): RequestStateKeyLoader {
   const arn = nonEmpty(env[REQUEST_STATE_SECRET_ARN_ENV]);
   if (arn === undefined) return () => Promise.resolve(undefined);
   let pending: Promise<string | Uint8Array> | undefined;

@@ -42,7 +42,7 @@ afterAll(async () => {
 
 describe('requestStateKeyLoader', () => {
   it('reads the secret once, whatever the number of requests', async () => {
-    const load = requestStateKeyLoader(undefined, { REQUEST_STATE_SECRET_ARN: KEY_ARN });
+    const load = requestStateKeyLoader({ REQUEST_STATE_SECRET_ARN: KEY_ARN });
     const keys = await Promise.all([load(), load(), load()]);
     expect(await load()).toBe(keys[0]);
     expect(typeof keys[0]).toBe('string');
@@ -51,7 +51,7 @@ describe('requestStateKeyLoader', () => {
   });
 
   it('needs no secret when none is configured', async () => {
-    expect(await requestStateKeyLoader(undefined, {})()).toBeUndefined();
+    expect(await requestStateKeyLoader({})()).toBeUndefined();
   });
 
   it.each([
@@ -59,7 +59,7 @@ describe('requestStateKeyLoader', () => {
     ['a secret shorter than 32 bytes', SHORT_ARN, /holds 9 bytes; it needs at least 32/],
     ['a secret that does not exist', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Missing-000000', /can't find the specified secret/],
   ])('fails with a reason on %s, and tries again on the next request', async (_case, arn, reason) => {
-    const load = requestStateKeyLoader(undefined, { REQUEST_STATE_SECRET_ARN: arn });
+    const load = requestStateKeyLoader({ REQUEST_STATE_SECRET_ARN: arn });
     await expect(load()).rejects.toThrow(RequestStateKeyError);
     await expect(load()).rejects.toThrow(reason);
   });
