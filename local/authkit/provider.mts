@@ -77,27 +77,20 @@ function isClientCredentialsRequest(ctx: KoaContext): boolean {
 
 function resourceServerInfo(settings: AuthKitProviderSettings) {
   return async (ctx: KoaContext, resourceIndicator: string): Promise<ResourceServerInfo> => {
-    if (isClientCredentialsRequest(ctx)) {
-      // AuthKit's M2M tokens are audienced to the environment's client id, whatever resource is named.
-      return {
-        scope: settings.scopes.join(' '),
-        audience: ENVIRONMENT_CLIENT_ID,
-        accessTokenTTL: settings.accessTokenTtlSeconds,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
-      };
-    }
+    const jwtFor = (audience: string): ResourceServerInfo => ({
+      scope: settings.scopes.join(' '),
+      audience,
+      accessTokenTTL: settings.accessTokenTtlSeconds,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'RS256' } },
+    });
+    // AuthKit's M2M tokens are audienced to the environment's client id, whatever resource is named.
+    if (isClientCredentialsRequest(ctx)) return jwtFor(ENVIRONMENT_CLIENT_ID);
     const url = URL.parse(resourceIndicator);
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
       throw new errors.InvalidTarget('resource must be an http(s) URL, such as http://localhost:8787/mcp');
     }
-    return {
-      scope: settings.scopes.join(' '),
-      audience: resourceIndicator,
-      accessTokenTTL: settings.accessTokenTtlSeconds,
-      accessTokenFormat: 'jwt',
-      jwt: { sign: { alg: 'RS256' } },
-    };
+    return jwtFor(resourceIndicator);
   };
 }
 
