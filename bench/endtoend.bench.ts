@@ -8,11 +8,11 @@
  * - cache miss: the same stack, a new token on every request (what a TTL of 0 costs, per request);
  * - cache off: a second stack synthesized with `authorizerCacheTtlSeconds=0`, one token.
  *
- * Both stacks are synthesized with the stage's throttling raised (THROTTLING), so the figures are
+ * Both stacks are synthesized with the stage's throttling raised (LOAD_THROTTLING), so the figures are
  * the system's and not the local gateway's token bucket.
  */
 import type { BenchRow } from './harness';
-import { benchClaims, benchSigningJwk, signBenchToken, toolsCallRequest } from './fixtures';
+import { benchClaims, benchSigningJwk, signBenchToken, toolsCallRequest, LOAD_THROTTLING } from './fixtures';
 import { createLoadClient, expectFormattedJson, summarise, type LoadClient, type LoadResult } from './load';
 import { startAuthKitStandIn, type AuthKitStandIn } from '../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../local/stack';
@@ -26,7 +26,6 @@ const ROUND_REQUESTS = 250;
 const SERIAL_REQUESTS = 80;
 const ROUNDS = 4;
 /** API Gateway's account-level defaults, far above this load; the stage's own 100 req/s would be the bottleneck. */
-const THROTTLING = { rateLimit: 10_000, burstLimit: 5_000 } as const;
 
 type Traffic = 'hit' | 'miss' | 'off';
 
@@ -45,7 +44,7 @@ export default async function endToEndBench(): Promise<BenchRow[]> {
     standIn = await startAuthKitStandIn({ port: 0, signingKey: benchSigningJwk() });
     const issuer = standIn.issuer;
     const start = async (context: Record<string, string>) => {
-      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, context, throttlingLimits: THROTTLING, log: silent, onFunctionOutput: silent });
+      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, context, throttlingLimits: LOAD_THROTTLING, log: silent, onFunctionOutput: silent });
       stacks.push(stack);
       return stack;
     };
@@ -120,7 +119,7 @@ export default async function endToEndBench(): Promise<BenchRow[]> {
         baseline: 'cache off (req/s)',
         note:
           `vs cache miss: ${(s.hit.requestsPerSecond / s.miss.requestsPerSecond).toFixed(2)}×; ${ROUNDS}×${ROUND_REQUESTS} requests each, ${CONCURRENCY} in flight; ` +
-          `stage throttling raised to ${THROTTLING.rateLimit.toLocaleString('en-US')} req/s, burst ${THROTTLING.burstLimit.toLocaleString('en-US')}`,
+          `stage throttling raised to ${LOAD_THROTTLING.rateLimit.toLocaleString('en-US')} req/s, burst ${LOAD_THROTTLING.burstLimit.toLocaleString('en-US')}`,
       },
       {
         group: GROUP,

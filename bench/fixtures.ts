@@ -13,6 +13,11 @@ export const BENCH_KID = 'bench-fixed-key-1';
 export const BENCH_ISSUER = 'https://acme.authkit.app';
 export const BENCH_BASE_URL = 'https://abc123def4.execute-api.us-east-1.amazonaws.com/prod';
 export const BENCH_URLS = serverUrls(BENCH_BASE_URL);
+/**
+ * Stage throttling for stacks under load (API Gateway's account-level defaults), so a benchmark or
+ * the soak measures the system rather than the stage's own 100 req/s token bucket.
+ */
+export const LOAD_THROTTLING = { rateLimit: 10_000, burstLimit: 5_000 } as const;
 export const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abc123def4/prod/POST/mcp';
 
 /** The private key as a JWK with its id, for the local AuthKit stand-in to sign and publish. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { BenchRow } from './harness';
 import { median, percentile } from './harness';
-import { benchClaims, benchSigningJwk, signBenchToken, toolsCallRequest } from './fixtures';
+import { benchClaims, benchSigningJwk, signBenchToken, toolsCallRequest, LOAD_THROTTLING } from './fixtures';
 import { createLoadClient, expectFormattedJson, summarise, type LoadResult } from './load';
 import { wallClockMs } from './wall-clock';
 import { startAuthKitStandIn, type AuthKitStandIn } from '../local/authkit/launch';
@@ -25,7 +25,6 @@ const TICK_INTERVAL_MS = 50;
 const ROUNDS = 4;
 const SERIAL_REQUESTS = 100;
 const WARMUP_REQUESTS = 50;
-const THROTTLING = { rateLimit: 10_000, burstLimit: 5_000 } as const;
 const STREAMING_APP = `npx tsx ${JSON.stringify(join(__dirname, 'streaming-app.ts'))}`;
 
 /** Milliseconds from each progress event's send stamp to its arrival at the SDK client. */
@@ -56,7 +55,7 @@ export default async function streamingBench(): Promise<BenchRow[]> {
     standIn = await startAuthKitStandIn({ port: 0, signingKey: benchSigningJwk() });
     const issuer = standIn.issuer;
     const start = async (options: { app?: string; context?: Record<string, string> }) => {
-      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, throttlingLimits: THROTTLING, log: silent, onFunctionOutput: silent, ...options });
+      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, throttlingLimits: LOAD_THROTTLING, log: silent, onFunctionOutput: silent, ...options });
       stacks.push(stack);
       return stack;
     };

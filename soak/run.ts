@@ -24,6 +24,7 @@ import { percentile } from '../bench/harness';
 import { authKitTestControls } from '../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import * as faults from './faults';
+import { LOAD_THROTTLING } from '../bench/fixtures';
 import { LEAK_MIN_CHARS, TokenLeakScanner } from './leaks';
 import { GROWTH_ALLOWANCE_BYTES_PER_PROCESS, heapGrowth, MemorySampler, runProbes, SECOND_PHASE_SHARE_OF_FIRST, type HeapSample } from './load';
 import { formatJsonProbe, metadataProbe, toolsListProbe, whoamiProbe, type Probe, type ProbeTargets } from './probes';
@@ -61,7 +62,6 @@ const MEMORY_SAMPLE_MS = 250;
  * gateway enforces the synthesized limits, and the stage's own (100 req/s) would turn the load
  * into a test of the throttle.
  */
-const THROTTLING = { rateLimit: 10_000, burstLimit: 5_000 } as const;
 /**
  * Beyond the timeout that bounds a response: one function process start (the MCP bundle loads in
  * up to about 1.7 s on a busy 2-core machine) and some queuing.
@@ -123,7 +123,7 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
     authkitPort: 0,
     autoApprove: true,
     testControls: true,
-    throttlingLimits: THROTTLING,
+    throttlingLimits: LOAD_THROTTLING,
     exposeGcToFunctions: true,
     log: scanner.onLine,
     onFunctionOutput: (_id, line) => scanner.onLine(line),
@@ -200,9 +200,9 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
     {
       group: 'load',
       name: 'stage throttling, synthesized',
-      value: THROTTLING.rateLimit,
+      value: LOAD_THROTTLING.rateLimit,
       unit: 'req/s',
-      note: `burst ${format(THROTTLING.burstLimit)}: raised from the stage's, so the load measures the system rather than the throttle`,
+      note: `burst ${format(LOAD_THROTTLING.burstLimit)}: raised from the stage's, so the load measures the system rather than the throttle`,
     },
     { group: 'load', name: 'unexpected statuses or bodies', value: load.unexpected, unit: 'req', target: { max: 0 } },
     { group: 'load', name: 'wrong decisions', value: load.wrongDecisions, unit: 'req', target: { max: 0 }, note: 'valid refused, refusable allowed, or another user in whoami' },
