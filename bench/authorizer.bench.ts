@@ -9,7 +9,16 @@
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { billedMs, durationAtMemoryMs } from './cost';
-import { BENCH_BASE_URL, BENCH_ISSUER, BENCH_URLS, benchClaims, benchJwks, quietly, signBenchToken, tokenAuthorizerEvent } from './fixtures';
+import {
+  BENCH_BASE_URL,
+  BENCH_ISSUER,
+  BENCH_URLS,
+  benchClaims,
+  benchJwks,
+  quietly,
+  signBenchToken,
+  tokenAuthorizerEvent,
+} from './fixtures';
 import { compareCpuNsPerOp, type BenchRow } from './harness';
 import { loadAuthorizerConfig } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/index';
@@ -28,7 +37,13 @@ export default async function authorizerBench(): Promise<BenchRow[]> {
   const server = await startJwksServer(benchJwks().keys);
   try {
     const token = signBenchToken(benchClaims({ scope: `openid profile email ${REQUIRED_SCOPE}` }));
-    const env = { PUBLIC_BASE_URL: BENCH_BASE_URL, AUTHKIT_ISSUER: BENCH_ISSUER, AUTHKIT_JWKS_URL: server.url, REQUIRED_SCOPES: REQUIRED_SCOPE, POWERTOOLS_SERVICE_NAME: 'bench' };
+    const env = {
+      PUBLIC_BASE_URL: BENCH_BASE_URL,
+      AUTHKIT_ISSUER: BENCH_ISSUER,
+      AUTHKIT_JWKS_URL: server.url,
+      REQUIRED_SCOPES: REQUIRED_SCOPE,
+      POWERTOOLS_SERVICE_NAME: 'bench',
+    };
     const config = loadAuthorizerConfig(env);
 
     return await quietly(async () => {
@@ -36,7 +51,8 @@ export default async function authorizerBench(): Promise<BenchRow[]> {
       const authorize = createAuthorizerHandler({ config });
       const event = tokenAuthorizerEvent(token);
       const decision = await authorize(event);
-      if (decision.policyDocument.Statement[0].Effect !== 'Allow') throw new Error('the authorizer denied the benchmark token');
+      if (decision.policyDocument.Statement[0].Effect !== 'Allow')
+        throw new Error('the authorizer denied the benchmark token');
       const verifier = createAccessTokenVerifier(config);
       await verifier.verifyAccessToken(token);
       if (server.hits !== 2) throw new Error(`expected one JWKS fetch per verifier, saw ${server.hits}`);
@@ -48,7 +64,12 @@ export default async function authorizerBench(): Promise<BenchRow[]> {
       if (!cryptoVerify('RSA-SHA256', signingInput, publicKey, signature)) throw new Error('raw verification failed');
 
       // aws-jwt-verify speaks only https to a JWKS URI, so it is handed the loopback server's document.
-      const theirs = JwtVerifier.create({ issuer: BENCH_ISSUER, audience: BENCH_URLS.resource, jwksUri: `${BENCH_ISSUER}/oauth2/jwks`, scope: REQUIRED_SCOPE });
+      const theirs = JwtVerifier.create({
+        issuer: BENCH_ISSUER,
+        audience: BENCH_URLS.resource,
+        jwksUri: `${BENCH_ISSUER}/oauth2/jwks`,
+        scope: REQUIRED_SCOPE,
+      });
       theirs.cacheJwks(benchJwks() as never);
       await theirs.verify(token);
 
@@ -90,8 +111,22 @@ function rows(ns: Record<string, number>, fetchesDuringRun: number): BenchRow[] 
       target: { max: WARM_TARGET_MS },
       note: `× 1769/${memoryMb}; billed ${billedMs(atMemoryMs)} ms (Lambda's minimum is 1 ms)`,
     },
-    { group: GROUP, name: 'verifyAccessToken (jose) / raw', value: ns.verify / ns.raw, unit: 'x', baseline: 'raw crypto.verify RSA-SHA256', note: `raw ${us(ns.raw)}, for reference` },
-    { group: GROUP, name: 'verifyAccessToken (jose) / aws-jwt-verify', value: ns.verify / ns.awsJwtVerify, unit: 'x', baseline: 'aws-jwt-verify JwtVerifier', note: `theirs ${us(ns.awsJwtVerify)}, for reference` },
+    {
+      group: GROUP,
+      name: 'verifyAccessToken (jose) / raw',
+      value: ns.verify / ns.raw,
+      unit: 'x',
+      baseline: 'raw crypto.verify RSA-SHA256',
+      note: `raw ${us(ns.raw)}, for reference`,
+    },
+    {
+      group: GROUP,
+      name: 'verifyAccessToken (jose) / aws-jwt-verify',
+      value: ns.verify / ns.awsJwtVerify,
+      unit: 'x',
+      baseline: 'aws-jwt-verify JwtVerifier',
+      note: `theirs ${us(ns.awsJwtVerify)}, for reference`,
+    },
     { group: GROUP, name: 'JWKS fetches during timing', value: fetchesDuringRun, unit: 'count', target: { max: 0 } },
   ];
 }

@@ -34,9 +34,15 @@ export type BundleSource = { readonly entry: string } | { readonly code: string 
  * `mcpBundling().alias`).
  * Returns the size of the code, without its source map.
  */
-export async function bundleAsDeployed(source: BundleSource, outfile: string, alias: Readonly<Record<string, string>> = {}): Promise<number> {
+export async function bundleAsDeployed(
+  source: BundleSource,
+  outfile: string,
+  alias: Readonly<Record<string, string>> = {},
+): Promise<number> {
   await build({
-    ...('entry' in source ? { entryPoints: [source.entry] } : { stdin: { contents: source.code, resolveDir: ROOT, loader: 'ts' as const } }),
+    ...('entry' in source
+      ? { entryPoints: [source.entry] }
+      : { stdin: { contents: source.code, resolveDir: ROOT, loader: 'ts' as const } }),
     outfile,
     bundle: true,
     minify: true,
@@ -53,7 +59,11 @@ export async function bundleAsDeployed(source: BundleSource, outfile: string, al
 }
 
 /** Bundles one of the deployed functions, with the validator alias for the MCP function as the construct does. */
-export function bundleFunction(fn: DeployedFunction, outfile: string, options: { withoutMcpAlias?: boolean } = {}): Promise<number> {
+export function bundleFunction(
+  fn: DeployedFunction,
+  outfile: string,
+  options: { withoutMcpAlias?: boolean } = {},
+): Promise<number> {
   const alias = fn === 'mcp' && !options.withoutMcpAlias ? mcpBundling().alias : {};
   return bundleAsDeployed({ entry: FUNCTION_ENTRIES[fn] }, outfile, alias);
 }

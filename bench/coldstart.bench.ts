@@ -101,7 +101,10 @@ function probeOnce(spec: ProbeSpec, enableSourceMaps: boolean): Promise<ColdSamp
       ...(enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
     };
     const startedAt = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['-e', PROBE, spec.bundle, JSON.stringify(spec.events), spec.expect], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['-e', PROBE, spec.bundle, JSON.stringify(spec.events), spec.expect], {
+      env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let output = '';
     let answeredAt: bigint | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -112,10 +115,18 @@ function probeOnce(spec: ProbeSpec, enableSourceMaps: boolean): Promise<ColdSamp
     child.once('exit', () => {
       const match = /COLD_MS ([\d.]+) ([\d.]+)/.exec(output);
       if (!match || answeredAt === undefined) {
-        reject(new Error(`cold-start probe of ${spec.bundle} failed: ${output.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`));
+        reject(
+          new Error(
+            `cold-start probe of ${spec.bundle} failed: ${output.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`,
+          ),
+        );
         return;
       }
-      resolve({ wallMs: Number(answeredAt - startedAt) / 1e6, importMs: Number(match[1]), firstRequestMs: Number(match[2]) });
+      resolve({
+        wallMs: Number(answeredAt - startedAt) / 1e6,
+        importMs: Number(match[1]),
+        firstRequestMs: Number(match[2]),
+      });
     });
   });
 }
@@ -141,8 +152,18 @@ export async function measureColdStarts(
     const token = signBenchToken();
     const common = { PUBLIC_BASE_URL: BENCH_BASE_URL, AUTHKIT_ISSUER: BENCH_ISSUER };
     const specs: Record<ColdSubject, ProbeSpec> = {
-      empty: { bundle: bundles.files.empty, events: [{}], expect: 'ok', env: { ...common, POWERTOOLS_SERVICE_NAME: 'bench-empty' } },
-      emptyWithFetch: { bundle: bundles.files.emptyWithFetch, events: [{}], expect: 'ok', env: { ...common, AUTHKIT_JWKS_URL: jwks.url } },
+      empty: {
+        bundle: bundles.files.empty,
+        events: [{}],
+        expect: 'ok',
+        env: { ...common, POWERTOOLS_SERVICE_NAME: 'bench-empty' },
+      },
+      emptyWithFetch: {
+        bundle: bundles.files.emptyWithFetch,
+        events: [{}],
+        expect: 'ok',
+        env: { ...common, AUTHKIT_JWKS_URL: jwks.url },
+      },
       authorizer: {
         bundle: bundles.files.authorizer,
         events: [tokenAuthorizerEvent(token)],
@@ -153,7 +174,12 @@ export async function measureColdStarts(
         bundle: bundles.files.metadata,
         events: [metadataProxyEvent()],
         expect: 'ok',
-        env: { ...common, POWERTOOLS_SERVICE_NAME: 'bench-metadata', SCOPES_SUPPORTED: 'openid profile email', RESOURCE_NAME: 'Bench MCP server' },
+        env: {
+          ...common,
+          POWERTOOLS_SERVICE_NAME: 'bench-metadata',
+          SCOPES_SUPPORTED: 'openid profile email',
+          RESOURCE_NAME: 'Bench MCP server',
+        },
       },
       mcp: {
         bundle: bundles.files.mcp,
@@ -162,15 +188,27 @@ export async function measureColdStarts(
         env: { ...common, POWERTOOLS_SERVICE_NAME: 'bench-mcp', ALLOWED_ORIGINS: '*', MAX_BODY_BYTES: '1048576' },
       },
     };
-    const samples: Record<string, ColdSample[]> = { empty: [], emptyWithFetch: [], authorizer: [], metadata: [], mcp: [], mcpWithoutSourceMaps: [] };
+    const samples: Record<string, ColdSample[]> = {
+      empty: [],
+      emptyWithFetch: [],
+      authorizer: [],
+      metadata: [],
+      mcp: [],
+      mcpWithoutSourceMaps: [],
+    };
     for (let round = 0; round < runs; round++) {
-      for (const subject of Object.keys(specs) as ColdSubject[]) samples[subject].push(await probeOnce(specs[subject], true));
+      for (const subject of Object.keys(specs) as ColdSubject[])
+        samples[subject].push(await probeOnce(specs[subject], true));
       if (options.withoutSourceMaps) samples.mcpWithoutSourceMaps.push(await probeOnce(specs.mcp, false));
     }
     const medians = (list: ColdSample[]): ColdStartMedians | undefined =>
       list.length === 0
         ? undefined
-        : { wallMs: median(list.map((s) => s.wallMs)), importMs: median(list.map((s) => s.importMs)), firstRequestMs: median(list.map((s) => s.firstRequestMs)) };
+        : {
+            wallMs: median(list.map((s) => s.wallMs)),
+            importMs: median(list.map((s) => s.importMs)),
+            firstRequestMs: median(list.map((s) => s.firstRequestMs)),
+          };
     return {
       empty: medians(samples.empty),
       emptyWithFetch: medians(samples.emptyWithFetch),
@@ -200,7 +238,9 @@ export default async function coldStartBench(): Promise<BenchRow[]> {
     const empty = cold.empty!;
     const rows: BenchRow[] = [];
     // What the MCP runtime's validator alias saves (the SDK would otherwise bundle Ajv).
-    const mcpWithoutAlias = await bundleFunction('mcp', join(bundles.dir, 'mcp-without-alias.js'), { withoutMcpAlias: true });
+    const mcpWithoutAlias = await bundleFunction('mcp', join(bundles.dir, 'mcp-without-alias.js'), {
+      withoutMcpAlias: true,
+    });
     for (const fn of ['authorizer', 'metadata', 'mcp'] as const) {
       const bytes = statSync(bundles.files[fn]).size;
       const mapBytes = statSync(`${bundles.files[fn]}.map`).size;
@@ -213,7 +253,9 @@ export default async function coldStartBench(): Promise<BenchRow[]> {
         ...(limit ? { target: { max: limit } } : {}),
         note:
           `+ ${mapBytes.toLocaleString('en-US')} bytes of source map beside it` +
-          (fn === 'mcp' ? `; without the validator alias (mcpBundling): ${mcpWithoutAlias.toLocaleString('en-US')} bytes` : ''),
+          (fn === 'mcp'
+            ? `; without the validator alias (mcpBundling): ${mcpWithoutAlias.toLocaleString('en-US')} bytes`
+            : ''),
       });
       const m = cold[fn]!;
       const ratioTarget = COLD_RATIO_TARGETS[fn];
@@ -226,7 +268,9 @@ export default async function coldStartBench(): Promise<BenchRow[]> {
         ...(ratioTarget ? { target: { max: ratioTarget } } : {}),
         note:
           `${m.wallMs.toFixed(1)} ms: import ${m.importMs.toFixed(1)} ms + ${FIRST_REQUEST[fn]} ${m.firstRequestMs.toFixed(1)} ms` +
-          (fn === 'authorizer' ? ` (a first fetch() alone, in an empty handler: ${cold.emptyWithFetch!.firstRequestMs.toFixed(1)} ms)` : ''),
+          (fn === 'authorizer'
+            ? ` (a first fetch() alone, in an empty handler: ${cold.emptyWithFetch!.firstRequestMs.toFixed(1)} ms)`
+            : ''),
       });
     }
     const plain = cold.mcpWithoutSourceMaps!;

@@ -37,7 +37,12 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
     const token = signBenchToken();
     return await quietly(async () => {
       const authorize = createAuthorizerHandler({
-        config: loadAuthorizerConfig({ PUBLIC_BASE_URL: BENCH_BASE_URL, AUTHKIT_ISSUER: BENCH_ISSUER, AUTHKIT_JWKS_URL: jwks.url, POWERTOOLS_SERVICE_NAME: 'bench' }),
+        config: loadAuthorizerConfig({
+          PUBLIC_BASE_URL: BENCH_BASE_URL,
+          AUTHKIT_ISSUER: BENCH_ISSUER,
+          AUTHKIT_JWKS_URL: jwks.url,
+          POWERTOOLS_SERVICE_NAME: 'bench',
+        }),
       });
       const authorizerEvent = tokenAuthorizerEvent(token);
       const mcp = createMcpLambdaHandler(createSampleServer, {
@@ -51,11 +56,13 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
         {
           authorizer: async () => {
             const result = await authorize(authorizerEvent);
-            if (result.policyDocument.Statement[0].Effect !== 'Allow') throw new Error('the authorizer denied the benchmark token');
+            if (result.policyDocument.Statement[0].Effect !== 'Allow')
+              throw new Error('the authorizer denied the benchmark token');
           },
           mcp: async () => {
             const result = await mcp(mcpEvent);
-            if (result.statusCode !== 200) throw new Error(`the MCP function answered ${result.statusCode}: ${result.body.slice(0, 200)}`);
+            if (result.statusCode !== 200)
+              throw new Error(`the MCP function answered ${result.statusCode}: ${result.body.slice(0, 200)}`);
           },
         },
         { batch: 40, samples: 31, warmup: 300 },
@@ -76,7 +83,10 @@ export default async function costBench(): Promise<BenchRow[]> {
   try {
     const cold = await measureColdStarts(bundles, COLD_RUNS);
     // INIT: starting the process and loading the module, i.e. everything before the first request.
-    initMs = { authorizer: cold.authorizer!.wallMs - cold.authorizer!.firstRequestMs, mcp: cold.mcp!.wallMs - cold.mcp!.firstRequestMs };
+    initMs = {
+      authorizer: cold.authorizer!.wallMs - cold.authorizer!.firstRequestMs,
+      mcp: cold.mcp!.wallMs - cold.mcp!.firstRequestMs,
+    };
   } finally {
     bundles.remove();
   }
@@ -89,7 +99,13 @@ export default async function costBench(): Promise<BenchRow[]> {
       unit: 'ms',
       note: 'CPU time on one core of this machine; scaled by 1769 MB / memory below one vCPU',
     },
-    { group: GROUP, name: 'input: warm MCP tools/call invocation', value: warm.mcpMs, unit: 'ms', note: 'CPU time; 2025-11-25 format_json, log line included' },
+    {
+      group: GROUP,
+      name: 'input: warm MCP tools/call invocation',
+      value: warm.mcpMs,
+      unit: 'ms',
+      note: 'CPU time; 2025-11-25 format_json, log line included',
+    },
   ];
   const scenario = (memoryMb: number, cacheHitRate: number, api: 'rest' | 'http'): CostScenario => ({
     authorizerFullCoreMs: warm.authorizerMs,
@@ -127,7 +143,13 @@ export default async function costBench(): Promise<BenchRow[]> {
     group: GROUP,
     name: `cold starts on ${COLD_START_RATE * 100}% of invocations (INIT billed), defaults`,
     value: coldStartCostPerMillion(
-      { authorizerInitMs: initMs.authorizer, mcpInitMs: initMs.mcp, authorizerMemoryMb: 512, mcpMemoryMb: 1024, cacheHitRate: 0.9 },
+      {
+        authorizerInitMs: initMs.authorizer,
+        mcpInitMs: initMs.mcp,
+        authorizerMemoryMb: 512,
+        mcpMemoryMb: 1024,
+        cacheHitRate: 0.9,
+      },
       COLD_START_RATE,
     ),
     unit: 'USD',

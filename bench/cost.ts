@@ -46,7 +46,8 @@ export type ApiKind = 'rest' | 'http';
  */
 export function durationAtMemoryMs(fullCoreMs: number, memoryMb: number, prices: Prices = US_EAST_1_PRICES): number {
   if (!(fullCoreMs >= 0)) throw new RangeError(`fullCoreMs must be a duration in ms, got ${fullCoreMs}`);
-  if (!(memoryMb >= 128 && memoryMb <= 10_240)) throw new RangeError(`memoryMb must be between 128 and 10240 (Lambda's range), got ${memoryMb}`);
+  if (!(memoryMb >= 128 && memoryMb <= 10_240))
+    throw new RangeError(`memoryMb must be between 128 and 10240 (Lambda's range), got ${memoryMb}`);
   return fullCoreMs * Math.max(1, prices.oneVcpuMemoryMb / memoryMb);
 }
 
@@ -85,12 +86,14 @@ export interface CostPerMillion {
 
 /** USD per million MCP requests in one scenario. */
 export function costPerMillionRequests(scenario: CostScenario, prices: Prices = US_EAST_1_PRICES): CostPerMillion {
-  if (!(scenario.cacheHitRate >= 0 && scenario.cacheHitRate <= 1)) throw new RangeError(`cacheHitRate must be between 0 and 1, got ${scenario.cacheHitRate}`);
+  if (!(scenario.cacheHitRate >= 0 && scenario.cacheHitRate <= 1))
+    throw new RangeError(`cacheHitRate must be between 0 and 1, got ${scenario.cacheHitRate}`);
   const mcpMs = durationAtMemoryMs(scenario.mcpFullCoreMs, scenario.mcpMemoryMb, prices);
   const authorizerMs = durationAtMemoryMs(scenario.authorizerFullCoreMs, scenario.authorizerMemoryMb, prices);
   const apiGatewayUsd = scenario.api === 'rest' ? prices.restApiPerMillionRequests : prices.httpApiPerMillionRequests;
   const mcpFunctionUsd = invocationCostUsd(mcpMs, scenario.mcpMemoryMb, prices) * 1e6;
-  const authorizerUsd = invocationCostUsd(authorizerMs, scenario.authorizerMemoryMb, prices) * 1e6 * (1 - scenario.cacheHitRate);
+  const authorizerUsd =
+    invocationCostUsd(authorizerMs, scenario.authorizerMemoryMb, prices) * 1e6 * (1 - scenario.cacheHitRate);
   return {
     totalUsd: apiGatewayUsd + mcpFunctionUsd + authorizerUsd,
     apiGatewayUsd,
@@ -107,11 +110,20 @@ export function costPerMillionRequests(scenario: CostScenario, prices: Prices = 
  * INIT phase is not slowed to the memory's CPU share the way invocations are).
  */
 export function coldStartCostPerMillion(
-  cold: { readonly authorizerInitMs: number; readonly mcpInitMs: number; readonly authorizerMemoryMb: number; readonly mcpMemoryMb: number; readonly cacheHitRate: number },
+  cold: {
+    readonly authorizerInitMs: number;
+    readonly mcpInitMs: number;
+    readonly authorizerMemoryMb: number;
+    readonly mcpMemoryMb: number;
+    readonly cacheHitRate: number;
+  },
   coldStartRate: number,
   prices: Prices = US_EAST_1_PRICES,
 ): number {
-  const gbSecondsUsd = (ms: number, memoryMb: number) => (billedMs(ms) / 1000) * (memoryMb / 1024) * prices.lambdaArmPerGbSecond;
-  const perRequest = gbSecondsUsd(cold.mcpInitMs, cold.mcpMemoryMb) + (1 - cold.cacheHitRate) * gbSecondsUsd(cold.authorizerInitMs, cold.authorizerMemoryMb);
+  const gbSecondsUsd = (ms: number, memoryMb: number) =>
+    (billedMs(ms) / 1000) * (memoryMb / 1024) * prices.lambdaArmPerGbSecond;
+  const perRequest =
+    gbSecondsUsd(cold.mcpInitMs, cold.mcpMemoryMb) +
+    (1 - cold.cacheHitRate) * gbSecondsUsd(cold.authorizerInitMs, cold.authorizerMemoryMb);
   return perRequest * coldStartRate * 1e6;
 }

@@ -44,14 +44,22 @@ export default async function endToEndBench(): Promise<BenchRow[]> {
     standIn = await startAuthKitStandIn({ port: 0, signingKey: benchSigningJwk() });
     const issuer = standIn.issuer;
     const start = async (context: Record<string, string>) => {
-      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, context, throttlingLimits: LOAD_THROTTLING, log: silent, onFunctionOutput: silent });
+      const stack = await startLocalStack({
+        port: 0,
+        authkitDomain: issuer,
+        context,
+        throttlingLimits: LOAD_THROTTLING,
+        log: silent,
+        onFunctionOutput: silent,
+      });
       stacks.push(stack);
       return stack;
     };
     const cached = await start({});
     const uncached = await start({ authorizerCacheTtlSeconds: '0' });
 
-    const tokenFor = (stack: LocalStack, n: number) => signBenchToken(benchClaims({ iss: issuer, aud: stack.mcpUrl, jti: `jti_bench_${n}` }));
+    const tokenFor = (stack: LocalStack, n: number) =>
+      signBenchToken(benchClaims({ iss: issuer, aud: stack.mcpUrl, jti: `jti_bench_${n}` }));
     const fixedToken = { hit: tokenFor(cached, 0), off: tokenFor(uncached, 0) };
     let nextDistinct = 1;
     const plan: Record<Traffic, { stack: LocalStack; token: (i: number) => string }> = {
@@ -130,8 +138,20 @@ export default async function endToEndBench(): Promise<BenchRow[]> {
         note: `vs cache miss: ${(one.miss.p50Ms - one.hit.p50Ms).toFixed(2)} ms; ${ROUNDS}×${SERIAL_REQUESTS} requests each`,
       },
       // These two make sure each kind of traffic measured what its name says.
-      { group: GROUP, name: 'authorizer runs per request, cache hit', value: perRequest('hit'), unit: 'x', target: { max: 0.01 } },
-      { group: GROUP, name: 'authorizer runs per request, cache off', value: perRequest('off'), unit: 'x', target: { min: 0.99 } },
+      {
+        group: GROUP,
+        name: 'authorizer runs per request, cache hit',
+        value: perRequest('hit'),
+        unit: 'x',
+        target: { max: 0.01 },
+      },
+      {
+        group: GROUP,
+        name: 'authorizer runs per request, cache off',
+        value: perRequest('off'),
+        unit: 'x',
+        target: { min: 0.99 },
+      },
     ];
   } finally {
     client.close();

@@ -7,7 +7,17 @@ import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { MCP_PATH, PROTECTED_RESOURCE_METADATA_PATH, serverUrls } from '../lambda/shared/urls';
 
 /** An RSA-2048 key made for these benchmarks only; it is public and protects nothing. */
-const BENCH_PRIVATE_JWK = {"kty":"RSA","n":"x1GHjnesm4819V1nqhgtW2-Wp5aMi25vlhvVajhZEtLt8tsb4Oez_G4beYBb6T4W8u5qTiUL1PyBj55Sr0cypjL5TKBhefvcKtzzf5XdAj105PdQztTgad56uJioNK34ELbETYuiIZ1M24165Y4-6hhVNa2L0uAiTUSxy54Qb52GRKnvjJtiYzkTwKIjVWI3Z112ZXLnuxHfnr8he1pzDQ9JoL87xqhVvh3fFTxg0tkqt8tY4OPm9oZUqqmcprtutAYebjmlmfsGj-MmI9B6m6m-XlcBPshq4K1RKyyC8uldIe98JMfNRPKwNg59CelKEX-HsbQfEndbyeto66jX4w","e":"AQAB","d":"Rk5W34UNKI36fYMmBtSiYydYX-L1zlT1HWDSBba8jKxEbK6nBc0VKsx3-oKxaPOSyrwYWVot80HiPZOeHN-jWQaP81x7JbkWbzQi2_Uz0Q92hTFLmrlyM0XbyfNnGbXn05V0ZtoDJZJDwwoDuKdVP-O3YsjFkmunDdRWVrl5mLS7JGBo4RpG9YCPVyLOVkBRl4uMSKJS9ZEk1V6F1NYOqypbCP5q5Zp5IJq5ngz-x3JHOKB13RN2ihQ2tWVxgQgBBVUwhqjRSCu6h9IlwyLz-cvEPIbKvvmHi9Ufm0B90IKidd70cjM3w0TLP1itLgOBqQp2EokIR-9oOHrop0be6Q","p":"8fr612Yt8QPvkku0MxQCmfNzWPwXcl1Hxh5dJP2xMcRJG6OYsNmHMgd_3O8tzll_ejpGq1YyOrcne1tJGrj29JzvE_i3OAxAMA9s6G2QS4Rm0g4qbguYEsnm9I9NOyaSCpGoKoe-lwjZlaHsAiMJ1QchG-q4GGs6SgNoe32Ex18","q":"0t3LQMDPUKlpUsWO8IrroGwSjzT9_19-ZIMDsvzytws2g1rxdGPn-lyeoEc6Z8R0SwfLA-FvEP5j8f-hdU9kIbQ9gLW_HVrpIYXTR3njkes-pexGOw19U1K2J82r3NgyTVeTGGn6HkatwcBxaRNzGciqMyfLCURiLVFmwONdkf0","dp":"XnaL1eqdpKjUrVfAUPBO06qmLOa8gHjJvB2-XuJqefMWVyPWR7Ojg3RKBgWY7CUkDqMRU3GiyikV0KIiN7xdK8DX1AQUAl1F8X0UFugunExjlzzQc4UzKKKI9o-6poy4FkgmTfQQAwYBath7OZpUDEVsN2m51E6Hwrzx3MNzQiE","dq":"PWz0r3k7KyEemEkKeZHOT94LjgH-16xmsjrkEfjTb3TpvVv5qFEOG4Vtg_0by2yT_-NWRVwfMZEZZj50NysYXSUXIW5QLOn1rZlBUbn1C-W-SzFHyB4G2wXmIDQuk1e7V4JiTCNbBATMyvsXTmenCOTGh75Yy-tKui7TQu84q7U","qi":"lcOs01YqS5YJkfZA8naWpDRSqqkEsLQ44HpOmn-d_1kqmpu15YN5aTpvJvQDo4Rz4BQEcn1BexUKoAXjU47QyYSadYhJrsOgahOd_hIyDo4IlQFzfK5f-gh-zPoz7d6YRBRnKd74-nOGBzMZa61q6Pe7LCGTKvDjpUn3KuZQC5A"};
+const BENCH_PRIVATE_JWK = {
+  kty: 'RSA',
+  n: 'x1GHjnesm4819V1nqhgtW2-Wp5aMi25vlhvVajhZEtLt8tsb4Oez_G4beYBb6T4W8u5qTiUL1PyBj55Sr0cypjL5TKBhefvcKtzzf5XdAj105PdQztTgad56uJioNK34ELbETYuiIZ1M24165Y4-6hhVNa2L0uAiTUSxy54Qb52GRKnvjJtiYzkTwKIjVWI3Z112ZXLnuxHfnr8he1pzDQ9JoL87xqhVvh3fFTxg0tkqt8tY4OPm9oZUqqmcprtutAYebjmlmfsGj-MmI9B6m6m-XlcBPshq4K1RKyyC8uldIe98JMfNRPKwNg59CelKEX-HsbQfEndbyeto66jX4w',
+  e: 'AQAB',
+  d: 'Rk5W34UNKI36fYMmBtSiYydYX-L1zlT1HWDSBba8jKxEbK6nBc0VKsx3-oKxaPOSyrwYWVot80HiPZOeHN-jWQaP81x7JbkWbzQi2_Uz0Q92hTFLmrlyM0XbyfNnGbXn05V0ZtoDJZJDwwoDuKdVP-O3YsjFkmunDdRWVrl5mLS7JGBo4RpG9YCPVyLOVkBRl4uMSKJS9ZEk1V6F1NYOqypbCP5q5Zp5IJq5ngz-x3JHOKB13RN2ihQ2tWVxgQgBBVUwhqjRSCu6h9IlwyLz-cvEPIbKvvmHi9Ufm0B90IKidd70cjM3w0TLP1itLgOBqQp2EokIR-9oOHrop0be6Q',
+  p: '8fr612Yt8QPvkku0MxQCmfNzWPwXcl1Hxh5dJP2xMcRJG6OYsNmHMgd_3O8tzll_ejpGq1YyOrcne1tJGrj29JzvE_i3OAxAMA9s6G2QS4Rm0g4qbguYEsnm9I9NOyaSCpGoKoe-lwjZlaHsAiMJ1QchG-q4GGs6SgNoe32Ex18',
+  q: '0t3LQMDPUKlpUsWO8IrroGwSjzT9_19-ZIMDsvzytws2g1rxdGPn-lyeoEc6Z8R0SwfLA-FvEP5j8f-hdU9kIbQ9gLW_HVrpIYXTR3njkes-pexGOw19U1K2J82r3NgyTVeTGGn6HkatwcBxaRNzGciqMyfLCURiLVFmwONdkf0',
+  dp: 'XnaL1eqdpKjUrVfAUPBO06qmLOa8gHjJvB2-XuJqefMWVyPWR7Ojg3RKBgWY7CUkDqMRU3GiyikV0KIiN7xdK8DX1AQUAl1F8X0UFugunExjlzzQc4UzKKKI9o-6poy4FkgmTfQQAwYBath7OZpUDEVsN2m51E6Hwrzx3MNzQiE',
+  dq: 'PWz0r3k7KyEemEkKeZHOT94LjgH-16xmsjrkEfjTb3TpvVv5qFEOG4Vtg_0by2yT_-NWRVwfMZEZZj50NysYXSUXIW5QLOn1rZlBUbn1C-W-SzFHyB4G2wXmIDQuk1e7V4JiTCNbBATMyvsXTmenCOTGh75Yy-tKui7TQu84q7U',
+  qi: 'lcOs01YqS5YJkfZA8naWpDRSqqkEsLQ44HpOmn-d_1kqmpu15YN5aTpvJvQDo4Rz4BQEcn1BexUKoAXjU47QyYSadYhJrsOgahOd_hIyDo4IlQFzfK5f-gh-zPoz7d6YRBRnKd74-nOGBzMZa61q6Pe7LCGTKvDjpUn3KuZQC5A',
+};
 export const BENCH_KID = 'bench-fixed-key-1';
 
 export const BENCH_ISSUER = 'https://acme.authkit.app';
@@ -52,7 +62,11 @@ export function benchClaims(overrides: Record<string, unknown> = {}): Record<str
 export function signBenchToken(claims: Record<string, unknown> = benchClaims()): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const signingInput = `${encode({ alg: 'RS256', kid: BENCH_KID, typ: 'JWT' })}.${encode(claims)}`;
-  const signature = sign('sha256', Buffer.from(signingInput), createPrivateKey({ key: BENCH_PRIVATE_JWK, format: 'jwk' }));
+  const signature = sign(
+    'sha256',
+    Buffer.from(signingInput),
+    createPrivateKey({ key: BENCH_PRIVATE_JWK, format: 'jwk' }),
+  );
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 
@@ -95,25 +109,47 @@ export function initializeRequest(token: string): McpHttpRequest {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: LEGACY_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bench', version: '1.0.0' } },
+      params: {
+        protocolVersion: LEGACY_PROTOCOL_VERSION,
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1.0.0' },
+      },
     }),
   };
 }
 
 /** A `tools/call` of format_json in either protocol era. */
 export function toolsCallRequest(token: string, era: McpEra): McpHttpRequest {
-  const params = era === 'modern' ? { name: 'format_json', arguments: FORMAT_JSON_ARGS, _meta: MODERN_META } : { name: 'format_json', arguments: FORMAT_JSON_ARGS };
-  return { headers: mcpHeaders(token, era, 'format_json'), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params }) };
+  const params =
+    era === 'modern'
+      ? { name: 'format_json', arguments: FORMAT_JSON_ARGS, _meta: MODERN_META }
+      : { name: 'format_json', arguments: FORMAT_JSON_ARGS };
+  return {
+    headers: mcpHeaders(token, era, 'format_json'),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params }),
+  };
 }
 
 function mcpHeaders(token: string, era: McpEra, tool?: string): Record<string, string> {
-  const common = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const common = {
+    accept: 'application/json, text/event-stream',
+    'content-type': 'application/json',
+    authorization: `Bearer ${token}`,
+  };
   if (era === 'legacy') return { ...common, 'mcp-protocol-version': LEGACY_PROTOCOL_VERSION };
-  return { ...common, 'mcp-protocol-version': MODERN_PROTOCOL_VERSION, 'mcp-method': 'tools/call', ...(tool ? { 'mcp-name': tool } : {}) };
+  return {
+    ...common,
+    'mcp-protocol-version': MODERN_PROTOCOL_VERSION,
+    'mcp-method': 'tools/call',
+    ...(tool ? { 'mcp-name': tool } : {}),
+  };
 }
 
 /** The REST API proxy event (payload 1.0) API Gateway sends the MCP function for `request`. */
-export function mcpProxyEvent(request: McpHttpRequest, authorizer: Readonly<Record<string, string>> = BENCH_AUTHORIZER_CONTEXT) {
+export function mcpProxyEvent(
+  request: McpHttpRequest,
+  authorizer: Readonly<Record<string, string>> = BENCH_AUTHORIZER_CONTEXT,
+) {
   return {
     httpMethod: 'POST',
     path: '/mcp',

@@ -68,21 +68,37 @@ export function createLoadClient(): LoadClient {
       };
       await Promise.all(Array.from({ length: Math.min(options.concurrency, options.requests) }, worker));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      return { requests: options.requests, seconds, requestsPerSecond: options.requests / seconds, latenciesMs: latencies };
+      return {
+        requests: options.requests,
+        seconds,
+        requestsPerSecond: options.requests / seconds,
+        latenciesMs: latencies,
+      };
     },
     close: () => agent.destroy(),
   };
 }
 
 /** Sums interleaved rounds of one subject into one figure: total requests over total time, p50/p99 over all requests. */
-export function summarise(results: readonly LoadResult[]): { requestsPerSecond: number; p50Ms: number; p99Ms: number; requests: number } {
+export function summarise(results: readonly LoadResult[]): {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+} {
   const requests = results.reduce((sum, r) => sum + r.requests, 0);
   const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
   const latencies = results.flatMap((r) => r.latenciesMs);
-  return { requestsPerSecond: requests / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), requests };
+  return {
+    requestsPerSecond: requests / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    requests,
+  };
 }
 
 /** The check for an MCP tools/call of format_json answered in JSON. */
 export function expectFormattedJson(status: number, body: string): void {
-  if (status !== 200 || !body.includes('formatted')) throw new Error(`expected a 200 tools/call answer, got ${status}: ${body.slice(0, 300)}`);
+  if (status !== 200 || !body.includes('formatted'))
+    throw new Error(`expected a 200 tools/call answer, got ${status}: ${body.slice(0, 300)}`);
 }

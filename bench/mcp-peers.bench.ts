@@ -56,7 +56,12 @@ function startPeerServer(kind: Kind): Promise<PeerServer> {
 
 function run(client: LoadClient, url: string, era: McpEra, token: string, requests: number): Promise<LoadResult> {
   const { headers, body } = toolsCallRequest(token, era);
-  return client.run({ concurrency: CONCURRENCY, requests, request: () => ({ url, headers, body }), check: expectFormattedJson });
+  return client.run({
+    concurrency: CONCURRENCY,
+    requests,
+    request: () => ({ url, headers, body }),
+    check: expectFormattedJson,
+  });
 }
 
 export default async function mcpPeersBench(): Promise<BenchRow[]> {
@@ -66,8 +71,18 @@ export default async function mcpPeersBench(): Promise<BenchRow[]> {
   try {
     for (const kind of ['lambda', 'sdk-modern', 'sdk-legacy'] as const) servers[kind] = await startPeerServer(kind);
     const pairs: Array<{ era: McpEra; ours: string; theirs: string; theirsName: string }> = [
-      { era: 'modern', ours: servers.lambda!.url, theirs: servers['sdk-modern']!.url, theirsName: 'SDK toNodeHandler(createMcpHandler)' },
-      { era: 'legacy', ours: servers.lambda!.url, theirs: servers['sdk-legacy']!.url, theirsName: 'SDK stateless NodeStreamableHTTPServerTransport (JSON)' },
+      {
+        era: 'modern',
+        ours: servers.lambda!.url,
+        theirs: servers['sdk-modern']!.url,
+        theirsName: 'SDK toNodeHandler(createMcpHandler)',
+      },
+      {
+        era: 'legacy',
+        ours: servers.lambda!.url,
+        theirs: servers['sdk-legacy']!.url,
+        theirsName: 'SDK stateless NodeStreamableHTTPServerTransport (JSON)',
+      },
     ];
     const rows: BenchRow[] = [];
     for (const pair of pairs) {

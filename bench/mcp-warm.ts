@@ -5,8 +5,23 @@
  * protocol eras. Prints one JSON line: era → { adapterNs, sdkNs }.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
-import { BENCH_AUTHORIZER_CONTEXT, BENCH_BASE_URL, BENCH_URLS, mcpProxyEvent, quietly, signBenchToken, toolsCallRequest, type McpEra, type McpHttpRequest } from './fixtures';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+} from '@modelcontextprotocol/server';
+import {
+  BENCH_AUTHORIZER_CONTEXT,
+  BENCH_BASE_URL,
+  BENCH_URLS,
+  mcpProxyEvent,
+  quietly,
+  signBenchToken,
+  toolsCallRequest,
+  type McpEra,
+  type McpHttpRequest,
+} from './fixtures';
 import { compareCpuNsPerOp, type TimingOptions } from './harness';
 import { authInfoFromAuthorizer } from '../lambda/runtime/auth-info';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
@@ -18,7 +33,8 @@ const SERVER_INFO = { name: 'bench', version: '1.0.0' };
 export type WarmTimings = Record<McpEra, { readonly adapterNs: number; readonly sdkNs: number }>;
 
 function expectFormatted(status: number, text: string): void {
-  if (status !== 200 || !text.includes('"formatted"')) throw new Error(`bench request failed: ${status} ${text.slice(0, 200)}`);
+  if (status !== 200 || !text.includes('"formatted"'))
+    throw new Error(`bench request failed: ${status} ${text.slice(0, 200)}`);
 }
 
 /**
@@ -31,7 +47,10 @@ function sdkEndpoint(authInfo: AuthInfo): (request: McpHttpRequest) => Promise<v
   const modern = createMcpHandler(factory, { legacy: 'reject', responseMode: 'json' });
   const legacy = async (request: Request, parsedBody: unknown): Promise<Response> => {
     const server = factory();
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await server.connect(transport);
     try {
       return await transport.handleRequest(request, { authInfo, parsedBody });
@@ -43,7 +62,9 @@ function sdkEndpoint(authInfo: AuthInfo): (request: McpHttpRequest) => Promise<v
   return async ({ headers, body }) => {
     const request = new Request(BENCH_URLS.resource, { method: 'POST', headers, body });
     const parsedBody = JSON.parse(body) as unknown;
-    const response = (await isLegacyRequest(request, parsedBody)) ? await legacy(request, parsedBody) : await modern.fetch(request, { authInfo, parsedBody });
+    const response = (await isLegacyRequest(request, parsedBody))
+      ? await legacy(request, parsedBody)
+      : await modern.fetch(request, { authInfo, parsedBody });
     expectFormatted(response.status, await response.text());
   };
 }

@@ -50,9 +50,15 @@ function bearerOf(req: IncomingMessage): string {
 
 /** What lambda/mcp/index.ts exports, with the settings the construct would put in its environment. */
 function lambdaHandler(): NodeHandler {
-  const handler = createMcpLambdaHandler(createSampleServer, { serverInfo: SERVER_INFO, publicBaseUrl: BENCH_URLS.base, allowedOrigins: '*' });
+  const handler = createMcpLambdaHandler(createSampleServer, {
+    serverInfo: SERVER_INFO,
+    publicBaseUrl: BENCH_URLS.base,
+    allowedOrigins: '*',
+  });
   return async (req, res) => {
-    const headers = Object.fromEntries(Object.entries(req.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
     const result = await handler(mcpProxyEvent({ headers, body: await readBody(req) }), { awsRequestId: 'bench' });
     for (const [name, values] of Object.entries(result.multiValueHeaders)) res.setHeader(name, values);
     res.writeHead(result.statusCode).end(result.body);
@@ -60,7 +66,9 @@ function lambdaHandler(): NodeHandler {
 }
 
 function sdkModernHandler(): NodeHandler {
-  const serve = toNodeHandler(createMcpHandler(() => createSampleServer({ serverInfo: SERVER_INFO }), { legacy: 'reject', responseMode: 'json' }));
+  const serve = toNodeHandler(
+    createMcpHandler(() => createSampleServer({ serverInfo: SERVER_INFO }), { legacy: 'reject', responseMode: 'json' }),
+  );
   return async (req, res) => {
     (req as IncomingMessage & { auth?: AuthInfo }).auth = callerAuthInfo(bearerOf(req));
     await serve(req, res);
@@ -71,7 +79,10 @@ function sdkLegacyHandler(): NodeHandler {
   return async (req, res) => {
     (req as IncomingMessage & { auth?: AuthInfo }).auth = callerAuthInfo(bearerOf(req));
     const server = createSampleServer({ serverInfo: SERVER_INFO });
-    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     res.on('close', () => {
       void transport.close();
       void server.close();
@@ -83,8 +94,13 @@ function sdkLegacyHandler(): NodeHandler {
 
 async function main(): Promise<void> {
   const kind = process.argv[2] as Kind;
-  const handlers: Record<Kind, () => NodeHandler> = { lambda: lambdaHandler, 'sdk-modern': sdkModernHandler, 'sdk-legacy': sdkLegacyHandler };
-  if (!(kind in handlers)) throw new Error(`Unknown server kind "${kind}": use one of ${Object.keys(handlers).join(', ')}.`);
+  const handlers: Record<Kind, () => NodeHandler> = {
+    lambda: lambdaHandler,
+    'sdk-modern': sdkModernHandler,
+    'sdk-legacy': sdkLegacyHandler,
+  };
+  if (!(kind in handlers))
+    throw new Error(`Unknown server kind "${kind}": use one of ${Object.keys(handlers).join(', ')}.`);
   const handle = handlers[kind]();
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {

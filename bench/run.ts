@@ -5,7 +5,7 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BenchModule, BenchRow, meetsTarget } from './harness';
+import { type BenchModule, type BenchRow, meetsTarget } from './harness';
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const missed = rows.filter((r) => !meetsTarget(r));
   if (missed.length > 0) {
-    for (const r of missed) console.error(`bench: target missed: ${r.group} / ${r.name}: ${format(r.value)} ${r.unit} (${describeTarget(r)})`);
+    for (const r of missed)
+      console.error(
+        `bench: target missed: ${r.group} / ${r.name}: ${format(r.value)} ${r.unit} (${describeTarget(r)})`,
+      );
     process.exitCode = 1;
   }
 }
@@ -62,7 +65,11 @@ function printTable(rows: readonly BenchRow[]): void {
   ]);
   const header = ['group', 'measure', 'value', 'baseline', 'target', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join(' | ')
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const row of table) console.log(line(row));

@@ -13,13 +13,22 @@ export const handler = createMcpLambdaHandler(({ serverInfo, serverOptions }) =>
   const server = new McpServer(serverInfo, { ...serverOptions });
   server.registerTool(
     'ticks',
-    { inputSchema: z.object({ count: z.number().int().min(1).max(1000), intervalMs: z.number().int().min(1).max(10_000) }) },
+    {
+      inputSchema: z.object({
+        count: z.number().int().min(1).max(1000),
+        intervalMs: z.number().int().min(1).max(10_000),
+      }),
+    },
     async ({ count, intervalMs }, ctx) => {
       const progressToken = ctx.mcpReq._meta?.progressToken;
-      if (progressToken === undefined) return { isError: true, content: [{ type: 'text', text: 'ticks needs a progress token' }] };
+      if (progressToken === undefined)
+        return { isError: true, content: [{ type: 'text', text: 'ticks needs a progress token' }] };
       for (let i = 1; i <= count; i++) {
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
-        await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: i, total: count, message: String(wallClockMs()) } });
+        await ctx.mcpReq.notify({
+          method: 'notifications/progress',
+          params: { progressToken, progress: i, total: count, message: String(wallClockMs()) },
+        });
       }
       return { content: [{ type: 'text', text: `${count} ticks` }] };
     },

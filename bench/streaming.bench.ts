@@ -30,7 +30,11 @@ const STREAMING_APP = `npx tsx ${JSON.stringify(join(__dirname, 'streaming-app.t
 /** Milliseconds from each progress event's send stamp to its arrival at the SDK client. */
 async function progressDelays(stack: LocalStack, token: string): Promise<number[]> {
   const client = new Client({ name: 'bench-streaming', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
   const delays: number[] = [];
   try {
     // One short call first, so the timed one runs in a warm function.
@@ -39,7 +43,10 @@ async function progressDelays(stack: LocalStack, token: string): Promise<number[
       { name: 'ticks', arguments: { count: TICKS, intervalMs: TICK_INTERVAL_MS } },
       { onprogress: (progress) => void delays.push(wallClockMs() - Number(progress.message)) },
     );
-    if (result.isError || delays.length !== TICKS) throw new Error(`ticks answered ${JSON.stringify(result).slice(0, 200)} with ${delays.length} of ${TICKS} progress events`);
+    if (result.isError || delays.length !== TICKS)
+      throw new Error(
+        `ticks answered ${JSON.stringify(result).slice(0, 200)} with ${delays.length} of ${TICKS} progress events`,
+      );
   } finally {
     await client.close();
   }
@@ -55,7 +62,14 @@ export default async function streamingBench(): Promise<BenchRow[]> {
     standIn = await startAuthKitStandIn({ port: 0, signingKey: benchSigningJwk() });
     const issuer = standIn.issuer;
     const start = async (options: { app?: string; context?: Record<string, string> }) => {
-      const stack = await startLocalStack({ port: 0, authkitDomain: issuer, throttlingLimits: LOAD_THROTTLING, log: silent, onFunctionOutput: silent, ...options });
+      const stack = await startLocalStack({
+        port: 0,
+        authkitDomain: issuer,
+        throttlingLimits: LOAD_THROTTLING,
+        log: silent,
+        onFunctionOutput: silent,
+        ...options,
+      });
       stacks.push(stack);
       return stack;
     };
@@ -68,7 +82,12 @@ export default async function streamingBench(): Promise<BenchRow[]> {
     const buffered = await start({ context: { responseTransferMode: 'buffered' } });
     const serial = (stack: LocalStack, requests: number): Promise<LoadResult> => {
       const { headers, body } = toolsCallRequest(tokenFor(stack), 'modern');
-      return load.run({ concurrency: 1, requests, request: () => ({ url: stack.mcpUrl, headers, body }), check: expectFormattedJson });
+      return load.run({
+        concurrency: 1,
+        requests,
+        request: () => ({ url: stack.mcpUrl, headers, body }),
+        check: expectFormattedJson,
+      });
     };
     await serial(streamed, WARMUP_REQUESTS);
     await serial(buffered, WARMUP_REQUESTS);

@@ -22,7 +22,11 @@ import {
 } from '../lambda/shared/urls';
 import { mcpBundling } from '../lambda/runtime/bundling';
 import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../lambda/shared/cors';
-import { LISTEN_MAX_SECONDS_ENV, REQUEST_STATE_SECRET_ARN_ENV, RESPONSE_TRANSFER_MODE_ENV } from '../lambda/shared/mcp-environment';
+import {
+  LISTEN_MAX_SECONDS_ENV,
+  REQUEST_STATE_SECRET_ARN_ENV,
+  RESPONSE_TRANSFER_MODE_ENV,
+} from '../lambda/shared/mcp-environment';
 import { staticHeaderValue } from './gateway-header-value';
 import { bundledFunctionEntry } from './lambda-entry';
 import { McpHandler } from './mcp-handler';
@@ -282,7 +286,8 @@ const RETRY_AFTER_SECONDS = 5;
  * A case-insensitive `Bearer` and a JWT-shaped token. Written with character classes and anchors
  * only, so API Gateway (Java regular expressions) and JavaScript read it the same way.
  */
-export const BEARER_TOKEN_VALIDATION_REGEX = '^[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$';
+export const BEARER_TOKEN_VALIDATION_REGEX =
+  '^[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$';
 
 const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
@@ -372,7 +377,8 @@ export class AuthKitMcpServer extends Construct {
     // Built from parts with the literal stage name: `api.url` refers to the Stage, and the gateway
     // responses below (which the Deployment depends on) would close a dependency cycle through it.
     const executeApiBase = `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${settings.stageName}`;
-    const base = settings.publicBaseUrl ?? (props.customDomain ? `https://${props.customDomain.domainName}` : executeApiBase);
+    const base =
+      settings.publicBaseUrl ?? (props.customDomain ? `https://${props.customDomain.domainName}` : executeApiBase);
     this.urls = serverUrls(base);
     this.url = this.urls.base;
     this.resourceUrl = this.urls.resource;
@@ -429,7 +435,8 @@ export class AuthKitMcpServer extends Construct {
     this.requestStateSecret =
       props.requestStateSecret ??
       new secretsmanager.Secret(this, 'RequestStateSecret', {
-        description: 'HMAC key of the MCP server requestState (multi-round-trip requests); read by the MCP function only',
+        description:
+          'HMAC key of the MCP server requestState (multi-round-trip requests); read by the MCP function only',
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
       });
 
@@ -444,7 +451,9 @@ export class AuthKitMcpServer extends Construct {
       [RESPONSE_TRANSFER_MODE_ENV]: settings.responseTransferMode === 'stream' ? 'STREAM' : 'BUFFERED',
       [REQUEST_STATE_SECRET_ARN_ENV]: this.requestStateSecret.secretArn,
       // A buffered integration cannot hold a listen stream, so the variable is absent then.
-      ...(settings.subscriptionMaxDurationSeconds === undefined ? {} : { [LISTEN_MAX_SECONDS_ENV]: String(settings.subscriptionMaxDurationSeconds) }),
+      ...(settings.subscriptionMaxDurationSeconds === undefined
+        ? {}
+        : { [LISTEN_MAX_SECONDS_ENV]: String(settings.subscriptionMaxDurationSeconds) }),
     };
     this.mcpFunction = this.createMcpFunction(props.mcpHandler ?? McpHandler.sampleServer());
     this.grantRequestStateSecretRead();
@@ -468,7 +477,10 @@ export class AuthKitMcpServer extends Construct {
     if (settings.rateLimitPerIp !== undefined) this.webAcl = this.createRateLimitWebAcl(settings.rateLimitPerIp);
     const webAclArn = this.webAcl?.attrArn ?? props.webAclArn;
     if (webAclArn) {
-      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn });
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn,
+      });
     }
     this.acknowledgeNagFindings(props);
   }
@@ -479,14 +491,18 @@ export class AuthKitMcpServer extends Construct {
    * it once per stack.
    */
   addOutputs(scope: Construct = Stack.of(this)): void {
-    new CfnOutput(scope, 'McpUrl', { value: this.resourceUrl, description: 'The MCP endpoint: give this URL to MCP clients.' });
+    new CfnOutput(scope, 'McpUrl', {
+      value: this.resourceUrl,
+      description: 'The MCP endpoint: give this URL to MCP clients.',
+    });
     new CfnOutput(scope, 'ProtectedResourceMetadataUrl', {
       value: this.protectedResourceMetadataUrl,
       description: 'Protected-resource metadata (RFC 9728) that 401 challenges point to.',
     });
     new CfnOutput(scope, 'ResourceIndicator', {
       value: this.resourceUrl,
-      description: 'Register exactly this value as a Resource Indicator in WorkOS (AuthKit) so that tokens carry it as their audience.',
+      description:
+        'Register exactly this value as a Resource Indicator in WorkOS (AuthKit) so that tokens carry it as their audience.',
     });
   }
 
@@ -520,7 +536,9 @@ export class AuthKitMcpServer extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: options.memorySize,
       timeout: options.timeout,
-      ...(options.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
+      ...(options.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
       role,
       logGroup,
       tracing: this.settings.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
@@ -539,7 +557,8 @@ export class AuthKitMcpServer extends Construct {
     if (this.settings.tracing) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; CDK adds them on "*" when tracing is on.',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; CDK adds them on "*" when tracing is on.',
       });
     }
     return fn;
@@ -564,7 +583,9 @@ export class AuthKitMcpServer extends Construct {
     return this.bundledFunction('Mcp', {
       entry: source.kind === 'entry' ? source.entry : bundledFunctionEntry('mcp'),
       ...(source.kind === 'entry' && source.options.handler ? { handler: source.options.handler } : {}),
-      ...(source.kind === 'entry' && source.options.depsLockFilePath ? { depsLockFilePath: source.options.depsLockFilePath } : {}),
+      ...(source.kind === 'entry' && source.options.depsLockFilePath
+        ? { depsLockFilePath: source.options.depsLockFilePath }
+        : {}),
       description: 'MCP server (Streamable HTTP, stateless) behind the AuthKit authorizer',
       // The runtime's own bundling options (a smaller JSON Schema validator), for the sample and user entries alike.
       esbuildArgs: mcpBundling().esbuildArgs,
@@ -583,7 +604,11 @@ export class AuthKitMcpServer extends Construct {
     const secret = this.requestStateSecret;
     // A secret imported by name has a partial ARN; Secrets Manager appends six random characters.
     const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
-    iam.Grant.addToPrincipal({ grantee: this.mcpFunction, actions: ['secretsmanager:GetSecretValue'], resourceArns: [arn] });
+    iam.Grant.addToPrincipal({
+      grantee: this.mcpFunction,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [arn],
+    });
     secret.encryptionKey?.grantDecrypt(this.mcpFunction);
   }
 
@@ -595,25 +620,36 @@ export class AuthKitMcpServer extends Construct {
     const mcpIntegration = new apigw.LambdaIntegration(this.mcpFunction, {
       proxy: true,
       allowTestInvoke: false,
-      responseTransferMode: this.settings.responseTransferMode === 'stream' ? apigw.ResponseTransferMode.STREAM : apigw.ResponseTransferMode.BUFFERED,
+      responseTransferMode:
+        this.settings.responseTransferMode === 'stream'
+          ? apigw.ResponseTransferMode.STREAM
+          : apigw.ResponseTransferMode.BUFFERED,
       timeout: this.settings.mcpTimeout,
     });
     for (const method of ['POST', 'GET', 'DELETE']) {
-      mcp.addMethod(method, mcpIntegration, { authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM });
+      mcp.addMethod(method, mcpIntegration, {
+        authorizer: this.authorizer,
+        authorizationType: apigw.AuthorizationType.CUSTOM,
+      });
     }
     this.addMcpPreflight(mcp);
 
     // Discovery documents are public by definition (RFC 9728, RFC 8414): no authorizer. Every method
     // goes to the metadata function, which serves GET and HEAD, answers the CORS preflight itself
     // and gives anything else 405 with an Allow header (not the gateway's 404 for an unknown route).
-    const metadataIntegration = new apigw.LambdaIntegration(this.metadataFunction, { proxy: true, allowTestInvoke: false });
+    const metadataIntegration = new apigw.LambdaIntegration(this.metadataFunction, {
+      proxy: true,
+      allowTestInvoke: false,
+    });
     for (const path of [
       `${PROTECTED_RESOURCE_METADATA_PATH}${MCP_PATH}`,
       PROTECTED_RESOURCE_METADATA_PATH,
       AUTHORIZATION_SERVER_METADATA_PATH,
       OPENID_CONFIGURATION_PATH,
     ]) {
-      root.resourceForPath(path).addMethod('ANY', metadataIntegration, { authorizationType: apigw.AuthorizationType.NONE });
+      root
+        .resourceForPath(path)
+        .addMethod('ANY', metadataIntegration, { authorizationType: apigw.AuthorizationType.NONE });
     }
   }
 
@@ -635,7 +671,9 @@ export class AuthKitMcpServer extends Construct {
       'OPTIONS',
       new apigw.MockIntegration({
         requestTemplates: { 'application/json': '{"statusCode": 403}' },
-        integrationResponses: [{ statusCode: '403', responseTemplates: jsonBody('origin_not_allowed', ORIGIN_NOT_ALLOWED) }],
+        integrationResponses: [
+          { statusCode: '403', responseTemplates: jsonBody('origin_not_allowed', ORIGIN_NOT_ALLOWED) },
+        ],
       }),
       { authorizationType: apigw.AuthorizationType.NONE, methodResponses: [{ statusCode: '403' }] },
     );
@@ -648,7 +686,14 @@ export class AuthKitMcpServer extends Construct {
   private addGatewayResponses(): void {
     const cors = gatewayCorsHeaders(this.settings.allowedOrigins);
     const noStore = { 'Cache-Control': "'no-store'" };
-    const add = (id: string, type: apigw.ResponseType, statusCode: string | undefined, headers: Record<string, string>, error: string, description: string) =>
+    const add = (
+      id: string,
+      type: apigw.ResponseType,
+      statusCode: string | undefined,
+      headers: Record<string, string>,
+      error: string,
+      description: string,
+    ) =>
       this.api.addGatewayResponse(id, {
         type,
         ...(statusCode === undefined ? {} : { statusCode }),
@@ -657,15 +702,41 @@ export class AuthKitMcpServer extends Construct {
       });
 
     const scopes = this.settings.requiredScopes;
-    add('Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', { ...noStore, 'WWW-Authenticate': staticHeaderValue(unauthorizedChallenge(this.urls, scopes)) }, 'unauthorized',
-      'A valid AuthKit access token for this server is required in the Authorization header (Bearer).');
-    add('AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403', { ...noStore, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, scopes)) }, 'insufficient_scope',
-      `The access token lacks the scopes this server requires${scopes.length > 0 ? `: ${scopes.join(' ')}` : ''}.`);
+    add(
+      'Unauthorized',
+      apigw.ResponseType.UNAUTHORIZED,
+      '401',
+      { ...noStore, 'WWW-Authenticate': staticHeaderValue(unauthorizedChallenge(this.urls, scopes)) },
+      'unauthorized',
+      'A valid AuthKit access token for this server is required in the Authorization header (Bearer).',
+    );
+    add(
+      'AccessDenied',
+      apigw.ResponseType.ACCESS_DENIED,
+      '403',
+      { ...noStore, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, scopes)) },
+      'insufficient_scope',
+      `The access token lacks the scopes this server requires${scopes.length > 0 ? `: ${scopes.join(' ')}` : ''}.`,
+    );
     // The authorizer fails like this when AuthKit's keys cannot be fetched: a temporary outage, not a bad token.
     const retry = { ...noStore, 'Retry-After': staticHeaderValue(String(RETRY_AFTER_SECONDS)) };
     const unavailable = 'The access token could not be checked right now. Retry later.';
-    add('AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE, '503', retry, 'temporarily_unavailable', unavailable);
-    add('AuthorizerConfigurationError', apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, '503', retry, 'temporarily_unavailable', unavailable);
+    add(
+      'AuthorizerFailure',
+      apigw.ResponseType.AUTHORIZER_FAILURE,
+      '503',
+      retry,
+      'temporarily_unavailable',
+      unavailable,
+    );
+    add(
+      'AuthorizerConfigurationError',
+      apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+      '503',
+      retry,
+      'temporarily_unavailable',
+      unavailable,
+    );
     // An unknown route gets MISSING_AUTHENTICATION_TOKEN (403 by default); with an Authorization
     // header API Gateway may read it as a SigV4 signature and answer INVALID_SIGNATURE or
     // EXPIRED_TOKEN instead. No route here uses IAM authorization, so all three mean "no such route".
@@ -673,9 +744,30 @@ export class AuthKitMcpServer extends Construct {
     add('NotFound', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', {}, 'not_found', notFound);
     add('InvalidSignature', apigw.ResponseType.INVALID_SIGNATURE, '404', {}, 'not_found', notFound);
     add('ExpiredToken', apigw.ResponseType.EXPIRED_TOKEN, '404', {}, 'not_found', notFound);
-    add('Throttled', apigw.ResponseType.THROTTLED, '429', {}, 'too_many_requests', 'The stage is receiving more requests than it accepts. Retry later.');
-    add('Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined, {}, 'request_rejected', 'API Gateway rejected the request.');
-    add('Default5xx', apigw.ResponseType.DEFAULT_5XX, undefined, {}, 'server_error', 'The server could not answer the request. Retry later.');
+    add(
+      'Throttled',
+      apigw.ResponseType.THROTTLED,
+      '429',
+      {},
+      'too_many_requests',
+      'The stage is receiving more requests than it accepts. Retry later.',
+    );
+    add(
+      'Default4xx',
+      apigw.ResponseType.DEFAULT_4XX,
+      undefined,
+      {},
+      'request_rejected',
+      'API Gateway rejected the request.',
+    );
+    add(
+      'Default5xx',
+      apigw.ResponseType.DEFAULT_5XX,
+      undefined,
+      {},
+      'server_error',
+      'The server could not answer the request. Retry later.',
+    );
   }
 
   /**
@@ -686,7 +778,10 @@ export class AuthKitMcpServer extends Construct {
    */
   private createRateLimitWebAcl(limit: number): wafv2.CfnWebACL {
     const windowSeconds = this.settings.rateLimitWindowSeconds;
-    const cors = Object.entries(corsHeaderValues(this.settings.allowedOrigins)).map(([name, value]) => ({ name, value }));
+    const cors = Object.entries(corsHeaderValues(this.settings.allowedOrigins)).map(([name, value]) => ({
+      name,
+      value,
+    }));
     const bodyKey = 'TooManyRequests';
     return new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
@@ -707,20 +802,34 @@ export class AuthKitMcpServer extends Construct {
           priority: 0,
           action: {
             block: {
-              customResponse: { responseCode: 429, customResponseBodyKey: bodyKey, responseHeaders: [{ name: 'Retry-After', value: String(windowSeconds) }, ...cors] },
+              customResponse: {
+                responseCode: 429,
+                customResponseBodyKey: bodyKey,
+                responseHeaders: [{ name: 'Retry-After', value: String(windowSeconds) }, ...cors],
+              },
             },
           },
           statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: windowSeconds } },
-          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'RateLimitPerIp', sampledRequestsEnabled: false },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            metricName: 'RateLimitPerIp',
+            sampledRequestsEnabled: false,
+          },
         },
       ],
-      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'McpServerWebAcl', sampledRequestsEnabled: false },
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        metricName: 'McpServerWebAcl',
+        sampledRequestsEnabled: false,
+      },
     });
   }
 
   private acknowledgeNagFindings(props: AuthKitMcpServerProps): void {
-    const publicRoutes = 'Discovery documents (RFC 9728 protected-resource metadata, RFC 8414 / OpenID metadata) must be readable without credentials: clients fetch them to learn how to get a token.';
-    const tokenAuthorizer = 'Access is controlled by a Lambda TOKEN authorizer that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
+    const publicRoutes =
+      'Discovery documents (RFC 9728 protected-resource metadata, RFC 8414 / OpenID metadata) must be readable without credentials: clients fetch them to learn how to get a token.';
+    const tokenAuthorizer =
+      'Access is controlled by a Lambda TOKEN authorizer that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
     for (const method of this.api.methods) {
       if (method.resource.path.startsWith('/.well-known')) {
         Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicRoutes });
@@ -731,18 +840,21 @@ export class AuthKitMcpServer extends Construct {
       } else if (this.settings.allowedOrigins.length === 0) {
         Validations.of(method).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: 'The /mcp preflight is a MOCK that refuses every browser origin with a static 403; browsers never send credentials on a preflight, and it reaches no function.',
+          reason:
+            'The /mcp preflight is a MOCK that refuses every browser origin with a static 403; browsers never send credentials on a preflight, and it reaches no function.',
         });
       }
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG2',
-      reason: 'Requests are proxied to Lambda: the authorizer checks the Authorization header and the MCP handler validates every JSON-RPC body against the MCP schema; a gateway model would duplicate that.',
+      reason:
+        'Requests are proxied to Lambda: the authorizer checks the Authorization header and the MCP handler validates every JSON-RPC body against the MCP schema; a gateway model would duplicate that.',
     });
     if (!props.webAclArn && this.webAcl === undefined) {
       Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'A WAF web ACL is optional (props rateLimitPerIp or webAclArn): stage throttling and the token authorizer bound the traffic; add one where the threat model asks for it.',
+        reason:
+          'A WAF web ACL is optional (props rateLimitPerIp or webAclArn): stage throttling and the token authorizer bound the traffic; add one where the threat model asks for it.',
       });
     }
     if (props.requestStateSecret === undefined) {
@@ -761,7 +873,8 @@ export class AuthKitMcpServer extends Construct {
   }
 }
 
-const ORIGIN_NOT_ALLOWED = 'No browser origin may call this MCP server. Its deployer lists the origins that may in allowedOrigins.';
+const ORIGIN_NOT_ALLOWED =
+  'No browser origin may call this MCP server. Its deployer lists the origins that may in allowedOrigins.';
 
 /**
  * A static JSON error body. Its literal text must not contain a double quote, a backslash or a `$`
@@ -770,7 +883,8 @@ const ORIGIN_NOT_ALLOWED = 'No browser origin may call this MCP server. Its depl
  */
 function jsonBody(error: string, description: string): Record<string, string> {
   const literalText = description.replace(/\$\{Token\[[^\]]*\]\}/g, '');
-  if (/["\\$]/.test(literalText)) throw new Error(`Gateway response text must be static: ${JSON.stringify(description)}`);
+  if (/["\\$]/.test(literalText))
+    throw new Error(`Gateway response text must be static: ${JSON.stringify(description)}`);
   return { 'application/json': `{"error":"${error}","error_description":"${description}"}` };
 }
 
@@ -793,7 +907,9 @@ function corsHeaderValues(origins: readonly string[]): Record<string, string> {
 }
 
 function gatewayCorsHeaders(origins: readonly string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(corsHeaderValues(origins)).map(([name, value]) => [name, staticHeaderValue(value)]));
+  return Object.fromEntries(
+    Object.entries(corsHeaderValues(origins)).map(([name, value]) => [name, staticHeaderValue(value)]),
+  );
 }
 
 /** JSON access log line. No request headers: the Authorization header must never reach a log. */

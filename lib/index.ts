@@ -3,10 +3,21 @@
  * as a reusable CDK construct. The Lambda runtime API for your own tools is a separate entry,
  * `mcp-authkit-apigateway/runtime`, which does not load aws-cdk-lib.
  */
-export { AuthKitMcpServer, BEARER_TOKEN_VALIDATION_REGEX, type AuthKitMcpServerProps, type CustomDomainOptions } from './authkit-mcp-server';
+export {
+  AuthKitMcpServer,
+  BEARER_TOKEN_VALIDATION_REGEX,
+  type AuthKitMcpServerProps,
+  type CustomDomainOptions,
+} from './authkit-mcp-server';
 export { McpHandler, type McpHandlerEntryOptions } from './mcp-handler';
 export { McpServerStack, stackNameForStage, type McpServerStackProps } from './mcp-server-stack';
-export { loadStageConfig, StageConfigError, type ContextSource, type StageConfig, type StageCustomDomain } from './stage-config';
+export {
+  loadStageConfig,
+  StageConfigError,
+  type ContextSource,
+  type StageConfig,
+  type StageCustomDomain,
+} from './stage-config';
 export {
   AuthKitMcpServerPropsError,
   DEFAULT_SCOPES_SUPPORTED,

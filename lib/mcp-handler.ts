@@ -48,10 +48,14 @@ export class McpHandler {
   static fromEntry(entry: string, options: McpHandlerEntryOptions = {}): McpHandler {
     const resolved = path.resolve(entry);
     if (!/\.(?:[cm]?ts|[cm]?js|tsx|jsx)$/.test(resolved)) {
-      throw new Error(`McpHandler.fromEntry: "${entry}" is not a TypeScript or JavaScript file. Pass the file that exports your handler.`);
+      throw new Error(
+        `McpHandler.fromEntry: "${entry}" is not a TypeScript or JavaScript file. Pass the file that exports your handler.`,
+      );
     }
     if (!fs.existsSync(resolved)) {
-      throw new Error(`McpHandler.fromEntry: cannot find "${entry}" (resolved to ${resolved}). Pass a path relative to the directory you run cdk from, or an absolute path.`);
+      throw new Error(
+        `McpHandler.fromEntry: cannot find "${entry}" (resolved to ${resolved}). Pass a path relative to the directory you run cdk from, or an absolute path.`,
+      );
     }
     return new McpHandler({ kind: 'entry', entry: resolved, options });
   }

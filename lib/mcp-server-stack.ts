@@ -4,7 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import { AuthKitMcpServer, type AuthKitMcpServerProps } from './authkit-mcp-server';
-import { McpHandler } from './mcp-handler';
+import type { McpHandler } from './mcp-handler';
 import { AuthKitMcpServerPropsError } from './server-settings';
 import { StageConfigError, type StageConfig } from './stage-config';
 
@@ -41,7 +41,8 @@ export class McpServerStack extends Stack {
       });
     } catch (error) {
       // Name the stage: the prop that failed is a field of that stage in cdk.json.
-      if (error instanceof AuthKitMcpServerPropsError) throw new StageConfigError(`Stage "${stage.name}": ${error.message}`);
+      if (error instanceof AuthKitMcpServerPropsError)
+        throw new StageConfigError(`Stage "${stage.name}": ${error.message}`);
       throw error;
     }
     this.server.addOutputs(this);
@@ -79,7 +80,10 @@ function serverProps(stage: StageConfig, scope: Construct): AuthKitMcpServerProp
     ...optional('acceptedAudiences', stage.acceptedAudiences),
     ...optional('allowMultipleAudiences', stage.allowMultipleAudiences),
     ...optional('tokenAlgorithms', stage.tokenAlgorithms),
-    ...optional('authorizerCacheTtl', stage.authorizerCacheTtlSeconds === undefined ? undefined : Duration.seconds(stage.authorizerCacheTtlSeconds)),
+    ...optional(
+      'authorizerCacheTtl',
+      stage.authorizerCacheTtlSeconds === undefined ? undefined : Duration.seconds(stage.authorizerCacheTtlSeconds),
+    ),
     ...optional('resourceName', stage.resourceName),
     ...optional('resourceDocumentation', stage.resourceDocumentation),
     ...optional('throttlingRateLimit', stage.throttlingRateLimit),

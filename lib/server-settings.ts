@@ -83,7 +83,10 @@ export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
 
 export class AuthKitMcpServerPropsError extends Error {
   readonly code = 'INVALID_PROPS';
-  constructor(readonly prop: string, problem: string) {
+  constructor(
+    readonly prop: string,
+    problem: string,
+  ) {
     super(`AuthKitMcpServer: "${prop}" ${problem}`);
     this.name = 'AuthKitMcpServerPropsError';
   }
@@ -147,7 +150,10 @@ const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
 
 function literal(prop: string, value: string): string {
   if (Token.isUnresolved(value)) {
-    throw new AuthKitMcpServerPropsError(prop, 'must be a literal string known at synth time, not a deploy-time token. Pass the value itself.');
+    throw new AuthKitMcpServerPropsError(
+      prop,
+      'must be a literal string known at synth time, not a deploy-time token. Pass the value itself.',
+    );
   }
   return value;
 }
@@ -170,7 +176,10 @@ function wholeSeconds(prop: string, value: Duration | undefined, fallback: Durat
   const duration = value ?? fallback;
   const seconds = duration.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
-    throw new AuthKitMcpServerPropsError(prop, `is ${duration.toHumanString()}; it must be a whole number of seconds from ${min} to ${max}.`);
+    throw new AuthKitMcpServerPropsError(
+      prop,
+      `is ${duration.toHumanString()}; it must be a whole number of seconds from ${min} to ${max}.`,
+    );
   }
   return seconds;
 }
@@ -179,12 +188,22 @@ function milliseconds(prop: string, value: Duration | undefined, fallback: Durat
   const duration = value ?? fallback;
   const ms = duration.toMilliseconds({ integral: false });
   if (!Number.isInteger(ms) || ms < min || ms > max) {
-    throw new AuthKitMcpServerPropsError(prop, `is ${duration.toHumanString()}; it must be from ${min} ms to ${max} ms.`);
+    throw new AuthKitMcpServerPropsError(
+      prop,
+      `is ${duration.toHumanString()}; it must be from ${min} ms to ${max} ms.`,
+    );
   }
   return ms;
 }
 
-function integer(prop: string, value: number | undefined, fallback: number, min: number, max: number, why = ''): number {
+function integer(
+  prop: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  why = '',
+): number {
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new AuthKitMcpServerPropsError(prop, `is ${n}; it must be a whole number from ${min} to ${max}${why}.`);
@@ -199,7 +218,8 @@ function httpsUrl(prop: string, value: string): string {
   } catch {
     url = undefined;
   }
-  if (!url || url.protocol !== 'https:') throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; it must be an absolute https URL.`);
+  if (!url || url.protocol !== 'https:')
+    throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; it must be an absolute https URL.`);
   return value;
 }
 
@@ -208,7 +228,11 @@ function origins(value: readonly string[] | undefined): string[] {
   // non-browser clients send none, so they are unaffected.
   const list = (value ?? []).map((origin) => literal('allowedOrigins', origin).trim());
   if (list.includes('*')) {
-    if (list.length > 1) throw new AuthKitMcpServerPropsError('allowedOrigins', 'mixes "*" with specific origins. Use ["*"] alone, or only specific origins.');
+    if (list.length > 1)
+      throw new AuthKitMcpServerPropsError(
+        'allowedOrigins',
+        'mixes "*" with specific origins. Use ["*"] alone, or only specific origins.',
+      );
     return list;
   }
   for (const origin of list) {
@@ -229,13 +253,17 @@ function origins(value: readonly string[] | undefined): string[] {
  */
 export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSettings {
   if (props.authkitDomain === undefined || props.authkitDomain === null || String(props.authkitDomain).trim() === '') {
-    throw new AuthKitMcpServerPropsError('authkitDomain', 'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app".');
+    throw new AuthKitMcpServerPropsError(
+      'authkitDomain',
+      'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app".',
+    );
   }
   let issuer: string;
   try {
     issuer = authkitIssuer(literal('authkitDomain', props.authkitDomain));
   } catch (error) {
-    if (error instanceof InvalidAuthKitDomainError) throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${error.message}`);
+    if (error instanceof InvalidAuthKitDomainError)
+      throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${error.message}`);
     throw error;
   }
 
@@ -248,26 +276,43 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
   }
   // Required scopes are always advertised: clients that get no `scope` in the challenge request
   // what the metadata lists, and a required scope missing from it could never be obtained.
-  const scopesSupported = [...new Set([...(scopeList('scopesSupported', props.scopesSupported) ?? DEFAULT_SCOPES_SUPPORTED), ...requiredScopes])];
+  const scopesSupported = [
+    ...new Set([
+      ...(scopeList('scopesSupported', props.scopesSupported) ?? DEFAULT_SCOPES_SUPPORTED),
+      ...requiredScopes,
+    ]),
+  ];
 
-  const acceptedAudiences = [...new Set((props.acceptedAudiences ?? []).map((aud) => literal('acceptedAudiences', aud).trim()))];
+  const acceptedAudiences = [
+    ...new Set((props.acceptedAudiences ?? []).map((aud) => literal('acceptedAudiences', aud).trim())),
+  ];
   for (const audience of acceptedAudiences) {
     if (audience === '' || /[\s,'"]/.test(audience)) {
-      throw new AuthKitMcpServerPropsError('acceptedAudiences', `contains ${JSON.stringify(audience)}; an audience is one non-empty value without spaces, commas or quotes.`);
+      throw new AuthKitMcpServerPropsError(
+        'acceptedAudiences',
+        `contains ${JSON.stringify(audience)}; an audience is one non-empty value without spaces, commas or quotes.`,
+      );
     }
   }
 
   const tokenAlgorithms = [...new Set(props.tokenAlgorithms ?? DEFAULT_TOKEN_ALGORITHMS)];
-  if (tokenAlgorithms.length === 0) throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
+  if (tokenAlgorithms.length === 0)
+    throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
   for (const alg of tokenAlgorithms) {
     if (!isTokenAlgorithm(alg)) {
-      throw new AuthKitMcpServerPropsError('tokenAlgorithms', `contains "${alg}"; use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`);
+      throw new AuthKitMcpServerPropsError(
+        'tokenAlgorithms',
+        `contains "${alg}"; use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`,
+      );
     }
   }
 
   const resourceName = literal('resourceName', props.resourceName ?? DEFAULTS.resourceName).trim();
   if (resourceName === '' || /[\x00-\x1f\x7f]/.test(resourceName)) {
-    throw new AuthKitMcpServerPropsError('resourceName', 'must be a non-empty, single-line name shown to people, e.g. "Acme tools".');
+    throw new AuthKitMcpServerPropsError(
+      'resourceName',
+      'must be a non-empty, single-line name shown to people, e.g. "Acme tools".',
+    );
   }
 
   let publicBaseUrl: string | undefined;
@@ -275,7 +320,8 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     try {
       publicBaseUrl = normaliseBaseUrl(literal('publicBaseUrl', props.publicBaseUrl));
     } catch (error) {
-      if (error instanceof InvalidBaseUrlError) throw new AuthKitMcpServerPropsError('publicBaseUrl', `is invalid: ${error.message}`);
+      if (error instanceof InvalidBaseUrlError)
+        throw new AuthKitMcpServerPropsError('publicBaseUrl', `is invalid: ${error.message}`);
       throw error;
     }
   }
@@ -283,7 +329,10 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
   if (props.customDomain) {
     const name = props.customDomain.domainName;
     if (!Token.isUnresolved(name) && !DNS_NAME.test(name)) {
-      throw new AuthKitMcpServerPropsError('customDomain.domainName', `is ${JSON.stringify(name)}; write a lower-case DNS name without scheme or path, e.g. "mcp.example.com".`);
+      throw new AuthKitMcpServerPropsError(
+        'customDomain.domainName',
+        `is ${JSON.stringify(name)}; write a lower-case DNS name without scheme or path, e.g. "mcp.example.com".`,
+      );
     }
   }
   const disableExecuteApiEndpoint = props.disableExecuteApiEndpoint ?? false;
@@ -296,32 +345,57 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
 
   const stageName = literal('stageName', props.stageName ?? DEFAULTS.stageName);
   if (!STAGE_NAME.test(stageName)) {
-    throw new AuthKitMcpServerPropsError('stageName', `is ${JSON.stringify(stageName)}; use 1 to 128 letters, digits, hyphens or underscores, e.g. "prod".`);
+    throw new AuthKitMcpServerPropsError(
+      'stageName',
+      `is ${JSON.stringify(stageName)}; use 1 to 128 letters, digits, hyphens or underscores, e.g. "prod".`,
+    );
   }
 
   const throttlingRateLimit = props.throttlingRateLimit ?? DEFAULTS.throttlingRateLimit;
   if (!Number.isFinite(throttlingRateLimit) || throttlingRateLimit <= 0) {
-    throw new AuthKitMcpServerPropsError('throttlingRateLimit', `is ${throttlingRateLimit}; it must be a positive number of requests per second.`);
+    throw new AuthKitMcpServerPropsError(
+      'throttlingRateLimit',
+      `is ${throttlingRateLimit}; it must be a positive number of requests per second.`,
+    );
   }
-  const throttlingBurstLimit = integer('throttlingBurstLimit', props.throttlingBurstLimit, DEFAULTS.throttlingBurstLimit, 1, 5000, ' (API Gateway caps bursts at 5000 by default)');
+  const throttlingBurstLimit = integer(
+    'throttlingBurstLimit',
+    props.throttlingBurstLimit,
+    DEFAULTS.throttlingBurstLimit,
+    1,
+    5000,
+    ' (API Gateway caps bursts at 5000 by default)',
+  );
 
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
   if (!(Object.values(logs.RetentionDays) as unknown[]).includes(logRetention)) {
-    throw new AuthKitMcpServerPropsError('logRetention', `is ${String(logRetention)}; use a logs.RetentionDays value, e.g. RetentionDays.ONE_MONTH.`);
+    throw new AuthKitMcpServerPropsError(
+      'logRetention',
+      `is ${String(logRetention)}; use a logs.RetentionDays value, e.g. RetentionDays.ONE_MONTH.`,
+    );
   }
 
   const logLevel = parseLogLevel(props.logLevel ?? DEFAULTS.logLevel);
   if (logLevel === undefined) {
-    throw new AuthKitMcpServerPropsError('logLevel', `is ${JSON.stringify(props.logLevel)}; use one of ${LOG_LEVELS.join(', ')}.`);
+    throw new AuthKitMcpServerPropsError(
+      'logLevel',
+      `is ${JSON.stringify(props.logLevel)}; use one of ${LOG_LEVELS.join(', ')}.`,
+    );
   }
 
   const serviceName = literal('serviceName', props.serviceName ?? DEFAULTS.serviceName);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(serviceName)) {
-    throw new AuthKitMcpServerPropsError('serviceName', `is ${JSON.stringify(serviceName)}; use 1 to 64 letters, digits, dots, hyphens or underscores.`);
+    throw new AuthKitMcpServerPropsError(
+      'serviceName',
+      `is ${JSON.stringify(serviceName)}; use 1 to 64 letters, digits, dots, hyphens or underscores.`,
+    );
   }
   const metricsNamespace = literal('metricsNamespace', props.metricsNamespace ?? DEFAULTS.metricsNamespace);
   if (!METRICS_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
-    throw new AuthKitMcpServerPropsError('metricsNamespace', `is ${JSON.stringify(metricsNamespace)}; use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".`);
+    throw new AuthKitMcpServerPropsError(
+      'metricsNamespace',
+      `is ${JSON.stringify(metricsNamespace)}; use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".`,
+    );
   }
 
   const streaming = streamingSettings(props);
@@ -334,12 +408,22 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     acceptedAudiences,
     allowMultipleAudiences: props.allowMultipleAudiences ?? false,
     tokenAlgorithms: tokenAlgorithms as TokenAlgorithm[],
-    clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance, DEFAULTS.clockTolerance, 0, MAX_CLOCK_TOLERANCE_SECONDS),
+    clockToleranceSeconds: wholeSeconds(
+      'clockTolerance',
+      props.clockTolerance,
+      DEFAULTS.clockTolerance,
+      0,
+      MAX_CLOCK_TOLERANCE_SECONDS,
+    ),
     jwksTimeoutMs: milliseconds('jwksTimeout', props.jwksTimeout, DEFAULTS.jwksTimeout, 1, 3000),
     jwksCooldownMs: milliseconds('jwksCooldown', props.jwksCooldown, DEFAULTS.jwksCooldown, 0, 3_600_000),
-    authorizerCacheTtl: Duration.seconds(wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, DEFAULTS.authorizerCacheTtl, 0, 3600)),
+    authorizerCacheTtl: Duration.seconds(
+      wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, DEFAULTS.authorizerCacheTtl, 0, 3600),
+    ),
     resourceName,
-    ...(props.resourceDocumentation === undefined ? {} : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
+    ...(props.resourceDocumentation === undefined
+      ? {}
+      : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
     authorizationServerMetadataTtlSeconds: wholeSeconds(
       'authorizationServerMetadataCacheTtl',
       props.authorizationServerMetadataCacheTtl,
@@ -356,9 +440,30 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     logRetention,
     allowedOrigins: origins(props.allowedOrigins),
     ...reservedConcurrency(props.mcpReservedConcurrency),
-    maxRequestBodyBytes: integer('maxRequestBodyBytes', props.maxRequestBodyBytes, DEFAULTS.maxRequestBodyBytes, 1, MAX_REQUEST_BODY_BYTES, " (Lambda's synchronous payload limit)"),
-    authorizerMemorySize: integer('authorizerMemorySize', props.authorizerMemorySize, DEFAULTS.authorizerMemorySize, 128, 10240, ' MB'),
-    metadataMemorySize: integer('metadataMemorySize', props.metadataMemorySize, DEFAULTS.metadataMemorySize, 128, 10240, ' MB'),
+    maxRequestBodyBytes: integer(
+      'maxRequestBodyBytes',
+      props.maxRequestBodyBytes,
+      DEFAULTS.maxRequestBodyBytes,
+      1,
+      MAX_REQUEST_BODY_BYTES,
+      " (Lambda's synchronous payload limit)",
+    ),
+    authorizerMemorySize: integer(
+      'authorizerMemorySize',
+      props.authorizerMemorySize,
+      DEFAULTS.authorizerMemorySize,
+      128,
+      10240,
+      ' MB',
+    ),
+    metadataMemorySize: integer(
+      'metadataMemorySize',
+      props.metadataMemorySize,
+      DEFAULTS.metadataMemorySize,
+      128,
+      10240,
+      ' MB',
+    ),
     mcpMemorySize: integer('mcpMemorySize', props.mcpMemorySize, DEFAULTS.mcpMemorySize, 128, 10240, ' MB'),
     ...streaming,
     ...rateLimit(props),
@@ -370,13 +475,19 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
   };
 }
 
-type StreamingSettings = Pick<ServerSettings, 'responseTransferMode' | 'mcpTimeout' | 'mcpFunctionTimeout' | 'subscriptionMaxDurationSeconds'>;
+type StreamingSettings = Pick<
+  ServerSettings,
+  'responseTransferMode' | 'mcpTimeout' | 'mcpFunctionTimeout' | 'subscriptionMaxDurationSeconds'
+>;
 
 /** The transfer mode, the timeouts it allows, and the longest subscription hold that fits in them. */
 function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
   const mode = props.responseTransferMode ?? DEFAULTS.responseTransferMode;
   if (!RESPONSE_TRANSFER_MODES.includes(mode)) {
-    throw new AuthKitMcpServerPropsError('responseTransferMode', `is ${JSON.stringify(mode)}; use 'stream' (the default) or 'buffered'.`);
+    throw new AuthKitMcpServerPropsError(
+      'responseTransferMode',
+      `is ${JSON.stringify(mode)}; use 'stream' (the default) or 'buffered'.`,
+    );
   }
   const streaming = mode === 'stream';
   const max = streaming ? MAX_STREAMING_MCP_TIMEOUT : MAX_BUFFERED_MCP_TIMEOUT;
@@ -406,7 +517,9 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
   }
   const functionSeconds = mcpFunctionTimeout.toSeconds();
   // A listen stream must close before the function's own timeout; the default shrinks to fit a short mcpTimeout.
-  const listen = props.subscriptionMaxDuration ?? Duration.seconds(Math.min(DEFAULTS.subscriptionMaxDuration.toSeconds(), functionSeconds));
+  const listen =
+    props.subscriptionMaxDuration ??
+    Duration.seconds(Math.min(DEFAULTS.subscriptionMaxDuration.toSeconds(), functionSeconds));
   const listenSeconds = listen.toSeconds({ integral: false });
   if (!Number.isInteger(listenSeconds) || listenSeconds < 1 || listenSeconds > functionSeconds) {
     throw new AuthKitMcpServerPropsError(
@@ -440,13 +553,19 @@ function rateLimit(props: AuthKitMcpServerProps): Pick<ServerSettings, 'rateLimi
   }
   if (props.rateLimitPerIp === undefined) {
     if (props.rateLimitWindow !== undefined) {
-      throw new AuthKitMcpServerPropsError('rateLimitWindow', 'is set without rateLimitPerIp, so there is no rate limit to apply it to. Set rateLimitPerIp too, or remove rateLimitWindow.');
+      throw new AuthKitMcpServerPropsError(
+        'rateLimitWindow',
+        'is set without rateLimitPerIp, so there is no rate limit to apply it to. Set rateLimitPerIp too, or remove rateLimitWindow.',
+      );
     }
     return { rateLimitWindowSeconds: windowSeconds };
   }
   const limit = props.rateLimitPerIp;
   if (!Number.isInteger(limit) || limit < MIN_RATE_LIMIT_PER_IP || limit > 2_000_000_000) {
-    throw new AuthKitMcpServerPropsError('rateLimitPerIp', `is ${limit}; it must be a whole number of requests per client IP and window, at least ${MIN_RATE_LIMIT_PER_IP} (AWS WAF's lowest limit).`);
+    throw new AuthKitMcpServerPropsError(
+      'rateLimitPerIp',
+      `is ${limit}; it must be a whole number of requests per client IP and window, at least ${MIN_RATE_LIMIT_PER_IP} (AWS WAF's lowest limit).`,
+    );
   }
   if (props.webAclArn !== undefined) {
     throw new AuthKitMcpServerPropsError(

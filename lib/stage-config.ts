@@ -125,7 +125,8 @@ const FIELDS: Record<Exclude<keyof StageConfig, 'name'>, FieldKind | 'custom'> =
 const CUSTOM_DOMAIN_FIELDS = ['domainName', 'certificateArn', 'hostedZoneId', 'hostedZoneName'];
 const STAGE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
 /**
@@ -143,22 +144,31 @@ const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 export function loadStageConfig(context: ContextSource): StageConfig {
   const stages = context.tryGetContext('stages');
   if (!isRecord(stages) || Object.keys(stages).length === 0) {
-    throw new StageConfigError('No stages are configured. Add a "stages" map to the "context" of cdk.json, e.g. "stages": { "dev": { "authkitDomain": "acme.authkit.app" } }.');
+    throw new StageConfigError(
+      'No stages are configured. Add a "stages" map to the "context" of cdk.json, e.g. "stages": { "dev": { "authkitDomain": "acme.authkit.app" } }.',
+    );
   }
   const known = Object.keys(stages);
   const requested = context.tryGetContext('stage') ?? context.tryGetContext('defaultStage');
   if (requested === undefined || requested === null || requested === '') {
-    throw new StageConfigError(`No stage selected. Pass -c stage=NAME (known stages: ${known.join(', ')}), or set "defaultStage" in the context of cdk.json.`);
+    throw new StageConfigError(
+      `No stage selected. Pass -c stage=NAME (known stages: ${known.join(', ')}), or set "defaultStage" in the context of cdk.json.`,
+    );
   }
   if (typeof requested !== 'string' || !(requested in stages)) {
-    throw new StageConfigError(`Unknown stage ${show(requested)}. Known stages: ${known.join(', ')}. Pass one of them with -c stage=NAME, or add it to "stages" in cdk.json.`);
+    throw new StageConfigError(
+      `Unknown stage ${show(requested)}. Known stages: ${known.join(', ')}. Pass one of them with -c stage=NAME, or add it to "stages" in cdk.json.`,
+    );
   }
   const name = requested;
   if (!STAGE_NAME.test(name)) {
-    throw new StageConfigError(`Stage name ${show(name)} cannot name a stack. Use a letter followed by letters, digits or hyphens (at most 64), e.g. "dev".`);
+    throw new StageConfigError(
+      `Stage name ${show(name)} cannot name a stack. Use a letter followed by letters, digits or hyphens (at most 64), e.g. "dev".`,
+    );
   }
   const raw = stages[name];
-  if (!isRecord(raw)) throw new StageConfigError(`Stage "${name}" in cdk.json must be an object of settings, got ${show(raw)}.`);
+  if (!isRecord(raw))
+    throw new StageConfigError(`Stage "${name}" in cdk.json must be an object of settings, got ${show(raw)}.`);
 
   const overrides: Record<string, unknown> = {};
   for (const field of Object.keys(FIELDS)) {
@@ -168,7 +178,13 @@ export function loadStageConfig(context: ContextSource): StageConfig {
   return validateStage(name, { ...raw, ...overrides });
 }
 
-const LIST_FIELDS = new Set(['requiredScopes', 'scopesSupported', 'acceptedAudiences', 'allowedOrigins', 'tokenAlgorithms']);
+const LIST_FIELDS = new Set([
+  'requiredScopes',
+  'scopesSupported',
+  'acceptedAudiences',
+  'allowedOrigins',
+  'tokenAlgorithms',
+]);
 const NUMBER_FIELDS = new Set(['authorizerCacheTtlSeconds', 'logRetentionDays']);
 
 /**
@@ -179,9 +195,11 @@ function fromCommandLine(field: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const kind = FIELDS[field as keyof typeof FIELDS];
   if (LIST_FIELDS.has(field)) return value.split(/[\s,]+/).filter((item) => item !== '');
-  if (kind === 'positiveNumber' || kind === 'positiveInteger' || NUMBER_FIELDS.has(field)) return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+  if (kind === 'positiveNumber' || kind === 'positiveInteger' || NUMBER_FIELDS.has(field))
+    return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
   if (kind === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
-  if (field === 'mcpReservedConcurrency') return value === 'false' ? false : /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (field === 'mcpReservedConcurrency')
+    return value === 'false' ? false : /^\d+$/.test(value.trim()) ? Number(value) : value;
   if (field === 'customDomain') {
     try {
       return JSON.parse(value) as unknown;
@@ -206,16 +224,19 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
     if (value === undefined) continue;
     switch (kind) {
       case 'string':
-        if (typeof value !== 'string' || value.trim() === '') fail(field, `must be a non-empty string, got ${show(value)}.`);
+        if (typeof value !== 'string' || value.trim() === '')
+          fail(field, `must be a non-empty string, got ${show(value)}.`);
         break;
       case 'boolean':
         if (typeof value !== 'boolean') fail(field, `must be true or false, got ${show(value)}.`);
         break;
       case 'positiveNumber':
-        if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(field, `must be a positive number, got ${show(value)}.`);
+        if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+          fail(field, `must be a positive number, got ${show(value)}.`);
         break;
       case 'positiveInteger':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(field, `must be a positive whole number, got ${show(value)}.`);
+        if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+          fail(field, `must be a positive whole number, got ${show(value)}.`);
         break;
       case 'stringList':
         if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item.trim() === '')) {
@@ -229,9 +250,13 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
   }
 
   if (raw.authkitDomain === undefined) {
-    fail('authkitDomain', 'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app", or pass -c authkitDomain=....');
+    fail(
+      'authkitDomain',
+      'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app", or pass -c authkitDomain=....',
+    );
   }
-  if (typeof raw.authkitDomain !== 'string') fail('authkitDomain', `must be a string such as "acme.authkit.app", got ${show(raw.authkitDomain)}.`);
+  if (typeof raw.authkitDomain !== 'string')
+    fail('authkitDomain', `must be a string such as "acme.authkit.app", got ${show(raw.authkitDomain)}.`);
   try {
     authkitIssuer(raw.authkitDomain as string);
   } catch (error) {
@@ -240,7 +265,8 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
   }
 
   if (raw.publicBaseUrl !== undefined) {
-    if (typeof raw.publicBaseUrl !== 'string') fail('publicBaseUrl', `must be a URL string, got ${show(raw.publicBaseUrl)}.`);
+    if (typeof raw.publicBaseUrl !== 'string')
+      fail('publicBaseUrl', `must be a URL string, got ${show(raw.publicBaseUrl)}.`);
     try {
       normaliseBaseUrl(raw.publicBaseUrl as string);
     } catch (error) {
@@ -254,26 +280,39 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
   if (raw.region !== undefined && (typeof raw.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(raw.region))) {
     fail('region', `must be an AWS region such as "us-east-1", got ${show(raw.region)}.`);
   }
-  if (raw.apiStageName !== undefined && (typeof raw.apiStageName !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(raw.apiStageName))) {
+  if (
+    raw.apiStageName !== undefined &&
+    (typeof raw.apiStageName !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(raw.apiStageName))
+  ) {
     fail('apiStageName', `must be 1 to 128 letters, digits, hyphens or underscores, got ${show(raw.apiStageName)}.`);
   }
   if (raw.tokenAlgorithms !== undefined) {
     const algs = raw.tokenAlgorithms;
-    if (!Array.isArray(algs) || algs.length === 0 || algs.some((alg) => typeof alg !== 'string' || !isTokenAlgorithm(alg))) {
+    if (
+      !Array.isArray(algs) ||
+      algs.length === 0 ||
+      algs.some((alg) => typeof alg !== 'string' || !isTokenAlgorithm(alg))
+    ) {
       fail('tokenAlgorithms', `must be a non-empty list from ${TOKEN_ALGORITHMS.join(', ')}, got ${show(algs)}.`);
     }
   }
   if (raw.authorizerCacheTtlSeconds !== undefined) {
     const ttl = raw.authorizerCacheTtlSeconds;
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600) {
-      fail('authorizerCacheTtlSeconds', `must be a whole number of seconds from 0 (no cache) to 3600, got ${show(ttl)}.`);
+      fail(
+        'authorizerCacheTtlSeconds',
+        `must be a whole number of seconds from 0 (no cache) to 3600, got ${show(ttl)}.`,
+      );
     }
   }
   if (raw.logRetentionDays !== undefined) {
     const days = raw.logRetentionDays;
     const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
     if (typeof days !== 'number' || !allowed.includes(days)) {
-      fail('logRetentionDays', `must be one of CloudWatch Logs' retention periods in days (${allowed.join(', ')}), got ${show(days)}.`);
+      fail(
+        'logRetentionDays',
+        `must be one of CloudWatch Logs' retention periods in days (${allowed.join(', ')}), got ${show(days)}.`,
+      );
     }
   }
   if (raw.logLevel !== undefined && (typeof raw.logLevel !== 'string' || parseLogLevel(raw.logLevel) === undefined)) {
@@ -281,31 +320,51 @@ function validateStage(name: string, raw: Record<string, unknown>): StageConfig 
   }
   if (raw.customDomain !== undefined) {
     const domain = raw.customDomain;
-    if (!isRecord(domain)) fail('customDomain', `must be an object with "domainName" and "certificateArn", got ${show(domain)}.`);
+    if (!isRecord(domain))
+      fail('customDomain', `must be an object with "domainName" and "certificateArn", got ${show(domain)}.`);
     const d = domain as Record<string, unknown>;
     for (const key of Object.keys(d)) {
-      if (!CUSTOM_DOMAIN_FIELDS.includes(key)) fail(`customDomain.${key}`, `is not a known setting. Known settings: ${CUSTOM_DOMAIN_FIELDS.join(', ')}.`);
+      if (!CUSTOM_DOMAIN_FIELDS.includes(key))
+        fail(`customDomain.${key}`, `is not a known setting. Known settings: ${CUSTOM_DOMAIN_FIELDS.join(', ')}.`);
     }
-    if (typeof d.domainName !== 'string' || d.domainName.trim() === '') fail('customDomain.domainName', `must be a DNS name such as "mcp.example.com", got ${show(d.domainName)}.`);
-    if (typeof d.certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(d.certificateArn)) {
-      fail('customDomain.certificateArn', `must be the ARN of an ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>), got ${show(d.certificateArn)}.`);
+    if (typeof d.domainName !== 'string' || d.domainName.trim() === '')
+      fail('customDomain.domainName', `must be a DNS name such as "mcp.example.com", got ${show(d.domainName)}.`);
+    if (
+      typeof d.certificateArn !== 'string' ||
+      !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(d.certificateArn)
+    ) {
+      fail(
+        'customDomain.certificateArn',
+        `must be the ARN of an ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>), got ${show(d.certificateArn)}.`,
+      );
     }
     if ((d.hostedZoneId === undefined) !== (d.hostedZoneName === undefined)) {
-      fail('customDomain.hostedZoneId', 'and "customDomain.hostedZoneName" must be set together (both, to create the alias record, or neither).');
+      fail(
+        'customDomain.hostedZoneId',
+        'and "customDomain.hostedZoneName" must be set together (both, to create the alias record, or neither).',
+      );
     }
     for (const key of ['hostedZoneId', 'hostedZoneName']) {
-      if (d[key] !== undefined && (typeof d[key] !== 'string' || (d[key] as string).trim() === '')) fail(`customDomain.${key}`, `must be a non-empty string, got ${show(d[key])}.`);
+      if (d[key] !== undefined && (typeof d[key] !== 'string' || (d[key] as string).trim() === ''))
+        fail(`customDomain.${key}`, `must be a non-empty string, got ${show(d[key])}.`);
     }
   }
-  if (raw.responseTransferMode !== undefined && !RESPONSE_TRANSFER_MODES.includes(raw.responseTransferMode as ResponseTransferMode)) {
+  if (
+    raw.responseTransferMode !== undefined &&
+    !RESPONSE_TRANSFER_MODES.includes(raw.responseTransferMode as ResponseTransferMode)
+  ) {
     fail('responseTransferMode', `must be "stream" or "buffered", got ${show(raw.responseTransferMode)}.`);
   }
   if (raw.mcpReservedConcurrency !== undefined && raw.mcpReservedConcurrency !== false) {
     const n = raw.mcpReservedConcurrency;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) fail('mcpReservedConcurrency', `must be a positive whole number, or false to reserve none, got ${show(n)}.`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0)
+      fail('mcpReservedConcurrency', `must be a positive whole number, or false to reserve none, got ${show(n)}.`);
   }
   if (raw.disableExecuteApiEndpoint === true && raw.customDomain === undefined) {
-    fail('disableExecuteApiEndpoint', 'is true without "customDomain", which would leave the API unreachable. Add customDomain or remove disableExecuteApiEndpoint.');
+    fail(
+      'disableExecuteApiEndpoint',
+      'is true without "customDomain", which would leave the API unreachable. Add customDomain or remove disableExecuteApiEndpoint.',
+    );
   }
   return out as unknown as StageConfig;
 }

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 
 export class PortInUseError extends Error {
   readonly code = 'PORT_IN_USE';
-  constructor(readonly variable: string, readonly port: number) {
+  constructor(
+    readonly variable: string,
+    readonly port: number,
+  ) {
     super(
       `Port ${port} (${variable}) is already in use, perhaps by another npm run dev. ` +
         `Stop that one, or start this one on other ports, e.g. ${variable}=${port + 10}.`,
@@ -47,7 +50,8 @@ export function createRunFolder(root: string): string {
   mkdirSync(root, { recursive: true });
   for (const name of readdirSync(root)) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) rmSync(join(root, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid))
+      rmSync(join(root, name), { recursive: true, force: true });
   }
   const folder = join(root, String(process.pid));
   rmSync(folder, { recursive: true, force: true });

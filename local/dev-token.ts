@@ -44,7 +44,11 @@ function cachedClients(): Record<string, OAuthClientInformationMixed> {
   }
 }
 
-async function registeredClient(issuer: string, metadata: AuthorizationServerMetadata, fresh: boolean): Promise<OAuthClientInformationMixed> {
+async function registeredClient(
+  issuer: string,
+  metadata: AuthorizationServerMetadata,
+  fresh: boolean,
+): Promise<OAuthClientInformationMixed> {
   const cache = cachedClients();
   if (!fresh && cache[issuer]) return cache[issuer];
   const client = await registerClient(issuer, {
@@ -71,11 +75,15 @@ function mcpUrlFromArguments(): URL {
 
 async function discover(mcpUrl: URL) {
   const resource = await discoverOAuthProtectedResourceMetadata(mcpUrl).catch((error: unknown) => {
-    throw new DevTokenError(`No MCP server answered at ${mcpUrl} (${(error as Error).message}). Start it with npm run dev, or pass --port or --mcp-url.`);
+    throw new DevTokenError(
+      `No MCP server answered at ${mcpUrl} (${(error as Error).message}). Start it with npm run dev, or pass --port or --mcp-url.`,
+    );
   });
   const issuer = resource.authorization_servers?.[0];
   if (!issuer || !isLoopbackUrl(issuer)) {
-    throw new DevTokenError(`The server's authorization server is ${issuer ?? 'not named'}, not the local AuthKit stand-in: sign in with an MCP client instead.`);
+    throw new DevTokenError(
+      `The server's authorization server is ${issuer ?? 'not named'}, not the local AuthKit stand-in: sign in with an MCP client instead.`,
+    );
   }
   const metadata = await discoverAuthorizationServerMetadata(issuer);
   if (!metadata) throw new DevTokenError(`${issuer} serves no authorization server metadata.`);
@@ -93,12 +101,25 @@ async function devAccessToken(mcpUrl: URL): Promise<string> {
   }
 }
 
-async function signIn(issuer: string, metadata: AuthorizationServerMetadata, resource: URL, clientInformation: OAuthClientInformationMixed): Promise<string> {
+async function signIn(
+  issuer: string,
+  metadata: AuthorizationServerMetadata,
+  resource: URL,
+  clientInformation: OAuthClientInformationMixed,
+): Promise<string> {
   const state = randomBytes(16).toString('base64url');
   const scope = 'openid profile email';
-  const { authorizationUrl, codeVerifier } = await startAuthorization(issuer, { metadata, clientInformation, redirectUrl: REDIRECT_URI, scope, state, resource });
+  const { authorizationUrl, codeVerifier } = await startAuthorization(issuer, {
+    metadata,
+    clientInformation,
+    redirectUrl: REDIRECT_URI,
+    scope,
+    state,
+    resource,
+  });
   const callback = await authorizeHeadlessly(authorizationUrl);
-  if (callback.searchParams.get('state') !== state) throw new DevTokenError('The sign-in answered with a state this request did not send.');
+  if (callback.searchParams.get('state') !== state)
+    throw new DevTokenError('The sign-in answered with a state this request did not send.');
   const code = callback.searchParams.get('code');
   if (!code) throw new DevTokenError(`The sign-in was refused: ${callback.searchParams.get('error') ?? 'no code'}.`);
   const tokens = await exchangeAuthorization(issuer, {

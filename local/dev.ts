@@ -27,7 +27,8 @@ function intFromEnv(name: string, fallback: number, min: number, max: number, wh
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new DevConfigError(`${name} must be ${what} from ${min} to ${max}, got "${raw}".`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new DevConfigError(`${name} must be ${what} from ${min} to ${max}, got "${raw}".`);
   return value;
 }
 
@@ -49,13 +50,17 @@ function settingsFromEnv(): DevSettings {
     authkitDomain: env.AUTHKIT_DOMAIN || undefined,
     autoApprove: env.AUTHKIT_AUTO_APPROVE === '1',
     testControls: env.AUTHKIT_TEST_CONTROLS === '1',
-    accessTokenTtlSeconds: env.AUTHKIT_ACCESS_TOKEN_TTL_SECONDS ? intFromEnv('AUTHKIT_ACCESS_TOKEN_TTL_SECONDS', 300, 1, 86400, 'a number of seconds') : undefined,
+    accessTokenTtlSeconds: env.AUTHKIT_ACCESS_TOKEN_TTL_SECONDS
+      ? intFromEnv('AUTHKIT_ACCESS_TOKEN_TTL_SECONDS', 300, 1, 86400, 'a number of seconds')
+      : undefined,
     verbose: env.DEV_VERBOSE === '1',
   };
 }
 
 function banner(stack: LocalStack, settings: DevSettings): string {
-  const tokenHint = stack.standIn ? `\n  A token (curl, --header, CI)   npx tsx local/dev-token.ts${settings.port === DEFAULT_PORT ? '' : ` --port ${settings.port}`}` : '';
+  const tokenHint = stack.standIn
+    ? `\n  A token (curl, --header, CI)   npx tsx local/dev-token.ts${settings.port === DEFAULT_PORT ? '' : ` --port ${settings.port}`}`
+    : '';
   return `
 MCP server      ${stack.mcpUrl}
 Metadata        ${stack.urls.protectedResourceMetadata}

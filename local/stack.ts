@@ -110,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? (() => undefined);
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? host;
-  const port = options.port === 0 ? await freePort(host) : options.port ?? DEFAULT_PORT;
+  const port = options.port === 0 ? await freePort(host) : (options.port ?? DEFAULT_PORT);
   const started: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of started.reverse()) await stop().catch(() => undefined);
@@ -146,7 +146,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
     log(`Synthesizing stage "${stage}" (cdk synth)...`);
     options.signal?.throwIfAborted();
-    await synthesize(cdkOut, { stage, authkitDomain: issuer, ...placement, ...options.context, ...throttlingContext(options) }, options.app, options.signal);
+    await synthesize(
+      cdkOut,
+      { stage, authkitDomain: issuer, ...placement, ...options.context, ...throttlingContext(options) },
+      options.app,
+      options.signal,
+    );
     options.signal?.throwIfAborted();
 
     const gateway = await startGateway({
@@ -182,7 +187,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
  * the given context. The CLI runs in a process group of its own, so that `signal` can stop it and
  * the app and bundlers it started.
  */
-export function synthesize(outdir: string, context: Readonly<Record<string, string>>, app?: string, signal?: AbortSignal): Promise<void> {
+export function synthesize(
+  outdir: string,
+  context: Readonly<Record<string, string>>,
+  app?: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const args = ['synth', '--quiet', '--no-notices', '--output', outdir];
   if (app !== undefined) args.push('--app', app);
   for (const [key, value] of Object.entries(context)) args.push('--context', `${key}=${value}`);
@@ -202,11 +212,22 @@ export function synthesize(outdir: string, context: Readonly<Record<string, stri
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', (error) => reject(new LocalStackError(`Could not run the CDK CLI (${cdk}): ${error.message}. Run npm ci first.`, { cause: error })));
+    child.on('error', (error) =>
+      reject(
+        new LocalStackError(`Could not run the CDK CLI (${cdk}): ${error.message}. Run npm ci first.`, {
+          cause: error,
+        }),
+      ),
+    );
     child.on('exit', (code) => {
       if (code === 0) resolvePromise();
       else if (signal?.aborted) reject(new LocalStackError('cdk synth was stopped.', { cause: signal.reason }));
-      else reject(new LocalStackError(`cdk synth failed with exit code ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`));
+      else
+        reject(
+          new LocalStackError(
+            `cdk synth failed with exit code ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`,
+          ),
+        );
     });
   });
 }
@@ -215,9 +236,13 @@ export function synthesize(outdir: string, context: Readonly<Record<string, stri
 function throttlingContext(options: LocalStackOptions): Record<string, string> {
   const limits = options.throttlingLimits;
   if (limits === undefined) return {};
-  const clashing = ['throttlingRateLimit', 'throttlingBurstLimit'].filter((key) => options.context?.[key] !== undefined);
+  const clashing = ['throttlingRateLimit', 'throttlingBurstLimit'].filter(
+    (key) => options.context?.[key] !== undefined,
+  );
   if (clashing.length > 0) {
-    throw new LocalStackError(`Pass the throttling limits either as throttlingLimits or as context ${clashing.join(' and ')}, not both.`);
+    throw new LocalStackError(
+      `Pass the throttling limits either as throttlingLimits or as context ${clashing.join(' and ')}, not both.`,
+    );
   }
   return { throttlingRateLimit: String(limits.rateLimit), throttlingBurstLimit: String(limits.burstLimit) };
 }
@@ -234,7 +259,9 @@ async function freePort(host: string): Promise<number> {
     server.once('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

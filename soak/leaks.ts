@@ -64,7 +64,11 @@ export class TokenLeakScanner {
         if (places === undefined) continue;
         for (const place of typeof places === 'number' ? [places] : places) {
           const { tokenIndex, segmentIndex, offset } = unpack(place);
-          if (!leaked.has(tokenIndex) && commonRunLength(run, at, segments[tokenIndex][segmentIndex], offset) >= LEAK_MIN_CHARS) leaked.add(tokenIndex);
+          if (
+            !leaked.has(tokenIndex) &&
+            commonRunLength(run, at, segments[tokenIndex][segmentIndex], offset) >= LEAK_MIN_CHARS
+          )
+            leaked.add(tokenIndex);
         }
       }
     }
@@ -89,9 +93,13 @@ export class TokenLeakScanner {
     ];
     for (const [what, fragment, expected] of cases) {
       const scanner = new TokenLeakScanner();
-      scanner.onLine(`{"level":"INFO","message":"request","note":"${fragment}","requestId":"3f0c2a51-9d7e-4c1b-8a2f-6e5d4c3b2a19"}`);
+      scanner.onLine(
+        `{"level":"INFO","message":"request","note":"${fragment}","requestId":"3f0c2a51-9d7e-4c1b-8a2f-6e5d4c3b2a19"}`,
+      );
       if (scanner.leaks([token]) !== expected) {
-        throw new Error(`The log scanner ${expected ? 'misses' : 'wrongly reports'} ${what} of a planted token; the leak figure would mean nothing.`);
+        throw new Error(
+          `The log scanner ${expected ? 'misses' : 'wrongly reports'} ${what} of a planted token; the leak figure would mean nothing.`,
+        );
       }
     }
   }
@@ -99,7 +107,8 @@ export class TokenLeakScanner {
 
 // Segments are far shorter than 2^20 characters (a request header is at most a few KB).
 const OFFSETS = 2 ** 20;
-const pack = (tokenIndex: number, segmentIndex: number, offset: number): number => (tokenIndex * 2 + segmentIndex) * OFFSETS + offset;
+const pack = (tokenIndex: number, segmentIndex: number, offset: number): number =>
+  (tokenIndex * 2 + segmentIndex) * OFFSETS + offset;
 const unpack = (place: number) => {
   const slot = Math.floor(place / OFFSETS);
   return { tokenIndex: slot >> 1, segmentIndex: slot & 1, offset: place % OFFSETS };

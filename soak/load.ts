@@ -60,7 +60,8 @@ export async function runProbes(probes: readonly Probe[], options: LoadOptions):
     if (verdict.outcome === 'ok') return;
     if (verdict.outcome === 'unexpected') unexpected++;
     else wrongDecisions++;
-    if (examples.filter((e) => e.outcome === verdict.outcome).length < 5) examples.push({ kind: probe.kind, outcome: verdict.outcome, detail: verdict.detail });
+    if (examples.filter((e) => e.outcome === verdict.outcome).length < 5)
+      examples.push({ kind: probe.kind, outcome: verdict.outcome, detail: verdict.detail });
   };
 
   const worker = async () => {
@@ -171,7 +172,8 @@ export function heapGrowth(start: HeapSample, middle: HeapSample, end: HeapSampl
   for (const functionId of new Set([...start.heaps.keys(), ...end.heaps.keys()])) {
     const at = (sample: HeapSample) => sample.heaps.get(functionId) ?? new Map<number, number>();
     const pids = [...at(start).keys()].filter((pid) => at(middle).has(pid) && at(end).has(pid));
-    const total = (sample: HeapSample) => (pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + at(sample).get(pid)!, 0));
+    const total = (sample: HeapSample) =>
+      pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + at(sample).get(pid)!, 0);
     const [a, b, c] = [total(start), total(middle), total(end)];
     growth.push({
       functionId,

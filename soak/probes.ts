@@ -16,7 +16,9 @@ export interface Reply {
   readonly error?: string;
 }
 
-export type Verdict = { readonly outcome: 'ok' } | { readonly outcome: 'unexpected' | 'wrong-decision'; readonly detail: string };
+export type Verdict =
+  | { readonly outcome: 'ok' }
+  | { readonly outcome: 'unexpected' | 'wrong-decision'; readonly detail: string };
 
 export interface Probe {
   /** The report group, e.g. `tools/call whoami (valid token)`. */
@@ -55,14 +57,21 @@ const wrongDecision = (detail: string): Verdict => ({ outcome: 'wrong-decision',
 export function parseJson(text: string): Record<string, any> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, any>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, any>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The body and headers of a JSON-RPC request, in the 2025 (stateless) or 2026-07-28 style. */
-export function mcpRequest(method: string, params: Record<string, unknown>, id: number, modern: boolean): { body: string; headers: Record<string, string> } {
+export function mcpRequest(
+  method: string,
+  params: Record<string, unknown>,
+  id: number,
+  modern: boolean,
+): { body: string; headers: Record<string, string> } {
   const headers: Record<string, string> = {
     accept: 'application/json, text/event-stream',
     'content-type': 'application/json',
@@ -90,25 +99,38 @@ function withToken(headers: Record<string, string>, token: SoakToken | undefined
 
 /** A refusal must be the gateway's 401 with the challenge that starts discovery. */
 function judgeRefusal(reply: Reply, targets: ProbeTargets, token: SoakToken): Verdict {
-  if (reply.status >= 200 && reply.status < 300) return wrongDecision(`${token.kind} token was accepted (HTTP ${reply.status})`);
+  if (reply.status >= 200 && reply.status < 300)
+    return wrongDecision(`${token.kind} token was accepted (HTTP ${reply.status})`);
   if (reply.status !== 401) return unexpected(`${token.kind} token: HTTP ${reply.status}, expected 401`);
   const challenge = reply.headers.get('www-authenticate') ?? '';
-  if (!challenge.startsWith(`Bearer resource_metadata="${targets.publicUrls.protectedResourceMetadata}"`)) return unexpected(`401 without the expected challenge: ${challenge}`);
+  if (!challenge.startsWith(`Bearer resource_metadata="${targets.publicUrls.protectedResourceMetadata}"`))
+    return unexpected(`401 without the expected challenge: ${challenge}`);
   return OK;
 }
 
 /** A valid token must pass the authorizer; anything that says otherwise is a wrong decision. */
 function judgeAcceptance(reply: Reply, token: SoakToken): Verdict | undefined {
-  if (reply.status === 401 || reply.status === 403) return wrongDecision(`valid token refused with HTTP ${reply.status}`);
-  if (reply.status !== 200) return unexpected(`valid token: HTTP ${reply.status}${reply.error ? ` (${reply.error})` : ''}: ${reply.text.slice(0, 200)}`);
+  if (reply.status === 401 || reply.status === 403)
+    return wrongDecision(`valid token refused with HTTP ${reply.status}`);
+  if (reply.status !== 200)
+    return unexpected(
+      `valid token: HTTP ${reply.status}${reply.error ? ` (${reply.error})` : ''}: ${reply.text.slice(0, 200)}`,
+    );
   return token.verdict === 'valid' ? undefined : wrongDecision('refusable token accepted');
 }
 
 /** `tools/call whoami`: the server must report exactly the token's own user. */
 export function whoamiProbe(targets: ProbeTargets, token: SoakToken, id: number, modern: boolean): Probe {
   const request = mcpRequest('tools/call', { name: 'whoami', arguments: {} }, id, modern);
-  const base = { method: 'POST' as const, url: addressOf(targets, targets.publicUrls.resource), headers: withToken(request.headers, token), body: request.body, token };
-  if (token.verdict === 'invalid') return { ...base, kind: `refused: ${token.kind}`, judge: (reply) => judgeRefusal(reply, targets, token) };
+  const base = {
+    method: 'POST' as const,
+    url: addressOf(targets, targets.publicUrls.resource),
+    headers: withToken(request.headers, token),
+    body: request.body,
+    token,
+  };
+  if (token.verdict === 'invalid')
+    return { ...base, kind: `refused: ${token.kind}`, judge: (reply) => judgeRefusal(reply, targets, token) };
   return {
     ...base,
     kind: 'tools/call whoami',
@@ -116,7 +138,8 @@ export function whoamiProbe(targets: ProbeTargets, token: SoakToken, id: number,
       const refused = judgeAcceptance(reply, token);
       if (refused) return refused;
       const sub = parseJson(reply.text)?.result?.structuredContent?.sub;
-      if (sub !== token.sub) return wrongDecision(`whoami answered for ${JSON.stringify(sub)}, the token is ${token.sub}`);
+      if (sub !== token.sub)
+        return wrongDecision(`whoami answered for ${JSON.stringify(sub)}, the token is ${token.sub}`);
       return OK;
     },
   };
@@ -135,17 +158,39 @@ export function toolsListProbe(targets: ProbeTargets, token: SoakToken, id: numb
       const refused = judgeAcceptance(reply, token);
       if (refused) return refused;
       const names = ((parseJson(reply.text)?.result?.tools ?? []) as Array<{ name?: string }>).map((tool) => tool.name);
-      return names.includes('whoami') && names.includes('format_json') ? OK : unexpected(`tools/list answered ${JSON.stringify(names)}`);
+      return names.includes('whoami') && names.includes('format_json')
+        ? OK
+        : unexpected(`tools/list answered ${JSON.stringify(names)}`);
     },
   };
 }
 
-export function formatJsonProbe(targets: ProbeTargets, token: SoakToken, id: number, modern: boolean, random: () => number): Probe {
-  const value = { id, items: Array.from({ length: 1 + Math.floor(random() * 20) }, (_, i) => ({ i, label: `item-${i}`, on: random() < 0.5 })), z: 'last', a: 'first' };
+export function formatJsonProbe(
+  targets: ProbeTargets,
+  token: SoakToken,
+  id: number,
+  modern: boolean,
+  random: () => number,
+): Probe {
+  const value = {
+    id,
+    items: Array.from({ length: 1 + Math.floor(random() * 20) }, (_, i) => ({
+      i,
+      label: `item-${i}`,
+      on: random() < 0.5,
+    })),
+    z: 'last',
+    a: 'first',
+  };
   const indent = Math.floor(random() * 5);
   const sortKeys = random() < 0.5;
   const expected = JSON.stringify(sortKeys ? sortDeep(value) : value, null, indent);
-  const request = mcpRequest('tools/call', { name: 'format_json', arguments: { json: JSON.stringify(value), indent, sortKeys } }, id, modern);
+  const request = mcpRequest(
+    'tools/call',
+    { name: 'format_json', arguments: { json: JSON.stringify(value), indent, sortKeys } },
+    id,
+    modern,
+  );
   return {
     kind: 'tools/call format_json',
     method: 'POST',
@@ -165,7 +210,11 @@ export function formatJsonProbe(targets: ProbeTargets, token: SoakToken, id: num
 function sortDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortDeep);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortDeep((value as Record<string, unknown>)[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortDeep((value as Record<string, unknown>)[key])]),
+    );
   }
   return value;
 }
@@ -186,9 +235,12 @@ export function metadataProbe(targets: ProbeTargets, which: number): Probe {
     url: addressOf(targets, document.url),
     headers: { accept: 'application/json' },
     judge(reply) {
-      if (reply.status !== 200) return unexpected(`${document.url}: HTTP ${reply.status}${reply.error ? ` (${reply.error})` : ''}`);
+      if (reply.status !== 200)
+        return unexpected(`${document.url}: HTTP ${reply.status}${reply.error ? ` (${reply.error})` : ''}`);
       const value = parseJson(reply.text)?.[document.field];
-      return value === document.expected ? OK : unexpected(`${document.url}: ${document.field} is ${JSON.stringify(value)}`);
+      return value === document.expected
+        ? OK
+        : unexpected(`${document.url}: ${document.field} is ${JSON.stringify(value)}`);
     },
   };
 }
@@ -206,7 +258,10 @@ export async function send(probe: Probe, deadlineMs: number): Promise<Reply> {
     const text = await response.text();
     return { status: response.status, headers: response.headers, text, ms: performance.now() - started };
   } catch (error) {
-    const detail = (error as Error).name === 'TimeoutError' ? `no answer within ${deadlineMs} ms` : `${(error as Error).message} ${String((error as { cause?: { code?: string } }).cause?.code ?? '')}`.trim();
+    const detail =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${deadlineMs} ms`
+        : `${(error as Error).message} ${String((error as { cause?: { code?: string } }).cause?.code ?? '')}`.trim();
     return { status: 0, headers: new Headers(), text: '', ms: performance.now() - started, error: detail };
   }
 }

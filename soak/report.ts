@@ -32,7 +32,11 @@ export function printTable(rows: readonly SoakRow[], write: (line: string) => vo
   ]);
   const header = ['group', 'measure', 'value', 'target', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join(' | ')
+      .trimEnd();
   write(line(header));
   write(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const row of table) write(line(row));
@@ -40,7 +44,9 @@ export function printTable(rows: readonly SoakRow[], write: (line: string) => vo
 
 /** One line per missed target, naming it. */
 export function missedTargets(rows: readonly SoakRow[]): string[] {
-  return rows.filter((r) => !meetsTarget(r)).map((r) => `${r.group} / ${r.name}: ${format(r.value)} ${r.unit} (target ${describeTarget(r)})`);
+  return rows
+    .filter((r) => !meetsTarget(r))
+    .map((r) => `${r.group} / ${r.name}: ${format(r.value)} ${r.unit} (target ${describeTarget(r)})`);
 }
 
 export const MB = 1024 * 1024;

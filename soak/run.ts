@@ -26,7 +26,14 @@ import { startLocalStack, type LocalStack } from '../local/stack';
 import * as faults from './faults';
 import { LOAD_THROTTLING } from '../bench/fixtures';
 import { LEAK_MIN_CHARS, TokenLeakScanner } from './leaks';
-import { GROWTH_ALLOWANCE_BYTES_PER_PROCESS, heapGrowth, MemorySampler, runProbes, SECOND_PHASE_SHARE_OF_FIRST, type HeapSample } from './load';
+import {
+  GROWTH_ALLOWANCE_BYTES_PER_PROCESS,
+  heapGrowth,
+  MemorySampler,
+  runProbes,
+  SECOND_PHASE_SHARE_OF_FIRST,
+  type HeapSample,
+} from './load';
 import { formatJsonProbe, metadataProbe, toolsListProbe, whoamiProbe, type Probe, type ProbeTargets } from './probes';
 import { format, MB, missedTargets, printTable, type SoakRow } from './report';
 import { readDeployedSettings } from './settings';
@@ -80,7 +87,8 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): SoakOptio
     const raw = flag(name) ?? env[variable];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} (${variable}) must be a whole number from ${min} to ${max}, got "${raw}".`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new Error(`--${name} (${variable}) must be a whole number from ${min} to ${max}, got "${raw}".`);
     return value;
   };
   const requests = integer('requests', 'SOAK_REQUESTS', quick ? 12_000 : 20_000, 300, 1_000_000);
@@ -96,7 +104,13 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): SoakOptio
 
 const progress = (line: string) => process.stderr.write(`soak: ${line}\n`);
 
-function buildLoad(options: SoakOptions, targets: ProbeTargets, valid: readonly SoakToken[], refused: readonly SoakToken[], random: () => number): Probe[] {
+function buildLoad(
+  options: SoakOptions,
+  targets: ProbeTargets,
+  valid: readonly SoakToken[],
+  refused: readonly SoakToken[],
+  random: () => number,
+): Probe[] {
   const probes: Probe[] = [];
   let validUses = 0;
   let refusedUses = 0;
@@ -107,14 +121,19 @@ function buildLoad(options: SoakOptions, targets: ProbeTargets, valid: readonly 
     const nextValid = () => valid[validUses++ % valid.length];
     if (draw < MIX.whoami) probes.push(whoamiProbe(targets, nextValid(), i, modern));
     else if (draw < MIX.whoami + MIX.toolsList) probes.push(toolsListProbe(targets, nextValid(), i, modern));
-    else if (draw < MIX.whoami + MIX.toolsList + MIX.formatJson) probes.push(formatJsonProbe(targets, nextValid(), i, modern, random));
+    else if (draw < MIX.whoami + MIX.toolsList + MIX.formatJson)
+      probes.push(formatJsonProbe(targets, nextValid(), i, modern, random));
     else if (draw < MIX.whoami + MIX.toolsList + MIX.formatJson + MIX.metadata) probes.push(metadataProbe(targets, i));
     else probes.push(whoamiProbe(targets, refused[refusedUses++ % refused.length], i, modern));
   }
   return probes;
 }
 
-async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (stop: () => Promise<void>) => void): Promise<SoakRow[]> {
+async function soak(
+  options: SoakOptions,
+  scanner: TokenLeakScanner,
+  register: (stop: () => Promise<void>) => void,
+): Promise<SoakRow[]> {
   const runStarted = performance.now();
   const random = seededRandom(options.seed);
   progress(`starting the local stack (cdk synth, AuthKit stand-in, gateway)...`);
@@ -139,8 +158,12 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
 
   // Tokens: every valid one for its own user; every refused one distinct.
   const validRequests = Math.ceil(options.requests * (MIX.whoami + MIX.toolsList + MIX.formatJson));
-  const refusedRequests = Math.ceil(options.requests * (1 - MIX.whoami - MIX.toolsList - MIX.formatJson - MIX.metadata));
-  progress(`minting ${Math.ceil(validRequests / USES_PER_VALID_TOKEN)} valid and ${Math.ceil(refusedRequests / 3)} refusable tokens at the stand-in...`);
+  const refusedRequests = Math.ceil(
+    options.requests * (1 - MIX.whoami - MIX.toolsList - MIX.formatJson - MIX.metadata),
+  );
+  progress(
+    `minting ${Math.ceil(validRequests / USES_PER_VALID_TOKEN)} valid and ${Math.ceil(refusedRequests / 3)} refusable tokens at the stand-in...`,
+  );
   const mintStarted = performance.now();
   const valid = await tokens.valid(Math.ceil(validRequests / USES_PER_VALID_TOKEN));
   const signedInvalid = await tokens.signedInvalid(Math.ceil(refusedRequests / 3), random);
@@ -159,7 +182,10 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
   const memoryMiddle = Math.floor((memoryFrom + options.requests) / 2);
   const sampler = new MemorySampler(stack.gateway);
   sampler.start(MEMORY_SAMPLE_MS);
-  const measureHeaps = async (completed: number): Promise<HeapSample> => ({ completed, heaps: await stack.gateway.measureHeaps() });
+  const measureHeaps = async (completed: number): Promise<HeapSample> => ({
+    completed,
+    heaps: await stack.gateway.measureHeaps(),
+  });
   const heapSamples: Promise<HeapSample>[] = [];
   const fetchesBefore = await controls.jwksRequestCount();
   progress(`sending ${options.requests} requests at concurrency ${options.concurrency}...`);
@@ -188,15 +214,28 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
 
   const rows: SoakRow[] = [];
   // Latencies after warm-up: the first requests pay for starting every function process.
-  const measured = (accept: (kind: string) => boolean) => probes.flatMap((probe, index) => (index >= warmup && accept(probe.kind) ? [load.latencyByIndex[index]] : []));
+  const measured = (accept: (kind: string) => boolean) =>
+    probes.flatMap((probe, index) => (index >= warmup && accept(probe.kind) ? [load.latencyByIndex[index]] : []));
   const all = measured(() => true);
   const validLatencies = measured((kind) => kind.startsWith('tools/'));
   const refusedLatencies = measured((kind) => kind.startsWith('refused'));
   const metadataLatencies = measured((kind) => kind.startsWith('metadata'));
   const p50p99 = (values: number[]) => `p99 ${format(percentile(values, 99))} ms`;
   rows.push(
-    { group: 'load', name: 'requests', value: load.sent, unit: 'req', note: `concurrency ${options.concurrency}, seed ${options.seed}, ${valid.length} valid + ${refused.length} refusable tokens` },
-    { group: 'load', name: 'throughput', value: load.sent / (load.durationMs / 1000), unit: 'req/s', note: `${format(load.durationMs / 1000)} s` },
+    {
+      group: 'load',
+      name: 'requests',
+      value: load.sent,
+      unit: 'req',
+      note: `concurrency ${options.concurrency}, seed ${options.seed}, ${valid.length} valid + ${refused.length} refusable tokens`,
+    },
+    {
+      group: 'load',
+      name: 'throughput',
+      value: load.sent / (load.durationMs / 1000),
+      unit: 'req/s',
+      note: `${format(load.durationMs / 1000)} s`,
+    },
     {
       group: 'load',
       name: 'stage throttling, synthesized',
@@ -205,13 +244,45 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
       note: `burst ${format(LOAD_THROTTLING.burstLimit)}: raised from the stage's, so the load measures the system rather than the throttle`,
     },
     { group: 'load', name: 'unexpected statuses or bodies', value: load.unexpected, unit: 'req', target: { max: 0 } },
-    { group: 'load', name: 'wrong decisions', value: load.wrongDecisions, unit: 'req', target: { max: 0 }, note: 'valid refused, refusable allowed, or another user in whoami' },
+    {
+      group: 'load',
+      name: 'wrong decisions',
+      value: load.wrongDecisions,
+      unit: 'req',
+      target: { max: 0 },
+      note: 'valid refused, refusable allowed, or another user in whoami',
+    },
     { group: 'load', name: 'latency p50 (after warm-up)', value: percentile(all, 50), unit: 'ms', note: p50p99(all) },
-    { group: 'load', name: 'latency p50 valid MCP requests', value: percentile(validLatencies, 50), unit: 'ms', note: p50p99(validLatencies) },
-    { group: 'load', name: 'latency p50 refused tokens', value: percentile(refusedLatencies, 50), unit: 'ms', note: p50p99(refusedLatencies) },
-    { group: 'load', name: 'latency p50 metadata', value: percentile(metadataLatencies, 50), unit: 'ms', note: p50p99(metadataLatencies) },
+    {
+      group: 'load',
+      name: 'latency p50 valid MCP requests',
+      value: percentile(validLatencies, 50),
+      unit: 'ms',
+      note: p50p99(validLatencies),
+    },
+    {
+      group: 'load',
+      name: 'latency p50 refused tokens',
+      value: percentile(refusedLatencies, 50),
+      unit: 'ms',
+      note: p50p99(refusedLatencies),
+    },
+    {
+      group: 'load',
+      name: 'latency p50 metadata',
+      value: percentile(metadataLatencies, 50),
+      unit: 'ms',
+      note: p50p99(metadataLatencies),
+    },
     { group: 'load', name: 'latency p99 (after warm-up)', value: percentile(all, 99), unit: 'ms' },
-    { group: 'load', name: 'latency max (whole load)', value: Math.max(...load.latencies), unit: 'ms', target: { max: 29_000 + MARGIN_MS }, note: 'cold starts included; integration timeout 29 s + margin' },
+    {
+      group: 'load',
+      name: 'latency max (whole load)',
+      value: Math.max(...load.latencies),
+      unit: 'ms',
+      target: { max: 29_000 + MARGIN_MS },
+      note: 'cold starts included; integration timeout 29 s + margin',
+    },
     {
       group: 'load',
       name: 'authorizer invocations',
@@ -219,7 +290,14 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
       unit: 'calls',
       note: `gateway cache ${stats.authorizerCache.hits} hits / ${stats.authorizerCache.misses} misses`,
     },
-    { group: 'load', name: 'JWKS fetches during the load', value: loadFetches, unit: 'fetches', target: { max: fetchBudget }, note: `budget: ${authorizerStats?.coldStarts ?? 0} processes × cooldown windows` },
+    {
+      group: 'load',
+      name: 'JWKS fetches during the load',
+      value: loadFetches,
+      unit: 'fetches',
+      target: { max: fetchBudget },
+      note: `budget: ${authorizerStats?.coldStarts ?? 0} processes × cooldown windows`,
+    },
   );
   const share = `${Math.round(SECOND_PHASE_SHARE_OF_FIRST * 100)}%`;
   const allowanceMb = GROWTH_ALLOWANCE_BYTES_PER_PROCESS / MB;
@@ -251,7 +329,18 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
   for (const example of load.examples) progress(`  ${example.outcome}: ${example.kind}: ${example.detail}`);
 
   // The faults. Those on the main gateway come before the key rotation, while its authorizer knows the signing key.
-  const ctx: faults.SoakContext = { stack, controls, tokens, upstream, settings, random, targets, onLogLine: scanner.onLine, sentTokens, marginMs: MARGIN_MS };
+  const ctx: faults.SoakContext = {
+    stack,
+    controls,
+    tokens,
+    upstream,
+    settings,
+    random,
+    targets,
+    onLogLine: scanner.onLine,
+    sentTokens,
+    marginMs: MARGIN_MS,
+  };
   const scenarios: Array<() => Promise<faults.FaultResult | faults.FaultResult[]>> = [
     () => faults.jwksDownWarm(ctx),
     () => faults.randomKidFlood(ctx, options.floodTokens, options.concurrency),
@@ -270,21 +359,62 @@ async function soak(options: SoakOptions, scanner: TokenLeakScanner, register: (
   for (const scenario of scenarios) {
     const outcome = await scenario();
     for (const result of Array.isArray(outcome) ? outcome : [outcome]) {
-      progress(`fault: ${result.name}: ${result.mismatches === 0 ? 'as expected' : `${result.mismatches} unexpected answers`}`);
+      progress(
+        `fault: ${result.name}: ${result.mismatches === 0 ? 'as expected' : `${result.mismatches} unexpected answers`}`,
+      );
       for (const detail of result.details) progress(`  ${detail}`);
       wronglyAllowed += result.wronglyAllowed;
       rows.push(
-        { group: 'faults', name: `${result.name}: answers not as expected`, value: result.mismatches, unit: 'req', target: { max: 0 }, note: `${result.requests} requests; ${result.expected}` },
-        { group: 'faults', name: `${result.name}: slowest answer`, value: result.slowestMs, unit: 'ms', target: { max: result.limitMs } },
+        {
+          group: 'faults',
+          name: `${result.name}: answers not as expected`,
+          value: result.mismatches,
+          unit: 'req',
+          target: { max: 0 },
+          note: `${result.requests} requests; ${result.expected}`,
+        },
+        {
+          group: 'faults',
+          name: `${result.name}: slowest answer`,
+          value: result.slowestMs,
+          unit: 'ms',
+          target: { max: result.limitMs },
+        },
       );
-      if (result.budget) rows.push({ group: 'faults', name: `${result.name}: ${result.budget.name}`, value: result.budget.value, unit: result.budget.unit, target: { max: result.budget.max } });
+      if (result.budget)
+        rows.push({
+          group: 'faults',
+          name: `${result.name}: ${result.budget.name}`,
+          value: result.budget.value,
+          unit: result.budget.unit,
+          target: { max: result.budget.max },
+        });
     }
   }
 
   rows.push(
-    { group: 'security', name: 'requests allowed that should not be (load + faults)', value: wronglyAllowed, unit: 'req', target: { max: 0 } },
-    { group: 'security', name: 'tokens found in log lines', value: scanner.leaks(sentTokens), unit: 'tokens', target: { max: 0 }, note: `${sentTokens.length} tokens, ${scanner.lines} gateway and function log lines; any ${LEAK_MIN_CHARS}+ characters of a token's header.payload or signature count` },
-    { group: 'run', name: 'duration', value: (performance.now() - runStarted) / 1000, unit: 's', note: `start-up ${format(startupMs / 1000)} s, minting ${format(mintMs / 1000)} s` },
+    {
+      group: 'security',
+      name: 'requests allowed that should not be (load + faults)',
+      value: wronglyAllowed,
+      unit: 'req',
+      target: { max: 0 },
+    },
+    {
+      group: 'security',
+      name: 'tokens found in log lines',
+      value: scanner.leaks(sentTokens),
+      unit: 'tokens',
+      target: { max: 0 },
+      note: `${sentTokens.length} tokens, ${scanner.lines} gateway and function log lines; any ${LEAK_MIN_CHARS}+ characters of a token's header.payload or signature count`,
+    },
+    {
+      group: 'run',
+      name: 'duration',
+      value: (performance.now() - runStarted) / 1000,
+      unit: 's',
+      note: `start-up ${format(startupMs / 1000)} s, minting ${format(mintMs / 1000)} s`,
+    },
   );
   return rows;
 }

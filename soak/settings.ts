@@ -18,7 +18,9 @@ export interface DeployedSettings {
   readonly maxBodyBytes: number;
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }> };
+type Template = {
+  Resources: Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }>;
+};
 
 export function readDeployedSettings(cdkOut: string): DeployedSettings {
   const stackName = stackNameForStage(LOCAL_STAGE);
@@ -28,7 +30,10 @@ export function readDeployedSettings(cdkOut: string): DeployedSettings {
     .map(([id, resource]) => ({ id, env: resource.Properties?.Environment?.Variables ?? {} }));
   const find = (variable: string) => {
     const found = functions.find((f) => variable in f.env);
-    if (!found) throw new Error(`No function in ${stackName} sets ${variable}; the soak run expects the authorizer, metadata and MCP functions of the construct.`);
+    if (!found)
+      throw new Error(
+        `No function in ${stackName} sets ${variable}; the soak run expects the authorizer, metadata and MCP functions of the construct.`,
+      );
     return found;
   };
   const numberOf = (fn: { env: Record<string, unknown> }, variable: string, fallback: number) => {

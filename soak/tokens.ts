@@ -21,11 +21,27 @@ export interface SoakToken {
 }
 
 /** The kinds of refused tokens that the stand-in signs with its real key. */
-export const SIGNED_INVALID_KINDS = ['expired', 'other audience', 'two audiences', 'other issuer', 'not yet valid', 'jku header'] as const;
+export const SIGNED_INVALID_KINDS = [
+  'expired',
+  'other audience',
+  'two audiences',
+  'other issuer',
+  'not yet valid',
+  'jku header',
+] as const;
 /** The kinds of refused tokens forged here, without the signing key. */
-export const FORGED_INVALID_KINDS = ['bad signature', 'random kid', 'alg none', 'HS256', 'garbage', 'Basic scheme', 'no header'] as const;
+export const FORGED_INVALID_KINDS = [
+  'bad signature',
+  'random kid',
+  'alg none',
+  'HS256',
+  'garbage',
+  'Basic scheme',
+  'no header',
+] as const;
 
-const base64url = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const base64url = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** A small deterministic generator, so a run's mix can be repeated. */
 export function seededRandom(seed: number): () => number {
@@ -49,7 +65,11 @@ export interface TokenFactoryOptions {
 }
 
 /** Runs `task` for 0..count-1 with at most `concurrency` in flight, keeping the order of results. */
-export async function mapConcurrently<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
+export async function mapConcurrently<T>(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<T>,
+): Promise<T[]> {
   const results = new Array<T>(count);
   let next = 0;
   const workers = Array.from({ length: Math.min(concurrency, count) }, async () => {

@@ -54,7 +54,9 @@ export async function startFaultyUpstream(realJwksUrl: string): Promise<FaultyUp
         return;
       case 'html':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end('<!doctype html><html><head><title>Sign in to the network</title></head><body><h1>Sign in</h1></body></html>');
+        res.end(
+          '<!doctype html><html><head><title>Sign in to the network</title></head><body><h1>Sign in</h1></body></html>',
+        );
         return;
       case 'slow':
         await new Promise<void>((resolve) => {

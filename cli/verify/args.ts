@@ -64,10 +64,14 @@ function parseOrigin(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`--origin "${value}" is not an origin: write it as scheme://host[:port], e.g. ${DEFAULT_BROWSER_ORIGIN}.`);
+    throw new UsageError(
+      `--origin "${value}" is not an origin: write it as scheme://host[:port], e.g. ${DEFAULT_BROWSER_ORIGIN}.`,
+    );
   }
   if (url.origin === 'null' || `${url.origin}` !== value.replace(/\/$/, '')) {
-    throw new UsageError(`--origin "${value}" is not an origin: write scheme://host[:port] without a path, e.g. ${DEFAULT_BROWSER_ORIGIN}.`);
+    throw new UsageError(
+      `--origin "${value}" is not an origin: write scheme://host[:port] without a path, e.g. ${DEFAULT_BROWSER_ORIGIN}.`,
+    );
   }
   return url.origin;
 }
@@ -77,9 +81,12 @@ export function parseMcpUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`"${value}" is not a URL: pass the McpUrl output of the stack, e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp.`);
+    throw new UsageError(
+      `"${value}" is not a URL: pass the McpUrl output of the stack, e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp.`,
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`"${value}" is not an http(s) URL: pass the McpUrl output of the stack.`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError(`"${value}" is not an http(s) URL: pass the McpUrl output of the stack.`);
   return value;
 }
 
@@ -99,18 +106,37 @@ export function parseVerifyArguments(argv: readonly string[], env: NodeJS.Proces
       case '-h':
       case '--help':
         return { kind: 'help' };
-      case '--stage': options.stage = valueOf(argv, index++, arg); break;
-      case '--outputs-file': options.outputsFile = valueOf(argv, index++, arg); break;
-      case '--token': options.token = valueOf(argv, index++, arg); break;
-      case '--login': options.login = true; break;
-      case '--client-metadata-url': options.clientMetadataUrl = valueOf(argv, index++, arg); break;
-      case '--no-open': options.openBrowser = false; break;
-      case '--origin': options.origin = parseOrigin(valueOf(argv, index++, arg)); break;
-      case '--no-browser': options.origin = null; break;
-      case '--json': options.json = true; break;
+      case '--stage':
+        options.stage = valueOf(argv, index++, arg);
+        break;
+      case '--outputs-file':
+        options.outputsFile = valueOf(argv, index++, arg);
+        break;
+      case '--token':
+        options.token = valueOf(argv, index++, arg);
+        break;
+      case '--login':
+        options.login = true;
+        break;
+      case '--client-metadata-url':
+        options.clientMetadataUrl = valueOf(argv, index++, arg);
+        break;
+      case '--no-open':
+        options.openBrowser = false;
+        break;
+      case '--origin':
+        options.origin = parseOrigin(valueOf(argv, index++, arg));
+        break;
+      case '--no-browser':
+        options.origin = null;
+        break;
+      case '--json':
+        options.json = true;
+        break;
       case '--timeout': {
         const seconds = Number(valueOf(argv, index++, arg));
-        if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300) throw new UsageError('--timeout takes seconds between 0 and 300, e.g. --timeout 10.');
+        if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300)
+          throw new UsageError('--timeout takes seconds between 0 and 300, e.g. --timeout 10.');
         options.timeoutMs = Math.round(seconds * 1000);
         break;
       }
@@ -119,12 +145,19 @@ export function parseVerifyArguments(argv: readonly string[], env: NodeJS.Proces
         positional.push(arg);
     }
   }
-  if (positional.length > 1) throw new UsageError(`Give one McpUrl, got ${positional.length}: ${positional.join(' ')}.`);
-  if (positional.length === 1 && options.stage !== undefined) throw new UsageError('Give either <McpUrl> or --stage <name>, not both.');
-  if (positional.length === 0 && options.stage === undefined) throw new UsageError('Give the McpUrl to verify, or --stage <name> to read it from the deploy outputs. See --help.');
+  if (positional.length > 1)
+    throw new UsageError(`Give one McpUrl, got ${positional.length}: ${positional.join(' ')}.`);
+  if (positional.length === 1 && options.stage !== undefined)
+    throw new UsageError('Give either <McpUrl> or --stage <name>, not both.');
+  if (positional.length === 0 && options.stage === undefined)
+    throw new UsageError(
+      'Give the McpUrl to verify, or --stage <name> to read it from the deploy outputs. See --help.',
+    );
   const token = options.token ?? (env[TOKEN_ENVIRONMENT_VARIABLE] || undefined);
-  if (token !== undefined && options.login) throw new UsageError(`Give either --token (or ${TOKEN_ENVIRONMENT_VARIABLE}) or --login, not both.`);
-  if (options.clientMetadataUrl !== undefined && !options.login) throw new UsageError('--client-metadata-url is used by --login only.');
+  if (token !== undefined && options.login)
+    throw new UsageError(`Give either --token (or ${TOKEN_ENVIRONMENT_VARIABLE}) or --login, not both.`);
+  if (options.clientMetadataUrl !== undefined && !options.login)
+    throw new UsageError('--client-metadata-url is used by --login only.');
   return {
     kind: 'verify',
     args: {

@@ -35,7 +35,13 @@ export async function runVerifyCommand(argv: readonly string[], io: CommandIo): 
     let loginFailure: string | undefined;
     if (args.login) {
       try {
-        token = await loginForToken({ mcpUrl, clientMetadataUrl: args.clientMetadataUrl, openBrowser: args.openBrowser, requestTimeoutMs: args.timeoutMs, log: say });
+        token = await loginForToken({
+          mcpUrl,
+          clientMetadataUrl: args.clientMetadataUrl,
+          openBrowser: args.openBrowser,
+          requestTimeoutMs: args.timeoutMs,
+          log: say,
+        });
         secrets.push(token);
       } catch (error) {
         // A failed sign-in is a finding like any other: the checks still run and say which link broke.
@@ -51,7 +57,7 @@ export async function runVerifyCommand(argv: readonly string[], io: CommandIo): 
       say(error.message);
       return EXIT_USAGE;
     }
-    say(`verify could not run: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    say(`verify could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return EXIT_USAGE;
   }
 }

@@ -17,7 +17,11 @@ export const INITIALIZE_BODY = JSON.stringify({
   jsonrpc: '2.0',
   id: 1,
   method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcp-authkit-apigateway-verify', version: '1' } },
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'mcp-authkit-apigateway-verify', version: '1' },
+  },
 });
 
 /** The headers of a Streamable HTTP POST, without credentials. */

@@ -28,7 +28,11 @@ export type HttpClient = (request: HttpRequest) => Promise<HttpResponse>;
 /** A request that got no HTTP answer: refused, reset, timed out, too large, or a URL it cannot fetch. */
 export class HttpFailure extends Error {
   readonly code = 'HTTP_FAILURE';
-  constructor(readonly url: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${url}: ${reason}`, options);
     this.name = 'HttpFailure';
   }
@@ -83,9 +87,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         settled = true;
         clearTimeout(timer);
         outgoing.destroy();
-        reject(error instanceof HttpFailure ? error : new HttpFailure(request.url, (error as NodeJS.ErrnoException).code ?? error.message, { cause: error }));
+        reject(
+          error instanceof HttpFailure
+            ? error
+            : new HttpFailure(request.url, (error as NodeJS.ErrnoException).code ?? error.message, { cause: error }),
+        );
       };
-      const timer = setTimeout(() => fail(new HttpFailure(request.url, `no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+      const timer = setTimeout(
+        () => fail(new HttpFailure(request.url, `no complete answer within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
       outgoing.on('error', fail);
       outgoing.on('response', (incoming) => {
         const chunks: Buffer[] = [];
@@ -104,7 +115,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          resolve({ status: incoming.statusCode ?? 0, headers: collectHeaders(incoming), body: Buffer.concat(chunks).toString('utf8') });
+          resolve({
+            status: incoming.statusCode ?? 0,
+            headers: collectHeaders(incoming),
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
         });
       });
       outgoing.end(body);
@@ -115,7 +130,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 export function jsonObject(response: HttpResponse): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(response.body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

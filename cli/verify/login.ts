@@ -62,8 +62,15 @@ async function listenForCallback(): Promise<{ redirectUri: string; callback: Pro
     const param = (name: string) => url.searchParams.get(name) ?? undefined;
     const error = param('error');
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    response.end(`<!doctype html><title>mcp-authkit-apigateway verify</title><p>${error ? 'Sign-in failed.' : 'Signed in.'} You can close this tab and return to the terminal.</p>`);
-    deliver({ code: param('code'), state: param('state'), iss: param('iss'), error: error && `${error}${param('error_description') ? `: ${param('error_description')}` : ''}` });
+    response.end(
+      `<!doctype html><title>mcp-authkit-apigateway verify</title><p>${error ? 'Sign-in failed.' : 'Signed in.'} You can close this tab and return to the terminal.</p>`,
+    );
+    deliver({
+      code: param('code'),
+      state: param('state'),
+      iss: param('iss'),
+      error: error && `${error}${param('error_description') ? `: ${param('error_description')}` : ''}`,
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -74,7 +81,12 @@ async function listenForCallback(): Promise<{ redirectUri: string; callback: Pro
 }
 
 function openInBrowser(url: string): void {
-  const [command, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
   const child = spawn(command, args, { stdio: 'ignore', detached: true });
   child.on('error', () => undefined);
   child.unref();
@@ -89,7 +101,11 @@ class LoopbackOAuthClient implements OAuthClientProvider {
   #state = randomBytes(16).toString('base64url');
   readonly clientMetadataUrl?: string;
 
-  constructor(private readonly redirectUri: string, private readonly onRedirect: (url: URL) => void, clientMetadataUrl?: string) {
+  constructor(
+    private readonly redirectUri: string,
+    private readonly onRedirect: (url: URL) => void,
+    clientMetadataUrl?: string,
+  ) {
     if (clientMetadataUrl !== undefined) this.clientMetadataUrl = clientMetadataUrl;
   }
 
@@ -132,7 +148,8 @@ class LoopbackOAuthClient implements OAuthClientProvider {
     this.#codeVerifier = verifier;
   }
   codeVerifier(): string {
-    if (this.#codeVerifier === undefined) throw new LoginError('No PKCE code verifier was saved before the code exchange.');
+    if (this.#codeVerifier === undefined)
+      throw new LoginError('No PKCE code verifier was saved before the code exchange.');
     return this.#codeVerifier;
   }
   saveDiscoveryState(state: OAuthDiscoveryState): void {
@@ -157,28 +174,50 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 export async function loginForToken(options: LoginOptions): Promise<string> {
   const loopback = await listenForCallback();
   try {
-    const provider = new LoopbackOAuthClient(loopback.redirectUri, (url) => {
-      options.log(`Sign in to continue: ${url.href}`);
-      if (options.openBrowser) openInBrowser(url.href);
-    }, options.clientMetadataUrl);
+    const provider = new LoopbackOAuthClient(
+      loopback.redirectUri,
+      (url) => {
+        options.log(`Sign in to continue: ${url.href}`);
+        if (options.openBrowser) openInBrowser(url.href);
+      },
+      options.clientMetadataUrl,
+    );
     const fetchFn = boundedFetch(options.requestTimeoutMs);
     const first = await auth(provider, { serverUrl: options.mcpUrl, fetchFn }).catch((error: unknown) => {
-      throw new LoginError(`Could not start the sign-in: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new LoginError(`Could not start the sign-in: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     });
     if (first !== 'AUTHORIZED') {
       const signInTimeoutMs = options.signInTimeoutMs ?? 300_000;
-      const callback = await withTimeout(loopback.callback, signInTimeoutMs, `No sign-in completed within ${signInTimeoutMs / 1000} s.`);
+      const callback = await withTimeout(
+        loopback.callback,
+        signInTimeoutMs,
+        `No sign-in completed within ${signInTimeoutMs / 1000} s.`,
+      );
       if (callback.error) throw new LoginError(`The authorization server refused the sign-in: ${callback.error}.`);
-      if (callback.state !== provider.expectedState()) throw new LoginError('The sign-in answer carried a state this command did not send; start again.');
+      if (callback.state !== provider.expectedState())
+        throw new LoginError('The sign-in answer carried a state this command did not send; start again.');
       if (!callback.code) throw new LoginError('The sign-in answer carried no authorization code.');
-      await auth(provider, { serverUrl: options.mcpUrl, authorizationCode: callback.code, iss: callback.iss, fetchFn }).catch((error: unknown) => {
-        throw new LoginError(`The code exchange failed: ${error instanceof Error ? error.message : String(error)}.`, { cause: error });
+      await auth(provider, {
+        serverUrl: options.mcpUrl,
+        authorizationCode: callback.code,
+        iss: callback.iss,
+        fetchFn,
+      }).catch((error: unknown) => {
+        throw new LoginError(`The code exchange failed: ${error instanceof Error ? error.message : String(error)}.`, {
+          cause: error,
+        });
       });
     }
     const token = provider.tokens()?.access_token;
     if (!token) throw new LoginError('The sign-in finished without an access token.');
     const clientId = provider.clientInformation()?.client_id;
-    options.log(options.clientMetadataUrl ? `Signed in as client ${clientId} (CIMD).` : `Signed in as client ${clientId}, registered by DCR.`);
+    options.log(
+      options.clientMetadataUrl
+        ? `Signed in as client ${clientId} (CIMD).`
+        : `Signed in as client ${clientId}, registered by DCR.`,
+    );
     return token;
   } finally {
     loopback.close();

@@ -22,7 +22,9 @@ export function mcpUrlFromOutputs(outputsFile: string, stage: string, cwd = proc
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new UsageError(`No outputs file at ${file}: deploy with "${deployHint}", or pass the McpUrl instead of --stage.`);
+    throw new UsageError(
+      `No outputs file at ${file}: deploy with "${deployHint}", or pass the McpUrl instead of --stage.`,
+    );
   }
   let outputs: unknown;
   try {
@@ -34,7 +36,9 @@ export function mcpUrlFromOutputs(outputsFile: string, stage: string, cwd = proc
   const stacks = typeof outputs === 'object' && outputs !== null ? (outputs as Record<string, unknown>) : {};
   const stack = stacks[stackName];
   if (typeof stack !== 'object' || stack === null) {
-    throw new UsageError(`${file} has no stack ${stackName} (it has: ${Object.keys(stacks).join(', ') || 'none'}): deploy the stage with "${deployHint}".`);
+    throw new UsageError(
+      `${file} has no stack ${stackName} (it has: ${Object.keys(stacks).join(', ') || 'none'}): deploy the stage with "${deployHint}".`,
+    );
   }
   const mcpUrl = (stack as Record<string, unknown>)[MCP_URL_OUTPUT];
   if (typeof mcpUrl !== 'string' || mcpUrl === '') {

@@ -10,7 +10,9 @@ const REDACTED = '[redacted]';
 
 /** Replaces each secret, and each long segment of one (a JWT's signature, say), with a marker. */
 export function redact(text: string, secrets: readonly string[]): string {
-  const pieces = secrets.flatMap((secret) => [secret, ...secret.split('.').filter((segment) => segment.length >= 16)]).filter((piece) => piece.length > 0);
+  const pieces = secrets
+    .flatMap((secret) => [secret, ...secret.split('.').filter((segment) => segment.length >= 16)])
+    .filter((piece) => piece.length > 0);
   // Longest first, so a whole token is replaced before its segments.
   return pieces.sort((a, b) => b.length - a.length).reduce((out, piece) => out.split(piece).join(REDACTED), text);
 }
@@ -28,7 +30,10 @@ export function renderText(report: VerifyReport, secrets: readonly string[] = []
     if (check.fix) lines.push(`        fix: ${check.fix}`);
   }
   const counts = countResults(report.checks);
-  lines.push('', `${report.ok ? 'OK' : 'FAILED'}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s).`);
+  lines.push(
+    '',
+    `${report.ok ? 'OK' : 'FAILED'}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s).`,
+  );
   return redact(`${lines.join('\n')}\n`, secrets);
 }
 

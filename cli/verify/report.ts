@@ -57,8 +57,21 @@ export function countResults(checks: readonly CheckResult[]): ReportCounts {
 /** Builds the results of one section with less repetition. */
 export function sectionResults(section: SectionId) {
   return {
-    pass: (id: string, title: string, detail?: string): CheckResult => ({ id, section, title, status: 'pass', ...(detail ? { detail } : {}) }),
-    fail: (id: string, title: string, detail: string, fix: string): CheckResult => ({ id, section, title, status: 'fail', detail, fix }),
+    pass: (id: string, title: string, detail?: string): CheckResult => ({
+      id,
+      section,
+      title,
+      status: 'pass',
+      ...(detail ? { detail } : {}),
+    }),
+    fail: (id: string, title: string, detail: string, fix: string): CheckResult => ({
+      id,
+      section,
+      title,
+      status: 'fail',
+      detail,
+      fix,
+    }),
     skip: (id: string, title: string, detail: string): CheckResult => ({ id, section, title, status: 'skip', detail }),
   };
 }

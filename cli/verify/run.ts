@@ -35,7 +35,8 @@ export interface VerifyDependencies {
 
 /** Sends one request to <McpUrl> with the token; the URL is fixed here, so the token cannot go elsewhere. */
 function tokenSender(http: HttpClient, mcpUrl: string, token: string): TokenSender {
-  return (headers, body) => http({ method: 'POST', url: mcpUrl, headers: { ...headers, Authorization: `Bearer ${token}` }, body });
+  return (headers, body) =>
+    http({ method: 'POST', url: mcpUrl, headers: { ...headers, Authorization: `Bearer ${token}` }, body });
 }
 
 function loginFailed(reason: string): CheckResult {
@@ -45,7 +46,10 @@ function loginFailed(reason: string): CheckResult {
   return sectionResults('token').fail('token.login', 'Signing in with --login gives a token', reason, fix);
 }
 
-export async function runVerify(options: VerifyRunOptions, dependencies: VerifyDependencies = {}): Promise<VerifyReport> {
+export async function runVerify(
+  options: VerifyRunOptions,
+  dependencies: VerifyDependencies = {},
+): Promise<VerifyReport> {
   const started = Date.now();
   const http = dependencies.http ?? createHttpClient({ timeoutMs: options.timeoutMs });
   const context: VerifyContext = { mcpUrl: options.mcpUrl, http, origin: options.origin };
@@ -63,9 +67,21 @@ export async function runVerify(options: VerifyRunOptions, dependencies: VerifyD
   if (options.loginFailure !== undefined) {
     checks.push(loginFailed(options.loginFailure));
   } else if (options.token === undefined) {
-    checks.push(sectionResults('token').skip('token.all', 'Token checks', 'no --token or --login given: aud, iss, scopes and an MCP session were not checked'));
+    checks.push(
+      sectionResults('token').skip(
+        'token.all',
+        'Token checks',
+        'no --token or --login given: aud, iss, scopes and an MCP session were not checked',
+      ),
+    );
   } else {
-    const claims = checkTokenClaims(options.token, options.mcpUrl, resourceMetadata.issuer, challenge.challengeScopes, (dependencies.now ?? (() => new Date()))());
+    const claims = checkTokenClaims(
+      options.token,
+      options.mcpUrl,
+      resourceMetadata.issuer,
+      challenge.challengeScopes,
+      (dependencies.now ?? (() => new Date()))(),
+    );
     checks.push(...claims.results);
     checks.push(...(await checkMcpSession(options.mcpUrl, options.token, claims.claims?.sub, options.timeoutMs)));
   }

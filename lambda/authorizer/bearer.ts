@@ -16,7 +16,10 @@ export function parseBearerHeader(value: string | undefined | null): string {
     throw new InvalidTokenError('missing', 'No Authorization header value');
   }
   if (value.length > MAX_AUTHORIZATION_HEADER_BYTES) {
-    throw new InvalidTokenError('malformed', `Authorization header is longer than ${MAX_AUTHORIZATION_HEADER_BYTES} bytes`);
+    throw new InvalidTokenError(
+      'malformed',
+      `Authorization header is longer than ${MAX_AUTHORIZATION_HEADER_BYTES} bytes`,
+    );
   }
   // Surrounding whitespace is not part of a header value (RFC 9110 §5.5).
   const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, '');
@@ -32,7 +35,9 @@ function describeBadHeader(value: string): string {
     // A word is a scheme only when credentials follow it after whitespace ("Basic dXNl..."); a lone
     // word is more likely a bare credential (an API key, a token without scheme) and never echoed.
     const followedByCredentials = /^[ \t]+\S/.test(value.slice(scheme.length));
-    return followedByCredentials && scheme.length <= 20 ? `Authorization scheme is ${scheme}, expected Bearer` : 'Authorization header is not a Bearer header';
+    return followedByCredentials && scheme.length <= 20
+      ? `Authorization scheme is ${scheme}, expected Bearer`
+      : 'Authorization header is not a Bearer header';
   }
   const credentials = value.slice(scheme.length).trim();
   if (credentials === '') return 'Bearer header carries no token';

@@ -6,7 +6,14 @@
 import { nonEmpty, parseLogLevel, readWholeNumber, LOG_LEVELS, type Env, type LogLevel } from '../shared/env';
 import { authkitIssuer, InvalidAuthKitDomainError, jwksUrlOf } from '../shared/issuer';
 import { isLoopbackHost } from '../shared/loopback';
-import { DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_TOKEN_ALGORITHMS, isTokenAlgorithm, MAX_CLOCK_TOLERANCE_SECONDS, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../shared/token-policy';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_TOKEN_ALGORITHMS,
+  isTokenAlgorithm,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  TOKEN_ALGORITHMS,
+  type TokenAlgorithm,
+} from '../shared/token-policy';
 import { serverUrls } from '../shared/urls';
 import { AuthorizerConfigError } from './errors';
 
@@ -63,9 +70,19 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     audiences: [...new Set([resource, ...extraAudiences])],
     allowMultipleAudiences: readBoolean(env, 'ALLOW_MULTIPLE_AUDIENCES', false),
     algorithms: readAlgorithms(env),
-    clockToleranceSeconds: readWholeNumber(env, 'CLOCK_TOLERANCE_SECONDS', { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS }, configError),
+    clockToleranceSeconds: readWholeNumber(
+      env,
+      'CLOCK_TOLERANCE_SECONDS',
+      { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS },
+      configError,
+    ),
     requiredScopes: [...new Set(splitList(env.REQUIRED_SCOPES ?? '', /\s+/))],
-    jwksTimeoutMs: readWholeNumber(env, 'JWKS_TIMEOUT_MS', { fallback: 2000, min: 1, max: MAX_JWKS_TIMEOUT_MS }, configError),
+    jwksTimeoutMs: readWholeNumber(
+      env,
+      'JWKS_TIMEOUT_MS',
+      { fallback: 2000, min: 1, max: MAX_JWKS_TIMEOUT_MS },
+      configError,
+    ),
     jwksCooldownMs: readWholeNumber(env, 'JWKS_COOLDOWN_MS', { fallback: 30000, min: 0, max: 3_600_000 }, configError),
     serviceName: nonEmpty(env.POWERTOOLS_SERVICE_NAME) ?? 'mcp-authorizer',
     metricsNamespace: nonEmpty(env.POWERTOOLS_METRICS_NAMESPACE) ?? 'McpAuthKit',
@@ -79,7 +96,11 @@ function splitList(value: string, separator: RegExp): string[] {
 
 function readResource(env: Env): string {
   const value = nonEmpty(env.PUBLIC_BASE_URL);
-  if (!value) throw new AuthorizerConfigError('PUBLIC_BASE_URL', 'not set; set it to the public base URL of the MCP server, e.g. https://mcp.example.com.');
+  if (!value)
+    throw new AuthorizerConfigError(
+      'PUBLIC_BASE_URL',
+      'not set; set it to the public base URL of the MCP server, e.g. https://mcp.example.com.',
+    );
   try {
     return serverUrls(value).resource;
   } catch (error) {
@@ -89,7 +110,11 @@ function readResource(env: Env): string {
 
 function readIssuer(env: Env): string {
   const value = nonEmpty(env.AUTHKIT_ISSUER);
-  if (!value) throw new AuthorizerConfigError('AUTHKIT_ISSUER', 'not set; set it to your AuthKit issuer, e.g. https://acme.authkit.app.');
+  if (!value)
+    throw new AuthorizerConfigError(
+      'AUTHKIT_ISSUER',
+      'not set; set it to your AuthKit issuer, e.g. https://acme.authkit.app.',
+    );
   try {
     // Normalised the way the construct and the metadata function do it: `iss` is compared byte for byte.
     return authkitIssuer(value);
@@ -112,7 +137,10 @@ function readUrl(env: Env, variable: string, fallback: string): string {
     throw new AuthorizerConfigError(variable, `"${value}" must not carry credentials, a query or a fragment.`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new AuthorizerConfigError(variable, `"${value}" must use https (http is allowed only for localhost or 127.0.0.1).`);
+    throw new AuthorizerConfigError(
+      variable,
+      `"${value}" must use https (http is allowed only for localhost or 127.0.0.1).`,
+    );
   }
   return url.href;
 }
@@ -144,7 +172,10 @@ function readLogLevel(env: Env): LogLevel {
   if (value === undefined) return 'INFO';
   const level = parseLogLevel(value);
   if (level === undefined) {
-    throw new AuthorizerConfigError('POWERTOOLS_LOG_LEVEL', `"${value}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`);
+    throw new AuthorizerConfigError(
+      'POWERTOOLS_LOG_LEVEL',
+      `"${value}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`,
+    );
   }
   return level;
 }

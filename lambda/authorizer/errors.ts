@@ -57,7 +57,11 @@ export abstract class AccessTokenError extends Error {
 
 /** The token is missing, malformed, forged, expired or meant for someone else: answer 401. */
 export class InvalidTokenError extends AccessTokenError {
-  constructor(readonly reason: InvalidTokenReason, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: InvalidTokenReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -65,7 +69,10 @@ export class InvalidTokenError extends AccessTokenError {
 /** The token is valid but lacks scopes this server requires: answer 403. */
 export class InsufficientScopeError extends AccessTokenError {
   readonly reason = 'insufficient_scope' as const;
-  constructor(readonly token: VerifiedAccessToken, readonly missingScopes: readonly string[]) {
+  constructor(
+    readonly token: VerifiedAccessToken,
+    readonly missingScopes: readonly string[],
+  ) {
     super(`Token lacks required scopes: ${missingScopes.join(' ')}`);
   }
 }
@@ -82,7 +89,10 @@ export class UpstreamUnavailableError extends AccessTokenError {
 /** A setting in the function's environment is missing or malformed; the authorizer refuses to run. */
 export class AuthorizerConfigError extends Error {
   readonly code = 'INVALID_AUTHORIZER_CONFIG';
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'AuthorizerConfigError';
   }

@@ -11,10 +11,20 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, APIGatewayTokenAuthorizerHandler } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayTokenAuthorizerEvent,
+  APIGatewayTokenAuthorizerHandler,
+} from 'aws-lambda';
 import { parseBearerHeader } from './bearer';
 import { loadAuthorizerConfig, type AuthorizerConfig } from './config';
-import { AccessTokenError, InsufficientScopeError, InvalidTokenError, type DecisionReason, type VerifiedAccessToken } from './errors';
+import {
+  AccessTokenError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  type DecisionReason,
+  type VerifiedAccessToken,
+} from './errors';
 import { createRemoteJwks } from './jwks';
 import { allowPolicy, denyPolicy } from './policy';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './verify-access-token';
@@ -47,7 +57,8 @@ export class AuthorizerUnavailableError extends Error {
 export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependencies): TokenAuthorizer {
   const { config } = dependencies;
   const logger = dependencies.logger ?? new Logger({ serviceName: config.serviceName, logLevel: config.logLevel });
-  const metrics = dependencies.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
+  const metrics =
+    dependencies.metrics ?? new Metrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
   const verifier =
     dependencies.verifier ??
     createAccessTokenVerifier(config, {
@@ -55,11 +66,17 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
         url: config.jwksUrl,
         timeoutMs: config.jwksTimeoutMs,
         cooldownMs: config.jwksCooldownMs,
-        onStaleKeysKept: (error) => logger.warn('Refreshing AuthKit signing keys failed; still using the cached keys', { detail: error.message }),
+        onStaleKeysKept: (error) =>
+          logger.warn('Refreshing AuthKit signing keys failed; still using the cached keys', { detail: error.message }),
       }),
     });
 
-  function record(reason: DecisionReason, message: string, attributes: Record<string, unknown>, level: 'info' | 'error' = 'info'): void {
+  function record(
+    reason: DecisionReason,
+    message: string,
+    attributes: Record<string, unknown>,
+    level: 'info' | 'error' = 'info',
+  ): void {
     logger[level](message, { reason, ...attributes });
     metrics.addMetric(decisionMetricName(reason), MetricUnit.Count, 1);
   }
@@ -76,7 +93,10 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
       } catch (error) {
         if (error instanceof InsufficientScopeError) {
           const result = denyPolicy(error.token.sub, event.methodArn);
-          record('insufficient_scope', 'Access token lacks required scopes', { ...identity(error.token), missing_scopes: error.missingScopes.join(' ') });
+          record('insufficient_scope', 'Access token lacks required scopes', {
+            ...identity(error.token),
+            missing_scopes: error.missingScopes.join(' '),
+          });
           return result;
         }
         if (error instanceof InvalidTokenError) {
@@ -85,7 +105,12 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
           throw new Error('Unauthorized');
         }
         if (error instanceof AccessTokenError) {
-          record(error.reason, 'Cannot verify access tokens: AuthKit signing keys are unavailable', { detail: error.message }, 'error');
+          record(
+            error.reason,
+            'Cannot verify access tokens: AuthKit signing keys are unavailable',
+            { detail: error.message },
+            'error',
+          );
           throw new AuthorizerUnavailableError(error.message, { cause: error });
         }
         throw error;
@@ -94,9 +119,12 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
       record('allowed', 'Access token accepted', identity(verified));
       return result;
     } catch (error) {
-      if (error instanceof Error && (error.message === 'Unauthorized' || error instanceof AuthorizerUnavailableError)) throw error;
+      if (error instanceof Error && (error.message === 'Unauthorized' || error instanceof AuthorizerUnavailableError))
+        throw error;
       // A bug or a malformed event: fail closed with a 500, and say why.
-      logger.error('Authorizer failed', { detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      logger.error('Authorizer failed', {
+        detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
       throw new AuthorizerUnavailableError('Authorizer failed', { cause: error });
     } finally {
       // Nothing is stored when the handler failed before a decision; Powertools would warn about an empty publish.

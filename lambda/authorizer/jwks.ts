@@ -36,10 +36,15 @@ interface CachedKeys {
  */
 export function usableKeySet(document: unknown): { keys: JSONWebKeySet['keys']; kids: Set<string> } {
   const keys = (document as { keys?: unknown } | null)?.keys;
-  if (typeof document !== 'object' || document === null || !Array.isArray(keys)) throw new Error('document has no "keys" array');
+  if (typeof document !== 'object' || document === null || !Array.isArray(keys))
+    throw new Error('document has no "keys" array');
   const usable = keys.filter(
     (jwk): jwk is JSONWebKeySet['keys'][number] =>
-      typeof jwk === 'object' && jwk !== null && ['RSA', 'EC', 'OKP'].includes(jwk.kty) && !('d' in jwk) && (jwk.kid === undefined || typeof jwk.kid === 'string'),
+      typeof jwk === 'object' &&
+      jwk !== null &&
+      ['RSA', 'EC', 'OKP'].includes(jwk.kty) &&
+      !('d' in jwk) &&
+      (jwk.kid === undefined || typeof jwk.kid === 'string'),
   );
   if (usable.length === 0) throw new Error('document has no usable public signature key');
   return { keys: usable, kids: new Set(usable.flatMap((jwk) => (jwk.kid === undefined ? [] : [jwk.kid]))) };
@@ -151,10 +156,12 @@ async function fetchKeys(url: string, timeoutMs: number): Promise<CachedKeys> {
   let text: string | undefined;
   try {
     const response = await fetchBounded(url, { timeoutMs, maxBytes: MAX_JWKS_BYTES });
-    if (response.status !== 200) throw new UpstreamUnavailableError(`JWKS endpoint ${url} answered HTTP ${response.status}`);
+    if (response.status !== 200)
+      throw new UpstreamUnavailableError(`JWKS endpoint ${url} answered HTTP ${response.status}`);
     text = response.text ?? '';
   } catch (error) {
-    if (error instanceof BoundedFetchError) throw new UpstreamUnavailableError(`JWKS fetch from ${url} ${error.detail}`, { cause: error });
+    if (error instanceof BoundedFetchError)
+      throw new UpstreamUnavailableError(`JWKS fetch from ${url} ${error.detail}`, { cause: error });
     throw error;
   }
   let document: unknown;
@@ -166,6 +173,9 @@ async function fetchKeys(url: string, timeoutMs: number): Promise<CachedKeys> {
   try {
     return cacheKeys(document);
   } catch (error) {
-    throw new UpstreamUnavailableError(`JWKS response from ${url} is not a usable key set: ${(error as Error).message}`, { cause: error });
+    throw new UpstreamUnavailableError(
+      `JWKS response from ${url} is not a usable key set: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }

@@ -13,7 +13,11 @@ export interface AuthorizerPolicyResult {
   readonly policyDocument: {
     readonly Version: '2012-10-17';
     // Mutable array type so the result is assignable to @types/aws-lambda's APIGatewayAuthorizerResult.
-    readonly Statement: Array<{ readonly Action: 'execute-api:Invoke'; readonly Effect: 'Allow' | 'Deny'; readonly Resource: string }>;
+    readonly Statement: Array<{
+      readonly Action: 'execute-api:Invoke';
+      readonly Effect: 'Allow' | 'Deny';
+      readonly Resource: string;
+    }>;
   };
   readonly context?: AuthorizerContext;
 }
@@ -39,7 +43,9 @@ export type AuthorizerContext = {
 
 export class MalformedMethodArnError extends Error {
   constructor(methodArn: string) {
-    super(`methodArn "${methodArn.slice(0, 200)}" is not an execute-api method ARN (arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<method>/<path>)`);
+    super(
+      `methodArn "${methodArn.slice(0, 200)}" is not an execute-api method ARN (arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<method>/<path>)`,
+    );
     this.name = 'MalformedMethodArnError';
   }
 }
@@ -69,7 +75,10 @@ export function authorizerContext(token: VerifiedAccessToken): AuthorizerContext
 function policy(principalId: string, effect: 'Allow' | 'Deny', methodArn: string): AuthorizerPolicyResult {
   return {
     principalId,
-    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: apiWildcardArn(methodArn) }] },
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: apiWildcardArn(methodArn) }],
+    },
   };
 }
 

@@ -11,9 +11,23 @@
  * `not_yet_valid`, `not_an_access_token` and `insufficient_scope` come only from tokens whose
  * signature verified, so forged tokens cannot inflate them.
  */
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTHeaderParameters, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
+import {
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTHeaderParameters,
+  type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import type { AccessTokenPolicy, JwksSettings } from './config';
-import { InsufficientScopeError, InvalidTokenError, UpstreamUnavailableError, type VerifiedAccessToken } from './errors';
+import {
+  InsufficientScopeError,
+  InvalidTokenError,
+  UpstreamUnavailableError,
+  type VerifiedAccessToken,
+} from './errors';
 import { createRemoteJwks } from './jwks';
 
 export type { VerifiedAccessToken } from './errors';
@@ -93,7 +107,9 @@ export function createAccessTokenVerifier(
 
 function remoteJwksFor(config: Partial<JwksSettings>): JWTVerifyGetKey {
   if (!config.jwksUrl || config.jwksTimeoutMs === undefined || config.jwksCooldownMs === undefined) {
-    throw new Error('createAccessTokenVerifier needs either a jwks key resolver or jwksUrl, jwksTimeoutMs and jwksCooldownMs');
+    throw new Error(
+      'createAccessTokenVerifier needs either a jwks key resolver or jwksUrl, jwksTimeoutMs and jwksCooldownMs',
+    );
   }
   return createRemoteJwks({ url: config.jwksUrl, timeoutMs: config.jwksTimeoutMs, cooldownMs: config.jwksCooldownMs });
 }
@@ -122,13 +138,17 @@ function isCanonicalBase64url(segment: string): boolean {
 /** The cheap structural checks, before anything is decoded. */
 function checkShape(token: string): void {
   if (typeof token !== 'string' || token === '') throw new InvalidTokenError('missing', 'No access token');
-  if (token.length > MAX_TOKEN_BYTES) throw new InvalidTokenError('malformed', `Token is longer than ${MAX_TOKEN_BYTES} bytes`);
+  if (token.length > MAX_TOKEN_BYTES)
+    throw new InvalidTokenError('malformed', `Token is longer than ${MAX_TOKEN_BYTES} bytes`);
   const segments = token.split('.');
-  if (segments.length === 5) throw new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
-  if (segments.length !== 3) throw new InvalidTokenError('malformed', `Token has ${segments.length} segments, expected 3`);
+  if (segments.length === 5)
+    throw new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
+  if (segments.length !== 3)
+    throw new InvalidTokenError('malformed', `Token has ${segments.length} segments, expected 3`);
   const names = ['header', 'payload', 'signature'];
   segments.forEach((segment, i) => {
-    if (segment === '' || !isCanonicalBase64url(segment)) throw new InvalidTokenError('malformed', `Token ${names[i]} is not valid base64url`);
+    if (segment === '' || !isCanonicalBase64url(segment))
+      throw new InvalidTokenError('malformed', `Token ${names[i]} is not valid base64url`);
   });
 }
 
@@ -140,13 +160,18 @@ function headerProblem(token: string, algorithms: readonly string[]): InvalidTok
   } catch (error) {
     return new InvalidTokenError('malformed', 'Token header is not a JSON object', { cause: error });
   }
-  if ('enc' in header) return new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
+  if ('enc' in header)
+    return new InvalidTokenError('malformed', 'Token is an encrypted JWT (JWE); only signed tokens are accepted');
   const { alg } = header;
   if (typeof alg !== 'string') return new InvalidTokenError('malformed', 'Token header has no alg');
   if (!algorithms.includes(alg)) {
     const shown = /^[A-Za-z0-9+-]{1,16}$/.test(alg) ? alg : 'an unsupported value';
-    if (alg.toLowerCase() === 'none') return new InvalidTokenError('malformed', 'Unsigned tokens (alg none) are not accepted');
-    return new InvalidTokenError('malformed', `${/^HS\d+$/i.test(alg) ? 'HMAC algorithm' : 'Algorithm'} ${shown} is not accepted; only ${algorithms.join(', ')}`);
+    if (alg.toLowerCase() === 'none')
+      return new InvalidTokenError('malformed', 'Unsigned tokens (alg none) are not accepted');
+    return new InvalidTokenError(
+      'malformed',
+      `${/^HS\d+$/i.test(alg) ? 'HMAC algorithm' : 'Algorithm'} ${shown} is not accepted; only ${algorithms.join(', ')}`,
+    );
   }
   for (const name of FORBIDDEN_HEADERS) {
     if (name in header) return new InvalidTokenError('malformed', `Token header parameter "${name}" is not accepted`);
@@ -165,15 +190,28 @@ function headerProblem(token: string, algorithms: readonly string[]): InvalidTok
  */
 export function asAccessTokenError(error: unknown, nowMs: number = Date.now()): Error {
   if (error instanceof InvalidTokenError || error instanceof UpstreamUnavailableError) return error;
-  if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('bad_signature', 'Signature does not verify with the published key', { cause: error });
-  if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('unknown_key', 'No published signing key fits the token’s kid and algorithm', { cause: error });
-  if (error instanceof errors.JWKSMultipleMatchingKeys) return new InvalidTokenError('unknown_key', 'Several published keys fit a token without kid; a kid is required', { cause: error });
-  if (error instanceof errors.JWTExpired) return new InvalidTokenError('expired', `Token expired ${secondsFrom(error.payload.exp, nowMs)} s ago`, { cause: error });
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return new InvalidTokenError('bad_signature', 'Signature does not verify with the published key', { cause: error });
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return new InvalidTokenError('unknown_key', 'No published signing key fits the token’s kid and algorithm', {
+      cause: error,
+    });
+  if (error instanceof errors.JWKSMultipleMatchingKeys)
+    return new InvalidTokenError('unknown_key', 'Several published keys fit a token without kid; a kid is required', {
+      cause: error,
+    });
+  if (error instanceof errors.JWTExpired)
+    return new InvalidTokenError('expired', `Token expired ${secondsFrom(error.payload.exp, nowMs)} s ago`, {
+      cause: error,
+    });
   if (error instanceof errors.JWTClaimValidationFailed) return claimError(error, nowMs);
   if (error instanceof errors.JWKSInvalid || error instanceof errors.JWKInvalid) {
-    return new UpstreamUnavailableError(`AuthKit's JWKS holds a key that cannot be used: ${error.message}`, { cause: error });
+    return new UpstreamUnavailableError(`AuthKit's JWKS holds a key that cannot be used: ${error.message}`, {
+      cause: error,
+    });
   }
-  if (error instanceof errors.JOSEError) return new InvalidTokenError('malformed', `Token refused: ${error.message}`, { cause: error });
+  if (error instanceof errors.JOSEError)
+    return new InvalidTokenError('malformed', `Token refused: ${error.message}`, { cause: error });
   return error instanceof Error ? error : new Error(String(error));
 }
 
@@ -184,9 +222,17 @@ function secondsFrom(claim: unknown, nowMs: number): number {
 
 function claimError(error: InstanceType<typeof errors.JWTClaimValidationFailed>, nowMs: number): InvalidTokenError {
   const { claim, reason, payload } = error;
-  if (claim === 'iss' && reason === 'check_failed') return new InvalidTokenError('wrong_issuer', `Token issuer ${quote(payload.iss)} is not the configured issuer`, { cause: error });
+  if (claim === 'iss' && reason === 'check_failed')
+    return new InvalidTokenError('wrong_issuer', `Token issuer ${quote(payload.iss)} is not the configured issuer`, {
+      cause: error,
+    });
   if (claim === 'aud') return new InvalidTokenError('wrong_audience', audienceMessage(payload.aud), { cause: error });
-  if (claim === 'nbf' && reason === 'check_failed') return new InvalidTokenError('not_yet_valid', `Token is not valid for another ${secondsFrom(payload.nbf, nowMs)} s (nbf)`, { cause: error });
+  if (claim === 'nbf' && reason === 'check_failed')
+    return new InvalidTokenError(
+      'not_yet_valid',
+      `Token is not valid for another ${secondsFrom(payload.nbf, nowMs)} s (nbf)`,
+      { cause: error },
+    );
   return new InvalidTokenError('malformed', `Token claim ${claim}: ${error.message}`, { cause: error });
 }
 
@@ -197,10 +243,16 @@ function audienceMessage(aud: unknown): string {
 }
 
 /** The MCP profile's checks on claims jose has verified, and the identity they carry. */
-function verifiedIdentity(payload: JWTPayload, header: JWTHeaderParameters, config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>): VerifiedAccessToken {
-  if (typeof payload.sub !== 'string' || payload.sub === '') throw new InvalidTokenError('malformed', 'Token sub claim is not a non-empty string');
+function verifiedIdentity(
+  payload: JWTPayload,
+  header: JWTHeaderParameters,
+  config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>,
+): VerifiedAccessToken {
+  if (typeof payload.sub !== 'string' || payload.sub === '')
+    throw new InvalidTokenError('malformed', 'Token sub claim is not a non-empty string');
   for (const name of ['scope', 'client_id', 'org_id', 'sid', 'jti'] as const) {
-    if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new InvalidTokenError('malformed', `Token claim ${name} is not a string`);
+    if (payload[name] !== undefined && typeof payload[name] !== 'string')
+      throw new InvalidTokenError('malformed', `Token claim ${name} is not a string`);
   }
   refuseIdToken(payload, header);
   const scope = payload.scope as string | undefined;
@@ -226,18 +278,30 @@ function verifiedIdentity(payload: JWTPayload, header: JWTHeaderParameters, conf
 function refuseIdToken(payload: JWTPayload, header: JWTHeaderParameters): void {
   const { typ } = header;
   if (typ !== undefined && !(typeof typ === 'string' && ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))) {
-    throw new InvalidTokenError('not_an_access_token', `Token typ ${quote(typ)} is not an access token type (at+jwt or JWT)`);
+    throw new InvalidTokenError(
+      'not_an_access_token',
+      `Token typ ${quote(typ)} is not an access token type (at+jwt or JWT)`,
+    );
   }
   const idClaim = ID_TOKEN_CLAIMS.find((name) => payload[name] !== undefined);
   if (idClaim !== undefined && payload.scope === undefined) {
-    throw new InvalidTokenError('not_an_access_token', `Token carries ${idClaim} and no scope: it is an ID token, not an access token`);
+    throw new InvalidTokenError(
+      'not_an_access_token',
+      `Token carries ${idClaim} and no scope: it is an ID token, not an access token`,
+    );
   }
 }
 
-function acceptedAudience(aud: string | string[], config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>): string {
+function acceptedAudience(
+  aud: string | string[],
+  config: Pick<AccessTokenPolicy, 'allowMultipleAudiences' | 'audiences'>,
+): string {
   const named = typeof aud === 'string' ? [aud] : aud;
   if (named.length > 1 && !config.allowMultipleAudiences) {
-    throw new InvalidTokenError('wrong_audience', `Token names ${named.length} audiences; set ALLOW_MULTIPLE_AUDIENCES=true to accept such tokens`);
+    throw new InvalidTokenError(
+      'wrong_audience',
+      `Token names ${named.length} audiences; set ALLOW_MULTIPLE_AUDIENCES=true to accept such tokens`,
+    );
   }
   // jose checked that one of them is accepted; prefer the canonical resource when several are.
   return config.audiences.find((a) => named.includes(a))!;

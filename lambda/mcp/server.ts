@@ -35,8 +35,19 @@ const formatJsonOutput = z.object({
 });
 
 const longTaskInput = z.object({
-  seconds: z.number().int().min(1).max(900).describe('How long the task runs, in seconds (at most 15 minutes, the longest a streamed request may take).'),
-  steps: z.number().int().min(1).max(100).default(10).describe('How many equal steps it runs in; progress and a log line follow each step.'),
+  seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(900)
+    .describe('How long the task runs, in seconds (at most 15 minutes, the longest a streamed request may take).'),
+  steps: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(10)
+    .describe('How many equal steps it runs in; progress and a log line follow each step.'),
 });
 
 const confirmInput = z.object({
@@ -50,7 +61,11 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string
 function sortKeysDeep(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeysDeep(value[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeysDeep(value[key])]),
+    );
   }
   return value;
 }
@@ -81,7 +96,8 @@ function toolError(message: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: message }] };
 }
 
-type SampleContext = Pick<McpLambdaRequestContext, 'serverInfo'> & Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
+type SampleContext = Pick<McpLambdaRequestContext, 'serverInfo'> &
+  Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
 
 /** Builds the sample server for one request. */
 export function createSampleServer({ serverInfo, era, serverOptions, requestState }: SampleContext): McpServer {
@@ -96,7 +112,8 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
     'whoami',
     {
       title: 'Who am I',
-      description: 'Returns the identity this server sees for the caller: user, organization, OAuth client, scopes and token expiry. Never returns the token.',
+      description:
+        'Returns the identity this server sees for the caller: user, organization, OAuth client, scopes and token expiry. Never returns the token.',
       outputSchema: whoamiOutput,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -117,7 +134,8 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
     'format_json',
     {
       title: 'Format JSON',
-      description: 'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message.',
+      description:
+        'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message.',
       inputSchema: formatJsonInput,
       outputSchema: formatJsonOutput,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -155,9 +173,16 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
       for (let step = 1; step <= steps; step++) {
         await pause((seconds * 1000 * step) / steps - (Date.now() - started), ctx.mcpReq.signal);
         if (progressToken !== undefined) {
-          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: step, total: steps, message: `step ${step} of ${steps}` } });
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken, progress: step, total: steps, message: `step ${step} of ${steps}` },
+          });
         }
-        await ctx.mcpReq.log('info', `long_task: step ${step} of ${steps} done after ${((Date.now() - started) / 1000).toFixed(1)} s`, 'long_task');
+        await ctx.mcpReq.log(
+          'info',
+          `long_task: step ${step} of ${steps} done after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          'long_task',
+        );
       }
       const elapsed = (Date.now() - started) / 1000;
       return { content: [{ type: 'text', text: `Finished ${steps} step(s) in ${elapsed.toFixed(1)} s.` }] };
@@ -178,14 +203,17 @@ function registerConfirm(server: McpServer, era: SampleContext['era'], codec: Sa
     'confirm',
     {
       title: 'Confirm',
-      description: 'Asks the user a yes/no question through the client (elicitation) and returns the answer. Needs a client speaking MCP 2026-07-28 with elicitation.',
+      description:
+        'Asks the user a yes/no question through the client (elicitation) and returns the answer. Needs a client speaking MCP 2026-07-28 with elicitation.',
       inputSchema: confirmInput,
       outputSchema: confirmOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async ({ question }, ctx) => {
       if (era === 'legacy') {
-        return toolError('confirm needs a client speaking MCP 2026-07-28: this server is stateless, so it cannot send a question to a 2025-era client mid-call.');
+        return toolError(
+          'confirm needs a client speaking MCP 2026-07-28: this server is stateless, so it cannot send a question to a 2025-era client mid-call.',
+        );
       }
       const response = ctx.mcpReq.inputResponses?.confirm as { action?: string } | undefined;
       if (response === undefined) {
@@ -197,8 +225,12 @@ function registerConfirm(server: McpServer, era: SampleContext['era'], codec: Sa
       }
       const asked = codec ? (ctx.mcpReq.requestState<{ question: string }>()?.question ?? question) : question;
       const accepted = acceptedContent<{ confirm: boolean }>(ctx.mcpReq.inputResponses, 'confirm');
-      const answer: z.infer<typeof confirmOutput>['answer'] = accepted === undefined ? 'declined' : accepted.confirm ? 'yes' : 'no';
-      return { content: [{ type: 'text', text: `${asked} → ${answer}` }], structuredContent: { question: asked, answer } };
+      const answer: z.infer<typeof confirmOutput>['answer'] =
+        accepted === undefined ? 'declined' : accepted.confirm ? 'yes' : 'no';
+      return {
+        content: [{ type: 'text', text: `${asked} → ${answer}` }],
+        structuredContent: { question: asked, answer },
+      };
     },
   );
 }

@@ -44,7 +44,12 @@ export interface FreshMetadata {
 export type AuthorizationServerMetadataResult =
   | FreshMetadata
   /** Upstream failed (now or within the cooldown) but an earlier good copy exists. */
-  | { readonly outcome: 'stale'; readonly document: JsonObject; readonly ageSeconds: number; readonly failure: UpstreamMetadataError }
+  | {
+      readonly outcome: 'stale';
+      readonly document: JsonObject;
+      readonly ageSeconds: number;
+      readonly failure: UpstreamMetadataError;
+    }
   /** Upstream failed and there has never been a good copy. */
   | { readonly outcome: 'unavailable'; readonly retryAfterSeconds: number; readonly failure: UpstreamMetadataError };
 
@@ -80,15 +85,24 @@ export function upstreamMetadataUrl(issuer: string, document: AuthorizationServe
  * Each document is fetched, validated and cached on its own; concurrent requests for a document that needs fetching
  * share one upstream call. A copy that fails validation never replaces a good one.
  */
-export function createAuthorizationServerMetadataCache(options: AuthorizationServerMetadataCacheOptions): AuthorizationServerMetadataCache {
+export function createAuthorizationServerMetadataCache(
+  options: AuthorizationServerMetadataCacheOptions,
+): AuthorizationServerMetadataCache {
   const { issuer, logger } = options;
   const now = options.now ?? Date.now;
   const timeoutMs = Math.min(Math.max(1, options.timeoutMs), MAX_AS_METADATA_TIMEOUT_MS);
   const ttlMs = options.ttlSeconds * 1000;
   const cooldownMs = (options.failureCooldownSeconds ?? DEFAULT_FAILURE_COOLDOWN_SECONDS) * 1000;
-  const slots: Record<AuthorizationServerDocument, Slot> = { 'oauth-authorization-server': {}, 'openid-configuration': {} };
+  const slots: Record<AuthorizationServerDocument, Slot> = {
+    'oauth-authorization-server': {},
+    'openid-configuration': {},
+  };
 
-  async function refresh(document: AuthorizationServerDocument, slot: Slot, reason: 'cold' | 'expired' | 'retry'): Promise<void> {
+  async function refresh(
+    document: AuthorizationServerDocument,
+    slot: Slot,
+    reason: 'cold' | 'expired' | 'retry',
+  ): Promise<void> {
     const url = upstreamMetadataUrl(issuer, document);
     const started = performance.now();
     let upstreamStatus: number | undefined;
@@ -97,27 +111,53 @@ export function createAuthorizationServerMetadataCache(options: AuthorizationSer
       slot.good = { document: fetched, fetchedAt: now() };
       slot.failure = undefined;
       logger.info('Fetched authorization server metadata', {
-        cache: 'miss', document, reason, upstreamUrl: url, upstreamStatus, latencyMs: elapsedMs(started),
+        cache: 'miss',
+        document,
+        reason,
+        upstreamUrl: url,
+        upstreamStatus,
+        latencyMs: elapsedMs(started),
       });
     } catch (error) {
       const failure = asUpstreamError(error, url, timeoutMs, upstreamStatus);
       slot.failure = { error: failure, retryAt: now() + cooldownMs };
       logger.error('Could not fetch authorization server metadata', {
-        cache: 'error', document, reason, upstreamUrl: url, upstreamStatus, latencyMs: elapsedMs(started),
-        errorCode: failure.code, errorMessage: failure.message, hasStaleCopy: slot.good !== undefined,
+        cache: 'error',
+        document,
+        reason,
+        upstreamUrl: url,
+        upstreamStatus,
+        latencyMs: elapsedMs(started),
+        errorCode: failure.code,
+        errorMessage: failure.message,
+        hasStaleCopy: slot.good !== undefined,
       });
     }
   }
 
-  function fallback(document: AuthorizationServerDocument, slot: Slot, failure: { error: UpstreamMetadataError; retryAt: number }): AuthorizationServerMetadataResult {
+  function fallback(
+    document: AuthorizationServerDocument,
+    slot: Slot,
+    failure: { error: UpstreamMetadataError; retryAt: number },
+  ): AuthorizationServerMetadataResult {
     const at = now();
     if (slot.good) {
       const ageSeconds = Math.max(0, Math.floor((at - slot.good.fetchedAt) / 1000));
-      logger.warn('Serving a stale copy of authorization server metadata', { cache: 'stale', document, ageSeconds, errorCode: failure.error.code });
+      logger.warn('Serving a stale copy of authorization server metadata', {
+        cache: 'stale',
+        document,
+        ageSeconds,
+        errorCode: failure.error.code,
+      });
       return { outcome: 'stale', document: slot.good.document, ageSeconds, failure: failure.error };
     }
     const retryAfterSeconds = Math.max(1, Math.ceil((failure.retryAt - at) / 1000));
-    logger.warn('No copy of authorization server metadata to serve', { cache: 'unavailable', document, retryAfterSeconds, errorCode: failure.error.code });
+    logger.warn('No copy of authorization server metadata to serve', {
+      cache: 'unavailable',
+      document,
+      retryAfterSeconds,
+      errorCode: failure.error.code,
+    });
     return { outcome: 'unavailable', retryAfterSeconds, failure: failure.error };
   }
 
@@ -138,7 +178,11 @@ export function createAuthorizationServerMetadataCache(options: AuthorizationSer
       const slot = slots[document];
       const hit = freshResult(slot, 'hit');
       if (hit) {
-        logger.info('Authorization server metadata served from cache', { cache: 'hit', document, ageSeconds: hit.ageSeconds });
+        logger.info('Authorization server metadata served from cache', {
+          cache: 'hit',
+          document,
+          ageSeconds: hit.ageSeconds,
+        });
         return hit;
       }
       if (slot.failure && now() < slot.failure.retryAt && !slot.inFlight) return fallback(document, slot, slot.failure);
@@ -157,12 +201,20 @@ export function createAuthorizationServerMetadataCache(options: AuthorizationSer
   };
 }
 
-async function fetchValidated(url: string, issuer: string, timeoutMs: number, onStatus: (status: number) => void): Promise<JsonObject> {
+async function fetchValidated(
+  url: string,
+  issuer: string,
+  timeoutMs: number,
+  onStatus: (status: number) => void,
+): Promise<JsonObject> {
   // Bounded in time (connecting, headers and body together) and size, and no redirect followed.
   const response = await fetchBounded(url, { timeoutMs, maxBytes: MAX_AS_METADATA_BYTES });
   onStatus(response.status);
   if (response.status !== 200) {
-    throw new UpstreamMetadataError('UPSTREAM_HTTP_STATUS', `${url} answered HTTP ${response.status}; expected 200.`, { url, upstreamStatus: response.status });
+    throw new UpstreamMetadataError('UPSTREAM_HTTP_STATUS', `${url} answered HTTP ${response.status}; expected 200.`, {
+      url,
+      upstreamStatus: response.status,
+    });
   }
   const text = response.text ?? '';
   let parsed: unknown;
@@ -170,10 +222,17 @@ async function fetchValidated(url: string, issuer: string, timeoutMs: number, on
     parsed = JSON.parse(text);
   } catch (cause) {
     const contentType = response.contentType ?? 'no content type';
-    throw new UpstreamMetadataError('UPSTREAM_NOT_JSON', `${url} answered a body that is not JSON (${contentType}).`, { url, upstreamStatus: response.status, cause });
+    throw new UpstreamMetadataError('UPSTREAM_NOT_JSON', `${url} answered a body that is not JSON (${contentType}).`, {
+      url,
+      upstreamStatus: response.status,
+      cause,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UpstreamMetadataError('UPSTREAM_NOT_JSON_OBJECT', `${url} answered JSON that is not an object.`, { url, upstreamStatus: response.status });
+    throw new UpstreamMetadataError('UPSTREAM_NOT_JSON_OBJECT', `${url} answered JSON that is not an object.`, {
+      url,
+      upstreamStatus: response.status,
+    });
   }
   const document = parsed as JsonObject;
   if (document.issuer !== issuer) {
@@ -187,21 +246,46 @@ async function fetchValidated(url: string, issuer: string, timeoutMs: number, on
   return document;
 }
 
-function asUpstreamError(error: unknown, url: string, timeoutMs: number, upstreamStatus: number | undefined): UpstreamMetadataError {
+function asUpstreamError(
+  error: unknown,
+  url: string,
+  timeoutMs: number,
+  upstreamStatus: number | undefined,
+): UpstreamMetadataError {
   if (error instanceof UpstreamMetadataError) return error;
   if (!(error instanceof BoundedFetchError)) {
-    return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be fetched (${String(error)}).`, { url, upstreamStatus, cause: error });
+    return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} could not be fetched (${String(error)}).`, {
+      url,
+      upstreamStatus,
+      cause: error,
+    });
   }
   const status = error.status ?? upstreamStatus;
   switch (error.failure) {
     case 'timeout':
-      return new UpstreamMetadataError('UPSTREAM_TIMEOUT', `${url} did not answer within ${timeoutMs} ms.`, { url, upstreamStatus: status, cause: error });
+      return new UpstreamMetadataError('UPSTREAM_TIMEOUT', `${url} did not answer within ${timeoutMs} ms.`, {
+        url,
+        upstreamStatus: status,
+        cause: error,
+      });
     case 'redirect':
-      return new UpstreamMetadataError('UPSTREAM_REDIRECT', `${url} ${error.detail}; the metadata must be served at that URL. Check AUTHKIT_ISSUER.`, { url, upstreamStatus: status, cause: error });
+      return new UpstreamMetadataError(
+        'UPSTREAM_REDIRECT',
+        `${url} ${error.detail}; the metadata must be served at that URL. Check AUTHKIT_ISSUER.`,
+        { url, upstreamStatus: status, cause: error },
+      );
     case 'too_large':
-      return new UpstreamMetadataError('UPSTREAM_TOO_LARGE', `${url} ${error.detail}.`, { url, upstreamStatus: status, cause: error });
+      return new UpstreamMetadataError('UPSTREAM_TOO_LARGE', `${url} ${error.detail}.`, {
+        url,
+        upstreamStatus: status,
+        cause: error,
+      });
     default:
-      return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} ${error.detail}.`, { url, upstreamStatus: status, cause: error });
+      return new UpstreamMetadataError('UPSTREAM_UNREACHABLE', `${url} ${error.detail}.`, {
+        url,
+        upstreamStatus: status,
+        cause: error,
+      });
   }
 }
 

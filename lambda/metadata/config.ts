@@ -60,8 +60,18 @@ export function loadMetadataConfig(env: MetadataEnvironment): MetadataConfig {
     ignoredScopes: ignored,
     ...(resourceName === undefined ? {} : { resourceName }),
     ...(resourceDocumentation === undefined ? {} : { resourceDocumentation }),
-    asMetadataTtlSeconds: readWholeNumber(env, 'AS_METADATA_TTL_SECONDS', { fallback: DEFAULT_AS_METADATA_TTL_SECONDS, min: 1, max: MAX_AS_METADATA_TTL_SECONDS }, configError),
-    asMetadataTimeoutMs: readWholeNumber(env, 'AS_METADATA_TIMEOUT_MS', { fallback: DEFAULT_AS_METADATA_TIMEOUT_MS, min: 1, max: MAX_AS_METADATA_TIMEOUT_MS }, configError),
+    asMetadataTtlSeconds: readWholeNumber(
+      env,
+      'AS_METADATA_TTL_SECONDS',
+      { fallback: DEFAULT_AS_METADATA_TTL_SECONDS, min: 1, max: MAX_AS_METADATA_TTL_SECONDS },
+      configError,
+    ),
+    asMetadataTimeoutMs: readWholeNumber(
+      env,
+      'AS_METADATA_TIMEOUT_MS',
+      { fallback: DEFAULT_AS_METADATA_TIMEOUT_MS, min: 1, max: MAX_AS_METADATA_TIMEOUT_MS },
+      configError,
+    ),
   };
 }
 
@@ -76,11 +86,12 @@ function readOptional(env: MetadataEnvironment, variable: string): string | unde
 }
 
 function readBaseUrl(env: MetadataEnvironment): ServerUrls {
-  const value = readRequired(env, 'PUBLIC_BASE_URL', 'the server\'s public base URL, e.g. https://mcp.example.com');
+  const value = readRequired(env, 'PUBLIC_BASE_URL', "the server's public base URL, e.g. https://mcp.example.com");
   try {
     return serverUrls(value);
   } catch (error) {
-    if (error instanceof InvalidBaseUrlError) throw new MetadataConfigError('PUBLIC_BASE_URL', error.message, { cause: error });
+    if (error instanceof InvalidBaseUrlError)
+      throw new MetadataConfigError('PUBLIC_BASE_URL', error.message, { cause: error });
     throw error;
   }
 }
@@ -91,7 +102,8 @@ function readIssuer(env: MetadataEnvironment): string {
     // Normalised the way the construct and the authorizer do it: the copy of AuthKit's metadata must name this issuer exactly.
     return authkitIssuer(value);
   } catch (error) {
-    if (error instanceof InvalidAuthKitDomainError) throw new MetadataConfigError('AUTHKIT_ISSUER', error.message, { cause: error });
+    if (error instanceof InvalidAuthKitDomainError)
+      throw new MetadataConfigError('AUTHKIT_ISSUER', error.message, { cause: error });
     throw error;
   }
 }
@@ -100,7 +112,10 @@ function readScopes(env: MetadataEnvironment): { advertised: readonly string[]; 
   const listed = [...new Set((env.SCOPES_SUPPORTED ?? '').split(/\s+/).filter((scope) => scope !== ''))];
   for (const scope of listed) {
     if (!isScopeToken(scope)) {
-      throw new MetadataConfigError('SCOPES_SUPPORTED', `"${scope}" is not a valid OAuth scope. List scopes separated by spaces, e.g. "mcp:read mcp:write".`);
+      throw new MetadataConfigError(
+        'SCOPES_SUPPORTED',
+        `"${scope}" is not a valid OAuth scope. List scopes separated by spaces, e.g. "mcp:read mcp:write".`,
+      );
     }
   }
   return {
@@ -119,7 +134,10 @@ function readDocumentationUrl(env: MetadataEnvironment): string | undefined {
     url = undefined;
   }
   if (!url || (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    throw new MetadataConfigError('RESOURCE_DOCUMENTATION', `"${value}" is not an absolute https URL. Set it to the page that documents this server, or leave it unset.`);
+    throw new MetadataConfigError(
+      'RESOURCE_DOCUMENTATION',
+      `"${value}" is not an absolute https URL. Set it to the page that documents this server, or leave it unset.`,
+    );
   }
   return value;
 }

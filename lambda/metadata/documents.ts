@@ -11,7 +11,10 @@ export interface ProtectedResourceMetadata {
   readonly resource_documentation?: string;
 }
 
-export type ProtectedResourceMetadataInput = Pick<MetadataConfig, 'urls' | 'issuer' | 'scopesSupported' | 'resourceName' | 'resourceDocumentation'>;
+export type ProtectedResourceMetadataInput = Pick<
+  MetadataConfig,
+  'urls' | 'issuer' | 'scopesSupported' | 'resourceName' | 'resourceDocumentation'
+>;
 
 /**
  * Builds the protected-resource metadata document. `resource` is the canonical resource URL, the same string the

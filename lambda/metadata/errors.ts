@@ -6,7 +6,11 @@
 /** A metadata Lambda environment variable is missing or malformed; the function refuses to start. */
 export class MetadataConfigError extends Error {
   readonly code = 'INVALID_METADATA_CONFIG';
-  constructor(readonly variable: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly variable: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${variable}: ${message}`, options);
     this.name = 'MetadataConfigError';
   }

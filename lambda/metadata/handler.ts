@@ -29,7 +29,9 @@ export function createMetadataHandler(options: MetadataHandlerOptions): Metadata
       ttlSeconds: config.asMetadataTtlSeconds,
       logger,
       ...(options.now ? { now: options.now } : {}),
-      ...(options.failureCooldownSeconds === undefined ? {} : { failureCooldownSeconds: options.failureCooldownSeconds }),
+      ...(options.failureCooldownSeconds === undefined
+        ? {}
+        : { failureCooldownSeconds: options.failureCooldownSeconds }),
     }),
     issuer: config.issuer,
   });
@@ -38,15 +40,31 @@ export function createMetadataHandler(options: MetadataHandlerOptions): Metadata
     const request = metadataRequest(event);
     try {
       const response = await route(request);
-      logger.info('Metadata request answered', { method: request.method, path: event.path, resource: event.resource, statusCode: response.statusCode });
+      logger.info('Metadata request answered', {
+        method: request.method,
+        path: event.path,
+        resource: event.resource,
+        statusCode: response.statusCode,
+      });
       return { statusCode: response.statusCode, headers: { ...response.headers }, body: response.body };
     } catch (error) {
       // The router is not expected to throw; if it does, the client still gets JSON rather than the gateway's 502.
-      logger.error('Metadata request failed unexpectedly', { method: request.method, path: event.path, errorMessage: error instanceof Error ? error.message : String(error) });
+      logger.error('Metadata request failed unexpectedly', {
+        method: request.method,
+        path: event.path,
+        errorMessage: error instanceof Error ? error.message : String(error),
+      });
       return {
         statusCode: 500,
-        headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' },
-        body: JSON.stringify({ error: 'server_error', error_description: 'The metadata could not be produced; see the function logs.' }),
+        headers: {
+          'Content-Type': 'application/json',
+          'Access-Control-Allow-Origin': '*',
+          'Cache-Control': 'no-store',
+        },
+        body: JSON.stringify({
+          error: 'server_error',
+          error_description: 'The metadata could not be produced; see the function logs.',
+        }),
       };
     }
   };
@@ -57,7 +75,9 @@ export function createMetadataHandler(options: MetadataHandlerOptions): Metadata
  * the stage or base-path mapping; with a greedy resource (`/{proxy+}`) `path` is used, which on the default
  * execute-api endpoint carries no stage prefix (unlike `requestContext.path`).
  */
-export function metadataRequest(event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource' | 'path'>): MetadataRequest {
+export function metadataRequest(
+  event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource' | 'path'>,
+): MetadataRequest {
   const paths: string[] = [];
   if (event.resource && !event.resource.includes('{')) paths.push(event.resource);
   if (event.path) paths.push(event.path);

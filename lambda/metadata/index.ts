@@ -19,7 +19,10 @@ function loadConfigOrExplain(): MetadataConfig {
 
 const config = loadConfigOrExplain();
 if (config.ignoredScopes.length > 0) {
-  logger.warn('Scopes left out of the protected-resource metadata', { ignoredScopes: config.ignoredScopes, reason: 'offline_access is never a resource scope' });
+  logger.warn('Scopes left out of the protected-resource metadata', {
+    ignoredScopes: config.ignoredScopes,
+    reason: 'offline_access is never a resource scope',
+  });
 }
 logger.info('Metadata function configured', {
   resource: config.urls.resource,

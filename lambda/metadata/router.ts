@@ -1,4 +1,9 @@
-import { AUTHORIZATION_SERVER_METADATA_PATH, MCP_PATH, OPENID_CONFIGURATION_PATH, PROTECTED_RESOURCE_METADATA_PATH } from '../shared/urls';
+import {
+  AUTHORIZATION_SERVER_METADATA_PATH,
+  MCP_PATH,
+  OPENID_CONFIGURATION_PATH,
+  PROTECTED_RESOURCE_METADATA_PATH,
+} from '../shared/urls';
 import type { AuthorizationServerDocument, AuthorizationServerMetadataCache } from './as-metadata-cache';
 import type { ProtectedResourceMetadata } from './documents';
 
@@ -27,7 +32,9 @@ export const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 export const PROTECTED_RESOURCE_METADATA_MAX_AGE_SECONDS = 300;
 const PREFLIGHT_MAX_AGE_SECONDS = 86_400;
 
-type Route = { readonly kind: 'protected-resource' } | { readonly kind: 'authorization-server'; readonly document: AuthorizationServerDocument };
+type Route =
+  | { readonly kind: 'protected-resource' }
+  | { readonly kind: 'authorization-server'; readonly document: AuthorizationServerDocument };
 
 const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   [`${PROTECTED_RESOURCE_METADATA_PATH}${MCP_PATH}`, { kind: 'protected-resource' }],
@@ -44,12 +51,18 @@ const COMMON_HEADERS = {
 } as const;
 
 /** Maps a request to its route and builds the response. Every status that is not 204 carries a JSON body (except for HEAD). */
-export function createMetadataRouter(deps: MetadataRouterDependencies): (request: MetadataRequest) => Promise<MetadataResponse> {
+export function createMetadataRouter(
+  deps: MetadataRouterDependencies,
+): (request: MetadataRequest) => Promise<MetadataResponse> {
   const protectedResourceBody = JSON.stringify(deps.protectedResourceMetadata);
 
   async function respond(route: Route | undefined, method: string): Promise<MetadataResponse> {
     if (!route) {
-      return jsonError(404, 'not_found', `No metadata document here. This server publishes ${[...ROUTES.keys()].join(', ')}.`);
+      return jsonError(
+        404,
+        'not_found',
+        `No metadata document here. This server publishes ${[...ROUTES.keys()].join(', ')}.`,
+      );
     }
     if (method === 'OPTIONS') {
       return {
@@ -66,19 +79,28 @@ export function createMetadataRouter(deps: MetadataRouterDependencies): (request
       };
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      return jsonError(405, 'method_not_allowed', `${method} is not supported here; use GET.`, { Allow: ALLOWED_METHODS });
+      return jsonError(405, 'method_not_allowed', `${method} is not supported here; use GET.`, {
+        Allow: ALLOWED_METHODS,
+      });
     }
     if (route.kind === 'protected-resource') {
-      return json(200, protectedResourceBody, { 'Cache-Control': `public, max-age=${PROTECTED_RESOURCE_METADATA_MAX_AGE_SECONDS}` });
+      return json(200, protectedResourceBody, {
+        'Cache-Control': `public, max-age=${PROTECTED_RESOURCE_METADATA_MAX_AGE_SECONDS}`,
+      });
     }
     const result = await deps.authorizationServerMetadata.get(route.document);
     switch (result.outcome) {
       case 'hit':
       case 'fetched':
-        return json(200, JSON.stringify(result.document), { 'Cache-Control': `public, max-age=${result.remainingTtlSeconds}` });
+        return json(200, JSON.stringify(result.document), {
+          'Cache-Control': `public, max-age=${result.remainingTtlSeconds}`,
+        });
       case 'stale':
         // The copy is past its TTL: say how old it is and do not let clients keep it.
-        return json(200, JSON.stringify(result.document), { 'Cache-Control': 'no-cache', Age: String(result.ageSeconds) });
+        return json(200, JSON.stringify(result.document), {
+          'Cache-Control': 'no-cache',
+          Age: String(result.ageSeconds),
+        });
       case 'unavailable':
         return jsonError(
           503,
@@ -110,6 +132,14 @@ function json(statusCode: number, body: string, headers: Record<string, string>)
   return { statusCode, headers: { ...COMMON_HEADERS, 'Content-Type': 'application/json', ...headers }, body };
 }
 
-function jsonError(statusCode: number, error: string, description: string, headers: Record<string, string> = {}): MetadataResponse {
-  return json(statusCode, JSON.stringify({ error, error_description: description }), { 'Cache-Control': 'no-store', ...headers });
+function jsonError(
+  statusCode: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): MetadataResponse {
+  return json(statusCode, JSON.stringify({ error, error_description: description }), {
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
 }

@@ -72,7 +72,8 @@ function withoutBasePath(path: string, basePath: string): string {
 function relativePathOf(event: ProxyEvent, basePath: string): string {
   if (event.resource && !event.resource.includes('{')) return event.resource;
   const stage = event.requestContext?.stage;
-  if (stage !== undefined && basePath === `/${stage}`) return event.path.startsWith('/') ? event.path : `/${event.path}`;
+  if (stage !== undefined && basePath === `/${stage}`)
+    return event.path.startsWith('/') ? event.path : `/${event.path}`;
   return withoutBasePath(event.path, basePath);
 }
 
@@ -102,7 +103,12 @@ function isEmpty(map: Readonly<Record<string, unknown>> | null | undefined): boo
 export function publicUrlOf(event: ProxyEvent, base: PublicBase): string {
   const relative = relativePathOf(event, base.basePath);
   // The common case (`/mcp`) needs no escaping; anything else is escaped segment by segment.
-  const path = /^[A-Za-z0-9\-._~/]*$/.test(relative) ? relative : relative.split('/').map((segment) => encodeURIComponent(decodeSegment(segment))).join('/');
+  const path = /^[A-Za-z0-9\-._~/]*$/.test(relative)
+    ? relative
+    : relative
+        .split('/')
+        .map((segment) => encodeURIComponent(decodeSegment(segment)))
+        .join('/');
   return `${base.origin}${base.basePath}${path}${queryStringOf(event)}`;
 }
 
@@ -193,7 +199,11 @@ export function requestFromProxyEvent(event: ProxyEvent, base: PublicBase, optio
     return new Request(publicUrlOf(event, base), init);
   } catch (cause) {
     const culprit = pairsOf(headerValues).find(([name, value]) => !isValidHeader(name, value));
-    if (culprit) throw new InvalidProxyEventError(`The request header "${culprit[0]}" has a name or value that HTTP does not allow.`, { cause });
+    if (culprit)
+      throw new InvalidProxyEventError(
+        `The request header "${culprit[0]}" has a name or value that HTTP does not allow.`,
+        { cause },
+      );
     throw new InvalidProxyEventError(`The request cannot be represented: ${(cause as Error).message}`, { cause });
   }
 }
@@ -268,7 +278,8 @@ export function multiValueHeadersOf(headers: Headers): Record<string, string[]> 
  */
 export async function proxyResultFromResponse(response: Response): Promise<ProxyResult> {
   const multiValueHeaders = multiValueHeadersOf(response.headers);
-  if (response.body === null) return { statusCode: response.status, multiValueHeaders, body: '', isBase64Encoded: false };
+  if (response.body === null)
+    return { statusCode: response.status, multiValueHeaders, body: '', isBase64Encoded: false };
   const mediaType = mediaTypeOf(response.headers.get('content-type'));
   if (mediaType === 'text/event-stream') {
     await response.body.cancel().catch(() => undefined);
@@ -278,7 +289,12 @@ export async function proxyResultFromResponse(response: Response): Promise<Proxy
     return { statusCode: response.status, multiValueHeaders, body: await response.text(), isBase64Encoded: false };
   }
   const bytes = Buffer.from(await response.arrayBuffer());
-  return { statusCode: response.status, multiValueHeaders, body: bytes.toString('base64'), isBase64Encoded: bytes.byteLength > 0 };
+  return {
+    statusCode: response.status,
+    multiValueHeaders,
+    body: bytes.toString('base64'),
+    isBase64Encoded: bytes.byteLength > 0,
+  };
 }
 
 // Statuses whose responses must not carry a body (fetch refuses to build them with one).
@@ -298,7 +314,11 @@ export function responseFromProxyResult(result: {
     headers.delete(name);
     for (const value of values) headers.append(name, String(value));
   }
-  const body = result.body ? (result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body, 'utf8')) : null;
+  const body = result.body
+    ? result.isBase64Encoded
+      ? Buffer.from(result.body, 'base64')
+      : Buffer.from(result.body, 'utf8')
+    : null;
   return new Response(NULL_BODY_STATUSES.has(result.statusCode) ? null : body, { status: result.statusCode, headers });
 }
 
@@ -313,7 +333,11 @@ export interface ProxyEventExtras {
  * Builds the proxy event API Gateway would deliver for a web `Request` sent to the public base:
  * the inverse of {@link requestFromProxyEvent}. Used by the local runner and by in-process clients.
  */
-export async function proxyEventFromRequest(request: Request, base: PublicBase, extras: ProxyEventExtras = {}): Promise<ProxyEvent> {
+export async function proxyEventFromRequest(
+  request: Request,
+  base: PublicBase,
+  extras: ProxyEventExtras = {},
+): Promise<ProxyEvent> {
   const url = new URL(request.url);
   const path = withoutBasePath(url.pathname.split('/').map(decodeSegment).join('/'), base.basePath);
   // Built as own properties (Object.fromEntries), so a header or query key named __proto__ or
@@ -321,18 +345,25 @@ export async function proxyEventFromRequest(request: Request, base: PublicBase, 
   const headerPairs: [string, string][] = [];
   request.headers.forEach((value, name) => headerPairs.push([name, value]));
   const headers: Record<string, string> = Object.fromEntries(headerPairs);
-  const multiValueHeaders: Record<string, string[]> = Object.fromEntries(headerPairs.map(([name, value]) => [name, [value]]));
+  const multiValueHeaders: Record<string, string[]> = Object.fromEntries(
+    headerPairs.map(([name, value]) => [name, [value]]),
+  );
   const queryValues = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
     const values = queryValues.get(name);
     if (values) values.push(value);
     else queryValues.set(name, [value]);
   }
-  const query: Record<string, string> = Object.fromEntries([...queryValues].map(([name, values]) => [name, values[values.length - 1]]));
+  const query: Record<string, string> = Object.fromEntries(
+    [...queryValues].map(([name, values]) => [name, values[values.length - 1]]),
+  );
   const multiQuery: Record<string, string[]> = Object.fromEntries(queryValues);
   const bytes = request.body === null ? Buffer.alloc(0) : Buffer.from(await request.arrayBuffer());
-  const textual = isTextual(request.headers.get('content-type')) && Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
-  const authorizer = extras.authorizer ? Object.fromEntries(Object.entries(extras.authorizer).map(([k, v]) => [k, String(v)])) : null;
+  const textual =
+    isTextual(request.headers.get('content-type')) && Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+  const authorizer = extras.authorizer
+    ? Object.fromEntries(Object.entries(extras.authorizer).map(([k, v]) => [k, String(v)]))
+    : null;
   return {
     httpMethod: request.method,
     path,

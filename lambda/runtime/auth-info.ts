@@ -55,11 +55,15 @@ export function bearerTokenOf(header: string | undefined): string | undefined {
 export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
   const context = source.authorizer;
   if (!context || typeof context !== 'object') {
-    throw new MissingIdentityError('the request carries no authorizer context; the route must be protected by the token authorizer');
+    throw new MissingIdentityError(
+      'the request carries no authorizer context; the route must be protected by the token authorizer',
+    );
   }
   const sub = text(context.sub);
   if (sub === undefined) {
-    throw new MissingIdentityError('the authorizer context has no "sub"; the route must be protected by the token authorizer');
+    throw new MissingIdentityError(
+      'the authorizer context has no "sub"; the route must be protected by the token authorizer',
+    );
   }
   const token = bearerTokenOf(source.authorizationHeader);
   if (token === undefined) {
@@ -68,7 +72,9 @@ export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
   // The token authorizer always puts `exp` in the context; without it expiry cannot be enforced.
   const exp = Number(text(context.exp));
   if (!Number.isFinite(exp) || exp <= 0) {
-    throw new MissingIdentityError('the authorizer context has no usable "exp"; the route must be protected by the token authorizer');
+    throw new MissingIdentityError(
+      'the authorizer context has no usable "exp"; the route must be protected by the token authorizer',
+    );
   }
   const tolerance = source.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   // The same rule as the authorizer's verification: expired once `exp` is `tolerance` seconds in the past.

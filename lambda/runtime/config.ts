@@ -13,7 +13,9 @@ import { RuntimeConfigError } from './errors';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** Which browser origins may call the endpoint: any, or an explicit list. */
-export type OriginPolicy = { readonly any: true } | { readonly any: false; readonly origins: ReadonlySet<string>; readonly hostnames: ReadonlySet<string> };
+export type OriginPolicy =
+  | { readonly any: true }
+  | { readonly any: false; readonly origins: ReadonlySet<string>; readonly hostnames: ReadonlySet<string> };
 
 export interface RuntimeSettings {
   readonly urls: ServerUrls;
@@ -61,14 +63,20 @@ function readTransferMode(env: Env): ResponseTransferMode {
   const raw = nonEmpty(env[RESPONSE_TRANSFER_MODE_ENV]);
   if (raw === undefined || raw.toUpperCase() === 'BUFFERED') return 'buffered';
   if (raw.toUpperCase() === 'STREAM') return 'stream';
-  throw configError(RESPONSE_TRANSFER_MODE_ENV, `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`);
+  throw configError(
+    RESPONSE_TRANSFER_MODE_ENV,
+    `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`,
+  );
 }
 
 function readListenMaxSeconds(option: number | undefined, env: Env): number {
   const range = { fallback: DEFAULT_LISTEN_MAX_SECONDS, min: 1, max: MAX_LISTEN_SECONDS };
   if (option === undefined) return readWholeNumber(env, LISTEN_MAX_SECONDS_ENV, range, configError);
   if (!Number.isSafeInteger(option) || option < range.min || option > range.max) {
-    throw configError('listenMaxSeconds', `${option} is not a whole number of seconds from ${range.min} to ${range.max}.`);
+    throw configError(
+      'listenMaxSeconds',
+      `${option} is not a whole number of seconds from ${range.min} to ${range.max}.`,
+    );
   }
   return option;
 }
@@ -76,7 +84,10 @@ function readListenMaxSeconds(option: number | undefined, env: Env): number {
 function readUrls(value: string | undefined): ServerUrls {
   const baseUrl = nonEmpty(value);
   if (baseUrl === undefined) {
-    throw new RuntimeConfigError('PUBLIC_BASE_URL', 'PUBLIC_BASE_URL is not set: set it to the public base URL of the API, e.g. https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.');
+    throw new RuntimeConfigError(
+      'PUBLIC_BASE_URL',
+      'PUBLIC_BASE_URL is not set: set it to the public base URL of the API, e.g. https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.',
+    );
   }
   try {
     return serverUrls(baseUrl);
@@ -91,7 +102,9 @@ function readUrls(value: string | undefined): ServerUrls {
  * (`https://app.example.com`, matched exactly) or a bare hostname (any scheme and port).
  */
 export function readOrigins(value: readonly string[] | string | undefined): OriginPolicy {
-  const entries = (typeof value === 'string' ? value.split(',') : (value ?? [])).map((e) => e.trim()).filter((e) => e !== '');
+  const entries = (typeof value === 'string' ? value.split(',') : (value ?? []))
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (entries.includes('*')) return { any: true };
   const origins = new Set<string>();
   const hostnames = new Set<string>();
@@ -101,16 +114,25 @@ export function readOrigins(value: readonly string[] | string | undefined): Orig
       try {
         url = new URL(entry);
       } catch {
-        throw new RuntimeConfigError('ALLOWED_ORIGINS', `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use full origins such as https://app.example.com, bare hostnames, or *.`);
+        throw new RuntimeConfigError(
+          'ALLOWED_ORIGINS',
+          `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use full origins such as https://app.example.com, bare hostnames, or *.`,
+        );
       }
       if (url.origin === 'null' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-        throw new RuntimeConfigError('ALLOWED_ORIGINS', `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use scheme://host[:port] with no path.`);
+        throw new RuntimeConfigError(
+          'ALLOWED_ORIGINS',
+          `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use scheme://host[:port] with no path.`,
+        );
       }
       origins.add(url.origin);
     } else if (/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(entry)) {
       hostnames.add(entry.toLowerCase());
     } else {
-      throw new RuntimeConfigError('ALLOWED_ORIGINS', `ALLOWED_ORIGINS has an entry that is neither an origin nor a hostname: "${entry}".`);
+      throw new RuntimeConfigError(
+        'ALLOWED_ORIGINS',
+        `ALLOWED_ORIGINS has an entry that is neither an origin nor a hostname: "${entry}".`,
+      );
     }
   }
   return { any: false, origins, hostnames };
@@ -139,8 +161,15 @@ export function isOriginAllowed(policy: OriginPolicy, origin: string): boolean {
 }
 
 function readMaxBodyBytes(option: number | undefined, env: Env): number {
-  if (option === undefined) return readWholeNumber(env, 'MAX_BODY_BYTES', { fallback: DEFAULT_MAX_BODY_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER }, configError);
-  if (!Number.isSafeInteger(option) || option <= 0) throw configError('maxBodyBytes', `${option} is not a positive whole number of bytes; pass e.g. 1048576 (1 MiB).`);
+  if (option === undefined)
+    return readWholeNumber(
+      env,
+      'MAX_BODY_BYTES',
+      { fallback: DEFAULT_MAX_BODY_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER },
+      configError,
+    );
+  if (!Number.isSafeInteger(option) || option <= 0)
+    throw configError('maxBodyBytes', `${option} is not a positive whole number of bytes; pass e.g. 1048576 (1 MiB).`);
   return option;
 }
 

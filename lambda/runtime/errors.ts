@@ -5,7 +5,10 @@
 /** A value the runtime reads at cold start (environment or option) is missing or malformed. */
 export class RuntimeConfigError extends Error {
   readonly code = 'RUNTIME_CONFIG';
-  constructor(readonly setting: string, message: string) {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'RuntimeConfigError';
   }
@@ -46,7 +49,9 @@ export class ExpiredTokenError extends Error {
     readonly expiresAt: number,
     readonly clockToleranceSeconds: number,
   ) {
-    super(`the access token expired at ${new Date(expiresAt * 1000).toISOString()} (clock tolerance ${clockToleranceSeconds} s); a cached authorizer decision outlived it`);
+    super(
+      `the access token expired at ${new Date(expiresAt * 1000).toISOString()} (clock tolerance ${clockToleranceSeconds} s); a cached authorizer decision outlived it`,
+    );
     this.name = 'ExpiredTokenError';
   }
 }
@@ -58,7 +63,9 @@ export class ExpiredTokenError extends Error {
 export class StreamingResponseError extends Error {
   readonly code = 'STREAMING_RESPONSE';
   constructor() {
-    super('the MCP SDK answered with a text/event-stream, which a buffered API Gateway integration cannot deliver; the stream was cancelled');
+    super(
+      'the MCP SDK answered with a text/event-stream, which a buffered API Gateway integration cannot deliver; the stream was cancelled',
+    );
     this.name = 'StreamingResponseError';
   }
 }
@@ -67,7 +74,9 @@ export class StreamingResponseError extends Error {
 export class NoCallerError extends Error {
   readonly code = 'NO_CALLER';
   constructor() {
-    super('No caller identity on this request: serve the MCP server with createMcpLambdaHandler behind the token authorizer.');
+    super(
+      'No caller identity on this request: serve the MCP server with createMcpLambdaHandler behind the token authorizer.',
+    );
     this.name = 'NoCallerError';
   }
 }

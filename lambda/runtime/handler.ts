@@ -31,16 +31,36 @@ import {
 } from '@modelcontextprotocol/server';
 import { isScopeToken } from '../shared/scopes';
 import { insufficientScopeChallenge, invalidTokenChallenge, unauthorizedChallenge } from '../shared/urls';
-import { bodyTextOf, headerValuesOf, proxyResultFromResponse, publicBaseOf, requestFromProxyEvent, type ProxyEvent, type ProxyResult } from './adapter';
+import {
+  bodyTextOf,
+  headerValuesOf,
+  proxyResultFromResponse,
+  publicBaseOf,
+  requestFromProxyEvent,
+  type ProxyEvent,
+  type ProxyResult,
+} from './adapter';
 import { authInfoFromAuthorizer, callerOf, missingScopes, type Caller } from './auth-info';
 import { allowedOriginOf, readRuntimeSettings, type ResponseTransferMode } from './config';
-import { isEventStream, StreamClosedError, writeResponseToStream, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
+import {
+  isEventStream,
+  StreamClosedError,
+  writeResponseToStream,
+  type HttpResponseStreamFrom,
+  type LambdaResponseStream,
+} from './response-stream';
 import { jsonUnlessStreamed } from './sse';
 import { RequestStateKeyError, requestStateKeyLoader } from './request-state-key';
 import { nonEmpty } from '../shared/env';
 import { REQUEST_STATE_SECRET_ARN_ENV } from '../shared/mcp-environment';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
-import { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, RuntimeConfigError, StreamingResponseError } from './errors';
+import {
+  ExpiredTokenError,
+  InvalidProxyEventError,
+  MissingIdentityError,
+  RuntimeConfigError,
+  StreamingResponseError,
+} from './errors';
 import {
   ALLOWED_METHODS,
   corsHeaders,
@@ -181,7 +201,11 @@ export interface LambdaContextLike {
 /** A buffered REST API proxy handler: the whole answer as one proxy result. */
 export type BufferedMcpLambdaHandler = (event: ProxyEvent, context?: LambdaContextLike) => Promise<ProxyResult>;
 /** A Lambda streaming handler (`awslambda.streamifyResponse`): the answer is written to the stream as it is produced. */
-export type StreamingMcpLambdaHandler = (event: ProxyEvent, responseStream: LambdaResponseStream, context?: LambdaContextLike) => Promise<void>;
+export type StreamingMcpLambdaHandler = (
+  event: ProxyEvent,
+  responseStream: LambdaResponseStream,
+  context?: LambdaContextLike,
+) => Promise<void>;
 
 /**
  * The Lambda handler. Called as Lambda calls a streaming handler, `(event, responseStream,
@@ -235,13 +259,19 @@ const STREAM_HIGH_WATER_MARK = 1024;
 function validateToolScopes(toolScopes: Readonly<Record<string, readonly string[]>>): void {
   for (const [tool, scopes] of Object.entries(toolScopes)) {
     if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !isScopeToken(s))) {
-      throw new RuntimeConfigError('toolScopes', `toolScopes["${tool}"] must be a list of OAuth scope tokens (no spaces or quotes), got ${JSON.stringify(scopes)}.`);
+      throw new RuntimeConfigError(
+        'toolScopes',
+        `toolScopes["${tool}"] must be a list of OAuth scope tokens (no spaces or quotes), got ${JSON.stringify(scopes)}.`,
+      );
     }
   }
 }
 
 /** Scopes a tool requires: own entries only, so a tool named `constructor` or `__proto__` needs none. */
-function scopesOfTool(toolScopes: Readonly<Record<string, readonly string[]>>, tool: string): readonly string[] | undefined {
+function scopesOfTool(
+  toolScopes: Readonly<Record<string, readonly string[]>>,
+  tool: string,
+): readonly string[] | undefined {
   return Object.hasOwn(toolScopes, tool) ? toolScopes[tool] : undefined;
 }
 
@@ -253,11 +283,18 @@ interface AwsLambdaGlobal {
 /** The Lambda Node.js runtime's `awslambda` global, when this process has a complete one. */
 function awslambdaGlobal(): AwsLambdaGlobal | undefined {
   const candidate = (globalThis as unknown as { awslambda?: Partial<AwsLambdaGlobal> }).awslambda;
-  return typeof candidate?.streamifyResponse === 'function' && typeof candidate.HttpResponseStream?.from === 'function' ? (candidate as AwsLambdaGlobal) : undefined;
+  return typeof candidate?.streamifyResponse === 'function' && typeof candidate.HttpResponseStream?.from === 'function'
+    ? (candidate as AwsLambdaGlobal)
+    : undefined;
 }
 
 function isResponseStream(value: unknown): value is LambdaResponseStream {
-  return typeof value === 'object' && value !== null && typeof (value as LambdaResponseStream).write === 'function' && typeof (value as LambdaResponseStream).end === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as LambdaResponseStream).write === 'function' &&
+    typeof (value as LambdaResponseStream).end === 'function'
+  );
 }
 
 /** What one request is answered with, and how it ended, for the log line. */
@@ -285,7 +322,10 @@ interface Answer {
  * }, { toolScopes: { greet: ['greetings:write'] } });
  * ```
  */
-export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options: McpLambdaHandlerOptions = {}): McpLambdaHandler {
+export function createMcpLambdaHandler(
+  factory: McpLambdaServerFactory,
+  options: McpLambdaHandlerOptions = {},
+): McpLambdaHandler {
   const settings = readRuntimeSettings(options);
   const toolScopes = options.toolScopes ?? {};
   validateToolScopes(toolScopes);
@@ -318,7 +358,8 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
     let status = 0;
     try {
       const answered = await limits.race(answer(event, record, limits));
-      const response = answered?.response ?? withCors(timeoutResponse(limits, record.rpcId), record, settings.origins.any);
+      const response =
+        answered?.response ?? withCors(timeoutResponse(limits, record.rpcId), record, settings.origins.any);
       if (answered === undefined) record.reasons.push(timeoutMessage(limits));
       status = response.status;
       await writeStreamed(response, responseStream, from!, limits, record.rpcId ?? null);
@@ -335,8 +376,11 @@ export function createMcpLambdaHandler(factory: McpLambdaServerFactory, options:
   };
 
   const entry = ((event: ProxyEvent, second?: LambdaResponseStream | LambdaContextLike, third?: LambdaContextLike) =>
-    isResponseStream(second) ? streamed(event, second, third) : buffered(event, second as LambdaContextLike | undefined)) as McpLambdaHandler;
-  if (streaming && lambdaGlobal !== undefined) lambdaGlobal.streamifyResponse(entry as StreamingMcpLambdaHandler, { highWaterMark: STREAM_HIGH_WATER_MARK });
+    isResponseStream(second)
+      ? streamed(event, second, third)
+      : buffered(event, second as LambdaContextLike | undefined)) as McpLambdaHandler;
+  if (streaming && lambdaGlobal !== undefined)
+    lambdaGlobal.streamifyResponse(entry as StreamingMcpLambdaHandler, { highWaterMark: STREAM_HIGH_WATER_MARK });
   return entry;
 }
 
@@ -369,7 +413,11 @@ interface RequestLimits {
   dispose(): void;
 }
 
-function requestLimits(responseStream: LambdaResponseStream, context: LambdaContextLike | undefined, marginMs: number): RequestLimits {
+function requestLimits(
+  responseStream: LambdaResponseStream,
+  context: LambdaContextLike | undefined,
+  marginMs: number,
+): RequestLimits {
   const controller = new AbortController();
   let reason: 'timeout' | 'disconnected' | 'hold' | undefined;
   const abort = (why: 'timeout' | 'disconnected' | 'hold'): void => {
@@ -418,7 +466,13 @@ function timeoutResponse(limits: RequestLimits, id: RequestId | null | undefined
 }
 
 /** Writes the response; when the limits stop it mid-stream, the stream ends with a JSON-RPC error event (or cleanly, for a listen stream's hold). */
-async function writeStreamed(response: Response, responseStream: LambdaResponseStream, from: HttpResponseStreamFrom, limits: RequestLimits, id: RequestId | null): Promise<void> {
+async function writeStreamed(
+  response: Response,
+  responseStream: LambdaResponseStream,
+  from: HttpResponseStreamFrom,
+  limits: RequestLimits,
+  id: RequestId | null,
+): Promise<void> {
   const body = response.body;
   if (body === null || limits.signal.aborted || !isEventStream(response)) {
     await writeResponseToStream(response, responseStream, from);
@@ -435,12 +489,17 @@ async function writeStreamed(response: Response, responseStream: LambdaResponseS
     async pull(controller) {
       const { done, value } = await reader.read().catch(() => ({ done: true as const, value: undefined }));
       if (!done && !stopped) return controller.enqueue(value);
-      if (stopped && limits.reason() === 'timeout') controller.enqueue(new TextEncoder().encode(sseErrorEvent(limits, id)));
+      if (stopped && limits.reason() === 'timeout')
+        controller.enqueue(new TextEncoder().encode(sseErrorEvent(limits, id)));
       controller.close();
     },
   });
   try {
-    await writeResponseToStream(new Response(guarded, { status: response.status, headers: response.headers }), responseStream, from);
+    await writeResponseToStream(
+      new Response(guarded, { status: response.status, headers: response.headers }),
+      responseStream,
+      from,
+    );
   } finally {
     limits.signal.removeEventListener('abort', stop);
   }
@@ -450,7 +509,6 @@ function sseErrorEvent(limits: RequestLimits, id: RequestId | null): string {
   const message = { jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message: timeoutMessage(limits) } };
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 }
-
 
 type Answerer = (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => Promise<Answer>;
 
@@ -503,7 +561,10 @@ function withCors(response: Response, record: RequestRecord, anyOrigin: boolean)
 }
 
 function internalError(record: RequestRecord, id: RequestId | null): Response {
-  return jsonRpcErrorResponse(500, INTERNAL_ERROR, `Internal error (request id ${record.requestId})`, { id, data: { requestId: record.requestId } });
+  return jsonRpcErrorResponse(500, INTERNAL_ERROR, `Internal error (request id ${record.requestId})`, {
+    id,
+    data: { requestId: record.requestId },
+  });
 }
 
 type Serve = (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => Promise<Response>;
@@ -540,7 +601,14 @@ function createMcpEntry(
     if (ctx.authInfo === undefined) throw new MissingIdentityError('the MCP SDK called the factory without authInfo');
     const record = recordOf.get(ctx.authInfo);
     if (record) record.era = ctx.era;
-    return factory({ ...ctx, authInfo: ctx.authInfo, caller: callerOf(ctx.authInfo), serverInfo, serverOptions, requestState });
+    return factory({
+      ...ctx,
+      authInfo: ctx.authInfo,
+      caller: callerOf(ctx.authInfo),
+      serverInfo,
+      serverOptions,
+      requestState,
+    });
   };
   const modern = withoutJsonModeNotice(() =>
     createMcpHandler(userFactory, {
@@ -551,11 +619,20 @@ function createMcpEntry(
     }),
   );
 
-  const serveLegacy = async (request: Request, authInfo: AuthInfo, parsedBody: unknown, record: RequestRecord): Promise<Response> => {
+  const serveLegacy = async (
+    request: Request,
+    authInfo: AuthInfo,
+    parsedBody: unknown,
+    record: RequestRecord,
+  ): Promise<Response> => {
     const product = await userFactory({ era: 'legacy', authInfo, requestInfo: request });
     const server = product instanceof McpServer ? product.server : product;
     server.onerror = (error) => record.reasons.push(error.message);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !streaming, maxRequestBodySize: settings.maxBodyBytes });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !streaming,
+      maxRequestBodySize: settings.maxBodyBytes,
+    });
     const close = (): void => {
       void transport.close().catch(reportError);
       void product.close().catch(reportError);
@@ -617,11 +694,18 @@ function createServe(
 ): Serve {
   const base = publicBaseOf(settings.urls.base);
   const resource = new URL(settings.urls.resource);
-  const serverInfo: ServerInfo = options.serverInfo ?? { name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server', version: '1.0.0' };
+  const serverInfo: ServerInfo = options.serverInfo ?? {
+    name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server',
+    version: '1.0.0',
+  };
   const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecOf(options, logger));
   const streaming = settings.responseTransferMode === 'stream';
 
-  const identify = (event: ProxyEvent, header: (name: string) => string | undefined, record: RequestRecord): AuthInfo | Response => {
+  const identify = (
+    event: ProxyEvent,
+    header: (name: string) => string | undefined,
+    record: RequestRecord,
+  ): AuthInfo | Response => {
     try {
       const authInfo = authInfoFromAuthorizer({
         authorizer: event.requestContext?.authorizer,
@@ -642,11 +726,16 @@ function createServe(
     if (!required || required.length === 0) return undefined;
     const missing = missingScopes(authInfo, required);
     if (missing.length === 0) return undefined;
-    return jsonRpcErrorResponse(403, TRANSPORT_ERROR, `insufficient_scope: the tool "${tool}" requires the scope(s) ${missing.join(', ')} that the access token lacks`, {
-      id,
-      data: { error: 'insufficient_scope', tool, requiredScopes: [...required], missingScopes: missing },
-      headers: { 'WWW-Authenticate': insufficientScopeChallenge(settings.urls, required) },
-    });
+    return jsonRpcErrorResponse(
+      403,
+      TRANSPORT_ERROR,
+      `insufficient_scope: the tool "${tool}" requires the scope(s) ${missing.join(', ')} that the access token lacks`,
+      {
+        id,
+        data: { error: 'insufficient_scope', tool, requiredScopes: [...required], missingScopes: missing },
+        headers: { 'WWW-Authenticate': insufficientScopeChallenge(settings.urls, required) },
+      },
+    );
   };
 
   return async (event, record, limits) => {
@@ -666,7 +755,12 @@ function createServe(
     if (rpcMethod === LISTEN_METHOD && !streaming) {
       // The SDK would open an endless event stream, which a buffered integration can never deliver.
       record.reasons.push(`${LISTEN_METHOD} needs a long-lived event stream, which a buffered integration cannot hold`);
-      return jsonRpcErrorResponse(404, METHOD_NOT_FOUND, `Method not found: ${LISTEN_METHOD} needs response streaming, which this endpoint does not use`, { id });
+      return jsonRpcErrorResponse(
+        404,
+        METHOD_NOT_FOUND,
+        `Method not found: ${LISTEN_METHOD} needs response streaming, which this endpoint does not use`,
+        { id },
+      );
     }
     if (tool !== undefined) {
       const refusal = scopeRefusal(tool, authInfo, id);
@@ -697,7 +791,8 @@ function createServe(
  */
 function requestStateCodecOf(options: McpLambdaHandlerOptions, logger: Logger): RequestStateCodec | undefined {
   const ttlSeconds = options.requestStateTtlSeconds ?? 600;
-  if (options.requestStateKey !== undefined) return requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
+  if (options.requestStateKey !== undefined)
+    return requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
   if (nonEmpty(process.env[REQUEST_STATE_SECRET_ARN_ENV]) === undefined) return undefined;
   const loadKey = requestStateKeyLoader();
   const codec = async (): Promise<RequestStateCodec> => {
@@ -731,18 +826,30 @@ function requestStateCodecFor(key: string | Uint8Array, ttlSeconds: number, sour
   }
 }
 
-function originRefusal(origin: string | undefined, policy: ReturnType<typeof readRuntimeSettings>['origins'], record: RequestRecord): Step {
+function originRefusal(
+  origin: string | undefined,
+  policy: ReturnType<typeof readRuntimeSettings>['origins'],
+  record: RequestRecord,
+): Step {
   if (origin === undefined) return undefined;
   const allowed = allowedOriginOf(policy, origin);
   if (allowed === undefined) {
     record.reasons.push(`Origin ${JSON.stringify(origin)} is not allowed`);
-    return jsonRpcErrorResponse(403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed (the server lists the browser origins it accepts in allowedOrigins)');
+    return jsonRpcErrorResponse(
+      403,
+      TRANSPORT_ERROR,
+      'Forbidden: Origin not allowed (the server lists the browser origins it accepts in allowedOrigins)',
+    );
   }
   record.allowedOrigin = allowed;
   return undefined;
 }
 
-function identityRefusal(error: unknown, record: RequestRecord, urls: ReturnType<typeof readRuntimeSettings>['urls']): Response {
+function identityRefusal(
+  error: unknown,
+  record: RequestRecord,
+  urls: ReturnType<typeof readRuntimeSettings>['urls'],
+): Response {
   if (error instanceof ExpiredTokenError) {
     record.sub = error.sub;
     record.reasons.push(`refused: ${error.message}`);
@@ -759,19 +866,32 @@ function identityRefusal(error: unknown, record: RequestRecord, urls: ReturnType
 }
 
 /** Method, body size, Accept and Content-Type, each refused with its own status. */
-function httpRefusal(record: RequestRecord, byteLength: number, header: (name: string) => string | undefined, maxBodyBytes: number): Step {
+function httpRefusal(
+  record: RequestRecord,
+  byteLength: number,
+  header: (name: string) => string | undefined,
+  maxBodyBytes: number,
+): Step {
   if (record.httpMethod !== 'POST') {
     record.reasons.push(`method ${record.httpMethod} is not served (stateless endpoint)`);
     return jsonRpcErrorResponse(405, TRANSPORT_ERROR, 'Method not allowed.', { headers: { Allow: ALLOWED_METHODS } });
   }
   if (byteLength > maxBodyBytes) {
     record.reasons.push(`body of ${byteLength} bytes exceeds ${maxBodyBytes}`);
-    return jsonRpcErrorResponse(413, TRANSPORT_ERROR, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
+    return jsonRpcErrorResponse(
+      413,
+      TRANSPORT_ERROR,
+      `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`,
+    );
   }
   const accept = header('accept');
   if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
     record.reasons.push(`Accept ${JSON.stringify(accept ?? null)} lacks application/json and text/event-stream`);
-    return jsonRpcErrorResponse(406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+    return jsonRpcErrorResponse(
+      406,
+      TRANSPORT_ERROR,
+      'Not Acceptable: Client must accept both application/json and text/event-stream',
+    );
   }
   const contentType = header('content-type');
   if (!isJsonContentType(contentType)) {
@@ -799,7 +919,11 @@ function parseMessage(text: string, record: RequestRecord): ParsedMessage | Resp
   }
   if (Array.isArray(message)) {
     record.reasons.push(`JSON-RPC batch of ${message.length} messages`);
-    return jsonRpcErrorResponse(400, INVALID_REQUEST, 'Invalid Request: JSON-RPC batches are not supported (removed in protocol revision 2025-06-18); send one message per request');
+    return jsonRpcErrorResponse(
+      400,
+      INVALID_REQUEST,
+      'Invalid Request: JSON-RPC batches are not supported (removed in protocol revision 2025-06-18); send one message per request',
+    );
   }
   const id = echoableId(message);
   record.rpcId = id;

@@ -31,5 +31,12 @@ export {
   type ProxyResult,
   type PublicBase,
 } from './adapter';
-export { ExpiredTokenError, InvalidProxyEventError, MissingIdentityError, NoCallerError, RuntimeConfigError, StreamingResponseError } from './errors';
+export {
+  ExpiredTokenError,
+  InvalidProxyEventError,
+  MissingIdentityError,
+  NoCallerError,
+  RuntimeConfigError,
+  StreamingResponseError,
+} from './errors';
 export type { AuthInfo } from '@modelcontextprotocol/server';

@@ -44,11 +44,16 @@ async function readSecret(arn: string): Promise<string | Uint8Array> {
     const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
     value = await getSecret(arn, { maxAge: FOR_THE_CONTAINER });
   } catch (cause) {
-    throw new RequestStateKeyError(`could not read the requestState key from Secrets Manager (${REQUEST_STATE_SECRET_ARN_ENV}): ${(cause as Error).message}`, { cause });
+    throw new RequestStateKeyError(
+      `could not read the requestState key from Secrets Manager (${REQUEST_STATE_SECRET_ARN_ENV}): ${(cause as Error).message}`,
+      { cause },
+    );
   }
   const length = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : (value?.byteLength ?? 0);
   if (value === undefined || length < MIN_KEY_BYTES) {
-    throw new RequestStateKeyError(`the requestState secret (${REQUEST_STATE_SECRET_ARN_ENV}) holds ${length} bytes; it needs at least ${MIN_KEY_BYTES}.`);
+    throw new RequestStateKeyError(
+      `the requestState secret (${REQUEST_STATE_SECRET_ARN_ENV}) holds ${length} bytes; it needs at least ${MIN_KEY_BYTES}.`,
+    );
   }
   return value;
 }

@@ -30,7 +30,10 @@ export interface HttpResponsePrelude {
 }
 
 /** `awslambda.HttpResponseStream.from`: wraps the stream so its first write is preceded by the prelude. */
-export type HttpResponseStreamFrom = (stream: LambdaResponseStream, prelude: HttpResponsePrelude) => LambdaResponseStream;
+export type HttpResponseStreamFrom = (
+  stream: LambdaResponseStream,
+  prelude: HttpResponsePrelude,
+) => LambdaResponseStream;
 
 /** The prelude for a response: each header once (repeated values joined), `Set-Cookie` as cookies. */
 export function preludeOf(status: number, headers: Headers): HttpResponsePrelude {
@@ -39,7 +42,9 @@ export function preludeOf(status: number, headers: Headers): HttpResponsePrelude
     if (name !== 'set-cookie') record[name] = value;
   });
   const cookies = headers.getSetCookie();
-  return cookies.length > 0 ? { statusCode: status, headers: record, cookies } : { statusCode: status, headers: record };
+  return cookies.length > 0
+    ? { statusCode: status, headers: record, cookies }
+    : { statusCode: status, headers: record };
 }
 
 /** Whether the response is an event stream, written event by event; anything else is written whole. */
@@ -72,7 +77,11 @@ export class StreamClosedError extends Error {
  * SDK flushes is one write on the wire. Resolves once the stream has finished; rejects with
  * {@link StreamClosedError} when the stream closed first (the body is cancelled then).
  */
-export async function writeResponseToStream(response: Response, stream: LambdaResponseStream, from: HttpResponseStreamFrom): Promise<void> {
+export async function writeResponseToStream(
+  response: Response,
+  stream: LambdaResponseStream,
+  from: HttpResponseStreamFrom,
+): Promise<void> {
   const out = from(stream, preludeOf(response.status, response.headers));
   if (!isEventStream(response)) {
     // A whole answer (JSON, or nothing): one write, which also carries the prelude out.

@@ -28,7 +28,12 @@ export interface JsonRpcErrorInit {
 }
 
 /** A JSON-RPC error response with the given HTTP status. */
-export function jsonRpcErrorResponse(status: number, code: number, message: string, init: JsonRpcErrorInit = {}): Response {
+export function jsonRpcErrorResponse(
+  status: number,
+  code: number,
+  message: string,
+  init: JsonRpcErrorInit = {},
+): Response {
   const body = {
     jsonrpc: '2.0',
     id: init.id ?? null,

@@ -11,7 +11,6 @@ import { isEventStream } from './response-stream';
 // SSE events end with a blank line; the spec allows CRLF, LF or CR line endings.
 const EVENT_END = /\r\n\r\n|\n\n|\r\r/;
 
-
 /** The `data` of one SSE event (lines joined with \n), or undefined for a comment-only event. */
 export function eventData(block: string): string | undefined {
   const lines: string[] = [];
@@ -24,7 +23,13 @@ export function eventData(block: string): string | undefined {
 function isJsonRpcResponse(data: string): boolean {
   try {
     const message = JSON.parse(data) as Record<string, unknown> | null;
-    return message !== null && typeof message === 'object' && !('method' in message) && 'id' in message && ('result' in message || 'error' in message);
+    return (
+      message !== null &&
+      typeof message === 'object' &&
+      !('method' in message) &&
+      'id' in message &&
+      ('result' in message || 'error' in message)
+    );
   } catch {
     return false;
   }
@@ -39,7 +44,10 @@ function jsonResponse(from: Response, data: string): Response {
 }
 
 /** A body that yields `head`, then what is left of `reader`. */
-function chainedBody(head: readonly Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+function chainedBody(
+  head: readonly Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {
       for (const chunk of head) controller.enqueue(chunk);

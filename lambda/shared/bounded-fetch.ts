@@ -61,14 +61,24 @@ export async function fetchBounded(url: string, options: BoundedFetchOptions): P
     const declared = Number(response.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
       response.destroy();
-      throw new BoundedFetchError('too_large', `declared a body of ${declared} bytes, more than the ${maxBytes} accepted`, status);
+      throw new BoundedFetchError(
+        'too_large',
+        `declared a body of ${declared} bytes, more than the ${maxBytes} accepted`,
+        status,
+      );
     }
     return { status, contentType, text: await readAtMost(response, maxBytes) };
   } catch (error) {
     if (error instanceof BoundedFetchError) throw error;
-    if (signal.aborted || isFetchTimeout(error)) throw new BoundedFetchError('timeout', `timed out after ${timeoutMs} ms`, undefined, { cause: error });
+    if (signal.aborted || isFetchTimeout(error))
+      throw new BoundedFetchError('timeout', `timed out after ${timeoutMs} ms`, undefined, { cause: error });
     const code = (error as { code?: unknown }).code;
-    throw new BoundedFetchError('unreachable', `could not be reached (${typeof code === 'string' ? code : fetchFailureDetail(error)})`, undefined, { cause: error });
+    throw new BoundedFetchError(
+      'unreachable',
+      `could not be reached (${typeof code === 'string' ? code : fetchFailureDetail(error)})`,
+      undefined,
+      { cause: error },
+    );
   }
 }
 
@@ -92,7 +102,11 @@ async function readAtMost(response: IncomingMessage, maxBytes: number): Promise<
     total += chunk.length;
     if (total > maxBytes) {
       response.destroy();
-      throw new BoundedFetchError('too_large', `sent a body larger than the ${maxBytes} bytes accepted (stopped reading at ${total})`, response.statusCode);
+      throw new BoundedFetchError(
+        'too_large',
+        `sent a body larger than the ${maxBytes} bytes accepted (stopped reading at ${total})`,
+        response.statusCode,
+      );
     }
     chunks.push(chunk);
   }

@@ -30,7 +30,10 @@ export function readWholeNumber(env: Env, variable: string, range: WholeNumberRa
   if (raw === undefined) return range.fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
-    throw fail(variable, `"${raw}" is not a whole number from ${range.min} to ${range.max}; set one in that range, or leave it unset for ${range.fallback}.`);
+    throw fail(
+      variable,
+      `"${raw}" is not a whole number from ${range.min} to ${range.max}; set one in that range, or leave it unset for ${range.fallback}.`,
+    );
   }
   return value;
 }

@@ -8,7 +8,10 @@ import { isLoopbackHost } from './loopback';
 
 export class InvalidAuthKitDomainError extends Error {
   readonly code = 'INVALID_AUTHKIT_DOMAIN';
-  constructor(readonly value: string, reason: string) {
+  constructor(
+    readonly value: string,
+    reason: string,
+  ) {
     super(
       `Invalid AuthKit domain "${value}": ${reason}. Use your AuthKit domain as shown in the WorkOS dashboard, ` +
         'e.g. "acme.authkit.app", "https://acme.authkit.app" or a custom auth domain such as "https://auth.example.com" ' +
@@ -40,15 +43,21 @@ export function authkitIssuer(domain: string): string {
     throw new InvalidAuthKitDomainError(domain, 'it is not a host name or URL');
   }
   if (url.username || url.password) throw new InvalidAuthKitDomainError(domain, 'it must not carry credentials');
-  if (url.search || url.hash || /[?#]/.test(trimmed)) throw new InvalidAuthKitDomainError(domain, 'it must not carry a query or fragment');
-  if (url.pathname !== '/') throw new InvalidAuthKitDomainError(domain, 'the issuer is the domain alone, without a path');
+  if (url.search || url.hash || /[?#]/.test(trimmed))
+    throw new InvalidAuthKitDomainError(domain, 'it must not carry a query or fragment');
+  if (url.pathname !== '/')
+    throw new InvalidAuthKitDomainError(domain, 'the issuer is the domain alone, without a path');
   if (url.protocol === 'http:') {
     if (!isLoopbackHost(url.hostname)) {
-      throw new InvalidAuthKitDomainError(domain, 'the scheme must be https (http is allowed only for localhost and 127.0.0.1)');
+      throw new InvalidAuthKitDomainError(
+        domain,
+        'the scheme must be https (http is allowed only for localhost and 127.0.0.1)',
+      );
     }
     return url.origin;
   }
-  if (url.protocol !== 'https:') throw new InvalidAuthKitDomainError(domain, `the scheme "${url.protocol}" is not https`);
+  if (url.protocol !== 'https:')
+    throw new InvalidAuthKitDomainError(domain, `the scheme "${url.protocol}" is not https`);
   if (!isLoopbackHost(url.hostname) && !HOSTNAME.test(url.hostname)) {
     throw new InvalidAuthKitDomainError(domain, `"${url.hostname}" is not a DNS host name`);
   }

@@ -4,7 +4,18 @@
  */
 
 /** Signature algorithms the authorizer can verify. HMAC and `none` are deliberately absent. */
-export const TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export const TOKEN_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
 export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
 /** What AuthKit signs with. */
 export const DEFAULT_TOKEN_ALGORITHMS: readonly TokenAlgorithm[] = ['RS256'];

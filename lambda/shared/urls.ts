@@ -35,8 +35,13 @@ export interface ServerUrls {
 
 export class InvalidBaseUrlError extends Error {
   readonly code = 'INVALID_BASE_URL';
-  constructor(readonly value: string, reason: string) {
-    super(`Invalid public base URL "${value}": ${reason}. Use an absolute https URL such as https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.`);
+  constructor(
+    readonly value: string,
+    reason: string,
+  ) {
+    super(
+      `Invalid public base URL "${value}": ${reason}. Use an absolute https URL such as https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.`,
+    );
     this.name = 'InvalidBaseUrlError';
   }
 }

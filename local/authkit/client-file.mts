@@ -27,8 +27,15 @@ export function readClientFile(path: string): Map<string, Payload> {
     throw new Error(`The clients file ${path} is not JSON: delete it (clients will register again) or fix it.`);
   }
   const clients = (parsed as { format?: unknown; clients?: unknown })?.clients;
-  if ((parsed as { format?: unknown })?.format !== FORMAT || typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
-    throw new Error(`The clients file ${path} is not in the stand-in's format ${FORMAT}: delete it (clients will register again).`);
+  if (
+    (parsed as { format?: unknown })?.format !== FORMAT ||
+    typeof clients !== 'object' ||
+    clients === null ||
+    Array.isArray(clients)
+  ) {
+    throw new Error(
+      `The clients file ${path} is not in the stand-in's format ${FORMAT}: delete it (clients will register again).`,
+    );
   }
   return new Map(Object.entries(clients as Record<string, Payload>));
 }
@@ -37,6 +44,8 @@ export function readClientFile(path: string): Map<string, Payload> {
 export function writeClientFile(path: string, clients: ReadonlyMap<string, Payload>): void {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ format: FORMAT, clients: Object.fromEntries(clients) }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(temporary, `${JSON.stringify({ format: FORMAT, clients: Object.fromEntries(clients) }, null, 2)}\n`, {
+    mode: 0o600,
+  });
   renameSync(temporary, path);
 }

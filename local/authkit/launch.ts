@@ -82,11 +82,20 @@ const STAND_IN_ENV = [
 ];
 
 function childArguments(options: AuthKitStandInOptions): string[] {
-  const args = ['--import', 'tsx', ENTRY, '--port', String(options.port ?? DEFAULT_AUTHKIT_PORT), '--host', options.host ?? '127.0.0.1'];
+  const args = [
+    '--import',
+    'tsx',
+    ENTRY,
+    '--port',
+    String(options.port ?? DEFAULT_AUTHKIT_PORT),
+    '--host',
+    options.host ?? '127.0.0.1',
+  ];
   if (options.autoApprove) args.push('--auto-approve');
   if (options.testControls) args.push('--test-controls');
   if (options.extraScopes?.length) args.push('--extra-scopes', options.extraScopes.join(' '));
-  if (options.accessTokenTtlSeconds !== undefined) args.push('--access-token-ttl', String(options.accessTokenTtlSeconds));
+  if (options.accessTokenTtlSeconds !== undefined)
+    args.push('--access-token-ttl', String(options.accessTokenTtlSeconds));
   if (options.clientsFile !== undefined) args.push('--clients-file', resolve(options.clientsFile));
   if (options.cimdLoopback) args.push('--cimd-loopback');
   return args;
@@ -154,7 +163,9 @@ export function startAuthKitStandIn(options: AuthKitStandInOptions = {}): Promis
       if (message?.type === 'authkit-ready' && typeof message.issuer === 'string') ready(message.issuer);
     });
     child.once('error', (error) => fail(`The AuthKit stand-in could not be spawned: ${error.message}.`, error));
-    child.once('exit', (code, signal) => fail(`The AuthKit stand-in exited before it was ready (code ${code}, signal ${signal}).`));
+    child.once('exit', (code, signal) =>
+      fail(`The AuthKit stand-in exited before it was ready (code ${code}, signal ${signal}).`),
+    );
   });
 }
 
@@ -186,7 +197,10 @@ class CookieJar {
 
   headerFor(url: URL): string | undefined {
     const matching = [...this.#cookies.values()].filter(
-      (cookie) => cookie.path === '/' || url.pathname === cookie.path || url.pathname.startsWith(`${cookie.path.replace(/\/$/, '')}/`),
+      (cookie) =>
+        cookie.path === '/' ||
+        url.pathname === cookie.path ||
+        url.pathname.startsWith(`${cookie.path.replace(/\/$/, '')}/`),
     );
     return matching.length ? matching.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ') : undefined;
   }
@@ -201,7 +215,10 @@ const CONFIRM_FORM = /<form method="post" action="(\/interaction\/[^"]+\/confirm
  * itself: the client's redirect_uri carrying `code`, `state` and `iss` (or `error`). That URL is
  * not fetched.
  */
-export async function authorizeHeadlessly(authorizationUrl: string | URL, options: { maxSteps?: number } = {}): Promise<URL> {
+export async function authorizeHeadlessly(
+  authorizationUrl: string | URL,
+  options: { maxSteps?: number } = {},
+): Promise<URL> {
   let url = new URL(authorizationUrl);
   const origin = url.origin;
   const jar = new CookieJar();
@@ -234,7 +251,13 @@ export async function authorizeHeadlessly(authorizationUrl: string | URL, option
       method = 'POST';
       continue;
     }
-    throw new Error(`Authorization stopped at HTTP ${response.status} on ${url.pathname}: ${text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)}`);
+    throw new Error(
+      `Authorization stopped at HTTP ${response.status} on ${url.pathname}: ${text
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300)}`,
+    );
   }
   throw new Error(`Authorization did not reach the client's redirect_uri within ${options.maxSteps ?? 10} steps.`);
 }
@@ -280,18 +303,25 @@ export function authKitTestControls(issuer: string): AuthKitTestControls {
     const payload = (await response.json().catch(() => ({}))) as T & { error_description?: string };
     if (!response.ok) {
       const hint = response.status === 404 ? ' (start the stand-in with testControls: true)' : '';
-      throw new Error(`Test control ${method} ${path} failed with HTTP ${response.status}: ${payload.error_description ?? 'no detail'}${hint}`);
+      throw new Error(
+        `Test control ${method} ${path} failed with HTTP ${response.status}: ${payload.error_description ?? 'no detail'}${hint}`,
+      );
     }
     return payload;
   };
   return {
     async mintToken(request) {
-      const minted = await call<{ access_token: string; claims: Record<string, unknown>; header: Record<string, unknown> }>('POST', '/tokens', request);
+      const minted = await call<{
+        access_token: string;
+        claims: Record<string, unknown>;
+        header: Record<string, unknown>;
+      }>('POST', '/tokens', request);
       return { accessToken: minted.access_token, claims: minted.claims, header: minted.header };
     },
     rotateSigningKey: (options = {}) => call('POST', '/rotate-keys', options),
     async setJwksMode(mode, options = {}) {
-      if (!JWKS_MODES.includes(mode)) throw new Error(`Unknown JWKS mode "${mode}": use one of ${JWKS_MODES.join(', ')}.`);
+      if (!JWKS_MODES.includes(mode))
+        throw new Error(`Unknown JWKS mode "${mode}": use one of ${JWKS_MODES.join(', ')}.`);
       await call('POST', '/jwks-mode', { mode, ...options });
     },
     async jwksRequestCount() {

@@ -42,7 +42,12 @@ async function main(): Promise<void> {
     strict: true,
   });
   const env = process.env;
-  const port = integer(values.port ?? env.AUTHKIT_PORT ?? String(DEFAULT_AUTHKIT_PORT), 'AUTHKIT_PORT (--port)', 0, 65535);
+  const port = integer(
+    values.port ?? env.AUTHKIT_PORT ?? String(DEFAULT_AUTHKIT_PORT),
+    'AUTHKIT_PORT (--port)',
+    0,
+    65535,
+  );
   const ttl = integer(
     values['access-token-ttl'] ?? env.AUTHKIT_ACCESS_TOKEN_TTL_SECONDS ?? String(DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
     'AUTHKIT_ACCESS_TOKEN_TTL_SECONDS (--access-token-ttl)',
@@ -50,7 +55,9 @@ async function main(): Promise<void> {
     86400,
   );
   const extraScopes = (values['extra-scopes'] ?? env.AUTHKIT_EXTRA_SCOPES ?? '').split(/[\s,]+/).filter(Boolean);
-  const signingKey = env.AUTHKIT_SIGNING_KEY ? parseSigningKey(env.AUTHKIT_SIGNING_KEY, 'AUTHKIT_SIGNING_KEY') : undefined;
+  const signingKey = env.AUTHKIT_SIGNING_KEY
+    ? parseSigningKey(env.AUTHKIT_SIGNING_KEY, 'AUTHKIT_SIGNING_KEY')
+    : undefined;
 
   const server = await startAuthKitServer({
     host: values.host ?? env.AUTHKIT_HOST ?? '127.0.0.1',

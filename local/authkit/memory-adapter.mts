@@ -35,7 +35,8 @@ export class SharedMemoryStore {
     if (this.#clientsFile === undefined || !key.startsWith(CLIENT_KEY_PREFIX)) return;
     const clients = new Map<string, Payload>();
     for (const [entryKey, entry] of this.#entries) {
-      if (entryKey.startsWith(CLIENT_KEY_PREFIX) && entry.expiresAt === undefined) clients.set(entryKey.slice(CLIENT_KEY_PREFIX.length), entry.payload);
+      if (entryKey.startsWith(CLIENT_KEY_PREFIX) && entry.expiresAt === undefined)
+        clients.set(entryKey.slice(CLIENT_KEY_PREFIX.length), entry.payload);
     }
     writeClientFile(this.#clientsFile, clients);
   }

@@ -63,7 +63,9 @@ function checkRedirectUris(_ctx: unknown, key: string, value: unknown): void {
   for (const uri of value) {
     const parsed = typeof uri === 'string' ? URL.parse(uri) : null;
     if (parsed?.protocol === 'http:' && !LOOPBACK_HOSTNAMES.has(parsed.hostname)) {
-      throw new errors.InvalidClientMetadata(`redirect_uris may use http only on localhost or 127.0.0.1, not ${parsed.host}`);
+      throw new errors.InvalidClientMetadata(
+        `redirect_uris may use http only on localhost or 127.0.0.1, not ${parsed.host}`,
+      );
     }
   }
 }
@@ -172,7 +174,9 @@ function outgoingFetch(cimdLoopback: boolean) {
 /** oidc-provider's own error page imports web fonts; this one loads nothing, so it works offline. */
 async function renderError(ctx: KoaContext, out: Record<string, unknown>): Promise<void> {
   const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-  const rows = Object.entries(out).map(([key, value]) => `<p><strong>${escape(key)}</strong>: ${escape(String(value))}</p>`).join('\n');
+  const rows = Object.entries(out)
+    .map(([key, value]) => `<p><strong>${escape(key)}</strong>: ${escape(String(value))}</p>`)
+    .join('\n');
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign-in error – local AuthKit</title>
@@ -240,7 +244,9 @@ export function createAuthKitProvider(settings: AuthKitProviderSettings): Provid
     extraTokenClaims: authKitTokenClaims,
     issueRefreshToken: async (_ctx: KoaContext, client: Client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
-    interactions: { url: (_ctx: KoaContext, interaction: { uid: string }) => `${INTERACTION_PATH_PREFIX}${interaction.uid}` },
+    interactions: {
+      url: (_ctx: KoaContext, interaction: { uid: string }) => `${INTERACTION_PATH_PREFIX}${interaction.uid}`,
+    },
     ttl: {
       AccessToken: settings.accessTokenTtlSeconds,
       AuthorizationCode: 60,

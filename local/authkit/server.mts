@@ -54,7 +54,8 @@ const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
 
 function hostForUrl(address: AddressInfo, requestedHost: string): string {
   // Keep a name such as "localhost" as given: the issuer must be the URL people and clients use.
-  const host = requestedHost === '' || requestedHost === '0.0.0.0' || requestedHost === '::' ? address.address : requestedHost;
+  const host =
+    requestedHost === '' || requestedHost === '0.0.0.0' || requestedHost === '::' ? address.address : requestedHost;
   return host.includes(':') ? `[${host}]` : host;
 }
 
@@ -131,7 +132,8 @@ function autoApproveRefusal(ctx: KoaContext, redirectUri: string | undefined): s
   if (!isLoopbackUrl(redirectUri)) return 'the code would leave this machine';
   const referer = ctx.get('referer');
   if (referer !== '' && !isLoopbackUrl(referer)) return 'the sign-in was started by a page on another site';
-  if (referer === '' && ctx.get('sec-fetch-site') === 'cross-site') return 'the sign-in was started by a page on another site';
+  if (referer === '' && ctx.get('sec-fetch-site') === 'cross-site')
+    return 'the sign-in was started by a page on another site';
   return undefined;
 }
 
@@ -257,12 +259,18 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
     onRequest(req, res);
     const path = (req.url ?? '/').split('?')[0];
     if (options.testControls && (path === TEST_CONTROLS_PATH || path.startsWith(`${TEST_CONTROLS_PATH}/`))) {
-      handleTestControl(req, res, path, { issuer, keyRing, scopes, accessTokenTtlSeconds, jwksFailure, rebuildProvider: buildProvider })
-        .catch((error: unknown) => {
-          log(`test control ${path} failed: ${(error as Error).message}`);
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: 'server_error' }));
-        });
+      handleTestControl(req, res, path, {
+        issuer,
+        keyRing,
+        scopes,
+        accessTokenTtlSeconds,
+        jwksFailure,
+        rebuildProvider: buildProvider,
+      }).catch((error: unknown) => {
+        log(`test control ${path} failed: ${(error as Error).message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'server_error' }));
+      });
       return;
     }
     if (path === AUTHKIT_ROUTES.jwks) {

@@ -36,10 +36,18 @@ export function parseSigningKey(json: string, source: string): SigningJwk {
   try {
     value = JSON.parse(json);
   } catch {
-    throw new Error(`${source} is not JSON: set it to a private RSA JWK such as {"kty":"RSA","kid":"...","n":"...","e":"AQAB","d":"...",...}.`);
+    throw new Error(
+      `${source} is not JSON: set it to a private RSA JWK such as {"kty":"RSA","kid":"...","n":"...","e":"AQAB","d":"...",...}.`,
+    );
   }
   const jwk = value as Partial<JWK>;
-  if (typeof value !== 'object' || value === null || jwk.kty !== 'RSA' || typeof jwk.d !== 'string' || typeof jwk.n !== 'string') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    jwk.kty !== 'RSA' ||
+    typeof jwk.d !== 'string' ||
+    typeof jwk.n !== 'string'
+  ) {
     throw new Error(`${source} must be a private RSA JWK (kty "RSA" with n, e, d, p, q, dp, dq, qi).`);
   }
   if (typeof jwk.kid !== 'string' || jwk.kid === '') {

@@ -28,7 +28,9 @@ export class JwksFailureSwitch {
         return false;
       case 'error':
         res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'server_error', error_description: 'JWKS failure switched on by test controls' }));
+        res.end(
+          JSON.stringify({ error: 'server_error', error_description: 'JWKS failure switched on by test controls' }),
+        );
         return true;
       case 'down':
         // A reset connection: what a caller sees when the host is unreachable mid-request.
@@ -77,7 +79,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   } catch {
     throw new BadRequest('body is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadRequest('body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new BadRequest('body must be a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -95,14 +98,23 @@ const TEST_SESSION_ID = 'session_01DEVTESTCONTROLS00000000';
  * `signWith: "unknown"` signs with a key that the JWKS never publishes.
  */
 async function mintToken(body: Record<string, unknown>, context: TestControlContext) {
-  const { aud, claims = {}, expiresInSeconds = context.accessTokenTtlSeconds, signWith = 'current', header = {} } = body;
+  const {
+    aud,
+    claims = {},
+    expiresInSeconds = context.accessTokenTtlSeconds,
+    signWith = 'current',
+    header = {},
+  } = body;
   if (!(typeof aud === 'string' || (Array.isArray(aud) && aud.every((item) => typeof item === 'string')))) {
     throw new BadRequest('aud is required: the resource (string) or resources (array of strings) the token is for');
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new BadRequest('claims must be an object');
-  if (typeof expiresInSeconds !== 'number' || !Number.isFinite(expiresInSeconds)) throw new BadRequest('expiresInSeconds must be a number');
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw new BadRequest('claims must be an object');
+  if (typeof expiresInSeconds !== 'number' || !Number.isFinite(expiresInSeconds))
+    throw new BadRequest('expiresInSeconds must be a number');
   if (signWith !== 'current' && signWith !== 'unknown') throw new BadRequest('signWith must be "current" or "unknown"');
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new BadRequest('header must be an object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new BadRequest('header must be an object');
 
   const now = Math.floor(Date.now() / 1000);
   const payload: Record<string, unknown> = {
@@ -133,7 +145,9 @@ async function mintToken(body: Record<string, unknown>, context: TestControlCont
     kid = context.keyRing.current.kid;
   }
   const protectedHeader = { alg: 'RS256', typ: 'at+jwt', kid, ...(header as Record<string, unknown>) };
-  const token = await new SignJWT(payload as JWTPayload).setProtectedHeader(protectedHeader as { alg: string }).sign(key);
+  const token = await new SignJWT(payload as JWTPayload)
+    .setProtectedHeader(protectedHeader as { alg: string })
+    .sign(key);
   return { access_token: token, claims: payload, header: protectedHeader };
 }
 
@@ -157,7 +171,8 @@ export async function handleTestControl(
       }
       case 'POST /jwks-mode': {
         const { mode, delayMs = DEFAULT_SLOW_DELAY_MS } = await readJson(req);
-        if (!JWKS_MODES.includes(mode as JwksMode)) throw new BadRequest(`mode must be one of ${JWKS_MODES.join(', ')}`);
+        if (!JWKS_MODES.includes(mode as JwksMode))
+          throw new BadRequest(`mode must be one of ${JWKS_MODES.join(', ')}`);
         if (typeof delayMs !== 'number' || delayMs < 0) throw new BadRequest('delayMs must be a non-negative number');
         context.jwksFailure.mode = mode as JwksMode;
         context.jwksFailure.delayMs = delayMs;
@@ -169,7 +184,8 @@ export async function handleTestControl(
         return send(res, 404, { error: 'not_found', error_description: `no test control ${route}` });
     }
   } catch (error) {
-    if (error instanceof BadRequest) return send(res, 400, { error: 'invalid_request', error_description: error.message });
+    if (error instanceof BadRequest)
+      return send(res, 400, { error: 'invalid_request', error_description: error.message });
     throw error;
   }
 }

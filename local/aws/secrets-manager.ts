@@ -29,7 +29,9 @@ export interface LocalSecretsManager {
 
 /** A secret value as `GenerateSecretString` makes one: printable characters, none of `exclude`. */
 export function generateSecretString(length = 32, exclude = ''): string {
-  const alphabet = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&*+-.:=?@^_~'].filter((c) => !exclude.includes(c));
+  const alphabet = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&*+-.:=?@^_~'].filter(
+    (c) => !exclude.includes(c),
+  );
   let out = '';
   while (out.length < length) {
     for (const byte of randomBytes(length)) {
@@ -64,7 +66,10 @@ async function bodyOf(req: http.IncomingMessage): Promise<Record<string, unknown
   }
 }
 
-export async function startLocalSecretsManager(secrets: readonly LocalSecret[], mayAccess: SecretAccessCheck): Promise<LocalSecretsManager> {
+export async function startLocalSecretsManager(
+  secrets: readonly LocalSecret[],
+  mayAccess: SecretAccessCheck,
+): Promise<LocalSecretsManager> {
   const reads = new Map<string, number>();
   const created = Math.floor(Date.now() / 1000);
   const versionId = randomUUID();
@@ -75,15 +80,33 @@ export async function startLocalSecretsManager(secrets: readonly LocalSecret[], 
       const target = String(req.headers['x-amz-target'] ?? '');
       const body = await bodyOf(req);
       if (req.method !== 'POST' || target !== 'secretsmanager.GetSecretValue') {
-        return failure(res, 400, 'InvalidRequestException', `The local Secrets Manager serves GetSecretValue only, not ${target || req.method}.`);
+        return failure(
+          res,
+          400,
+          'InvalidRequestException',
+          `The local Secrets Manager serves GetSecretValue only, not ${target || req.method}.`,
+        );
       }
       const secret = typeof body.SecretId === 'string' ? find(body.SecretId) : undefined;
-      if (secret === undefined) return failure(res, 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      if (secret === undefined)
+        return failure(res, 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
       if (!mayAccess(accessKeyIdOf(req.headers.authorization), 'secretsmanager:GetSecretValue', secret.arn)) {
-        return failure(res, 400, 'AccessDeniedException', `The caller is not authorized to perform secretsmanager:GetSecretValue on ${secret.arn}.`);
+        return failure(
+          res,
+          400,
+          'AccessDeniedException',
+          `The caller is not authorized to perform secretsmanager:GetSecretValue on ${secret.arn}.`,
+        );
       }
       reads.set(secret.arn, (reads.get(secret.arn) ?? 0) + 1);
-      reply(res, 200, { ARN: secret.arn, Name: secret.name, VersionId: versionId, SecretString: secret.value, VersionStages: ['AWSCURRENT'], CreatedDate: created });
+      reply(res, 200, {
+        ARN: secret.arn,
+        Name: secret.name,
+        VersionId: versionId,
+        SecretString: secret.value,
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: created,
+      });
     })().catch((error: unknown) => failure(res, 500, 'InternalServiceError', (error as Error).message));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

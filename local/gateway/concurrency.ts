@@ -17,7 +17,9 @@ const MINIMUM_UNRESERVED = 100;
 
 export type ThrottleReason = 'ReservedFunctionConcurrentInvocationLimitExceeded' | 'ConcurrentInvocationLimitExceeded';
 
-export type ConcurrencyGrant = { readonly ok: true; release(): void } | { readonly ok: false; readonly reason: ThrottleReason };
+export type ConcurrencyGrant =
+  | { readonly ok: true; release(): void }
+  | { readonly ok: false; readonly reason: ThrottleReason };
 
 export class AccountConcurrency {
   private readonly inFlight = new Map<string, number>();
@@ -25,7 +27,10 @@ export class AccountConcurrency {
   readonly unreservedLimit: number;
 
   /** `reserved`: ReservedConcurrentExecutions by function logical id, for the functions that set it. */
-  constructor(readonly accountLimit: number, private readonly reserved: ReadonlyMap<string, number>) {
+  constructor(
+    readonly accountLimit: number,
+    private readonly reserved: ReadonlyMap<string, number>,
+  ) {
     if (!Number.isInteger(accountLimit) || accountLimit < 1) {
       throw new TypeError(`accountConcurrencyLimit must be a positive integer, got ${accountLimit}.`);
     }

@@ -13,7 +13,11 @@ export type GatewayStartErrorCode =
   | 'LISTEN_FAILED';
 
 export class GatewayStartError extends Error {
-  constructor(readonly code: GatewayStartErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: GatewayStartErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'GatewayStartError';
   }
@@ -24,7 +28,11 @@ export class GatewayStartError extends Error {
  * not emulate. Serving the API without it would be a silent difference from AWS, so start fails.
  */
 export class UnsupportedFeatureError extends GatewayStartError {
-  constructor(readonly feature: string, readonly logicalId: string, detail?: string) {
+  constructor(
+    readonly feature: string,
+    readonly logicalId: string,
+    detail?: string,
+  ) {
     super(
       'UNSUPPORTED_FEATURE',
       `The local gateway does not support ${feature} (resource ${logicalId})${detail ? `: ${detail}` : ''}. ` +
@@ -36,8 +44,14 @@ export class UnsupportedFeatureError extends GatewayStartError {
 
 /** A value needed at request time (an environment variable, a URI, a header) that no intrinsic resolution can produce. */
 export class UnresolvableValueError extends GatewayStartError {
-  constructor(readonly where: string, detail: string) {
-    super('UNRESOLVABLE_VALUE', `Cannot resolve ${where}: ${detail}. Pass an override to startGateway or make the value static.`);
+  constructor(
+    readonly where: string,
+    detail: string,
+  ) {
+    super(
+      'UNRESOLVABLE_VALUE',
+      `Cannot resolve ${where}: ${detail}. Pass an override to startGateway or make the value static.`,
+    );
     this.name = 'UnresolvableValueError';
   }
 }

@@ -31,12 +31,24 @@ const DEFAULT_TEMPLATE = '{"message":$context.error.messageString}';
 
 /** AWS's defaults for the response types this gateway can produce. */
 export const BUILT_IN_RESPONSES: Readonly<Record<GatewayResponseType, BuiltInResponse>> = {
-  MISSING_AUTHENTICATION_TOKEN: { status: 403, errorType: 'MissingAuthenticationTokenException', template: DEFAULT_TEMPLATE },
+  MISSING_AUTHENTICATION_TOKEN: {
+    status: 403,
+    errorType: 'MissingAuthenticationTokenException',
+    template: DEFAULT_TEMPLATE,
+  },
   UNAUTHORIZED: { status: 401, errorType: 'UnauthorizedException', template: DEFAULT_TEMPLATE },
   // AWS's own ACCESS_DENIED body spells the key with a capital M.
-  ACCESS_DENIED: { status: 403, errorType: 'AccessDeniedException', template: '{"Message":$context.error.messageString}' },
+  ACCESS_DENIED: {
+    status: 403,
+    errorType: 'AccessDeniedException',
+    template: '{"Message":$context.error.messageString}',
+  },
   AUTHORIZER_FAILURE: { status: 500, errorType: 'AuthorizerFailureException', template: DEFAULT_TEMPLATE },
-  AUTHORIZER_CONFIGURATION_ERROR: { status: 500, errorType: 'AuthorizerConfigurationException', template: DEFAULT_TEMPLATE },
+  AUTHORIZER_CONFIGURATION_ERROR: {
+    status: 500,
+    errorType: 'AuthorizerConfigurationException',
+    template: DEFAULT_TEMPLATE,
+  },
   API_CONFIGURATION_ERROR: { status: 500, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
   INTEGRATION_FAILURE: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
   INTEGRATION_TIMEOUT: { status: 504, errorType: 'InternalServerErrorException', template: DEFAULT_TEMPLATE },
@@ -83,7 +95,8 @@ export interface GatewayError {
  * body does not. (A public report quoting the message: http://www.kouhan.cn/en/article/00039538.)
  */
 export function missingAuthenticationToken(authorization: string | undefined): GatewayError {
-  if (authorization === undefined) return { type: 'MISSING_AUTHENTICATION_TOKEN', message: GATEWAY_MESSAGES.missingAuthenticationToken };
+  if (authorization === undefined)
+    return { type: 'MISSING_AUTHENTICATION_TOKEN', message: GATEWAY_MESSAGES.missingAuthenticationToken };
   const space = authorization.indexOf(' ');
   const credential = (space < 0 ? authorization : authorization.slice(space + 1)).split(',')[0].trim();
   return {
@@ -96,7 +109,10 @@ export function missingAuthenticationToken(authorization: string | undefined): G
 /** Whether a gateway response template puts `$context.error.message(String)` in the body, which can echo a token (see above). */
 export function rendersErrorMessage(response: CustomGatewayResponse | undefined): boolean {
   if (!response) return true;
-  return response.templates.length === 0 || response.templates.some(([, template]) => /\$context\.error\.message/.test(template.source));
+  return (
+    response.templates.length === 0 ||
+    response.templates.some(([, template]) => /\$context\.error\.message/.test(template.source))
+  );
 }
 
 export interface RenderedGatewayResponse {
@@ -142,7 +158,8 @@ export const GATEWAY_MESSAGES = {
  *   (https://jun711.github.io/aws/handling-aws-api-gateway-and-lambda-413-error/).
  */
 export function lambdaFailureResponse(failure: string): GatewayError {
-  if (failure === 'throttled') return { type: 'INTEGRATION_FAILURE', message: GATEWAY_MESSAGES.internalServerError, status: 500 };
+  if (failure === 'throttled')
+    return { type: 'INTEGRATION_FAILURE', message: GATEWAY_MESSAGES.internalServerError, status: 500 };
   if (failure === 'request-too-large') return { type: 'REQUEST_TOO_LARGE', message: GATEWAY_MESSAGES.requestTooLong };
   return { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 };
 }
@@ -162,7 +179,7 @@ export function resolveHeader(source: HeaderSource, inputs: TemplateInputs): str
       return inputs.stageVariables[source.name];
     case 'request': {
       const map = inputs.params[source.location];
-      return Object.prototype.hasOwnProperty.call(map, source.name) ? map[source.name] : undefined;
+      return Object.hasOwn(map, source.name) ? map[source.name] : undefined;
     }
   }
 }
@@ -193,8 +210,8 @@ export function renderGatewayResponse(
   };
   const templateInputs = { ...inputs, context };
   const templates = chosen?.templates ?? [];
-  const [contentType, template] =
-    templates.find(([type]) => type === 'application/json') ?? templates[0] ?? ['application/json', builtInTemplate(builtIn.template)];
+  const [contentType, template] = templates.find(([type]) => type === 'application/json') ??
+    templates[0] ?? ['application/json', builtInTemplate(builtIn.template)];
   const headers: Record<string, string> = { 'Content-Type': contentType };
   for (const [name, source] of chosen?.headers ?? []) {
     const value = resolveHeader(source, templateInputs);

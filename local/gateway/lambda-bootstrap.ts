@@ -17,7 +17,7 @@ import {
   isStreamingHandler,
   LocalResponseStream,
   MalformedStreamingHandler,
-  ResponseSink,
+  type ResponseSink,
   streamingHighWaterMark,
 } from './lambda-response-stream';
 
@@ -30,10 +30,18 @@ function send(message: BootstrapMessage): void {
 
 function serializeError(error: unknown, fallbackType = 'Error'): SerializedError {
   if (error instanceof Error) {
-    return { errorType: error.name || fallbackType, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+    return {
+      errorType: error.name || fallbackType,
+      errorMessage: error.message,
+      trace: (error.stack ?? '').split('\n'),
+    };
   }
   // `callback('Unauthorized')` and `throw 'x'` report the string itself as the message.
-  return { errorType: fallbackType, errorMessage: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error), trace: [] };
+  return {
+    errorType: fallbackType,
+    errorMessage: typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error)),
+    trace: [],
+  };
 }
 
 // Same rule as the Lambda runtime: `dir/file.export.path` → module `dir/file`, export `export.path`.
@@ -41,7 +49,10 @@ function splitHandler(handler: string): { modulePath: string; exportPath: string
   const slash = handler.lastIndexOf('/');
   const base = handler.slice(slash + 1);
   const dot = base.indexOf('.');
-  if (dot <= 0) throw Object.assign(new Error(`Bad handler ${handler}: expected <module>.<export>`), { name: 'Runtime.MalformedHandlerName' });
+  if (dot <= 0)
+    throw Object.assign(new Error(`Bad handler ${handler}: expected <module>.<export>`), {
+      name: 'Runtime.MalformedHandlerName',
+    });
   return { modulePath: handler.slice(0, slash + 1) + base.slice(0, dot), exportPath: base.slice(dot + 1).split('.') };
 }
 
@@ -49,7 +60,10 @@ async function loadHandler(taskRoot: string, handlerSetting: string): Promise<Ha
   const { modulePath, exportPath } = splitHandler(handlerSetting);
   const base = path.resolve(taskRoot, modulePath);
   const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((candidate) => fs.existsSync(candidate));
-  if (!file) throw Object.assign(new Error(`Cannot find module '${modulePath}' in ${taskRoot}`), { name: 'Runtime.ImportModuleError' });
+  if (!file)
+    throw Object.assign(new Error(`Cannot find module '${modulePath}' in ${taskRoot}`), {
+      name: 'Runtime.ImportModuleError',
+    });
   let loaded: unknown;
   if (file.endsWith('.mjs')) {
     loaded = await import(pathToFileURL(file).href);
@@ -62,9 +76,12 @@ async function loadHandler(taskRoot: string, handlerSetting: string): Promise<Ha
     }
   }
   let target: unknown = loaded;
-  for (const key of exportPath) target = target === null || target === undefined ? undefined : (target as Record<string, unknown>)[key];
+  for (const key of exportPath)
+    target = target === null || target === undefined ? undefined : (target as Record<string, unknown>)[key];
   if (typeof target !== 'function') {
-    throw Object.assign(new Error(`${modulePath}.${exportPath.join('.')} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+    throw Object.assign(new Error(`${modulePath}.${exportPath.join('.')} is undefined or not exported`), {
+      name: 'Runtime.HandlerNotFound',
+    });
   }
   return target as Handler;
 }
@@ -108,7 +125,12 @@ let currentStream: { readonly invocationId: string; readonly stream: LocalRespon
  * promise; the invocation is over once that promise has settled and the stream has ended (or been
  * destroyed). A value the handler returns is ignored with the runtime's warning.
  */
-async function runStreamingHandler(handler: Handler, message: InvokeMessage, sink: ResponseSink, highWaterMark: number | undefined): Promise<void> {
+async function runStreamingHandler(
+  handler: Handler,
+  message: InvokeMessage,
+  sink: ResponseSink,
+  highWaterMark: number | undefined,
+): Promise<void> {
   const stream = new LocalResponseStream(sink, highWaterMark);
   currentStream = { invocationId: message.invocationId, stream };
   const ended = new Promise<void>((resolve) => {
@@ -135,7 +157,12 @@ function ipcSink(invocationId: string): ResponseSink {
     head: (contentType) => send({ type: 'stream-head', invocationId, contentType }),
     chunk: (data, done) => {
       if (!process.send) return done(new Error('The IPC channel to the gateway is closed'));
-      process.send({ type: 'stream-chunk', invocationId, data: data.toString('base64') } satisfies BootstrapMessage, undefined, {}, (error) => done(error));
+      process.send(
+        { type: 'stream-chunk', invocationId, data: data.toString('base64') } satisfies BootstrapMessage,
+        undefined,
+        {},
+        (error) => done(error),
+      );
     },
   };
 }
@@ -162,7 +189,10 @@ function serveInvocation(handler: Handler, message: InvokeMessage): void {
     return fail(error);
   }
   if (streaming && message.mode === 'stream') {
-    runStreamingHandler(handler, message, ipcSink(invocationId), streamingHighWaterMark(handler)).then(() => send({ type: 'stream-end', invocationId, rss: rss() }), fail);
+    runStreamingHandler(handler, message, ipcSink(invocationId), streamingHighWaterMark(handler)).then(
+      () => send({ type: 'stream-end', invocationId, rss: rss() }),
+      fail,
+    );
   } else if (streaming) {
     const chunks: Buffer[] = [];
     runStreamingHandler(handler, message, collectingSink(chunks), streamingHighWaterMark(handler)).then(
@@ -175,7 +205,12 @@ function serveInvocation(handler: Handler, message: InvokeMessage): void {
       try {
         payload = JSON.stringify(result === undefined ? null : result);
       } catch (error) {
-        send({ type: 'error', invocationId, error: serializeError(error, 'Runtime.ResponseSerializationError'), rss: rss() });
+        send({
+          type: 'error',
+          invocationId,
+          error: serializeError(error, 'Runtime.ResponseSerializationError'),
+          rss: rss(),
+        });
         return;
       }
       if (message.mode === 'buffered') return send({ type: 'result', invocationId, payload, rss: rss() });

@@ -78,7 +78,8 @@ export function installAwsLambdaGlobal(): void {
   (globalThis as { awslambda?: unknown }).awslambda = {
     streamifyResponse(handler: Marked, options?: { highWaterMark?: unknown }) {
       handler[HANDLER_STREAMING] = STREAM_RESPONSE;
-      if (typeof options?.highWaterMark === 'number') handler[HANDLER_HIGHWATERMARK] = parseInt(String(options.highWaterMark), 10);
+      if (typeof options?.highWaterMark === 'number')
+        handler[HANDLER_HIGHWATERMARK] = parseInt(String(options.highWaterMark), 10);
       return handler;
     },
     HttpResponseStream,
@@ -102,7 +103,10 @@ export class LocalResponseStream extends Writable {
   private started = false;
   private headSent = false;
 
-  constructor(private readonly sink: ResponseSink, highWaterMark?: number) {
+  constructor(
+    private readonly sink: ResponseSink,
+    highWaterMark?: number,
+  ) {
     super(highWaterMark === undefined ? {} : { highWaterMark });
     // Even a stream that ends without data tells the gateway its content type.
     this.once('finish', () => this.sendHead());
@@ -121,7 +125,12 @@ export class LocalResponseStream extends Writable {
       });
     }
     this.started = true;
-    return Writable.prototype.write.call(this, data, encoding as BufferEncoding, callback as (error?: Error | null) => void);
+    return Writable.prototype.write.call(
+      this,
+      data,
+      encoding as BufferEncoding,
+      callback as (error?: Error | null) => void,
+    );
   }
 
   override end(first?: unknown): this {

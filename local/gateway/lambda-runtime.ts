@@ -4,12 +4,19 @@
  * the first invocation (a cold start), stay warm afterwards, serve one invocation at a time, and
  * are replaced after a timeout or crash, as Lambda replaces a failed execution environment.
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import type { AccountConcurrency } from './concurrency';
-import type { BootstrapMessage, GatewayMessage, ClientGoneMessage, InvokeMessage, InvokeMode, SerializedError } from './lambda-protocol';
+import type {
+  BootstrapMessage,
+  GatewayMessage,
+  ClientGoneMessage,
+  InvokeMessage,
+  InvokeMode,
+  SerializedError,
+} from './lambda-protocol';
 
 export interface LocalFunctionSpec {
   readonly logicalId: string;
@@ -148,7 +155,10 @@ export class LocalFunction {
   private coldStartCount = 0;
   private stopped = false;
 
-  constructor(readonly spec: LocalFunctionSpec, private readonly options: LocalFunctionOptions) {}
+  constructor(
+    readonly spec: LocalFunctionSpec,
+    private readonly options: LocalFunctionOptions,
+  ) {}
 
   /** The environment a process of this function sees: the template's variables plus Lambda's reserved ones. */
   processEnvironment(): Record<string, string> {
@@ -173,7 +183,11 @@ export class LocalFunction {
     };
   }
 
-  async invoke(event: unknown, awsRequestId: string = randomUUID(), options: InvokeOptions = {}): Promise<InvocationOutcome> {
+  async invoke(
+    event: unknown,
+    awsRequestId: string = randomUUID(),
+    options: InvokeOptions = {},
+  ): Promise<InvocationOutcome> {
     const started = Date.now();
     if (this.stopped) throw new Error(`Function ${this.spec.logicalId} is stopped`);
     const refused = this.refusal(event, started);
@@ -203,13 +217,22 @@ export class LocalFunction {
     return {
       ok: false,
       failure: 'request-too-large',
-      error: { errorType: 'RequestEntityTooLargeException', errorMessage: `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation (the event is ${bytes} bytes)`, trace: [] },
+      error: {
+        errorType: 'RequestEntityTooLargeException',
+        errorMessage: `Request must be smaller than ${MAX_INVOKE_REQUEST_BYTES} bytes for the InvokeFunction operation (the event is ${bytes} bytes)`,
+        trace: [],
+      },
       durationMs: Date.now() - started,
       coldStart: false,
     };
   }
 
-  private async invokeWithinConcurrency(event: unknown, awsRequestId: string, options: InvokeOptions, started: number): Promise<InvocationOutcome> {
+  private async invokeWithinConcurrency(
+    event: unknown,
+    awsRequestId: string,
+    options: InvokeOptions,
+    started: number,
+  ): Promise<InvocationOutcome> {
     this.invocationCount++;
     const { worker, coldStart } = await this.acquire();
     const failed = (failure: InvocationFailure, error: SerializedError): InvocationOutcome => {
@@ -258,7 +281,11 @@ export class LocalFunction {
           return failed('crash', reply.error);
         default:
           this.retire(worker);
-          return failed('crash', { errorType: 'Runtime.ExitError', errorMessage: 'The function process exited during the invocation', trace: [] });
+          return failed('crash', {
+            errorType: 'Runtime.ExitError',
+            errorMessage: 'The function process exited during the invocation',
+            trace: [],
+          });
       }
     } finally {
       this.release(worker);
@@ -266,7 +293,12 @@ export class LocalFunction {
   }
 
   /** Sends one invocation and waits for its outcome, the function's Timeout, or the process's exit. */
-  private exchange(worker: Worker, message: InvokeMessage, timeoutMs: number, options: InvokeOptions): Promise<BootstrapMessage | { type: 'exit' } | { type: 'timeout' }> {
+  private exchange(
+    worker: Worker,
+    message: InvokeMessage,
+    timeoutMs: number,
+    options: InvokeOptions,
+  ): Promise<BootstrapMessage | { type: 'exit' } | { type: 'timeout' }> {
     return new Promise((resolve) => {
       const onClientGone = () => {
         if (worker.pending?.invocationId === message.invocationId && worker.alive) {
@@ -328,7 +360,10 @@ export class LocalFunction {
       cwd: this.spec.codeDir,
       env: this.processEnvironment(),
       // The Node.js Lambda runtime sizes the heap from the configured memory.
-      execArgv: [`--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`, ...(this.options.exposeGc ? ['--expose-gc'] : [])],
+      execArgv: [
+        `--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`,
+        ...(this.options.exposeGc ? ['--expose-gc'] : []),
+      ],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -342,7 +377,11 @@ export class LocalFunction {
       rss: 0,
     };
     const initTimer = setTimeout(() => {
-      markReady({ errorType: 'Runtime.InitTimeout', errorMessage: `Loading the handler took longer than ${INIT_TIMEOUT_MS / 1000} s`, trace: [] });
+      markReady({
+        errorType: 'Runtime.InitTimeout',
+        errorMessage: `Loading the handler took longer than ${INIT_TIMEOUT_MS / 1000} s`,
+        trace: [],
+      });
       this.retire(worker);
     }, INIT_TIMEOUT_MS);
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -376,14 +415,22 @@ export class LocalFunction {
     // an unhandled 'error' event ending the gateway.
     child.on('error', (error) => {
       clearTimeout(initTimer);
-      markReady({ errorType: 'Runtime.StartError', errorMessage: `The function process could not start: ${error.message}`, trace: [] });
+      markReady({
+        errorType: 'Runtime.StartError',
+        errorMessage: `The function process could not start: ${error.message}`,
+        trace: [],
+      });
       worker.pending?.settle({ type: 'exit' });
       this.retire(worker);
     });
     child.on('exit', () => {
       clearTimeout(initTimer);
       worker.alive = false;
-      markReady({ errorType: 'Runtime.ExitError', errorMessage: 'The function process exited while loading', trace: [] });
+      markReady({
+        errorType: 'Runtime.ExitError',
+        errorMessage: 'The function process exited while loading',
+        trace: [],
+      });
       worker.pending?.settle({ type: 'exit' });
       const index = this.workers.indexOf(worker);
       if (index >= 0) this.workers.splice(index, 1);
@@ -407,7 +454,8 @@ export class LocalFunction {
    * `exposeGc`; a process that does not answer within `timeoutMs` is left out.
    */
   async measureHeaps(timeoutMs = 5000): Promise<Map<number, number>> {
-    if (!this.options.exposeGc) throw new Error(`measureHeaps needs the gateway's exposeGc option (function ${this.spec.logicalId}).`);
+    if (!this.options.exposeGc)
+      throw new Error(`measureHeaps needs the gateway's exposeGc option (function ${this.spec.logicalId}).`);
     const heaps = new Map<number, number>();
     await Promise.all(
       this.workers

@@ -10,10 +10,21 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GatewayStartError, UnresolvableValueError, UnsupportedFeatureError } from './errors';
-import { CustomGatewayResponse, HeaderSource } from './gateway-responses';
+import type { CustomGatewayResponse, HeaderSource } from './gateway-responses';
 import type { LocalFunctionSpec } from './lambda-runtime';
-import { CfnResource, DeploymentEnvironment, IntrinsicResolver, LoadedStack, PhysicalValues } from './template';
-import { MethodThrottle, MethodThrottleSetting, methodThrottleSetting, resolveMethodThrottle } from './throttle';
+import {
+  type CfnResource,
+  type DeploymentEnvironment,
+  IntrinsicResolver,
+  type LoadedStack,
+  type PhysicalValues,
+} from './template';
+import {
+  type MethodThrottle,
+  type MethodThrottleSetting,
+  methodThrottleSetting,
+  resolveMethodThrottle,
+} from './throttle';
 import { SubstitutionTemplate } from './substitution-template';
 import { CompiledTemplate, UnsupportedTemplateError } from './vtl';
 import { webAclForStage, type WebAclModel } from './waf';
@@ -192,16 +203,22 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     let name = functionNames.get(logicalId);
     if (name === undefined) {
       const declared = resources[logicalId].Properties?.FunctionName;
-      name = declared !== undefined ? resolver.resolveString(declared, `${logicalId}.FunctionName`) : `${stack.stackName}-${logicalId}`.slice(0, 64);
+      name =
+        declared !== undefined
+          ? resolver.resolveString(declared, `${logicalId}.FunctionName`)
+          : `${stack.stackName}-${logicalId}`.slice(0, 64);
       functionNames.set(logicalId, name);
     }
     return name;
   };
   const webAclName = (logicalId: string) =>
-    resources[logicalId].Properties?.Name !== undefined ? resolver.resolveString(resources[logicalId].Properties?.Name, `${logicalId}.Name`) : `${logicalId}-${shortId(logicalId, 12)}`;
+    resources[logicalId].Properties?.Name !== undefined
+      ? resolver.resolveString(resources[logicalId].Properties?.Name, `${logicalId}.Name`)
+      : `${logicalId}-${shortId(logicalId, 12)}`;
   const webAclArn = (logicalId: string) =>
     `arn:aws:wafv2:${options.region}:${options.accountId}:regional/webacl/${webAclName(logicalId)}/${shortId(`${stack.stackName}/${logicalId}/id`, 36)}`;
-  const functionArn = (logicalId: string) => `arn:aws:lambda:${options.region}:${options.accountId}:function:${functionName(logicalId)}`;
+  const functionArn = (logicalId: string) =>
+    `arn:aws:lambda:${options.region}:${options.accountId}:function:${functionName(logicalId)}`;
 
   const physical: PhysicalValues = {
     ref(logicalId) {
@@ -224,8 +241,13 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         case 'AWS::Lambda::Alias':
         case 'AWS::Lambda::Version': {
           const target = resolver.resolveString(resource.Properties?.FunctionName, `${logicalId}.FunctionName`);
-          const qualifier = resource.Type === 'AWS::Lambda::Alias' ? resolver.resolveString(resource.Properties?.Name, `${logicalId}.Name`) : '1';
-          const base = target.startsWith('arn:') ? target : `arn:aws:lambda:${options.region}:${options.accountId}:function:${target}`;
+          const qualifier =
+            resource.Type === 'AWS::Lambda::Alias'
+              ? resolver.resolveString(resource.Properties?.Name, `${logicalId}.Name`)
+              : '1';
+          const base = target.startsWith('arn:')
+            ? target
+            : `arn:aws:lambda:${options.region}:${options.accountId}:function:${target}`;
           return `${base}:${qualifier}`;
         }
         case 'AWS::IAM::Role':
@@ -272,7 +294,12 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   };
   const deployedOrigin = `https://${apiId}.execute-api.${environment.region}.${environment.urlSuffix}`;
   const localOrigin = options.executeApiOrigin;
-  resolver = new IntrinsicResolver(template, environment, physical, localOrigin === undefined ? undefined : (built) => built.split(deployedOrigin).join(localOrigin));
+  resolver = new IntrinsicResolver(
+    template,
+    environment,
+    physical,
+    localOrigin === undefined ? undefined : (built) => built.split(deployedOrigin).join(localOrigin),
+  );
   const str = (value: unknown, where: string) => resolver.resolveString(value, where);
   const props = (logicalId: string) => (resources[logicalId].Properties ?? {}) as Record<string, unknown>;
   const belongsToApi = (logicalId: string) => {
@@ -293,11 +320,15 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   ] as const) {
     if (apiProps[property] !== undefined) throw new UnsupportedFeatureError(feature, restApiLogicalId);
   }
-  const binaryMediaTypes = ((resolver.resolve(apiProps.BinaryMediaTypes ?? [], `${restApiLogicalId}.BinaryMediaTypes`) as unknown[]) ?? []).map(String);
+  const binaryMediaTypes = (
+    (resolver.resolve(apiProps.BinaryMediaTypes ?? [], `${restApiLogicalId}.BinaryMediaTypes`) as unknown[]) ?? []
+  ).map(String);
 
   // --- Stage ---
   const stages = ofType('AWS::ApiGateway::Stage').filter(([id]) => belongsToApi(id));
-  const inlineStages = ofType('AWS::ApiGateway::Deployment').filter(([id]) => belongsToApi(id) && props(id).StageName !== undefined);
+  const inlineStages = ofType('AWS::ApiGateway::Deployment').filter(
+    ([id]) => belongsToApi(id) && props(id).StageName !== undefined,
+  );
   type StageChoice = { logicalId: string; name: string; variables: unknown; settings: unknown[]; canary?: unknown };
   const stageChoices: StageChoice[] = [
     ...stages.map(([id, r]) => ({
@@ -315,7 +346,13 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         variables: description.Variables,
         // The description's own throttling and caching fields are the stage-wide (`*` on `/*`) method setting.
         settings: [
-          { HttpMethod: '*', ResourcePath: '/*', CachingEnabled: description.CachingEnabled, ThrottlingRateLimit: description.ThrottlingRateLimit, ThrottlingBurstLimit: description.ThrottlingBurstLimit },
+          {
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            CachingEnabled: description.CachingEnabled,
+            ThrottlingRateLimit: description.ThrottlingRateLimit,
+            ThrottlingBurstLimit: description.ThrottlingBurstLimit,
+          },
           ...((description.MethodSettings as unknown[]) ?? []),
         ],
         canary: description.CanarySetting,
@@ -334,26 +371,41 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   }
   const stage = stageMatches[0];
   used.add(stage.logicalId);
-  if (stage.canary !== undefined) throw new UnsupportedFeatureError('a canary deployment (CanarySetting)', stage.logicalId);
+  if (stage.canary !== undefined)
+    throw new UnsupportedFeatureError('a canary deployment (CanarySetting)', stage.logicalId);
   const throttleSettings: MethodThrottleSetting[] = [];
   stage.settings.forEach((setting, index) => {
     const where = `${stage.logicalId}.MethodSettings[${index}]`;
     const resolved = (resolver.resolve(setting, where) as Record<string, unknown>) ?? {};
-    if (resolved.CachingEnabled === true) throw new UnsupportedFeatureError('response caching (CachingEnabled)', stage.logicalId);
+    if (resolved.CachingEnabled === true)
+      throw new UnsupportedFeatureError('response caching (CachingEnabled)', stage.logicalId);
     const throttle = methodThrottleSetting(resolved, where);
     if (!throttle) return;
-    const duplicate = throttleSettings.find((s) => s.httpMethod === throttle.httpMethod && s.resourcePath === throttle.resourcePath);
-    if (duplicate) throw new UnsupportedFeatureError(`two method settings for ${throttle.httpMethod} ${throttle.resourcePath}`, where);
+    const duplicate = throttleSettings.find(
+      (s) => s.httpMethod === throttle.httpMethod && s.resourcePath === throttle.resourcePath,
+    );
+    if (duplicate)
+      throw new UnsupportedFeatureError(
+        `two method settings for ${throttle.httpMethod} ${throttle.resourcePath}`,
+        where,
+      );
     throttleSettings.push(throttle);
   });
   const stageVariables = Object.fromEntries(
-    Object.entries((resolver.resolve(stage.variables ?? {}, `${stage.logicalId}.Variables`) as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]),
+    Object.entries(
+      (resolver.resolve(stage.variables ?? {}, `${stage.logicalId}.Variables`) as Record<string, unknown>) ?? {},
+    ).map(([k, v]) => [k, String(v)]),
   );
-  ignored.push(...[...stages, ...inlineStages].filter(([id]) => id !== stage.logicalId).map(([logicalId, r]) => ({ logicalId, type: r.Type, reason: `another stage than ${stage.name}` })));
+  ignored.push(
+    ...[...stages, ...inlineStages]
+      .filter(([id]) => id !== stage.logicalId)
+      .map(([logicalId, r]) => ({ logicalId, type: r.Type, reason: `another stage than ${stage.name}` })),
+  );
 
   // --- Functions, created as integrations and authorizers reference them ---
   const functionLogicalIdsByName = new Map<string, string>();
-  for (const [logicalId] of ofType('AWS::Lambda::Function')) functionLogicalIdsByName.set(functionName(logicalId), logicalId);
+  for (const [logicalId] of ofType('AWS::Lambda::Function'))
+    functionLogicalIdsByName.set(functionName(logicalId), logicalId);
   const functions = new Map<string, LocalFunctionSpec>();
   const overrides = options.environmentOverrides ?? {};
 
@@ -363,7 +415,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     const invoke = /:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/.exec(resolved);
     const stream = /:lambda:path\/2021-11-15\/functions\/(.+)\/response-streaming-invocations$/.exec(resolved);
     const arn = LAMBDA_ARN.exec((invoke ?? stream)?.[1] ?? '');
-    if (!arn) throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
+    if (!arn)
+      throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
     const logicalId = functionLogicalIdsByName.get(arn[1]);
     if (!logicalId) throw new UnresolvableValueError(where, `function ${arn[1]} is not defined in this stack`);
     addFunction(logicalId);
@@ -374,7 +427,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     const resolved = str(uri, where);
     const match = /:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/.exec(resolved);
     const arn = match ? LAMBDA_ARN.exec(match[1]) : null;
-    if (!arn) throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
+    if (!arn)
+      throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
     const logicalId = functionLogicalIdsByName.get(arn[1]);
     if (!logicalId) throw new UnresolvableValueError(where, `function ${arn[1]} is not defined in this stack`);
     addFunction(logicalId);
@@ -386,20 +440,28 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     used.add(logicalId);
     const p = props(logicalId);
     const runtime = str(p.Runtime, `${logicalId}.Runtime`);
-    if (!/^nodejs\d+\.x$/.test(runtime)) throw new UnsupportedFeatureError(`the Lambda runtime ${runtime}`, logicalId, 'only Node.js functions run locally');
-    if (p.PackageType === 'Image') throw new UnsupportedFeatureError('container image functions (PackageType Image)', logicalId);
+    if (!/^nodejs\d+\.x$/.test(runtime))
+      throw new UnsupportedFeatureError(
+        `the Lambda runtime ${runtime}`,
+        logicalId,
+        'only Node.js functions run locally',
+      );
+    if (p.PackageType === 'Image')
+      throw new UnsupportedFeatureError('container image functions (PackageType Image)', logicalId);
     if (p.Layers !== undefined) throw new UnsupportedFeatureError('Lambda layers (Layers)', logicalId);
-    if (p.FileSystemConfigs !== undefined) throw new UnsupportedFeatureError('EFS file systems (FileSystemConfigs)', logicalId);
+    if (p.FileSystemConfigs !== undefined)
+      throw new UnsupportedFeatureError('EFS file systems (FileSystemConfigs)', logicalId);
     const name = functionName(logicalId);
     // CDK logical ids end in an 8-digit hex hash; the id without it is stable across edits.
     const unhashed = /^(.+)[0-9A-F]{8}$/.exec(logicalId)?.[1];
     const override = {
       ...(overrides['*'] ?? {}),
-      ...(unhashed ? overrides[unhashed] ?? {} : {}),
+      ...(unhashed ? (overrides[unhashed] ?? {}) : {}),
       ...(overrides[name] ?? {}),
       ...(overrides[logicalId] ?? {}),
     };
-    const declared = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const declared = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {}) as Record<string, unknown>;
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(declared)) {
       if (key in override) continue;
@@ -415,7 +477,10 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       runtime,
       timeoutSeconds: p.Timeout === undefined ? 3 : Number(resolver.resolve(p.Timeout, `${logicalId}.Timeout`)),
       memoryMb: p.MemorySize === undefined ? 128 : Number(resolver.resolve(p.MemorySize, `${logicalId}.MemorySize`)),
-      reservedConcurrency: p.ReservedConcurrentExecutions === undefined ? undefined : Number(resolver.resolve(p.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`)),
+      reservedConcurrency:
+        p.ReservedConcurrentExecutions === undefined
+          ? undefined
+          : Number(resolver.resolve(p.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`)),
       environment: env,
       region: options.region,
     });
@@ -429,15 +494,24 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       fs.writeFileSync(path.join(dir, 'index.js'), str(code.ZipFile, `${logicalId}.Code.ZipFile`));
       return dir;
     }
-    if (code.ImageUri !== undefined) throw new UnsupportedFeatureError('container image functions (Code.ImageUri)', logicalId);
+    if (code.ImageUri !== undefined)
+      throw new UnsupportedFeatureError('container image functions (Code.ImageUri)', logicalId);
     const metadataPath = resource.Metadata?.['aws:asset:path'];
     let assetPath = typeof metadataPath === 'string' ? path.resolve(stack.assemblyDir, metadataPath) : undefined;
-    if (!assetPath && code.S3Key !== undefined) assetPath = stack.assetPathByObjectKey.get(str(code.S3Key, `${logicalId}.Code.S3Key`));
+    if (!assetPath && code.S3Key !== undefined)
+      assetPath = stack.assetPathByObjectKey.get(str(code.S3Key, `${logicalId}.Code.S3Key`));
     if (!assetPath || !fs.existsSync(assetPath)) {
-      throw new GatewayStartError('ASSET_NOT_FOUND', `The code of function ${logicalId} is not in ${stack.assemblyDir} (no asset matches its S3Key or aws:asset:path). Synthesize with bundling enabled.`);
+      throw new GatewayStartError(
+        'ASSET_NOT_FOUND',
+        `The code of function ${logicalId} is not in ${stack.assemblyDir} (no asset matches its S3Key or aws:asset:path). Synthesize with bundling enabled.`,
+      );
     }
     if (!fs.statSync(assetPath).isDirectory()) {
-      throw new UnsupportedFeatureError('a zip-file code asset', logicalId, `${assetPath} is not a folder; use a folder or a bundled NodejsFunction`);
+      throw new UnsupportedFeatureError(
+        'a zip-file code asset',
+        logicalId,
+        `${assetPath} is not a folder; use a folder or a bundled NodejsFunction`,
+      );
     }
     return assetPath;
   };
@@ -453,7 +527,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     used.add(logicalId);
     const p = props(logicalId);
     const type = str(p.Type, `${logicalId}.Type`);
-    if (type !== 'TOKEN') throw new UnsupportedFeatureError(`a ${type} authorizer`, logicalId, 'only TOKEN authorizers are emulated');
+    if (type !== 'TOKEN')
+      throw new UnsupportedFeatureError(`a ${type} authorizer`, logicalId, 'only TOKEN authorizers are emulated');
     const identitySource = str(p.IdentitySource, `${logicalId}.IdentitySource`);
     const header = /^method\.request\.header\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/.exec(identitySource);
     if (!header) throw new UnsupportedFeatureError(`the identity source ${identitySource}`, logicalId);
@@ -464,10 +539,17 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         // API Gateway applies the expression as a Java regex to the whole value.
         validation = new RegExp(`^(?:${expression})$`, 's');
       } catch (error) {
-        throw new UnsupportedFeatureError(`the validation expression ${expression}`, logicalId, `it is not a regular expression JavaScript can run (${(error as Error).message})`);
+        throw new UnsupportedFeatureError(
+          `the validation expression ${expression}`,
+          logicalId,
+          `it is not a regular expression JavaScript can run (${(error as Error).message})`,
+        );
       }
     }
-    const ttl = p.AuthorizerResultTtlInSeconds === undefined ? 300 : Number(resolver.resolve(p.AuthorizerResultTtlInSeconds, `${logicalId}.AuthorizerResultTtlInSeconds`));
+    const ttl =
+      p.AuthorizerResultTtlInSeconds === undefined
+        ? 300
+        : Number(resolver.resolve(p.AuthorizerResultTtlInSeconds, `${logicalId}.AuthorizerResultTtlInSeconds`));
     const model: TokenAuthorizerModel = {
       logicalId,
       id,
@@ -481,7 +563,14 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   };
 
   // --- Resources ---
-  const root: ResourceNode = { logicalId: restApiLogicalId, id: rootId, pathPart: '', resourcePath: '/', children: [], methods: new Map() };
+  const root: ResourceNode = {
+    logicalId: restApiLogicalId,
+    id: rootId,
+    pathPart: '',
+    resourcePath: '/',
+    children: [],
+    methods: new Map(),
+  };
   const nodesById = new Map<string, ResourceNode>([[rootId, root]]);
   let pendingResources = ofType('AWS::ApiGateway::Resource').filter(([id]) => belongsToApi(id));
   while (pendingResources.length > 0) {
@@ -515,10 +604,14 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     const node = nodesById.get(str(p.ResourceId, `${logicalId}.ResourceId`));
     if (!node) throw new UnresolvableValueError(`${logicalId}.ResourceId`, 'the resource is not part of the API');
     const httpMethod = str(p.HttpMethod, `${logicalId}.HttpMethod`).toUpperCase();
-    if (resolver.resolve(p.ApiKeyRequired, `${logicalId}.ApiKeyRequired`) === true) throw new UnsupportedFeatureError('required API keys (ApiKeyRequired)', logicalId);
-    if (p.RequestValidatorId !== undefined) throw new UnsupportedFeatureError('request validation (RequestValidatorId)', logicalId);
-    if (p.AuthorizationScopes !== undefined) throw new UnsupportedFeatureError('authorization scopes (AuthorizationScopes)', logicalId);
-    const authorizationType = p.AuthorizationType === undefined ? 'NONE' : str(p.AuthorizationType, `${logicalId}.AuthorizationType`);
+    if (resolver.resolve(p.ApiKeyRequired, `${logicalId}.ApiKeyRequired`) === true)
+      throw new UnsupportedFeatureError('required API keys (ApiKeyRequired)', logicalId);
+    if (p.RequestValidatorId !== undefined)
+      throw new UnsupportedFeatureError('request validation (RequestValidatorId)', logicalId);
+    if (p.AuthorizationScopes !== undefined)
+      throw new UnsupportedFeatureError('authorization scopes (AuthorizationScopes)', logicalId);
+    const authorizationType =
+      p.AuthorizationType === undefined ? 'NONE' : str(p.AuthorizationType, `${logicalId}.AuthorizationType`);
     let authorizer: TokenAuthorizerModel | undefined;
     if (authorizationType === 'CUSTOM') {
       authorizer = authorizerFor(str(p.AuthorizerId, `${logicalId}.AuthorizerId`), `${logicalId}.AuthorizerId`);
@@ -537,7 +630,10 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   for (const setting of throttleSettings.filter((s) => s.httpMethod !== '*')) {
     const node = [...nodesById.values()].find((n) => n.resourcePath === setting.resourcePath);
     if (!node?.methods.has(setting.httpMethod)) {
-      throw new UnresolvableValueError(`${stage.logicalId}.MethodSettings`, `it throttles ${setting.httpMethod} ${setting.resourcePath}, which is not a method of the API`);
+      throw new UnresolvableValueError(
+        `${stage.logicalId}.MethodSettings`,
+        `it throttles ${setting.httpMethod} ${setting.resourcePath}, which is not a method of the API`,
+      );
     }
   }
 
@@ -546,7 +642,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     const literal = /^'(.*)'$/s.exec(resolved);
     if (literal) return { kind: 'static', value: literal[1] };
     const request = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(resolved);
-    if (request) return { kind: 'request', location: request[1] as 'header' | 'querystring' | 'path', name: request[2] };
+    if (request)
+      return { kind: 'request', location: request[1] as 'header' | 'querystring' | 'path', name: request[2] };
     const stageVariable = /^stageVariables\.(.+)$/.exec(resolved);
     if (stageVariable) return { kind: 'stageVariable', name: stageVariable[1] };
     throw new UnsupportedFeatureError(`the header mapping ${resolved}`, where);
@@ -558,7 +655,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       try {
         return [contentType, CompiledTemplate.compile(String(source))];
       } catch (error) {
-        if (error instanceof UnsupportedTemplateError) throw new UnsupportedFeatureError(`a mapping template it cannot evaluate (${error.message})`, where);
+        if (error instanceof UnsupportedTemplateError)
+          throw new UnsupportedFeatureError(`a mapping template it cannot evaluate (${error.message})`, where);
         throw error;
       }
     });
@@ -572,20 +670,32 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
    */
   function lambdaProxyModel(logicalId: string, integration: Record<string, unknown>): IntegrationModel {
     const where = `${logicalId}.Integration`;
-    const mode = integration.ResponseTransferMode === undefined ? 'BUFFERED' : str(integration.ResponseTransferMode, `${where}.ResponseTransferMode`);
-    if (mode !== 'BUFFERED' && mode !== 'STREAM') throw new UnsupportedFeatureError(`the response transfer mode ${mode}`, logicalId);
+    const mode =
+      integration.ResponseTransferMode === undefined
+        ? 'BUFFERED'
+        : str(integration.ResponseTransferMode, `${where}.ResponseTransferMode`);
+    if (mode !== 'BUFFERED' && mode !== 'STREAM')
+      throw new UnsupportedFeatureError(`the response transfer mode ${mode}`, logicalId);
     const { logicalId: functionLogicalId, streaming } = lambdaUri(integration.Uri, `${where}.Uri`);
     const streamed = mode === 'STREAM';
     if (streaming !== streamed) {
       throw new UnsupportedFeatureError(
-        streamed ? 'ResponseTransferMode STREAM with the Invoke URI (2015-03-31/.../invocations)' : 'the streaming URI (.../response-streaming-invocations) without ResponseTransferMode STREAM',
+        streamed
+          ? 'ResponseTransferMode STREAM with the Invoke URI (2015-03-31/.../invocations)'
+          : 'the streaming URI (.../response-streaming-invocations) without ResponseTransferMode STREAM',
         logicalId,
         'use LambdaIntegration(fn, { responseTransferMode }) so the URI matches the mode',
       );
     }
-    const timeoutMs = integration.TimeoutInMillis === undefined ? 29_000 : Number(resolver.resolve(integration.TimeoutInMillis, `${where}.TimeoutInMillis`));
+    const timeoutMs =
+      integration.TimeoutInMillis === undefined
+        ? 29_000
+        : Number(resolver.resolve(integration.TimeoutInMillis, `${where}.TimeoutInMillis`));
     if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || (streamed && timeoutMs > MAX_STREAM_TIMEOUT_MS)) {
-      throw new UnresolvableValueError(`${where}.TimeoutInMillis`, `${timeoutMs} is outside what API Gateway allows (50 ms or more, at most ${MAX_STREAM_TIMEOUT_MS} ms when streaming)`);
+      throw new UnresolvableValueError(
+        `${where}.TimeoutInMillis`,
+        `${timeoutMs} is outside what API Gateway allows (50 ms or more, at most ${MAX_STREAM_TIMEOUT_MS} ms when streaming)`,
+      );
     }
     return { kind: 'lambda-proxy', functionLogicalId, timeoutMs, transferMode: streamed ? 'stream' : 'buffered' };
   }
@@ -594,36 +704,58 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     if (raw === undefined) throw new UnsupportedFeatureError('a method without an integration', logicalId);
     const integration = raw as Record<string, unknown>;
     const type = str(integration.Type, `${logicalId}.Integration.Type`);
-    if (integration.ConnectionType !== undefined && str(integration.ConnectionType, `${logicalId}.Integration.ConnectionType`) !== 'INTERNET') {
+    if (
+      integration.ConnectionType !== undefined &&
+      str(integration.ConnectionType, `${logicalId}.Integration.ConnectionType`) !== 'INTERNET'
+    ) {
       throw new UnsupportedFeatureError('a VPC link integration', logicalId);
     }
     if (type === 'AWS_PROXY') return lambdaProxyModel(logicalId, integration);
-    if (type !== 'MOCK') throw new UnsupportedFeatureError(`a ${type} integration`, logicalId, 'only AWS_PROXY (Lambda proxy) and MOCK integrations are emulated');
-    const requestTemplates = (resolver.resolve(integration.RequestTemplates ?? {}, `${logicalId}.Integration.RequestTemplates`) as Record<string, unknown>) ?? {};
+    if (type !== 'MOCK')
+      throw new UnsupportedFeatureError(
+        `a ${type} integration`,
+        logicalId,
+        'only AWS_PROXY (Lambda proxy) and MOCK integrations are emulated',
+      );
+    const requestTemplates =
+      (resolver.resolve(integration.RequestTemplates ?? {}, `${logicalId}.Integration.RequestTemplates`) as Record<
+        string,
+        unknown
+      >) ?? {};
     const requestTemplate = String(requestTemplates['application/json'] ?? Object.values(requestTemplates)[0] ?? '');
     let statusCode = 200;
     if (requestTemplate.trim() !== '') {
       const match = /^\s*\{\s*["']?statusCode["']?\s*:\s*(\d{3})\s*\}\s*$/.exec(requestTemplate);
-      if (!match) throw new UnsupportedFeatureError(`a MOCK request template it cannot evaluate (${requestTemplate})`, logicalId);
+      if (!match)
+        throw new UnsupportedFeatureError(`a MOCK request template it cannot evaluate (${requestTemplate})`, logicalId);
       statusCode = Number(match[1]);
     }
-    const responses = ((resolver.resolve(integration.IntegrationResponses ?? [], `${logicalId}.Integration.IntegrationResponses`) as Record<string, unknown>[]) ?? []).map(
-      (response, index): MockResponseModel => {
-        const where = `${logicalId}.Integration.IntegrationResponses[${index}]`;
-        if (response.ContentHandling !== undefined) throw new UnsupportedFeatureError('content handling on a MOCK response', where);
-        const headers = Object.entries((response.ResponseParameters ?? {}) as Record<string, unknown>).map(([name, value]): [string, HeaderSource] => {
+    const responses = (
+      (resolver.resolve(
+        integration.IntegrationResponses ?? [],
+        `${logicalId}.Integration.IntegrationResponses`,
+      ) as Record<string, unknown>[]) ?? []
+    ).map((response, index): MockResponseModel => {
+      const where = `${logicalId}.Integration.IntegrationResponses[${index}]`;
+      if (response.ContentHandling !== undefined)
+        throw new UnsupportedFeatureError('content handling on a MOCK response', where);
+      const headers = Object.entries((response.ResponseParameters ?? {}) as Record<string, unknown>).map(
+        ([name, value]): [string, HeaderSource] => {
           const header = /^method\.response\.header\.(.+)$/.exec(name);
           if (!header) throw new UnsupportedFeatureError(`the response parameter ${name}`, where);
           return [header[1], headerSource(value, `${where}.ResponseParameters.${name}`)];
-        });
-        return {
-          selectionPattern: response.SelectionPattern === undefined || response.SelectionPattern === '' ? undefined : new RegExp(`^(?:${String(response.SelectionPattern)})$`, 's'),
-          statusCode: Number(response.StatusCode),
-          headers,
-          templates: compileTemplates(response.ResponseTemplates, `${where}.ResponseTemplates`),
-        };
-      },
-    );
+        },
+      );
+      return {
+        selectionPattern:
+          response.SelectionPattern === undefined || response.SelectionPattern === ''
+            ? undefined
+            : new RegExp(`^(?:${String(response.SelectionPattern)})$`, 's'),
+        statusCode: Number(response.StatusCode),
+        headers,
+        templates: compileTemplates(response.ResponseTemplates, `${where}.ResponseTemplates`),
+      };
+    });
     return { kind: 'mock', statusCode, responses };
   }
 
@@ -633,21 +765,26 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     used.add(logicalId);
     const p = props(logicalId);
     const type = str(p.ResponseType, `${logicalId}.ResponseType`);
-    const headers = Object.entries((resolver.resolve(p.ResponseParameters ?? {}, `${logicalId}.ResponseParameters`) as Record<string, unknown>) ?? {}).map(
-      ([name, value]): [string, HeaderSource] => {
-        const header = /^gatewayresponse\.header\.(.+)$/.exec(name);
-        if (!header) throw new UnsupportedFeatureError(`the gateway response parameter ${name}`, logicalId);
-        return [header[1], headerSource(value, `${logicalId}.ResponseParameters.${name}`)];
-      },
-    );
+    const headers = Object.entries(
+      (resolver.resolve(p.ResponseParameters ?? {}, `${logicalId}.ResponseParameters`) as Record<string, unknown>) ??
+        {},
+    ).map(([name, value]): [string, HeaderSource] => {
+      const header = /^gatewayresponse\.header\.(.+)$/.exec(name);
+      if (!header) throw new UnsupportedFeatureError(`the gateway response parameter ${name}`, logicalId);
+      return [header[1], headerSource(value, `${logicalId}.ResponseParameters.${name}`)];
+    });
     gatewayResponses.set(type, {
       logicalId,
       type,
       statusCode: p.StatusCode === undefined ? undefined : Number(str(p.StatusCode, `${logicalId}.StatusCode`)),
       headers,
-      templates: Object.entries((resolver.resolve(p.ResponseTemplates ?? {}, `${logicalId}.ResponseTemplates`) as Record<string, unknown>) ?? {}).map(
-        ([contentType, source]): [string, SubstitutionTemplate] => [contentType, SubstitutionTemplate.compile(String(source))],
-      ),
+      templates: Object.entries(
+        (resolver.resolve(p.ResponseTemplates ?? {}, `${logicalId}.ResponseTemplates`) as Record<string, unknown>) ??
+          {},
+      ).map(([contentType, source]): [string, SubstitutionTemplate] => [
+        contentType,
+        SubstitutionTemplate.compile(String(source)),
+      ]),
     });
   }
 
@@ -693,7 +830,11 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     environment,
     ignored,
     webAcl: waf.webAcl,
-    secrets: secretsOf(resources, (logicalId) => physical.ref(logicalId)!, (value, where) => resolver.resolve(value, where)),
+    secrets: secretsOf(
+      resources,
+      (logicalId) => physical.ref(logicalId)!,
+      (value, where) => resolver.resolve(value, where),
+    ),
     secretGrants: secretGrantsOf(resources, [...functions.keys()], (value, where) => resolver.resolve(value, where)),
   };
 }

@@ -54,7 +54,11 @@ export class NodeBinaries {
 
   forRuntime(runtime: string, functionLogicalId: string): NodeBinary {
     const major = nodeMajorOf(runtime);
-    if (major === undefined) throw new GatewayStartError('RUNTIME_NOT_AVAILABLE', `Function ${functionLogicalId} has runtime ${runtime}, which is not a Node.js runtime.`);
+    if (major === undefined)
+      throw new GatewayStartError(
+        'RUNTIME_NOT_AVAILABLE',
+        `Function ${functionLogicalId} has runtime ${runtime}, which is not a Node.js runtime.`,
+      );
     const known = this.byMajor.get(major);
     if (known) return known;
     let binary: NodeBinary;
@@ -74,7 +78,10 @@ export class NodeBinaries {
         );
       }
       if (!binary.version.startsWith(`v${major}.`)) {
-        throw new GatewayStartError('RUNTIME_NOT_AVAILABLE', `scripts/ensure-node.sh ${major} gave ${binary.path}, which is Node.js ${binary.version}, not ${major}.`);
+        throw new GatewayStartError(
+          'RUNTIME_NOT_AVAILABLE',
+          `scripts/ensure-node.sh ${major} gave ${binary.path}, which is Node.js ${binary.version}, not ${major}.`,
+        );
       }
     }
     this.byMajor.set(major, binary);

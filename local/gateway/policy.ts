@@ -39,27 +39,37 @@ export function parsePolicyDocument(document: unknown): PolicyStatement[] {
   }
   const raw = (document as { Statement?: unknown }).Statement;
   const statements = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? [raw] : undefined;
-  if (!statements || statements.length === 0) throw new MalformedPolicyError('policyDocument.Statement is missing or empty');
+  if (!statements || statements.length === 0)
+    throw new MalformedPolicyError('policyDocument.Statement is missing or empty');
   return statements.map((statement, index) => {
-    if (statement === null || typeof statement !== 'object') throw new MalformedPolicyError(`Statement[${index}] is not an object`);
+    if (statement === null || typeof statement !== 'object')
+      throw new MalformedPolicyError(`Statement[${index}] is not an object`);
     const s = statement as Record<string, unknown>;
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw new MalformedPolicyError(`Statement[${index}].Effect must be Allow or Deny`);
-    if (s.Condition !== undefined) throw new MalformedPolicyError(`Statement[${index}] has a Condition, which authorizer policies do not support`);
-    if ((s.Action === undefined) === (s.NotAction === undefined)) throw new MalformedPolicyError(`Statement[${index}] needs exactly one of Action or NotAction`);
-    if ((s.Resource === undefined) === (s.NotResource === undefined)) throw new MalformedPolicyError(`Statement[${index}] needs exactly one of Resource or NotResource`);
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny')
+      throw new MalformedPolicyError(`Statement[${index}].Effect must be Allow or Deny`);
+    if (s.Condition !== undefined)
+      throw new MalformedPolicyError(`Statement[${index}] has a Condition, which authorizer policies do not support`);
+    if ((s.Action === undefined) === (s.NotAction === undefined))
+      throw new MalformedPolicyError(`Statement[${index}] needs exactly one of Action or NotAction`);
+    if ((s.Resource === undefined) === (s.NotResource === undefined))
+      throw new MalformedPolicyError(`Statement[${index}] needs exactly one of Resource or NotResource`);
     return {
       effect: s.Effect,
       actions: s.Action === undefined ? [] : stringList(s.Action, `Statement[${index}].Action`),
       notActions: s.NotAction === undefined ? undefined : stringList(s.NotAction, `Statement[${index}].NotAction`),
       resources: s.Resource === undefined ? undefined : stringList(s.Resource, `Statement[${index}].Resource`),
-      notResources: s.NotResource === undefined ? undefined : stringList(s.NotResource, `Statement[${index}].NotResource`),
+      notResources:
+        s.NotResource === undefined ? undefined : stringList(s.NotResource, `Statement[${index}].NotResource`),
     };
   });
 }
 
 /** IAM wildcard match: `*` any run of characters, `?` exactly one. */
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
 }
 

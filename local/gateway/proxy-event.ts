@@ -96,7 +96,12 @@ export function buildProxyEvent(request: IncomingRequest, context: EventContext)
     ['X-Forwarded-Proto', 'http'],
   ];
   const addedNames = new Set(added.map(([name]) => name.toLowerCase()));
-  const all = [...request.rawHeaders.filter(([name]) => !addedNames.has(name.toLowerCase()) && !DROPPED_REQUEST_HEADERS.has(name.toLowerCase())), ...added];
+  const all = [
+    ...request.rawHeaders.filter(
+      ([name]) => !addedNames.has(name.toLowerCase()) && !DROPPED_REQUEST_HEADERS.has(name.toLowerCase()),
+    ),
+    ...added,
+  ];
   // Grouped in a Map and turned into own properties, so a header named __proto__ or constructor is
   // a header like any other, not a lookup on Object.prototype.
   const grouped = new Map<string, string[]>();
@@ -105,15 +110,20 @@ export function buildProxyEvent(request: IncomingRequest, context: EventContext)
     if (values) values.push(value);
     else grouped.set(name, [value]);
   }
-  const headers: Record<string, string> = Object.fromEntries([...grouped].map(([name, values]) => [name, values[values.length - 1]]));
+  const headers: Record<string, string> = Object.fromEntries(
+    [...grouped].map(([name, values]) => [name, values[values.length - 1]]),
+  );
   const multiValueHeaders: Record<string, string[]> = Object.fromEntries(grouped);
   const query = parseQuery(request.rawQuery);
-  const queryStringParameters = query.size ? Object.fromEntries([...query].map(([k, v]) => [k, v[v.length - 1]])) : null;
+  const queryStringParameters = query.size
+    ? Object.fromEntries([...query].map(([k, v]) => [k, v[v.length - 1]]))
+    : null;
   const multiValueQueryStringParameters = query.size ? Object.fromEntries(query) : null;
   const host = headerValue(request.rawHeaders, 'host') ?? 'localhost';
   const contentType = headerValue(request.rawHeaders, 'content-type');
   const binary = isBinaryMediaType(contentType, context.binaryMediaTypes);
-  const body = request.body.length === 0 ? null : binary ? request.body.toString('base64') : request.body.toString('utf8');
+  const body =
+    request.body.length === 0 ? null : binary ? request.body.toString('base64') : request.body.toString('utf8');
   return {
     resource: context.resourcePath,
     path: request.path,
@@ -189,17 +199,41 @@ const ALLOWED_KEYS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'bod
 
 /** Response headers a REST API renames to `x-amzn-Remapped-<name>` when a Lambda integration returns them. */
 export const REMAPPED_RESPONSE_HEADERS = new Set([
-  'authorization', 'connection', 'content-md5', 'date', 'max-forwards', 'server', 'user-agent', 'www-authenticate',
+  'authorization',
+  'connection',
+  'content-md5',
+  'date',
+  'max-forwards',
+  'server',
+  'user-agent',
+  'www-authenticate',
 ]);
 
 /** Response headers a REST API drops from a Lambda integration's response (Content-Length it computes itself). */
 export const DROPPED_RESPONSE_HEADERS = new Set([
-  'content-length', 'expect', 'host', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'via',
+  'content-length',
+  'expect',
+  'host',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'via',
 ]);
 
 /** Request headers a REST API leaves out of what it passes to a Lambda integration (the hop-by-hop ones among them). */
 export const DROPPED_REQUEST_HEADERS = new Set([
-  'connection', 'content-md5', 'expect', 'max-forwards', 'proxy-authenticate', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'content-md5',
+  'expect',
+  'max-forwards',
+  'proxy-authenticate',
+  'server',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
 ]);
 
 function headerText(value: unknown, where: string): string {
@@ -213,18 +247,26 @@ function headerText(value: unknown, where: string): string {
  * multiValueHeaders), renames the headers API Gateway does not let an integration set to
  * `x-amzn-Remapped-<name>` and drops the ones it computes itself. Throws on a value that is not text.
  */
-export function mergeResponseHeaders(single: unknown, multi: unknown, valueRule: 'text' | 'string' = 'text'): Map<string, string[]> {
+export function mergeResponseHeaders(
+  single: unknown,
+  multi: unknown,
+  valueRule: 'text' | 'string' = 'text',
+): Map<string, string[]> {
   const text = (value: unknown, where: string) => {
-    if (valueRule === 'string' && typeof value !== 'string') throw new MalformedProxyResponseError(`${where} must be a string`);
+    if (valueRule === 'string' && typeof value !== 'string')
+      throw new MalformedProxyResponseError(`${where} must be a string`);
     return headerText(value, where);
   };
   const merged = new Map<string, { name: string; values: string[] }>();
   if (single !== undefined && single !== null) {
-    if (typeof single !== 'object' || Array.isArray(single)) throw new MalformedProxyResponseError('headers must be an object');
-    for (const [name, value] of Object.entries(single)) merged.set(name.toLowerCase(), { name, values: [text(value, `headers.${name}`)] });
+    if (typeof single !== 'object' || Array.isArray(single))
+      throw new MalformedProxyResponseError('headers must be an object');
+    for (const [name, value] of Object.entries(single))
+      merged.set(name.toLowerCase(), { name, values: [text(value, `headers.${name}`)] });
   }
   if (multi !== undefined && multi !== null) {
-    if (typeof multi !== 'object' || Array.isArray(multi)) throw new MalformedProxyResponseError('multiValueHeaders must be an object');
+    if (typeof multi !== 'object' || Array.isArray(multi))
+      throw new MalformedProxyResponseError('multiValueHeaders must be an object');
     for (const [name, values] of Object.entries(multi)) {
       if (!Array.isArray(values)) throw new MalformedProxyResponseError(`multiValueHeaders.${name} must be a list`);
       const texts = values.map((value, i) => text(value, `multiValueHeaders.${name}[${i}]`));
@@ -246,14 +288,19 @@ export function mergeResponseHeaders(single: unknown, multi: unknown, valueRule:
  * HTTP response. `acceptsBinary` says whether the request's Accept header names a binary
  * media type, which is when API Gateway decodes a base64 body.
  */
-export function mapProxyResult(payload: string, binaryMediaTypes: readonly string[], accept: string | undefined): MappedResponse {
+export function mapProxyResult(
+  payload: string,
+  binaryMediaTypes: readonly string[],
+  accept: string | undefined,
+): MappedResponse {
   let result: unknown;
   try {
     result = JSON.parse(payload);
   } catch {
     throw new MalformedProxyResponseError('the result is not JSON');
   }
-  if (result === null || typeof result !== 'object' || Array.isArray(result)) throw new MalformedProxyResponseError('the result is not an object');
+  if (result === null || typeof result !== 'object' || Array.isArray(result))
+    throw new MalformedProxyResponseError('the result is not an object');
   const r = result as Record<string, unknown>;
   const extra = Object.keys(r).filter((key) => !ALLOWED_KEYS.has(key));
   if (extra.length) throw new MalformedProxyResponseError(`unexpected field(s) ${extra.join(', ')}`);
@@ -261,13 +308,18 @@ export function mapProxyResult(payload: string, binaryMediaTypes: readonly strin
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
     throw new MalformedProxyResponseError('statusCode must be an integer HTTP status');
   }
-  if (r.body !== undefined && r.body !== null && typeof r.body !== 'string') throw new MalformedProxyResponseError('body must be a string');
-  if (r.isBase64Encoded !== undefined && typeof r.isBase64Encoded !== 'boolean') throw new MalformedProxyResponseError('isBase64Encoded must be a boolean');
+  if (r.body !== undefined && r.body !== null && typeof r.body !== 'string')
+    throw new MalformedProxyResponseError('body must be a string');
+  if (r.isBase64Encoded !== undefined && typeof r.isBase64Encoded !== 'boolean')
+    throw new MalformedProxyResponseError('isBase64Encoded must be a boolean');
   const headers = mergeResponseHeaders(r.headers, r.multiValueHeaders);
-  if (![...headers.keys()].some((name) => name.toLowerCase() === 'content-type')) headers.set('Content-Type', ['application/json']);
+  if (![...headers.keys()].some((name) => name.toLowerCase() === 'content-type'))
+    headers.set('Content-Type', ['application/json']);
   const text = typeof r.body === 'string' ? r.body : '';
   const firstAccepted = accept?.split(',')[0];
   const contentType = [...headers].find(([name]) => name.toLowerCase() === 'content-type')?.[1][0];
-  const decode = r.isBase64Encoded === true && (isBinaryMediaType(firstAccepted, binaryMediaTypes) || isBinaryMediaType(contentType, binaryMediaTypes));
+  const decode =
+    r.isBase64Encoded === true &&
+    (isBinaryMediaType(firstAccepted, binaryMediaTypes) || isBinaryMediaType(contentType, binaryMediaTypes));
   return { status, headers, body: decode ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8') };
 }

@@ -25,14 +25,25 @@ export interface SecretGrants {
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
 /** The template's secrets, each with a fresh value for this run. */
-export function secretsOf(resources: Resources, physicalArn: (logicalId: string) => string, resolve: Resolve): LocalSecret[] {
+export function secretsOf(
+  resources: Resources,
+  physicalArn: (logicalId: string) => string,
+  resolve: Resolve,
+): LocalSecret[] {
   const secrets: LocalSecret[] = [];
   for (const [logicalId, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::SecretsManager::Secret') continue;
     const p = resource.Properties ?? {};
     const arn = physicalArn(logicalId);
     const name = p.Name !== undefined ? String(resolve(p.Name, `${logicalId}.Name`)) : arn.split(':secret:')[1];
-    secrets.push({ arn, name, value: p.SecretString !== undefined ? String(resolve(p.SecretString, `${logicalId}.SecretString`)) : generated(p.GenerateSecretString as Record<string, unknown> | undefined) });
+    secrets.push({
+      arn,
+      name,
+      value:
+        p.SecretString !== undefined
+          ? String(resolve(p.SecretString, `${logicalId}.SecretString`))
+          : generated(p.GenerateSecretString as Record<string, unknown> | undefined),
+    });
   }
   return secrets;
 }
@@ -52,7 +63,10 @@ function generated(spec: Record<string, unknown> = {}): string {
 
 /** `*` and `?` as IAM reads them in actions and resource ARNs. */
 function matches(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
 }
 
@@ -61,9 +75,11 @@ function statementsOfRole(resources: Resources, roleId: string, resolve: Resolve
   const documents: { doc: unknown; where: string }[] = [];
   for (const [logicalId, resource] of Object.entries(resources)) {
     const p = resource.Properties ?? {};
-    if (resource.Type === 'AWS::IAM::Policy' && list(p.Roles).some((r) => (r as { Ref?: string })?.Ref === roleId)) documents.push({ doc: p.PolicyDocument, where: logicalId });
+    if (resource.Type === 'AWS::IAM::Policy' && list(p.Roles).some((r) => (r as { Ref?: string })?.Ref === roleId))
+      documents.push({ doc: p.PolicyDocument, where: logicalId });
     if (resource.Type === 'AWS::IAM::Role' && logicalId === roleId) {
-      for (const policy of list(p.Policies)) documents.push({ doc: (policy as { PolicyDocument?: unknown }).PolicyDocument, where: logicalId });
+      for (const policy of list(p.Policies))
+        documents.push({ doc: (policy as { PolicyDocument?: unknown }).PolicyDocument, where: logicalId });
     }
   }
   const statements: Statement[] = [];
@@ -85,7 +101,11 @@ function statementsOfRole(resources: Resources, roleId: string, resolve: Resolve
 }
 
 /** Reads each function's role (`Role: Fn::GetAtt [<role>, Arn]`) for what it may do with secrets. */
-export function secretGrantsOf(resources: Resources, functionLogicalIds: readonly string[], resolve: Resolve): SecretGrants {
+export function secretGrantsOf(
+  resources: Resources,
+  functionLogicalIds: readonly string[],
+  resolve: Resolve,
+): SecretGrants {
   const byFunction = new Map<string, Statement[]>();
   for (const id of functionLogicalIds) {
     const role = resources[id]?.Properties?.Role as { 'Fn::GetAtt'?: [string, string] } | undefined;

@@ -11,14 +11,35 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GatewayStartError } from './errors';
-import { GATEWAY_MESSAGES, GatewayError, lambdaFailureResponse, missingAuthenticationToken, renderGatewayResponse, rendersErrorMessage, resolveHeader } from './gateway-responses';
+import {
+  GATEWAY_MESSAGES,
+  type GatewayError,
+  lambdaFailureResponse,
+  missingAuthenticationToken,
+  renderGatewayResponse,
+  rendersErrorMessage,
+  resolveHeader,
+} from './gateway-responses';
 import { AccountConcurrency, DEFAULT_ACCOUNT_CONCURRENCY } from './concurrency';
-import { FunctionStats, LocalFunction } from './lambda-runtime';
-import { NodeBinaries, NodeBinary } from './node-runtime';
+import { type FunctionStats, LocalFunction } from './lambda-runtime';
+import { NodeBinaries, type NodeBinary } from './node-runtime';
 import { serveStreamedInvocation, STREAM_IDLE_TIMEOUT_MS } from './stream-response';
-import { ApiModel, buildApiModel, IgnoredResource, MethodModel, ResourceNode, TokenAuthorizerModel } from './model';
-import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, PolicyStatement } from './policy';
-import { buildProxyEvent, IncomingRequest, MalformedProxyResponseError, mapProxyResult, parseQuery } from './proxy-event';
+import {
+  type ApiModel,
+  buildApiModel,
+  type IgnoredResource,
+  type MethodModel,
+  type ResourceNode,
+  type TokenAuthorizerModel,
+} from './model';
+import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, type PolicyStatement } from './policy';
+import {
+  buildProxyEvent,
+  type IncomingRequest,
+  MalformedProxyResponseError,
+  mapProxyResult,
+  parseQuery,
+} from './proxy-event';
 import { loadStack } from './template';
 import { describeLimits, TokenBucket } from './throttle';
 import type { TemplateInputs } from './vtl';
@@ -150,7 +171,11 @@ function decodeSegment(segment: string): string {
 }
 
 /** Static path parts beat `{param}`, which beats `{proxy+}`, as in API Gateway. */
-export function matchRoute(node: ResourceNode, segments: readonly string[], params: Record<string, string> = {}): RouteMatch | undefined {
+export function matchRoute(
+  node: ResourceNode,
+  segments: readonly string[],
+  params: Record<string, string> = {},
+): RouteMatch | undefined {
   if (segments.length === 0) return { node, pathParameters: params };
   const [head, ...rest] = segments;
   const ordered = [
@@ -160,7 +185,10 @@ export function matchRoute(node: ResourceNode, segments: readonly string[], para
   ];
   for (const child of ordered) {
     if (child.pathPart.endsWith('+}')) {
-      return { node: child, pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(decodeSegment).join('/') } };
+      return {
+        node: child,
+        pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(decodeSegment).join('/') },
+      };
     }
     if (child.pathPart.startsWith('{')) {
       const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: decodeSegment(head) });
@@ -175,7 +203,8 @@ export function matchRoute(node: ResourceNode, segments: readonly string[], para
 
 function listRoutes(node: ResourceNode): string[] {
   const own = [...node.methods.values()].map(
-    (m) => `${m.httpMethod} ${node.resourcePath}${m.authorizer ? ` (TOKEN authorizer ${m.authorizer.logicalId})` : ''}${m.integration.kind === 'mock' ? ' (MOCK)' : ''}`,
+    (m) =>
+      `${m.httpMethod} ${node.resourcePath}${m.authorizer ? ` (TOKEN authorizer ${m.authorizer.logicalId})` : ''}${m.integration.kind === 'mock' ? ' (MOCK)' : ''}`,
   );
   return [...own, ...node.children.flatMap(listRoutes)];
 }
@@ -187,7 +216,15 @@ function compileBootstrap(scratchDir: string): string {
   const outfile = path.join(scratchDir, 'lambda-bootstrap.cjs');
   const sourceTs = path.join(__dirname, 'lambda-bootstrap.ts');
   const entry = fs.existsSync(sourceTs) ? sourceTs : path.join(__dirname, 'lambda-bootstrap.js');
-  esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, logLevel: 'silent' });
+  esbuild.buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    logLevel: 'silent',
+  });
   return outfile;
 }
 
@@ -218,7 +255,12 @@ interface CachedAuthorization {
 
 type AuthorizationResult =
   | { readonly ok: true; readonly authorizer: Record<string, string>; readonly cache: 'hit' | 'miss' }
-  | { readonly ok: false; readonly error: GatewayError; readonly reason: string; readonly cache: 'hit' | 'miss' | 'skipped' };
+  | {
+      readonly ok: false;
+      readonly error: GatewayError;
+      readonly reason: string;
+      readonly cache: 'hit' | 'miss' | 'skipped';
+    };
 
 /** Starts the local gateway. Functions start lazily: each process cold-starts on its first invocation. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -228,14 +270,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
   const throttling = options.throttling ?? 'template';
-  if (throttling !== 'template' && throttling !== 'off') throw new TypeError(`throttling must be 'template' or 'off', got ${JSON.stringify(throttling)}.`);
+  if (throttling !== 'template' && throttling !== 'off')
+    throw new TypeError(`throttling must be 'template' or 'off', got ${JSON.stringify(throttling)}.`);
   const clientDisconnect = options.clientDisconnect ?? 'nothing';
   if (clientDisconnect !== 'nothing' && clientDisconnect !== 'destroy-stream') {
-    throw new TypeError(`clientDisconnect must be 'nothing' or 'destroy-stream', got ${JSON.stringify(clientDisconnect)}.`);
+    throw new TypeError(
+      `clientDisconnect must be 'nothing' or 'destroy-stream', got ${JSON.stringify(clientDisconnect)}.`,
+    );
   }
   const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS;
   if (options.executeApiOrigin !== undefined && !/^https?:\/\/[^/?#]+$/.test(options.executeApiOrigin)) {
-    throw new TypeError(`executeApiOrigin must be an origin such as http://127.0.0.1:8787 (scheme, host and port, no path), got ${JSON.stringify(options.executeApiOrigin)}.`);
+    throw new TypeError(
+      `executeApiOrigin must be an origin such as http://127.0.0.1:8787 (scheme, host and port, no path), got ${JSON.stringify(options.executeApiOrigin)}.`,
+    );
   }
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   let model: ApiModel;
@@ -254,10 +301,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       executeApiOrigin: options.executeApiOrigin,
     });
     bootstrapFile = compileBootstrap(scratchDir);
-    const reserved = new Map([...model.functions].filter(([, spec]) => spec.reservedConcurrency !== undefined).map(([id, spec]) => [id, spec.reservedConcurrency!]));
+    const reserved = new Map(
+      [...model.functions]
+        .filter(([, spec]) => spec.reservedConcurrency !== undefined)
+        .map(([id, spec]) => [id, spec.reservedConcurrency!]),
+    );
     concurrency = new AccountConcurrency(options.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY, reserved);
     const binaries = new NodeBinaries();
-    for (const [logicalId, spec] of model.functions) nodeBinaries.set(logicalId, binaries.forRuntime(spec.runtime, logicalId));
+    for (const [logicalId, spec] of model.functions)
+      nodeBinaries.set(logicalId, binaries.forRuntime(spec.runtime, logicalId));
   } catch (error) {
     fs.rmSync(scratchDir, { recursive: true, force: true });
     throw error;
@@ -300,7 +352,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return `arn:aws:execute-api:${region}:${accountId}:${model.apiId}/${model.stageName}/${method}/${fullResourcePath.replace(/^\//, '')}`;
   }
 
-  async function authorize(authorizer: TokenAuthorizerModel, request: IncomingRequest, arn: string): Promise<AuthorizationResult> {
+  async function authorize(
+    authorizer: TokenAuthorizerModel,
+    request: IncomingRequest,
+    arn: string,
+  ): Promise<AuthorizationResult> {
     const unauthorized = (reason: string, cache: 'hit' | 'miss' | 'skipped'): AuthorizationResult => ({
       ok: false,
       error: { type: 'UNAUTHORIZED', message: GATEWAY_MESSAGES.unauthorized },
@@ -308,10 +364,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       cache,
     });
     let token: string | undefined;
-    for (const [name, value] of request.rawHeaders) if (name.toLowerCase() === authorizer.headerName.toLowerCase()) token = value;
+    for (const [name, value] of request.rawHeaders)
+      if (name.toLowerCase() === authorizer.headerName.toLowerCase()) token = value;
     if (token === undefined || token === '') return unauthorized(`no ${authorizer.headerName} header`, 'skipped');
     if (authorizer.validation && !authorizer.validation.test(token)) {
-      return unauthorized(`the ${authorizer.headerName} header does not match the authorizer's validation expression`, 'skipped');
+      return unauthorized(
+        `the ${authorizer.headerName} header does not match the authorizer's validation expression`,
+        'skipped',
+      );
     }
     // Tokens are kept only as hashes, so the cache never holds a credential.
     const cacheKey = `${authorizer.logicalId}\0${createHash('sha256').update(token).digest('hex')}`;
@@ -332,10 +392,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const outcome = await fn.invoke({ type: 'TOKEN', authorizationToken: token, methodArn: arn });
       integrationLatency = Math.round(performance.now() - started);
       if (!outcome.ok) {
-        if (outcome.failure === 'function' && outcome.error.errorMessage === 'Unauthorized') return unauthorized('the authorizer rejected the token (Unauthorized)', cache);
+        if (outcome.failure === 'function' && outcome.error.errorMessage === 'Unauthorized')
+          return unauthorized('the authorizer rejected the token (Unauthorized)', cache);
         // An authorizer's message could quote the token; the log gets it without.
         const message = outcome.error.errorMessage.split(token).join('[token]');
-        return { ok: false, error: AUTHORIZER_BROKEN, reason: `the authorizer failed (${outcome.failure}): ${outcome.error.errorType}: ${message}`, cache };
+        return {
+          ok: false,
+          error: AUTHORIZER_BROKEN,
+          reason: `the authorizer failed (${outcome.failure}): ${outcome.error.errorType}: ${message}`,
+          cache,
+        };
       }
       try {
         entry = parseAuthorizerResult(outcome.payload, now + authorizer.ttlSeconds * 1000);
@@ -349,15 +415,29 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const explicit = decision === 'EXPLICIT_DENY';
       return {
         ok: false,
-        error: { type: 'ACCESS_DENIED', message: explicit ? GATEWAY_MESSAGES.explicitDeny : GATEWAY_MESSAGES.implicitDeny },
-        reason: explicit ? 'the authorizer policy denies this method explicitly' : 'the authorizer policy does not allow this method',
+        error: {
+          type: 'ACCESS_DENIED',
+          message: explicit ? GATEWAY_MESSAGES.explicitDeny : GATEWAY_MESSAGES.implicitDeny,
+        },
+        reason: explicit
+          ? 'the authorizer policy denies this method explicitly'
+          : 'the authorizer policy does not allow this method',
         cache,
       };
     }
-    return { ok: true, authorizer: { principalId: entry.principalId, ...entry.context, integrationLatency: String(integrationLatency) }, cache };
+    return {
+      ok: true,
+      authorizer: { principalId: entry.principalId, ...entry.context, integrationLatency: String(integrationLatency) },
+      cache,
+    };
   }
 
-  function templateInputs(request: IncomingRequest, requestId: string, match: RouteMatch | undefined, authorizer?: Record<string, string>): TemplateInputs {
+  function templateInputs(
+    request: IncomingRequest,
+    requestId: string,
+    match: RouteMatch | undefined,
+    authorizer?: Record<string, string>,
+  ): TemplateInputs {
     const header: Record<string, string> = {};
     for (const [name, value] of request.rawHeaders) header[name] = value;
     // `method.request.querystring.<name>` is the last value of a repeated parameter, as in the proxy event.
@@ -407,7 +487,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       log(`${req.method} ${fullPath} ${status} ${ms}ms authorizer=${cacheNote}${reason ? ` reason="${reason}"` : ''}`);
     };
     const send = (status: number, headers: Map<string, string[]> | Record<string, string>, body: Buffer | string) => {
-      const entries = headers instanceof Map ? [...headers] : Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]]);
+      const entries =
+        headers instanceof Map ? [...headers] : Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]]);
       for (const [name, values] of entries) res.setHeader(name, values.length === 1 ? values[0] : values);
       res.setHeader('x-amzn-RequestId', requestId);
       res.setHeader('x-amz-apigw-id', requestId.slice(0, 16));
@@ -437,13 +518,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       localPort: req.socket.localPort ?? 0,
     };
     const gatewayError = (error: GatewayError, match?: RouteMatch, authorizer?: Record<string, string>) => {
-      const rendered = renderGatewayResponse(error, model.gatewayResponses, templateInputs(request, requestId, match, authorizer));
+      const rendered = renderGatewayResponse(
+        error,
+        model.gatewayResponses,
+        templateInputs(request, requestId, match, authorizer),
+      );
       send(rendered.status, rendered.headers, rendered.body);
     };
     // AWS WAF sees the request before API Gateway does: a blocked request spends no throttling
     // token, reaches no authorizer, and gets WAF's answer whatever the route.
     // The web ACL is associated with the stage, so it sees the requests made to the stage.
-    const toStage = options.executeApiOrigin === undefined || fullPath.split('/').filter((s) => s !== '')[0] === model.stageName;
+    const toStage =
+      options.executeApiOrigin === undefined || fullPath.split('/').filter((s) => s !== '')[0] === model.stageName;
     const verdict = toStage ? webAcl?.evaluate(request.sourceIp) : undefined;
     if (verdict?.blocked) {
       wafBlockedCount++;
@@ -467,7 +553,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (options.executeApiOrigin !== undefined && segments[0] !== model.stageName) {
       // execute-api answers a path outside every deployed stage itself, before any API setting applies.
       reason = `the path is not under the stage /${model.stageName}`;
-      return send(403, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'ForbiddenException' }, '{"message":"Forbidden"}');
+      return send(
+        403,
+        { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'ForbiddenException' },
+        '{"message":"Forbidden"}',
+      );
     }
     if ((options.serveUnderStagePath || options.executeApiOrigin !== undefined) && segments[0] === model.stageName) {
       segments = segments.slice(1);
@@ -475,7 +565,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     const routed: IncomingRequest = { ...request, path: routedPath };
     const match = matchRoute(model.root, segments);
-    const method: MethodModel | undefined = match && (match.node.methods.get(request.method) ?? match.node.methods.get('ANY'));
+    const method: MethodModel | undefined =
+      match && (match.node.methods.get(request.method) ?? match.node.methods.get('ANY'));
     if (!match || !method) {
       reason = match ? `no ${request.method} method on ${match.node.resourcePath}` : 'no resource matches the path';
       // The header's value goes into the response's message only; the log line never carries it.
@@ -507,13 +598,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const integration = method.integration;
       const status = String(integration.statusCode);
       const response =
-        integration.responses.find((r) => r.selectionPattern?.test(status)) ?? integration.responses.find((r) => r.selectionPattern === undefined);
+        integration.responses.find((r) => r.selectionPattern?.test(status)) ??
+        integration.responses.find((r) => r.selectionPattern === undefined);
       if (!response) {
         reason = `the MOCK integration of ${method.logicalId} has no response for status ${status}`;
-        return gatewayError({ type: 'API_CONFIGURATION_ERROR', message: GATEWAY_MESSAGES.internalServerError }, match, authorizerContext);
+        return gatewayError(
+          { type: 'API_CONFIGURATION_ERROR', message: GATEWAY_MESSAGES.internalServerError },
+          match,
+          authorizerContext,
+        );
       }
       const inputs = templateInputs(routed, requestId, match, authorizerContext);
-      const [contentType, template] = response.templates.find(([type]) => type === 'application/json') ?? response.templates[0] ?? ['application/json', undefined];
+      const [contentType, template] = response.templates.find(([type]) => type === 'application/json') ??
+        response.templates[0] ?? ['application/json', undefined];
       const rendered = template?.render(inputs);
       const headers: Record<string, string> = { 'Content-Type': contentType };
       for (const [name, source] of response.headers) {
@@ -555,7 +652,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
         {
           res,
-          extraHeaders: { 'x-amzn-RequestId': requestId, 'x-amz-apigw-id': requestId.slice(0, 16), 'X-Amzn-Trace-Id': traceId },
+          extraHeaders: {
+            'x-amzn-RequestId': requestId,
+            'x-amz-apigw-id': requestId.slice(0, 16),
+            'X-Amzn-Trace-Id': traceId,
+          },
           gatewayError: (error, why) => {
             reason = why;
             gatewayError(error, match, authorizerContext);
@@ -570,12 +671,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       fn.invoke(event, randomUUID()),
-      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), method.integration.kind === 'lambda-proxy' ? method.integration.timeoutMs : 29_000))),
+      new Promise<'timeout'>(
+        (resolve) =>
+          (timer = setTimeout(
+            () => resolve('timeout'),
+            method.integration.kind === 'lambda-proxy' ? method.integration.timeoutMs : 29_000,
+          )),
+      ),
     ]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       reason = `${fn.spec.logicalId} did not answer within the integration timeout`;
-      return gatewayError({ type: 'INTEGRATION_TIMEOUT', message: GATEWAY_MESSAGES.endpointTimedOut }, match, authorizerContext);
+      return gatewayError(
+        { type: 'INTEGRATION_TIMEOUT', message: GATEWAY_MESSAGES.endpointTimedOut },
+        match,
+        authorizerContext,
+      );
     }
     if (!outcome.ok) {
       reason = `${fn.spec.logicalId} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`;
@@ -583,7 +694,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     if (Buffer.byteLength(outcome.payload) > MAX_LAMBDA_RESPONSE_BYTES) {
       reason = `${fn.spec.logicalId} returned more than ${MAX_LAMBDA_RESPONSE_BYTES} bytes`;
-      return gatewayError({ type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 }, match, authorizerContext);
+      return gatewayError(
+        { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 },
+        match,
+        authorizerContext,
+      );
     }
     try {
       const accept = rawHeaders.find(([name]) => name.toLowerCase() === 'accept')?.[1];
@@ -593,7 +708,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     } catch (error) {
       if (!(error instanceof MalformedProxyResponseError)) throw error;
       reason = `${fn.spec.logicalId}: ${error.message}`;
-      return gatewayError({ type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 }, match, authorizerContext);
+      return gatewayError(
+        { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 },
+        match,
+        authorizerContext,
+      );
     }
   }
 
@@ -612,15 +731,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => {
       fs.rmSync(scratchDir, { recursive: true, force: true });
-      reject(new GatewayStartError('LISTEN_FAILED', `Cannot listen on ${host}:${options.port ?? 8787}: ${error.message}`, { cause: error }));
+      reject(
+        new GatewayStartError('LISTEN_FAILED', `Cannot listen on ${host}:${options.port ?? 8787}: ${error.message}`, {
+          cause: error,
+        }),
+      );
     });
     server.listen(options.port ?? 8787, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const routes = listRoutes(model.root);
-  const servedAt = options.executeApiOrigin !== undefined ? `${options.executeApiOrigin}/${model.stageName} (standing for its execute-api URL)` : `http://${displayHost}:${port}`;
-  log(`Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at ${servedAt}: ${routes.length} methods, ${functions.size} functions (started on first use)`);
+  const servedAt =
+    options.executeApiOrigin !== undefined
+      ? `${options.executeApiOrigin}/${model.stageName} (standing for its execute-api URL)`
+      : `http://${displayHost}:${port}`;
+  log(
+    `Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at ${servedAt}: ${routes.length} methods, ${functions.size} functions (started on first use)`,
+  );
   // One line per resource type keeps start-up readable; `ignored` has the full list.
   const ignoredByType = new Map<string, { count: number; reason: string }>();
   for (const item of model.ignored) {
@@ -632,7 +760,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (model.webAcl) log(`  ${describeWebAcl(model.webAcl, model.stageName)}`);
   log(`  ${describeThrottling(model, throttling)}`);
   log(`  ${concurrency.describe()}`);
-  const unknownRoute = model.gatewayResponses.get('MISSING_AUTHENTICATION_TOKEN') ?? model.gatewayResponses.get('DEFAULT_4XX');
+  const unknownRoute =
+    model.gatewayResponses.get('MISSING_AUTHENTICATION_TOKEN') ?? model.gatewayResponses.get('DEFAULT_4XX');
   if (rendersErrorMessage(unknownRoute)) {
     log(
       `  warning: the MISSING_AUTHENTICATION_TOKEN response (${unknownRoute?.logicalId ?? 'AWS default'}) renders $context.error.message, which for a request to no method with an Authorization header holds that header, so the caller's token is echoed (as on AWS); give it a static body`,
@@ -642,18 +771,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     for (const [contentType, template] of response.templates) {
       const construct = template.vtlConstruct();
       if (construct) {
-        log(`  warning: gateway response ${response.logicalId} (${response.type}, ${contentType}) contains "${construct}", which AWS does not evaluate in gateway responses (no VTL, only $context/$stageVariables/$method.request substitution); it is sent as written`);
+        log(
+          `  warning: gateway response ${response.logicalId} (${response.type}, ${contentType}) contains "${construct}", which AWS does not evaluate in gateway responses (no VTL, only $context/$stageVariables/$method.request substitution); it is sent as written`,
+        );
       }
     }
   }
   for (const [logicalId, binary] of nodeBinaries) {
-    log(`  function ${logicalId} (${model.functions.get(logicalId)!.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);
+    log(
+      `  function ${logicalId} (${model.functions.get(logicalId)!.runtime}) runs on Node.js ${binary.version}: ${binary.path}`,
+    );
   }
   const streamed = countStreamedMethods(model.root);
   if (streamed > 0) {
     log(
       `  response streaming: ${streamed} method${streamed === 1 ? '' : 's'} (ResponseTransferMode STREAM), idle timeout ${streamIdleTimeoutMs / 1000} s; ` +
-        (clientDisconnect === 'nothing' ? 'a client disconnect is not signalled to the function, as on AWS' : 'a client disconnect destroys the function\'s response stream (unlike AWS)'),
+        (clientDisconnect === 'nothing'
+          ? 'a client disconnect is not signalled to the function, as on AWS'
+          : "a client disconnect destroys the function's response stream (unlike AWS)"),
     );
   }
 
@@ -672,7 +807,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       authorizerCache: { hits: cacheHits, misses: cacheMisses, entries: authorizerCache.size },
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
     }),
-    measureHeaps: async () => new Map(await Promise.all([...functions].map(async ([id, fn]) => [id, await fn.measureHeaps()] as const))),
+    measureHeaps: async () =>
+      new Map(await Promise.all([...functions].map(async ([id, fn]) => [id, await fn.measureHeaps()] as const))),
     stop: () =>
       (stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -684,7 +820,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 }
 
 function countStreamedMethods(node: ResourceNode): number {
-  const own = [...node.methods.values()].filter((m) => m.integration.kind === 'lambda-proxy' && m.integration.transferMode === 'stream').length;
+  const own = [...node.methods.values()].filter(
+    (m) => m.integration.kind === 'lambda-proxy' && m.integration.transferMode === 'stream',
+  ).length;
   return own + node.children.reduce((sum, child) => sum + countStreamedMethods(child), 0);
 }
 
@@ -697,11 +835,16 @@ function describeThrottling(model: ApiModel, throttling: 'template' | 'off'): st
   };
   collect(model.root);
   const limited = methods.filter((m) => m.throttle);
-  if (limited.length === 0) return 'throttling: none (the stage sets no limits; the account-level limits of AWS are not emulated)';
+  if (limited.length === 0)
+    return 'throttling: none (the stage sets no limits; the account-level limits of AWS are not emulated)';
   const byLimits = new Map<string, number>();
-  for (const m of limited) byLimits.set(describeLimits(m.throttle!), (byLimits.get(describeLimits(m.throttle!)) ?? 0) + 1);
-  const summary = [...byLimits].map(([limits, count]) => `${limits} for ${count} method${count === 1 ? '' : 's'}`).join('; ');
-  if (throttling === 'off') return `throttling: OFF (throttling: 'off'), although the stage sets ${summary}; AWS would answer 429 beyond those`;
+  for (const m of limited)
+    byLimits.set(describeLimits(m.throttle!), (byLimits.get(describeLimits(m.throttle!)) ?? 0) + 1);
+  const summary = [...byLimits]
+    .map(([limits, count]) => `${limits} for ${count} method${count === 1 ? '' : 's'}`)
+    .join('; ');
+  if (throttling === 'off')
+    return `throttling: OFF (throttling: 'off'), although the stage sets ${summary}; AWS would answer 429 beyond those`;
   return `throttling: ${summary} (stage MethodSettings, one token bucket per method; 429 beyond them)`;
 }
 
@@ -713,16 +856,21 @@ export function parseAuthorizerResult(payload: string, expiresAt: number): Cache
   } catch {
     throw new MalformedPolicyError('the result is not JSON');
   }
-  if (result === null || typeof result !== 'object' || Array.isArray(result)) throw new MalformedPolicyError('the result is not an object');
+  if (result === null || typeof result !== 'object' || Array.isArray(result))
+    throw new MalformedPolicyError('the result is not an object');
   const r = result as Record<string, unknown>;
-  if (typeof r.principalId !== 'string' && typeof r.principalId !== 'number') throw new MalformedPolicyError('principalId is missing');
+  if (typeof r.principalId !== 'string' && typeof r.principalId !== 'number')
+    throw new MalformedPolicyError('principalId is missing');
   const statements = parsePolicyDocument(r.policyDocument);
   const context: Record<string, string> = {};
   if (r.context !== undefined && r.context !== null) {
-    if (typeof r.context !== 'object' || Array.isArray(r.context)) throw new MalformedPolicyError('context must be an object');
+    if (typeof r.context !== 'object' || Array.isArray(r.context))
+      throw new MalformedPolicyError('context must be an object');
     for (const [key, value] of Object.entries(r.context)) {
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new MalformedPolicyError(`context.${key} must be a string, number or boolean (API Gateway rejects nested or null values)`);
+        throw new MalformedPolicyError(
+          `context.${key} must be a string, number or boolean (API Gateway rejects nested or null values)`,
+        );
       }
       context[key] = String(value);
     }

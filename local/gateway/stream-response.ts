@@ -36,10 +36,12 @@ export function parsePrelude(json: Buffer): StreamPrelude {
   } catch {
     throw new MalformedProxyResponseError('the streamed metadata prelude is not JSON');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new MalformedProxyResponseError('the streamed metadata prelude is not an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new MalformedProxyResponseError('the streamed metadata prelude is not an object');
   const prelude = value as Record<string, unknown>;
   const extra = Object.keys(prelude).filter((key) => !PRELUDE_KEYS.has(key));
-  if (extra.length) throw new MalformedProxyResponseError(`unexpected field(s) in the streamed metadata prelude: ${extra.join(', ')}`);
+  if (extra.length)
+    throw new MalformedProxyResponseError(`unexpected field(s) in the streamed metadata prelude: ${extra.join(', ')}`);
   const status = prelude.statusCode ?? 200;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
     throw new MalformedProxyResponseError('statusCode in the streamed metadata prelude must be an integer HTTP status');
@@ -69,10 +71,17 @@ export class PreludeReader {
     const at = this.buffered.indexOf(DELIMITER);
     if (at < 0 || at + DELIMITER.length > MAX_PRELUDE_BYTES) {
       if (this.buffered.length < MAX_PRELUDE_BYTES) return { state: 'waiting' };
-      return { state: 'invalid', reason: `no metadata prelude and 8-NUL delimiter within the first ${MAX_PRELUDE_BYTES} bytes of the stream` };
+      return {
+        state: 'invalid',
+        reason: `no metadata prelude and 8-NUL delimiter within the first ${MAX_PRELUDE_BYTES} bytes of the stream`,
+      };
     }
     try {
-      return { state: 'complete', prelude: parsePrelude(this.buffered.subarray(0, at)), rest: this.buffered.subarray(at + DELIMITER.length) };
+      return {
+        state: 'complete',
+        prelude: parsePrelude(this.buffered.subarray(0, at)),
+        rest: this.buffered.subarray(at + DELIMITER.length),
+      };
     } catch (error) {
       if (error instanceof MalformedProxyResponseError) return { state: 'invalid', reason: error.message };
       throw error;
@@ -181,7 +190,10 @@ export async function serveStreamedInvocation(call: StreamedInvocation, reply: S
   const current = phase as Phase;
   if (current === 'answered') return;
   if (outcome === 'timeout' || outcome === 'idle') {
-    const why = outcome === 'timeout' ? `the stream ran past the integration timeout (${call.timeoutMs} ms)` : `the function sent nothing for ${call.idleTimeoutMs} ms (the stream idle timeout)`;
+    const why =
+      outcome === 'timeout'
+        ? `the stream ran past the integration timeout (${call.timeoutMs} ms)`
+        : `the function sent nothing for ${call.idleTimeoutMs} ms (the stream idle timeout)`;
     return current === 'prelude' ? answer(TIMED_OUT, why) : cut(why);
   }
   if (!outcome.ok) {

@@ -29,7 +29,14 @@ export class SubstitutionTemplate {
   render(inputs: TemplateInputs): { readonly body: string } {
     const body = this.source.replace(REFERENCE, (_whole, root: string, dotted: string) => {
       const path = dotted.slice(1).split('.');
-      if (root === 'context') return text(path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), inputs.context));
+      if (root === 'context')
+        return text(
+          path.reduce<unknown>(
+            (value, key) =>
+              value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined,
+            inputs.context,
+          ),
+        );
       if (root === 'stageVariables') return text(inputs.stageVariables[path.join('.')]);
       const location = root.slice('method.request.'.length) as 'header' | 'querystring' | 'path';
       // Header names are matched exactly, as for gateway response header mappings.

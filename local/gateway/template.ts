@@ -99,7 +99,10 @@ function assetPaths(assemblyDir: string): Map<string, string> {
  */
 export function loadStack(cdkOut: string, stackName?: string): LoadedStack {
   if (!fs.existsSync(path.join(cdkOut, 'manifest.json'))) {
-    throw new GatewayStartError('TEMPLATE_NOT_FOUND', `No cloud assembly at ${cdkOut} (manifest.json is missing). Run \`cdk synth\` first.`);
+    throw new GatewayStartError(
+      'TEMPLATE_NOT_FOUND',
+      `No cloud assembly at ${cdkOut} (manifest.json is missing). Run \`cdk synth\` first.`,
+    );
   }
   const candidates = stackCandidates(path.resolve(cdkOut));
   const matches = stackName
@@ -107,17 +110,31 @@ export function loadStack(cdkOut: string, stackName?: string): LoadedStack {
     : candidates;
   const known = candidates.map((c) => c.stackName).join(', ') || 'none';
   if (matches.length === 0) {
-    throw new GatewayStartError('TEMPLATE_NOT_FOUND', `Stack "${stackName}" is not in ${cdkOut}; the assembly holds: ${known}.`);
+    throw new GatewayStartError(
+      'TEMPLATE_NOT_FOUND',
+      `Stack "${stackName}" is not in ${cdkOut}; the assembly holds: ${known}.`,
+    );
   }
   if (matches.length > 1) {
-    throw new GatewayStartError('TEMPLATE_AMBIGUOUS', `${cdkOut} holds several stacks (${known}); pass stackName to choose one.`);
+    throw new GatewayStartError(
+      'TEMPLATE_AMBIGUOUS',
+      `${cdkOut} holds several stacks (${known}); pass stackName to choose one.`,
+    );
   }
   const chosen = matches[0];
   const template = readJson(chosen.templateFile) as CfnTemplate;
   if (!template || typeof template.Resources !== 'object') {
-    throw new GatewayStartError('TEMPLATE_NOT_FOUND', `${chosen.templateFile} is not a CloudFormation template (no Resources).`);
+    throw new GatewayStartError(
+      'TEMPLATE_NOT_FOUND',
+      `${chosen.templateFile} is not a CloudFormation template (no Resources).`,
+    );
   }
-  return { stackName: chosen.stackName, template, assemblyDir: chosen.assemblyDir, assetPathByObjectKey: assetPaths(chosen.assemblyDir) };
+  return {
+    stackName: chosen.stackName,
+    template,
+    assemblyDir: chosen.assemblyDir,
+    assetPathByObjectKey: assetPaths(chosen.assemblyDir),
+  };
 }
 
 /** The pseudo parameters as the local gateway pretends the stack was deployed. */
@@ -208,14 +225,20 @@ export class IntrinsicResolver {
     const physical = this.physical.ref(name);
     if (physical !== undefined) return physical;
     const resource = this.template.Resources[name];
-    throw new UnresolvableValueError(where, resource ? `Ref to ${resource.Type} ${name} has no local value` : `Ref to unknown ${name}`);
+    throw new UnresolvableValueError(
+      where,
+      resource ? `Ref to ${resource.Type} ${name} has no local value` : `Ref to unknown ${name}`,
+    );
   }
 
   private getAtt(logicalId: string, attribute: string, where: string): string {
     const value = this.physical.getAtt(logicalId, attribute);
     if (value !== undefined) return value;
     const resource = this.template.Resources[logicalId];
-    throw new UnresolvableValueError(where, `Fn::GetAtt ${logicalId}.${attribute}${resource ? ` (${resource.Type})` : ''} has no local value`);
+    throw new UnresolvableValueError(
+      where,
+      `Fn::GetAtt ${logicalId}.${attribute}${resource ? ` (${resource.Type})` : ''} has no local value`,
+    );
   }
 
   private intrinsic(name: string, argument: unknown, where: string): unknown {
@@ -228,7 +251,12 @@ export class IntrinsicResolver {
         const [delimiter, items] = argument as [string, unknown];
         const list = this.resolve(items, where);
         if (!Array.isArray(list)) throw new UnresolvableValueError(where, 'Fn::Join needs a list');
-        return this.rewrite(list.filter((item) => item !== NO_VALUE).map((item) => this.resolveString(item, where)).join(delimiter));
+        return this.rewrite(
+          list
+            .filter((item) => item !== NO_VALUE)
+            .map((item) => this.resolveString(item, where))
+            .join(delimiter),
+        );
       }
       case 'Fn::Select': {
         const [index, items] = argument as [unknown, unknown];
@@ -250,7 +278,8 @@ export class IntrinsicResolver {
       case 'Fn::FindInMap': {
         const [map, top, second] = (argument as unknown[]).map((part) => this.resolveString(part, where));
         const value = this.template.Mappings?.[map]?.[top]?.[second];
-        if (value === undefined) throw new UnresolvableValueError(where, `Fn::FindInMap ${map}.${top}.${second} is not in Mappings`);
+        if (value === undefined)
+          throw new UnresolvableValueError(where, `Fn::FindInMap ${map}.${top}.${second} is not in Mappings`);
         return value;
       }
       case 'Fn::If': {
@@ -269,12 +298,15 @@ export class IntrinsicResolver {
   }
 
   private sub(argument: unknown, where: string): string {
-    const [text, variables] = Array.isArray(argument) ? (argument as [string, Record<string, unknown>]) : [String(argument), {}];
+    const [text, variables] = Array.isArray(argument)
+      ? (argument as [string, Record<string, unknown>])
+      : [String(argument), {}];
     return text.replace(/\$\{([^}]+)\}/g, (whole, expression: string) => {
       if (expression.startsWith('!')) return '${' + expression.slice(1) + '}';
       if (expression in variables) return this.resolveString(variables[expression], where);
       const dot = expression.indexOf('.');
-      if (dot > 0 && !expression.startsWith('AWS::')) return this.getAtt(expression.slice(0, dot), expression.slice(dot + 1), where);
+      if (dot > 0 && !expression.startsWith('AWS::'))
+        return this.getAtt(expression.slice(0, dot), expression.slice(dot + 1), where);
       const value = this.ref(expression, where);
       if (value === NO_VALUE) throw new UnresolvableValueError(where, `${whole} resolves to no value`);
       return String(value);

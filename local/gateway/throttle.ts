@@ -38,17 +38,26 @@ export const ACCOUNT_DEFAULT_LIMITS: ThrottleLimits = { rateLimit: 10_000, burst
 /** `method.request` paths in MethodSettings escape `/` as `~1`: `/~1mcp` is `/mcp`, `/` is the root. */
 export function decodeSettingResourcePath(resourcePath: string, where: string): string {
   if (resourcePath === '/*' || resourcePath === '/') return resourcePath;
-  if (!resourcePath.startsWith('/~1')) throw new UnsupportedFeatureError(`the method setting resource path ${resourcePath}`, where, 'expected /* or a path such as /~1mcp');
+  if (!resourcePath.startsWith('/~1'))
+    throw new UnsupportedFeatureError(
+      `the method setting resource path ${resourcePath}`,
+      where,
+      'expected /* or a path such as /~1mcp',
+    );
   return resourcePath.slice(1).replace(/~1/g, '/');
 }
 
 /** Reads the throttling fields of one MethodSettings entry; undefined when it sets neither limit. */
-export function methodThrottleSetting(setting: Record<string, unknown>, where: string): MethodThrottleSetting | undefined {
+export function methodThrottleSetting(
+  setting: Record<string, unknown>,
+  where: string,
+): MethodThrottleSetting | undefined {
   const limit = (name: 'ThrottlingRateLimit' | 'ThrottlingBurstLimit'): number | undefined => {
     const raw = setting[name];
     if (raw === undefined || raw === null) return undefined;
     const value = Number(raw);
-    if (!Number.isFinite(value)) throw new UnsupportedFeatureError(`a ${name} of ${JSON.stringify(raw)}`, where, 'it must be a number');
+    if (!Number.isFinite(value))
+      throw new UnsupportedFeatureError(`a ${name} of ${JSON.stringify(raw)}`, where, 'it must be a number');
     // A negative limit is how the API Gateway API says "not set": the account's value applies.
     return value < 0 ? undefined : value;
   };
@@ -81,7 +90,10 @@ export function resolveMethodThrottle(
   const rateLimit = own?.rateLimit ?? stageWide?.rateLimit;
   const burstLimit = own?.burstLimit ?? stageWide?.burstLimit;
   if (rateLimit === undefined && burstLimit === undefined) return undefined;
-  const sources = [own && `${httpMethod} ${resourcePath}`, stageWide && (own?.rateLimit === undefined || own?.burstLimit === undefined) && '*/*'].filter(Boolean);
+  const sources = [
+    own && `${httpMethod} ${resourcePath}`,
+    stageWide && (own?.rateLimit === undefined || own?.burstLimit === undefined) && '*/*',
+  ].filter(Boolean);
   return {
     rateLimit: rateLimit ?? ACCOUNT_DEFAULT_LIMITS.rateLimit,
     burstLimit: burstLimit ?? ACCOUNT_DEFAULT_LIMITS.burstLimit,

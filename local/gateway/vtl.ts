@@ -18,7 +18,11 @@ export class UnsupportedTemplateError extends Error {
 export interface TemplateInputs {
   readonly context: Record<string, unknown>;
   readonly stageVariables: Record<string, string>;
-  readonly params: { header: Record<string, string>; querystring: Record<string, string>; path: Record<string, string> };
+  readonly params: {
+    header: Record<string, string>;
+    querystring: Record<string, string>;
+    path: Record<string, string>;
+  };
 }
 
 /** What rendering produced: the body, plus `$context.responseOverride` settings. */
@@ -38,19 +42,44 @@ type Part = { kind: 'prop'; name: string } | { kind: 'call'; name: string; args:
 
 type Node =
   | { kind: 'text'; text: string }
-  | { kind: 'ref'; expr: Expr & { kind: 'ref' } ; source: string }
+  | { kind: 'ref'; expr: Expr & { kind: 'ref' }; source: string }
   | { kind: 'set'; target: string[]; value: Expr }
   | { kind: 'if'; branches: { condition: Expr | undefined; body: Node[] }[] };
 
 const KNOWN_ROOTS = new Set(['context', 'stageVariables', 'input', 'util']);
-const KNOWN_CALLS = new Set(['get', 'params', 'escapeJavaScript', 'urlEncode', 'urlDecode', 'base64Encode', 'base64Decode']);
+const KNOWN_CALLS = new Set([
+  'get',
+  'params',
+  'escapeJavaScript',
+  'urlEncode',
+  'urlDecode',
+  'base64Encode',
+  'base64Decode',
+]);
 
 /** The `$context` variables the local gateway fills in; a template reading another one is refused at start. */
 export const SUPPORTED_CONTEXT_VARIABLES = new Set([
-  'error.message', 'error.messageString', 'error.responseType', 'error.validationErrorString',
-  'requestId', 'extendedRequestId', 'apiId', 'stage', 'resourceId', 'resourcePath', 'httpMethod', 'path',
-  'domainName', 'domainPrefix', 'protocol', 'requestTime', 'requestTimeEpoch', 'accountId',
-  'identity.sourceIp', 'identity.userAgent', 'authorizer.principalId',
+  'error.message',
+  'error.messageString',
+  'error.responseType',
+  'error.validationErrorString',
+  'requestId',
+  'extendedRequestId',
+  'apiId',
+  'stage',
+  'resourceId',
+  'resourcePath',
+  'httpMethod',
+  'path',
+  'domainName',
+  'domainPrefix',
+  'protocol',
+  'requestTime',
+  'requestTimeEpoch',
+  'accountId',
+  'identity.sourceIp',
+  'identity.userAgent',
+  'authorizer.principalId',
 ]);
 
 class Parser {
@@ -66,7 +95,12 @@ class Parser {
     };
     while (this.pos < this.src.length) {
       const ch = this.src[this.pos];
-      if (ch === '#' && /^#(set|if|elseif|else|end|foreach|macro|parse|include|define|break|stop|evaluate)\b/.test(this.src.slice(this.pos))) {
+      if (
+        ch === '#' &&
+        /^#(set|if|elseif|else|end|foreach|macro|parse|include|define|break|stop|evaluate)\b/.test(
+          this.src.slice(this.pos),
+        )
+      ) {
         const directive = /^#(\w+)/.exec(this.src.slice(this.pos))![1];
         // A directive alone on its line takes the line's indentation and newline with it.
         text = text.replace(/(^|\n)[ \t]*$/, '$1');
@@ -116,7 +150,9 @@ class Parser {
       this.expect(')');
       const path = target[1].split('.');
       if (path.length > 1 && !(path[0] === 'context' && path[1] === 'responseOverride')) {
-        throw new UnsupportedTemplateError(`#set on $${target[1]} is not supported (only local variables and $context.responseOverride)`);
+        throw new UnsupportedTemplateError(
+          `#set on $${target[1]} is not supported (only local variables and $context.responseOverride)`,
+        );
       }
       return { kind: 'set', target: path, value };
     }
@@ -169,7 +205,11 @@ class Parser {
     return this.parseBinary(0);
   }
 
-  private static readonly LEVELS: ReadonlyArray<ReadonlyArray<'==' | '!=' | '&&' | '||'>> = [['||'], ['&&'], ['==', '!=']];
+  private static readonly LEVELS: ReadonlyArray<ReadonlyArray<'==' | '!=' | '&&' | '||'>> = [
+    ['||'],
+    ['&&'],
+    ['==', '!='],
+  ];
 
   private parseBinary(level: number): Expr {
     if (level >= Parser.LEVELS.length) return this.parseUnary();
@@ -200,7 +240,8 @@ class Parser {
       const end = this.src.indexOf(ch, this.pos + 1);
       if (end < 0) throw new UnsupportedTemplateError('unterminated string literal');
       const value = this.src.slice(this.pos + 1, end);
-      if (ch === '"' && value.includes('$')) throw new UnsupportedTemplateError('interpolated string literals are not supported');
+      if (ch === '"' && value.includes('$'))
+        throw new UnsupportedTemplateError('interpolated string literals are not supported');
       this.pos = end + 1;
       return { kind: 'literal', value };
     }
@@ -239,7 +280,8 @@ class Parser {
             args.push(this.parseExpression());
             this.skipSpace();
             if (this.src[this.pos] === ',') this.pos++;
-            else if (this.src[this.pos] !== ')') throw new UnsupportedTemplateError(`expected ")" after the arguments of ${next[1]}`);
+            else if (this.src[this.pos] !== ')')
+              throw new UnsupportedTemplateError(`expected ")" after the arguments of ${next[1]}`);
           }
           this.pos++;
           if (!KNOWN_CALLS.has(next[1])) throw new UnsupportedTemplateError(`the method ${next[1]}() is not supported`);
@@ -267,7 +309,8 @@ function checkReferences(nodes: Node[], locals: Set<string>): void {
     if (expr.kind !== 'ref') return;
     expr.parts.forEach((part) => part.kind === 'call' && part.args.forEach(checkExpr));
     if (locals.has(expr.root)) return;
-    if (!KNOWN_ROOTS.has(expr.root)) throw new UnsupportedTemplateError(`$${expr.root} is not a variable API Gateway provides`);
+    if (!KNOWN_ROOTS.has(expr.root))
+      throw new UnsupportedTemplateError(`$${expr.root} is not a variable API Gateway provides`);
     if (expr.root === 'context') {
       const names = expr.parts.filter((p) => p.kind === 'prop').map((p) => p.name);
       const dotted = names.join('.');
@@ -276,7 +319,9 @@ function checkReferences(nodes: Node[], locals: Set<string>): void {
       }
     }
     if (expr.root === 'input' && (expr.parts[0]?.kind !== 'call' || expr.parts[0].name !== 'params')) {
-      throw new UnsupportedTemplateError('only $input.params(...) is supported from $input (a gateway cannot read the body here)');
+      throw new UnsupportedTemplateError(
+        'only $input.params(...) is supported from $input (a gateway cannot read the body here)',
+      );
     }
   };
   for (const node of nodes) {
@@ -308,21 +353,33 @@ export class CompiledTemplate {
 
   render(inputs: TemplateInputs): RenderedTemplate {
     const locals = new Map<string, unknown>();
-    const result = { body: '', statusOverride: undefined as number | undefined, headerOverrides: {} as Record<string, string> };
+    const result = {
+      body: '',
+      statusOverride: undefined as number | undefined,
+      headerOverrides: {} as Record<string, string>,
+    };
     const run = (nodes: Node[]): void => {
       for (const node of nodes) {
         if (node.kind === 'text') result.body += node.text;
         else if (node.kind === 'ref') {
           const value = evaluate(node.expr, inputs, locals);
-          result.body += value === undefined || value === null ? (node.expr.quiet || node.expr.root === 'context' ? '' : node.source) : String(value);
+          result.body +=
+            value === undefined || value === null
+              ? node.expr.quiet || node.expr.root === 'context'
+                ? ''
+                : node.source
+              : String(value);
         } else if (node.kind === 'set') {
           const value = evaluate(node.value, inputs, locals);
           if (node.target.length === 1) locals.set(node.target[0], value);
           else if (node.target[2] === 'status') result.statusOverride = Number(value);
-          else if (node.target[2] === 'header' && node.target.length === 4) result.headerOverrides[node.target[3]] = String(value ?? '');
+          else if (node.target[2] === 'header' && node.target.length === 4)
+            result.headerOverrides[node.target[3]] = String(value ?? '');
           else throw new UnsupportedTemplateError(`#set on $${node.target.join('.')} is not supported`);
         } else {
-          const branch = node.branches.find((b) => b.condition === undefined || truthy(evaluate(b.condition, inputs, locals)));
+          const branch = node.branches.find(
+            (b) => b.condition === undefined || truthy(evaluate(b.condition, inputs, locals)),
+          );
           if (branch) run(branch.body);
         }
       }
@@ -337,7 +394,7 @@ function truthy(value: unknown): boolean {
 }
 
 function lookupMap(map: Record<string, string>, key: string): string {
-  return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : '';
+  return Object.hasOwn(map, key) ? map[key] : '';
 }
 
 function evaluate(expr: Expr, inputs: TemplateInputs, locals: Map<string, unknown>): unknown {
@@ -347,8 +404,10 @@ function evaluate(expr: Expr, inputs: TemplateInputs, locals: Map<string, unknow
     case 'not':
       return !truthy(evaluate(expr.operand, inputs, locals));
     case 'binary': {
-      if (expr.op === '&&') return truthy(evaluate(expr.left, inputs, locals)) && truthy(evaluate(expr.right, inputs, locals));
-      if (expr.op === '||') return truthy(evaluate(expr.left, inputs, locals)) || truthy(evaluate(expr.right, inputs, locals));
+      if (expr.op === '&&')
+        return truthy(evaluate(expr.left, inputs, locals)) && truthy(evaluate(expr.right, inputs, locals));
+      if (expr.op === '||')
+        return truthy(evaluate(expr.left, inputs, locals)) || truthy(evaluate(expr.right, inputs, locals));
       const equal = String(evaluate(expr.left, inputs, locals)) === String(evaluate(expr.right, inputs, locals));
       return expr.op === '==' ? equal : !equal;
     }
@@ -360,7 +419,8 @@ function evaluate(expr: Expr, inputs: TemplateInputs, locals: Map<string, unknow
       else value = expr.root;
       for (const part of expr.parts) {
         if (part.kind === 'prop') {
-          value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part.name] : undefined;
+          value =
+            value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part.name] : undefined;
           continue;
         }
         const args = part.args.map((arg) => evaluate(arg, inputs, locals));
@@ -395,6 +455,7 @@ function call(target: unknown, name: string, args: unknown[], inputs: TemplateIn
         break;
     }
   }
-  if (name === 'get' && target !== null && typeof target === 'object') return lookupMap(target as Record<string, string>, arg);
+  if (name === 'get' && target !== null && typeof target === 'object')
+    return lookupMap(target as Record<string, string>, arg);
   throw new UnsupportedTemplateError(`${name}() cannot be called here`);
 }

@@ -88,26 +88,57 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The one key of a union-shaped property (`{ Block: {...} }`, `{ RateBasedStatement: {...} }`). */
 function onlyKey(value: unknown, what: string, logicalId: string): [string, unknown] {
-  if (!isRecord(value) || Object.keys(value).length !== 1) throw new UnsupportedFeatureError(`a ${what} that is not exactly one of its choices (${JSON.stringify(value)})`, logicalId);
+  if (!isRecord(value) || Object.keys(value).length !== 1)
+    throw new UnsupportedFeatureError(
+      `a ${what} that is not exactly one of its choices (${JSON.stringify(value)})`,
+      logicalId,
+    );
   return Object.entries(value)[0];
 }
 
-function customResponseOf(raw: unknown, bodies: Record<string, unknown>, where: string, logicalId: string): WafCustomResponse | undefined {
+function customResponseOf(
+  raw: unknown,
+  bodies: Record<string, unknown>,
+  where: string,
+  logicalId: string,
+): WafCustomResponse | undefined {
   if (raw === undefined) return undefined;
   if (!isRecord(raw)) throw new UnsupportedFeatureError(`a CustomResponse that is not an object (${where})`, logicalId);
   const status = Number(raw.ResponseCode);
-  if (!Number.isInteger(status) || status < 200 || status > 599) throw new UnsupportedFeatureError(`the custom response code ${String(raw.ResponseCode)} (${where})`, logicalId, 'WAF takes 200 to 599');
+  if (!Number.isInteger(status) || status < 200 || status > 599)
+    throw new UnsupportedFeatureError(
+      `the custom response code ${String(raw.ResponseCode)} (${where})`,
+      logicalId,
+      'WAF takes 200 to 599',
+    );
   const headers = ((raw.ResponseHeaders as unknown[] | undefined) ?? []).map((header, index): [string, string] => {
-    if (!isRecord(header) || typeof header.Name !== 'string') throw new UnsupportedFeatureError(`a response header without a name (${where}.ResponseHeaders[${index}])`, logicalId);
-    if (header.Name.toLowerCase() === 'content-type') throw new UnsupportedFeatureError(`a Content-Type response header (${where})`, logicalId, "WAF sets it from the body's ContentType");
+    if (!isRecord(header) || typeof header.Name !== 'string')
+      throw new UnsupportedFeatureError(
+        `a response header without a name (${where}.ResponseHeaders[${index}])`,
+        logicalId,
+      );
+    if (header.Name.toLowerCase() === 'content-type')
+      throw new UnsupportedFeatureError(
+        `a Content-Type response header (${where})`,
+        logicalId,
+        "WAF sets it from the body's ContentType",
+      );
     return [header.Name, String(header.Value ?? '')];
   });
   const key = raw.CustomResponseBodyKey;
   if (key === undefined) return { status, headers };
   const body = bodies[String(key)];
-  if (!isRecord(body)) throw new UnsupportedFeatureError(`a CustomResponseBodyKey that names no CustomResponseBodies entry (${String(key)}, ${where})`, logicalId);
+  if (!isRecord(body))
+    throw new UnsupportedFeatureError(
+      `a CustomResponseBodyKey that names no CustomResponseBodies entry (${String(key)}, ${where})`,
+      logicalId,
+    );
   const contentType = BODY_CONTENT_TYPES[String(body.ContentType)];
-  if (!contentType) throw new UnsupportedFeatureError(`the custom response body content type ${String(body.ContentType)} (${where})`, logicalId);
+  if (!contentType)
+    throw new UnsupportedFeatureError(
+      `the custom response body content type ${String(body.ContentType)} (${where})`,
+      logicalId,
+    );
   return { status, headers, body: { key: String(key), contentType, content: String(body.Content ?? '') } };
 }
 
@@ -118,32 +149,71 @@ function actionOf(raw: unknown, bodies: Record<string, unknown>, where: string, 
     case 'Allow':
     case 'Count':
       // Headers WAF would insert into the request the stage receives.
-      if (options.CustomRequestHandling !== undefined) throw new UnsupportedFeatureError(`custom request handling on a ${kind} action (${where})`, logicalId);
+      if (options.CustomRequestHandling !== undefined)
+        throw new UnsupportedFeatureError(`custom request handling on a ${kind} action (${where})`, logicalId);
       return { kind: kind === 'Allow' ? 'allow' : 'count' };
     case 'Block':
-      return { kind: 'block', customResponse: customResponseOf(options.CustomResponse, bodies, `${where}.Block.CustomResponse`, logicalId) };
+      return {
+        kind: 'block',
+        customResponse: customResponseOf(options.CustomResponse, bodies, `${where}.Block.CustomResponse`, logicalId),
+      };
     default:
-      throw new UnsupportedFeatureError(`the WAF ${kind} action (${where})`, logicalId, 'only Allow, Block and Count are emulated');
+      throw new UnsupportedFeatureError(
+        `the WAF ${kind} action (${where})`,
+        logicalId,
+        'only Allow, Block and Count are emulated',
+      );
   }
 }
 
-function rateBasedRuleOf(rule: Record<string, unknown>, index: number, bodies: Record<string, unknown>, logicalId: string): RateBasedRuleModel {
+function rateBasedRuleOf(
+  rule: Record<string, unknown>,
+  index: number,
+  bodies: Record<string, unknown>,
+  logicalId: string,
+): RateBasedRuleModel {
   const where = `Rules[${index}]${typeof rule.Name === 'string' ? ` (${rule.Name})` : ''}`;
-  if (rule.OverrideAction !== undefined) throw new UnsupportedFeatureError(`a rule with an OverrideAction (${where})`, logicalId, 'rule groups are not emulated');
+  if (rule.OverrideAction !== undefined)
+    throw new UnsupportedFeatureError(
+      `a rule with an OverrideAction (${where})`,
+      logicalId,
+      'rule groups are not emulated',
+    );
   const [statementType, statement] = onlyKey(rule.Statement, `WAF statement (${where})`, logicalId);
   if (statementType !== 'RateBasedStatement') {
-    throw new UnsupportedFeatureError(`the WAF statement ${statementType} (${where})`, logicalId, 'only rate-based rules keyed on the client IP are emulated');
+    throw new UnsupportedFeatureError(
+      `the WAF statement ${statementType} (${where})`,
+      logicalId,
+      'only rate-based rules keyed on the client IP are emulated',
+    );
   }
   const rate = isRecord(statement) ? statement : {};
   const keyType = String(rate.AggregateKeyType ?? 'IP');
-  if (keyType !== 'IP') throw new UnsupportedFeatureError(`a rate-based rule aggregated on ${keyType} (${where})`, logicalId, 'only AggregateKeyType IP (the source address) is emulated');
-  if (rate.ScopeDownStatement !== undefined) throw new UnsupportedFeatureError(`a rate-based rule with a ScopeDownStatement (${where})`, logicalId);
-  if (rate.CustomKeys !== undefined) throw new UnsupportedFeatureError(`a rate-based rule with CustomKeys (${where})`, logicalId);
+  if (keyType !== 'IP')
+    throw new UnsupportedFeatureError(
+      `a rate-based rule aggregated on ${keyType} (${where})`,
+      logicalId,
+      'only AggregateKeyType IP (the source address) is emulated',
+    );
+  if (rate.ScopeDownStatement !== undefined)
+    throw new UnsupportedFeatureError(`a rate-based rule with a ScopeDownStatement (${where})`, logicalId);
+  if (rate.CustomKeys !== undefined)
+    throw new UnsupportedFeatureError(`a rate-based rule with CustomKeys (${where})`, logicalId);
   const limit = Number(rate.Limit);
-  if (!Number.isInteger(limit) || limit < MIN_RATE_LIMIT) throw new UnsupportedFeatureError(`a rate-based Limit of ${String(rate.Limit)} (${where})`, logicalId, `WAF takes a whole number of at least ${MIN_RATE_LIMIT}`);
-  const windowSeconds = rate.EvaluationWindowSec === undefined ? DEFAULT_EVALUATION_WINDOW : Number(rate.EvaluationWindowSec);
+  if (!Number.isInteger(limit) || limit < MIN_RATE_LIMIT)
+    throw new UnsupportedFeatureError(
+      `a rate-based Limit of ${String(rate.Limit)} (${where})`,
+      logicalId,
+      `WAF takes a whole number of at least ${MIN_RATE_LIMIT}`,
+    );
+  const windowSeconds =
+    rate.EvaluationWindowSec === undefined ? DEFAULT_EVALUATION_WINDOW : Number(rate.EvaluationWindowSec);
   if (!EVALUATION_WINDOWS.includes(windowSeconds)) {
-    throw new UnsupportedFeatureError(`an EvaluationWindowSec of ${String(rate.EvaluationWindowSec)} (${where})`, logicalId, `WAF takes ${EVALUATION_WINDOWS.join(', ')}`);
+    throw new UnsupportedFeatureError(
+      `an EvaluationWindowSec of ${String(rate.EvaluationWindowSec)} (${where})`,
+      logicalId,
+      `WAF takes ${EVALUATION_WINDOWS.join(', ')}`,
+    );
   }
   return {
     name: String(rule.Name ?? `rule ${index}`),
@@ -158,10 +228,15 @@ function rateBasedRuleOf(rule: Record<string, unknown>, index: number, bodies: R
  * Reads an AWS::WAFv2::WebACL's properties (already resolved) into what the gateway evaluates,
  * refusing any statement, action or setting it does not emulate.
  */
-export function webAclModelOf(logicalId: string, associationLogicalId: string, properties: Record<string, unknown>): WebAclModel {
+export function webAclModelOf(
+  logicalId: string,
+  associationLogicalId: string,
+  properties: Record<string, unknown>,
+): WebAclModel {
   const bodies = isRecord(properties.CustomResponseBodies) ? properties.CustomResponseBodies : {};
   const defaultAction = actionOf(properties.DefaultAction, bodies, 'DefaultAction', logicalId);
-  if (defaultAction.kind === 'count') throw new UnsupportedFeatureError('a Count default action', logicalId, 'the default action must allow or block');
+  if (defaultAction.kind === 'count')
+    throw new UnsupportedFeatureError('a Count default action', logicalId, 'the default action must allow or block');
   const rules = ((properties.Rules as unknown[] | undefined) ?? []).map((rule, index) => {
     if (!isRecord(rule)) throw new UnsupportedFeatureError(`a rule that is not an object (Rules[${index}])`, logicalId);
     return rateBasedRuleOf(rule, index, bodies, logicalId);
@@ -195,33 +270,59 @@ export function webAclForStage(
       if (!(error instanceof UnresolvableValueError)) throw error;
     }
     if (target !== stageArn) {
-      ignored.push({ logicalId, type: resource.Type, reason: 'associates a web ACL with another resource than the served stage' });
+      ignored.push({
+        logicalId,
+        type: resource.Type,
+        reason: 'associates a web ACL with another resource than the served stage',
+      });
       continue;
     }
-    if (isClassic) throw new UnsupportedFeatureError('an AWS WAF Classic web ACL (AWS::WAFRegional) on the stage', logicalId, 'only AWS::WAFv2 web ACLs are emulated');
+    if (isClassic)
+      throw new UnsupportedFeatureError(
+        'an AWS WAF Classic web ACL (AWS::WAFRegional) on the stage',
+        logicalId,
+        'only AWS::WAFv2 web ACLs are emulated',
+      );
     associations.push([logicalId, String(resolve(resource.Properties?.WebACLArn, `${logicalId}.WebACLArn`))]);
   }
   if (associations.length > 1) {
-    throw new UnsupportedFeatureError(`several web ACL associations for one stage (${associations.map(([id]) => id).join(', ')})`, associations[0][0], 'a stage takes one web ACL');
+    throw new UnsupportedFeatureError(
+      `several web ACL associations for one stage (${associations.map(([id]) => id).join(', ')})`,
+      associations[0][0],
+      'a stage takes one web ACL',
+    );
   }
   let webAcl: WebAclModel | undefined;
   const used: string[] = [];
   if (associations.length === 1) {
     const [associationId, arn] = associations[0];
-    const acl = entries.find(([logicalId, resource]) => resource.Type === 'AWS::WAFv2::WebACL' && webAclArnOf(logicalId) === arn);
-    if (!acl) throw new UnsupportedFeatureError(`a web ACL defined outside this stack (${arn})`, associationId, 'its rules are not in the template, so they cannot be emulated');
+    const acl = entries.find(
+      ([logicalId, resource]) => resource.Type === 'AWS::WAFv2::WebACL' && webAclArnOf(logicalId) === arn,
+    );
+    if (!acl)
+      throw new UnsupportedFeatureError(
+        `a web ACL defined outside this stack (${arn})`,
+        associationId,
+        'its rules are not in the template, so they cannot be emulated',
+      );
     const [aclId, aclResource] = acl;
     const properties = resolve(aclResource.Properties ?? {}, `${aclId}.Properties`) as Record<string, unknown>;
     webAcl = webAclModelOf(aclId, associationId, properties ?? {});
     used.push(aclId, associationId);
   }
   for (const [logicalId, resource] of entries) {
-    if (used.includes(logicalId) || !(resource.Type.startsWith('AWS::WAFv2::') || resource.Type.startsWith('AWS::WAFRegional::'))) continue;
+    if (
+      used.includes(logicalId) ||
+      !(resource.Type.startsWith('AWS::WAFv2::') || resource.Type.startsWith('AWS::WAFRegional::'))
+    )
+      continue;
     if (ignored.some((item) => item.logicalId === logicalId)) continue;
     ignored.push({
       logicalId,
       type: resource.Type,
-      reason: resource.Type.endsWith('::WebACL') ? 'not associated with the served stage' : 'not used by the web ACL of the served stage',
+      reason: resource.Type.endsWith('::WebACL')
+        ? 'not associated with the served stage'
+        : 'not used by the web ACL of the served stage',
     });
   }
   return { webAcl, used, ignored };
@@ -278,7 +379,10 @@ export class RateCounter {
   private sweep(now: number): void {
     this.sinceSweep = 0;
     for (const [key, ring] of this.rings) {
-      const latest = ring.times.length < this.limit + 1 ? ring.times[ring.times.length - 1] : ring.times[(ring.next + this.limit) % (this.limit + 1)];
+      const latest =
+        ring.times.length < this.limit + 1
+          ? ring.times[ring.times.length - 1]
+          : ring.times[(ring.next + this.limit) % (this.limit + 1)];
       if (latest <= now - this.windowMs) this.rings.delete(key);
     }
   }
@@ -286,7 +390,12 @@ export class RateCounter {
 
 export type WafVerdict =
   | { readonly blocked: false; readonly counted: readonly string[] }
-  | { readonly blocked: true; readonly rule?: string; readonly customResponse?: WafCustomResponse; readonly reason: string };
+  | {
+      readonly blocked: true;
+      readonly rule?: string;
+      readonly customResponse?: WafCustomResponse;
+      readonly reason: string;
+    };
 
 /** The web ACL at request time: one counter per rate-based rule. */
 export class WebAclEvaluator {
@@ -313,10 +422,19 @@ export class WebAclEvaluator {
         continue;
       }
       if (rule.action.kind === 'allow') return { blocked: false, counted };
-      return { blocked: true, rule: rule.name, customResponse: rule.action.customResponse, reason: `blocked by AWS WAF rule ${rule.name} of ${this.model.logicalId}: ${over}` };
+      return {
+        blocked: true,
+        rule: rule.name,
+        customResponse: rule.action.customResponse,
+        reason: `blocked by AWS WAF rule ${rule.name} of ${this.model.logicalId}: ${over}`,
+      };
     }
     if (this.model.defaultAction.kind === 'allow') return { blocked: false, counted };
-    return { blocked: true, customResponse: this.model.defaultAction.customResponse, reason: `blocked by the default action of AWS WAF web ACL ${this.model.logicalId}` };
+    return {
+      blocked: true,
+      customResponse: this.model.defaultAction.customResponse,
+      reason: `blocked by the default action of AWS WAF web ACL ${this.model.logicalId}`,
+    };
   }
 }
 
@@ -331,7 +449,8 @@ function describeAction(action: WafAction): string {
 /** The start-up line: which web ACL is emulated, with its rules. */
 export function describeWebAcl(model: WebAclModel, stageName: string): string {
   const rules = model.rules.map(
-    (rule) => `rule ${rule.name} (priority ${rule.priority}): more than ${rule.limit.toLocaleString('en-US')} requests per client IP (TCP peer address) in ${rule.windowSeconds} s → ${describeAction(rule.action)}`,
+    (rule) =>
+      `rule ${rule.name} (priority ${rule.priority}): more than ${rule.limit.toLocaleString('en-US')} requests per client IP (TCP peer address) in ${rule.windowSeconds} s → ${describeAction(rule.action)}`,
   );
   return (
     `AWS WAF web ACL ${model.logicalId} on stage ${stageName} (${model.associationLogicalId}) is emulated, before throttling and authorizers: ` +

@@ -1,4 +1,12 @@
-import { billedMs, coldStartCostPerMillion, costPerMillionRequests, durationAtMemoryMs, invocationCostUsd, US_EAST_1_PRICES, type CostScenario } from '../../bench/cost';
+import {
+  billedMs,
+  coldStartCostPerMillion,
+  costPerMillionRequests,
+  durationAtMemoryMs,
+  invocationCostUsd,
+  US_EAST_1_PRICES,
+  type CostScenario,
+} from '../../bench/cost';
 
 const scenario = (overrides: Partial<CostScenario> = {}): CostScenario => ({
   authorizerFullCoreMs: 0.05,

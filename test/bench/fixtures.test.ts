@@ -18,7 +18,11 @@ describe('benchmark fixtures', () => {
   });
 
   it('give a token the authorizer accepts for the benchmark resource', async () => {
-    const config = loadAuthorizerConfig({ PUBLIC_BASE_URL: BENCH_BASE_URL, AUTHKIT_ISSUER: BENCH_ISSUER, AUTHKIT_JWKS_URL: jwks.url });
+    const config = loadAuthorizerConfig({
+      PUBLIC_BASE_URL: BENCH_BASE_URL,
+      AUTHKIT_ISSUER: BENCH_ISSUER,
+      AUTHKIT_JWKS_URL: jwks.url,
+    });
     const verified = await createAccessTokenVerifier(config).verifyAccessToken(signBenchToken());
     expect(verified.sub).toBe(benchClaims().sub);
     expect(verified.aud).toBe(BENCH_URLS.resource);

@@ -13,13 +13,19 @@ describe('interleaved timing', () => {
     ['wall time', compareNsPerOp],
     ['CPU time', compareCpuNsPerOp],
   ])('ranks a subject that does more work above one that does less (%s)', async (_, compare) => {
-    const ns = await compare({ light: () => hashRounds(5), heavy: () => hashRounds(100) }, { batch: 20, samples: 5, warmup: 2 });
+    const ns = await compare(
+      { light: () => hashRounds(5), heavy: () => hashRounds(100) },
+      { batch: 20, samples: 5, warmup: 2 },
+    );
     expect(ns.light).toBeGreaterThan(0);
     expect(ns.heavy).toBeGreaterThan(ns.light * 3);
   });
 
   it('does not count time spent waiting as CPU time', async () => {
-    const ns = await compareCpuNsPerOp({ sleep: () => new Promise((resolve) => setTimeout(resolve, 5)) }, { batch: 4, samples: 3, warmup: 0 });
+    const ns = await compareCpuNsPerOp(
+      { sleep: () => new Promise((resolve) => setTimeout(resolve, 5)) },
+      { batch: 4, samples: 3, warmup: 0 },
+    );
     expect(ns.sleep).toBeLessThan(2_000_000);
   });
 });

@@ -60,7 +60,12 @@ describe('load client', () => {
   it('summarises rounds as total requests over total time', () => {
     const summary = summarise([
       { requests: 100, seconds: 1, requestsPerSecond: 100, latenciesMs: Array.from({ length: 100 }, (_, i) => i + 1) },
-      { requests: 100, seconds: 3, requestsPerSecond: 100 / 3, latenciesMs: Array.from({ length: 100 }, (_, i) => i + 101) },
+      {
+        requests: 100,
+        seconds: 3,
+        requestsPerSecond: 100 / 3,
+        latenciesMs: Array.from({ length: 100 }, (_, i) => i + 101),
+      },
     ]);
     expect(summary.requests).toBe(200);
     expect(summary.requestsPerSecond).toBe(50);

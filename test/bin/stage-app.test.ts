@@ -11,7 +11,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+).context;
 
 async function synthesizeApp(extraContext: Record<string, unknown>): Promise<{ stderr: string }> {
   const outdir = mkdtempSync(join(tmpdir(), 'stage-app-'));
@@ -34,7 +36,9 @@ describe('bin/app.ts stage selection', () => {
     const { stderr } = await synthesizeApp({});
 
     // Assess
-    expect(stderr).toContain(`No -c stage=NAME given: using stage "${String(CDK_JSON_CONTEXT.defaultStage)}" (defaultStage in cdk.json).`);
+    expect(stderr).toContain(
+      `No -c stage=NAME given: using stage "${String(CDK_JSON_CONTEXT.defaultStage)}" (defaultStage in cdk.json).`,
+    );
   }, 120_000);
 
   it('says nothing about the default when a stage was given', async () => {

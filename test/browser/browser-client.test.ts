@@ -43,8 +43,11 @@ interface ClientSteps {
 const runByBrowserConfig = (globalThis as { RUN_BROWSER_TESTS?: unknown }).RUN_BROWSER_TESTS === true;
 const chromiumPresent = existsSync(CHROMIUM);
 if (runByBrowserConfig && !chromiumPresent) {
-  if (process.env.REQUIRE_BROWSER === '1') throw new Error(`${CHROMIUM} is missing and REQUIRE_BROWSER=1: install it with "apt-get install -y chromium".`);
-  console.warn(`Skipping the browser tests: ${CHROMIUM} is not installed. Install Debian's chromium (apt-get install -y chromium) to run them.`);
+  if (process.env.REQUIRE_BROWSER === '1')
+    throw new Error(`${CHROMIUM} is missing and REQUIRE_BROWSER=1: install it with "apt-get install -y chromium".`);
+  console.warn(
+    `Skipping the browser tests: ${CHROMIUM} is not installed. Install Debian's chromium (apt-get install -y chromium) to run them.`,
+  );
 }
 const describeWithChromium = runByBrowserConfig && chromiumPresent ? describe : describe.skip;
 
@@ -84,9 +87,19 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
   beforeAll(async () => {
     pageServer = await startPageServer();
     // No browser origin may call the server unless the stage lists it: list this page's.
-    stack = await startLocalStack({ port: 0, authkitPort: 0, testControls: true, context: { allowedOrigins: pageServer.origin }, log: (line) => gatewayLog.push(line) });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      testControls: true,
+      context: { allowedOrigins: pageServer.origin },
+      log: (line) => gatewayLog.push(line),
+    });
     userDataDir = mkdtempSync(join(tmpdir(), 'mcp-browser-profile-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
     page = await context.newPage();
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
@@ -94,17 +107,30 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
     const devtools = await context.newCDPSession(page);
     devtools.on('Network.requestWillBeSent', ({ request }) => {
       if (request.method !== 'OPTIONS') return;
-      const requested = Object.entries(request.headers).find(([name]) => name.toLowerCase() === 'access-control-request-headers')?.[1] ?? '';
-      preflights.push({ url: request.url, requestedHeaders: String(requested).split(',').map((name) => name.trim().toLowerCase()).filter(Boolean) });
+      const requested =
+        Object.entries(request.headers).find(
+          ([name]) => name.toLowerCase() === 'access-control-request-headers',
+        )?.[1] ?? '';
+      preflights.push({
+        url: request.url,
+        requestedHeaders: String(requested)
+          .split(',')
+          .map((name) => name.trim().toLowerCase())
+          .filter(Boolean),
+      });
     });
     await devtools.send('Network.enable');
     await page.goto(`${pageServer.origin}/`);
 
     const { accessToken } = await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl });
-    steps = await page.evaluate(([mcpUrl, token]) => (window as unknown as { runMcpClient: (u: string, t: string) => Promise<ClientSteps> }).runMcpClient(mcpUrl, token), [
-      stack.mcpUrl,
-      accessToken,
-    ] as const);
+    steps = await page.evaluate(
+      ([mcpUrl, token]) =>
+        (window as unknown as { runMcpClient: (u: string, t: string) => Promise<ClientSteps> }).runMcpClient(
+          mcpUrl,
+          token,
+        ),
+      [stack.mcpUrl, accessToken] as const,
+    );
   });
 
   afterAll(async () => {
@@ -115,7 +141,7 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  it('runs on an origin other than the server\'s', () => {
+  it("runs on an origin other than the server's", () => {
     expect(new URL(pageServer.origin).origin).not.toBe(new URL(stack.mcpUrl).origin);
   });
 
@@ -127,24 +153,41 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
 
   it('fetches the protected-resource metadata the challenge points at', () => {
     expect(steps.prmUrl).toBe(stack.urls.protectedResourceMetadata);
-    expect(steps.prm).toEqual({ status: 200, body: expect.objectContaining({ resource: stack.mcpUrl, authorization_servers: [stack.issuer] }) });
+    expect(steps.prm).toEqual({
+      status: 200,
+      body: expect.objectContaining({ resource: stack.mcpUrl, authorization_servers: [stack.issuer] }),
+    });
   });
 
-  it('sends preflighted requests carrying Authorization and MCP-Protocol-Version, answered by the gateway\'s preflight', () => {
+  it("sends preflighted requests carrying Authorization and MCP-Protocol-Version, answered by the gateway's preflight", () => {
     // Assess: the browser asked first, for exactly these headers, and the gateway's MOCK preflight said yes.
-    const withToken = preflights.filter(({ url, requestedHeaders }) => url === stack.mcpUrl && requestedHeaders.includes('authorization'));
+    const withToken = preflights.filter(
+      ({ url, requestedHeaders }) => url === stack.mcpUrl && requestedHeaders.includes('authorization'),
+    );
     expect(withToken.length).toBeGreaterThanOrEqual(1);
-    expect(withToken[0].requestedHeaders).toEqual(expect.arrayContaining(['authorization', 'content-type', 'mcp-protocol-version']));
-    expect(gatewayLog.filter((line) => /^OPTIONS \/mcp 204 .*authorizer=none/.test(line)).length).toBe(preflights.filter(({ url }) => url === stack.mcpUrl).length);
+    expect(withToken[0].requestedHeaders).toEqual(
+      expect.arrayContaining(['authorization', 'content-type', 'mcp-protocol-version']),
+    );
+    expect(gatewayLog.filter((line) => /^OPTIONS \/mcp 204 .*authorizer=none/.test(line)).length).toBe(
+      preflights.filter(({ url }) => url === stack.mcpUrl).length,
+    );
     expect(steps.initialize).toMatchObject({ status: 200, body: { result: { protocolVersion: '2025-06-18' } } });
     expect(steps.toolsList?.status).toBe(200);
-    expect(steps.toolsList?.body.result?.tools?.map((tool) => tool.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
+    expect(steps.toolsList?.body.result?.tools?.map((tool) => tool.name).sort()).toEqual([
+      'confirm',
+      'format_json',
+      'long_task',
+      'whoami',
+    ]);
   });
 
   it('calls a tool with the token and sees its own identity', () => {
     expect(steps.whoami?.status).toBe(200);
     expect(steps.whoami?.body.result?.isError).toBeFalsy();
-    expect(steps.whoami?.body.result?.structuredContent).toMatchObject({ sub: DEV_USER.sub, organization: DEV_USER.orgId });
+    expect(steps.whoami?.body.result?.structuredContent).toMatchObject({
+      sub: DEV_USER.sub,
+      organization: DEV_USER.orgId,
+    });
   });
 
   it('hit no CORS error in the page', () => {

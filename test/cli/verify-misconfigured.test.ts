@@ -21,7 +21,10 @@ describe('verify against a stage whose AuthKit environment has DCR and CIMD off'
 
   beforeAll(async () => {
     standIn = await startAuthKitStandIn({ port: 0 });
-    proxy = await startMetadataStrippingProxy(standIn.issuer, ['registration_endpoint', 'client_id_metadata_document_supported']);
+    proxy = await startMetadataStrippingProxy(standIn.issuer, [
+      'registration_endpoint',
+      'client_id_metadata_document_supported',
+    ]);
     stack = await startLocalStack({ port: 0, authkitDomain: proxy.url, context: { allowedOrigins: BROWSER_ORIGIN } });
   });
 
@@ -40,7 +43,9 @@ describe('verify against a stage whose AuthKit environment has DCR and CIMD off'
     expect(run.code).toBe(1);
     expect(failedIds(report)).toEqual(['authorization-server.registration']);
     const registration = checkOf(report, 'authorization-server.registration');
-    expect(registration.detail).toContain("the issuer's metadata: neither registration_endpoint nor client_id_metadata_document_supported");
+    expect(registration.detail).toContain(
+      "the issuer's metadata: neither registration_endpoint nor client_id_metadata_document_supported",
+    );
     expect(registration.detail).toContain("the stack's copy: neither");
     expect(registration.fix).toMatch(/^enable DCR or CIMD in WorkOS Connect → Configuration/);
   });
@@ -53,7 +58,9 @@ describe('verify against a stage whose AuthKit environment has DCR and CIMD off'
     // Assess
     expect(run.code).toBe(1);
     expect(failedIds(report)).toEqual(['authorization-server.registration', 'token.login']);
-    expect(checkOf(report, 'token.login').fix).toBe('the client could not register: enable DCR or CIMD in WorkOS Connect → Configuration (with CIMD, pass --client-metadata-url)');
+    expect(checkOf(report, 'token.login').fix).toBe(
+      'the client could not register: enable DCR or CIMD in WorkOS Connect → Configuration (with CIMD, pass --client-metadata-url)',
+    );
     expect(run.stderr).not.toContain('Sign in to continue');
   });
 
@@ -63,7 +70,9 @@ describe('verify against a stage whose AuthKit environment has DCR and CIMD off'
 
     // Assess
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('  FAIL  DCR (registration_endpoint) and/or CIMD (client_id_metadata_document_supported) are advertised');
+    expect(run.stdout).toContain(
+      '  FAIL  DCR (registration_endpoint) and/or CIMD (client_id_metadata_document_supported) are advertised',
+    );
     expect(run.stdout).toContain('        fix: enable DCR or CIMD in WorkOS Connect → Configuration');
     expect(run.stdout).toMatch(/^FAILED: \d+ passed, 1 failed, 1 skipped/m);
   });
@@ -71,12 +80,20 @@ describe('verify against a stage whose AuthKit environment has DCR and CIMD off'
 
 describe.each([
   ['missing', 'the 401 has no WWW-Authenticate header, so clients cannot discover where to get a token'],
-  ['remapped', 'the 401 carries x-amzn-Remapped-WWW-Authenticate instead: API Gateway renamed a WWW-Authenticate header set by a Lambda integration, which clients never read'],
+  [
+    'remapped',
+    'the 401 carries x-amzn-Remapped-WWW-Authenticate instead: API Gateway renamed a WWW-Authenticate header set by a Lambda integration, which clients never read',
+  ],
 ])('verify against a stage whose 401 gateway response has its challenge header %s', (mode, detail) => {
   let stack: LocalStack;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0, app: FIXTURE_APP, context: { allowedOrigins: BROWSER_ORIGIN, challengeFixture: mode } });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      app: FIXTURE_APP,
+      context: { allowedOrigins: BROWSER_ORIGIN, challengeFixture: mode },
+    });
   });
 
   afterAll(async () => {
@@ -92,7 +109,9 @@ describe.each([
     expect(run.code).toBe(1);
     expect(failedIds(report)).toEqual(['challenge.header']);
     expect(checkOf(report, 'challenge.header').detail).toBe(detail);
-    expect(checkOf(report, 'challenge.header').fix).toMatch(/^the UNAUTHORIZED gateway response must carry the challenge header/);
+    expect(checkOf(report, 'challenge.header').fix).toMatch(
+      /^the UNAUTHORIZED gateway response must carry the challenge header/,
+    );
     expect(checkOf(report, 'resource-metadata.resource').status).toBe('pass');
   });
 });
@@ -101,7 +120,12 @@ describe('verify against a stage whose unknown-route answer quotes the Authoriza
   let stack: LocalStack;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0, app: FIXTURE_APP, context: { allowedOrigins: BROWSER_ORIGIN, challengeFixture: 'echo' } });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      app: FIXTURE_APP,
+      context: { allowedOrigins: BROWSER_ORIGIN, challengeFixture: 'echo' },
+    });
   });
 
   afterAll(async () => {

@@ -16,7 +16,12 @@ jest.setTimeout(240_000);
 
 const run = promisify(execFile);
 const repoRoot = path.join(__dirname, '..', '..');
-const quiet = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+const quiet = {
+  ...process.env,
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+};
 
 describe('the packed mcp-authkit-apigateway bin', () => {
   let work: string;
@@ -27,19 +32,33 @@ describe('the packed mcp-authkit-apigateway bin', () => {
     const staging = path.join(work, 'package');
     fs.mkdirSync(staging);
     fs.cpSync(path.join(repoRoot, 'cli'), path.join(staging, 'cli'), { recursive: true });
-    for (const file of ['package.json', 'tsconfig.json']) fs.copyFileSync(path.join(repoRoot, file), path.join(staging, file));
-    const build = JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.build.json'), 'utf8')) as Record<string, unknown>;
+    for (const file of ['package.json', 'tsconfig.json'])
+      fs.copyFileSync(path.join(repoRoot, file), path.join(staging, file));
+    const build = JSON.parse(fs.readFileSync(path.join(repoRoot, 'tsconfig.build.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     fs.writeFileSync(path.join(staging, 'tsconfig.build.json'), JSON.stringify({ ...build, include: ['cli'] }));
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(staging, 'node_modules'), 'dir');
     await run(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: staging });
     fs.unlinkSync(path.join(staging, 'node_modules'));
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: staging, env: quiet });
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: staging,
+      env: quiet,
+    });
     const [{ filename }] = JSON.parse(stdout) as Array<{ filename: string }>;
 
     const consumer = path.join(work, 'consumer');
     fs.mkdirSync(consumer);
-    fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'verify-consumer', version: '1.0.0', private: true }));
-    await run('npm', ['install', '--prefer-offline', '--omit=peer', path.join(work, filename)], { cwd: consumer, env: quiet, maxBuffer: 16 * 1024 * 1024 });
+    fs.writeFileSync(
+      path.join(consumer, 'package.json'),
+      JSON.stringify({ name: 'verify-consumer', version: '1.0.0', private: true }),
+    );
+    await run('npm', ['install', '--prefer-offline', '--omit=peer', path.join(work, filename)], {
+      cwd: consumer,
+      env: quiet,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     bin = path.join(consumer, 'node_modules', '.bin', 'mcp-authkit-apigateway');
   });
 
@@ -60,12 +79,22 @@ describe('the packed mcp-authkit-apigateway bin', () => {
     const unreachable = 'http://127.0.0.1:9/mcp';
 
     // Act
-    const outcome = await run(bin, ['verify', unreachable, '--json', '--timeout', '2']).then(() => undefined, (error: { code: number; stdout: string }) => error);
+    const outcome = await run(bin, ['verify', unreachable, '--json', '--timeout', '2']).then(
+      () => undefined,
+      (error: { code: number; stdout: string }) => error,
+    );
 
     // Assess
     expect(outcome?.code).toBe(1);
-    const report = JSON.parse(outcome!.stdout) as { ok: boolean; checks: Array<{ id: string; status: string; detail?: string }> };
+    const report = JSON.parse(outcome!.stdout) as {
+      ok: boolean;
+      checks: Array<{ id: string; status: string; detail?: string }>;
+    };
     expect(report.ok).toBe(false);
-    expect(report.checks[0]).toMatchObject({ id: 'challenge.header', status: 'fail', detail: expect.stringContaining('ECONNREFUSED') });
+    expect(report.checks[0]).toMatchObject({
+      id: 'challenge.header',
+      status: 'fail',
+      detail: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 });

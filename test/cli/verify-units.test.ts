@@ -19,7 +19,7 @@ import { stackNameForStage } from '../../lib/mcp-server-stack';
 
 const MCP_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp';
 
-describe('verify\'s command line', () => {
+describe("verify's command line", () => {
   it('takes an McpUrl with defaults: the MCP Inspector origin, a 10 s timeout, no token', () => {
     // Act
     const parsed = parseVerifyArguments([MCP_URL]);
@@ -27,7 +27,15 @@ describe('verify\'s command line', () => {
     // Assess
     expect(parsed).toEqual({
       kind: 'verify',
-      args: { mcpUrl: MCP_URL, outputsFile: 'cdk-outputs.json', login: false, openBrowser: true, origin: DEFAULT_BROWSER_ORIGIN, json: false, timeoutMs: 10_000 },
+      args: {
+        mcpUrl: MCP_URL,
+        outputsFile: 'cdk-outputs.json',
+        login: false,
+        openBrowser: true,
+        origin: DEFAULT_BROWSER_ORIGIN,
+        json: false,
+        timeoutMs: 10_000,
+      },
     });
   });
 
@@ -47,7 +55,10 @@ describe('verify\'s command line', () => {
     [[MCP_URL, '--origin', 'https://app.example.com/path'], /--origin .* is not an origin/],
     [[MCP_URL, '--timeout', '0'], /--timeout takes seconds/],
     [[MCP_URL, '--token', 'x', '--login'], /either --token .* or --login/],
-    [[MCP_URL, '--client-metadata-url', 'https://app.example.com/client.json'], /--client-metadata-url is used by --login only/],
+    [
+      [MCP_URL, '--client-metadata-url', 'https://app.example.com/client.json'],
+      /--client-metadata-url is used by --login only/,
+    ],
     [[MCP_URL, '--verbose'], /Unknown option --verbose/],
     [[MCP_URL, '--token'], /--token needs a value/],
   ])('refuses %j with a usage error that says what to write', (argv, message) => {
@@ -64,7 +75,10 @@ describe('the deploy outputs file of --stage', () => {
 
   it('names the stack as the app does and reads its McpUrl output', () => {
     // Prepare
-    writeFileSync(join(dir, 'cdk-outputs.json'), JSON.stringify({ [stackNameForStage('dev')]: { [MCP_URL_OUTPUT]: MCP_URL } }));
+    writeFileSync(
+      join(dir, 'cdk-outputs.json'),
+      JSON.stringify({ [stackNameForStage('dev')]: { [MCP_URL_OUTPUT]: MCP_URL } }),
+    );
 
     // Act + Assess
     expect(stackNameOfStage('dev')).toBe(stackNameForStage('dev'));
@@ -73,15 +87,26 @@ describe('the deploy outputs file of --stage', () => {
 
   it('lists the stacks it has when the stage is not among them', () => {
     // Act + Assess
-    expect(() => mcpUrlFromOutputs('cdk-outputs.json', 'prod', dir)).toThrow(/has no stack McpServer-prod \(it has: McpServer-dev\): deploy the stage with "npx cdk deploy -c stage=prod --outputs-file cdk-outputs.json"/);
+    expect(() => mcpUrlFromOutputs('cdk-outputs.json', 'prod', dir)).toThrow(
+      /has no stack McpServer-prod \(it has: McpServer-dev\): deploy the stage with "npx cdk deploy -c stage=prod --outputs-file cdk-outputs.json"/,
+    );
   });
 });
 
 describe('the Bearer challenge parser', () => {
   it.each([
-    ['Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp"', { resource_metadata: 'https://h/.well-known/oauth-protected-resource/mcp' }],
-    ['Bearer resource_metadata="https://h/m", scope="mcp:tools openid"', { resource_metadata: 'https://h/m', scope: 'mcp:tools openid' }],
-    ['bearer error="invalid_token", error_description="a \\"quoted\\" word"', { error: 'invalid_token', error_description: 'a "quoted" word' }],
+    [
+      'Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp"',
+      { resource_metadata: 'https://h/.well-known/oauth-protected-resource/mcp' },
+    ],
+    [
+      'Bearer resource_metadata="https://h/m", scope="mcp:tools openid"',
+      { resource_metadata: 'https://h/m', scope: 'mcp:tools openid' },
+    ],
+    [
+      'bearer error="invalid_token", error_description="a \\"quoted\\" word"',
+      { error: 'invalid_token', error_description: 'a "quoted" word' },
+    ],
     ['Basic realm="x", Bearer scope=read', { scope: 'read' }],
   ])('reads %s', (header, params) => {
     // Act + Assess
@@ -101,7 +126,16 @@ describe('redaction of the printed report', () => {
     origin: null,
     ok: false,
     durationMs: 1200,
-    checks: [{ id: 'mcp.initialize', section: 'token', title: 'initialize succeeds with the token', status: 'fail', detail: `server said: Bearer ${token} and ${token.split('.')[2]}`, fix: 'check it' }],
+    checks: [
+      {
+        id: 'mcp.initialize',
+        section: 'token',
+        title: 'initialize succeeds with the token',
+        status: 'fail',
+        detail: `server said: Bearer ${token} and ${token.split('.')[2]}`,
+        fix: 'check it',
+      },
+    ],
   };
 
   it.each([
@@ -123,7 +157,7 @@ describe('redaction of the printed report', () => {
   });
 });
 
-describe('verify\'s HTTP client', () => {
+describe("verify's HTTP client", () => {
   let server: http.Server;
   let base: string;
   const seenHeaderNames: string[][] = [];
@@ -161,12 +195,18 @@ describe('verify\'s HTTP client', () => {
 
   it('refuses a body larger than its cap', async () => {
     // Act + Assess
-    await expect(createHttpClient({ timeoutMs: 2000, maxBodyBytes: 1024 })({ method: 'GET', url: `${base}/large` })).rejects.toThrow('the body is larger than 1024 bytes');
+    await expect(
+      createHttpClient({ timeoutMs: 2000, maxBodyBytes: 1024 })({ method: 'GET', url: `${base}/large` }),
+    ).rejects.toThrow('the body is larger than 1024 bytes');
   });
 
   it('does not follow a redirect, and sends header names as written', async () => {
     // Act
-    const response = await createHttpClient({ timeoutMs: 2000 })({ method: 'GET', url: `${base}/redirect`, headers: { origin: 'http://localhost:6274' } });
+    const response = await createHttpClient({ timeoutMs: 2000 })({
+      method: 'GET',
+      url: `${base}/redirect`,
+      headers: { origin: 'http://localhost:6274' },
+    });
 
     // Assess
     expect(response.status).toBe(302);
@@ -202,7 +242,9 @@ describe('the fetch that carries the token', () => {
     received.length = 0;
 
     // Act + Assess
-    await expect(send(`${base}/.well-known/oauth-protected-resource`, { method: 'GET' })).rejects.toThrow(TokenDestinationError);
+    await expect(send(`${base}/.well-known/oauth-protected-resource`, { method: 'GET' })).rejects.toThrow(
+      TokenDestinationError,
+    );
     await expect(send('https://attacker.example/mcp', { method: 'POST' })).rejects.toThrow(TokenDestinationError);
     expect(received).toEqual([]);
   });

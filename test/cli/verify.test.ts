@@ -23,7 +23,13 @@ describe('verify against a correctly configured local stage', () => {
   let workDir: string;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0, testControls: true, autoApprove: true, context: { allowedOrigins: BROWSER_ORIGIN } });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      testControls: true,
+      autoApprove: true,
+      context: { allowedOrigins: BROWSER_ORIGIN },
+    });
     controls = authKitTestControls(stack.issuer);
     workDir = mkdtempSync(join(tmpdir(), 'verify-cli-'));
   });
@@ -44,12 +50,26 @@ describe('verify against a correctly configured local stage', () => {
     expect(run.code).toBe(0);
     expect(report).toMatchObject({ ok: true, mcpUrl: stack.mcpUrl, origin: BROWSER_ORIGIN });
     expect(report.checks.filter((check) => check.status === 'skip').map((check) => check.id)).toEqual(['token.all']);
-    expect(report.checks.map((check) => check.id)).toEqual(expect.arrayContaining([
-      'challenge.header', 'challenge.metadata-url', 'resource-metadata.resource', 'resource-metadata.authorization-servers',
-      'authorization-server.issuer', 'authorization-server.copy', 'authorization-server.pkce', 'authorization-server.registration',
-      'authorization-server.jwks', 'browser.challenge-cors', 'browser.challenge-cors-lowercase', 'browser.preflight', 'browser.outsider',
-      'hygiene.unknown-route', 'hygiene.no-echo', 'hygiene.malformed-token',
-    ]));
+    expect(report.checks.map((check) => check.id)).toEqual(
+      expect.arrayContaining([
+        'challenge.header',
+        'challenge.metadata-url',
+        'resource-metadata.resource',
+        'resource-metadata.authorization-servers',
+        'authorization-server.issuer',
+        'authorization-server.copy',
+        'authorization-server.pkce',
+        'authorization-server.registration',
+        'authorization-server.jwks',
+        'browser.challenge-cors',
+        'browser.challenge-cors-lowercase',
+        'browser.preflight',
+        'browser.outsider',
+        'hygiene.unknown-route',
+        'hygiene.no-echo',
+        'hygiene.malformed-token',
+      ]),
+    );
     expect(checkOf(report, 'resource-metadata.authorization-servers').detail).toContain(stack.issuer);
   });
 
@@ -58,7 +78,9 @@ describe('verify against a correctly configured local stage', () => {
     const { accessToken, claims } = await controls.mintToken({ aud: stack.mcpUrl });
 
     // Act
-    const json = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json'], { env: { MCP_ACCESS_TOKEN: accessToken } });
+    const json = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json'], {
+      env: { MCP_ACCESS_TOKEN: accessToken },
+    });
     const text = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--token', accessToken]);
     const report = reportOf(json);
 
@@ -96,18 +118,22 @@ describe('verify against a correctly configured local stage', () => {
     expect(run.stderr).toContain('npx cdk deploy -c stage=dev --outputs-file cdk-outputs.json');
   });
 
-  it('fails a token minted for AuthKit\'s environment-wide audience and says to register the Resource Indicator', async () => {
+  it("fails a token minted for AuthKit's environment-wide audience and says to register the Resource Indicator", async () => {
     // Prepare: what AuthKit issues when the MCP URL is not registered as a Resource Indicator.
     const { accessToken } = await controls.mintToken({ aud: 'client_01ENVIRONMENTAUDIENCE000000' });
 
     // Act
-    const run = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json'], { env: { MCP_ACCESS_TOKEN: accessToken } });
+    const run = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json'], {
+      env: { MCP_ACCESS_TOKEN: accessToken },
+    });
     const report = reportOf(run);
 
     // Assess
     expect(run.code).toBe(1);
     expect(failedIds(report)).toEqual(['token.audience', 'mcp.initialize']);
-    expect(checkOf(report, 'token.audience').fix).toBe(`register ${stack.mcpUrl} as the MCP Resource Indicator in WorkOS (Connect → Configuration), then get a new token`);
+    expect(checkOf(report, 'token.audience').fix).toBe(
+      `register ${stack.mcpUrl} as the MCP Resource Indicator in WorkOS (Connect → Configuration), then get a new token`,
+    );
     expect(checkOf(report, 'mcp.initialize').detail).toMatch(/refused the token/);
     expect(run.stdout + run.stderr).not.toContain(accessToken);
   });
@@ -122,7 +148,11 @@ describe('verify against a correctly configured local stage', () => {
 
     // Assess
     expect(run.code).toBe(1);
-    expect(failedIds(report)).toEqual(['browser.challenge-cors', 'browser.challenge-cors-lowercase', 'browser.preflight']);
+    expect(failedIds(report)).toEqual([
+      'browser.challenge-cors',
+      'browser.challenge-cors-lowercase',
+      'browser.preflight',
+    ]);
     for (const id of failedIds(report)) {
       expect(checkOf(report, id).detail).toContain(`"${BROWSER_ORIGIN}"`);
       expect(checkOf(report, id).fix).toMatch(new RegExp(`^add ${origin} to the stage's allowedOrigins`));
@@ -166,12 +196,14 @@ describe('verify against a correctly configured local stage', () => {
     // Assess
     expect(run.code).toBe(1);
     expect(failedIds(report)).toEqual(['authorization-server.jwks']);
-    expect(checkOf(report, 'authorization-server.jwks').detail).toBe(`no answer from ${stack.issuer}/oauth2/jwks: no complete answer within 1000 ms`);
+    expect(checkOf(report, 'authorization-server.jwks').detail).toBe(
+      `no answer from ${stack.issuer}/oauth2/jwks: no complete answer within 1000 ms`,
+    );
     expect(elapsedMs).toBeLessThan(10_000);
   });
 
   // Last: the authorizer's key cache is not needed here, but the outage must not leak into other tests.
-  it('fails the JWKS check, naming authkitDomain, while the issuer\'s JWKS is down', async () => {
+  it("fails the JWKS check, naming authkitDomain, while the issuer's JWKS is down", async () => {
     // Prepare
     await controls.setJwksMode('down');
 
@@ -184,6 +216,8 @@ describe('verify against a correctly configured local stage', () => {
     expect(run.code).toBe(1);
     expect(failedIds(report)).toEqual(['authorization-server.jwks']);
     expect(checkOf(report, 'authorization-server.jwks').detail).toContain(`${stack.issuer}/oauth2/jwks`);
-    expect(checkOf(report, 'authorization-server.jwks').fix).toContain('check that authkitDomain names a live AuthKit environment');
+    expect(checkOf(report, 'authorization-server.jwks').fix).toContain(
+      'check that authkitDomain names a live AuthKit environment',
+    );
   });
 });

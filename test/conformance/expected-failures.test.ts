@@ -9,7 +9,11 @@ const REPO_ROOT = join(__dirname, '..', '..');
 describe('conformance baseline (expected-failures.yml)', () => {
   it('gives every entry a reason and names only server scenarios the pinned suite has', async () => {
     // Prepare
-    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'node_modules', 'conformance-2025', 'dist', 'index.js'), 'list'], { cwd: REPO_ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules', 'conformance-2025', 'dist', 'index.js'), 'list'],
+      { cwd: REPO_ROOT },
+    );
     const serverSection = stdout.slice(stdout.indexOf('Server scenarios'), stdout.indexOf('Client scenarios'));
     const serverScenarios = [...serverSection.matchAll(/^\s+-\s+(\S+)/gm)].map((match) => match[1]);
 
@@ -26,8 +30,12 @@ describe('conformance baseline (expected-failures.yml)', () => {
   });
 
   it('reads a reason written over several comment lines', () => {
-    const entries = parseExpectedFailures('server:\n  # Needs streaming,\n  # which a buffered integration lacks.\n  - tools-call-with-progress\n');
-    expect(entries).toEqual([{ scenario: 'tools-call-with-progress', reason: 'Needs streaming, which a buffered integration lacks.' }]);
+    const entries = parseExpectedFailures(
+      'server:\n  # Needs streaming,\n  # which a buffered integration lacks.\n  - tools-call-with-progress\n',
+    );
+    expect(entries).toEqual([
+      { scenario: 'tools-call-with-progress', reason: 'Needs streaming, which a buffered integration lacks.' },
+    ]);
   });
 
   it.each([

@@ -41,16 +41,25 @@ export function parseExpectedFailures(text: string, source = 'expected-failures.
     const key = /^([a-z]+):\s*$/.exec(line);
     if (key) {
       section = key[1];
-      if (section !== 'server') throw new ExpectedFailuresFileError(`${where}: only a "server:" list is expected here, got "${section}:".`);
+      if (section !== 'server')
+        throw new ExpectedFailuresFileError(`${where}: only a "server:" list is expected here, got "${section}:".`);
       comments = [];
       return;
     }
     const entry = ENTRY.exec(line);
-    if (!entry) throw new ExpectedFailuresFileError(`${where}: expected "  - <scenario>" (no inline comments), got ${JSON.stringify(line)}.`);
-    if (section !== 'server') throw new ExpectedFailuresFileError(`${where}: scenario "${entry[1]}" must be listed under "server:".`);
+    if (!entry)
+      throw new ExpectedFailuresFileError(
+        `${where}: expected "  - <scenario>" (no inline comments), got ${JSON.stringify(line)}.`,
+      );
+    if (section !== 'server')
+      throw new ExpectedFailuresFileError(`${where}: scenario "${entry[1]}" must be listed under "server:".`);
     const reason = comments.filter(Boolean).join(' ');
-    if (reason === '') throw new ExpectedFailuresFileError(`${where}: scenario "${entry[1]}" has no reason. Write why it is expected to fail in # comments directly above it.`);
-    if (entries.some((known) => known.scenario === entry[1])) throw new ExpectedFailuresFileError(`${where}: scenario "${entry[1]}" is listed twice.`);
+    if (reason === '')
+      throw new ExpectedFailuresFileError(
+        `${where}: scenario "${entry[1]}" has no reason. Write why it is expected to fail in # comments directly above it.`,
+      );
+    if (entries.some((known) => known.scenario === entry[1]))
+      throw new ExpectedFailuresFileError(`${where}: scenario "${entry[1]}" is listed twice.`);
     entries.push({ scenario: entry[1], reason });
     comments = [];
   });

@@ -14,7 +14,9 @@ import type { createConformanceFixtureServer as FixtureFactory } from './fixture
 // The fixture module builds its Lambda handler at import, from the environment the construct sets.
 process.env.PUBLIC_BASE_URL ??= PUBLIC_BASE_URL;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createConformanceFixtureServer } = require('./fixture-server') as { createConformanceFixtureServer: typeof FixtureFactory };
+const { createConformanceFixtureServer } = require('./fixture-server') as {
+  createConformanceFixtureServer: typeof FixtureFactory;
+};
 
 const logger = new Logger({ serviceName: 'fixture-test', logLevel: 'SILENT' });
 const serverInfo = { name: 'mcp-conformance-fixture', version: '1.0.0' };
@@ -30,7 +32,10 @@ const ALL_CAPABILITIES = { elicitation: { form: {} }, sampling: {}, roots: {} };
 
 async function connect(mode: 'legacy' | 'auto') {
   const asked: string[] = [];
-  const client = new Client({ name: 'fixture-client', version: '1.0.0' }, { versionNegotiation: { mode }, capabilities: ALL_CAPABILITIES });
+  const client = new Client(
+    { name: 'fixture-client', version: '1.0.0' },
+    { versionNegotiation: { mode }, capabilities: ALL_CAPABILITIES },
+  );
   client.setRequestHandler('elicitation/create', async (request) => {
     const { message } = request.params as { message: string };
     asked.push(message);
@@ -40,18 +45,29 @@ async function connect(mode: 'legacy' | 'auto') {
     if (message.includes('confirm')) return accept({ ok: true });
     return accept({ name: 'Alice' });
   });
-  client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', content: { type: 'text', text: 'Paris.' }, model: 'test-model', stopReason: 'endTurn' }));
+  client.setRequestHandler('sampling/createMessage', async () => ({
+    role: 'assistant',
+    content: { type: 'text', text: 'Paris.' },
+    model: 'test-model',
+    stopReason: 'endTurn',
+  }));
   client.setRequestHandler('roots/list', async () => ({ roots: [{ uri: 'file:///test/root', name: 'Test Root' }] }));
   await client.connect(inProcessTransport(handler));
   return { client, asked };
 }
 
-const textOf = (result: { content?: unknown }) => ((result.content ?? []) as { text?: string }[]).map((block) => block.text).join('\n');
+const textOf = (result: { content?: unknown }) =>
+  ((result.content ?? []) as { text?: string }[]).map((block) => block.text).join('\n');
 
 /** A hand-written 2026-07-28 request with the given client capabilities. */
-async function call(method: string, params: Record<string, unknown>, capabilities: Record<string, unknown> = ALL_CAPABILITIES) {
+async function call(
+  method: string,
+  params: Record<string, unknown>,
+  capabilities: Record<string, unknown> = ALL_CAPABILITIES,
+) {
   const { body, headers } = modernRequest(method, params);
-  (body as { params: { _meta: Record<string, unknown> } }).params._meta['io.modelcontextprotocol/clientCapabilities'] = capabilities;
+  (body as { params: { _meta: Record<string, unknown> } }).params._meta['io.modelcontextprotocol/clientCapabilities'] =
+    capabilities;
   const result = (await handler(mcpEvent(body, { headers }))) as ProxyResult;
   return { status: result.statusCode, ...replyOf(result) };
 }
@@ -62,8 +78,16 @@ describe('the multi-round-trip fixtures, through the SDK v2 client', () => {
     ['test_input_required_result_sampling', [], 'The model answered: Paris.'],
     ['test_input_required_result_list_roots', [], 'The client has 1 root(s): file:///test/root'],
     ['test_input_required_result_request_state', ['Please confirm'], 'state-ok'],
-    ['test_input_required_result_multiple_inputs', ['What is your name?'], 'Paris. Alice; your roots: file:///test/root'],
-    ['test_input_required_result_multi_round', ['Step 1: What is your name?', 'Step 2: What is your favorite color?'], "Alice's favorite color is blue."],
+    [
+      'test_input_required_result_multiple_inputs',
+      ['What is your name?'],
+      'Paris. Alice; your roots: file:///test/root',
+    ],
+    [
+      'test_input_required_result_multi_round',
+      ['Step 1: What is your name?', 'Step 2: What is your favorite color?'],
+      "Alice's favorite color is blue.",
+    ],
     ['test_streaming_elicitation', ['Please confirm'], 'Confirmed: true'],
   ])('%s asks, the client answers, the tool completes', async (name, questions, expected) => {
     const { client, asked } = await connect('auto');
@@ -77,7 +101,9 @@ describe('the multi-round-trip fixtures, through the SDK v2 client', () => {
   it('builds the input-required prompt from the context the user gives', async () => {
     const { client } = await connect('auto');
     const prompt = await client.getPrompt({ name: 'test_input_required_result_prompt' });
-    expect(prompt.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Answer with this context in mind: a test' } }]);
+    expect(prompt.messages).toEqual([
+      { role: 'user', content: { type: 'text', text: 'Answer with this context in mind: a test' } },
+    ]);
     await client.close();
   });
 
@@ -93,9 +119,19 @@ describe('the multi-round-trip fixtures, through the SDK v2 client', () => {
 
 describe('the multi-round-trip fixtures, by hand', () => {
   it('asks again when the answer is missing, under another key, or not an object', async () => {
-    for (const inputResponses of [{ wrong_key: { action: 'accept', content: { data: 'wrong' } } }, { user_name: 12345 }]) {
-      const reply = await call('tools/call', { name: 'test_input_required_result_elicitation', arguments: {}, inputResponses });
-      expect(reply.result).toMatchObject({ resultType: 'input_required', inputRequests: { user_name: { method: 'elicitation/create' } } });
+    for (const inputResponses of [
+      { wrong_key: { action: 'accept', content: { data: 'wrong' } } },
+      { user_name: 12345 },
+    ]) {
+      const reply = await call('tools/call', {
+        name: 'test_input_required_result_elicitation',
+        arguments: {},
+        inputResponses,
+      });
+      expect(reply.result).toMatchObject({
+        resultType: 'input_required',
+        inputRequests: { user_name: { method: 'elicitation/create' } },
+      });
     }
   });
 
@@ -103,7 +139,10 @@ describe('the multi-round-trip fixtures, by hand', () => {
     const reply = await call('tools/call', {
       name: 'test_input_required_result_elicitation',
       arguments: {},
-      inputResponses: { user_name: { action: 'accept', content: { name: 'Alice' } }, unknown_extra_key: { action: 'accept', content: { foo: 'bar' } } },
+      inputResponses: {
+        user_name: { action: 'accept', content: { name: 'Alice' } },
+        unknown_extra_key: { action: 'accept', content: { foo: 'bar' } },
+      },
     });
     expect(reply.result).toMatchObject({ content: [{ type: 'text', text: 'Hello, Alice!' }] });
   });
@@ -116,7 +155,10 @@ describe('the multi-round-trip fixtures, by hand', () => {
       inputResponses: { step1: { action: 'accept', content: { name: 'Alice' } } },
       requestState: first.result?.requestState,
     });
-    expect(second.result).toMatchObject({ resultType: 'input_required', inputRequests: { step2: { method: 'elicitation/create' } } });
+    expect(second.result).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { step2: { method: 'elicitation/create' } },
+    });
     expect(second.result?.requestState).toEqual(expect.any(String));
     expect(second.result?.requestState).not.toEqual(first.result?.requestState);
   });
@@ -144,9 +186,15 @@ describe('the multi-round-trip fixtures, by hand', () => {
   });
 
   it('asks only for what the client declared it can give', async () => {
-    const reply = await call('tools/call', { name: 'test_input_required_result_capabilities', arguments: {} }, { sampling: {} });
+    const reply = await call(
+      'tools/call',
+      { name: 'test_input_required_result_capabilities', arguments: {} },
+      { sampling: {} },
+    );
     expect(reply.result).toMatchObject({ resultType: 'input_required' });
-    expect(Object.values(reply.result?.inputRequests as Record<string, { method: string }>).map((request) => request.method)).toEqual(['sampling/createMessage']);
+    expect(
+      Object.values(reply.result?.inputRequests as Record<string, { method: string }>).map((request) => request.method),
+    ).toEqual(['sampling/createMessage']);
   });
 
   it('refuses test_missing_capability without sampling: -32021 naming sampling, HTTP 400', async () => {

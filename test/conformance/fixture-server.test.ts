@@ -4,10 +4,21 @@
  * The 2026-07-28 multi-round-trip fixtures have their own test (fixture-input-required.test.ts).
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult, type McpLambdaHandler } from '../../lambda/runtime';
+import {
+  proxyEventFromRequest,
+  publicBaseOf,
+  responseFromProxyResult,
+  type McpLambdaHandler,
+} from '../../lambda/runtime';
 import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../lambda/runtime/fixtures';
 
-type ContentBlock = { type: string; text?: string; data?: string; mimeType?: string; resource?: { uri: string; text?: string } };
+type ContentBlock = {
+  type: string;
+  text?: string;
+  data?: string;
+  mimeType?: string;
+  resource?: { uri: string; text?: string };
+};
 
 /** Loads the Lambda entry as Lambda would: a fresh module reading the construct's environment at import. */
 function loadFixtureHandler(): McpLambdaHandler {
@@ -26,7 +37,10 @@ function loadFixtureHandler(): McpLambdaHandler {
 
 async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto'): Promise<Client> {
   const base = publicBaseOf(PUBLIC_BASE_URL);
-  const client = new Client({ name: 'fixture-test-client', version: '1.0.0' }, { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} }, sampling: {} } });
+  const client = new Client(
+    { name: 'fixture-test-client', version: '1.0.0' },
+    { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} }, sampling: {} } },
+  );
   const transport = new StreamableHTTPClientTransport(new URL(RESOURCE), {
     fetch: async (url: string | URL, init?: RequestInit) => {
       const event = await proxyEventFromRequest(new Request(url, init), base, { authorizer: authorizerContext() });
@@ -60,7 +74,19 @@ describe.each([
   it('lists every tool with a description and an input schema, keeping JSON Schema 2020-12 keywords', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual(
-      expect.arrayContaining(['test_simple_text', 'test_image_content', 'test_audio_content', 'test_embedded_resource', 'test_multiple_content_types', 'test_error_handling', 'test_tool_with_logging', 'test_tool_with_progress', 'test_sampling', 'test_elicitation', 'json_schema_2020_12_tool']),
+      expect.arrayContaining([
+        'test_simple_text',
+        'test_image_content',
+        'test_audio_content',
+        'test_embedded_resource',
+        'test_multiple_content_types',
+        'test_error_handling',
+        'test_tool_with_logging',
+        'test_tool_with_progress',
+        'test_sampling',
+        'test_elicitation',
+        'json_schema_2020_12_tool',
+      ]),
     );
     for (const tool of tools) {
       expect(tool.description).toBeTruthy();
@@ -82,10 +108,16 @@ describe.each([
     const [audio] = contentOf(await client.callTool({ name: 'test_audio_content', arguments: {} }));
 
     expect(image).toMatchObject({ type: 'image', mimeType: 'image/png' });
-    expect(Buffer.from(image.data ?? '', 'base64').subarray(0, 8)).toEqual(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
+    expect(Buffer.from(image.data ?? '', 'base64').subarray(0, 8)).toEqual(
+      Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    );
     expect(audio).toMatchObject({ type: 'audio', mimeType: 'audio/wav' });
     const wav = Buffer.from(audio.data ?? '', 'base64');
-    expect([wav.toString('ascii', 0, 4), wav.toString('ascii', 8, 12), wav.readUInt32LE(4) + 8]).toEqual(['RIFF', 'WAVE', wav.length]);
+    expect([wav.toString('ascii', 0, 4), wav.toString('ascii', 8, 12), wav.readUInt32LE(4) + 8]).toEqual([
+      'RIFF',
+      'WAVE',
+      wav.length,
+    ]);
   });
 
   it('returns text, image and an embedded resource from one call', async () => {
@@ -105,16 +137,34 @@ describe.each([
     const text = await client.readResource({ uri: 'test://static-text' });
     const data = await client.readResource({ uri: 'test://template/123/data' });
 
-    expect(resources.map((resource) => resource.uri)).toEqual(expect.arrayContaining(['test://static-text', 'test://static-binary', 'test://watched-resource']));
-    expect(text.contents[0]).toMatchObject({ uri: 'test://static-text', mimeType: 'text/plain', text: 'This is the content of the static text resource.' });
-    expect(JSON.parse((data.contents[0] as { text: string }).text)).toEqual({ id: '123', templateTest: true, data: 'Data for ID: 123' });
+    expect(resources.map((resource) => resource.uri)).toEqual(
+      expect.arrayContaining(['test://static-text', 'test://static-binary', 'test://watched-resource']),
+    );
+    expect(text.contents[0]).toMatchObject({
+      uri: 'test://static-text',
+      mimeType: 'text/plain',
+      text: 'This is the content of the static text resource.',
+    });
+    expect(JSON.parse((data.contents[0] as { text: string }).text)).toEqual({
+      id: '123',
+      templateTest: true,
+      data: 'Data for ID: 123',
+    });
   });
 
   it('substitutes prompt arguments and completes arg1', async () => {
-    const prompt = await client.getPrompt({ name: 'test_prompt_with_arguments', arguments: { arg1: 'hello', arg2: 'world' } });
-    const completion = await client.complete({ ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' }, argument: { name: 'arg1', value: 'par' } });
+    const prompt = await client.getPrompt({
+      name: 'test_prompt_with_arguments',
+      arguments: { arg1: 'hello', arg2: 'world' },
+    });
+    const completion = await client.complete({
+      ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' },
+      argument: { name: 'arg1', value: 'par' },
+    });
 
-    expect(prompt.messages).toEqual([{ role: 'user', content: { type: 'text', text: "Prompt with arguments: arg1='hello', arg2='world'" } }]);
+    expect(prompt.messages).toEqual([
+      { role: 'user', content: { type: 'text', text: "Prompt with arguments: arg1='hello', arg2='world'" } },
+    ]);
     expect(completion.completion.values).toEqual(['paris', 'park', 'party']);
   });
 

@@ -11,13 +11,21 @@
  * stream to the waiting instance; expected-failures.yml says why they fail here.
  */
 import { Buffer } from 'node:buffer';
-import { completable, fromJsonSchema, McpServer, ResourceTemplate, type CallToolResult, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  completable,
+  fromJsonSchema,
+  McpServer,
+  ResourceTemplate,
+  type CallToolResult,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { createMcpLambdaHandler, type McpLambdaRequestContext } from '../../lambda/runtime';
 import { registerInputRequiredFixtures } from './fixture-input-required';
 
 /** A 1x1 red pixel PNG (checked: IHDR 1x1 RGB, one scanline 00 ff 00 00, valid CRCs). */
-export const RED_PIXEL_PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+export const RED_PIXEL_PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
 
 /** How long a server-to-client request (sampling, elicitation) may wait before the tool reports failure. */
 const CLIENT_REQUEST_TIMEOUT_MS = 2_000;
@@ -54,7 +62,10 @@ function text(value: string): CallToolResult {
 }
 
 function failure(what: string, error: unknown): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: `${what} failed: ${error instanceof Error ? error.message : String(error)}` }] };
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${what} failed: ${error instanceof Error ? error.message : String(error)}` }],
+  };
 }
 
 /**
@@ -101,21 +112,45 @@ function registerContentTools(server: McpServer): void {
   }));
 
   server.registerTool('test_embedded_resource', { description: 'Returns an embedded text resource.' }, async () => ({
-    content: [{ type: 'resource', resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } }],
-  }));
-
-  server.registerTool('test_multiple_content_types', { description: 'Returns text, image and embedded resource content together.' }, async () => ({
     content: [
-      { type: 'text', text: 'Multiple content types test:' },
-      { type: 'image', data: RED_PIXEL_PNG_BASE64, mimeType: 'image/png' },
-      { type: 'resource', resource: { uri: 'test://mixed-content-resource', mimeType: 'application/json', text: JSON.stringify({ test: 'data', value: 123 }) } },
+      {
+        type: 'resource',
+        resource: {
+          uri: 'test://embedded-resource',
+          mimeType: 'text/plain',
+          text: 'This is an embedded resource content.',
+        },
+      },
     ],
   }));
 
-  server.registerTool('test_error_handling', { description: 'Always fails, to show how tool errors are reported.' }, async () => {
-    // The SDK turns an exception thrown by a tool into a result with isError: true.
-    throw new Error('This tool intentionally returns an error for testing');
-  });
+  server.registerTool(
+    'test_multiple_content_types',
+    { description: 'Returns text, image and embedded resource content together.' },
+    async () => ({
+      content: [
+        { type: 'text', text: 'Multiple content types test:' },
+        { type: 'image', data: RED_PIXEL_PNG_BASE64, mimeType: 'image/png' },
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://mixed-content-resource',
+            mimeType: 'application/json',
+            text: JSON.stringify({ test: 'data', value: 123 }),
+          },
+        },
+      ],
+    }),
+  );
+
+  server.registerTool(
+    'test_error_handling',
+    { description: 'Always fails, to show how tool errors are reported.' },
+    async () => {
+      // The SDK turns an exception thrown by a tool into a result with isError: true.
+      throw new Error('This tool intentionally returns an error for testing');
+    },
+  );
 
   server.registerTool(
     'json_schema_2020_12_tool',
@@ -125,29 +160,43 @@ function registerContentTools(server: McpServer): void {
 }
 
 function registerClientFacingTools(server: McpServer): void {
-  server.registerTool('test_tool_with_logging', { description: 'Sends three info log notifications while it runs.' }, async (ctx: ServerContext) => {
-    await ctx.mcpReq.log('info', 'Tool execution started');
-    await pause(NOTIFICATION_INTERVAL_MS);
-    await ctx.mcpReq.log('info', 'Tool processing data');
-    await pause(NOTIFICATION_INTERVAL_MS);
-    await ctx.mcpReq.log('info', 'Tool execution completed');
-    return text('Tool with logging executed successfully');
-  });
+  server.registerTool(
+    'test_tool_with_logging',
+    { description: 'Sends three info log notifications while it runs.' },
+    async (ctx: ServerContext) => {
+      await ctx.mcpReq.log('info', 'Tool execution started');
+      await pause(NOTIFICATION_INTERVAL_MS);
+      await ctx.mcpReq.log('info', 'Tool processing data');
+      await pause(NOTIFICATION_INTERVAL_MS);
+      await ctx.mcpReq.log('info', 'Tool execution completed');
+      return text('Tool with logging executed successfully');
+    },
+  );
 
-  server.registerTool('test_tool_with_progress', { description: 'Reports progress 0, 50 and 100 of 100 when the request carries a progress token.' }, async (ctx: ServerContext) => {
-    const progressToken = ctx.mcpReq._meta?.progressToken;
-    for (const progress of [0, 50, 100]) {
-      if (progressToken !== undefined) {
-        await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, total: 100 } });
+  server.registerTool(
+    'test_tool_with_progress',
+    { description: 'Reports progress 0, 50 and 100 of 100 when the request carries a progress token.' },
+    async (ctx: ServerContext) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (const progress of [0, 50, 100]) {
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken, progress, total: 100 },
+          });
+        }
+        if (progress < 100) await pause(NOTIFICATION_INTERVAL_MS);
       }
-      if (progress < 100) await pause(NOTIFICATION_INTERVAL_MS);
-    }
-    return text('Tool with progress executed successfully');
-  });
+      return text('Tool with progress executed successfully');
+    },
+  );
 
   server.registerTool(
     'test_sampling',
-    { description: 'Asks the client to sample its LLM with the given prompt.', inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }) },
+    {
+      description: 'Asks the client to sample its LLM with the given prompt.',
+      inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
+    },
     async ({ prompt }, ctx) => {
       try {
         const result = await ctx.mcpReq.requestSampling(
@@ -165,7 +214,10 @@ function registerClientFacingTools(server: McpServer): void {
 
   server.registerTool(
     'test_elicitation',
-    { description: 'Asks the user, through the client, for a username and an email address.', inputSchema: z.object({ message: z.string().describe('The message to show the user') }) },
+    {
+      description: 'Asks the user, through the client, for a username and an email address.',
+      inputSchema: z.object({ message: z.string().describe('The message to show the user') }),
+    },
     async ({ message }, ctx) => {
       try {
         const result = await ctx.mcpReq.elicitInput(
@@ -189,91 +241,125 @@ function registerClientFacingTools(server: McpServer): void {
     },
   );
 
-  server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicits one field of each primitive type, each with a default (SEP-1034).' }, async (ctx: ServerContext) => {
-    try {
-      const result = await ctx.mcpReq.elicitInput(
-        {
-          message: 'Please review and update the form fields with defaults',
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              name: { type: 'string', description: 'User name', default: 'John Doe' },
-              age: { type: 'integer', description: 'User age', default: 30 },
-              score: { type: 'number', description: 'User score', default: 95.5 },
-              status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
-              verified: { type: 'boolean', description: 'Verification status', default: true },
+  server.registerTool(
+    'test_elicitation_sep1034_defaults',
+    { description: 'Elicits one field of each primitive type, each with a default (SEP-1034).' },
+    async (ctx: ServerContext) => {
+      try {
+        const result = await ctx.mcpReq.elicitInput(
+          {
+            message: 'Please review and update the form fields with defaults',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', description: 'User name', default: 'John Doe' },
+                age: { type: 'integer', description: 'User age', default: 30 },
+                score: { type: 'number', description: 'User score', default: 95.5 },
+                status: {
+                  type: 'string',
+                  description: 'User status',
+                  enum: ['active', 'inactive', 'pending'],
+                  default: 'active',
+                },
+                verified: { type: 'boolean', description: 'Verification status', default: true },
+              },
             },
           },
-        },
-        { timeout: CLIENT_REQUEST_TIMEOUT_MS },
-      );
-      return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
-    } catch (error) {
-      return failure('Elicitation', error);
-    }
-  });
+          { timeout: CLIENT_REQUEST_TIMEOUT_MS },
+        );
+        return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
+      } catch (error) {
+        return failure('Elicitation', error);
+      }
+    },
+  );
 
-  server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicits the five enum shapes of SEP-1330.' }, async (ctx: ServerContext) => {
-    try {
-      const result = await ctx.mcpReq.elicitInput(
-        {
-          message: 'Please select options from the enum fields',
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              untitledSingle: { type: 'string', description: 'Untitled single-select', enum: ['option1', 'option2', 'option3'] },
-              titledSingle: {
-                type: 'string',
-                description: 'Titled single-select',
-                oneOf: [
-                  { const: 'value1', title: 'First Option' },
-                  { const: 'value2', title: 'Second Option' },
-                  { const: 'value3', title: 'Third Option' },
-                ],
-              },
-              legacyEnum: {
-                type: 'string',
-                description: 'Legacy titled enum',
-                enum: ['opt1', 'opt2', 'opt3'],
-                enumNames: ['Option One', 'Option Two', 'Option Three'],
-              },
-              untitledMulti: { type: 'array', description: 'Untitled multi-select', items: { type: 'string', enum: ['option1', 'option2', 'option3'] } },
-              titledMulti: {
-                type: 'array',
-                description: 'Titled multi-select',
-                items: {
-                  anyOf: [
-                    { const: 'value1', title: 'First Choice' },
-                    { const: 'value2', title: 'Second Choice' },
-                    { const: 'value3', title: 'Third Choice' },
+  server.registerTool(
+    'test_elicitation_sep1330_enums',
+    { description: 'Elicits the five enum shapes of SEP-1330.' },
+    async (ctx: ServerContext) => {
+      try {
+        const result = await ctx.mcpReq.elicitInput(
+          {
+            message: 'Please select options from the enum fields',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                untitledSingle: {
+                  type: 'string',
+                  description: 'Untitled single-select',
+                  enum: ['option1', 'option2', 'option3'],
+                },
+                titledSingle: {
+                  type: 'string',
+                  description: 'Titled single-select',
+                  oneOf: [
+                    { const: 'value1', title: 'First Option' },
+                    { const: 'value2', title: 'Second Option' },
+                    { const: 'value3', title: 'Third Option' },
                   ],
+                },
+                legacyEnum: {
+                  type: 'string',
+                  description: 'Legacy titled enum',
+                  enum: ['opt1', 'opt2', 'opt3'],
+                  enumNames: ['Option One', 'Option Two', 'Option Three'],
+                },
+                untitledMulti: {
+                  type: 'array',
+                  description: 'Untitled multi-select',
+                  items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+                },
+                titledMulti: {
+                  type: 'array',
+                  description: 'Titled multi-select',
+                  items: {
+                    anyOf: [
+                      { const: 'value1', title: 'First Choice' },
+                      { const: 'value2', title: 'Second Choice' },
+                      { const: 'value3', title: 'Third Choice' },
+                    ],
+                  },
                 },
               },
             },
           },
-        },
-        { timeout: CLIENT_REQUEST_TIMEOUT_MS },
-      );
-      return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
-    } catch (error) {
-      return failure('Elicitation', error);
-    }
-  });
+          { timeout: CLIENT_REQUEST_TIMEOUT_MS },
+        );
+        return text(`Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`);
+      } catch (error) {
+        return failure('Elicitation', error);
+      }
+    },
+  );
 }
 
 function registerResources(server: McpServer): void {
-  server.registerResource('static-text', 'test://static-text', { description: 'A static text resource.', mimeType: 'text/plain' }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }],
-  }));
+  server.registerResource(
+    'static-text',
+    'test://static-text',
+    { description: 'A static text resource.', mimeType: 'text/plain' },
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }],
+    }),
+  );
 
-  server.registerResource('static-binary', 'test://static-binary', { description: 'A static binary resource (a 1x1 PNG).', mimeType: 'image/png' }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: 'image/png', blob: RED_PIXEL_PNG_BASE64 }],
-  }));
+  server.registerResource(
+    'static-binary',
+    'test://static-binary',
+    { description: 'A static binary resource (a 1x1 PNG).', mimeType: 'image/png' },
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: 'image/png', blob: RED_PIXEL_PNG_BASE64 }],
+    }),
+  );
 
   server.registerResource(
     'watched-resource',
     'test://watched-resource',
-    { description: 'A resource clients may subscribe to; it never changes, so no update is ever owed.', mimeType: 'text/plain' },
+    {
+      description: 'A resource clients may subscribe to; it never changes, so no update is ever owed.',
+      mimeType: 'text/plain',
+    },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Watched resource content.' }] }),
   );
 
@@ -282,7 +368,13 @@ function registerResources(server: McpServer): void {
     new ResourceTemplate('test://template/{id}/data', { list: undefined }),
     { description: 'JSON data for the given id.', mimeType: 'application/json' },
     async (uri, { id }) => ({
-      contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${String(id)}` }) }],
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: 'application/json',
+          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${String(id)}` }),
+        },
+      ],
     }),
   );
 
@@ -302,21 +394,34 @@ function registerPrompts(server: McpServer): void {
     {
       description: 'A prompt with two required arguments; arg1 offers completions.',
       argsSchema: z.object({
-        arg1: completable(z.string().describe('First test argument'), (value) => ['paris', 'park', 'party', 'test'].filter((word) => word.startsWith(value))),
+        arg1: completable(z.string().describe('First test argument'), (value) =>
+          ['paris', 'park', 'party', 'test'].filter((word) => word.startsWith(value)),
+        ),
         arg2: z.string().describe('Second test argument'),
       }),
     },
     ({ arg1, arg2 }) => ({
-      messages: [{ role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } }],
+      messages: [
+        { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
+      ],
     }),
   );
 
   server.registerPrompt(
     'test_prompt_with_embedded_resource',
-    { description: 'A prompt that embeds the resource it is given.', argsSchema: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }) },
+    {
+      description: 'A prompt that embeds the resource it is given.',
+      argsSchema: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }),
+    },
     ({ resourceUri }) => ({
       messages: [
-        { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+        {
+          role: 'user',
+          content: {
+            type: 'resource',
+            resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
+          },
+        },
         { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
       ],
     }),
@@ -330,17 +435,28 @@ function registerPrompts(server: McpServer): void {
   }));
 }
 
-export type FixtureContext = Pick<McpLambdaRequestContext, 'serverInfo'> & Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
+export type FixtureContext = Pick<McpLambdaRequestContext, 'serverInfo'> &
+  Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
 
 /** Builds the fixture server for one request. */
-export function createConformanceFixtureServer({ serverInfo, era, serverOptions, requestState }: FixtureContext): McpServer {
+export function createConformanceFixtureServer({
+  serverInfo,
+  era,
+  serverOptions,
+  requestState,
+}: FixtureContext): McpServer {
   const server = new McpServer(serverInfo, {
     // requestState.verify: every echoed requestState is checked before a handler sees it.
     ...serverOptions,
     // logging: log notifications (2025 era: logging/setLevel). subscribe: resources/subscribe in the 2025 era,
     // resource subscriptions on a 2026-07-28 subscriptions/listen stream. Every list here is fixed (a
     // stateless Lambda could not tell another instance's stream that one changed), so no listChanged.
-    capabilities: { logging: {}, tools: { listChanged: false }, prompts: { listChanged: false }, resources: { subscribe: true, listChanged: false } },
+    capabilities: {
+      logging: {},
+      tools: { listChanged: false },
+      prompts: { listChanged: false },
+      resources: { subscribe: true, listChanged: false },
+    },
   });
   registerContentTools(server);
   registerClientFacingTools(server);

@@ -29,7 +29,17 @@ import { parseArgs } from 'node:util';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { readExpectedFailures } from './expected-failures';
-import { cliOf, notScoredIn, readVerdicts, requirementsOf, summarise, SUITES, summaryLine, versionOf, type ConformanceSuite } from './suites';
+import {
+  cliOf,
+  notScoredIn,
+  readVerdicts,
+  requirementsOf,
+  summarise,
+  SUITES,
+  summaryLine,
+  versionOf,
+  type ConformanceSuite,
+} from './suites';
 import { startTokenProxy, type RunningTokenProxy } from './token-proxy';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -47,14 +57,19 @@ interface SuiteRun {
 /** Runs one suite's CLI with this process's node, echoing its output and keeping it for the summary. */
 function runCli(suite: ConformanceSuite, args: readonly string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [cliOf(suite), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [cliOf(suite), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk;
       process.stdout.write(chunk);
     });
-    child.once('error', (error) => reject(new Error(`Could not run ${cliOf(suite)}: ${error.message}. Run npm ci first.`)));
+    child.once('error', (error) =>
+      reject(new Error(`Could not run ${cliOf(suite)}: ${error.message}. Run npm ci first.`)),
+    );
     child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), stdout }));
   });
 }
@@ -67,10 +82,14 @@ function serverScenariosOf(suite: ConformanceSuite): string[] {
 
 function plannedRuns(revision: string | undefined, scenario: string | undefined): SuiteRun[] {
   const suites = SUITES.filter((suite) => revision === undefined || suite.revision === revision);
-  if (suites.length === 0) throw new Error(`Unknown --revision ${revision}: use ${SUITES.map((suite) => suite.revision).join(' or ')}.`);
+  if (suites.length === 0)
+    throw new Error(`Unknown --revision ${revision}: use ${SUITES.map((suite) => suite.revision).join(' or ')}.`);
   if (scenario === undefined) return suites.map((suite) => ({ suite }));
-  const runs = suites.filter((suite) => serverScenariosOf(suite).includes(scenario)).map((suite) => ({ suite, scenario }));
-  if (runs.length === 0) throw new Error(`No suite has a server scenario named ${scenario}; \`npx conformance list --server\` lists them.`);
+  const runs = suites
+    .filter((suite) => serverScenariosOf(suite).includes(scenario))
+    .map((suite) => ({ suite, scenario }));
+  if (runs.length === 0)
+    throw new Error(`No suite has a server scenario named ${scenario}; \`npx conformance list --server\` lists them.`);
   return runs;
 }
 
@@ -79,22 +98,39 @@ async function startStack(): Promise<{ stack: LocalStack; proxy: RunningTokenPro
   // so the DNS-rebinding scenario sees a foreign Origin refused (403) and its own accepted.
   const proxy = await startTokenProxy();
   console.log('Starting the local stack (cdk synth of the fixture app for stage local, gateway, AuthKit stand-in)...');
-  const stack = await startLocalStack({ app: FIXTURE_APP, port: 0, authkitPort: 0, testControls: true, context: { allowedOrigins: proxy.url } }).catch(async (error: unknown) => {
+  const stack = await startLocalStack({
+    app: FIXTURE_APP,
+    port: 0,
+    authkitPort: 0,
+    testControls: true,
+    context: { allowedOrigins: proxy.url },
+  }).catch(async (error: unknown) => {
     await proxy.stop();
     throw error;
   });
-  const { accessToken } = await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl, expiresInSeconds: TOKEN_LIFETIME_SECONDS });
+  const { accessToken } = await authKitTestControls(stack.issuer).mintToken({
+    aud: stack.mcpUrl,
+    expiresInSeconds: TOKEN_LIFETIME_SECONDS,
+  });
   proxy.route({ target: stack.gateway.url, token: accessToken });
   const url = `${proxy.url}${new URL(stack.mcpUrl).pathname}`;
   console.log(`MCP endpoint ${stack.mcpUrl}, tested through the token proxy at ${url}`);
   return { stack, proxy, url };
 }
 
-async function runSuite({ suite, scenario }: SuiteRun, url: string, outputRoot: string): Promise<{ code: number; line: string }> {
+async function runSuite(
+  { suite, scenario }: SuiteRun,
+  url: string,
+  outputRoot: string,
+): Promise<{ code: number; line: string }> {
   const version = versionOf(suite);
   // Fails before the suite runs when an entry has no stated reason.
-  const expected = suite.expectedFailures ? readExpectedFailures(suite.expectedFailures).map((entry) => entry.scenario) : [];
-  console.log(`\n=== Conformance ${suite.revision}: @modelcontextprotocol/conformance ${version}${scenario ? `, scenario ${scenario}` : ''} ===`);
+  const expected = suite.expectedFailures
+    ? readExpectedFailures(suite.expectedFailures).map((entry) => entry.scenario)
+    : [];
+  console.log(
+    `\n=== Conformance ${suite.revision}: @modelcontextprotocol/conformance ${version}${scenario ? `, scenario ${scenario}` : ''} ===`,
+  );
   console.log(`Expected failures (${expected.length}): ${expected.join(', ') || 'none'}`);
   const outputDir = join(outputRoot, suite.revision);
   mkdirSync(outputDir, { recursive: true });
@@ -103,12 +139,23 @@ async function runSuite({ suite, scenario }: SuiteRun, url: string, outputRoot: 
   const { code, stdout } = await runCli(suite, args);
   // A full requirement-set run must leave a result for every required scenario.
   const required = scenario ? [] : requirementsOf(suite);
-  return { code, line: summaryLine(suite, version, summarise(readVerdicts(outputDir), notScoredIn(stdout), required), expected, code) };
+  return {
+    code,
+    line: summaryLine(
+      suite,
+      version,
+      summarise(readVerdicts(outputDir), notScoredIn(stdout), required),
+      expected,
+      code,
+    ),
+  };
 }
 
 async function serve(): Promise<number> {
   const { stack, proxy, url } = await startStack();
-  console.log(`Serving. Run a suite by hand, e.g.\n  node ${cliOf(SUITES[0])} server --url ${url} --scenario tools-list --spec-version 2026-07-28\nCtrl-C stops.`);
+  console.log(
+    `Serving. Run a suite by hand, e.g.\n  node ${cliOf(SUITES[0])} server --url ${url} --scenario tools-list --spec-version 2026-07-28\nCtrl-C stops.`,
+  );
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', () => resolveStop());
     process.once('SIGTERM', () => resolveStop());
@@ -120,8 +167,14 @@ async function serve(): Promise<number> {
 
 async function main(): Promise<number> {
   const major = Number(process.versions.node.split('.')[0]);
-  if (major < MIN_NODE_MAJOR) throw new Error(`The conformance suites need Node.js ${MIN_NODE_MAJOR} or later, this is ${process.version}: PATH="$(bash scripts/ensure-node.sh 24):$PATH".`);
-  const { values, positionals } = parseArgs({ options: { revision: { type: 'string' }, serve: { type: 'boolean' } }, allowPositionals: true });
+  if (major < MIN_NODE_MAJOR)
+    throw new Error(
+      `The conformance suites need Node.js ${MIN_NODE_MAJOR} or later, this is ${process.version}: PATH="$(bash scripts/ensure-node.sh 24):$PATH".`,
+    );
+  const { values, positionals } = parseArgs({
+    options: { revision: { type: 'string' }, serve: { type: 'boolean' } },
+    allowPositionals: true,
+  });
   if (values.serve) return serve();
   const runs = plannedRuns(values.revision, positionals[0]);
 

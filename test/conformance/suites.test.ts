@@ -1,14 +1,25 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notScoredIn, readVerdicts, requiredServerScenarios, requirementsOf, summarise, SUITES, summaryLine } from './suites';
+import {
+  notScoredIn,
+  readVerdicts,
+  requiredServerScenarios,
+  requirementsOf,
+  summarise,
+  SUITES,
+  summaryLine,
+} from './suites';
 
 describe('conformance verdicts', () => {
   let dir: string;
   const scenario = (name: string, statuses: string[]) => {
     const path = join(dir, `server-${name}-2026-12-01T20-10-29-564Z`);
     mkdirSync(path);
-    writeFileSync(join(path, 'checks.json'), JSON.stringify(statuses.map((status, i) => ({ id: `check-${i}`, status }))));
+    writeFileSync(
+      join(path, 'checks.json'),
+      JSON.stringify(statuses.map((status, i) => ({ id: `check-${i}`, status }))),
+    );
   };
 
   beforeEach(() => {
@@ -59,13 +70,24 @@ describe('conformance verdicts', () => {
     expect(summaryLine(modern, '0.2.0-alpha.12', summarise(verdicts, new Set(['tasks-lifecycle'])), [], 1)).toBe(
       'Conformance 2026-07-28 (@modelcontextprotocol/conformance 0.2.0-alpha.12): 2/4 scored scenarios passed; UNEXPECTED failure(s): tools-call-sampling, ping; not scored: 0/1 passed; exit code 1',
     );
-    expect(summaryLine(legacy, '0.1.16', summarise(verdicts.slice(0, 4), new Set()), ['tools-call-sampling', 'server-sse-polling'], 1)).toBe(
+    expect(
+      summaryLine(
+        legacy,
+        '0.1.16',
+        summarise(verdicts.slice(0, 4), new Set()),
+        ['tools-call-sampling', 'server-sse-polling'],
+        1,
+      ),
+    ).toBe(
       'Conformance 2025-11-25 (@modelcontextprotocol/conformance 0.1.16): 2/4 scenarios passed; 1 expected failure(s): tools-call-sampling; UNEXPECTED failure(s): ping; listed as expected failures but PASSED (stale): server-sse-polling; exit code 1',
     );
   });
 
   it('counts a required scenario that left no result as failed', () => {
-    const summary = summarise([{ scenario: 'tools-list', passed: true, warnings: 0 }], new Set(), ['tools-list', 'caching']);
+    const summary = summarise([{ scenario: 'tools-list', passed: true, warnings: 0 }], new Set(), [
+      'tools-list',
+      'caching',
+    ]);
     expect(summary.scored).toEqual([
       { scenario: 'tools-list', passed: true, warnings: 0 },
       { scenario: 'caching', passed: false, warnings: 0 },
@@ -73,7 +95,8 @@ describe('conformance verdicts', () => {
   });
 
   it('reads the server list of a requirement set', () => {
-    const text = '# comment\nserver:\n  - server-stateless\n  - caching\n\nclient:\n  - tools_call\nnot_scored:\n  - scenario: tasks-lifecycle\n';
+    const text =
+      '# comment\nserver:\n  - server-stateless\n  - caching\n\nclient:\n  - tools_call\nnot_scored:\n  - scenario: tasks-lifecycle\n';
     expect(requiredServerScenarios(text)).toEqual(['server-stateless', 'caching']);
     expect(requirementsOf(SUITES[0])).toHaveLength(37);
   });

@@ -47,7 +47,14 @@ export const SUITES: readonly ConformanceSuite[] = [
     packageDir: join(REPO_ROOT, 'node_modules', 'conformance-2025'),
     expectedFailures: join(__dirname, 'expected-failures.yml'),
     // "all" adds the suite's pending scenarios to the active ones.
-    args: (url, outputDir, scenario) => ['server', '--url', url, '--output-dir', outputDir, ...(scenario ? ['--scenario', scenario] : ['--suite', 'all'])],
+    args: (url, outputDir, scenario) => [
+      'server',
+      '--url',
+      url,
+      '--output-dir',
+      outputDir,
+      ...(scenario ? ['--scenario', scenario] : ['--suite', 'all']),
+    ],
   },
 ];
 
@@ -94,7 +101,11 @@ export function readVerdicts(outputDir: string): ScenarioVerdict[] {
     .map(({ entry, match }) => {
       const checks = JSON.parse(readFileSync(join(outputDir, entry, 'checks.json'), 'utf8')) as Check[];
       const warnings = checks.filter((check) => check.status === 'WARNING').length;
-      return { scenario: (match as RegExpExecArray)[1], passed: warnings === 0 && !checks.some((check) => check.status === 'FAILURE'), warnings };
+      return {
+        scenario: (match as RegExpExecArray)[1],
+        passed: warnings === 0 && !checks.some((check) => check.status === 'FAILURE'),
+        warnings,
+      };
     })
     .sort((a, b) => a.scenario.localeCompare(b.scenario));
 }
@@ -129,24 +140,42 @@ export function requirementsOf(suite: ConformanceSuite): string[] {
   return existsSync(path) ? requiredServerScenarios(readFileSync(path, 'utf8')) : [];
 }
 
-export function summarise(verdicts: readonly ScenarioVerdict[], notScored: ReadonlySet<string>, required: readonly string[] = []): SuiteSummary {
+export function summarise(
+  verdicts: readonly ScenarioVerdict[],
+  notScored: ReadonlySet<string>,
+  required: readonly string[] = [],
+): SuiteSummary {
   const ran = new Set(verdicts.map((v) => v.scenario));
-  const missing = required.filter((scenario) => !ran.has(scenario)).map((scenario) => ({ scenario, passed: false, warnings: 0 }));
-  return { scored: [...verdicts.filter((v) => !notScored.has(v.scenario)), ...missing], notScored: verdicts.filter((v) => notScored.has(v.scenario)) };
+  const missing = required
+    .filter((scenario) => !ran.has(scenario))
+    .map((scenario) => ({ scenario, passed: false, warnings: 0 }));
+  return {
+    scored: [...verdicts.filter((v) => !notScored.has(v.scenario)), ...missing],
+    notScored: verdicts.filter((v) => notScored.has(v.scenario)),
+  };
 }
 
 /** One line a person (and CI) reads: `2026-07-28 … 37/37 scored scenarios passed …`. */
-export function summaryLine(suite: ConformanceSuite, version: string, summary: SuiteSummary, expectedFailures: readonly string[], exitCode: number): string {
+export function summaryLine(
+  suite: ConformanceSuite,
+  version: string,
+  summary: SuiteSummary,
+  expectedFailures: readonly string[],
+  exitCode: number,
+): string {
   const passed = summary.scored.filter((v) => v.passed).length;
   const failed = summary.scored.filter((v) => !v.passed).map((v) => v.scenario);
   const expected = failed.filter((scenario) => expectedFailures.includes(scenario));
   const unexpected = failed.filter((scenario) => !expectedFailures.includes(scenario));
-  const parts = [`Conformance ${suite.revision} (@modelcontextprotocol/conformance ${version}): ${passed}/${summary.scored.length} ${suite.revision === '2026-07-28' ? 'scored ' : ''}scenarios passed`];
+  const parts = [
+    `Conformance ${suite.revision} (@modelcontextprotocol/conformance ${version}): ${passed}/${summary.scored.length} ${suite.revision === '2026-07-28' ? 'scored ' : ''}scenarios passed`,
+  ];
   if (expected.length > 0) parts.push(`${expected.length} expected failure(s): ${expected.join(', ')}`);
   if (unexpected.length > 0) parts.push(`UNEXPECTED failure(s): ${unexpected.join(', ')}`);
   const stale = summary.scored.filter((v) => v.passed && expectedFailures.includes(v.scenario)).map((v) => v.scenario);
   if (stale.length > 0) parts.push(`listed as expected failures but PASSED (stale): ${stale.join(', ')}`);
-  if (summary.notScored.length > 0) parts.push(`not scored: ${summary.notScored.filter((v) => v.passed).length}/${summary.notScored.length} passed`);
+  if (summary.notScored.length > 0)
+    parts.push(`not scored: ${summary.notScored.filter((v) => v.passed).length}/${summary.notScored.length} passed`);
   parts.push(`exit code ${exitCode}`);
   return parts.join('; ');
 }

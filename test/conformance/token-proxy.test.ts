@@ -45,14 +45,19 @@ describe('token proxy', () => {
     await upstream.stop();
   });
 
-  it('adds the bearer token, replacing the caller\'s, and forwards method, path, query, headers and body', async () => {
+  it("adds the bearer token, replacing the caller's, and forwards method, path, query, headers and body", async () => {
     // Prepare
     proxy = await startTokenProxy({ target: upstream.origin, token: 'minted-token' });
 
     // Act
     const response = await fetch(`${proxy.url}/mcp?probe=1`, {
       method: 'POST',
-      headers: { authorization: 'Bearer caller-token', 'content-type': 'application/json', 'mcp-protocol-version': '2025-06-18', origin: 'http://127.0.0.1:9' },
+      headers: {
+        authorization: 'Bearer caller-token',
+        'content-type': 'application/json',
+        'mcp-protocol-version': '2025-06-18',
+        origin: 'http://127.0.0.1:9',
+      },
       body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
 
@@ -61,8 +66,16 @@ describe('token proxy', () => {
     expect(response.headers.get('mcp-session-id')).toBe('upstream-session');
     expect(await response.json()).toEqual({ ok: true });
     const [request] = upstream.seen.slice(-1);
-    expect(request).toMatchObject({ method: 'POST', url: '/mcp?probe=1', body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
-    expect(request.headers).toMatchObject({ authorization: 'Bearer minted-token', 'mcp-protocol-version': '2025-06-18', origin: 'http://127.0.0.1:9' });
+    expect(request).toMatchObject({
+      method: 'POST',
+      url: '/mcp?probe=1',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
+    expect(request.headers).toMatchObject({
+      authorization: 'Bearer minted-token',
+      'mcp-protocol-version': '2025-06-18',
+      origin: 'http://127.0.0.1:9',
+    });
     expect(proxy.forwardedRequests()).toBe(1);
   });
 

@@ -29,7 +29,15 @@ export interface RunningTokenProxy {
 }
 
 // Per RFC 9110 §7.6.1 these describe one connection, not the message: never forwarded.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 function checkedRoute(route: TokenProxyRoute): { target: URL; token: string } {
   const target = new URL(route.target);
@@ -60,7 +68,13 @@ export async function startTokenProxy(initialRoute?: TokenProxyRoute): Promise<R
     headers.authorization = `Bearer ${token}`;
     forwarded += 1;
     const upstream = http.request(
-      { host: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, method: incoming.method, path: incoming.url, headers },
+      {
+        host: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers,
+      },
       (answer) => {
         const answerHeaders: http.OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(answer.headers)) {
@@ -76,7 +90,12 @@ export async function startTokenProxy(initialRoute?: TokenProxyRoute): Promise<R
         return;
       }
       outgoing.writeHead(502, { 'content-type': 'application/json' });
-      outgoing.end(JSON.stringify({ error: 'bad_gateway', error_description: `The token proxy could not reach ${target.origin}: ${error.message}` }));
+      outgoing.end(
+        JSON.stringify({
+          error: 'bad_gateway',
+          error_description: `The token proxy could not reach ${target.origin}: ${error.message}`,
+        }),
+      );
     });
     incoming.pipe(upstream);
   });

@@ -32,13 +32,18 @@ function postMcp(stack: LocalStack, authorization?: string): Promise<Response> {
 /** A browser may read the status, the body and the challenge of this response. */
 function expectCorsExposingChallenge(response: Response): void {
   expect([CLIENT_ORIGIN, '*']).toContain(response.headers.get('access-control-allow-origin'));
-  const exposed = (response.headers.get('access-control-expose-headers') ?? '').split(',').map((name) => name.trim().toLowerCase());
+  const exposed = (response.headers.get('access-control-expose-headers') ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase());
   expect(exposed).toEqual(expect.arrayContaining(['www-authenticate', 'mcp-protocol-version']));
 }
 
 function functionStats(stats: GatewayStats, prefix: string) {
   const entry = Object.entries(stats.functions).find(([logicalId]) => logicalId.startsWith(prefix));
-  if (!entry) throw new Error(`No function whose logical id starts with ${prefix}; functions: ${Object.keys(stats.functions).join(', ')}`);
+  if (!entry)
+    throw new Error(
+      `No function whose logical id starts with ${prefix}; functions: ${Object.keys(stats.functions).join(', ')}`,
+    );
   return entry[1];
 }
 
@@ -51,13 +56,18 @@ async function waitFor<T>(attempt: () => Promise<T>, done: (value: T) => boolean
   }
 }
 
-describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes mcp:tools)', () => {
+describe("The local stack's API Gateway over HTTP (stage local, requiredScopes mcp:tools)", () => {
   let stack: LocalStack;
   let controls: AuthKitTestControls;
   let challenge: string;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0, testControls: true, context: { requiredScopes: REQUIRED_SCOPE } });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      testControls: true,
+      context: { requiredScopes: REQUIRED_SCOPE },
+    });
     controls = authKitTestControls(stack.issuer);
     challenge = `Bearer resource_metadata="${stack.urls.base}/.well-known/oauth-protected-resource/mcp", scope="${REQUIRED_SCOPE}"`;
   });
@@ -69,7 +79,7 @@ describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes 
 
   // First on purpose: the authorizer has never fetched the JWKS, so any token needs a fetch. Once it
   // holds keys, an unknown kid refetches only once per 30 s cooldown, which would turn this into a 401.
-  describe('while AuthKit\'s JWKS is unreachable', () => {
+  describe("while AuthKit's JWKS is unreachable", () => {
     let outage: Response;
     let outageBody: Record<string, unknown>;
 
@@ -96,7 +106,11 @@ describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes 
       const valid = await controls.mintToken({ aud: stack.mcpUrl });
 
       // Act: the authorizer waits a moment after a failed fetch before it tries AuthKit again.
-      const response = await waitFor(() => postMcp(stack, `Bearer ${valid.accessToken}`), (r) => r.status !== 503, 10_000);
+      const response = await waitFor(
+        () => postMcp(stack, `Bearer ${valid.accessToken}`),
+        (r) => r.status !== 503,
+        10_000,
+      );
 
       // Assess
       expect(response.status).toBe(200);
@@ -108,8 +122,14 @@ describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes 
     it.each([
       ['no Authorization header', async () => undefined],
       ['a token that is not a JWT', async () => 'Bearer not-a-jwt'],
-      ['a token for another resource', async () => `Bearer ${(await controls.mintToken({ aud: 'https://other.example.com/mcp' })).accessToken}`],
-      ['an expired token', async () => `Bearer ${(await controls.mintToken({ aud: stack.mcpUrl, expiresInSeconds: -600 })).accessToken}`],
+      [
+        'a token for another resource',
+        async () => `Bearer ${(await controls.mintToken({ aud: 'https://other.example.com/mcp' })).accessToken}`,
+      ],
+      [
+        'an expired token',
+        async () => `Bearer ${(await controls.mintToken({ aud: stack.mcpUrl, expiresInSeconds: -600 })).accessToken}`,
+      ],
     ])('%s gets 401 with the exact challenge pointing at the path-form PRM', async (_case, authorization) => {
       // Act
       const response = await postMcp(stack, await authorization());
@@ -125,7 +145,9 @@ describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes 
 
     it('serves the PRM the challenge points at, naming this resource and AuthKit', async () => {
       // Act
-      const response = await fetch(`${stack.urls.base}/.well-known/oauth-protected-resource/mcp`, { headers: { origin: CLIENT_ORIGIN } });
+      const response = await fetch(`${stack.urls.base}/.well-known/oauth-protected-resource/mcp`, {
+        headers: { origin: CLIENT_ORIGIN },
+      });
 
       // Assess
       expect(response.status).toBe(200);
@@ -189,14 +211,26 @@ describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes 
     expect([CLIENT_ORIGIN, '*']).toContain(response.headers.get('access-control-allow-origin'));
     const allowedMethods = (response.headers.get('access-control-allow-methods') ?? '').split(',').map((m) => m.trim());
     expect(allowedMethods).toEqual(expect.arrayContaining(['POST', 'GET', 'DELETE']));
-    const allowedHeaders = (response.headers.get('access-control-allow-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
-    expect(allowedHeaders).toEqual(expect.arrayContaining(['authorization', 'content-type', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']));
-    const exposed = (response.headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    const allowedHeaders = (response.headers.get('access-control-allow-headers') ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase());
+    expect(allowedHeaders).toEqual(
+      expect.arrayContaining([
+        'authorization',
+        'content-type',
+        'mcp-protocol-version',
+        'mcp-session-id',
+        'last-event-id',
+      ]),
+    );
+    const exposed = (response.headers.get('access-control-expose-headers') ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase());
     expect(exposed).toContain('www-authenticate');
     expect(functionStats(stack.gateway.stats(), 'McpServerAuthorizer').invocations).toBe(before);
   });
 
-  it('caches the authorizer\'s answer per token: a second request with the same token does not invoke it again', async () => {
+  it("caches the authorizer's answer per token: a second request with the same token does not invoke it again", async () => {
     // Prepare
     const token = await controls.mintToken({ aud: stack.mcpUrl });
     const other = await controls.mintToken({ aud: stack.mcpUrl });
@@ -212,9 +246,13 @@ describe('The local stack\'s API Gateway over HTTP (stage local, requiredScopes 
 
     // Assess
     expect(statuses).toEqual([200, 200, 200]);
-    const authorizerCalls = functionStats(after, 'McpServerAuthorizer').invocations - functionStats(before, 'McpServerAuthorizer').invocations;
+    const authorizerCalls =
+      functionStats(after, 'McpServerAuthorizer').invocations -
+      functionStats(before, 'McpServerAuthorizer').invocations;
     expect(authorizerCalls).toBe(2); // the first token once, the other token once
     expect(after.authorizerCache.hits - before.authorizerCache.hits).toBe(1);
-    expect(functionStats(after, 'McpServerMcp').invocations - functionStats(before, 'McpServerMcp').invocations).toBe(3);
+    expect(functionStats(after, 'McpServerMcp').invocations - functionStats(before, 'McpServerMcp').invocations).toBe(
+      3,
+    );
   });
 });

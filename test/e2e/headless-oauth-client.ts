@@ -33,7 +33,8 @@ export interface RecordedRequest {
 
 function formField(body: unknown, field: string): string | undefined {
   if (body instanceof URLSearchParams) return body.get(field) ?? undefined;
-  if (typeof body === 'string' && !body.trimStart().startsWith('{')) return new URLSearchParams(body).get(field) ?? undefined;
+  if (typeof body === 'string' && !body.trimStart().startsWith('{'))
+    return new URLSearchParams(body).get(field) ?? undefined;
   return undefined;
 }
 
@@ -54,7 +55,10 @@ export function recordingFetch(log: RecordedRequest[]): FetchLike {
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     const response = await fetch(input, init);
-    const challenge = response.status === 401 || response.status === 403 ? response.headers.get('www-authenticate') ?? undefined : undefined;
+    const challenge =
+      response.status === 401 || response.status === 403
+        ? (response.headers.get('www-authenticate') ?? undefined)
+        : undefined;
     log.push({
       method,
       url: `${url.origin}${url.pathname}`,

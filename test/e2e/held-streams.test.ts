@@ -57,7 +57,11 @@ async function listen(stack: LocalStack, token: string, id: number): Promise<Abo
 }
 
 async function whoami(stack: LocalStack, token: string): Promise<number> {
-  const response = await fetch(stack.mcpUrl, { method: 'POST', headers: mcpHeaders(token, 'tools/call', 'whoami'), body: modernBody('tools/call', { name: 'whoami', arguments: {} }, 99) });
+  const response = await fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: mcpHeaders(token, 'tools/call', 'whoami'),
+    body: modernBody('tools/call', { name: 'whoami', arguments: {} }, 99),
+  });
   await response.text();
   return response.status;
 }
@@ -69,7 +73,12 @@ describe('held streams at the MCP function’s reserved concurrency', () => {
 
   beforeAll(async () => {
     // Streams held 20 s at most, so the test can see a slot come back without waiting 4 minutes.
-    stack = await startLocalStack({ port: 0, authkitPort: 0, testControls: true, context: { mcpReservedConcurrency: String(CAP), subscriptionMaxDurationSeconds: String(HOLD_SECONDS) } });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      testControls: true,
+      context: { mcpReservedConcurrency: String(CAP), subscriptionMaxDurationSeconds: String(HOLD_SECONDS) },
+    });
     token = (await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl })).accessToken;
     for (let i = 0; i < CAP; i++) streams.push(await listen(stack, token, i + 1));
   });
@@ -82,7 +91,11 @@ describe('held streams at the MCP function’s reserved concurrency', () => {
   it('keeps serving discovery and the authorizer while every reserved MCP execution holds a stream', async () => {
     const metadata = await fetch(stack.urls.protectedResourceMetadata);
     expect(metadata.status).toBe(200);
-    const refused = await fetch(stack.mcpUrl, { method: 'POST', headers: mcpHeaders('not.a.token', 'tools/call', 'whoami'), body: modernBody('tools/call', { name: 'whoami', arguments: {} }, 7) });
+    const refused = await fetch(stack.mcpUrl, {
+      method: 'POST',
+      headers: mcpHeaders('not.a.token', 'tools/call', 'whoami'),
+      body: modernBody('tools/call', { name: 'whoami', arguments: {} }, 7),
+    });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="/);
   });

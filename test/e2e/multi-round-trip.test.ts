@@ -36,7 +36,10 @@ describe('multi-round-trip requests through the local stack', () => {
     await new Client({ name: 'e2e-confirm', version: '1.0.0' }).connect(first).catch(() => undefined);
     if (oauth.callbackUrl) await first.finishAuth(oauth.callbackUrl.searchParams);
     const asked: string[] = [];
-    const client = new Client({ name: 'e2e-confirm', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } });
+    const client = new Client(
+      { name: 'e2e-confirm', version: '1.0.0' },
+      { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } },
+    );
     client.setRequestHandler('elicitation/create', async (request) => {
       asked.push(request.params.message);
       return { action: 'accept', content: { confirm: true } };
@@ -49,7 +52,10 @@ describe('multi-round-trip requests through the local stack', () => {
   });
 
   async function tokenFor(sub: string, clientId: string): Promise<string> {
-    const minted = await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl, claims: { sub, client_id: clientId } });
+    const minted = await authKitTestControls(stack.issuer).mintToken({
+      aud: stack.mcpUrl,
+      claims: { sub, client_id: clientId },
+    });
     return minted.accessToken;
   }
 
@@ -69,7 +75,12 @@ describe('multi-round-trip requests through the local stack', () => {
         'mcp-method': 'tools/call',
         'mcp-name': 'confirm',
       },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'confirm', arguments: { question: 'Pay 100 EUR?' }, ...extra, _meta: envelope } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'confirm', arguments: { question: 'Pay 100 EUR?' }, ...extra, _meta: envelope },
+      }),
     });
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     return (await response.json()) as Reply;

@@ -9,7 +9,12 @@
  * resolves to its own origin, served under `/dev`; only the issuer is the local stand-in), and the
  * `local` stage synthesized with a publicBaseUrl at the root, as `npm run dev` serves it.
  */
-import { Client, StreamableHTTPClientTransport, UnauthorizedError, type CallToolResult } from '@modelcontextprotocol/client';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type CallToolResult,
+} from '@modelcontextprotocol/client';
 import { DEV_USER, authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { HeadlessOAuthClient, recordingFetch, type RecordedRequest } from './headless-oauth-client';
@@ -42,7 +47,10 @@ describe.each([
   let firstConnectError: unknown;
 
   function connectClient(): { client: Client; transport: StreamableHTTPClientTransport } {
-    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recordingFetch(requests) });
+    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      authProvider: oauth,
+      fetch: recordingFetch(requests),
+    });
     return { client: new Client({ name: 'e2e-oauth-client', version: '1.0.0' }), transport };
   }
 
@@ -84,7 +92,9 @@ describe.each([
     expect(firstConnectError).toBeInstanceOf(UnauthorizedError);
     const first = requests[0];
     expect(first).toMatchObject({ method: 'POST', url: stack.mcpUrl, status: 401, authorized: false });
-    expect(first.challenge).toBe(`Bearer resource_metadata="${stack.urls.base}/.well-known/oauth-protected-resource/mcp"`);
+    expect(first.challenge).toBe(
+      `Bearer resource_metadata="${stack.urls.base}/.well-known/oauth-protected-resource/mcp"`,
+    );
   });
 
   it('walks the discovery chain in order: 401, PRM, AS metadata, registration, authorize, token, then MCP with the token', () => {
@@ -105,7 +115,10 @@ describe.each([
     expect(oauth.callbackUrl?.searchParams.get('code')).toEqual(expect.any(String));
     expect(oauth.callbackUrl?.searchParams.get('iss')).toBe(issuer);
     // Then the MCP handshake, with the token.
-    expect(requests.slice(tokenIndex + 1, tokenIndex + 3).map(step)).toEqual([`POST ${stack.mcpUrl} 200 initialize`, `POST ${stack.mcpUrl} 202 notifications/initialized`]);
+    expect(requests.slice(tokenIndex + 1, tokenIndex + 3).map(step)).toEqual([
+      `POST ${stack.mcpUrl} 200 initialize`,
+      `POST ${stack.mcpUrl} 202 notifications/initialized`,
+    ]);
     const afterToken = requests.slice(tokenIndex + 1);
     for (const request of afterToken) expect(request).toMatchObject({ url: stack.mcpUrl, authorized: true });
     // The client may open the optional SSE stream; a stateless server behind a buffered integration declines with 405, not 401.
@@ -115,12 +128,20 @@ describe.each([
   it('received an access token bound to this server and a refresh token', async () => {
     // Prepare
     const [tokens] = oauth.savedTokens;
-    const payload = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+    const payload = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
 
     // Assess
     expect(tokens.token_type).toMatch(/^bearer$/i);
     expect(tokens.refresh_token).toEqual(expect.any(String));
-    expect(payload).toMatchObject({ iss: stack.issuer, aud: stack.mcpUrl, sub: DEV_USER.sub, client_id: oauth.clientInformation()?.client_id });
+    expect(payload).toMatchObject({
+      iss: stack.issuer,
+      aud: stack.mcpUrl,
+      sub: DEV_USER.sub,
+      client_id: oauth.clientInformation()?.client_id,
+    });
   });
 
   it('lists the sample tools and whoami returns the signed-in user, organization and client', async () => {
@@ -130,8 +151,17 @@ describe.each([
 
     // Assess
     expect(tools.map((tool) => tool.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
-    expect(identity).toMatchObject({ sub: DEV_USER.sub, organization: DEV_USER.orgId, client: oauth.clientInformation()?.client_id });
-    expect(requests.filter((request) => request.method === 'POST').slice(-2).map(step)).toEqual([`POST ${stack.mcpUrl} 200 tools/list`, `POST ${stack.mcpUrl} 200 tools/call`]);
+    expect(identity).toMatchObject({
+      sub: DEV_USER.sub,
+      organization: DEV_USER.orgId,
+      client: oauth.clientInformation()?.client_id,
+    });
+    expect(
+      requests
+        .filter((request) => request.method === 'POST')
+        .slice(-2)
+        .map(step),
+    ).toEqual([`POST ${stack.mcpUrl} 200 tools/list`, `POST ${stack.mcpUrl} 200 tools/call`]);
   });
 
   it('uses its refresh token when the access token has expired, and keeps working', async () => {

@@ -70,7 +70,11 @@ describe('long tools stream their progress through the local stack', () => {
     const token = oauth.tokens()?.access_token;
     expect(token).toEqual(expect.any(String));
     const legacy = new ClientV1({ name: 'e2e-streaming-v1', version: '1.0.0' });
-    await legacy.connect(new StreamableHTTPClientTransportV1(new URL(stack.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    await legacy.connect(
+      new StreamableHTTPClientTransportV1(new URL(stack.mcpUrl), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
     expect(legacy.getServerVersion()).toBeDefined();
     const started = Date.now();
     const progress: number[] = [];

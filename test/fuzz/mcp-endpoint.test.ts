@@ -33,20 +33,46 @@ const VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
 const smallJson = fc.json({ maxDepth: 2 }).map((text) => JSON.parse(text) as unknown);
 const rpcId = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.double(), smallJson);
 const rpcMethod = fc.oneof(
-  { arbitrary: fc.constantFrom('initialize', 'tools/list', 'tools/call', 'ping', 'notifications/initialized', 'notifications/cancelled', 'resources/list', 'prompts/get', 'logging/setLevel', 'completion/complete', 'server/discover'), weight: 4 },
+  {
+    arbitrary: fc.constantFrom(
+      'initialize',
+      'tools/list',
+      'tools/call',
+      'ping',
+      'notifications/initialized',
+      'notifications/cancelled',
+      'resources/list',
+      'prompts/get',
+      'logging/setLevel',
+      'completion/complete',
+      'server/discover',
+    ),
+    weight: 4,
+  },
   fc.string({ maxLength: 20 }),
   smallJson,
 );
 const envelope = fc.record(
   {
-    'io.modelcontextprotocol/protocolVersion': fc.oneof(fc.constantFrom(...VERSIONS), fc.string({ maxLength: 12 }), smallJson),
+    'io.modelcontextprotocol/protocolVersion': fc.oneof(
+      fc.constantFrom(...VERSIONS),
+      fc.string({ maxLength: 12 }),
+      smallJson,
+    ),
     'io.modelcontextprotocol/clientInfo': fc.oneof(fc.constant({ name: 'fuzz', version: '1' }), smallJson),
     'io.modelcontextprotocol/clientCapabilities': fc.oneof(fc.constant({}), smallJson),
   },
   { requiredKeys: [] },
 );
 const toolArguments = fc.oneof(
-  fc.record({ json: fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 40 })), indent: fc.oneof(fc.integer({ min: -2, max: 10 }), fc.string({ maxLength: 3 })), sortKeys: fc.oneof(fc.boolean(), smallJson) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      json: fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 40 })),
+      indent: fc.oneof(fc.integer({ min: -2, max: 10 }), fc.string({ maxLength: 3 })),
+      sortKeys: fc.oneof(fc.boolean(), smallJson),
+    },
+    { requiredKeys: [] },
+  ),
   smallJson,
 );
 const params = fc.oneof(
@@ -64,7 +90,10 @@ const params = fc.oneof(
   ),
   smallJson,
 );
-const message = fc.record({ jsonrpc: fc.oneof(fc.constant('2.0'), fc.string({ maxLength: 4 })), id: rpcId, method: rpcMethod, params }, { requiredKeys: [] });
+const message = fc.record(
+  { jsonrpc: fc.oneof(fc.constant('2.0'), fc.string({ maxLength: 4 })), id: rpcId, method: rpcMethod, params },
+  { requiredKeys: [] },
+);
 
 /** Bodies: mostly JSON-RPC-shaped, then batches, arbitrary JSON, arbitrary text and oversized ones. */
 const body = fc.oneof(
@@ -73,18 +102,53 @@ const body = fc.oneof(
   fc.json({ maxDepth: 3 }),
   fc.string({ maxLength: 200 }),
   fc.constant(''),
-  fc.constant(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'format_json', arguments: { json: 'x'.repeat(MAX_BODY_BYTES) } } })),
+  fc.constant(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'format_json', arguments: { json: 'x'.repeat(MAX_BODY_BYTES) } },
+    }),
+  ),
 );
 
 /** A header that is left out once in `freq` times; well-formed requests must stay common enough to reach the tools. */
 const optional = <T>(arbitrary: fc.Arbitrary<T>, freq = 2) => fc.option(arbitrary, { nil: undefined, freq });
 const headers = fc.record({
-  accept: optional(fc.oneof({ arbitrary: fc.constant('application/json, text/event-stream'), weight: 5 }, fc.constantFrom('application/json', 'text/event-stream', '*/*'), fc.string({ maxLength: 30 })), 8),
-  'content-type': optional(fc.oneof({ arbitrary: fc.constant('application/json'), weight: 5 }, fc.constantFrom('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded'), fc.string({ maxLength: 30 })), 8),
-  'mcp-protocol-version': optional(fc.oneof({ arbitrary: fc.constantFrom(...VERSIONS), weight: 4 }, fc.constantFrom('2099-01-01', ''), fc.string({ maxLength: 12 }))),
-  'mcp-method': optional(fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'initialize'), fc.string({ maxLength: 12 }))),
+  accept: optional(
+    fc.oneof(
+      { arbitrary: fc.constant('application/json, text/event-stream'), weight: 5 },
+      fc.constantFrom('application/json', 'text/event-stream', '*/*'),
+      fc.string({ maxLength: 30 }),
+    ),
+    8,
+  ),
+  'content-type': optional(
+    fc.oneof(
+      { arbitrary: fc.constant('application/json'), weight: 5 },
+      fc.constantFrom('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded'),
+      fc.string({ maxLength: 30 }),
+    ),
+    8,
+  ),
+  'mcp-protocol-version': optional(
+    fc.oneof(
+      { arbitrary: fc.constantFrom(...VERSIONS), weight: 4 },
+      fc.constantFrom('2099-01-01', ''),
+      fc.string({ maxLength: 12 }),
+    ),
+  ),
+  'mcp-method': optional(
+    fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'initialize'), fc.string({ maxLength: 12 })),
+  ),
   'mcp-name': optional(fc.oneof(fc.constantFrom('whoami', 'format_json'), fc.string({ maxLength: 12 }))),
-  origin: optional(fc.oneof({ arbitrary: fc.constant(ALLOWED_ORIGIN), weight: 3 }, fc.constantFrom(ALLOWED_ORIGIN, 'https://evil.example.com', 'null', 'http://app.example.com'), fc.string({ maxLength: 30 }))),
+  origin: optional(
+    fc.oneof(
+      { arbitrary: fc.constant(ALLOWED_ORIGIN), weight: 3 },
+      fc.constantFrom(ALLOWED_ORIGIN, 'https://evil.example.com', 'null', 'http://app.example.com'),
+      fc.string({ maxLength: 30 }),
+    ),
+  ),
   'mcp-session-id': optional(fc.string({ maxLength: 20 })),
 });
 
@@ -121,19 +185,27 @@ interface FuzzRequest {
 }
 
 const request: fc.Arbitrary<FuzzRequest> = fc.record({
-  httpMethod: fc.oneof({ arbitrary: fc.constant('POST'), weight: 8 }, fc.constantFrom('GET', 'DELETE', 'OPTIONS', 'PUT', 'HEAD')),
+  httpMethod: fc.oneof(
+    { arbitrary: fc.constant('POST'), weight: 8 },
+    fc.constantFrom('GET', 'DELETE', 'OPTIONS', 'PUT', 'HEAD'),
+  ),
   body,
   base64: fc.boolean(),
   headers,
   // Mostly the context a real authorizer produces, sometimes a garbled or missing one.
-  authorizer: fc.oneof({ arbitrary: fc.constant(VALID_IDENTITY), weight: 6 }, { arbitrary: identity, weight: 3 }, fc.constant(null)),
+  authorizer: fc.oneof(
+    { arbitrary: fc.constant(VALID_IDENTITY), weight: 6 },
+    { arbitrary: identity, weight: 3 },
+    fc.constant(null),
+  ),
   authorization: fc.oneof({ arbitrary: fc.constant(true), weight: 6 }, fc.constant(false)),
 });
 
 function eventOf(input: FuzzRequest): ProxyEvent {
   const headerMap: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.headers)) if (value !== undefined) headerMap[name] = value;
-  if (input.authorization) headerMap.Authorization = 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxRlVaWiJ9.c2lnbmF0dXJl';
+  if (input.authorization)
+    headerMap.Authorization = 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxRlVaWiJ9.c2lnbmF0dXJl';
   const hasBody = input.body !== '' && input.httpMethod !== 'GET' && input.httpMethod !== 'HEAD';
   return {
     httpMethod: input.httpMethod,
@@ -177,14 +249,40 @@ describe('MCP endpoint under fuzzing', () => {
     const wellFormed = fc.record({
       version: fc.constantFrom(...VERSIONS),
       id: fc.oneof(fc.integer(), fc.string({ minLength: 1, maxLength: 8 })),
-      method: fc.constantFrom('initialize', 'tools/list', 'tools/call', 'ping', 'notifications/initialized', 'resources/list', 'prompts/list', 'server/discover', 'no/such-method'),
-      params: fc.record({ name: fc.oneof(fc.constantFrom('whoami', 'format_json'), fc.string({ maxLength: 8 })), arguments: toolArguments, protocolVersion: fc.constantFrom(...VERSIONS), capabilities: fc.constant({}), clientInfo: fc.constant({ name: 'fuzz', version: '1' }) }, { requiredKeys: [] }),
+      method: fc.constantFrom(
+        'initialize',
+        'tools/list',
+        'tools/call',
+        'ping',
+        'notifications/initialized',
+        'resources/list',
+        'prompts/list',
+        'server/discover',
+        'no/such-method',
+      ),
+      params: fc.record(
+        {
+          name: fc.oneof(fc.constantFrom('whoami', 'format_json'), fc.string({ maxLength: 8 })),
+          arguments: toolArguments,
+          protocolVersion: fc.constantFrom(...VERSIONS),
+          capabilities: fc.constant({}),
+          clientInfo: fc.constant({ name: 'fuzz', version: '1' }),
+        },
+        { requiredKeys: [] },
+      ),
     });
     await fc.assert(
       fc.asyncProperty(wellFormed, async ({ version, id, method, params }) => {
         const modern = version === '2026-07-28';
         const sent = modern
-          ? { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientInfo': { name: 'fuzz', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } }
+          ? {
+              ...params,
+              _meta: {
+                'io.modelcontextprotocol/protocolVersion': version,
+                'io.modelcontextprotocol/clientInfo': { name: 'fuzz', version: '1' },
+                'io.modelcontextprotocol/clientCapabilities': {},
+              },
+            }
           : params;
         const result = await handler(
           eventOf({
@@ -195,7 +293,9 @@ describe('MCP endpoint under fuzzing', () => {
               accept: 'application/json, text/event-stream',
               'content-type': 'application/json',
               'mcp-protocol-version': version,
-              ...(modern ? { 'mcp-method': method, ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}) } : {}),
+              ...(modern
+                ? { 'mcp-method': method, ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}) }
+                : {}),
             },
             authorizer: VALID_IDENTITY,
             authorization: true,
@@ -213,23 +313,41 @@ describe('MCP endpoint under fuzzing', () => {
 
   it('never serves a request that the authorizer did not vouch for', async () => {
     await fc.assert(
-      fc.asyncProperty(request, fc.constantFrom(null, {}, { principalId: 'user_01FUZZ' }, { sub: '' }), async (input, authorizer) => {
-        const result = await handler(eventOf({ ...input, httpMethod: 'POST', authorizer: authorizer as Record<string, string> | null }));
-        const origin = input.headers.origin;
-        if (origin === undefined || origin === ALLOWED_ORIGIN) {
-          expect(result.statusCode).toBe(401);
-          expect(result.multiValueHeaders['www-authenticate']?.[0]).toBe(`Bearer resource_metadata="${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp"`);
-        } else {
-          // A foreign Origin is refused before anything else.
-          expect(result.statusCode).toBe(403);
-        }
-      }),
+      fc.asyncProperty(
+        request,
+        fc.constantFrom(null, {}, { principalId: 'user_01FUZZ' }, { sub: '' }),
+        async (input, authorizer) => {
+          const result = await handler(
+            eventOf({ ...input, httpMethod: 'POST', authorizer: authorizer as Record<string, string> | null }),
+          );
+          const origin = input.headers.origin;
+          if (origin === undefined || origin === ALLOWED_ORIGIN) {
+            expect(result.statusCode).toBe(401);
+            expect(result.multiValueHeaders['www-authenticate']?.[0]).toBe(
+              `Bearer resource_metadata="${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp"`,
+            );
+          } else {
+            // A foreign Origin is refused before anything else.
+            expect(result.statusCode).toBe(403);
+          }
+        },
+      ),
       { seed: SEED, numRuns: 300 },
     );
   });
 
   it('refuses every foreign Origin before the request reaches a tool', async () => {
-    const foreignOrigin = fc.oneof(fc.constantFrom('https://evil.example.com', 'null', 'http://app.example.com', 'https://app.example.com.evil.example.com'), fc.webUrl().map((url) => new URL(url).origin)).filter((o) => o !== ALLOWED_ORIGIN);
+    const foreignOrigin = fc
+      .oneof(
+        fc.constantFrom(
+          'https://evil.example.com',
+          'null',
+          'http://app.example.com',
+          'https://app.example.com.evil.example.com',
+        ),
+        fc.webUrl().map((url) => new URL(url).origin),
+      )
+      .filter((o) => o !== ALLOWED_ORIGIN);
     await fc.assert(
       fc.asyncProperty(request, foreignOrigin, async (input, origin) => {
         const result = await handler(eventOf({ ...input, headers: { ...input.headers, origin } }));

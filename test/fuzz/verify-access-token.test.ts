@@ -35,7 +35,8 @@ function rsaKey(kid: string): RsaKey {
   };
 }
 
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 let key: RsaKey;
 let attacker: RsaKey;
@@ -56,7 +57,11 @@ const claims = {
 };
 
 /** An RS256 compact JWS of exactly these header and payload objects (jose would refuse some of the broken claims). */
-async function sign(withKey: KeyObject, protectedHeader: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
+async function sign(
+  withKey: KeyObject,
+  protectedHeader: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): Promise<string> {
   const input = `${b64(protectedHeader)}.${b64(payload)}`;
   return `${input}.${rsaSign('sha256', Buffer.from(input), withKey).toString('base64url')}`;
 }
@@ -65,7 +70,10 @@ beforeAll(async () => {
   key = rsaKey(KID);
   attacker = rsaKey(KID);
   const config = loadAuthorizerConfig({ PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER });
-  verifier = createAccessTokenVerifier(config, { jwks: createLocalJwks({ keys: [key.publicJwk] }), now: () => NOW_S * 1000 });
+  verifier = createAccessTokenVerifier(config, {
+    jwks: createLocalJwks({ keys: [key.publicJwk] }),
+    now: () => NOW_S * 1000,
+  });
   validToken = await sign(key.privateKey, header, claims);
 });
 
@@ -85,13 +93,15 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 type Mutation = (token: string) => string | Promise<string>;
 
 /** Replaces one character with another (base64url or not). */
-const characterFlip = fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...ALPHABET), fc.constantFrom('.', '=', '+', '/', ' ', '%', '\u00e9'))).map(
-  ([at, replacement]): Mutation =>
-    (token) => {
-      const index = at % token.length;
-      return token.slice(0, index) + replacement + token.slice(index + 1);
-    },
-);
+const characterFlip = fc
+  .tuple(fc.nat(), fc.oneof(fc.constantFrom(...ALPHABET), fc.constantFrom('.', '=', '+', '/', ' ', '%', '\u00e9')))
+  .map(
+    ([at, replacement]): Mutation =>
+      (token) => {
+        const index = at % token.length;
+        return token.slice(0, index) + replacement + token.slice(index + 1);
+      },
+  );
 
 /** Flips one bit of one decoded byte in one segment and re-encodes it. */
 const bitFlip = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.integer({ min: 0, max: 7 })).map(
@@ -108,15 +118,27 @@ const bitFlip = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.integer({ 
 /** Reorders, drops, duplicates or adds segments. */
 const segmentShuffle = fc.constantFrom<Mutation>(
   (t) => t.split('.').reverse().join('.'),
-  (t) => { const [h, p, s] = t.split('.'); return [p, h, s].join('.'); },
-  (t) => { const [h, p, s] = t.split('.'); return [h, s, p].join('.'); },
+  (t) => {
+    const [h, p, s] = t.split('.');
+    return [p, h, s].join('.');
+  },
+  (t) => {
+    const [h, p, s] = t.split('.');
+    return [h, s, p].join('.');
+  },
   (t) => t.split('.').slice(0, 2).join('.'),
   (t) => `${t.split('.').slice(0, 2).join('.')}.`,
   (t) => `${t}.${t.split('.')[2]}`,
   (t) => `${t.split('.')[0]}.${t}`,
   (t) => `${t}..`,
-  (t) => { const [h, p] = t.split('.'); return `${h}.${p}.${p}`; },
-  (t) => { const [h, , s] = t.split('.'); return `${h}.${h}.${s}`; },
+  (t) => {
+    const [h, p] = t.split('.');
+    return `${h}.${p}.${p}`;
+  },
+  (t) => {
+    const [h, , s] = t.split('.');
+    return `${h}.${h}.${s}`;
+  },
   // A JWE-shaped token: five segments.
   (t) => `${t}.${b64('iv')}.${b64('tag')}`,
 );
@@ -161,20 +183,35 @@ const payloadChange = fc.oneof(
     JSON.stringify(Object.fromEntries(Object.entries(claims).reverse())),
     `${JSON.stringify(claims)} `,
   ),
-  fc.record({ sub: fc.string(), exp: fc.integer(), aud: fc.oneof(fc.string(), fc.constant(RESOURCE)) }).map((changes) => ({ ...claims, ...changes })),
+  fc
+    .record({ sub: fc.string(), exp: fc.integer(), aud: fc.oneof(fc.string(), fc.constant(RESOURCE)) })
+    .map((changes) => ({ ...claims, ...changes })),
 );
 
-const reencode = (part: 0 | 1) => (value: Record<string, unknown> | string): Mutation => (token) => {
-  const parts = token.split('.');
-  parts[part] = b64(value);
-  return parts.join('.');
-};
+const reencode =
+  (part: 0 | 1) =>
+  (value: Record<string, unknown> | string): Mutation =>
+  (token) => {
+    const parts = token.split('.');
+    parts[part] = b64(value);
+    return parts.join('.');
+  };
 
 const base64Variants = fc.constantFrom<Mutation>(
   // Padding, the standard alphabet, and whitespace are not base64url as JWS defines it.
-  (t) => t.split('.').map((p, i) => (i === 2 ? `${p}==` : p)).join('.'),
-  (t) => { const [h, p, s] = t.split('.'); return [h, p, Buffer.from(s, 'base64url').toString('base64')].join('.'); },
-  (t) => { const [h, p, s] = t.split('.'); return [Buffer.from(h, 'base64url').toString('base64'), p, s].join('.'); },
+  (t) =>
+    t
+      .split('.')
+      .map((p, i) => (i === 2 ? `${p}==` : p))
+      .join('.'),
+  (t) => {
+    const [h, p, s] = t.split('.');
+    return [h, p, Buffer.from(s, 'base64url').toString('base64')].join('.');
+  },
+  (t) => {
+    const [h, p, s] = t.split('.');
+    return [Buffer.from(h, 'base64url').toString('base64'), p, s].join('.');
+  },
   (t) => t.replace('.', ' .'),
   (t) => `${t}\n`,
   (t) => t.slice(0, -1),
@@ -196,7 +233,8 @@ const forgedSignature = fc.constantFrom<Mutation>(
     return `${forgedHeader}.${t.split('.')[1]}.`;
   },
   (t) => `${t.split('.').slice(0, 2).join('.')}.${Buffer.alloc(256).toString('base64url')}`,
-  (t) => `${t.split('.').slice(0, 2).join('.')}.${Buffer.from(t.split('.')[2], 'base64url').subarray(0, 128).toString('base64url')}`,
+  (t) =>
+    `${t.split('.').slice(0, 2).join('.')}.${Buffer.from(t.split('.')[2], 'base64url').subarray(0, 128).toString('base64url')}`,
 );
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
@@ -227,15 +265,37 @@ describe('verifyAccessToken under fuzzing', () => {
   });
 
   it('never gives a claim reason to a token whose signature was not made by the published key', async () => {
-    const claimReasons = ['expired', 'not_yet_valid', 'wrong_issuer', 'wrong_audience', 'not_an_access_token', 'insufficient_scope'];
-    const notSignedByTheKey = fc.oneof(characterFlip, bitFlip, segmentShuffle, headerChange.map(reencode(0)), payloadChange.map(reencode(1)), forgedSignature);
+    const claimReasons = [
+      'expired',
+      'not_yet_valid',
+      'wrong_issuer',
+      'wrong_audience',
+      'not_an_access_token',
+      'insufficient_scope',
+    ];
+    const notSignedByTheKey = fc.oneof(
+      characterFlip,
+      bitFlip,
+      segmentShuffle,
+      headerChange.map(reencode(0)),
+      payloadChange.map(reencode(1)),
+      forgedSignature,
+    );
     await fc.assert(
-      fc.asyncProperty(notSignedByTheKey, fc.constantFrom<Record<string, unknown>>({ exp: 1 }, { aud: 'https://other.example.com/mcp' }, { iss: 'https://evil.example' }), async (mutate, badClaim) => {
-        // A payload that fails a claim, under the real signature of the good payload: the signature no longer covers it.
-        const [h, , s] = validToken.split('.');
-        const token = await mutate(`${h}.${b64({ ...claims, ...badClaim })}.${s}`);
-        expect(claimReasons).not.toContain(await verdictOf(token));
-      }),
+      fc.asyncProperty(
+        notSignedByTheKey,
+        fc.constantFrom<Record<string, unknown>>(
+          { exp: 1 },
+          { aud: 'https://other.example.com/mcp' },
+          { iss: 'https://evil.example' },
+        ),
+        async (mutate, badClaim) => {
+          // A payload that fails a claim, under the real signature of the good payload: the signature no longer covers it.
+          const [h, , s] = validToken.split('.');
+          const token = await mutate(`${h}.${b64({ ...claims, ...badClaim })}.${s}`);
+          expect(claimReasons).not.toContain(await verdictOf(token));
+        },
+      ),
       { seed: SEED, numRuns: 600 },
     );
   });
@@ -264,9 +324,16 @@ describe('verifyAccessToken under fuzzing', () => {
   it('refuses random three-part strings without throwing anything but InvalidTokenError', async () => {
     const part = fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 400 });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.tuple(part, part, part).map((p) => p.join('.')), fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })), async (token) => {
-        expect(await verdictOf(token)).not.toBe('accepted');
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.tuple(part, part, part).map((p) => p.join('.')),
+          fc.string({ maxLength: 300 }),
+          fc.string({ unit: 'binary', maxLength: 300 }),
+        ),
+        async (token) => {
+          expect(await verdictOf(token)).not.toBe('accepted');
+        },
+      ),
       { seed: SEED, numRuns: 1500 },
     );
   });

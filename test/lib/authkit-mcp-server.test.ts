@@ -6,7 +6,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AuthKitMcpServer, BEARER_TOKEN_VALIDATION_REGEX, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
+import {
+  AuthKitMcpServer,
+  BEARER_TOKEN_VALIDATION_REGEX,
+  type AuthKitMcpServerProps,
+} from '../../lib/authkit-mcp-server';
 import { McpHandler } from '../../lib/mcp-handler';
 import { logicalIdOf, renderCfnString, routes, serverStack, testApp } from './fixtures';
 
@@ -23,7 +27,9 @@ function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }
 }
 
 function gatewayResponse(template: Template, type: string): Record<string, unknown> {
-  const found = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }));
+  const found = Object.values(
+    template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: type } }),
+  );
   expect(found).toHaveLength(1);
   return found[0].Properties as Record<string, unknown>;
 }
@@ -48,30 +54,47 @@ describe('AuthKitMcpServer routes (1)', () => {
   });
 
   it('serves exactly /mcp (POST, GET, DELETE, OPTIONS) and the four well-known documents (ANY)', () => {
-    const expected = [...['DELETE', 'GET', 'OPTIONS', 'POST'].map((m) => `/mcp ${m}`), ...WELL_KNOWN_PATHS.map((p) => `${p} ANY`)].sort();
+    const expected = [
+      ...['DELETE', 'GET', 'OPTIONS', 'POST'].map((m) => `/mcp ${m}`),
+      ...WELL_KNOWN_PATHS.map((p) => `${p} ANY`),
+    ].sort();
     expect(all.map((r) => `${r.path} ${r.method}`).sort()).toEqual(expected);
   });
 
-  it.each(['POST', 'GET', 'DELETE'])('puts /mcp %s behind the TOKEN authorizer and proxies it to the MCP function', (method) => {
-    const route = all.find((r) => r.path === '/mcp' && r.method === method)!;
-    expect(route.authorizationType).toBe('CUSTOM');
-    expect(route.authorizerId).toEqual({ Ref: authorizerLogicalId });
-    expect(route.integrationType).toBe('AWS_PROXY');
-    expect(route.functionLogicalId).toBe(logicalId(stack, server.mcpFunction));
-  });
+  it.each(['POST', 'GET', 'DELETE'])(
+    'puts /mcp %s behind the TOKEN authorizer and proxies it to the MCP function',
+    (method) => {
+      const route = all.find((r) => r.path === '/mcp' && r.method === method)!;
+      expect(route.authorizationType).toBe('CUSTOM');
+      expect(route.authorizerId).toEqual({ Ref: authorizerLogicalId });
+      expect(route.integrationType).toBe('AWS_PROXY');
+      expect(route.functionLogicalId).toBe(logicalId(stack, server.mcpFunction));
+    },
+  );
 
   it('answers the /mcp preflight with a MOCK integration, without the authorizer, allowing the MCP request headers', () => {
-    const route = routes(serverStack({ allowedOrigins: ['*'] }).template).find((r) => r.path === '/mcp' && r.method === 'OPTIONS')!;
+    const route = routes(serverStack({ allowedOrigins: ['*'] }).template).find(
+      (r) => r.path === '/mcp' && r.method === 'OPTIONS',
+    )!;
     expect(route.authorizationType).toBe('NONE');
     expect(route.authorizerId).toBeUndefined();
     expect(route.integrationType).toBe('MOCK');
-    const params = (route.properties.Integration as { IntegrationResponses: { ResponseParameters: Record<string, string> }[] }).IntegrationResponses[0]
-      .ResponseParameters;
+    const params = (
+      route.properties.Integration as { IntegrationResponses: { ResponseParameters: Record<string, string> }[] }
+    ).IntegrationResponses[0].ResponseParameters;
     expect(params['method.response.header.Access-Control-Allow-Origin']).toBe("'*'");
     expect(params['method.response.header.Access-Control-Allow-Methods']).toBe("'GET,POST,DELETE,OPTIONS'");
     const allowed = params['method.response.header.Access-Control-Allow-Headers'].replace(/'/g, '').split(',');
     expect(allowed).toEqual(
-      expect.arrayContaining(['Authorization', 'Content-Type', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name']),
+      expect.arrayContaining([
+        'Authorization',
+        'Content-Type',
+        'Mcp-Protocol-Version',
+        'Mcp-Session-Id',
+        'Last-Event-ID',
+        'Mcp-Method',
+        'Mcp-Name',
+      ]),
     );
   });
 
@@ -79,7 +102,10 @@ describe('AuthKitMcpServer routes (1)', () => {
     const route = all.find((r) => r.path === '/mcp' && r.method === 'OPTIONS')!;
     expect(route.authorizationType).toBe('NONE');
     expect(route.integrationType).toBe('MOCK');
-    const integration = route.properties.Integration as { RequestTemplates: Record<string, string>; IntegrationResponses: Record<string, unknown>[] };
+    const integration = route.properties.Integration as {
+      RequestTemplates: Record<string, string>;
+      IntegrationResponses: Record<string, unknown>[];
+    };
     expect(integration.RequestTemplates).toEqual({ 'application/json': '{"statusCode": 403}' });
     expect(integration.IntegrationResponses).toEqual([
       {
@@ -93,13 +119,16 @@ describe('AuthKitMcpServer routes (1)', () => {
     expect(route.properties.MethodResponses).toEqual([{ StatusCode: '403' }]);
   });
 
-  it.each(WELL_KNOWN_PATHS)('sends every method on %s to the metadata function without any authorizer, so HEAD works and others get its 405', (wellKnown) => {
-    const route = all.find((r) => r.path === wellKnown && r.method === 'ANY')!;
-    expect(route.authorizationType).toBe('NONE');
-    expect(route.authorizerId).toBeUndefined();
-    expect(route.integrationType).toBe('AWS_PROXY');
-    expect(route.functionLogicalId).toBe(logicalId(stack, server.metadataFunction));
-  });
+  it.each(WELL_KNOWN_PATHS)(
+    'sends every method on %s to the metadata function without any authorizer, so HEAD works and others get its 405',
+    (wellKnown) => {
+      const route = all.find((r) => r.path === wellKnown && r.method === 'ANY')!;
+      expect(route.authorizationType).toBe('NONE');
+      expect(route.authorizerId).toBeUndefined();
+      expect(route.integrationType).toBe('AWS_PROXY');
+      expect(route.functionLogicalId).toBe(logicalId(stack, server.metadataFunction));
+    },
+  );
 
   it('configures the TOKEN authorizer on the Authorization header with the Bearer validation expression and a 5-minute cache', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
@@ -112,14 +141,26 @@ describe('AuthKitMcpServer routes (1)', () => {
   });
 
   it('takes the authorizer cache TTL from props', () => {
-    serverStack({ authorizerCacheTtl: Duration.minutes(1) }).template.hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 60 });
-    serverStack({ authorizerCacheTtl: Duration.seconds(0) }).template.hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
+    serverStack({ authorizerCacheTtl: Duration.minutes(1) }).template.hasResourceProperties(
+      'AWS::ApiGateway::Authorizer',
+      { AuthorizerResultTtlInSeconds: 60 },
+    );
+    serverStack({ authorizerCacheTtl: Duration.seconds(0) }).template.hasResourceProperties(
+      'AWS::ApiGateway::Authorizer',
+      { AuthorizerResultTtlInSeconds: 0 },
+    );
   });
 });
 
 describe('the Bearer validation expression', () => {
   const regex = new RegExp(BEARER_TOKEN_VALIDATION_REGEX);
-  it.each(['Bearer aaa.bbb.ccc', 'bearer aaa.bbb.ccc', 'BEARER a-_1.b-_2.c-_3', 'bEaReR  aaa.bbb.ccc', 'Bearer aaa.bbb.'])('accepts %j', (header) => {
+  it.each([
+    'Bearer aaa.bbb.ccc',
+    'bearer aaa.bbb.ccc',
+    'BEARER a-_1.b-_2.c-_3',
+    'bEaReR  aaa.bbb.ccc',
+    'Bearer aaa.bbb.',
+  ])('accepts %j', (header) => {
     expect(regex.test(header)).toBe(true);
   });
   it.each([
@@ -147,7 +188,12 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
   const domainStack = () => {
     const app = testApp();
     const stack = new Stack(app, 'DomainStack');
-    new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', customDomain: customDomainProps(stack), requiredScopes: ['mcp:read', 'mcp:write'], scopesSupported: ['mcp:read', 'mcp:write', 'openid'] });
+    new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      customDomain: customDomainProps(stack),
+      requiredScopes: ['mcp:read', 'mcp:write'],
+      scopesSupported: ['mcp:read', 'mcp:write', 'openid'],
+    });
     return Template.fromStack(stack);
   };
 
@@ -178,9 +224,17 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
   it('builds the challenge for the default endpoint from the API id, region, URL suffix and the literal stage name', () => {
     const { template } = serverStack({ stageName: 'live' });
     const apiId = logicalIdOf(template, 'AWS::ApiGateway::RestApi');
-    const header = (gatewayResponse(template, 'UNAUTHORIZED').ResponseParameters as Record<string, unknown>)['gatewayresponse.header.WWW-Authenticate'];
-    const rendered = renderCfnString(header, (ref) => ({ [apiId]: 'abc123', 'AWS::Region': 'eu-west-1', 'AWS::URLSuffix': 'amazonaws.com' })[ref] ?? `{Ref:${ref}}`);
-    expect(rendered).toBe(`'Bearer resource_metadata="https://abc123.execute-api.eu-west-1.amazonaws.com/live/.well-known/oauth-protected-resource/mcp"'`);
+    const header = (gatewayResponse(template, 'UNAUTHORIZED').ResponseParameters as Record<string, unknown>)[
+      'gatewayresponse.header.WWW-Authenticate'
+    ];
+    const rendered = renderCfnString(
+      header,
+      (ref) =>
+        ({ [apiId]: 'abc123', 'AWS::Region': 'eu-west-1', 'AWS::URLSuffix': 'amazonaws.com' })[ref] ?? `{Ref:${ref}}`,
+    );
+    expect(rendered).toBe(
+      `'Bearer resource_metadata="https://abc123.execute-api.eu-west-1.amazonaws.com/live/.well-known/oauth-protected-resource/mcp"'`,
+    );
   });
 
   it.each(['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR'])('maps %s to 503 with Retry-After', (type) => {
@@ -194,7 +248,10 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
   });
 
   it('answers unknown routes (MISSING_AUTHENTICATION_TOKEN) with 404 JSON', () => {
-    const props = gatewayResponse(serverStack({ publicBaseUrl: 'https://mcp.example.com' }).template, 'MISSING_AUTHENTICATION_TOKEN');
+    const props = gatewayResponse(
+      serverStack({ publicBaseUrl: 'https://mcp.example.com' }).template,
+      'MISSING_AUTHENTICATION_TOKEN',
+    );
     expect(props.StatusCode).toBe('404');
     expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({
       error: 'not_found',
@@ -208,17 +265,23 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
   ])('gives %s a static JSON body and keeps its status code', (type, error, description) => {
     const props = gatewayResponse(serverStack().template, type);
     expect(props.StatusCode).toBeUndefined();
-    expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({ error, error_description: description });
-  });
-
-  it.each(['INVALID_SIGNATURE', 'EXPIRED_TOKEN'])('answers %s (an unknown route asked with an Authorization header) with the same static 404 as an unknown route', (type) => {
-    const props = gatewayResponse(serverStack({ publicBaseUrl: 'https://mcp.example.com' }).template, type);
-    expect(props.StatusCode).toBe('404');
     expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({
-      error: 'not_found',
-      error_description: 'No such route. The MCP endpoint is https://mcp.example.com/mcp',
+      error,
+      error_description: description,
     });
   });
+
+  it.each(['INVALID_SIGNATURE', 'EXPIRED_TOKEN'])(
+    'answers %s (an unknown route asked with an Authorization header) with the same static 404 as an unknown route',
+    (type) => {
+      const props = gatewayResponse(serverStack({ publicBaseUrl: 'https://mcp.example.com' }).template, type);
+      expect(props.StatusCode).toBe('404');
+      expect(JSON.parse((props.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({
+        error: 'not_found',
+        error_description: 'No such route. The MCP endpoint is https://mcp.example.com/mcp',
+      });
+    },
+  );
 
   it('answers THROTTLED with 429 and a static JSON body', () => {
     const props = gatewayResponse(serverStack().template, 'THROTTLED');
@@ -230,14 +293,19 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
   });
 
   it("never puts API Gateway's own error message in a gateway response, and logs the response type instead", () => {
-    const { template } = serverStack({ publicBaseUrl: 'https://mcp.example.com', allowedOrigins: ['https://a.example.com', 'https://b.example.com'], requiredScopes: ['mcp:tools'] });
+    const { template } = serverStack({
+      publicBaseUrl: 'https://mcp.example.com',
+      allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
+      requiredScopes: ['mcp:tools'],
+    });
     const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
     expect(responses).toHaveLength(10);
     for (const response of responses) {
       const text = JSON.stringify(response.Properties);
       expect(text).not.toMatch(/\$context\.error\.message|messageString/);
       // Every body is plain JSON: no variable at all is substituted into it.
-      for (const body of Object.values(response.Properties.ResponseTemplates as Record<string, string>)) expect(body).not.toContain('$');
+      for (const body of Object.values(response.Properties.ResponseTemplates as Record<string, string>))
+        expect(body).not.toContain('$');
     }
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0].Properties;
     const format = JSON.parse(stage.AccessLogSetting.Format as string) as Record<string, string>;
@@ -299,7 +367,10 @@ describe('AuthKitMcpServer canonical URL (3)', () => {
   it('uses the custom domain when one is set, and maps it at the root with an alias record', () => {
     const app = testApp();
     const stack = new Stack(app, 'S');
-    const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z123', zoneName: 'example.com' });
+    const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
+      hostedZoneId: 'Z123',
+      zoneName: 'example.com',
+    });
     const server = new AuthKitMcpServer(stack, 'McpServer', {
       authkitDomain: 'acme.authkit.app',
       customDomain: { ...customDomainProps(stack), hostedZone: zone },
@@ -314,8 +385,15 @@ describe('AuthKitMcpServer canonical URL (3)', () => {
       EndpointConfiguration: { Types: ['REGIONAL'] },
       SecurityPolicy: 'TLS_1_2',
     });
-    template.hasResourceProperties('AWS::ApiGateway::BasePathMapping', Match.not(Match.objectLike({ BasePath: Match.anyValue() })));
-    template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'mcp.example.com.', Type: 'A', HostedZoneId: 'Z123' });
+    template.hasResourceProperties(
+      'AWS::ApiGateway::BasePathMapping',
+      Match.not(Match.objectLike({ BasePath: Match.anyValue() })),
+    );
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'mcp.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z123',
+    });
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
   });
 
@@ -328,18 +406,25 @@ describe('AuthKitMcpServer canonical URL (3)', () => {
       publicBaseUrl: 'https://Edge.Example.com/',
     });
     expect(server.resourceUrl).toBe('https://edge.example.com/mcp');
-    expect(server.protectedResourceMetadataUrl).toBe('https://edge.example.com/.well-known/oauth-protected-resource/mcp');
+    expect(server.protectedResourceMetadataUrl).toBe(
+      'https://edge.example.com/.well-known/oauth-protected-resource/mcp',
+    );
   });
 
   it('builds the default endpoint without referring to the Stage or the Deployment', () => {
     const { template } = serverStack({ stageName: 'v1' });
     const apiId = logicalIdOf(template, 'AWS::ApiGateway::RestApi');
-    const resolved = renderCfnString(template.toJSON().Outputs.McpUrl.Value, (ref) => (ref === apiId ? 'API' : `{Ref:${ref}}`));
+    const resolved = renderCfnString(template.toJSON().Outputs.McpUrl.Value, (ref) =>
+      ref === apiId ? 'API' : `{Ref:${ref}}`,
+    );
     expect(resolved).toBe('https://API.execute-api.{Ref:AWS::Region}.{Ref:AWS::URLSuffix}/v1/mcp');
   });
 
   it('gives the three functions the same PUBLIC_BASE_URL, and the two that check the issuer the same issuer', () => {
-    const { stack, server, template } = serverStack({ publicBaseUrl: 'https://mcp.example.com', authkitDomain: 'https://Acme.AuthKit.app/' });
+    const { stack, server, template } = serverStack({
+      publicBaseUrl: 'https://mcp.example.com',
+      authkitDomain: 'https://Acme.AuthKit.app/',
+    });
     for (const fn of [server.authorizerFunction, server.metadataFunction, server.mcpFunction]) {
       expect(functionEnvironment(template, logicalId(stack, fn)).PUBLIC_BASE_URL).toBe('https://mcp.example.com');
     }
@@ -374,7 +459,10 @@ describe('AuthKitMcpServer functions (4)', () => {
     for (const fn of fns()) {
       const props = template.toJSON().Resources[logicalId(stack, fn)].Properties;
       const logGroupId = props.LoggingConfig.LogGroup.Ref as string;
-      expect(template.toJSON().Resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 14 } });
+      expect(template.toJSON().Resources[logGroupId]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 14 },
+      });
     }
   });
 
@@ -389,9 +477,15 @@ describe('AuthKitMcpServer functions (4)', () => {
         (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
       );
       expect(policies).toHaveLength(1);
-      const logs = { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [props.LoggingConfig.LogGroup.Ref, 'Arn'] } };
+      const logs = {
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [props.LoggingConfig.LogGroup.Ref, 'Arn'] },
+      };
       const secret = { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: { Ref: secretId } };
-      expect(policies[0].Properties.PolicyDocument.Statement).toEqual(fn === server.mcpFunction ? [logs, secret] : [logs]);
+      expect(policies[0].Properties.PolicyDocument.Statement).toEqual(
+        fn === server.mcpFunction ? [logs, secret] : [logs],
+      );
     }
   });
 
@@ -403,7 +497,9 @@ describe('AuthKitMcpServer functions (4)', () => {
     expect(server.requestStateSecret.secretArn).toBeDefined();
     // Every policy of the stack that names the secret belongs to the MCP function's role alone.
     const mcpRole = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties.Role['Fn::GetAtt'][0];
-    const naming = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(`"${secretId}"`));
+    const naming = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes(`"${secretId}"`),
+    );
     expect(naming.map((p) => p.Properties.Roles)).toEqual([[{ Ref: mcpRole }]]);
     expect(Object.keys(template.findResources('AWS::SecretsManager::ResourcePolicy'))).toEqual([]);
   });
@@ -462,7 +558,9 @@ describe('AuthKitMcpServer functions (4)', () => {
     const env = functionEnvironment(buffered.template, logicalId(buffered.stack, buffered.server.mcpFunction));
     expect(env.RESPONSE_TRANSFER_MODE).toBe('BUFFERED');
     expect(env).not.toHaveProperty('LISTEN_MAX_SECONDS');
-    expect(env.REQUEST_STATE_SECRET_ARN).toEqual({ Ref: logicalIdOf(buffered.template, 'AWS::SecretsManager::Secret') });
+    expect(env.REQUEST_STATE_SECRET_ARN).toEqual({
+      Ref: logicalIdOf(buffered.template, 'AWS::SecretsManager::Secret'),
+    });
   });
 
   it('leaves optional authorizer settings unset when they are empty, and allows no browser origin by default', () => {
@@ -470,17 +568,31 @@ describe('AuthKitMcpServer functions (4)', () => {
     const env = functionEnvironment(plain.template, logicalId(plain.stack, plain.server.authorizerFunction));
     expect(env).not.toHaveProperty('ACCEPTED_AUDIENCES');
     expect(env).not.toHaveProperty('REQUIRED_SCOPES');
-    expect(functionEnvironment(plain.template, logicalId(plain.stack, plain.server.mcpFunction)).ALLOWED_ORIGINS).toBe('');
+    expect(functionEnvironment(plain.template, logicalId(plain.stack, plain.server.mcpFunction)).ALLOWED_ORIGINS).toBe(
+      '',
+    );
   });
 
   it('permits API Gateway to invoke the MCP function only for the /mcp methods of the deployed stage', () => {
     const mcpId = logicalId(stack, server.mcpFunction);
     const apiId = logicalIdOf(template, 'AWS::ApiGateway::RestApi');
     const stageId = logicalIdOf(template, 'AWS::ApiGateway::Stage');
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => p.Properties.FunctionName['Fn::GetAtt']?.[0] === mcpId);
-    const names: Record<string, string> = { [apiId]: 'API', [stageId]: 'STAGE', 'AWS::Partition': 'aws', 'AWS::Region': 'REGION', 'AWS::AccountId': 'ACCOUNT' };
-    const sources = permissions.map((p) => renderCfnString(p.Properties.SourceArn, (ref) => names[ref] ?? `{Ref:${ref}}`));
-    expect(sources.sort()).toEqual(['DELETE', 'GET', 'POST'].map((m) => `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/${m}/mcp`));
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (p) => p.Properties.FunctionName['Fn::GetAtt']?.[0] === mcpId,
+    );
+    const names: Record<string, string> = {
+      [apiId]: 'API',
+      [stageId]: 'STAGE',
+      'AWS::Partition': 'aws',
+      'AWS::Region': 'REGION',
+      'AWS::AccountId': 'ACCOUNT',
+    };
+    const sources = permissions.map((p) =>
+      renderCfnString(p.Properties.SourceArn, (ref) => names[ref] ?? `{Ref:${ref}}`),
+    );
+    expect(sources.sort()).toEqual(
+      ['DELETE', 'GET', 'POST'].map((m) => `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/${m}/mcp`),
+    );
   });
 });
 
@@ -489,7 +601,11 @@ describe('AuthKitMcpServer stage (5) and outputs (6)', () => {
     const { template } = serverStack({ throttlingRateLimit: 25, throttlingBurstLimit: 50 });
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0].Properties;
     const format = JSON.parse(stage.AccessLogSetting.Format as string) as Record<string, string>;
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', authorizerError: '$context.authorizer.error' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      authorizerError: '$context.authorizer.error',
+    });
     expect(JSON.stringify(format)).not.toMatch(/header|authorization"|\$input/i);
     expect(stage.MethodSettings).toEqual([
       expect.objectContaining({
@@ -508,12 +624,20 @@ describe('AuthKitMcpServer stage (5) and outputs (6)', () => {
   it('turns on X-Ray on the stage and the functions when tracing is set', () => {
     const { template } = serverStack({ tracing: true });
     template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
-    expect(Object.values(template.findResources('AWS::Lambda::Function')).every((f) => f.Properties.TracingConfig?.Mode === 'Active')).toBe(true);
+    expect(
+      Object.values(template.findResources('AWS::Lambda::Function')).every(
+        (f) => f.Properties.TracingConfig?.Mode === 'Active',
+      ),
+    ).toBe(true);
   });
 
   it('outputs the MCP URL, the metadata URL and the Resource Indicator, and no misleading execute-api endpoint', () => {
     const { template } = serverStack({ publicBaseUrl: 'https://mcp.example.com' });
-    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(['McpUrl', 'ProtectedResourceMetadataUrl', 'ResourceIndicator']);
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
+      'McpUrl',
+      'ProtectedResourceMetadataUrl',
+      'ResourceIndicator',
+    ]);
     expect(template.toJSON().Outputs).toMatchObject({
       McpUrl: { Value: 'https://mcp.example.com/mcp' },
       ProtectedResourceMetadataUrl: { Value: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp' },
@@ -523,7 +647,9 @@ describe('AuthKitMcpServer stage (5) and outputs (6)', () => {
 
   it('associates a WAF web ACL with the stage when given', () => {
     const { template } = serverStack({ webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mcp/1' });
-    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mcp/1' });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: 'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mcp/1',
+    });
   });
 });
 
@@ -531,8 +657,16 @@ describe('AuthKitMcpServer with your own MCP function', () => {
   it('wires a lambda.Function from McpHandler.fromFunction and gives it the runtime environment', () => {
     const app = testApp();
     const stack = new Stack(app, 'S');
-    const own = new lambda.Function(stack, 'Own', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
-    const server = new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', mcpHandler: McpHandler.fromFunction(own), publicBaseUrl: 'https://mcp.example.com' });
+    const own = new lambda.Function(stack, 'Own', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler=async()=>({})'),
+    });
+    const server = new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      mcpHandler: McpHandler.fromFunction(own),
+      publicBaseUrl: 'https://mcp.example.com',
+    });
     expect(server.mcpFunction).toBe(own);
     const template = Template.fromStack(stack);
     const post = routes(template).find((r) => r.path === '/mcp' && r.method === 'POST')!;
@@ -546,13 +680,17 @@ describe('AuthKitMcpServer with your own MCP function', () => {
     // Your function's concurrency is yours to set; its role still gets read access to the secret.
     expect(template.toJSON().Resources[logicalId(stack, own)].Properties.ReservedConcurrentExecutions).toBeUndefined();
     const ownRole = template.toJSON().Resources[logicalId(stack, own)].Properties.Role['Fn::GetAtt'][0];
-    const reads = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'));
+    const reads = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
     expect(reads.map((p) => p.Properties.Roles)).toEqual([[{ Ref: ownRole }]]);
   });
 
   it('bundles an entry file from McpHandler.fromEntry with the construct runtime settings and extra environment', () => {
     const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
-    const { stack, server, template } = serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { TOOLS_TABLE: 'tools' } }) });
+    const { stack, server, template } = serverStack({
+      mcpHandler: McpHandler.fromEntry(entry, { environment: { TOOLS_TABLE: 'tools' } }),
+    });
     const props = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
     expect(props.Runtime).toBe('nodejs24.x');
     expect(props.Environment.Variables).toMatchObject({ TOOLS_TABLE: 'tools', MAX_BODY_BYTES: '1048576' });
@@ -562,7 +700,9 @@ describe('AuthKitMcpServer with your own MCP function', () => {
     'fails when the entry environment tries to replace %s, which the construct sets',
     (name) => {
       const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
-      expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(new RegExp(`"mcpHandler" sets ${name}`));
+      expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(
+        new RegExp(`"mcpHandler" sets ${name}`),
+      );
     },
   );
 
@@ -572,7 +712,8 @@ describe('AuthKitMcpServer with your own MCP function', () => {
 });
 
 describe('AuthKitMcpServer response streaming (issue 11)', () => {
-  const mcpMethods = (template: Template) => routes(template).filter((r) => r.path === '/mcp' && r.method !== 'OPTIONS');
+  const mcpMethods = (template: Template) =>
+    routes(template).filter((r) => r.path === '/mcp' && r.method !== 'OPTIONS');
   it('streams every /mcp method by default, through the response-streaming URI, with a 15-minute integration timeout', () => {
     const { stack, server, template } = serverStack();
     const fnId = logicalId(stack, server.mcpFunction);
@@ -580,9 +721,25 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
     expect(methods.map((m) => m.method).sort()).toEqual(['DELETE', 'GET', 'POST']);
     for (const route of methods) {
       const integration = route.properties.Integration as Record<string, unknown>;
-      expect(integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', ResponseTransferMode: 'STREAM', TimeoutInMillis: 900_000 });
+      expect(integration).toMatchObject({
+        Type: 'AWS_PROXY',
+        IntegrationHttpMethod: 'POST',
+        ResponseTransferMode: 'STREAM',
+        TimeoutInMillis: 900_000,
+      });
       expect(integration.Uri).toEqual({
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, ':lambda:path/2021-11-15/functions/', { 'Fn::GetAtt': [fnId, 'Arn'] }, '/response-streaming-invocations']],
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':apigateway:',
+            { Ref: 'AWS::Region' },
+            ':lambda:path/2021-11-15/functions/',
+            { 'Fn::GetAtt': [fnId, 'Arn'] },
+            '/response-streaming-invocations',
+          ],
+        ],
       });
     }
     // The function's own deadline falls one second before the gateway's.
@@ -594,9 +751,24 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
     const fnId = logicalId(stack, server.mcpFunction);
     for (const route of mcpMethods(template)) {
       const integration = route.properties.Integration as Record<string, unknown>;
-      expect(integration).toMatchObject({ Type: 'AWS_PROXY', ResponseTransferMode: 'BUFFERED', TimeoutInMillis: 29_000 });
+      expect(integration).toMatchObject({
+        Type: 'AWS_PROXY',
+        ResponseTransferMode: 'BUFFERED',
+        TimeoutInMillis: 29_000,
+      });
       expect(integration.Uri).toEqual({
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, ':lambda:path/2015-03-31/functions/', { 'Fn::GetAtt': [fnId, 'Arn'] }, '/invocations']],
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':apigateway:',
+            { Ref: 'AWS::Region' },
+            ':lambda:path/2015-03-31/functions/',
+            { 'Fn::GetAtt': [fnId, 'Arn'] },
+            '/invocations',
+          ],
+        ],
       });
     }
     expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(28);
@@ -604,15 +776,25 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
 
   it.each<[string, Partial<AuthKitMcpServerProps>, number, number, string | undefined]>([
     ['streaming, 60 s', { mcpTimeout: Duration.seconds(60) }, 60_000, 59, '59'],
-    ['streaming, 10 min, listen 2 min', { mcpTimeout: Duration.minutes(10), subscriptionMaxDuration: Duration.minutes(2) }, 600_000, 599, '120'],
+    [
+      'streaming, 10 min, listen 2 min',
+      { mcpTimeout: Duration.minutes(10), subscriptionMaxDuration: Duration.minutes(2) },
+      600_000,
+      599,
+      '120',
+    ],
     ['buffered, 10 s', { responseTransferMode: 'buffered', mcpTimeout: Duration.seconds(10) }, 10_000, 9, undefined],
-  ])('sets TimeoutInMillis to mcpTimeout and the function one second shorter (%s)', (_case, props, timeoutMs, functionSeconds, listen) => {
-    const { stack, server, template } = serverStack(props);
-    for (const route of mcpMethods(template)) expect((route.properties.Integration as Record<string, unknown>).TimeoutInMillis).toBe(timeoutMs);
-    const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
-    expect(fn.Timeout).toBe(functionSeconds);
-    expect(fn.Environment.Variables.LISTEN_MAX_SECONDS).toBe(listen);
-  });
+  ])(
+    'sets TimeoutInMillis to mcpTimeout and the function one second shorter (%s)',
+    (_case, props, timeoutMs, functionSeconds, listen) => {
+      const { stack, server, template } = serverStack(props);
+      for (const route of mcpMethods(template))
+        expect((route.properties.Integration as Record<string, unknown>).TimeoutInMillis).toBe(timeoutMs);
+      const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
+      expect(fn.Timeout).toBe(functionSeconds);
+      expect(fn.Environment.Variables.LISTEN_MAX_SECONDS).toBe(listen);
+    },
+  );
 
   it('leaves the authorizer and metadata integrations buffered', () => {
     const { template } = serverStack();
@@ -635,9 +817,15 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
 
   it('takes the reservation from props, and reserves nothing when it is false', () => {
     const fifty = serverStack({ mcpReservedConcurrency: 50 });
-    expect(fifty.template.toJSON().Resources[logicalId(fifty.stack, fifty.server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBe(50);
+    expect(
+      fifty.template.toJSON().Resources[logicalId(fifty.stack, fifty.server.mcpFunction)].Properties
+        .ReservedConcurrentExecutions,
+    ).toBe(50);
     const none = serverStack({ mcpReservedConcurrency: false });
-    expect(none.template.toJSON().Resources[logicalId(none.stack, none.server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(
+      none.template.toJSON().Resources[logicalId(none.stack, none.server.mcpFunction)].Properties
+        .ReservedConcurrentExecutions,
+    ).toBeUndefined();
   });
 
   it('uses your own requestState secret instead of generating one, and grants GetSecretValue on it alone', () => {
@@ -645,16 +833,26 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
     const stack = new Stack(app, 'S');
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:mcp-request-state-AbCdEf';
     const own = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Own', arn);
-    const server = new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', requestStateSecret: own });
+    const server = new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      requestStateSecret: own,
+    });
     const template = Template.fromStack(stack);
     expect(server.requestStateSecret).toBe(own);
     expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([]);
     const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
     expect(fn.Environment.Variables.REQUEST_STATE_SECRET_ARN).toBe(arn);
     const reads = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).filter((st) => JSON.stringify(st.Action).includes('secretsmanager')).map((st) => ({ roles: p.Properties.Roles, st })),
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+        .filter((st) => JSON.stringify(st.Action).includes('secretsmanager'))
+        .map((st) => ({ roles: p.Properties.Roles, st })),
     );
-    expect(reads).toEqual([{ roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }], st: { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: arn } }]);
+    expect(reads).toEqual([
+      {
+        roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }],
+        st: { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: arn },
+      },
+    ]);
   });
 
   it('grants a secret imported by name on its ARN with the six-character suffix Secrets Manager appends', () => {
@@ -662,17 +860,26 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
     const stack = new Stack(app, 'S');
     const own = secretsmanager.Secret.fromSecretNameV2(stack, 'Own', 'mcp-request-state');
     new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', requestStateSecret: own });
-    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]);
-    const read = statements.find((st) => st.Action === 'secretsmanager:GetSecretValue')!;
-    expect(renderCfnString(read.Resource, (ref) => ({ 'AWS::Partition': 'aws', 'AWS::Region': 'R', 'AWS::AccountId': 'A' })[ref] ?? `{Ref:${ref}}`)).toBe(
-      'arn:aws:secretsmanager:R:A:secret:mcp-request-state-??????',
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
     );
+    const read = statements.find((st) => st.Action === 'secretsmanager:GetSecretValue')!;
+    expect(
+      renderCfnString(
+        read.Resource,
+        (ref) => ({ 'AWS::Partition': 'aws', 'AWS::Region': 'R', 'AWS::AccountId': 'A' })[ref] ?? `{Ref:${ref}}`,
+      ),
+    ).toBe('arn:aws:secretsmanager:R:A:secret:mcp-request-state-??????');
   });
 });
 
 describe('AuthKitMcpServer per-client-IP rate limit (issue 17)', () => {
   it('creates a regional web ACL with one rate-based rule per client IP that answers 429, and associates it with the stage', () => {
-    const { template } = serverStack({ rateLimitPerIp: 600, rateLimitWindow: Duration.minutes(2), allowedOrigins: ['https://app.example.com'] });
+    const { template } = serverStack({
+      rateLimitPerIp: 600,
+      rateLimitWindow: Duration.minutes(2),
+      allowedOrigins: ['https://app.example.com'],
+    });
     const aclId = logicalIdOf(template, 'AWS::WAFv2::WebACL');
     expect(template.toJSON().Resources[aclId].Properties).toEqual({
       Scope: 'REGIONAL',
@@ -681,7 +888,8 @@ describe('AuthKitMcpServer per-client-IP rate limit (issue 17)', () => {
       CustomResponseBodies: {
         TooManyRequests: {
           ContentType: 'APPLICATION_JSON',
-          Content: '{"error":"too_many_requests","error_description":"More than 600 requests from this address in 120 seconds. Retry later."}',
+          Content:
+            '{"error":"too_many_requests","error_description":"More than 600 requests from this address in 120 seconds. Retry later."}',
         },
       },
       Rules: [
@@ -697,16 +905,27 @@ describe('AuthKitMcpServer per-client-IP rate limit (issue 17)', () => {
                   { Name: 'Retry-After', Value: '120' },
                   { Name: 'Access-Control-Allow-Origin', Value: 'https://app.example.com' },
                   { Name: 'Vary', Value: 'Origin' },
-                  { Name: 'Access-Control-Expose-Headers', Value: 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version' },
+                  {
+                    Name: 'Access-Control-Expose-Headers',
+                    Value: 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version',
+                  },
                 ],
               },
             },
           },
           Statement: { RateBasedStatement: { Limit: 600, AggregateKeyType: 'IP', EvaluationWindowSec: 120 } },
-          VisibilityConfig: { CloudWatchMetricsEnabled: true, MetricName: 'RateLimitPerIp', SampledRequestsEnabled: false },
+          VisibilityConfig: {
+            CloudWatchMetricsEnabled: true,
+            MetricName: 'RateLimitPerIp',
+            SampledRequestsEnabled: false,
+          },
         },
       ],
-      VisibilityConfig: { CloudWatchMetricsEnabled: true, MetricName: 'McpServerWebAcl', SampledRequestsEnabled: false },
+      VisibilityConfig: {
+        CloudWatchMetricsEnabled: true,
+        MetricName: 'McpServerWebAcl',
+        SampledRequestsEnabled: false,
+      },
     });
     const association = Object.values(template.findResources('AWS::WAFv2::WebACLAssociation'));
     expect(association).toHaveLength(1);
@@ -717,7 +936,13 @@ describe('AuthKitMcpServer per-client-IP rate limit (issue 17)', () => {
 
   it('counts over 5 minutes by default, and creates no web ACL without rateLimitPerIp', () => {
     const limited = serverStack({ rateLimitPerIp: 100 }).template;
-    limited.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: [Match.objectLike({ Statement: { RateBasedStatement: { Limit: 100, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } })] });
+    limited.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: [
+        Match.objectLike({
+          Statement: { RateBasedStatement: { Limit: 100, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+        }),
+      ],
+    });
     const plain = serverStack().template;
     expect(Object.keys(plain.findResources('AWS::WAFv2::WebACL'))).toEqual([]);
     expect(Object.keys(plain.findResources('AWS::WAFv2::WebACLAssociation'))).toEqual([]);

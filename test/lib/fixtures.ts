@@ -26,7 +26,11 @@ export function testApp(context: Record<string, unknown> = {}): App {
   return new App({ outdir: freshOutdir(), context: { ...NO_BUNDLING, ...context } });
 }
 
-export function serverStack(props: Partial<AuthKitMcpServerProps> = {}): { stack: Stack; server: AuthKitMcpServer; template: Template } {
+export function serverStack(props: Partial<AuthKitMcpServerProps> = {}): {
+  stack: Stack;
+  server: AuthKitMcpServer;
+  template: Template;
+} {
   const app = testApp();
   const stack = new Stack(app, 'TestStack');
   const server = new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', ...props });
@@ -57,7 +61,8 @@ export function renderCfnString(value: Json, refName: (ref: string) => string = 
 /** The logical id of the only resource of a type whose properties match. */
 export function logicalIdOf(template: Template, type: string, props: Record<string, unknown> = {}): string {
   const found = Object.keys(template.findResources(type, { Properties: props }));
-  if (found.length !== 1) throw new Error(`Expected one ${type} matching ${JSON.stringify(props)}, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`Expected one ${type} matching ${JSON.stringify(props)}, found ${found.length}`);
   return found[0];
 }
 

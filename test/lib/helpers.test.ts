@@ -15,7 +15,9 @@ describe('authkitIssuer', () => {
 
 describe('staticHeaderValue', () => {
   it('wraps the value in single quotes, keeping double quotes', () => {
-    expect(staticHeaderValue('Bearer resource_metadata="https://x/y"')).toBe(`'Bearer resource_metadata="https://x/y"'`);
+    expect(staticHeaderValue('Bearer resource_metadata="https://x/y"')).toBe(
+      `'Bearer resource_metadata="https://x/y"'`,
+    );
   });
   it('refuses a value with a single quote, which API Gateway cannot carry', () => {
     expect(() => staticHeaderValue("it's")).toThrow(/contains a single quote/);
@@ -35,7 +37,9 @@ describe('bundledFunctionEntry', () => {
 
   it('finds lambda/<fn>/index.ts beside lib/ (this repository)', () => {
     touch('lambda/authorizer/index.ts');
-    expect(bundledFunctionEntry('authorizer', path.join(root, 'lib'))).toBe(path.join(root, 'lambda/authorizer/index.ts'));
+    expect(bundledFunctionEntry('authorizer', path.join(root, 'lib'))).toBe(
+      path.join(root, 'lambda/authorizer/index.ts'),
+    );
   });
 
   it('prefers the shipped TypeScript sources over compiled JavaScript in a dist/ layout', () => {
@@ -47,11 +51,15 @@ describe('bundledFunctionEntry', () => {
 
   it('falls back to compiled JavaScript when no sources are shipped', () => {
     touch('dist/lambda/metadata/index.js');
-    expect(bundledFunctionEntry('metadata', path.join(root, 'dist/lib'))).toBe(path.join(root, 'dist/lambda/metadata/index.js'));
+    expect(bundledFunctionEntry('metadata', path.join(root, 'dist/lib'))).toBe(
+      path.join(root, 'dist/lambda/metadata/index.js'),
+    );
   });
 
   it('fails with the places it looked when the entry is missing', () => {
-    expect(() => bundledFunctionEntry('mcp', path.join(root, 'lib'))).toThrow(/Cannot find the entry file of the "mcp" Lambda; looked for .*lambda\/mcp\/index.ts/);
+    expect(() => bundledFunctionEntry('mcp', path.join(root, 'lib'))).toThrow(
+      /Cannot find the entry file of the "mcp" Lambda; looked for .*lambda\/mcp\/index.ts/,
+    );
   });
 
   it('finds the real entries of this repository', () => {

@@ -10,7 +10,8 @@ import { McpServerStack, stackNameForStage } from '../../lib/mcp-server-stack';
 import { loadStageConfig } from '../../lib/stage-config';
 import { testApp } from './fixtures';
 
-const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'))
+  .context as Record<string, unknown>;
 
 function stageStack(stage: string, extra: Record<string, unknown> = {}) {
   const app = testApp({ ...cdkJsonContext, stage, ...extra });
@@ -41,11 +42,16 @@ describe('McpServerStack', () => {
     const outputs = Template.fromStack(stack).toJSON().Outputs;
     expect(outputs.McpUrl.Value).toBe('http://localhost:8787/mcp');
     expect(outputs.ResourceIndicator.Value).toBe('http://localhost:8787/mcp');
-    expect(outputs.ProtectedResourceMetadataUrl.Value).toBe('http://localhost:8787/.well-known/oauth-protected-resource/mcp');
+    expect(outputs.ProtectedResourceMetadataUrl.Value).toBe(
+      'http://localhost:8787/.well-known/oauth-protected-resource/mcp',
+    );
   });
 
   it('follows -c authkitDomain and -c publicBaseUrl overrides', () => {
-    const { stack } = stageStack('local', { authkitDomain: 'http://127.0.0.1:40123', publicBaseUrl: 'http://127.0.0.1:40124' });
+    const { stack } = stageStack('local', {
+      authkitDomain: 'http://127.0.0.1:40123',
+      publicBaseUrl: 'http://127.0.0.1:40124',
+    });
     expect(stack.server.resourceUrl).toBe('http://127.0.0.1:40124/mcp');
     expect(stack.server.issuer).toBe('http://127.0.0.1:40123');
   });
@@ -53,17 +59,24 @@ describe('McpServerStack', () => {
   it('takes required scopes from -c requiredScopes=... into the authorizer and the 401 challenge', () => {
     const { stack } = stageStack('local', { requiredScopes: 'mcp:tools' });
     const template = Template.fromStack(stack);
-    const unauthorized = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'UNAUTHORIZED' } }))[0];
+    const unauthorized = Object.values(
+      template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'UNAUTHORIZED' } }),
+    )[0];
     expect(unauthorized.Properties.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(
       `'Bearer resource_metadata="http://localhost:8787/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"'`,
     );
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { REQUIRED_SCOPES: 'mcp:tools' } } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { REQUIRED_SCOPES: 'mcp:tools' } },
+    });
   });
 
   it('puts prod on its custom domain with the alias record', () => {
     const { stack } = stageStack('prod');
     expect(stack.server.resourceUrl).toBe('https://mcp.example.com/mcp');
-    Template.fromStack(stack).hasResourceProperties('AWS::Route53::RecordSet', { Name: 'mcp.example.com.', HostedZoneId: 'Z0000000000000000000' });
+    Template.fromStack(stack).hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'mcp.example.com.',
+      HostedZoneId: 'Z0000000000000000000',
+    });
   });
 
   it.each([
@@ -73,7 +86,12 @@ describe('McpServerStack', () => {
     const template = Template.fromStack(stageStack(stage).stack);
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
-      Rules: [Match.objectLike({ Name: 'RateLimitPerIp', Statement: { RateBasedStatement: { Limit: limit, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } } })],
+      Rules: [
+        Match.objectLike({
+          Name: 'RateLimitPerIp',
+          Statement: { RateBasedStatement: { Limit: limit, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+        }),
+      ],
     });
     expect(Object.keys(template.findResources('AWS::WAFv2::WebACLAssociation'))).toHaveLength(1);
   });
@@ -91,12 +109,20 @@ describe('McpServerStack', () => {
         Integration: Match.objectLike({ ResponseTransferMode: 'STREAM', TimeoutInMillis: 900_000 }),
       });
     }
-    const buffered = Template.fromStack(stageStack('dev', { responseTransferMode: 'buffered', mcpTimeoutSeconds: '25' }).stack);
-    buffered.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', Integration: Match.objectLike({ ResponseTransferMode: 'BUFFERED', TimeoutInMillis: 25_000 }) });
+    const buffered = Template.fromStack(
+      stageStack('dev', { responseTransferMode: 'buffered', mcpTimeoutSeconds: '25' }).stack,
+    );
+    buffered.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      Integration: Match.objectLike({ ResponseTransferMode: 'BUFFERED', TimeoutInMillis: 25_000 }),
+    });
   });
 
   it('fails naming the stage when a stage value is rejected by the construct', () => {
-    const app = testApp({ stages: { qa: { authkitDomain: 'a.authkit.app', requiredScopes: ['offline_access'] } }, stage: 'qa' });
+    const app = testApp({
+      stages: { qa: { authkitDomain: 'a.authkit.app', requiredScopes: ['offline_access'] } },
+      stage: 'qa',
+    });
     expect(() => new McpServerStack(app, 'McpServer-qa', { stage: loadStageConfig(app.node) })).toThrow(
       /^Stage "qa": AuthKitMcpServer: "requiredScopes" contains "offline_access"/,
     );
@@ -107,7 +133,11 @@ describe('cdk-nag AwsSolutions checks (7)', () => {
   it.each(['local', 'dev', 'prod'])('reports no unacknowledged finding for the %s stage', (stage) => {
     const { app } = stageStack(stage);
     const report = new AwsSolutionsChecks().validateScope(app);
-    expect(report.violations.map((v) => `${v.ruleName} ${v.severity} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName} ${v.severity} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
   });
 
   it('reports no finding with the per-IP rate limit, buffered answers, no reserved concurrency and one origin', () => {
@@ -151,7 +181,9 @@ describe('cdk-nag AwsSolutions checks (7)', () => {
       acknowledge.mockRestore();
     }
     const rules = new Set(new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName));
-    expect([...rules].sort()).toEqual(expect.arrayContaining(['AwsSolutions-APIG2', 'AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-SMG4']));
+    expect([...rules].sort()).toEqual(
+      expect.arrayContaining(['AwsSolutions-APIG2', 'AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-SMG4']),
+    );
     // The functions run on the latest Node.js runtime: nothing to acknowledge there. The dev stage has its web ACL.
     expect(rules).not.toContain('AwsSolutions-L1');
     expect(rules).not.toContain('AwsSolutions-APIG3');
@@ -160,9 +192,18 @@ describe('cdk-nag AwsSolutions checks (7)', () => {
   it('acknowledges nothing on a function passed in with McpHandler.fromFunction', () => {
     const app = testApp();
     const stack = new Stack(app, 'S');
-    const own = new lambda.Function(stack, 'OwnMcp', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
-    new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', mcpHandler: McpHandler.fromFunction(own) });
-    const findings = new AwsSolutionsChecks().validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
+    const own = new lambda.Function(stack, 'OwnMcp', {
+      runtime: lambda.Runtime.NODEJS_20_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler=async()=>({})'),
+    });
+    new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      mcpHandler: McpHandler.fromFunction(own),
+    });
+    const findings = new AwsSolutionsChecks()
+      .validateScope(app)
+      .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
     expect(findings).toContain('AwsSolutions-L1 S/OwnMcp/Resource');
     expect(findings.every((finding) => finding.includes('/OwnMcp/'))).toBe(true);
   });

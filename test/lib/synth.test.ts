@@ -25,13 +25,22 @@ describe('npx cdk synth -c stage=dev', () => {
     synth = await run('npx', ['cdk', 'synth', '-c', 'stage=dev', '--quiet', '-o', outdir], {
       cwd: repoRoot,
       // No AWS credentials or network: synth must not need them.
-      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', CDK_DISABLE_VERSION_CHECK: '1' },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        CDK_DISABLE_VERSION_CHECK: '1',
+      },
       maxBuffer: 32 * 1024 * 1024,
     });
   }, 300_000);
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
-  const template = () => JSON.parse(fs.readFileSync(path.join(outdir, 'McpServer-dev.template.json'), 'utf8')) as { Resources: Record<string, CfnFunction> };
+  const template = () =>
+    JSON.parse(fs.readFileSync(path.join(outdir, 'McpServer-dev.template.json'), 'utf8')) as {
+      Resources: Record<string, CfnFunction>;
+    };
   const functions = () => Object.entries(template().Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
 
   it('synthesizes the McpServer-dev stack with cdk-nag passing', () => {
@@ -66,7 +75,8 @@ describe('npx cdk synth -c stage=dev', () => {
       }
       const entry = path.join(outdir, fn.Metadata!['aws:asset:path'], 'index.js');
       // The Lambda Node.js runtime gives every function the awslambda global that a streaming handler is built with.
-      const lambdaGlobal = 'globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };';
+      const lambdaGlobal =
+        'globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };';
       const load = `${lambdaGlobal} const h = require(${JSON.stringify(entry)}).handler; process.stdout.write('\\nhandler type: ' + typeof h + '\\n')`;
       const { stdout } = await run(process.execPath, ['-e', load], {
         env: { PATH: process.env.PATH ?? '', ...env, AWS_REGION: 'us-east-1', AWS_LAMBDA_FUNCTION_NAME: id },

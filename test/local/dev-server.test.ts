@@ -104,7 +104,11 @@ interface DevRun {
 }
 
 function startDev(env: Record<string, string>): DevRun {
-  const npm = spawn('npm', ['run', 'dev'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const npm = spawn('npm', ['run', 'dev'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   npm.stdout!.on('data', (chunk) => (output += chunk));
   npm.stderr!.on('data', (chunk) => (output += chunk));
@@ -129,10 +133,14 @@ async function startedDev(env: Record<string, string>): Promise<DevRun> {
   const dev = startDev(env);
   let exitCode: number | null | undefined;
   void dev.exited().then((code) => (exitCode = code));
-  await waitFor('npm run dev to print its banner', () => {
-    if (exitCode !== undefined) throw new Error(`npm run dev exited with ${exitCode}:\n${dev.output()}`);
-    return dev.output().includes('Ctrl-C stops everything.');
-  }, 180_000);
+  await waitFor(
+    'npm run dev to print its banner',
+    () => {
+      if (exitCode !== undefined) throw new Error(`npm run dev exited with ${exitCode}:\n${dev.output()}`);
+      return dev.output().includes('Ctrl-C stops everything.');
+    },
+    180_000,
+  );
   return dev;
 }
 
@@ -145,14 +153,22 @@ async function stopAndExpectNothingLeft(dev: DevRun, pid: number, signal: NodeJS
   const processes = [dev.npm.pid!, ...descendants(dev.npm.pid!)];
   expect(processes.length).toBeGreaterThanOrEqual(4); // npm, tsx, node dev.ts, the stand-in, ...
   process.kill(pid, signal);
-  await waitFor(`every process of the run to exit (${processes.filter(isRunning).map(commandLine).join(' | ')})`, () => processes.every((p) => !isRunning(p)), 20_000);
+  await waitFor(
+    `every process of the run to exit (${processes.filter(isRunning).map(commandLine).join(' | ')})`,
+    () => processes.every((p) => !isRunning(p)),
+    20_000,
+  );
   expect(await isListening(dev.port)).toBe(false);
   expect(await isListening(dev.authkitPort)).toBe(false);
 }
 
 async function whoami(mcpUrl: string, token: string): Promise<{ sub: string }> {
   const client = new Client({ name: 'dev-server-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(mcpUrl), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
   try {
     const result = (await client.callTool({ name: 'whoami', arguments: {} })) as CallToolResult;
     return result.structuredContent as { sub: string };
@@ -162,7 +178,11 @@ async function whoami(mcpUrl: string, token: string): Promise<{ sub: string }> {
 }
 
 async function devToken(port: number): Promise<string> {
-  const { stdout } = await run(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['local/dev-token.ts', '--port', String(port)], { cwd: REPO_ROOT });
+  const { stdout } = await run(
+    join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+    ['local/dev-token.ts', '--port', String(port)],
+    { cwd: REPO_ROOT },
+  );
   return stdout.trim();
 }
 
@@ -170,14 +190,18 @@ describe('npm run dev', () => {
   let first: DevRun;
 
   beforeAll(async () => {
-    first = await startedDev({ ...(await portsFor()), AUTHKIT_ACCESS_TOKEN_TTL_SECONDS: '1234', AUTHKIT_TEST_CONTROLS: '1' });
+    first = await startedDev({
+      ...(await portsFor()),
+      AUTHKIT_ACCESS_TOKEN_TTL_SECONDS: '1234',
+      AUTHKIT_TEST_CONTROLS: '1',
+    });
   });
 
   afterAll(async () => {
     if (first?.npm.exitCode === null) first.npm.kill('SIGKILL');
   });
 
-  it('refuses a second run on the same ports before touching the first run\'s files, and the first keeps cold-starting functions', async () => {
+  it("refuses a second run on the same ports before touching the first run's files, and the first keeps cold-starting functions", async () => {
     // Act
     const second = startDev({ PORT: String(first.port), AUTHKIT_PORT: String(first.authkitPort) });
     const code = await second.exited();
@@ -213,7 +237,11 @@ describe('npm run dev', () => {
   it('gives a dev token without a browser, living AUTHKIT_ACCESS_TOKEN_TTL_SECONDS, and serves the test controls when asked', async () => {
     // Act
     const token = await devToken(first.port);
-    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { exp: number; iat: number; aud: string };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as {
+      exp: number;
+      iat: number;
+      aud: string;
+    };
     const controls = await fetch(`http://localhost:${first.authkitPort}/__test/jwks-requests`);
 
     // Assess
@@ -258,14 +286,17 @@ describe('npm run dev', () => {
     // Prepare
     const dev = startDev(await portsFor());
     await waitFor('the synth to start', () => dev.output().includes('Synthesizing'), 60_000);
-    await waitFor('the CDK CLI to run', () => descendants(dev.npm.pid!).some((pid) => commandLine(pid).includes('cdk')), 30_000);
+    await waitFor(
+      'the CDK CLI to run',
+      () => descendants(dev.npm.pid!).some((pid) => commandLine(pid).includes('cdk')),
+      30_000,
+    );
 
     // Act and assess
     await stopAndExpectNothingLeft(dev, dev.devPid(), 'SIGTERM');
     expect(dev.output()).toContain('SIGTERM: stopping...');
   });
 });
-
 
 describe('a function whose asset vanished while the stack runs', () => {
   it('answers 502 for that request and keeps serving, instead of the gateway crashing', async () => {
@@ -275,13 +306,19 @@ describe('a function whose asset vanished while the stack runs', () => {
       const template = JSON.parse(readFileSync(join(stack.cdkOut, 'McpServer-local.template.json'), 'utf8')) as {
         Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
       };
-      const metadataFunction = Object.entries(template.Resources).find(([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.includes('Metadata'));
+      const metadataFunction = Object.entries(template.Resources).find(
+        ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.includes('Metadata'),
+      );
       rmSync(join(stack.cdkOut, metadataFunction![1].Metadata!['aws:asset:path']), { recursive: true, force: true });
 
       // Act
       const vanished = await fetch(stack.urls.protectedResourceMetadata);
       const again = await fetch(stack.urls.protectedResourceMetadata);
-      const unauthenticated = await fetch(stack.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const unauthenticated = await fetch(stack.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
 
       // Assess
       expect(vanished.status).toBe(502);
@@ -299,14 +336,23 @@ describe('local/dev-token.ts', () => {
     const server = createHttpServer((_req, res) => {
       const port = (server.address() as { port: number }).port;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ resource: `http://127.0.0.1:${port}/mcp`, authorization_servers: ['https://acme.authkit.app'] }));
+      res.end(
+        JSON.stringify({
+          resource: `http://127.0.0.1:${port}/mcp`,
+          authorization_servers: ['https://acme.authkit.app'],
+        }),
+      );
     });
     await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
     const mcpUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/mcp`;
 
     try {
       // Act
-      const result = await run(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['local/dev-token.ts', '--mcp-url', mcpUrl], { cwd: REPO_ROOT }).then(
+      const result = await run(
+        join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+        ['local/dev-token.ts', '--mcp-url', mcpUrl],
+        { cwd: REPO_ROOT },
+      ).then(
         () => ({ code: 0, stdout: 'a token', stderr: '' }),
         (error: { code: number; stdout: string; stderr: string }) => error,
       );

@@ -29,14 +29,18 @@ type Manifest = Record<string, unknown> & {
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 const repoManifest = readJson<Manifest>(path.join(repoRoot, 'package.json'));
 const packaging = readJson<Manifest>(path.join(__dirname, 'package-fields.json'));
-const installedVersion = (pkg: string) => readJson<{ version: string }>(path.join(repoRoot, 'node_modules', pkg, 'package.json')).version;
+const installedVersion = (pkg: string) =>
+  readJson<{ version: string }>(path.join(repoRoot, 'node_modules', pkg, 'package.json')).version;
 
 /** This repository's package.json with the packaging fields applied; peers move out of `dependencies`. */
 function stagedManifest(): Manifest {
   const peers = Object.keys(packaging.peerDependencies ?? {});
-  const dependencies = Object.fromEntries(Object.entries(repoManifest.dependencies ?? {}).filter(([name]) => !peers.includes(name)));
+  const dependencies = Object.fromEntries(
+    Object.entries(repoManifest.dependencies ?? {}).filter(([name]) => !peers.includes(name)),
+  );
   const devDependencies = { ...repoManifest.devDependencies };
-  for (const peer of peers) devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? packaging.peerDependencies![peer];
+  for (const peer of peers)
+    devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? packaging.peerDependencies![peer];
   return {
     ...repoManifest,
     ...packaging,
@@ -47,7 +51,11 @@ function stagedManifest(): Manifest {
 }
 
 const npm = (args: string[], cwd: string) =>
-  run('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  run('npm', args, {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
 
 const TOOL_ENTRY = `import { McpServer } from '@modelcontextprotocol/server';
 import { callerOf, createMcpLambdaHandler } from 'mcp-authkit-apigateway/runtime';
@@ -130,7 +138,10 @@ describe('the packaged construct in a fresh CDK app', () => {
   let work: string;
   let tarball: string;
   let consumer: string;
-  let template: { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }>; Outputs: Record<string, unknown> };
+  let template: {
+    Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }>;
+    Outputs: Record<string, unknown>;
+  };
   let synthOutput: string;
 
   beforeAll(async () => {
@@ -151,15 +162,37 @@ describe('the packaged construct in a fresh CDK app', () => {
     // 2. A fresh CDK app that installs the tarball and its peers offline, from the npm cache.
     consumer = path.join(work, 'app');
     fs.mkdirSync(path.join(consumer, 'lambda'), { recursive: true });
-    fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'reuse-app', version: '1.0.0', private: true }, null, 2));
-    const pins = ['aws-cdk-lib', 'constructs', 'esbuild', 'typescript', '@types/node', '@modelcontextprotocol/server', 'zod'].map((pkg) => `${pkg}@${installedVersion(pkg)}`);
+    fs.writeFileSync(
+      path.join(consumer, 'package.json'),
+      JSON.stringify({ name: 'reuse-app', version: '1.0.0', private: true }, null, 2),
+    );
+    const pins = [
+      'aws-cdk-lib',
+      'constructs',
+      'esbuild',
+      'typescript',
+      '@types/node',
+      '@modelcontextprotocol/server',
+      'zod',
+    ].map((pkg) => `${pkg}@${installedVersion(pkg)}`);
     await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...pins], consumer);
 
     fs.writeFileSync(path.join(consumer, 'lambda', 'tools.ts'), TOOL_ENTRY);
     fs.writeFileSync(path.join(consumer, 'app.ts'), APP);
     fs.writeFileSync(
       path.join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, outDir: 'build', skipLibCheck: true, types: ['node'] }, include: ['app.ts', 'lambda/**/*.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          outDir: 'build',
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        include: ['app.ts', 'lambda/**/*.ts'],
+      }),
     );
     fs.writeFileSync(path.join(consumer, 'cdk.json'), JSON.stringify({ app: 'node build/app.js' }));
 
@@ -168,7 +201,13 @@ describe('the packaged construct in a fresh CDK app', () => {
     const synth = await run(cdkCli, ['synth', '--quiet', '-o', 'cdk.out'], {
       cwd: consumer,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', CDK_DISABLE_VERSION_CHECK: '1' },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        CDK_DISABLE_VERSION_CHECK: '1',
+      },
     });
     synthOutput = synth.stdout + synth.stderr;
     template = readJson(path.join(consumer, 'cdk.out', 'ReuseStack.template.json'));
@@ -181,9 +220,11 @@ describe('the packaged construct in a fresh CDK app', () => {
   it('agrees with the packaging fields already set in package.json', () => {
     // Once these fields are in package.json they must keep the values this test proves.
     for (const field of ['main', 'types', 'exports', 'files', 'peerDependencies'] as const) {
-      if (repoManifest[field] !== undefined) expect({ [field]: repoManifest[field] }).toEqual({ [field]: packaging[field] });
+      if (repoManifest[field] !== undefined)
+        expect({ [field]: repoManifest[field] }).toEqual({ [field]: packaging[field] });
     }
-    if (repoManifest.scripts?.prepack !== undefined) expect(repoManifest.scripts.prepack).toBe(packaging.scripts!.prepack);
+    if (repoManifest.scripts?.prepack !== undefined)
+      expect(repoManifest.scripts.prepack).toBe(packaging.scripts!.prepack);
   });
 
   it('packs the compiled construct, the runtime entry and the Lambda sources, and nothing else', async () => {
@@ -212,16 +253,30 @@ describe('the packaged construct in a fresh CDK app', () => {
     const mcp = functions.find((f) => f.Properties.Description?.startsWith('MCP server'))!;
     const bundle = fs.readFileSync(path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js'), 'utf8');
     expect(bundle).toContain('reuse_sum_numbers');
-    expect(mcp.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 100 });
-    expect(mcp.Properties.Environment.Variables).toMatchObject({ RESPONSE_TRANSFER_MODE: 'STREAM', LISTEN_MAX_SECONDS: '240', ALLOWED_ORIGINS: '' });
+    expect(mcp.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 100,
+    });
+    expect(mcp.Properties.Environment.Variables).toMatchObject({
+      RESPONSE_TRANSFER_MODE: 'STREAM',
+      LISTEN_MAX_SECONDS: '240',
+      ALLOWED_ORIGINS: '',
+    });
     const secrets = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret');
     expect(secrets).toHaveLength(1);
     expect(mcp.Properties.Environment.Variables.REQUEST_STATE_SECRET_ARN).toEqual({ Ref: secrets[0][0] });
-    expect(Object.keys(template.Outputs).sort()).toEqual(['McpUrl', 'ProtectedResourceMetadataUrl', 'ResourceIndicator']);
+    expect(Object.keys(template.Outputs).sort()).toEqual([
+      'McpUrl',
+      'ProtectedResourceMetadataUrl',
+      'ResourceIndicator',
+    ]);
   });
 
   it('serves the app-defined tool from the bundled function, with the caller identity', async () => {
-    const mcp = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('MCP server'))!;
+    const mcp = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('MCP server'),
+    )!;
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(mcp.Properties.Environment.Variables as Record<string, unknown>)) {
       // Secrets Manager is out of reach here, and this tool needs no requestState key: leave the secret out.
@@ -232,11 +287,22 @@ describe('the packaged construct in a fresh CDK app', () => {
     const bundle = path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js');
     const { stdout } = await run(process.execPath, ['invoke.js', bundle], {
       cwd: consumer,
-      env: { PATH: process.env.PATH ?? '', ...env, RESOURCE: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp', AWS_REGION: 'us-east-1' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...env,
+        RESOURCE: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp',
+        AWS_REGION: 'us-east-1',
+      },
     });
     const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]) as {
-      list: { prelude: { statusCode: number; headers: Record<string, string> }; body: { result: { tools: { name: string }[] } } };
-      call: { prelude: { statusCode: number; headers: Record<string, string> }; body: { result: { content: { text: string }[] } } };
+      list: {
+        prelude: { statusCode: number; headers: Record<string, string> };
+        body: { result: { tools: { name: string }[] } };
+      };
+      call: {
+        prelude: { statusCode: number; headers: Record<string, string> };
+        body: { result: { content: { text: string }[] } };
+      };
     };
     expect(result.call.prelude.statusCode).toBe(200);
     expect(result.call.prelude.headers['content-type']).toMatch(/^application\/json/);

@@ -11,7 +11,8 @@ import { sectionResults, type CheckResult } from '../report';
 const { pass, fail } = sectionResults('hygiene');
 
 const UNKNOWN_ROUTE_TITLE = 'An unknown route gets 404 JSON';
-const NO_ECHO_TITLE = 'An Authorization header sent to an unknown route or method is never echoed, raw or hashed, and the error body is static';
+const NO_ECHO_TITLE =
+  'An Authorization header sent to an unknown route or method is never echoed, raw or hashed, and the error body is static';
 const MALFORMED_TITLE = 'A malformed token gets 401, not 5xx';
 
 /** Every form in which a header value could come back: raw, and SHA-256 in hex, base64 and base64url. */
@@ -23,9 +24,14 @@ export function echoForms(value: string): string[] {
 /** Names what of `secrets` a response gives back: in its body or any header value. */
 export function findEcho(response: HttpResponse, secrets: readonly string[]): string[] {
   const haystack = [response.body, ...Object.values(response.headers).flat()].join('\n');
-  const found: string[] = secrets.flatMap((secret) => echoForms(secret).filter((form) => haystack.includes(form)).slice(0, 1).map((form) => (form === secret ? 'the header raw' : 'its SHA-256 hash')));
+  const found: string[] = secrets.flatMap((secret) =>
+    echoForms(secret)
+      .filter((form) => haystack.includes(form))
+      .slice(0, 1)
+      .map((form) => (form === secret ? 'the header raw' : 'its SHA-256 hash')),
+  );
   // API Gateway's message for a non-SigV4 Authorization header quotes it "hashed with SHA-256".
-  if (/hashed with SHA-256/i.test(response.body)) found.push('API Gateway\'s message quoting the Authorization header');
+  if (/hashed with SHA-256/i.test(response.body)) found.push("API Gateway's message quoting the Authorization header");
   return [...new Set(found)];
 }
 
@@ -35,9 +41,14 @@ function unknownRouteUrl(context: VerifyContext, suffix: string): string {
 }
 
 export function judgeUnknownRoute(response: HttpResponse): CheckResult {
-  if (response.status === 404 && isJsonContentType(response) && jsonObject(response)) return pass('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, 'HTTP 404 with a JSON body');
-  return fail('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, `got HTTP ${response.status} (${response.headers['content-type']?.[0] ?? 'no content type'})`,
-    'answer MISSING_AUTHENTICATION_TOKEN with 404 JSON (AuthKitMcpServer\'s NotFound gateway response does); API Gateway\'s default is a 403 "Missing Authentication Token"');
+  if (response.status === 404 && isJsonContentType(response) && jsonObject(response))
+    return pass('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, 'HTTP 404 with a JSON body');
+  return fail(
+    'hygiene.unknown-route',
+    UNKNOWN_ROUTE_TITLE,
+    `got HTTP ${response.status} (${response.headers['content-type']?.[0] ?? 'no content type'})`,
+    'answer MISSING_AUTHENTICATION_TOKEN with 404 JSON (AuthKitMcpServer\'s NotFound gateway response does); API Gateway\'s default is a 403 "Missing Authentication Token"',
+  );
 }
 
 /** A probe: which request carried which canary header. */
@@ -55,24 +66,41 @@ export function judgeNoEcho(probes: readonly EchoProbe[]): CheckResult {
   const problems = probes.flatMap((probe) => {
     const echoed = findEcho(probe.response, [probe.header, probe.header.replace(/^Bearer /, '')]);
     const serverError = probe.response.status >= 500 ? [`${probe.label}: HTTP ${probe.response.status}`] : [];
-    return [...(echoed.length > 0 ? [`${probe.label} (HTTP ${probe.response.status}) returns ${echoed.join(' and ')}`] : []), ...serverError];
+    return [
+      ...(echoed.length > 0 ? [`${probe.label} (HTTP ${probe.response.status}) returns ${echoed.join(' and ')}`] : []),
+      ...serverError,
+    ];
   });
   const [first, second] = probes;
   if (first && second && first.label === second.label && first.response.body !== second.response.body) {
     problems.push(`${first.label}: the body changes with the Authorization header, so it is not a static message`);
   }
   if (problems.length > 0) {
-    return fail('hygiene.no-echo', NO_ECHO_TITLE, problems.join('; '),
-      'use static messages in the DEFAULT_4XX / DEFAULT_5XX gateway responses (no $context.error.message or messageString) and add explicit MISSING_AUTHENTICATION_TOKEN, INVALID_SIGNATURE and EXPIRED_TOKEN responses');
+    return fail(
+      'hygiene.no-echo',
+      NO_ECHO_TITLE,
+      problems.join('; '),
+      'use static messages in the DEFAULT_4XX / DEFAULT_5XX gateway responses (no $context.error.message or messageString) and add explicit MISSING_AUTHENTICATION_TOKEN, INVALID_SIGNATURE and EXPIRED_TOKEN responses',
+    );
   }
-  return pass('hygiene.no-echo', NO_ECHO_TITLE, [...new Map(probes.map((probe) => [probe.label, `${probe.label}: HTTP ${probe.response.status}`])).values()].join('; '));
+  return pass(
+    'hygiene.no-echo',
+    NO_ECHO_TITLE,
+    [...new Map(probes.map((probe) => [probe.label, `${probe.label}: HTTP ${probe.response.status}`])).values()].join(
+      '; ',
+    ),
+  );
 }
 
 export function judgeMalformed(answers: ReadonlyArray<{ label: string; response: HttpResponse }>): CheckResult {
   const wrong = answers.filter((answer) => answer.response.status !== 401);
   if (wrong.length > 0) {
-    return fail('hygiene.malformed-token', MALFORMED_TITLE, wrong.map((answer) => `${answer.label}: HTTP ${answer.response.status}`).join('; '),
-      'the authorizer must refuse a token it cannot parse with Unauthorized (401), not fail (5xx): deploy the construct\'s authorizer and its identity validation expression');
+    return fail(
+      'hygiene.malformed-token',
+      MALFORMED_TITLE,
+      wrong.map((answer) => `${answer.label}: HTTP ${answer.response.status}`).join('; '),
+      "the authorizer must refuse a token it cannot parse with Unauthorized (401), not fail (5xx): deploy the construct's authorizer and its identity validation expression",
+    );
   }
   return pass('hygiene.malformed-token', MALFORMED_TITLE, answers.map((answer) => `${answer.label}: 401`).join('; '));
 }
@@ -87,27 +115,72 @@ async function attempt(id: string, title: string, run: () => Promise<CheckResult
 
 export async function checkHygiene(context: VerifyContext): Promise<CheckResult[]> {
   // Canaries, not tokens: random values no one holds, so sending them to an unknown route leaks nothing.
-  const canary = () => `Bearer ${randomBytes(18).toString('base64url')}.${randomBytes(18).toString('base64url')}.${randomBytes(18).toString('base64url')}`;
+  const canary = () =>
+    `Bearer ${randomBytes(18).toString('base64url')}.${randomBytes(18).toString('base64url')}.${randomBytes(18).toString('base64url')}`;
   const suffix = randomBytes(6).toString('hex');
   return [
-    await attempt('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, async () => judgeUnknownRoute(await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Accept: 'application/json' } }))),
+    await attempt('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, async () =>
+      judgeUnknownRoute(
+        await context.http({
+          method: 'GET',
+          url: unknownRouteUrl(context, suffix),
+          headers: { Accept: 'application/json' },
+        }),
+      ),
+    ),
     await attempt('hygiene.no-echo', NO_ECHO_TITLE, async () => {
       const routeHeaders = [canary(), canary()];
       const methodHeader = canary();
       const sigV4Like = `AWS4-HMAC-SHA256 ${randomBytes(24).toString('base64url')}`;
-      const onUnknownRoute = async (header: string) => ({ label: 'GET on an unknown route', header, response: await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Authorization: header } }) });
+      const onUnknownRoute = async (header: string) => ({
+        label: 'GET on an unknown route',
+        header,
+        response: await context.http({
+          method: 'GET',
+          url: unknownRouteUrl(context, suffix),
+          headers: { Authorization: header },
+        }),
+      });
       return judgeNoEcho([
         await onUnknownRoute(routeHeaders[0]),
         await onUnknownRoute(routeHeaders[1]),
-        { label: 'PATCH on /mcp (no such method)', header: methodHeader, response: await context.http({ method: 'PATCH', url: context.mcpUrl, headers: { Authorization: methodHeader, 'Content-Type': 'application/json' }, body: '{}' }) },
-        { label: 'GET on an unknown route with a non-Bearer header', header: sigV4Like, response: await context.http({ method: 'GET', url: unknownRouteUrl(context, suffix), headers: { Authorization: sigV4Like } }) },
+        {
+          label: 'PATCH on /mcp (no such method)',
+          header: methodHeader,
+          response: await context.http({
+            method: 'PATCH',
+            url: context.mcpUrl,
+            headers: { Authorization: methodHeader, 'Content-Type': 'application/json' },
+            body: '{}',
+          }),
+        },
+        {
+          label: 'GET on an unknown route with a non-Bearer header',
+          header: sigV4Like,
+          response: await context.http({
+            method: 'GET',
+            url: unknownRouteUrl(context, suffix),
+            headers: { Authorization: sigV4Like },
+          }),
+        },
       ]);
     }),
     await attempt('hygiene.malformed-token', MALFORMED_TITLE, async () => {
-      const post = (authorization: string) => context.http({ method: 'POST', url: context.mcpUrl, headers: { ...MCP_POST_HEADERS, Authorization: authorization }, body: INITIALIZE_BODY });
+      const post = (authorization: string) =>
+        context.http({
+          method: 'POST',
+          url: context.mcpUrl,
+          headers: { ...MCP_POST_HEADERS, Authorization: authorization },
+          body: INITIALIZE_BODY,
+        });
       return judgeMalformed([
         { label: '"Bearer not-a-jwt"', response: await post('Bearer not-a-jwt') },
-        { label: 'a three-part token of garbage', response: await post(`Bearer ${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}`) },
+        {
+          label: 'a three-part token of garbage',
+          response: await post(
+            `Bearer ${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}`,
+          ),
+        },
       ]);
     }),
   ];

@@ -2,7 +2,12 @@
  * 6 (continued). With the token, a real MCP client session through the official SDK: initialize,
  * tools/list and `whoami`, which must name the token's subject; no response may echo the token.
  */
-import { Client, StreamableHTTPClientTransport, type CallToolResult, type FetchLike } from '@modelcontextprotocol/client';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type CallToolResult,
+  type FetchLike,
+} from '@modelcontextprotocol/client';
 import { sectionResults, type CheckResult } from '../report';
 
 const { pass, fail, skip } = sectionResults('token');
@@ -31,7 +36,12 @@ export class TokenDestinationError extends Error {
  * byte is sent, redirects are errors, and each request is bounded. It keeps what came back, so the
  * session can check that no answer echoes the token.
  */
-export function tokenFetch(mcpUrl: string, token: string, timeoutMs: number, answers: Array<Promise<string>>): FetchLike {
+export function tokenFetch(
+  mcpUrl: string,
+  token: string,
+  timeoutMs: number,
+  answers: Array<Promise<string>>,
+): FetchLike {
   const endpoint = endpointOf(mcpUrl);
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
@@ -43,7 +53,12 @@ export function tokenFetch(mcpUrl: string, token: string, timeoutMs: number, ans
     const headerLines: string[] = [];
     copy.headers.forEach((value, name) => headerLines.push(`${name}: ${value}`));
     // Read the copy alongside the SDK, which consumes the original; a stream still open at the end is cut short.
-    answers.push(copy.text().then((text) => `${headerLines.join('\n')}\n${text}`, () => headerLines.join('\n')));
+    answers.push(
+      copy.text().then(
+        (text) => `${headerLines.join('\n')}\n${text}`,
+        () => headerLines.join('\n'),
+      ),
+    );
     return response;
   };
 }
@@ -51,35 +66,73 @@ export function tokenFetch(mcpUrl: string, token: string, timeoutMs: number, ans
 function sessionFailure(error: unknown): { detail: string; fix: string } {
   const message = error instanceof Error ? error.message : String(error);
   if (/\b401\b|unauthori[sz]ed/i.test(message)) {
-    return { detail: `the server refused the token: ${message}`, fix: 'see the token checks above: the token must be for <McpUrl>, from the issuer, and unexpired' };
+    return {
+      detail: `the server refused the token: ${message}`,
+      fix: 'see the token checks above: the token must be for <McpUrl>, from the issuer, and unexpired',
+    };
   }
   if (/\b403\b|forbidden|insufficient_scope/i.test(message)) {
-    return { detail: `the server denied the request: ${message}`, fix: 'the token lacks a required scope (requiredScopes), or the origin is not in allowedOrigins' };
+    return {
+      detail: `the server denied the request: ${message}`,
+      fix: 'the token lacks a required scope (requiredScopes), or the origin is not in allowedOrigins',
+    };
   }
-  return { detail: message, fix: 'check the MCP function\'s logs in CloudWatch (its log group is in the stack); a 5xx means the function failed' };
+  return {
+    detail: message,
+    fix: "check the MCP function's logs in CloudWatch (its log group is in the stack); a 5xx means the function failed",
+  };
 }
 
 async function callWhoami(client: Client, subject: unknown, timeoutMs: number): Promise<CheckResult> {
   const result = (await client.callTool({ name: 'whoami', arguments: {} }, { timeout: timeoutMs })) as CallToolResult;
-  if (result.isError) return fail('mcp.whoami', WHOAMI_TITLE, 'whoami answered with an error result', 'check the MCP function\'s logs in CloudWatch');
+  if (result.isError)
+    return fail(
+      'mcp.whoami',
+      WHOAMI_TITLE,
+      'whoami answered with an error result',
+      "check the MCP function's logs in CloudWatch",
+    );
   const sub = (result.structuredContent as { sub?: unknown } | undefined)?.sub;
-  if (sub !== subject) return fail('mcp.whoami', WHOAMI_TITLE, `whoami names ${String(sub)}, the token's sub is ${String(subject)}`, 'the MCP function must take the caller from the authorizer\'s context (callerOf(ctx.http?.authInfo)), not from elsewhere');
+  if (sub !== subject)
+    return fail(
+      'mcp.whoami',
+      WHOAMI_TITLE,
+      `whoami names ${String(sub)}, the token's sub is ${String(subject)}`,
+      "the MCP function must take the caller from the authorizer's context (callerOf(ctx.http?.authInfo)), not from elsewhere",
+    );
   return pass('mcp.whoami', WHOAMI_TITLE, `sub: ${String(sub)}`);
 }
 
-export async function checkMcpSession(mcpUrl: string, token: string, subject: unknown, timeoutMs: number): Promise<CheckResult[]> {
+export async function checkMcpSession(
+  mcpUrl: string,
+  token: string,
+  subject: unknown,
+  timeoutMs: number,
+): Promise<CheckResult[]> {
   const answers: Array<Promise<string>> = [];
-  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { fetch: tokenFetch(mcpUrl, token, timeoutMs, answers) });
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+    fetch: tokenFetch(mcpUrl, token, timeoutMs, answers),
+  });
   const client = new Client({ name: 'mcp-authkit-apigateway-verify', version: '1.0.0' });
   const results: CheckResult[] = [];
   try {
     try {
       await client.connect(transport, { timeout: timeoutMs });
       const server = client.getServerVersion();
-      results.push(pass('mcp.initialize', INITIALIZE_TITLE, `server ${server?.name ?? '?'} ${server?.version ?? ''}, protocol ${client.getNegotiatedProtocolVersion() ?? '?'}`.trim()));
+      results.push(
+        pass(
+          'mcp.initialize',
+          INITIALIZE_TITLE,
+          `server ${server?.name ?? '?'} ${server?.version ?? ''}, protocol ${client.getNegotiatedProtocolVersion() ?? '?'}`.trim(),
+        ),
+      );
     } catch (error) {
       const { detail, fix } = sessionFailure(error);
-      return [fail('mcp.initialize', INITIALIZE_TITLE, detail, fix), skip('mcp.tools-list', TOOLS_TITLE, 'initialize failed'), skip('mcp.whoami', WHOAMI_TITLE, 'initialize failed')];
+      return [
+        fail('mcp.initialize', INITIALIZE_TITLE, detail, fix),
+        skip('mcp.tools-list', TOOLS_TITLE, 'initialize failed'),
+        skip('mcp.whoami', WHOAMI_TITLE, 'initialize failed'),
+      ];
     }
     let toolNames: string[] = [];
     try {
@@ -90,7 +143,13 @@ export async function checkMcpSession(mcpUrl: string, token: string, subject: un
       results.push(fail('mcp.tools-list', TOOLS_TITLE, detail, fix));
     }
     if (!toolNames.includes('whoami')) {
-      results.push(skip('mcp.whoami', WHOAMI_TITLE, 'the server has no whoami tool (a custom MCP handler), so the identity it sees is not checked'));
+      results.push(
+        skip(
+          'mcp.whoami',
+          WHOAMI_TITLE,
+          'the server has no whoami tool (a custom MCP handler), so the identity it sees is not checked',
+        ),
+      );
     } else {
       try {
         results.push(await callWhoami(client, subject, timeoutMs));
@@ -102,10 +161,19 @@ export async function checkMcpSession(mcpUrl: string, token: string, subject: un
   } finally {
     await client.close().catch(() => undefined);
   }
-  const settled = await Promise.all(answers.map((answer) => Promise.race([answer, new Promise<string>((resolve) => setTimeout(resolve, 1000, '')) ])));
+  const settled = await Promise.all(
+    answers.map((answer) => Promise.race([answer, new Promise<string>((resolve) => setTimeout(resolve, 1000, ''))])),
+  );
   const echoed = settled.some((answer) => answer.includes(token));
-  results.push(echoed
-    ? fail('mcp.token-not-echoed', NOT_ECHOED_TITLE, 'an answer of the MCP endpoint contains the access token', 'never return AuthInfo.token from a tool or an error: use callerOf(ctx.http?.authInfo), which omits it')
-    : pass('mcp.token-not-echoed', NOT_ECHOED_TITLE, `${settled.length} answers checked`));
+  results.push(
+    echoed
+      ? fail(
+          'mcp.token-not-echoed',
+          NOT_ECHOED_TITLE,
+          'an answer of the MCP endpoint contains the access token',
+          'never return AuthInfo.token from a tool or an error: use callerOf(ctx.http?.authInfo), which omits it',
+        )
+      : pass('mcp.token-not-echoed', NOT_ECHOED_TITLE, `${settled.length} answers checked`),
+  );
   return results;
 }

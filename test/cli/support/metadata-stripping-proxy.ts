@@ -19,23 +19,30 @@ export async function startMetadataStrippingProxy(upstream: string, strip: reado
   let self = '';
   const server = http.createServer((request, response) => {
     const target = new URL(request.url ?? '/', upstream);
-    const outgoing = http.request(target, { method: request.method, headers: { ...request.headers, host: target.host } }, (answer) => {
-      if (!METADATA_PATHS.has(target.pathname) || answer.statusCode !== 200) {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-      answer.on('end', () => {
-        const document = JSON.parse(Buffer.concat(chunks).toString('utf8').split(upstream).join(self)) as Record<string, unknown>;
-        for (const field of strip) delete document[field];
-        const body = JSON.stringify(document);
-        const { 'content-length': _length, 'transfer-encoding': _encoding, ...headers } = answer.headers;
-        response.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body) });
-        response.end(body);
-      });
-    });
+    const outgoing = http.request(
+      target,
+      { method: request.method, headers: { ...request.headers, host: target.host } },
+      (answer) => {
+        if (!METADATA_PATHS.has(target.pathname) || answer.statusCode !== 200) {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => {
+          const document = JSON.parse(Buffer.concat(chunks).toString('utf8').split(upstream).join(self)) as Record<
+            string,
+            unknown
+          >;
+          for (const field of strip) delete document[field];
+          const body = JSON.stringify(document);
+          const { 'content-length': _length, 'transfer-encoding': _encoding, ...headers } = answer.headers;
+          response.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body) });
+          response.end(body);
+        });
+      },
+    );
     outgoing.on('error', () => response.destroy());
     request.pipe(outgoing);
   });
@@ -43,9 +50,10 @@ export async function startMetadataStrippingProxy(upstream: string, strip: reado
   self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: self,
-    stop: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

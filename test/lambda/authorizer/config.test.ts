@@ -23,9 +23,10 @@ describe('loadAuthorizerConfig', () => {
   });
 
   it('uses the stage path of an execute-api base URL in the audience', () => {
-    expect(loadAuthorizerConfig({ ...base, PUBLIC_BASE_URL: 'https://abc.execute-api.us-east-1.amazonaws.com/prod/' }).audiences).toEqual([
-      'https://abc.execute-api.us-east-1.amazonaws.com/prod/mcp',
-    ]);
+    expect(
+      loadAuthorizerConfig({ ...base, PUBLIC_BASE_URL: 'https://abc.execute-api.us-east-1.amazonaws.com/prod/' })
+        .audiences,
+    ).toEqual(['https://abc.execute-api.us-east-1.amazonaws.com/prod/mcp']);
   });
 
   it('reads every optional setting', () => {
@@ -62,12 +63,17 @@ describe('loadAuthorizerConfig', () => {
   it.each(['https://Acme.authkit.app/', 'acme.authkit.app', ' https://acme.authkit.app:443 '])(
     'normalises the issuer %j as the construct and the metadata function do, so that iss can match',
     (issuer) => {
-      expect(loadAuthorizerConfig({ ...base, AUTHKIT_ISSUER: issuer })).toMatchObject({ issuer: 'https://acme.authkit.app', jwksUrl: 'https://acme.authkit.app/oauth2/jwks' });
+      expect(loadAuthorizerConfig({ ...base, AUTHKIT_ISSUER: issuer })).toMatchObject({
+        issuer: 'https://acme.authkit.app',
+        jwksUrl: 'https://acme.authkit.app/oauth2/jwks',
+      });
     },
   );
 
   it('allows an http issuer on loopback for local development', () => {
-    expect(loadAuthorizerConfig({ PUBLIC_BASE_URL: 'http://localhost:8787', AUTHKIT_ISSUER: 'http://127.0.0.1:9000' })).toMatchObject({
+    expect(
+      loadAuthorizerConfig({ PUBLIC_BASE_URL: 'http://localhost:8787', AUTHKIT_ISSUER: 'http://127.0.0.1:9000' }),
+    ).toMatchObject({
       resource: 'http://localhost:8787/mcp',
       jwksUrl: 'http://127.0.0.1:9000/oauth2/jwks',
     });
@@ -81,10 +87,18 @@ describe('loadAuthorizerConfig', () => {
     ['AUTHKIT_ISSUER', { AUTHKIT_ISSUER: 'http://acme.authkit.app' }, /AUTHKIT_ISSUER: .*scheme must be https/],
     ['AUTHKIT_ISSUER', { AUTHKIT_ISSUER: 'https://acme.authkit.app?x=1' }, /AUTHKIT_ISSUER: .*query/],
     ['AUTHKIT_JWKS_URL', { AUTHKIT_JWKS_URL: 'http://keys.example.com/jwks' }, /AUTHKIT_JWKS_URL: .*https/],
-    ['ALLOW_MULTIPLE_AUDIENCES', { ALLOW_MULTIPLE_AUDIENCES: 'yes' }, /ALLOW_MULTIPLE_AUDIENCES: "yes" is not a boolean/],
+    [
+      'ALLOW_MULTIPLE_AUDIENCES',
+      { ALLOW_MULTIPLE_AUDIENCES: 'yes' },
+      /ALLOW_MULTIPLE_AUDIENCES: "yes" is not a boolean/,
+    ],
     ['TOKEN_ALGORITHMS', { TOKEN_ALGORITHMS: 'RS256 HS256' }, /TOKEN_ALGORITHMS: "HS256" is not accepted/],
     ['TOKEN_ALGORITHMS', { TOKEN_ALGORITHMS: 'none' }, /TOKEN_ALGORITHMS: "none" is not accepted/],
-    ['CLOCK_TOLERANCE_SECONDS', { CLOCK_TOLERANCE_SECONDS: '-1' }, /CLOCK_TOLERANCE_SECONDS: "-1" is not a whole number from 0 to 300/],
+    [
+      'CLOCK_TOLERANCE_SECONDS',
+      { CLOCK_TOLERANCE_SECONDS: '-1' },
+      /CLOCK_TOLERANCE_SECONDS: "-1" is not a whole number from 0 to 300/,
+    ],
     ['CLOCK_TOLERANCE_SECONDS', { CLOCK_TOLERANCE_SECONDS: '1e3' }, /CLOCK_TOLERANCE_SECONDS/],
     ['JWKS_TIMEOUT_MS', { JWKS_TIMEOUT_MS: '5000' }, /JWKS_TIMEOUT_MS: "5000" is not a whole number from 1 to 3000/],
     ['JWKS_COOLDOWN_MS', { JWKS_COOLDOWN_MS: 'soon' }, /JWKS_COOLDOWN_MS/],

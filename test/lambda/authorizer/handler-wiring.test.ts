@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
-import * as authorizerModule from '../../../lambda/authorizer/index';
+import type * as authorizerModule from '../../../lambda/authorizer/index';
 import { createAuthorizerHandler, handler } from '../../../lambda/authorizer/index';
 import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
 import { startJwksServer, type JwksServer } from './support/jwks-server';
@@ -39,7 +39,14 @@ function captureStdout(): { text: () => string; lines: () => Array<Record<string
     return true;
   });
   const text = () => chunks.join('');
-  return { text, lines: () => text().split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l)) };
+  return {
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter((l) => l.trim().startsWith('{'))
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 const noContext = {} as Context;
@@ -47,19 +54,36 @@ const noCallback = () => undefined;
 
 describe('the deployed handler', () => {
   it('verifies against the configured JWKS and writes one log line and one EMF document per invocation to stdout', async () => {
-    process.env = { ...savedEnv, PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER, AUTHKIT_JWKS_URL: server.url, POWERTOOLS_SERVICE_NAME: 'authz', POWERTOOLS_METRICS_NAMESPACE: 'McpTest' };
+    process.env = {
+      ...savedEnv,
+      PUBLIC_BASE_URL,
+      AUTHKIT_ISSUER: ISSUER,
+      AUTHKIT_JWKS_URL: server.url,
+      POWERTOOLS_SERVICE_NAME: 'authz',
+      POWERTOOLS_METRICS_NAMESPACE: 'McpTest',
+    };
     const token = await signAccessToken(key);
     const stdout = captureStdout();
 
     const allowed = await handler(tokenAuthorizerEvent(`Bearer ${token}`), noContext, noCallback);
-    const refused = await Promise.resolve(handler(tokenAuthorizerEvent(`Bearer ${token}x`), noContext, noCallback)).catch((e: Error) => e);
+    const refused = await Promise.resolve(
+      handler(tokenAuthorizerEvent(`Bearer ${token}x`), noContext, noCallback),
+    ).catch((e: Error) => e);
 
-    expect(allowed?.policyDocument.Statement[0]).toEqual({ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: API_WILDCARD_ARN });
+    expect(allowed?.policyDocument.Statement[0]).toEqual({
+      Action: 'execute-api:Invoke',
+      Effect: 'Allow',
+      Resource: API_WILDCARD_ARN,
+    });
     expect(refused).toEqual(new Error('Unauthorized'));
     const lines = stdout.lines();
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatchObject({ level: 'INFO', service: 'authz', reason: 'allowed', sub: 'user_01HXYZABCDEF' });
-    expect(lines[1]).toMatchObject({ service: 'authz', token_allowed: 1, _aws: { CloudWatchMetrics: [{ Namespace: 'McpTest', Dimensions: [['service']] }] } });
+    expect(lines[1]).toMatchObject({
+      service: 'authz',
+      token_allowed: 1,
+      _aws: { CloudWatchMetrics: [{ Namespace: 'McpTest', Dimensions: [['service']] }] },
+    });
     expect(lines[2]).toMatchObject({ reason: 'malformed' });
     expect(lines[3]).toMatchObject({ token_malformed: 1 });
     expect(stdout.text()).not.toContain(token.split('.')[2]);
@@ -75,7 +99,9 @@ describe('configuration failures', () => {
       const token = await signAccessToken(key);
 
       for (let i = 0; i < 2; i++) {
-        await expect(Promise.resolve(fresh(tokenAuthorizerEvent(`Bearer ${token}`), noContext, noCallback))).rejects.toThrow(/AUTHKIT_ISSUER: not set/);
+        await expect(
+          Promise.resolve(fresh(tokenAuthorizerEvent(`Bearer ${token}`), noContext, noCallback)),
+        ).rejects.toThrow(/AUTHKIT_ISSUER: not set/);
       }
     });
   });
@@ -87,8 +113,17 @@ describe('upstream failures', () => {
     ['answers HTML', 'html'],
     ['hangs', 'hang'],
   ] as const)('answers 5xx, not 401, when the JWKS endpoint %s', async (_name, mode) => {
-    const config = loadAuthorizerConfig({ PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER, AUTHKIT_JWKS_URL: server.url, JWKS_TIMEOUT_MS: '200' });
-    const authorize = createAuthorizerHandler({ config, logger: new Logger({ serviceName: 's', logLevel: 'INFO' }), metrics: new Metrics({ namespace: 'n', serviceName: 's' }) });
+    const config = loadAuthorizerConfig({
+      PUBLIC_BASE_URL,
+      AUTHKIT_ISSUER: ISSUER,
+      AUTHKIT_JWKS_URL: server.url,
+      JWKS_TIMEOUT_MS: '200',
+    });
+    const authorize = createAuthorizerHandler({
+      config,
+      logger: new Logger({ serviceName: 's', logLevel: 'INFO' }),
+      metrics: new Metrics({ namespace: 'n', serviceName: 's' }),
+    });
     const token = await signAccessToken(key);
     server.setMode(mode);
     const output = captureOutput();
@@ -98,7 +133,13 @@ describe('upstream failures', () => {
 
       expect(error).toMatchObject({ name: 'AuthorizerUnavailableError' });
       expect((error as Error).message).not.toBe('Unauthorized');
-      expect(output.logs()).toEqual([expect.objectContaining({ level: 'ERROR', reason: 'upstream_unavailable', detail: expect.stringContaining('JWKS') })]);
+      expect(output.logs()).toEqual([
+        expect.objectContaining({
+          level: 'ERROR',
+          reason: 'upstream_unavailable',
+          detail: expect.stringContaining('JWKS'),
+        }),
+      ]);
       expect(output.metrics()).toEqual([expect.objectContaining({ token_upstream_unavailable: 1 })]);
     } finally {
       output.stop();

@@ -1,7 +1,13 @@
 import { KeyObject } from 'node:crypto';
 import { errors, type JWTVerifyGetKey } from 'jose';
 import { UpstreamUnavailableError } from '../../../lambda/authorizer/errors';
-import { createLocalJwks, createRemoteJwks, MAX_JWKS_BYTES, usableKeySet, type RemoteJwksOptions } from '../../../lambda/authorizer/jwks';
+import {
+  createLocalJwks,
+  createRemoteJwks,
+  MAX_JWKS_BYTES,
+  usableKeySet,
+  type RemoteJwksOptions,
+} from '../../../lambda/authorizer/jwks';
 import { HUGE_JWKS_BYTES, startJwksServer, unusedLoopbackUrl, type JwksServer } from './support/jwks-server';
 import { createTestKey, type TestKey } from './support/tokens';
 
@@ -39,7 +45,11 @@ function remote(overrides: Partial<RemoteJwksOptions> = {}) {
 }
 
 /** Asks the key resolver for the key of a token with this header, as jose's jwtVerify does. */
-const resolve = async (jwks: JWTVerifyGetKey, kid: string | undefined, alg: 'RS256' | 'ES256' = 'RS256'): Promise<KeyObject> =>
+const resolve = async (
+  jwks: JWTVerifyGetKey,
+  kid: string | undefined,
+  alg: 'RS256' | 'ES256' = 'RS256',
+): Promise<KeyObject> =>
   KeyObject.from((await jwks(kid === undefined ? { alg } : { alg, kid }, { payload: '', signature: '' })) as CryptoKey);
 
 describe('remote JWKS', () => {
@@ -146,7 +156,10 @@ describe('remote JWKS', () => {
     const error = await resolve(remote({ timeoutMs: 2000 }), 'key-current').catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect(error).toMatchObject({ message: expect.stringContaining(`larger than the ${MAX_JWKS_BYTES} bytes accepted`), cause: { failure: 'too_large' } });
+    expect(error).toMatchObject({
+      message: expect.stringContaining(`larger than the ${MAX_JWKS_BYTES} bytes accepted`),
+      cause: { failure: 'too_large' },
+    });
     // The client hung up long before the server could send the whole document.
     await new Promise((resolveLater) => setTimeout(resolveLater, 50));
     expect(server.hugeBytesSent).toBeLessThan(HUGE_JWKS_BYTES);
@@ -158,14 +171,20 @@ describe('remote JWKS', () => {
     const error = await resolve(remote(), 'key-current').catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UpstreamUnavailableError);
-    expect(error).toMatchObject({ message: expect.stringContaining('HTTP 302, a redirect, which is not followed'), cause: { failure: 'redirect' } });
+    expect(error).toMatchObject({
+      message: expect.stringContaining('HTTP 302, a redirect, which is not followed'),
+      cause: { failure: 'redirect' },
+    });
     expect(server.redirectTargetHits).toBe(0);
   });
 
   it('reports an upstream failure when nothing listens at the JWKS URL', async () => {
     const jwks = createRemoteJwks({ url: await unusedLoopbackUrl(), timeoutMs: 1000, cooldownMs: 30_000 });
 
-    await expect(resolve(jwks, 'key-current')).rejects.toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining('ECONNREFUSED') });
+    await expect(resolve(jwks, 'key-current')).rejects.toMatchObject({
+      reason: 'upstream_unavailable',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('gives up after its timeout when the endpoint does not answer', async () => {
@@ -175,7 +194,10 @@ describe('remote JWKS', () => {
 
     const error = await resolve(jwks, 'key-current').catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringContaining('timed out after 150 ms') });
+    expect(error).toMatchObject({
+      reason: 'upstream_unavailable',
+      message: expect.stringContaining('timed out after 150 ms'),
+    });
     // The endpoint never answers, so only the timeout can have ended the wait.
     expect(Date.now() - started).toBeLessThan(5000);
   });
@@ -183,7 +205,9 @@ describe('remote JWKS', () => {
   it('gives up after its timeout when the answer is slower than the timeout', async () => {
     server.setDelay(2000);
 
-    await expect(resolve(remote({ timeoutMs: 100 }), 'key-current')).rejects.toMatchObject({ message: expect.stringContaining('timed out') });
+    await expect(resolve(remote({ timeoutMs: 100 }), 'key-current')).rejects.toMatchObject({
+      message: expect.stringContaining('timed out'),
+    });
   });
 
   it('reports an upstream failure for an unknown kid when the refetch fails, since it may be a rotation', async () => {
@@ -231,16 +255,27 @@ describe('remote JWKS', () => {
 describe('usableKeySet', () => {
   it('keeps the asymmetric public keys and drops private and symmetric members', async () => {
     const { keys, kids } = usableKeySet({
-      keys: [{ kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' }, { ...current.jwk, kid: 'private', d: 'AQAB' }, { ...current.jwk, kid: 42 }, 'not an object', null, current.jwk, ecKey.jwk],
+      keys: [
+        { kty: 'oct', kid: 'hmac', k: 'c2VjcmV0' },
+        { ...current.jwk, kid: 'private', d: 'AQAB' },
+        { ...current.jwk, kid: 42 },
+        'not an object',
+        null,
+        current.jwk,
+        ecKey.jwk,
+      ],
     });
 
     expect(keys.map((k) => k.kid)).toEqual(['key-current', 'key-ec']);
     expect([...kids]).toEqual(['key-current', 'key-ec']);
   });
 
-  it.each([[null], [[]], [{}], [{ keys: 'x' }], [{ keys: [] }], [{ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }]])('rejects %j', (document) => {
-    expect(() => usableKeySet(document)).toThrow();
-  });
+  it.each([[null], [[]], [{}], [{ keys: 'x' }], [{ keys: [] }], [{ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }]])(
+    'rejects %j',
+    (document) => {
+      expect(() => usableKeySet(document)).toThrow();
+    },
+  );
 });
 
 describe('local JWKS', () => {

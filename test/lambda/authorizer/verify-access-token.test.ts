@@ -4,11 +4,21 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
-import { InsufficientScopeError, InvalidTokenError } from '../../../lambda/authorizer/errors';
+import { InsufficientScopeError, type InvalidTokenError } from '../../../lambda/authorizer/errors';
 import { createLocalJwks, createRemoteJwks } from '../../../lambda/authorizer/jwks';
 import { createAccessTokenVerifier } from '../../../lambda/authorizer/verify-access-token';
 import { startJwksServer } from './support/jwks-server';
-import { accessTokenClaims, compactJws, createTestKey, ISSUER, PUBLIC_BASE_URL, RESOURCE, rs256Signer, signAccessToken, type TestKey } from './support/tokens';
+import {
+  accessTokenClaims,
+  compactJws,
+  createTestKey,
+  ISSUER,
+  PUBLIC_BASE_URL,
+  RESOURCE,
+  rs256Signer,
+  signAccessToken,
+  type TestKey,
+} from './support/tokens';
 
 const NOW_MS = 1_800_000_000_000;
 const NOW = NOW_MS / 1000;
@@ -24,7 +34,11 @@ function verifierFor(env: Record<string, string> = {}, jwksDocument: object = { 
 }
 
 const claims = (overrides: Record<string, unknown> = {}) => accessTokenClaims(overrides, NOW);
-const reasonOf = (promise: Promise<unknown>) => promise.then(() => 'accepted', (e: InvalidTokenError) => e.reason);
+const reasonOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'accepted',
+    (e: InvalidTokenError) => e.reason,
+  );
 
 describe('verifyAccessToken', () => {
   it('returns the verified identity of an AuthKit token', async () => {
@@ -46,7 +60,9 @@ describe('verifyAccessToken', () => {
   it('accepts an audience listed in ACCEPTED_AUDIENCES and reports it', async () => {
     const verifier = verifierFor({ ACCEPTED_AUDIENCES: 'client_01HDEFAULT' });
 
-    expect((await verifier.verifyAccessToken(await signAccessToken(key, claims({ aud: 'client_01HDEFAULT' })))).aud).toBe('client_01HDEFAULT');
+    expect(
+      (await verifier.verifyAccessToken(await signAccessToken(key, claims({ aud: 'client_01HDEFAULT' })))).aud,
+    ).toBe('client_01HDEFAULT');
   });
 
   it('accepts a token naming several audiences only when configured, preferring this resource', async () => {
@@ -54,21 +70,31 @@ describe('verifyAccessToken', () => {
 
     expect(await reasonOf(verifierFor().verifyAccessToken(token))).toBe('wrong_audience');
     expect((await verifierFor({ ALLOW_MULTIPLE_AUDIENCES: 'true' }).verifyAccessToken(token)).aud).toBe(RESOURCE);
-    expect(await reasonOf(verifierFor({ ALLOW_MULTIPLE_AUDIENCES: 'true' }).verifyAccessToken(await signAccessToken(key, claims({ aud: ['a', 'b'] }))))).toBe('wrong_audience');
+    expect(
+      await reasonOf(
+        verifierFor({ ALLOW_MULTIPLE_AUDIENCES: 'true' }).verifyAccessToken(
+          await signAccessToken(key, claims({ aud: ['a', 'b'] })),
+        ),
+      ),
+    ).toBe('wrong_audience');
   });
 
   it.each([
     [-30, 'expired'],
     [-29, 'accepted'],
   ])('treats exp at now%+d s with 30 s tolerance as %s', async (offset, outcome) => {
-    expect(await reasonOf(verifierFor().verifyAccessToken(await signAccessToken(key, claims({ exp: NOW + offset }))))).toBe(outcome);
+    expect(
+      await reasonOf(verifierFor().verifyAccessToken(await signAccessToken(key, claims({ exp: NOW + offset })))),
+    ).toBe(outcome);
   });
 
   it.each([
     [30, 'accepted'],
     [31, 'not_yet_valid'],
   ])('treats nbf at now+%d s with 30 s tolerance as %s', async (offset, outcome) => {
-    expect(await reasonOf(verifierFor().verifyAccessToken(await signAccessToken(key, claims({ nbf: NOW + offset }))))).toBe(outcome);
+    expect(
+      await reasonOf(verifierFor().verifyAccessToken(await signAccessToken(key, claims({ nbf: NOW + offset })))),
+    ).toBe(outcome);
   });
 
   it('honours CLOCK_TOLERANCE_SECONDS', async () => {
@@ -83,7 +109,11 @@ describe('verifyAccessToken', () => {
     const error = await verifier.verifyAccessToken(await signAccessToken(key, claims())).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(InsufficientScopeError);
-    expect(error).toMatchObject({ reason: 'insufficient_scope', missingScopes: ['mcp:admin'], token: { sub: 'user_01HXYZABCDEF' } });
+    expect(error).toMatchObject({
+      reason: 'insufficient_scope',
+      missingScopes: ['mcp:admin'],
+      token: { sub: 'user_01HXYZABCDEF' },
+    });
   });
 
   it('verifies PS256, ES256 and EdDSA when they are configured', async () => {
@@ -100,12 +130,17 @@ describe('verifyAccessToken', () => {
         ],
       },
     );
-    const pss = compactJws({ alg: 'PS256', kid: 'ps' }, claims(), (i) => sign('sha256', i, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }));
-    const es = compactJws({ alg: 'ES256', kid: 'es' }, claims(), (i) => sign('sha256', i, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }));
+    const pss = compactJws({ alg: 'PS256', kid: 'ps' }, claims(), (i) =>
+      sign('sha256', i, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+    );
+    const es = compactJws({ alg: 'ES256', kid: 'es' }, claims(), (i) =>
+      sign('sha256', i, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
     const esDer = compactJws({ alg: 'ES256', kid: 'es' }, claims(), (i) => sign('sha256', i, ec.privateKey));
     const eddsa = compactJws({ alg: 'EdDSA', kid: 'ed' }, claims(), (i) => sign(null, i, ed.privateKey));
 
-    for (const token of [pss, es, eddsa]) expect((await verifier.verifyAccessToken(token)).sub).toBe('user_01HXYZABCDEF');
+    for (const token of [pss, es, eddsa])
+      expect((await verifier.verifyAccessToken(token)).sub).toBe('user_01HXYZABCDEF');
     // JWS ECDSA signatures are raw r||s, never DER.
     expect(await reasonOf(verifier.verifyAccessToken(esDer))).toBe('bad_signature');
   });
@@ -114,13 +149,18 @@ describe('verifyAccessToken', () => {
     const server = await startJwksServer([key.jwk]);
     try {
       const config = loadAuthorizerConfig({ PUBLIC_BASE_URL, AUTHKIT_ISSUER: ISSUER });
-      const verifier = createAccessTokenVerifier(config, { jwks: createRemoteJwks({ url: server.url, timeoutMs: 1000, cooldownMs: 30_000 }) });
-      const hostile = (overrides: Record<string, unknown>) => compactJws({ alg: 'RS256', kid: `random-${Math.random()}` }, accessTokenClaims(overrides), rs256Signer(key));
+      const verifier = createAccessTokenVerifier(config, {
+        jwks: createRemoteJwks({ url: server.url, timeoutMs: 1000, cooldownMs: 30_000 }),
+      });
+      const hostile = (overrides: Record<string, unknown>) =>
+        compactJws({ alg: 'RS256', kid: `random-${Math.random()}` }, accessTokenClaims(overrides), rs256Signer(key));
 
       // The claims are never read before a key verified the signature: no published key, no claim reason.
       expect(await reasonOf(verifier.verifyAccessToken(hostile({ exp: 1 })))).toBe('unknown_key');
       expect(await reasonOf(verifier.verifyAccessToken(hostile({ iss: 'https://evil.example' })))).toBe('unknown_key');
-      expect(await reasonOf(verifier.verifyAccessToken(hostile({ aud: 'https://evil.example/mcp' })))).toBe('unknown_key');
+      expect(await reasonOf(verifier.verifyAccessToken(hostile({ aud: 'https://evil.example/mcp' })))).toBe(
+        'unknown_key',
+      );
       expect(server.hits).toBe(1);
     } finally {
       await server.close();
@@ -151,9 +191,22 @@ describe('verifyAccessToken', () => {
           nbf: fc.option(fc.integer({ min: -120, max: 120 }), { nil: undefined }),
         }),
         async ({ iss, aud, exp, nbf }) => {
-          const token = await signAccessToken(key, claims({ iss, aud, exp: NOW + exp, nbf: nbf === undefined ? undefined : NOW + nbf }));
-          const ours = await verifier.verifyAccessToken(token).then(() => true, () => false);
-          const theirs = await jwtVerify(token, joseKeys, { issuer: ISSUER, audience: RESOURCE, algorithms: ['RS256'], clockTolerance: 30, currentDate: new Date(NOW_MS), requiredClaims: ['exp'] }).then(
+          const token = await signAccessToken(
+            key,
+            claims({ iss, aud, exp: NOW + exp, nbf: nbf === undefined ? undefined : NOW + nbf }),
+          );
+          const ours = await verifier.verifyAccessToken(token).then(
+            () => true,
+            () => false,
+          );
+          const theirs = await jwtVerify(token, joseKeys, {
+            issuer: ISSUER,
+            audience: RESOURCE,
+            algorithms: ['RS256'],
+            clockTolerance: 30,
+            currentDate: new Date(NOW_MS),
+            requiredClaims: ['exp'],
+          }).then(
             () => true,
             () => false,
           );
@@ -178,18 +231,49 @@ describe('verifyAccessToken', () => {
     exp: NOW + 3600,
     ...overrides,
   });
-  const withHeader = (claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', kid: 'key-1' }) => compactJws(header, claims, rs256Signer(key));
+  const withHeader = (
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = { alg: 'RS256', kid: 'key-1' },
+  ) => compactJws(header, claims, rs256Signer(key));
 
   it.each<[string, string, () => string]>([
     ['an AuthKit-shaped ID token (nonce, no scope)', 'not_an_access_token', () => withHeader(idTokenClaims())],
-    ['an ID token with auth_time instead of nonce', 'not_an_access_token', () => withHeader(idTokenClaims({ nonce: undefined, auth_time: NOW - 60 }))],
-    ['an ID token with at_hash', 'not_an_access_token', () => withHeader(idTokenClaims({ nonce: undefined, at_hash: 'dGhpcyBpcyBhIGhhc2g' }))],
-    ['a token typed as an ID token', 'not_an_access_token', () => withHeader(claims({ aud: 'client_01HDEFAULT' }), { alg: 'RS256', kid: 'key-1', typ: 'id_token+jwt' })],
-    ['a token typed as a logout token', 'not_an_access_token', () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'logout+jwt' })],
+    [
+      'an ID token with auth_time instead of nonce',
+      'not_an_access_token',
+      () => withHeader(idTokenClaims({ nonce: undefined, auth_time: NOW - 60 })),
+    ],
+    [
+      'an ID token with at_hash',
+      'not_an_access_token',
+      () => withHeader(idTokenClaims({ nonce: undefined, at_hash: 'dGhpcyBpcyBhIGhhc2g' })),
+    ],
+    [
+      'a token typed as an ID token',
+      'not_an_access_token',
+      () => withHeader(claims({ aud: 'client_01HDEFAULT' }), { alg: 'RS256', kid: 'key-1', typ: 'id_token+jwt' }),
+    ],
+    [
+      'a token typed as a logout token',
+      'not_an_access_token',
+      () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'logout+jwt' }),
+    ],
     ['an AuthKit access token (no typ, the documented claims)', 'accepted', () => withHeader(claims())],
-    ['an access token typed at+jwt (the local stand-in’s)', 'accepted', () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'at+jwt' })],
-    ['an access token typed application/at+jwt', 'accepted', () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'application/at+jwt' })],
-    ['an access token that also carries a nonce, with its scope', 'accepted', () => withHeader(claims({ nonce: 'n-0S6_WzA2Mj' }))],
+    [
+      'an access token typed at+jwt (the local stand-in’s)',
+      'accepted',
+      () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'at+jwt' }),
+    ],
+    [
+      'an access token typed application/at+jwt',
+      'accepted',
+      () => withHeader(claims(), { alg: 'RS256', kid: 'key-1', typ: 'application/at+jwt' }),
+    ],
+    [
+      'an access token that also carries a nonce, with its scope',
+      'accepted',
+      () => withHeader(claims({ nonce: 'n-0S6_WzA2Mj' })),
+    ],
     ['an access token without scope or ID-token claims', 'accepted', () => withHeader(claims({ scope: undefined }))],
   ])('refuses ID-token-shaped tokens as access tokens: %s is %s', async (_name, outcome, token) => {
     const verifier = verifierFor({ ACCEPTED_AUDIENCES: 'client_01HDEFAULT' });
@@ -203,8 +287,14 @@ describe('verifyAccessToken', () => {
     expect(sources).toContain('verify-access-token.ts');
     for (const file of sources) {
       const text = readFileSync(join(folder, file), 'utf8');
-      expect({ file, crypto: /from ['"](node:)?crypto['"]|require\(['"](node:)?crypto['"]\)/.test(text) }).toEqual({ file, crypto: false });
-      expect({ file, verify: /\b(crypto|subtle)\.verify\(|\bverify\(\s*['"](sha|RSA)/i.test(text) }).toEqual({ file, verify: false });
+      expect({ file, crypto: /from ['"](node:)?crypto['"]|require\(['"](node:)?crypto['"]\)/.test(text) }).toEqual({
+        file,
+        crypto: false,
+      });
+      expect({ file, verify: /\b(crypto|subtle)\.verify\(|\bverify\(\s*['"](sha|RSA)/i.test(text) }).toEqual({
+        file,
+        verify: false,
+      });
     }
   });
 });

@@ -16,7 +16,9 @@ const base = publicBaseOf(PUBLIC_BASE_URL);
 function fetchThrough(handler: McpLambdaHandler, seen: { methods: string[]; statuses: number[] }) {
   return async (url: string | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(url, init);
-    const event = await proxyEventFromRequest(request, base, { authorizer: authorizerContext({ scope: 'openid profile' }) });
+    const event = await proxyEventFromRequest(request, base, {
+      authorizer: authorizerContext({ scope: 'openid profile' }),
+    });
     const result = await handler(event);
     seen.methods.push(request.method);
     seen.statuses.push(result.statusCode);
@@ -37,7 +39,11 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto') {
 }
 
 const logger = new Logger({ serviceName: 'mcp-client-test', logLevel: 'SILENT' });
-const sample = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, serverInfo: { name: 'sample', version: '0.1.0' }, logger });
+const sample = createMcpLambdaHandler(createSampleServer, {
+  publicBaseUrl: PUBLIC_BASE_URL,
+  serverInfo: { name: 'sample', version: '0.1.0' },
+  logger,
+});
 
 describe.each([
   ['2025-11-25', 'legacy'],
@@ -61,7 +67,10 @@ describe.each([
   it('lists the sample tools with their schemas', async () => {
     const { tools } = await session.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
-    expect(tools.find((t) => t.name === 'format_json')?.inputSchema).toMatchObject({ type: 'object', required: ['json'] });
+    expect(tools.find((t) => t.name === 'format_json')?.inputSchema).toMatchObject({
+      type: 'object',
+      required: ['json'],
+    });
   });
 
   it('calls whoami and gets the identity of the authorizer context', async () => {
@@ -77,9 +86,15 @@ describe.each([
   });
 
   it('formats JSON with sorted keys', async () => {
-    const result = await session.client.callTool({ name: 'format_json', arguments: { json: '{"b":[1,{"d":0,"c":1}],"a":true}', indent: 0, sortKeys: true } });
+    const result = await session.client.callTool({
+      name: 'format_json',
+      arguments: { json: '{"b":[1,{"d":0,"c":1}],"a":true}', indent: 0, sortKeys: true },
+    });
     expect(result.isError).toBeFalsy();
-    expect(result.structuredContent).toMatchObject({ formatted: '{"a":true,"b":[1,{"c":1,"d":0}]}', valueType: 'object' });
+    expect(result.structuredContent).toMatchObject({
+      formatted: '{"a":true,"b":[1,{"c":1,"d":0}]}',
+      valueType: 'object',
+    });
   });
 
   it('reports invalid JSON as a tool error', async () => {
@@ -90,17 +105,24 @@ describe.each([
 });
 
 describe('per-tool scopes seen by an SDK client', () => {
-  it.each(['legacy', 'auto'] as const)('surfaces insufficient_scope as the SDK error with the required scope (%s)', async (mode) => {
-    const scoped = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, toolScopes: { format_json: ['tools:format'] }, logger });
-    const { client } = await connect(scoped, mode);
-    try {
-      const call = client.callTool({ name: 'format_json', arguments: { json: '1' } });
-      await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
-      await expect(call).rejects.toMatchObject({ requiredScope: 'tools:format' });
-      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
-      expect(whoami.isError).toBeFalsy();
-    } finally {
-      await client.close();
-    }
-  });
+  it.each(['legacy', 'auto'] as const)(
+    'surfaces insufficient_scope as the SDK error with the required scope (%s)',
+    async (mode) => {
+      const scoped = createMcpLambdaHandler(createSampleServer, {
+        publicBaseUrl: PUBLIC_BASE_URL,
+        toolScopes: { format_json: ['tools:format'] },
+        logger,
+      });
+      const { client } = await connect(scoped, mode);
+      try {
+        const call = client.callTool({ name: 'format_json', arguments: { json: '1' } });
+        await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
+        await expect(call).rejects.toMatchObject({ requiredScope: 'tools:format' });
+        const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+        expect(whoami.isError).toBeFalsy();
+      } finally {
+        await client.close();
+      }
+    },
+  );
 });

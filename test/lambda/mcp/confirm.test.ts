@@ -9,15 +9,33 @@ import { inputRequired, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import { authorizerContext, inProcessTransport, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from '../runtime/fixtures';
+import {
+  authorizerContext,
+  inProcessTransport,
+  mcpEvent,
+  modernRequest,
+  PUBLIC_BASE_URL,
+  replyOf,
+} from '../runtime/fixtures';
 
 const logger = new Logger({ serviceName: 'confirm-test', logLevel: 'SILENT' });
 const KEY = 'a-test-key-of-at-least-thirty-two-bytes!';
-const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, requestStateKey: KEY, responseTransferMode: 'buffered' });
+const handler = createMcpLambdaHandler(createSampleServer, {
+  publicBaseUrl: PUBLIC_BASE_URL,
+  logger,
+  requestStateKey: KEY,
+  responseTransferMode: 'buffered',
+});
 
-async function connect(mode: 'legacy' | 'auto', answer: (message: string) => { action: 'accept' | 'decline'; content?: Record<string, string | number | boolean> }) {
+async function connect(
+  mode: 'legacy' | 'auto',
+  answer: (message: string) => { action: 'accept' | 'decline'; content?: Record<string, string | number | boolean> },
+) {
   const asked: string[] = [];
-  const client = new Client({ name: 'confirm-client', version: '1.0.0' }, { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} } } });
+  const client = new Client(
+    { name: 'confirm-client', version: '1.0.0' },
+    { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} } } },
+  );
   client.setRequestHandler('elicitation/create', async (request) => {
     const message = (request.params as { message: string }).message;
     asked.push(message);
@@ -50,7 +68,9 @@ describe('confirm', () => {
     const { client, asked } = await connect('legacy', () => ({ action: 'accept', content: { confirm: true } }));
     const result = await client.callTool({ name: 'confirm', arguments: { question: 'Deploy?' } });
     expect(result.isError).toBe(true);
-    expect(result.content).toEqual([{ type: 'text', text: expect.stringMatching(/needs a client speaking MCP 2026-07-28/) }]);
+    expect(result.content).toEqual([
+      { type: 'text', text: expect.stringMatching(/needs a client speaking MCP 2026-07-28/) },
+    ]);
     expect(asked).toEqual([]);
     await client.close();
   });
@@ -106,17 +126,33 @@ describe('requestState of confirm', () => {
   });
 
   it('refuses a stale requestState, past its time to live, with -32602', async () => {
-    const shortLived = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, requestStateKey: KEY, requestStateTtlSeconds: 1, responseTransferMode: 'buffered' });
+    const shortLived = createMcpLambdaHandler(createSampleServer, {
+      publicBaseUrl: PUBLIC_BASE_URL,
+      logger,
+      requestStateKey: KEY,
+      requestStateTtlSeconds: 1,
+      responseTransferMode: 'buffered',
+    });
     const { body, headers } = withElicitation({ name: 'confirm', arguments: { question: 'Pay 100 EUR?' } });
-    const state = replyOf(await shortLived(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result!.requestState as string;
+    const state = replyOf(await shortLived(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result!
+      .requestState as string;
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    const retry = withElicitation({ name: 'confirm', arguments: { question: 'Pay 100 EUR?' }, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } }, requestState: state });
-    const reply = replyOf(await shortLived(mcpEvent(retry.body, { headers: retry.headers, authorizer: authorizerContext() })));
+    const retry = withElicitation({
+      name: 'confirm',
+      arguments: { question: 'Pay 100 EUR?' },
+      inputResponses: { confirm: { action: 'accept', content: { confirm: true } } },
+      requestState: state,
+    });
+    const reply = replyOf(
+      await shortLived(mcpEvent(retry.body, { headers: retry.headers, authorizer: authorizerContext() })),
+    );
     expect(reply.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
   });
 
   it('refuses to start without a key of at least 32 bytes', () => {
-    expect(() => createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, requestStateKey: 'short' })).toThrow(/requestStateKey is unusable/);
+    expect(() =>
+      createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, requestStateKey: 'short' }),
+    ).toThrow(/requestStateKey is unusable/);
   });
 });
 
@@ -126,10 +162,17 @@ describe('a sampling round trip', () => {
       ({ serverInfo, serverOptions }) => {
         const server = new McpServer(serverInfo, { ...serverOptions });
         server.registerTool('summarise', { inputSchema: z.object({ text: z.string() }) }, async ({ text }, ctx) => {
-          const answer = ctx.mcpReq.inputResponses?.summary as { content?: { type: string; text?: string } } | undefined;
+          const answer = ctx.mcpReq.inputResponses?.summary as
+            | { content?: { type: string; text?: string } }
+            | undefined;
           if (answer === undefined) {
             return inputRequired({
-              inputRequests: { summary: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: `Summarise: ${text}` } }], maxTokens: 50 }) },
+              inputRequests: {
+                summary: inputRequired.createMessage({
+                  messages: [{ role: 'user', content: { type: 'text', text: `Summarise: ${text}` } }],
+                  maxTokens: 50,
+                }),
+              },
             });
           }
           return { content: [{ type: 'text', text: `model said: ${answer.content?.text}` }] };
@@ -139,7 +182,10 @@ describe('a sampling round trip', () => {
       { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' },
     );
     const prompts: string[] = [];
-    const client = new Client({ name: 'sampling-client', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: { sampling: {} } });
+    const client = new Client(
+      { name: 'sampling-client', version: '1.0.0' },
+      { versionNegotiation: { mode: 'auto' }, capabilities: { sampling: {} } },
+    );
     client.setRequestHandler('sampling/createMessage', async (request) => {
       const first = (request.params as { messages: { content: { text: string } }[] }).messages[0];
       prompts.push(first.content.text);

@@ -18,7 +18,12 @@ function loadEntry(env: Record<string, string | undefined>): McpLambdaHandler {
   }
 }
 
-async function callTool(handler: McpLambdaHandler, name: string, args: Record<string, unknown>, authorizer = authorizerContext()): Promise<ProxyResult> {
+async function callTool(
+  handler: McpLambdaHandler,
+  name: string,
+  args: Record<string, unknown>,
+  authorizer = authorizerContext(),
+): Promise<ProxyResult> {
   const { body, headers } = legacyRequest('tools/call', { name, arguments: args });
   return handler(mcpEvent(body, { headers, authorizer }));
 }
@@ -30,7 +35,11 @@ describe('the sample MCP Lambda entry', () => {
 
   it('reports its own name and version', async () => {
     const handler = loadEntry({ PUBLIC_BASE_URL });
-    const { body } = legacyRequest('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } });
+    const { body } = legacyRequest('initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    });
     const reply = replyOf(await handler(mcpEvent(body)));
     expect(reply.result?.serverInfo).toMatchObject({ name: 'mcp-authkit-apigateway-sample', version: '0.1.0' });
     expect(reply.result?.instructions).toEqual(expect.stringContaining('whoami'));
@@ -56,7 +65,10 @@ describe('whoami', () => {
 
   it('reports a personal token (no organization) with a null organization', async () => {
     const reply = replyOf(await callTool(handler, 'whoami', {}, authorizerContext({ org_id: undefined })));
-    expect(reply.result?.structuredContent).toMatchObject({ organization: null, tokenExpiresAt: '2030-03-17T17:46:40.000Z' });
+    expect(reply.result?.structuredContent).toMatchObject({
+      organization: null,
+      tokenExpiresAt: '2030-03-17T17:46:40.000Z',
+    });
   });
 });
 
@@ -66,7 +78,12 @@ describe('format_json', () => {
 
   it('pretty-prints with two spaces by default and keeps key order', async () => {
     const result = await format({ json: '{"b":1,"a":[true,null]}' });
-    expect(result?.structuredContent).toEqual({ formatted: '{\n  "b": 1,\n  "a": [\n    true,\n    null\n  ]\n}', valueType: 'object', inputBytes: 23, outputBytes: 45 });
+    expect(result?.structuredContent).toEqual({
+      formatted: '{\n  "b": 1,\n  "a": [\n    true,\n    null\n  ]\n}',
+      valueType: 'object',
+      inputBytes: 23,
+      outputBytes: 45,
+    });
   });
 
   it('sorts keys at every depth and compacts with indent 0', async () => {

@@ -7,7 +7,12 @@ import {
   type AuthorizationServerMetadataCache,
   type AuthorizationServerMetadataResult,
 } from '../../../lambda/metadata/as-metadata-cache';
-import { authKitMetadata, authKitOpenIdConfiguration, startAuthKitStandIn, type AuthKitStandIn } from './fixtures/authkit-stand-in';
+import {
+  authKitMetadata,
+  authKitOpenIdConfiguration,
+  startAuthKitStandIn,
+  type AuthKitStandIn,
+} from './fixtures/authkit-stand-in';
 import { RecordingLogger } from './fixtures/recording-logger';
 
 const AS_PATH = '/.well-known/oauth-authorization-server';
@@ -55,10 +60,20 @@ describe('createAuthorizationServerMetadataCache', () => {
       const result = await cache.get('oauth-authorization-server');
 
       // Assess
-      expect(result).toEqual({ outcome: 'fetched', document: authKitMetadata(standIn.issuer), ageSeconds: 0, remainingTtlSeconds: TTL_SECONDS });
+      expect(result).toEqual({
+        outcome: 'fetched',
+        document: authKitMetadata(standIn.issuer),
+        ageSeconds: 0,
+        remainingTtlSeconds: TTL_SECONDS,
+      });
       expect(standIn.hits(AS_PATH)).toBe(1);
       const [miss] = logger.cacheEvents();
-      expect(miss).toMatchObject({ cache: 'miss', document: 'oauth-authorization-server', reason: 'cold', upstreamStatus: 200 });
+      expect(miss).toMatchObject({
+        cache: 'miss',
+        document: 'oauth-authorization-server',
+        reason: 'cold',
+        upstreamStatus: 200,
+      });
       expect(typeof miss.latencyMs).toBe('number');
     });
 
@@ -106,7 +121,8 @@ describe('createAuthorizationServerMetadataCache', () => {
       const results = await Promise.all(Array.from({ length: 25 }, () => cache.get('oauth-authorization-server')));
 
       expect(standIn.hits()).toBe(1);
-      for (const result of results) expect(result).toMatchObject({ outcome: 'fetched', document: authKitMetadata(standIn.issuer) });
+      for (const result of results)
+        expect(result).toMatchObject({ outcome: 'fetched', document: authKitMetadata(standIn.issuer) });
     });
 
     it('follows RFC 8414 for an issuer with a path: the well-known segment goes before the path', async () => {
@@ -156,7 +172,10 @@ describe('createAuthorizationServerMetadataCache', () => {
 
       await cache.get('openid-configuration');
 
-      expect(logger.cacheEvents().find((event) => event.cache === 'error')).toMatchObject({ upstreamStatus: 502, errorMessage: expect.stringContaining('HTTP 502') });
+      expect(logger.cacheEvents().find((event) => event.cache === 'error')).toMatchObject({
+        upstreamStatus: 502,
+        errorMessage: expect.stringContaining('HTTP 502'),
+      });
     });
 
     it('answers "unavailable" with a Retry-After when the server is down and nothing is cached', async () => {
@@ -165,8 +184,14 @@ describe('createAuthorizationServerMetadataCache', () => {
 
       const result = await cache.get('oauth-authorization-server');
 
-      expect(result).toMatchObject({ outcome: 'unavailable', retryAfterSeconds: COOLDOWN_SECONDS, failure: { code: 'UPSTREAM_UNREACHABLE' } });
-      expect((result as Extract<AuthorizationServerMetadataResult, { outcome: 'unavailable' }>).failure.message).toContain('ECONNREFUSED');
+      expect(result).toMatchObject({
+        outcome: 'unavailable',
+        retryAfterSeconds: COOLDOWN_SECONDS,
+        failure: { code: 'UPSTREAM_UNREACHABLE' },
+      });
+      expect(
+        (result as Extract<AuthorizationServerMetadataResult, { outcome: 'unavailable' }>).failure.message,
+      ).toContain('ECONNREFUSED');
     });
 
     it('serves the last good copy with its age when the server is down after the TTL', async () => {
@@ -177,7 +202,12 @@ describe('createAuthorizationServerMetadataCache', () => {
       advanceSeconds(TTL_SECONDS + 120);
       const result = await cache.get('oauth-authorization-server');
 
-      expect(result).toMatchObject({ outcome: 'stale', ageSeconds: TTL_SECONDS + 120, document: authKitMetadata(standIn.issuer), failure: { code: 'UPSTREAM_UNREACHABLE' } });
+      expect(result).toMatchObject({
+        outcome: 'stale',
+        ageSeconds: TTL_SECONDS + 120,
+        document: authKitMetadata(standIn.issuer),
+        failure: { code: 'UPSTREAM_UNREACHABLE' },
+      });
       expect(logger.cacheEvents().map((event) => event.cache)).toEqual(['miss', 'error', 'stale']);
     });
 
@@ -246,7 +276,8 @@ describe('createAuthorizationServerMetadataCache', () => {
       const results = await Promise.all(Array.from({ length: 10 }, () => cache.get('oauth-authorization-server')));
 
       expect(standIn.hits()).toBe(1);
-      for (const result of results) expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TIMEOUT' } });
+      for (const result of results)
+        expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TIMEOUT' } });
     });
   });
 });
@@ -262,10 +293,15 @@ async function startHostileUpstream(kind: 'huge' | 'declared-huge' | 'redirect')
   const server = createServer((request, response) => {
     if (request.url === '/moved') {
       redirectTargetHits++;
-      return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(authKitMetadata(issuer)));
+      return void response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(authKitMetadata(issuer)));
     }
     if (kind === 'redirect') return void response.writeHead(301, { location: '/moved' }).end();
-    if (kind === 'declared-huge') return void response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(TEN_MB) }).write('{');
+    if (kind === 'declared-huge')
+      return void response
+        .writeHead(200, { 'content-type': 'application/json', 'content-length': String(TEN_MB) })
+        .write('{');
     streamHuge(response);
   });
   const streamHuge = (response: ServerResponse) => {
@@ -288,23 +324,31 @@ async function startHostileUpstream(kind: 'huge' | 'declared-huge' | 'redirect')
     tenMegabytes: TEN_MB,
     bytesSent: () => bytesSent,
     redirectTargetHits: () => redirectTargetHits,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 describe('upstream answers the cache refuses to read', () => {
   const logger = new RecordingLogger();
-  const cacheFor = (issuer: string) => createAuthorizationServerMetadataCache({ issuer, timeoutMs: 2000, ttlSeconds: TTL_SECONDS, logger });
+  const cacheFor = (issuer: string) =>
+    createAuthorizationServerMetadataCache({ issuer, timeoutMs: 2000, ttlSeconds: TTL_SECONDS, logger });
 
   it('refuses a 10 MB document as UPSTREAM_TOO_LARGE, reading no further than the limit', async () => {
     const upstream = await startHostileUpstream('huge');
     try {
       const result = await cacheFor(upstream.issuer).get('oauth-authorization-server');
 
-      expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TOO_LARGE', message: expect.stringContaining(`larger than the ${MAX_AS_METADATA_BYTES} bytes accepted`) } });
+      expect(result).toMatchObject({
+        outcome: 'unavailable',
+        failure: {
+          code: 'UPSTREAM_TOO_LARGE',
+          message: expect.stringContaining(`larger than the ${MAX_AS_METADATA_BYTES} bytes accepted`),
+        },
+      });
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(upstream.bytesSent()).toBeLessThan(upstream.tenMegabytes);
     } finally {
@@ -317,7 +361,13 @@ describe('upstream answers the cache refuses to read', () => {
     try {
       const result = await cacheFor(upstream.issuer).get('oauth-authorization-server');
 
-      expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TOO_LARGE', message: expect.stringContaining(`declared a body of ${upstream.tenMegabytes} bytes`) } });
+      expect(result).toMatchObject({
+        outcome: 'unavailable',
+        failure: {
+          code: 'UPSTREAM_TOO_LARGE',
+          message: expect.stringContaining(`declared a body of ${upstream.tenMegabytes} bytes`),
+        },
+      });
     } finally {
       await upstream.close();
     }
@@ -328,7 +378,10 @@ describe('upstream answers the cache refuses to read', () => {
     try {
       const result = await cacheFor(upstream.issuer).get('openid-configuration');
 
-      expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_REDIRECT', details: { upstreamStatus: 301 } } });
+      expect(result).toMatchObject({
+        outcome: 'unavailable',
+        failure: { code: 'UPSTREAM_REDIRECT', details: { upstreamStatus: 301 } },
+      });
       expect(upstream.redirectTargetHits()).toBe(0);
     } finally {
       await upstream.close();
@@ -338,10 +391,22 @@ describe('upstream answers the cache refuses to read', () => {
 
 describe('upstreamMetadataUrl', () => {
   it.each([
-    ['https://acme.authkit.app', 'oauth-authorization-server', 'https://acme.authkit.app/.well-known/oauth-authorization-server'],
+    [
+      'https://acme.authkit.app',
+      'oauth-authorization-server',
+      'https://acme.authkit.app/.well-known/oauth-authorization-server',
+    ],
     ['https://acme.authkit.app', 'openid-configuration', 'https://acme.authkit.app/.well-known/openid-configuration'],
-    ['https://auth.example.com/tenant', 'oauth-authorization-server', 'https://auth.example.com/.well-known/oauth-authorization-server/tenant'],
-    ['https://auth.example.com/tenant', 'openid-configuration', 'https://auth.example.com/tenant/.well-known/openid-configuration'],
+    [
+      'https://auth.example.com/tenant',
+      'oauth-authorization-server',
+      'https://auth.example.com/.well-known/oauth-authorization-server/tenant',
+    ],
+    [
+      'https://auth.example.com/tenant',
+      'openid-configuration',
+      'https://auth.example.com/tenant/.well-known/openid-configuration',
+    ],
   ] as const)('locates %s %s at %s', (issuer, document, url) => {
     expect(upstreamMetadataUrl(issuer, document)).toBe(url);
   });

@@ -47,7 +47,11 @@ describe('loadMetadataConfig', () => {
   });
 
   it('leaves optional fields out when they are unset or blank', () => {
-    const config = loadMetadataConfig({ PUBLIC_BASE_URL: 'https://mcp.example.com', AUTHKIT_ISSUER: 'https://acme.authkit.app', RESOURCE_NAME: '  ' });
+    const config = loadMetadataConfig({
+      PUBLIC_BASE_URL: 'https://mcp.example.com',
+      AUTHKIT_ISSUER: 'https://acme.authkit.app',
+      RESOURCE_NAME: '  ',
+    });
 
     expect(config.scopesSupported).toEqual([]);
     expect(config).not.toHaveProperty('resourceName');
@@ -74,25 +78,67 @@ describe('loadMetadataConfig', () => {
     else expect(load).toThrow(MetadataConfigError);
   });
 
-  it.each(['https://acme.authkit.app/', 'https://Acme.AuthKit.app', 'https://acme.authkit.app:443', 'acme.authkit.app'])(
-    'normalises the issuer %j as the construct and the authorizer do',
-    (issuer) => {
-      expect(loadMetadataConfig(environment({ AUTHKIT_ISSUER: issuer })).issuer).toBe('https://acme.authkit.app');
-    },
-  );
+  it.each([
+    'https://acme.authkit.app/',
+    'https://Acme.AuthKit.app',
+    'https://acme.authkit.app:443',
+    'acme.authkit.app',
+  ])('normalises the issuer %j as the construct and the authorizer do', (issuer) => {
+    expect(loadMetadataConfig(environment({ AUTHKIT_ISSUER: issuer })).issuer).toBe('https://acme.authkit.app');
+  });
 
   it.each<[string, Record<string, string | undefined>, string, RegExp]>([
     ['the base URL is missing', { PUBLIC_BASE_URL: undefined }, 'PUBLIC_BASE_URL', /is not set/],
-    ['the base URL is plain http on a public host', { PUBLIC_BASE_URL: 'http://mcp.example.com' }, 'PUBLIC_BASE_URL', /https/],
+    [
+      'the base URL is plain http on a public host',
+      { PUBLIC_BASE_URL: 'http://mcp.example.com' },
+      'PUBLIC_BASE_URL',
+      /https/,
+    ],
     ['the issuer is missing', { AUTHKIT_ISSUER: undefined }, 'AUTHKIT_ISSUER', /is not set/],
     ['the issuer is blank', { AUTHKIT_ISSUER: '   ' }, 'AUTHKIT_ISSUER', /is not set/],
-    ['the issuer is not a host name or URL', { AUTHKIT_ISSUER: 'acme authkit app' }, 'AUTHKIT_ISSUER', /not a host name or URL/],
-    ['the issuer has a path', { AUTHKIT_ISSUER: 'https://auth.example.com/tenant' }, 'AUTHKIT_ISSUER', /without a path/],
-    ['the issuer carries a query', { AUTHKIT_ISSUER: 'https://acme.authkit.app?x=1' }, 'AUTHKIT_ISSUER', /query or fragment/],
-    ['the issuer carries credentials', { AUTHKIT_ISSUER: 'https://user:pw@acme.authkit.app' }, 'AUTHKIT_ISSUER', /credentials/],
-    ['a scope has a quote in it', { SCOPES_SUPPORTED: 'mcp:read "evil"' }, 'SCOPES_SUPPORTED', /not a valid OAuth scope/],
-    ['the documentation is not a URL', { RESOURCE_DOCUMENTATION: 'docs' }, 'RESOURCE_DOCUMENTATION', /absolute https URL/],
-    ['the documentation is plain http', { RESOURCE_DOCUMENTATION: 'http://docs.example.com' }, 'RESOURCE_DOCUMENTATION', /absolute https URL/],
+    [
+      'the issuer is not a host name or URL',
+      { AUTHKIT_ISSUER: 'acme authkit app' },
+      'AUTHKIT_ISSUER',
+      /not a host name or URL/,
+    ],
+    [
+      'the issuer has a path',
+      { AUTHKIT_ISSUER: 'https://auth.example.com/tenant' },
+      'AUTHKIT_ISSUER',
+      /without a path/,
+    ],
+    [
+      'the issuer carries a query',
+      { AUTHKIT_ISSUER: 'https://acme.authkit.app?x=1' },
+      'AUTHKIT_ISSUER',
+      /query or fragment/,
+    ],
+    [
+      'the issuer carries credentials',
+      { AUTHKIT_ISSUER: 'https://user:pw@acme.authkit.app' },
+      'AUTHKIT_ISSUER',
+      /credentials/,
+    ],
+    [
+      'a scope has a quote in it',
+      { SCOPES_SUPPORTED: 'mcp:read "evil"' },
+      'SCOPES_SUPPORTED',
+      /not a valid OAuth scope/,
+    ],
+    [
+      'the documentation is not a URL',
+      { RESOURCE_DOCUMENTATION: 'docs' },
+      'RESOURCE_DOCUMENTATION',
+      /absolute https URL/,
+    ],
+    [
+      'the documentation is plain http',
+      { RESOURCE_DOCUMENTATION: 'http://docs.example.com' },
+      'RESOURCE_DOCUMENTATION',
+      /absolute https URL/,
+    ],
     ['the TTL is zero', { AS_METADATA_TTL_SECONDS: '0' }, 'AS_METADATA_TTL_SECONDS', /from 1 to 86400/],
     ['the TTL is not a number', { AS_METADATA_TTL_SECONDS: '1h' }, 'AS_METADATA_TTL_SECONDS', /whole number/],
     ['the timeout exceeds 3 s', { AS_METADATA_TIMEOUT_MS: '3001' }, 'AS_METADATA_TIMEOUT_MS', /from 1 to 3000/],

@@ -6,8 +6,14 @@ describe('protectedResourceMetadata', () => {
   it.each([
     ['https://mcp.example.com', 'https://mcp.example.com/mcp'],
     ['https://mcp.example.com/', 'https://mcp.example.com/mcp'],
-    ['https://abc123.execute-api.us-east-1.amazonaws.com/prod', 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp'],
-    ['https://ABC123.execute-api.us-east-1.amazonaws.com/prod/', 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp'],
+    [
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod',
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp',
+    ],
+    [
+      'https://ABC123.execute-api.us-east-1.amazonaws.com/prod/',
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp',
+    ],
     ['http://localhost:8787', 'http://localhost:8787/mcp'],
   ])('publishes the resource of PUBLIC_BASE_URL=%s as exactly %s', (baseUrl, resource) => {
     // Prepare
@@ -41,7 +47,10 @@ describe('protectedResourceMetadata', () => {
   });
 
   it('omits the optional fields when they are unset, rather than sending null or empty values', () => {
-    const config = loadMetadataConfig({ PUBLIC_BASE_URL: 'https://mcp.example.com', AUTHKIT_ISSUER: 'https://acme.authkit.app' });
+    const config = loadMetadataConfig({
+      PUBLIC_BASE_URL: 'https://mcp.example.com',
+      AUTHKIT_ISSUER: 'https://acme.authkit.app',
+    });
 
     expect(protectedResourceMetadata(config)).toStrictEqual({
       resource: 'https://mcp.example.com/mcp',
@@ -55,7 +64,11 @@ describe('protectedResourceMetadata', () => {
     [['openid', 'offline_access', 'openid'], ['openid']],
     [['mcp:read'], ['mcp:read']],
   ])('never advertises offline_access, even when handed %j directly', (scopesSupported, expected) => {
-    const document = protectedResourceMetadata({ urls: serverUrls('https://mcp.example.com'), issuer: 'https://acme.authkit.app', scopesSupported });
+    const document = protectedResourceMetadata({
+      urls: serverUrls('https://mcp.example.com'),
+      issuer: 'https://acme.authkit.app',
+      scopesSupported,
+    });
 
     expect(document.scopes_supported).toEqual(expected);
   });

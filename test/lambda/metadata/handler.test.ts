@@ -1,7 +1,12 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { loadMetadataConfig, type MetadataEnvironment } from '../../../lambda/metadata/config';
 import { createMetadataHandler, type MetadataHandler } from '../../../lambda/metadata/handler';
-import { authKitMetadata, authKitOpenIdConfiguration, startAuthKitStandIn, type AuthKitStandIn } from './fixtures/authkit-stand-in';
+import {
+  authKitMetadata,
+  authKitOpenIdConfiguration,
+  startAuthKitStandIn,
+  type AuthKitStandIn,
+} from './fixtures/authkit-stand-in';
 import { RecordingLogger } from './fixtures/recording-logger';
 import { restProxyEvent } from './fixtures/rest-proxy-event';
 
@@ -46,25 +51,31 @@ describe('metadata handler (REST API proxy events)', () => {
   });
 
   describe('protected-resource metadata', () => {
-    it.each([PRM_PATH, PRM_ROOT_PATH])('serves the document at %s, cacheable and readable from any origin', async (path) => {
-      // Prepare
-      const handler = handlerFor();
+    it.each([PRM_PATH, PRM_ROOT_PATH])(
+      'serves the document at %s, cacheable and readable from any origin',
+      async (path) => {
+        // Prepare
+        const handler = handlerFor();
 
-      // Act
-      const response = await handler(restProxyEvent({ path }));
+        // Act
+        const response = await handler(restProxyEvent({ path }));
 
-      // Assess
-      expect(response.statusCode).toBe(200);
-      expect(response.headers).toMatchObject({ 'Cache-Control': 'public, max-age=300', 'Access-Control-Allow-Origin': '*' });
-      expect(bodyOf(response)).toStrictEqual({
-        resource: `${EXECUTE_API_BASE}/mcp`,
-        authorization_servers: [standIn.issuer],
-        bearer_methods_supported: ['header'],
-        scopes_supported: ['mcp:tools'],
-        resource_name: 'Acme MCP',
-      });
-      expect(standIn.hits()).toBe(0);
-    });
+        // Assess
+        expect(response.statusCode).toBe(200);
+        expect(response.headers).toMatchObject({
+          'Cache-Control': 'public, max-age=300',
+          'Access-Control-Allow-Origin': '*',
+        });
+        expect(bodyOf(response)).toStrictEqual({
+          resource: `${EXECUTE_API_BASE}/mcp`,
+          authorization_servers: [standIn.issuer],
+          bearer_methods_supported: ['header'],
+          scopes_supported: ['mcp:tools'],
+          resource_name: 'Acme MCP',
+        });
+        expect(standIn.hits()).toBe(0);
+      },
+    );
 
     it('names the custom domain resource exactly when served from a custom domain', async () => {
       const handler = handlerFor({ PUBLIC_BASE_URL: 'https://mcp.example.com' });
@@ -115,7 +126,10 @@ describe('metadata handler (REST API proxy events)', () => {
 
       expect(first.statusCode).toBe(200);
       expect(bodyOf(first)).toStrictEqual(expected(standIn.issuer));
-      expect(first.headers).toMatchObject({ 'Cache-Control': 'public, max-age=3600', 'Access-Control-Allow-Origin': '*' });
+      expect(first.headers).toMatchObject({
+        'Cache-Control': 'public, max-age=3600',
+        'Access-Control-Allow-Origin': '*',
+      });
       expect(first.headers).not.toHaveProperty('Age');
       expect(second.statusCode).toBe(200);
       expect(second.headers).toMatchObject({ 'Cache-Control': 'public, max-age=3000' });
@@ -143,8 +157,15 @@ describe('metadata handler (REST API proxy events)', () => {
       const response = await handler(restProxyEvent({ path: OIDC_PATH }));
 
       expect(response.statusCode).toBe(503);
-      expect(response.headers).toMatchObject({ 'Retry-After': '30', 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': '*' });
-      expect(bodyOf(response)).toStrictEqual({ error: 'temporarily_unavailable', error_description: expect.stringContaining(standIn.issuer) });
+      expect(response.headers).toMatchObject({
+        'Retry-After': '30',
+        'Cache-Control': 'no-store',
+        'Access-Control-Allow-Origin': '*',
+      });
+      expect(bodyOf(response)).toStrictEqual({
+        error: 'temporarily_unavailable',
+        error_description: expect.stringContaining(standIn.issuer),
+      });
     });
 
     it('answers 503 within the timeout when AuthKit is slow', async () => {
@@ -182,15 +203,21 @@ describe('metadata handler (REST API proxy events)', () => {
   });
 
   describe('everything else', () => {
-    it.each(['/', '/mcp', '/.well-known/oauth-protected-resource/other', '/.well-known/jwks.json'])('answers 404 JSON for %s', async (path) => {
-      const handler = handlerFor();
+    it.each(['/', '/mcp', '/.well-known/oauth-protected-resource/other', '/.well-known/jwks.json'])(
+      'answers 404 JSON for %s',
+      async (path) => {
+        const handler = handlerFor();
 
-      const response = await handler(restProxyEvent({ path, resource: '/{proxy+}' }));
+        const response = await handler(restProxyEvent({ path, resource: '/{proxy+}' }));
 
-      expect(response.statusCode).toBe(404);
-      expect(response.headers).toMatchObject({ 'Access-Control-Allow-Origin': '*' });
-      expect(bodyOf(response)).toStrictEqual({ error: 'not_found', error_description: expect.stringContaining(PRM_PATH) });
-    });
+        expect(response.statusCode).toBe(404);
+        expect(response.headers).toMatchObject({ 'Access-Control-Allow-Origin': '*' });
+        expect(bodyOf(response)).toStrictEqual({
+          error: 'not_found',
+          error_description: expect.stringContaining(PRM_PATH),
+        });
+      },
+    );
 
     it.each(ALL_PATHS.flatMap((path) => ['POST', 'PUT', 'PATCH', 'DELETE'].map((method) => [method, path])))(
       'answers %s %s with 405 JSON and Allow',
@@ -201,7 +228,10 @@ describe('metadata handler (REST API proxy events)', () => {
 
         expect(response.statusCode).toBe(405);
         expect(response.headers).toMatchObject({ Allow: 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Origin': '*' });
-        expect(bodyOf(response)).toStrictEqual({ error: 'method_not_allowed', error_description: expect.stringContaining(method) });
+        expect(bodyOf(response)).toStrictEqual({
+          error: 'method_not_allowed',
+          error_description: expect.stringContaining(method),
+        });
         expect(standIn.hits()).toBe(0);
       },
     );
@@ -220,7 +250,13 @@ describe('metadata handler (REST API proxy events)', () => {
     it.each(ALL_PATHS)('answers a CORS preflight for %s without calling AuthKit', async (path) => {
       const handler = handlerFor();
 
-      const response = await handler(restProxyEvent({ path, method: 'OPTIONS', headers: { Origin: 'https://inspector.example', 'Access-Control-Request-Method': 'GET' } }));
+      const response = await handler(
+        restProxyEvent({
+          path,
+          method: 'OPTIONS',
+          headers: { Origin: 'https://inspector.example', 'Access-Control-Request-Method': 'GET' },
+        }),
+      );
 
       expect(response.statusCode).toBe(204);
       expect(response.headers).toMatchObject({

@@ -41,7 +41,10 @@ describe('metadata entry file', () => {
   let outputs: jest.SpyInstance[];
 
   function structuredLogs(): Array<Record<string, unknown>> {
-    return logLines.flatMap((line) => line.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return logLines
+      .flatMap((line) => line.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
   beforeEach(async () => {
@@ -71,7 +74,11 @@ describe('metadata entry file', () => {
 
     // Assess
     expect(prm.statusCode).toBe(200);
-    expect(JSON.parse(prm.body)).toMatchObject({ resource: 'https://mcp.example.com/mcp', authorization_servers: [standIn.issuer], scopes_supported: ['mcp:tools'] });
+    expect(JSON.parse(prm.body)).toMatchObject({
+      resource: 'https://mcp.example.com/mcp',
+      authorization_servers: [standIn.issuer],
+      scopes_supported: ['mcp:tools'],
+    });
     expect(asCopy.statusCode).toBe(200);
     expect(JSON.parse(asCopy.body).issuer).toBe(standIn.issuer);
   });
@@ -82,10 +89,22 @@ describe('metadata entry file', () => {
     await handler(restProxyEvent({ path: '/.well-known/openid-configuration' }), lambdaContext);
 
     const logs = structuredLogs();
-    expect(logs).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'Metadata function configured', service: 'mcp-metadata', resource: 'https://mcp.example.com/mcp' }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'Metadata function configured',
+        service: 'mcp-metadata',
+        resource: 'https://mcp.example.com/mcp',
+      }),
+    );
     expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', ignoredScopes: ['offline_access'] }));
     const miss = logs.find((entry) => entry.cache === 'miss');
-    expect(miss).toMatchObject({ level: 'INFO', document: 'openid-configuration', upstreamStatus: 200, function_request_id: 'req-1' });
+    expect(miss).toMatchObject({
+      level: 'INFO',
+      document: 'openid-configuration',
+      upstreamStatus: 200,
+      function_request_id: 'req-1',
+    });
     expect(typeof miss?.latencyMs).toBe('number');
   });
 
@@ -95,6 +114,8 @@ describe('metadata entry file', () => {
     // The entry file is loaded in its own module registry, so its error class is not this file's: check by code.
     expect(start).toThrow(expect.objectContaining({ code: 'INVALID_METADATA_CONFIG', variable: 'AUTHKIT_ISSUER' }));
     expect(start).toThrow(/^AUTHKIT_ISSUER: is not set/);
-    expect(structuredLogs()).toContainEqual(expect.objectContaining({ level: 'CRITICAL', errorMessage: expect.stringContaining('AUTHKIT_ISSUER') }));
+    expect(structuredLogs()).toContainEqual(
+      expect.objectContaining({ level: 'CRITICAL', errorMessage: expect.stringContaining('AUTHKIT_ISSUER') }),
+    );
   });
 });

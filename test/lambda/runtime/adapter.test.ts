@@ -16,7 +16,16 @@ const DOMAIN_BASE = publicBaseOf('https://MCP.Example.com');
 const MAPPED_BASE = publicBaseOf('https://api.example.com/v1/');
 
 function event(overrides: Partial<ProxyEvent> = {}): ProxyEvent {
-  return { httpMethod: 'POST', path: '/mcp', resource: '/mcp', headers: null, multiValueHeaders: null, body: null, isBase64Encoded: false, ...overrides };
+  return {
+    httpMethod: 'POST',
+    path: '/mcp',
+    resource: '/mcp',
+    headers: null,
+    multiValueHeaders: null,
+    body: null,
+    isBase64Encoded: false,
+    ...overrides,
+  };
 }
 
 describe('public URL', () => {
@@ -28,10 +37,13 @@ describe('public URL', () => {
     expect(publicUrlOf(event(), DOMAIN_BASE)).toBe('https://mcp.example.com/mcp');
   });
 
-  it.each(['/mcp', '/v1/mcp'])('gives one URL behind a base path mapping whether or not the path %s carries the mapping', (path) => {
-    expect(publicUrlOf(event({ path }), MAPPED_BASE)).toBe('https://api.example.com/v1/mcp');
-    expect(publicUrlOf(event({ path, resource: '/{proxy+}' }), MAPPED_BASE)).toBe('https://api.example.com/v1/mcp');
-  });
+  it.each(['/mcp', '/v1/mcp'])(
+    'gives one URL behind a base path mapping whether or not the path %s carries the mapping',
+    (path) => {
+      expect(publicUrlOf(event({ path }), MAPPED_BASE)).toBe('https://api.example.com/v1/mcp');
+      expect(publicUrlOf(event({ path, resource: '/{proxy+}' }), MAPPED_BASE)).toBe('https://api.example.com/v1/mcp');
+    },
+  );
 
   it.each([
     ['the literal /mcp resource', '/mcp'],
@@ -44,12 +56,17 @@ describe('public URL', () => {
   });
 
   it('takes a literal resource as the path below the API root, whatever path the event reports', () => {
-    expect(publicUrlOf(event({ path: '/prod/mcp', resource: '/mcp', requestContext: { stage: 'prod' } }), STAGE_BASE)).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
+    expect(
+      publicUrlOf(event({ path: '/prod/mcp', resource: '/mcp', requestContext: { stage: 'prod' } }), STAGE_BASE),
+    ).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
   });
 
   it('keeps repeated query parameters, preferring the multi-value map', () => {
     const url = publicUrlOf(
-      event({ queryStringParameters: { tag: 'b' }, multiValueQueryStringParameters: { tag: ['a', 'b'], q: ['x y&z'] } }),
+      event({
+        queryStringParameters: { tag: 'b' },
+        multiValueQueryStringParameters: { tag: ['a', 'b'], q: ['x y&z'] },
+      }),
       DOMAIN_BASE,
     );
     expect(new URL(url).searchParams.getAll('tag')).toEqual(['a', 'b']);
@@ -57,7 +74,9 @@ describe('public URL', () => {
   });
 
   it('falls back to the single-value query map', () => {
-    expect(publicUrlOf(event({ queryStringParameters: { a: '1' } }), DOMAIN_BASE)).toBe('https://mcp.example.com/mcp?a=1');
+    expect(publicUrlOf(event({ queryStringParameters: { a: '1' } }), DOMAIN_BASE)).toBe(
+      'https://mcp.example.com/mcp?a=1',
+    );
   });
 });
 
@@ -77,7 +96,10 @@ describe('event → Request', () => {
   });
 
   it('keeps a header whatever its name, __proto__ included', () => {
-    const request = requestFromProxyEvent(event({ headers: { ['__proto__']: 'kept', 'X-Plain': 'also kept' } }), STAGE_BASE);
+    const request = requestFromProxyEvent(
+      event({ headers: { ['__proto__']: 'kept', 'X-Plain': 'also kept' } }),
+      STAGE_BASE,
+    );
     expect(request.headers.get('__proto__')).toBe('kept');
     expect(request.headers.get('x-plain')).toBe('also kept');
   });
@@ -94,7 +116,9 @@ describe('event → Request', () => {
   });
 
   it('refuses a GET with a body', () => {
-    expect(() => requestFromProxyEvent(event({ httpMethod: 'GET', body: 'x' }), STAGE_BASE)).toThrow(InvalidProxyEventError);
+    expect(() => requestFromProxyEvent(event({ httpMethod: 'GET', body: 'x' }), STAGE_BASE)).toThrow(
+      InvalidProxyEventError,
+    );
   });
 
   it('refuses a header value fetch cannot carry, naming the header', () => {
@@ -102,7 +126,11 @@ describe('event → Request', () => {
   });
 
   it('leaves the body out when asked, keeping method, URL and headers', () => {
-    const request = requestFromProxyEvent(event({ headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' }), STAGE_BASE, { withoutBody: true });
+    const request = requestFromProxyEvent(
+      event({ headers: { 'Content-Type': 'application/json' }, body: '{"a":1}' }),
+      STAGE_BASE,
+      { withoutBody: true },
+    );
     expect(request.body).toBeNull();
     expect(request.method).toBe('POST');
     expect(request.url).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp');
@@ -113,7 +141,12 @@ describe('event → Request', () => {
 describe('event body as text', () => {
   it.each<[string, Partial<ProxyEvent>, string, number]>([
     ['a text body, counting UTF-8 bytes', { body: '{"name":"Zoë ✓"}' }, '{"name":"Zoë ✓"}', 19],
-    ['a base64 body, decoded', { body: Buffer.from('{"a":"é"}').toString('base64'), isBase64Encoded: true }, '{"a":"é"}', 10],
+    [
+      'a base64 body, decoded',
+      { body: Buffer.from('{"a":"é"}').toString('base64'), isBase64Encoded: true },
+      '{"a":"é"}',
+      10,
+    ],
     ['no body', { body: null }, '', 0],
     ['an empty body', { body: '' }, '', 0],
   ])('reads %s', (_case, overrides, text, byteLength) => {
@@ -124,12 +157,19 @@ describe('event body as text', () => {
 describe('Response → result', () => {
   it('keeps a JSON body as text', async () => {
     const result = await proxyResultFromResponse(Response.json({ ok: true }, { status: 201 }));
-    expect(result).toEqual({ statusCode: 201, multiValueHeaders: { 'content-type': ['application/json'] }, body: '{"ok":true}', isBase64Encoded: false });
+    expect(result).toEqual({
+      statusCode: 201,
+      multiValueHeaders: { 'content-type': ['application/json'] },
+      body: '{"ok":true}',
+      isBase64Encoded: false,
+    });
   });
 
   it('base64-encodes a binary body', async () => {
     const bytes = Buffer.from([1, 2, 250]);
-    const result = await proxyResultFromResponse(new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+    const result = await proxyResultFromResponse(
+      new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }),
+    );
     expect(result.isBase64Encoded).toBe(true);
     expect(Buffer.from(result.body, 'base64')).toEqual(bytes);
   });
@@ -139,12 +179,19 @@ describe('Response → result', () => {
     headers.append('Set-Cookie', 'a=1');
     headers.append('Set-Cookie', 'b=2');
     const result = await proxyResultFromResponse(new Response(null, { status: 204, headers }));
-    expect(result).toEqual({ statusCode: 204, multiValueHeaders: { 'set-cookie': ['a=1', 'b=2'] }, body: '', isBase64Encoded: false });
+    expect(result).toEqual({
+      statusCode: 204,
+      multiValueHeaders: { 'set-cookie': ['a=1', 'b=2'] },
+      body: '',
+      isBase64Encoded: false,
+    });
   });
 });
 
 // Header names as API Gateway may deliver them (any case); values HTTP allows, without edge whitespace.
-const headerName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/).filter((n) => n.toLowerCase() !== 'content-length');
+const headerName = fc
+  .stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/)
+  .filter((n) => n.toLowerCase() !== 'content-length');
 const headerValue = fc.stringMatching(/^[!-~]([ -~]{0,30}[!-~])?$/);
 const queryText = fc.string({ unit: 'grapheme', maxLength: 12 });
 // Dot segments are excluded: URLs resolve them away, and clients never send them to API Gateway.
@@ -162,7 +209,10 @@ describe('an event stream', () => {
         cancelled = true;
       },
     });
-    const response = new Response(endless, { status: 200, headers: { 'Content-Type': 'Text/Event-Stream; charset=utf-8' } });
+    const response = new Response(endless, {
+      status: 200,
+      headers: { 'Content-Type': 'Text/Event-Stream; charset=utf-8' },
+    });
 
     // Act
     let timer: NodeJS.Timeout | undefined;
@@ -192,7 +242,11 @@ describe('round trips (fast-check, fixed seed)', () => {
         fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET'),
         fc.array(pathSegment, { minLength: 1, maxLength: 3 }),
         fc.dictionary(headerName, fc.array(headerValue, { minLength: 1, maxLength: 3 }), { maxKeys: 5 }),
-        fc.dictionary(queryText.filter((k) => k !== ''), fc.array(queryText, { minLength: 1, maxLength: 3 }), { maxKeys: 4 }),
+        fc.dictionary(
+          queryText.filter((k) => k !== ''),
+          fc.array(queryText, { minLength: 1, maxLength: 3 }),
+          { maxKeys: 4 },
+        ),
         fc.uint8Array({ maxLength: 64 }),
         fc.boolean(),
         fc.constantFrom(STAGE_BASE, DOMAIN_BASE, MAPPED_BASE),
@@ -203,9 +257,17 @@ describe('round trips (fast-check, fixed seed)', () => {
             httpMethod: method,
             resource: '/{proxy+}',
             path: `/${segments.join('/')}`,
-            multiValueHeaders: { ...headers, 'content-type': [binary ? 'application/octet-stream' : 'application/json'] },
+            multiValueHeaders: {
+              ...headers,
+              'content-type': [binary ? 'application/octet-stream' : 'application/json'],
+            },
             multiValueQueryStringParameters: query,
-            body: body.length === 0 ? null : binary ? Buffer.from(body).toString('base64') : Buffer.from(body).toString('utf8'),
+            body:
+              body.length === 0
+                ? null
+                : binary
+                  ? Buffer.from(body).toString('base64')
+                  : Buffer.from(body).toString('utf8'),
             isBase64Encoded: body.length > 0 && binary,
           });
           const request = requestFromProxyEvent(original, base);
@@ -216,12 +278,18 @@ describe('round trips (fast-check, fixed seed)', () => {
           const expectedHeaders = new Map<string, string>();
           for (const [name, values] of Object.entries(original.multiValueHeaders ?? {})) {
             const key = name.toLowerCase();
-            expectedHeaders.set(key, [expectedHeaders.get(key), ...(values ?? [])].filter((v) => v !== undefined).join(', '));
+            expectedHeaders.set(
+              key,
+              [expectedHeaders.get(key), ...(values ?? [])].filter((v) => v !== undefined).join(', '),
+            );
           }
           expect(back.headers).toEqual(Object.fromEntries(expectedHeaders));
           const expectedQuery = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [...v]]));
           expect(back.multiValueQueryStringParameters ?? {}).toEqual(expectedQuery);
-          const backBytes = back.body === null || back.body === undefined ? Buffer.alloc(0) : Buffer.from(back.body, back.isBase64Encoded ? 'base64' : 'utf8');
+          const backBytes =
+            back.body === null || back.body === undefined
+              ? Buffer.alloc(0)
+              : Buffer.from(back.body, back.isBase64Encoded ? 'base64' : 'utf8');
           expect(backBytes).toEqual(Buffer.from(body));
         },
       ),
@@ -233,12 +301,20 @@ describe('round trips (fast-check, fixed seed)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(200, 201, 202, 400, 401, 403, 404, 405, 406, 413, 415, 500, 503),
-        fc.dictionary(headerName.filter((n) => n.toLowerCase() !== 'content-type'), fc.array(headerValue, { minLength: 1, maxLength: 3 }), { maxKeys: 5 }),
+        fc.dictionary(
+          headerName.filter((n) => n.toLowerCase() !== 'content-type'),
+          fc.array(headerValue, { minLength: 1, maxLength: 3 }),
+          { maxKeys: 5 },
+        ),
         fc.array(headerValue, { maxLength: 3 }),
-        fc.oneof(fc.uint8Array({ maxLength: 64 }).map((b) => ({ type: 'application/octet-stream', bytes: Buffer.from(b) })), fc.json().map((j) => ({ type: 'application/json', bytes: Buffer.from(j) }))),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }).map((b) => ({ type: 'application/octet-stream', bytes: Buffer.from(b) })),
+          fc.json().map((j) => ({ type: 'application/json', bytes: Buffer.from(j) })),
+        ),
         async (status, headers, cookies, payload) => {
           const original = new Headers({ 'content-type': payload.type });
-          for (const [name, values] of Object.entries(headers)) for (const value of values) original.append(name, value);
+          for (const [name, values] of Object.entries(headers))
+            for (const value of values) original.append(name, value);
           for (const cookie of cookies) original.append('set-cookie', cookie);
           const result = await proxyResultFromResponse(new Response(payload.bytes, { status, headers: original }));
           const back = responseFromProxyResult(result);

@@ -1,4 +1,10 @@
-import { authInfoFromAuthorizer, bearerTokenOf, callerOf, missingScopes, type IdentitySource } from '../../../lambda/runtime/auth-info';
+import {
+  authInfoFromAuthorizer,
+  bearerTokenOf,
+  callerOf,
+  missingScopes,
+  type IdentitySource,
+} from '../../../lambda/runtime/auth-info';
 import { ExpiredTokenError, MissingIdentityError, NoCallerError } from '../../../lambda/runtime/errors';
 import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 
@@ -59,12 +65,24 @@ describe('expiry, checked on every request', () => {
     ['exactly at the tolerance', NOW - 30, 30],
     ['a second ago with no tolerance', NOW - 1, 0],
   ])('refuses a token that expired %s', (_case, exp, tolerance) => {
-    const act = () => authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(exp) }), nowSeconds: NOW, clockToleranceSeconds: tolerance }));
+    const act = () =>
+      authInfoFromAuthorizer(
+        source({
+          authorizer: authorizerContext({ exp: String(exp) }),
+          nowSeconds: NOW,
+          clockToleranceSeconds: tolerance,
+        }),
+      );
     expect(act).toThrow(ExpiredTokenError);
     try {
       act();
     } catch (error) {
-      expect(error).toMatchObject({ code: 'TOKEN_EXPIRED', sub: 'user_01H', expiresAt: exp, clockToleranceSeconds: tolerance });
+      expect(error).toMatchObject({
+        code: 'TOKEN_EXPIRED',
+        sub: 'user_01H',
+        expiresAt: exp,
+        clockToleranceSeconds: tolerance,
+      });
       expect((error as Error).message).toContain(new Date(exp * 1000).toISOString());
       expect((error as Error).message).not.toContain(TOKEN);
     }
@@ -74,22 +92,35 @@ describe('expiry, checked on every request', () => {
     ['expires in an hour', NOW + 3600, 30],
     ['expired inside the clock tolerance', NOW - 29, 30],
   ])('accepts a token that %s', (_case, exp, tolerance) => {
-    const info = authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(exp) }), nowSeconds: NOW, clockToleranceSeconds: tolerance }));
+    const info = authInfoFromAuthorizer(
+      source({
+        authorizer: authorizerContext({ exp: String(exp) }),
+        nowSeconds: NOW,
+        clockToleranceSeconds: tolerance,
+      }),
+    );
     expect(info.expiresAt).toBe(exp);
   });
 
   it('uses the real clock and a 30-second tolerance by default', () => {
     const past = Math.floor(Date.now() / 1000) - 60;
-    expect(() => authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(past) }) }))).toThrow(ExpiredTokenError);
+    expect(() => authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(past) }) }))).toThrow(
+      ExpiredTokenError,
+    );
     const recent = Math.floor(Date.now() / 1000) - 10;
-    expect(authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(recent) }) })).expiresAt).toBe(recent);
+    expect(authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(recent) }) })).expiresAt).toBe(
+      recent,
+    );
   });
 });
 
 describe('bearerTokenOf', () => {
-  it.each(['Bearer abc', 'bearer abc', 'BEARER   abc  '])('reads the token of %j (scheme is case-insensitive)', (header) => {
-    expect(bearerTokenOf(header)).toBe('abc');
-  });
+  it.each(['Bearer abc', 'bearer abc', 'BEARER   abc  '])(
+    'reads the token of %j (scheme is case-insensitive)',
+    (header) => {
+      expect(bearerTokenOf(header)).toBe('abc');
+    },
+  );
 
   it.each([undefined, '', 'Bearer', 'Bearer a b', 'Token abc'])('finds none in %j', (header) => {
     expect(bearerTokenOf(header)).toBeUndefined();
@@ -99,7 +130,14 @@ describe('bearerTokenOf', () => {
 describe('callerOf', () => {
   it('gives a tool the caller without the token', () => {
     const caller = callerOf(authInfoFromAuthorizer(source()));
-    expect(caller).toEqual({ sub: 'user_01H', orgId: 'org_01O', clientId: 'client_01C', scopes: ['openid', 'profile', 'email'], expiresAt: 1900000000, sessionId: 'session_01S' });
+    expect(caller).toEqual({
+      sub: 'user_01H',
+      orgId: 'org_01O',
+      clientId: 'client_01C',
+      scopes: ['openid', 'profile', 'email'],
+      expiresAt: 1900000000,
+      sessionId: 'session_01S',
+    });
     expect(JSON.stringify(caller)).not.toContain(TOKEN);
   });
 

@@ -1,4 +1,11 @@
-import { allowedOriginOf, DEFAULT_LISTEN_MAX_SECONDS, DEFAULT_MAX_BODY_BYTES, isOriginAllowed, readOrigins, readRuntimeSettings } from '../../../lambda/runtime/config';
+import {
+  allowedOriginOf,
+  DEFAULT_LISTEN_MAX_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  isOriginAllowed,
+  readOrigins,
+  readRuntimeSettings,
+} from '../../../lambda/runtime/config';
 import { RuntimeConfigError } from '../../../lambda/runtime/errors';
 
 const BASE = { PUBLIC_BASE_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod' };
@@ -23,11 +30,16 @@ describe('readRuntimeSettings', () => {
 
   it('reads LISTEN_MAX_SECONDS, the option winning', () => {
     expect(readRuntimeSettings({}, { ...BASE, LISTEN_MAX_SECONDS: '60' }).listenMaxSeconds).toBe(60);
-    expect(readRuntimeSettings({ listenMaxSeconds: 5 }, { ...BASE, LISTEN_MAX_SECONDS: '60' }).listenMaxSeconds).toBe(5);
+    expect(readRuntimeSettings({ listenMaxSeconds: 5 }, { ...BASE, LISTEN_MAX_SECONDS: '60' }).listenMaxSeconds).toBe(
+      5,
+    );
   });
 
   it('lets options win over the environment', () => {
-    const settings = readRuntimeSettings({ publicBaseUrl: 'http://localhost:8787', maxBodyBytes: 10, allowedOrigins: ['https://a.example'] }, { ...BASE, MAX_BODY_BYTES: '99' });
+    const settings = readRuntimeSettings(
+      { publicBaseUrl: 'http://localhost:8787', maxBodyBytes: 10, allowedOrigins: ['https://a.example'] },
+      { ...BASE, MAX_BODY_BYTES: '99' },
+    );
     expect(settings.urls.resource).toBe('http://localhost:8787/mcp');
     expect(settings.maxBodyBytes).toBe(10);
     expect(settings.origins.any).toBe(false);
@@ -36,22 +48,49 @@ describe('readRuntimeSettings', () => {
   it('reads the clock tolerance from CLOCK_TOLERANCE_SECONDS, 30 s by default, the option winning', () => {
     expect(readRuntimeSettings({}, BASE).clockToleranceSeconds).toBe(30);
     expect(readRuntimeSettings({}, { ...BASE, CLOCK_TOLERANCE_SECONDS: '45' }).clockToleranceSeconds).toBe(45);
-    expect(readRuntimeSettings({ clockToleranceSeconds: 0 }, { ...BASE, CLOCK_TOLERANCE_SECONDS: '45' }).clockToleranceSeconds).toBe(0);
+    expect(
+      readRuntimeSettings({ clockToleranceSeconds: 0 }, { ...BASE, CLOCK_TOLERANCE_SECONDS: '45' })
+        .clockToleranceSeconds,
+    ).toBe(0);
   });
 
   it.each<[string, Record<string, string>, RegExp]>([
     ['a missing PUBLIC_BASE_URL', {}, /PUBLIC_BASE_URL is not set/],
-    ['a plain-http PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'http://mcp.example.com' }, /PUBLIC_BASE_URL is invalid.*https/],
+    [
+      'a plain-http PUBLIC_BASE_URL',
+      { PUBLIC_BASE_URL: 'http://mcp.example.com' },
+      /PUBLIC_BASE_URL is invalid.*https/,
+    ],
     ['a relative PUBLIC_BASE_URL', { PUBLIC_BASE_URL: '/prod' }, /PUBLIC_BASE_URL is invalid/],
-    ['a negative MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '-5' }, /MAX_BODY_BYTES: "-5" is not a whole number from 1 to/],
-    ['a CLOCK_TOLERANCE_SECONDS above 5 minutes', { ...BASE, CLOCK_TOLERANCE_SECONDS: '301' }, /CLOCK_TOLERANCE_SECONDS: "301" is not a whole number from 0 to 300/],
-    ['a word for CLOCK_TOLERANCE_SECONDS', { ...BASE, CLOCK_TOLERANCE_SECONDS: 'half a minute' }, /CLOCK_TOLERANCE_SECONDS/],
+    [
+      'a negative MAX_BODY_BYTES',
+      { ...BASE, MAX_BODY_BYTES: '-5' },
+      /MAX_BODY_BYTES: "-5" is not a whole number from 1 to/,
+    ],
+    [
+      'a CLOCK_TOLERANCE_SECONDS above 5 minutes',
+      { ...BASE, CLOCK_TOLERANCE_SECONDS: '301' },
+      /CLOCK_TOLERANCE_SECONDS: "301" is not a whole number from 0 to 300/,
+    ],
+    [
+      'a word for CLOCK_TOLERANCE_SECONDS',
+      { ...BASE, CLOCK_TOLERANCE_SECONDS: 'half a minute' },
+      /CLOCK_TOLERANCE_SECONDS/,
+    ],
     ['a fractional MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1.5' }, /MAX_BODY_BYTES/],
     ['a word for MAX_BODY_BYTES', { ...BASE, MAX_BODY_BYTES: '1MB' }, /MAX_BODY_BYTES/],
     ['an ALLOWED_ORIGINS entry with a path', { ...BASE, ALLOWED_ORIGINS: 'https://a.example/app' }, /ALLOWED_ORIGINS/],
     ['an ALLOWED_ORIGINS entry that is no hostname', { ...BASE, ALLOWED_ORIGINS: 'not a host' }, /ALLOWED_ORIGINS/],
-    ['an unknown RESPONSE_TRANSFER_MODE', { ...BASE, RESPONSE_TRANSFER_MODE: 'CHUNKED' }, /RESPONSE_TRANSFER_MODE: "CHUNKED" is neither STREAM nor BUFFERED/],
-    ['a LISTEN_MAX_SECONDS past 15 minutes', { ...BASE, LISTEN_MAX_SECONDS: '901' }, /LISTEN_MAX_SECONDS: "901" is not a whole number from 1 to 900/],
+    [
+      'an unknown RESPONSE_TRANSFER_MODE',
+      { ...BASE, RESPONSE_TRANSFER_MODE: 'CHUNKED' },
+      /RESPONSE_TRANSFER_MODE: "CHUNKED" is neither STREAM nor BUFFERED/,
+    ],
+    [
+      'a LISTEN_MAX_SECONDS past 15 minutes',
+      { ...BASE, LISTEN_MAX_SECONDS: '901' },
+      /LISTEN_MAX_SECONDS: "901" is not a whole number from 1 to 900/,
+    ],
   ])('fails on %s, naming the variable', (_case, env, message) => {
     expect(() => readRuntimeSettings({}, env)).toThrow(RuntimeConfigError);
     expect(() => readRuntimeSettings({}, env)).toThrow(message);

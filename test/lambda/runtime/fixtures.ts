@@ -3,7 +3,13 @@
  * messages of both protocol eras, and a capture of the Powertools log lines.
  */
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult, type ProxyEvent, type ProxyResult } from '../../../lambda/runtime/adapter';
+import {
+  proxyEventFromRequest,
+  publicBaseOf,
+  responseFromProxyResult,
+  type ProxyEvent,
+  type ProxyResult,
+} from '../../../lambda/runtime/adapter';
 
 export const PUBLIC_BASE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
 export const RESOURCE = `${PUBLIC_BASE_URL}/mcp`;
@@ -25,7 +31,9 @@ export function authorizerContext(overrides: Record<string, string | undefined> 
     integrationLatency: '12',
     ...overrides,
   };
-  return Object.fromEntries(Object.entries(context).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(context).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
 export interface McpEventOptions {
@@ -66,16 +74,33 @@ export function mcpEvent(body: unknown, options: McpEventOptions = {}): ProxyEve
 }
 
 export function initialize(protocolVersion: string, id: number | string = 1): unknown {
-  return { jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test-client', version: '1.0.0' } } };
+  return {
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test-client', version: '1.0.0' } },
+  };
 }
 
 /** A 2025-era request (after initialize, the client sends MCP-Protocol-Version). */
-export function legacyRequest(method: string, params: Record<string, unknown> | undefined, version = '2025-11-25', id: number | string = 2): { body: unknown; headers: Record<string, string> } {
-  return { body: { jsonrpc: '2.0', id, method, ...(params ? { params } : {}) }, headers: { 'MCP-Protocol-Version': version } };
+export function legacyRequest(
+  method: string,
+  params: Record<string, unknown> | undefined,
+  version = '2025-11-25',
+  id: number | string = 2,
+): { body: unknown; headers: Record<string, string> } {
+  return {
+    body: { jsonrpc: '2.0', id, method, ...(params ? { params } : {}) },
+    headers: { 'MCP-Protocol-Version': version },
+  };
 }
 
 /** A 2026-07-28 request: the per-request `_meta` envelope plus the standard headers. */
-export function modernRequest(method: string, params: Record<string, unknown> = {}, id: number | string = 3): { body: unknown; headers: Record<string, string> } {
+export function modernRequest(
+  method: string,
+  params: Record<string, unknown> = {},
+  id: number | string = 3,
+): { body: unknown; headers: Record<string, string> } {
   const envelope = {
     'io.modelcontextprotocol/protocolVersion': MODERN,
     'io.modelcontextprotocol/clientInfo': { name: 'test-client', version: '1.0.0' },
@@ -89,7 +114,11 @@ export function modernRequest(method: string, params: Record<string, unknown> = 
 export interface JsonRpcReply {
   readonly jsonrpc: '2.0';
   readonly id: string | number | null;
-  readonly result?: Record<string, unknown> & { content?: { type: string; text: string }[]; structuredContent?: Record<string, unknown>; isError?: boolean };
+  readonly result?: Record<string, unknown> & {
+    content?: { type: string; text: string }[];
+    structuredContent?: Record<string, unknown>;
+    isError?: boolean;
+  };
   readonly error?: { code: number; message: string; data?: Record<string, unknown> };
 }
 
@@ -108,7 +137,10 @@ export function captureLogs(): { lines: () => Record<string, unknown>[]; raw: ()
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     return true;
   };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(record), jest.spyOn(process.stderr, 'write').mockImplementation(record)];
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(record),
+    jest.spyOn(process.stderr, 'write').mockImplementation(record),
+  ];
   const raw = () => chunks.join('');
   return {
     raw,
@@ -132,7 +164,10 @@ export function inProcessTransport(
 ): StreamableHTTPClientTransport {
   const base = publicBaseOf(PUBLIC_BASE_URL);
   return new StreamableHTTPClientTransport(new URL(RESOURCE), {
-    fetch: async (url, init) => responseFromProxyResult((await handler(await proxyEventFromRequest(new Request(url, init), base, { authorizer }))) as ProxyResult),
+    fetch: async (url, init) =>
+      responseFromProxyResult(
+        (await handler(await proxyEventFromRequest(new Request(url, init), base, { authorizer }))) as ProxyResult,
+      ),
     requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
   });
 }

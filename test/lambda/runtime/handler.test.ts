@@ -2,7 +2,11 @@ import { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { callerOf } from '../../../lambda/runtime/auth-info';
-import { createMcpLambdaHandler, type McpLambdaHandlerOptions, type McpLambdaRequestContext } from '../../../lambda/runtime/handler';
+import {
+  createMcpLambdaHandler,
+  type McpLambdaHandlerOptions,
+  type McpLambdaRequestContext,
+} from '../../../lambda/runtime/handler';
 import { RuntimeConfigError } from '../../../lambda/runtime/errors';
 import {
   authorizerContext,
@@ -66,7 +70,11 @@ describe('initialize and discovery', () => {
     expect(result.multiValueHeaders['content-type']).toEqual(['application/json']);
     const reply = replyOf(result);
     expect(reply.id).toBe(1);
-    expect(reply.result).toMatchObject({ protocolVersion: version, serverInfo: { name: 'runtime-test', version: '9.9.9' }, capabilities: { tools: {} } });
+    expect(reply.result).toMatchObject({
+      protocolVersion: version,
+      serverInfo: { name: 'runtime-test', version: '9.9.9' },
+      capabilities: { tools: {} },
+    });
     expect(result.multiValueHeaders['mcp-session-id']).toBeUndefined();
   });
 
@@ -85,7 +93,12 @@ describe('initialize and discovery', () => {
   });
 
   it('acknowledges notifications/initialized with 202 and no body', async () => {
-    const result = await handler(mcpEvent({ jsonrpc: '2.0', method: 'notifications/initialized' }, { headers: { 'MCP-Protocol-Version': '2025-06-18' } }));
+    const result = await handler(
+      mcpEvent(
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { headers: { 'MCP-Protocol-Version': '2025-06-18' } },
+      ),
+    );
     expect(result.statusCode).toBe(202);
     expect(result.body).toBe('');
   });
@@ -109,7 +122,11 @@ describe('tools', () => {
   ])('lists the tools for a %s client', async (_era, build) => {
     const { body, headers } = build();
     const reply = replyOf(await handler(mcpEvent(body, { headers })));
-    expect((reply.result?.tools as { name: string }[]).map((t) => t.name).sort()).toEqual(['delete_note', 'explode', 'whoami']);
+    expect((reply.result?.tools as { name: string }[]).map((t) => t.name).sort()).toEqual([
+      'delete_note',
+      'explode',
+      'whoami',
+    ]);
   });
 
   it.each([
@@ -171,7 +188,10 @@ describe('per-tool scopes', () => {
   const handler = handlerWith();
 
   it.each([
-    ['2025-11-25', () => legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n1' } }, '2025-11-25', 41)],
+    [
+      '2025-11-25',
+      () => legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n1' } }, '2025-11-25', 41),
+    ],
     ['2026-07-28', () => modernRequest('tools/call', { name: 'delete_note', arguments: { id: 'n1' } }, 41)],
   ])('refuses a tool whose scopes the caller lacks, before it runs (%s)', async (_era, build) => {
     const { body, headers } = build();
@@ -183,14 +203,21 @@ describe('per-tool scopes', () => {
     const reply = replyOf(result);
     expect(reply.id).toBe(41);
     expect(reply.error?.message).toContain('insufficient_scope');
-    expect(reply.error?.data).toEqual({ error: 'insufficient_scope', tool: 'delete_note', requiredScopes: ['notes:write'], missingScopes: ['notes:write'] });
+    expect(reply.error?.data).toEqual({
+      error: 'insufficient_scope',
+      tool: 'delete_note',
+      requiredScopes: ['notes:write'],
+      missingScopes: ['notes:write'],
+    });
     expect(sideEffects).toEqual([]);
     expect(factoryCalls).toEqual([]);
   });
 
   it('runs the tool when the caller holds the scopes', async () => {
     const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n2' } });
-    const result = await handler(mcpEvent(body, { headers, authorizer: authorizerContext({ scope: 'openid notes:write' }) }));
+    const result = await handler(
+      mcpEvent(body, { headers, authorizer: authorizerContext({ scope: 'openid notes:write' }) }),
+    );
     expect(result.statusCode).toBe(200);
     expect(replyOf(result).result?.content?.[0].text).toBe('deleted n2');
     expect(sideEffects).toEqual(['deleted n2']);
@@ -199,7 +226,9 @@ describe('per-tool scopes', () => {
   it('names only the missing scopes', async () => {
     const scoped = handlerWith({ toolScopes: { delete_note: ['notes:read', 'notes:write'] } });
     const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n3' } });
-    const reply = replyOf(await scoped(mcpEvent(body, { headers, authorizer: authorizerContext({ scope: 'notes:read' }) })));
+    const reply = replyOf(
+      await scoped(mcpEvent(body, { headers, authorizer: authorizerContext({ scope: 'notes:read' }) })),
+    );
     expect(reply.error?.data?.missingScopes).toEqual(['notes:write']);
     expect(sideEffects).toEqual([]);
   });
@@ -221,7 +250,9 @@ describe('identity', () => {
     const result = await handler(mcpEvent(body, { ...options, headers: { ...headers, ...options.headers } }));
     expect(result.statusCode).toBe(401);
     expect(result.multiValueHeaders['content-type']).toEqual(['application/json']);
-    expect(result.multiValueHeaders['www-authenticate']).toEqual([`Bearer resource_metadata="${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp"`]);
+    expect(result.multiValueHeaders['www-authenticate']).toEqual([
+      `Bearer resource_metadata="${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp"`,
+    ]);
     expect(replyOf(result).error?.code).toBe(-32000);
     expect(sideEffects).toEqual([]);
     expect(factoryCalls).toEqual([]);
@@ -231,13 +262,19 @@ describe('identity', () => {
     // Prepare: expired 4 minutes ago, still inside API Gateway's default 5-minute authorizer cache.
     const expiredAt = Math.floor(Date.now() / 1000) - 240;
     const logs = captureLogs();
-    const logged = createMcpLambdaHandler(testServer, { publicBaseUrl: PUBLIC_BASE_URL, toolScopes: { delete_note: ['notes:write'] }, logger: new Logger({ serviceName: 'mcp-test' }) });
+    const logged = createMcpLambdaHandler(testServer, {
+      publicBaseUrl: PUBLIC_BASE_URL,
+      toolScopes: { delete_note: ['notes:write'] },
+      logger: new Logger({ serviceName: 'mcp-test' }),
+    });
     const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n5' } });
 
     // Act
     let result;
     try {
-      result = await logged(mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(expiredAt), scope: 'notes:write' }) }));
+      result = await logged(
+        mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(expiredAt), scope: 'notes:write' }) }),
+      );
     } finally {
       logs.restore();
     }
@@ -248,7 +285,11 @@ describe('identity', () => {
     expect(result.multiValueHeaders['www-authenticate']).toEqual([
       `Bearer error="invalid_token", error_description="The access token has expired", resource_metadata="${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp"`,
     ]);
-    expect(replyOf(result).error).toEqual({ code: -32000, message: 'Unauthorized: The access token has expired', data: { error: 'invalid_token', error_description: 'The access token has expired' } });
+    expect(replyOf(result).error).toEqual({
+      code: -32000,
+      message: 'Unauthorized: The access token has expired',
+      data: { error: 'invalid_token', error_description: 'The access token has expired' },
+    });
     expect(sideEffects).toEqual([]);
     expect(factoryCalls).toEqual([]);
     const line = logs.lines().find((l) => l.message === 'mcp request');
@@ -260,7 +301,9 @@ describe('identity', () => {
   it('serves a token within the clock tolerance of its expiry', async () => {
     const { body, headers } = legacyRequest('tools/call', { name: 'whoami', arguments: {} });
     const justExpired = Math.floor(Date.now() / 1000) - 5;
-    const result = await handler(mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(justExpired) }) }));
+    const result = await handler(
+      mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(justExpired) }) }),
+    );
     expect(result.statusCode).toBe(200);
     expect(replyOf(result).result?.structuredContent).toMatchObject({ sub: 'user_01H', expiresAt: justExpired });
   });
@@ -272,19 +315,56 @@ describe('bad input never yields a 5xx', () => {
   it.each([
     ['malformed JSON', mcpEvent(undefined, { rawBody: '{"jsonrpc":"2.0",' }), 400, -32700],
     ['an empty body', mcpEvent(undefined, { rawBody: '' }), 400, -32700],
-    ['a non-JSON Content-Type', mcpEvent(initialize('2025-06-18'), { headers: { 'Content-Type': 'text/plain' } }), 415, -32000],
-    ['a missing Content-Type', mcpEvent(initialize('2025-06-18'), { headers: { 'Content-Type': undefined } }), 415, -32000],
+    [
+      'a non-JSON Content-Type',
+      mcpEvent(initialize('2025-06-18'), { headers: { 'Content-Type': 'text/plain' } }),
+      415,
+      -32000,
+    ],
+    [
+      'a missing Content-Type',
+      mcpEvent(initialize('2025-06-18'), { headers: { 'Content-Type': undefined } }),
+      415,
+      -32000,
+    ],
     ['a missing Accept', mcpEvent(initialize('2025-06-18'), { headers: { Accept: undefined } }), 406, -32000],
-    ['an Accept without text/event-stream', mcpEvent(initialize('2025-06-18'), { headers: { Accept: 'application/json' } }), 406, -32000],
-    ['an oversized body', mcpEvent({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(4096) } }), 413, -32000],
+    [
+      'an Accept without text/event-stream',
+      mcpEvent(initialize('2025-06-18'), { headers: { Accept: 'application/json' } }),
+      406,
+      -32000,
+    ],
+    [
+      'an oversized body',
+      mcpEvent({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(4096) } }),
+      413,
+      -32000,
+    ],
     ['a JSON-RPC batch', mcpEvent([initialize('2025-06-18', 1), initialize('2025-06-18', 2)]), 400, -32600],
     ['a JSON value that is not a JSON-RPC message', mcpEvent({ hello: 'world' }), 400, -32600],
-    ['an unsupported MCP-Protocol-Version (2025 era)', mcpEvent(legacyRequest('tools/list', undefined, '1999-01-01').body, { headers: { 'MCP-Protocol-Version': '1999-01-01' } }), 400, -32000],
-    ['a modern revision header without the envelope', mcpEvent(legacyRequest('tools/list', undefined).body, { headers: { 'MCP-Protocol-Version': MODERN } }), 400, -32602],
+    [
+      'an unsupported MCP-Protocol-Version (2025 era)',
+      mcpEvent(legacyRequest('tools/list', undefined, '1999-01-01').body, {
+        headers: { 'MCP-Protocol-Version': '1999-01-01' },
+      }),
+      400,
+      -32000,
+    ],
+    [
+      'a modern revision header without the envelope',
+      mcpEvent(legacyRequest('tools/list', undefined).body, { headers: { 'MCP-Protocol-Version': MODERN } }),
+      400,
+      -32602,
+    ],
     ['a GET', mcpEvent(undefined, { httpMethod: 'GET', headers: { Accept: 'text/event-stream' } }), 405, -32000],
     ['a DELETE', mcpEvent(undefined, { httpMethod: 'DELETE' }), 405, -32000],
     ['a PUT', mcpEvent(initialize('2025-06-18'), { httpMethod: 'PUT' }), 405, -32000],
-    ['a header value HTTP does not allow', mcpEvent(initialize('2025-06-18'), { headers: { 'X-Bad': 'a\u0100b' } }), 400, -32600],
+    [
+      'a header value HTTP does not allow',
+      mcpEvent(initialize('2025-06-18'), { headers: { 'X-Bad': 'a\u0100b' } }),
+      400,
+      -32600,
+    ],
   ])('answers %s with %i and JSON-RPC code %i', async (_case, event, status, code) => {
     const result = await handler(event);
     expect(result.statusCode).toBe(status);
@@ -296,13 +376,16 @@ describe('bad input never yields a 5xx', () => {
   });
 
   // The SDK receives the parsed message, never the body: a parsed `null` or primitive must still reach it as the message.
-  it.each(['null', '42', '"text"', 'true'])('answers the JSON value %s, which is no JSON-RPC message, with 400 and -32600 in both eras', async (rawBody) => {
-    for (const { headers } of [legacyRequest('ping', undefined), modernRequest('ping')]) {
-      const result = await handler(mcpEvent(undefined, { rawBody, headers }));
-      expect(result.statusCode).toBe(400);
-      expect(replyOf(result)).toMatchObject({ id: null, error: { code: -32600 } });
-    }
-  });
+  it.each(['null', '42', '"text"', 'true'])(
+    'answers the JSON value %s, which is no JSON-RPC message, with 400 and -32600 in both eras',
+    async (rawBody) => {
+      for (const { headers } of [legacyRequest('ping', undefined), modernRequest('ping')]) {
+        const result = await handler(mcpEvent(undefined, { rawBody, headers }));
+        expect(result.statusCode).toBe(400);
+        expect(replyOf(result)).toMatchObject({ id: null, error: { code: -32600 } });
+      }
+    },
+  );
 
   it('answers an unsupported revision in the modern envelope with 400 and -32022 naming the supported ones', async () => {
     const { body, headers } = modernRequest('tools/list');
@@ -310,7 +393,10 @@ describe('bad input never yields a 5xx', () => {
     envelope['io.modelcontextprotocol/protocolVersion'] = '2099-01-01';
     const result = await handler(mcpEvent(body, { headers: { ...headers, 'MCP-Protocol-Version': '2099-01-01' } }));
     expect(result.statusCode).toBe(400);
-    expect(replyOf(result).error).toMatchObject({ code: -32022, data: { supported: [MODERN], requested: '2099-01-01' } });
+    expect(replyOf(result).error).toMatchObject({
+      code: -32022,
+      data: { supported: [MODERN], requested: '2099-01-01' },
+    });
   });
 
   it('answers an unknown method of a 2025 client in-band with -32601', async () => {
@@ -329,19 +415,28 @@ describe('bad input never yields a 5xx', () => {
 
   it.each([
     ['a 2026-07-28 client', modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, 7)],
-    ['a 2025 client', legacyRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, '2025-11-25', 7)],
-  ])('refuses subscriptions/listen from %s at once with 404 and -32601: the stream it opens would never end', async (_case, { body, headers }) => {
-    // Act
-    const started = Date.now();
-    const result = await handler(mcpEvent(body, { headers }));
+    [
+      'a 2025 client',
+      legacyRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, '2025-11-25', 7),
+    ],
+  ])(
+    'refuses subscriptions/listen from %s at once with 404 and -32601: the stream it opens would never end',
+    async (_case, { body, headers }) => {
+      // Act
+      const started = Date.now();
+      const result = await handler(mcpEvent(body, { headers }));
 
-    // Assess
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(result.statusCode).toBe(404);
-    expect(result.multiValueHeaders['content-type']).toEqual(['application/json']);
-    expect(replyOf(result)).toMatchObject({ id: 7, error: { code: -32601, message: expect.stringContaining('subscriptions/listen') } });
-    expect(factoryCalls).toEqual([]);
-  });
+      // Assess
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(result.statusCode).toBe(404);
+      expect(result.multiValueHeaders['content-type']).toEqual(['application/json']);
+      expect(replyOf(result)).toMatchObject({
+        id: 7,
+        error: { code: -32601, message: expect.stringContaining('subscriptions/listen') },
+      });
+      expect(factoryCalls).toEqual([]);
+    },
+  );
 
   it('answers invalid params of a protocol method with -32602', async () => {
     const { body, headers } = legacyRequest('tools/call', { arguments: {} });
@@ -389,7 +484,11 @@ describe('unexpected failures', () => {
       const result = await handler(mcpEvent(body, { headers }), { awsRequestId: 'aws-req-77' });
       expect(result.statusCode).toBe(500);
       const reply = replyOf(result);
-      expect(reply.error).toEqual({ code: -32603, message: 'Internal error (request id aws-req-77)', data: { requestId: 'aws-req-77' } });
+      expect(reply.error).toEqual({
+        code: -32603,
+        message: 'Internal error (request id aws-req-77)',
+        data: { requestId: 'aws-req-77' },
+      });
       expect(reply.id).toBe(2);
       const line = logs.lines().find((l) => l.message === 'mcp request');
       expect(line).toMatchObject({ level: 'ERROR', requestId: 'aws-req-77', status: 500 });
@@ -404,7 +503,10 @@ describe('unexpected failures', () => {
     const logs = captureLogs();
     try {
       // A factory that returns something other than a server: a programming error in user code.
-      const handler = createMcpLambdaHandler(() => ({}) as McpServer, { publicBaseUrl: PUBLIC_BASE_URL, logger: new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }) });
+      const handler = createMcpLambdaHandler(() => ({}) as McpServer, {
+        publicBaseUrl: PUBLIC_BASE_URL,
+        logger: new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }),
+      });
       const result = await handler(mcpEvent(initialize('2025-06-18')), { awsRequestId: 'aws-req-78' });
       expect(result.statusCode).toBe(500);
       expect(replyOf(result).error?.data).toEqual({ requestId: 'aws-req-78' });
@@ -435,27 +537,40 @@ describe('Origin and CORS', () => {
     expect(result.statusCode).toBe(403);
   });
 
-  it.each(['https://app.example.com', 'http://inspector.local:6274'])('serves an allowed Origin %s and echoes it with the exposed headers', async (origin) => {
-    const result = await handler(mcpEvent(initialize('2025-06-18'), { headers: { Origin: origin } }));
-    expect(result.statusCode).toBe(200);
-    expect(result.multiValueHeaders['access-control-allow-origin']).toEqual([origin]);
-    expect(result.multiValueHeaders['access-control-expose-headers']).toEqual(['WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version']);
-    expect(result.multiValueHeaders.vary).toEqual(['Origin']);
-  });
+  it.each(['https://app.example.com', 'http://inspector.local:6274'])(
+    'serves an allowed Origin %s and echoes it with the exposed headers',
+    async (origin) => {
+      const result = await handler(mcpEvent(initialize('2025-06-18'), { headers: { Origin: origin } }));
+      expect(result.statusCode).toBe(200);
+      expect(result.multiValueHeaders['access-control-allow-origin']).toEqual([origin]);
+      expect(result.multiValueHeaders['access-control-expose-headers']).toEqual([
+        'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version',
+      ]);
+      expect(result.multiValueHeaders.vary).toEqual(['Origin']);
+    },
+  );
 
   it('serves requests without Origin (non-browser clients)', async () => {
     expect((await handler(mcpEvent(initialize('2025-06-18')))).statusCode).toBe(200);
   });
 
   it('lets the CORS error answers be read by the browser', async () => {
-    const result = await handler(mcpEvent(initialize('2025-06-18'), { headers: { Origin: 'https://app.example.com' }, authorizer: null }));
+    const result = await handler(
+      mcpEvent(initialize('2025-06-18'), { headers: { Origin: 'https://app.example.com' }, authorizer: null }),
+    );
     expect(result.statusCode).toBe(401);
     expect(result.multiValueHeaders['access-control-allow-origin']).toEqual(['https://app.example.com']);
     expect(result.multiValueHeaders['access-control-expose-headers']?.[0]).toContain('WWW-Authenticate');
   });
 
   it('answers a preflight without identity', async () => {
-    const result = await handler(mcpEvent(undefined, { httpMethod: 'OPTIONS', authorizer: null, headers: { Origin: 'https://app.example.com', Authorization: undefined } }));
+    const result = await handler(
+      mcpEvent(undefined, {
+        httpMethod: 'OPTIONS',
+        authorizer: null,
+        headers: { Origin: 'https://app.example.com', Authorization: undefined },
+      }),
+    );
     expect(result.statusCode).toBe(204);
     expect(result.multiValueHeaders['access-control-allow-methods']).toEqual(['POST, OPTIONS']);
     expect(result.multiValueHeaders['access-control-allow-headers']?.[0]).toContain('Mcp-Protocol-Version');
@@ -484,7 +599,16 @@ describe('logging', () => {
       await handler(mcpEvent(refused.body, { headers: refused.headers }));
       const lines = logs.lines();
       expect(lines).toHaveLength(2);
-      expect(lines[0]).toMatchObject({ level: 'INFO', message: 'mcp request', httpMethod: 'POST', rpcMethod: 'tools/call', tool: 'whoami', era: 'modern', status: 200, sub: 'user_01H' });
+      expect(lines[0]).toMatchObject({
+        level: 'INFO',
+        message: 'mcp request',
+        httpMethod: 'POST',
+        rpcMethod: 'tools/call',
+        tool: 'whoami',
+        era: 'modern',
+        status: 200,
+        sub: 'user_01H',
+      });
       expect(typeof lines[0].durationMs).toBe('number');
       expect(lines[1]).toMatchObject({ level: 'WARN', tool: 'delete_note', status: 403 });
       expect(String(lines[1].reason)).toContain('scopes');
@@ -513,7 +637,13 @@ describe('configuration', () => {
     process.env.MAX_BODY_BYTES = '100';
     const handler = createMcpLambdaHandler(testServer, { logger: silentLogger() });
     expect((await handler(mcpEvent(initialize('2025-06-18')))).statusCode).toBe(413);
-    expect((await handler(mcpEvent({ jsonrpc: '2.0', id: 1, method: 'ping' }, { headers: { Origin: 'https://other.example' } }))).statusCode).toBe(403);
+    expect(
+      (
+        await handler(
+          mcpEvent({ jsonrpc: '2.0', id: 1, method: 'ping' }, { headers: { Origin: 'https://other.example' } }),
+        )
+      ).statusCode,
+    ).toBe(403);
     let resource: URL | undefined;
     const peek = createMcpLambdaHandler(
       ({ serverInfo, authInfo }) => {

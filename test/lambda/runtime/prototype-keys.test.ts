@@ -40,7 +40,9 @@ describe.each(NAMES)('the name %s', (name) => {
       ],
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
-    const event = await proxyEventFromRequest(request, publicBaseOf(PUBLIC_BASE_URL), { authorizer: authorizerContext() });
+    const event = await proxyEventFromRequest(request, publicBaseOf(PUBLIC_BASE_URL), {
+      authorizer: authorizerContext(),
+    });
     expect(Object.hasOwn(event.headers!, name.toLowerCase())).toBe(true);
     expect(event.multiValueHeaders![name.toLowerCase()]).toEqual(['a header value']);
     expect(Object.hasOwn(event.queryStringParameters!, name)).toBe(true);

@@ -1,5 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createRequestLogWriter, MAX_LOGGED_FIELD_CHARS, REQUEST_LOG_MESSAGE, type RequestLogFields, type RequestLogLevel } from '../../../lambda/runtime/request-log';
+import {
+  createRequestLogWriter,
+  MAX_LOGGED_FIELD_CHARS,
+  REQUEST_LOG_MESSAGE,
+  type RequestLogFields,
+  type RequestLogLevel,
+} from '../../../lambda/runtime/request-log';
 
 /** Captures stdout and stderr separately, as one string each. */
 function captureStreams(): { stdout: () => string; stderr: () => string; restore: () => void } {
@@ -9,8 +15,15 @@ function captureStreams(): { stdout: () => string; stderr: () => string; restore
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
     return true;
   };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(into(out)), jest.spyOn(process.stderr, 'write').mockImplementation(into(err))];
-  return { stdout: () => out.join(''), stderr: () => err.join(''), restore: () => spies.forEach((spy) => spy.mockRestore()) };
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(into(out)),
+    jest.spyOn(process.stderr, 'write').mockImplementation(into(err)),
+  ];
+  return {
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
 }
 
 function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
@@ -62,8 +75,29 @@ describe('the per-request line', () => {
 
   it.each<[string, RequestLogLevel, RequestLogFields]>([
     ['a served request', 'INFO', SERVED],
-    ['a refusal with a reason', 'WARN', { requestId: 'req-2', httpMethod: 'POST', status: 401, durationMs: 0.5, reason: 'refused without identity: no authorizer context' }],
-    ['a request without an MCP method', 'WARN', { requestId: 'req-3', httpMethod: 'GET', status: 405, durationMs: 0.1, sub: '', reason: 'method GET is not served' }],
+    [
+      'a refusal with a reason',
+      'WARN',
+      {
+        requestId: 'req-2',
+        httpMethod: 'POST',
+        status: 401,
+        durationMs: 0.5,
+        reason: 'refused without identity: no authorizer context',
+      },
+    ],
+    [
+      'a request without an MCP method',
+      'WARN',
+      {
+        requestId: 'req-3',
+        httpMethod: 'GET',
+        status: 405,
+        durationMs: 0.1,
+        sub: '',
+        reason: 'method GET is not served',
+      },
+    ],
   ])('writes %s through the Logger with its keys, on the stream of its level', (_case, level, fields) => {
     withEnv(trace, () => {
       const logger = new Logger({ serviceName: 'mcp-test', logLevel: 'INFO', persistentKeys: { stage: 'prod' } });
@@ -72,7 +106,9 @@ describe('the per-request line', () => {
 
       expect(out[other]).toBe('');
       const line = parsed(out[stream]);
-      const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== ''));
+      const present = Object.fromEntries(
+        Object.entries(fields).filter(([, value]) => value !== undefined && value !== ''),
+      );
       expect(line).toEqual({
         level,
         message: REQUEST_LOG_MESSAGE,
@@ -87,10 +123,23 @@ describe('the per-request line', () => {
   });
 
   it('writes an error with its name, message, stack and cause, as the Logger formats errors', () => {
-    const error = Object.assign(new TypeError('x is not a function', { cause: new Error('root cause') }), { code: 'E_X' });
-    const line = parsed(written(new Logger({ serviceName: 'mcp-test' }), 'ERROR', { ...SERVED, status: 500, reason: 'unexpected TypeError: x', error }).stderr);
+    const error = Object.assign(new TypeError('x is not a function', { cause: new Error('root cause') }), {
+      code: 'E_X',
+    });
+    const line = parsed(
+      written(new Logger({ serviceName: 'mcp-test' }), 'ERROR', {
+        ...SERVED,
+        status: 500,
+        reason: 'unexpected TypeError: x',
+        error,
+      }).stderr,
+    );
 
-    expect(line).toMatchObject({ level: 'ERROR', status: 500, error: { name: 'TypeError', message: 'x is not a function', code: 'E_X', cause: { message: 'root cause' } } });
+    expect(line).toMatchObject({
+      level: 'ERROR',
+      status: 500,
+      error: { name: 'TypeError', message: 'x is not a function', code: 'E_X', cause: { message: 'root cause' } },
+    });
     expect(String((line.error as { stack: unknown }).stack)).toContain('request-log.test.ts');
   });
 
@@ -143,7 +192,10 @@ describe('bounded fields', () => {
     'cuts a 1 MB %s to a bounded line that says how long it was',
     (field) => {
       const huge = 'm'.repeat(MEGABYTE);
-      const out = written(new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }), 'WARN', { ...SERVED, [field]: huge });
+      const out = written(new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }), 'WARN', {
+        ...SERVED,
+        [field]: huge,
+      });
 
       expect(out.stderr.length).toBeLessThan(2048);
       const line = parsed(out.stderr);
@@ -153,7 +205,12 @@ describe('bounded fields', () => {
   );
 
   it('keeps a field of exactly the limit as it is, with no length beside it', () => {
-    const line = parsed(written(new Logger({ serviceName: 'mcp-test' }), 'INFO', { ...SERVED, rpcMethod: 'x'.repeat(MAX_LOGGED_FIELD_CHARS) }).stdout);
+    const line = parsed(
+      written(new Logger({ serviceName: 'mcp-test' }), 'INFO', {
+        ...SERVED,
+        rpcMethod: 'x'.repeat(MAX_LOGGED_FIELD_CHARS),
+      }).stdout,
+    );
 
     expect(line.rpcMethod).toBe('x'.repeat(MAX_LOGGED_FIELD_CHARS));
     expect(line).not.toHaveProperty('rpcMethodLength');

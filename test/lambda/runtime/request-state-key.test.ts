@@ -7,7 +7,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { RequestStateKeyError, requestStateKeyLoader } from '../../../lambda/runtime/request-state-key';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import { generateSecretString, startLocalSecretsManager, type LocalSecretsManager } from '../../../local/aws/secrets-manager';
+import {
+  generateSecretString,
+  startLocalSecretsManager,
+  type LocalSecretsManager,
+} from '../../../local/aws/secrets-manager';
 import { authorizerContext, captureLogs, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
 
 const KEY_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:RequestStateKey-AbCdEf';
@@ -25,7 +29,8 @@ beforeAll(async () => {
       { arn: SHORT_ARN, name: 'Short', value: 'too-short' },
       { arn: FORBIDDEN_ARN, name: 'Other', value: generateSecretString(64) },
     ],
-    (accessKeyId, action, arn) => accessKeyId === MCP_KEY_ID && action === 'secretsmanager:GetSecretValue' && arn !== FORBIDDEN_ARN,
+    (accessKeyId, action, arn) =>
+      accessKeyId === MCP_KEY_ID && action === 'secretsmanager:GetSecretValue' && arn !== FORBIDDEN_ARN,
   );
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
@@ -55,9 +60,17 @@ describe('requestStateKeyLoader', () => {
   });
 
   it.each([
-    ['a secret the role may not read', FORBIDDEN_ARN, /could not read the requestState key from Secrets Manager \(REQUEST_STATE_SECRET_ARN\): .*not authorized/],
+    [
+      'a secret the role may not read',
+      FORBIDDEN_ARN,
+      /could not read the requestState key from Secrets Manager \(REQUEST_STATE_SECRET_ARN\): .*not authorized/,
+    ],
     ['a secret shorter than 32 bytes', SHORT_ARN, /holds 9 bytes; it needs at least 32/],
-    ['a secret that does not exist', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Missing-000000', /can't find the specified secret/],
+    [
+      'a secret that does not exist',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:Missing-000000',
+      /can't find the specified secret/,
+    ],
   ])('fails with a reason on %s, and tries again on the next request', async (_case, arn, reason) => {
     const load = requestStateKeyLoader({ REQUEST_STATE_SECRET_ARN: arn });
     await expect(load()).rejects.toThrow(RequestStateKeyError);
@@ -69,25 +82,44 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
   const logger = new Logger({ serviceName: 'key-test', logLevel: 'SILENT' });
   const confirmCall = (extra: Record<string, unknown> = {}) => {
     const request = modernRequest('tools/call', { name: 'confirm', arguments: { question: 'Ship it?' }, ...extra }, 4);
-    (request.body as { params: { _meta: Record<string, unknown> } }).params._meta['io.modelcontextprotocol/clientCapabilities'] = { elicitation: { form: {} } };
+    (request.body as { params: { _meta: Record<string, unknown> } }).params._meta[
+      'io.modelcontextprotocol/clientCapabilities'
+    ] = { elicitation: { form: {} } };
     return mcpEvent(request.body, { headers: request.headers, authorizer: authorizerContext() });
   };
 
   it('seals and verifies requestState with the key read from the secret', async () => {
     process.env.REQUEST_STATE_SECRET_ARN = KEY_ARN;
-    const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' });
+    const handler = createMcpLambdaHandler(createSampleServer, {
+      publicBaseUrl: PUBLIC_BASE_URL,
+      logger,
+      responseTransferMode: 'buffered',
+    });
     const first = replyOf(await handler(confirmCall()));
     const state = first.result?.requestState as string;
     expect(state).toMatch(/^v1\./);
-    const second = replyOf(await handler(confirmCall({ requestState: state, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } } })));
+    const second = replyOf(
+      await handler(
+        confirmCall({
+          requestState: state,
+          inputResponses: { confirm: { action: 'accept', content: { confirm: true } } },
+        }),
+      ),
+    );
     expect(second.result?.structuredContent).toEqual({ question: 'Ship it?', answer: 'yes' });
   });
 
   it('reads no secret for requests that seal no state', async () => {
     process.env.REQUEST_STATE_SECRET_ARN = FORBIDDEN_ARN;
-    const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' });
+    const handler = createMcpLambdaHandler(createSampleServer, {
+      publicBaseUrl: PUBLIC_BASE_URL,
+      logger,
+      responseTransferMode: 'buffered',
+    });
     const request = modernRequest('tools/call', { name: 'whoami', arguments: {} }, 6);
-    const reply = replyOf(await handler(mcpEvent(request.body, { headers: request.headers, authorizer: authorizerContext() })));
+    const reply = replyOf(
+      await handler(mcpEvent(request.body, { headers: request.headers, authorizer: authorizerContext() })),
+    );
     expect(reply.result?.isError).toBeFalsy();
     expect(secrets.reads.get(FORBIDDEN_ARN)).toBeUndefined();
   });
@@ -96,7 +128,11 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
     process.env.REQUEST_STATE_SECRET_ARN = FORBIDDEN_ARN;
     const logs = captureLogs();
     try {
-      const handler = createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, logger: new Logger({ serviceName: 'key-test' }), responseTransferMode: 'buffered' });
+      const handler = createMcpLambdaHandler(createSampleServer, {
+        publicBaseUrl: PUBLIC_BASE_URL,
+        logger: new Logger({ serviceName: 'key-test' }),
+        responseTransferMode: 'buffered',
+      });
       const reply = replyOf(await handler(confirmCall()));
       expect(reply.result?.isError).toBe(true);
       expect(JSON.stringify(reply.result?.content)).toMatch(/could not load its requestState key; try again shortly/);

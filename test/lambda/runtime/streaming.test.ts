@@ -11,7 +11,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { proxyEventFromRequest, publicBaseOf } from '../../../lambda/runtime/adapter';
-import { createMcpLambdaHandler, type McpLambdaHandler, type McpLambdaServerFactory } from '../../../lambda/runtime/handler';
+import {
+  createMcpLambdaHandler,
+  type McpLambdaHandler,
+  type McpLambdaServerFactory,
+} from '../../../lambda/runtime/handler';
 import type { HttpResponsePrelude, LambdaResponseStream } from '../../../lambda/runtime/response-stream';
 import { createSampleServer } from '../../../lambda/mcp/server';
 import { authorizerContext, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
@@ -46,10 +50,15 @@ interface Invocation {
 /** Calls the streaming handler and turns the framed stream back into what a client receives. */
 async function invoke(handler: McpLambdaHandler, request: Request, remainingMs = 60_000): Promise<Invocation> {
   const started = Date.now();
-  const event = await proxyEventFromRequest(request, base, { authorizer: authorizerContext({ scope: 'openid profile' }) });
+  const event = await proxyEventFromRequest(request, base, {
+    authorizer: authorizerContext({ scope: 'openid profile' }),
+  });
   const stream = new PassThrough();
   const deadline = Date.now() + remainingMs;
-  void handler(event, stream, { awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() });
+  void handler(event, stream, {
+    awsRequestId: crypto.randomUUID(),
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  });
   const arrivals: number[] = [];
   let buffered = Buffer.alloc(0);
   let prelude: HttpResponsePrelude | undefined;
@@ -84,11 +93,17 @@ async function invoke(handler: McpLambdaHandler, request: Request, remainingMs =
     stream.on('end', () => (prelude === undefined ? reject(new Error('the stream ended without a prelude')) : close()));
   });
   await ready;
-  const response = new Response(prelude!.statusCode === 204 ? null : body, { status: prelude!.statusCode, headers: prelude!.headers });
+  const response = new Response(prelude!.statusCode === 204 ? null : body, {
+    status: prelude!.statusCode,
+    headers: prelude!.headers,
+  });
   return { response, arrivals, stream };
 }
 
-function streamingHandler(factory: McpLambdaServerFactory, options: { timeoutMarginMs?: number; listenMaxSeconds?: number } = {}): McpLambdaHandler {
+function streamingHandler(
+  factory: McpLambdaServerFactory,
+  options: { timeoutMarginMs?: number; listenMaxSeconds?: number } = {},
+): McpLambdaHandler {
   return createMcpLambdaHandler(factory, {
     publicBaseUrl: PUBLIC_BASE_URL,
     serverInfo: { name: 'sample', version: '0.1.0' },
@@ -106,7 +121,8 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto', remai
     fetch: async (url, init) => {
       const { response } = await invoke(handler, new Request(url, init), remainingMs);
       // The content type of each tools/call answer (not of the handshake's notifications).
-      if (typeof init?.body === 'string' && init.body.includes('"tools/call"')) contentTypes.push(response.headers.get('content-type') ?? '');
+      if (typeof init?.body === 'string' && init.body.includes('"tools/call"'))
+        contentTypes.push(response.headers.get('content-type') ?? '');
       return response;
     },
     requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
@@ -151,7 +167,9 @@ describe.each([
     expect(progress[0]).toBeLessThan(0.4 * 3000);
     expect(logs[0]).toBeLessThan(0.4 * 3000);
     expect(finished).toBeGreaterThanOrEqual(3000);
-    expect(result.content).toEqual([{ type: 'text', text: expect.stringMatching(/^Finished 5 step\(s\) in 3\.\d s\.$/) }]);
+    expect(result.content).toEqual([
+      { type: 'text', text: expect.stringMatching(/^Finished 5 step\(s\) in 3\.\d s\.$/) },
+    ]);
     await client.close();
   }, 20_000);
 });
@@ -187,7 +205,11 @@ async function until(condition: () => boolean): Promise<void> {
 function callRequest(name: string, id = 7): Request {
   return new Request(RESOURCE, {
     method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }),
   });
 }
@@ -197,7 +219,10 @@ it('sends no log line to a 2026-07-28 client that asked for none', async () => {
   const logs: unknown[] = [];
   client.setNotificationHandler('notifications/message', (n) => void logs.push(n));
   const progress: unknown[] = [];
-  await client.callTool({ name: 'long_task', arguments: { seconds: 1, steps: 2 } }, { onprogress: (p) => void progress.push(p) });
+  await client.callTool(
+    { name: 'long_task', arguments: { seconds: 1, steps: 2 } },
+    { onprogress: (p) => void progress.push(p) },
+  );
   expect(progress).toHaveLength(2);
   expect(logs).toEqual([]);
   await client.close();
@@ -238,7 +263,16 @@ describe('subscriptions/listen over the stream', () => {
     const started = Date.now();
     const { response } = await invoke(
       handler,
-      new Request(RESOURCE, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }),
+      new Request(RESOURCE, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      }),
     );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream');

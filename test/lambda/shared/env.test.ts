@@ -1,7 +1,10 @@
 import { nonEmpty, parseLogLevel, readWholeNumber } from '../../../lambda/shared/env';
 
 class TestConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`${variable}: ${problem}`);
   }
 }
@@ -20,10 +23,15 @@ describe('readWholeNumber', () => {
     expect(readWholeNumber({ X: raw }, 'X', range, fail)).toBe(expected);
   });
 
-  it.each(['-1', '301', '1.5', '1e2', '30s', '0x10', '+5', '99999999999999999999'])('refuses %j, naming the variable, the range and the default', (raw) => {
-    expect(() => readWholeNumber({ X: raw }, 'X', range, fail)).toThrow(TestConfigError);
-    expect(() => readWholeNumber({ X: raw }, 'X', range, fail)).toThrow(`X: "${raw}" is not a whole number from 0 to 300; set one in that range, or leave it unset for 30.`);
-  });
+  it.each(['-1', '301', '1.5', '1e2', '30s', '0x10', '+5', '99999999999999999999'])(
+    'refuses %j, naming the variable, the range and the default',
+    (raw) => {
+      expect(() => readWholeNumber({ X: raw }, 'X', range, fail)).toThrow(TestConfigError);
+      expect(() => readWholeNumber({ X: raw }, 'X', range, fail)).toThrow(
+        `X: "${raw}" is not a whole number from 0 to 300; set one in that range, or leave it unset for 30.`,
+      );
+    },
+  );
 });
 
 describe('nonEmpty', () => {

@@ -35,7 +35,7 @@ describe('authkitIssuer', () => {
 });
 
 describe('jwksUrlOf', () => {
-  it('points at AuthKit\'s key set below the issuer', () => {
+  it("points at AuthKit's key set below the issuer", () => {
     expect(jwksUrlOf(authkitIssuer('acme.authkit.app'))).toBe('https://acme.authkit.app/oauth2/jwks');
   });
 });

@@ -22,12 +22,13 @@ describe('isLoopbackHost', () => {
   });
 
   it('agrees with URL parsing of every loopback spelling it accepts', () => {
-    for (const url of ['http://localhost:1', 'http://127.0.0.1:1', 'http://[::1]:1']) expect(isLoopbackHost(new URL(url).hostname)).toBe(true);
+    for (const url of ['http://localhost:1', 'http://127.0.0.1:1', 'http://[::1]:1'])
+      expect(isLoopbackHost(new URL(url).hostname)).toBe(true);
   });
 });
 
 describe('scopes', () => {
-  it.each(['mcp:read', 'openid', 'a!#$%&\'()*+,-./:;<=>?@[]^_`{|}~'])('accepts the scope token %j', (scope) => {
+  it.each(['mcp:read', 'openid', "a!#$%&'()*+,-./:;<=>?@[]^_`{|}~"])('accepts the scope token %j', (scope) => {
     expect(isScopeToken(scope)).toBe(true);
   });
 
@@ -52,7 +53,17 @@ describe('token algorithms', () => {
 
 describe('CORS header lists', () => {
   it('let a browser send the MCP and auth headers and read the challenge', () => {
-    expect(MCP_REQUEST_HEADERS).toEqual(expect.arrayContaining(['Authorization', 'Content-Type', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name']));
+    expect(MCP_REQUEST_HEADERS).toEqual(
+      expect.arrayContaining([
+        'Authorization',
+        'Content-Type',
+        'Mcp-Protocol-Version',
+        'Mcp-Session-Id',
+        'Last-Event-ID',
+        'Mcp-Method',
+        'Mcp-Name',
+      ]),
+    );
     expect(MCP_EXPOSED_HEADERS).toEqual(['WWW-Authenticate', 'Mcp-Session-Id', 'Mcp-Protocol-Version']);
   });
 });
@@ -66,8 +77,18 @@ describe('fetch errors', () => {
   });
 
   it.each([
-    ['the code of the cause', Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) }), 'ECONNREFUSED'],
-    ['the message of a cause without code', Object.assign(new TypeError('fetch failed'), { cause: new Error('certificate has expired') }), 'certificate has expired'],
+    [
+      'the code of the cause',
+      Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      }),
+      'ECONNREFUSED',
+    ],
+    [
+      'the message of a cause without code',
+      Object.assign(new TypeError('fetch failed'), { cause: new Error('certificate has expired') }),
+      'certificate has expired',
+    ],
     ['the message when there is no cause', new TypeError('fetch failed'), 'fetch failed'],
     ['anything else as text', 42, '42'],
   ])('describes a failure by %s', (_case, error, detail) => {

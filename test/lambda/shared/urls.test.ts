@@ -1,12 +1,23 @@
-import { InvalidBaseUrlError, insufficientScopeChallenge, serverUrls, unauthorizedChallenge } from '../../../lambda/shared/urls';
+import {
+  InvalidBaseUrlError,
+  insufficientScopeChallenge,
+  serverUrls,
+  unauthorizedChallenge,
+} from '../../../lambda/shared/urls';
 
 describe('serverUrls', () => {
   it.each([
     ['https://mcp.example.com', 'https://mcp.example.com/mcp'],
     ['https://mcp.example.com/', 'https://mcp.example.com/mcp'],
     ['HTTPS://MCP.Example.COM', 'https://mcp.example.com/mcp'],
-    ['https://abc123.execute-api.us-east-1.amazonaws.com/prod', 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp'],
-    ['https://abc123.execute-api.us-east-1.amazonaws.com/prod/', 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp'],
+    [
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod',
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp',
+    ],
+    [
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod/',
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp',
+    ],
     ['https://example.com/Tenant/', 'https://example.com/Tenant/mcp'],
     ['http://localhost:8787', 'http://localhost:8787/mcp'],
     ['http://127.0.0.1:8787/local', 'http://127.0.0.1:8787/local/mcp'],
@@ -19,16 +30,23 @@ describe('serverUrls', () => {
     expect(urls).toEqual({
       base: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
       resource: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/mcp',
-      protectedResourceMetadata: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp',
-      protectedResourceMetadataRoot: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource',
-      authorizationServerMetadata: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-authorization-server',
+      protectedResourceMetadata:
+        'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource/mcp',
+      protectedResourceMetadataRoot:
+        'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-protected-resource',
+      authorizationServerMetadata:
+        'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/oauth-authorization-server',
       openidConfiguration: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod/.well-known/openid-configuration',
     });
   });
 
   it('keeps unresolved CDK tokens intact while lower-casing the rest of the host', () => {
-    const urls = serverUrls('https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod');
-    expect(urls.resource).toBe('https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod/mcp');
+    const urls = serverUrls(
+      'https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod',
+    );
+    expect(urls.resource).toBe(
+      'https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod/mcp',
+    );
   });
 
   it.each([
@@ -47,7 +65,9 @@ describe('serverUrls', () => {
 describe('challenges', () => {
   const urls = serverUrls('https://mcp.example.com');
   it('points a 401 at the path-form metadata and carries no error code', () => {
-    expect(unauthorizedChallenge(urls)).toBe('Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"');
+    expect(unauthorizedChallenge(urls)).toBe(
+      'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"',
+    );
   });
   it('lists required scopes on a 401, never offline_access', () => {
     expect(unauthorizedChallenge(urls, ['mcp:tools', 'offline_access'])).toBe(

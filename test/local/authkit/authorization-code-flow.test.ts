@@ -23,8 +23,14 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
     await standIn?.stop();
   });
 
-  async function codeFor(clientId: string, challenge: string, extra: Record<string, string | undefined> = {}): Promise<URL> {
-    return authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: challenge, ...extra }));
+  async function codeFor(
+    clientId: string,
+    challenge: string,
+    extra: Record<string, string | undefined> = {},
+  ): Promise<URL> {
+    return authorizeHeadlessly(
+      authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: challenge, ...extra }),
+    );
   }
 
   async function tokensFor(clientId: string) {
@@ -37,7 +43,11 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
     // Prepare
     const clientId = await registeredClientId(standIn.issuer);
     const pkce = pkcePair();
-    const start = authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge, state: 'state-123' });
+    const start = authorizationUrl(standIn.issuer, {
+      client_id: clientId,
+      code_challenge: pkce.challenge,
+      state: 'state-123',
+    });
     const cookies = new Cookies();
 
     // Act: the authorization endpoint sends the browser to the sign-in step
@@ -105,8 +115,15 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
 
     // Act
     const callback = await codeFor(clientId, pkce.challenge, { resource: otherResource });
-    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: otherResource });
-    const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), { audience: otherResource });
+    const { body } = await exchangeCode(standIn.issuer, {
+      clientId,
+      callback,
+      verifier: pkce.verifier,
+      resource: otherResource,
+    });
+    const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), {
+      audience: otherResource,
+    });
 
     // Assess
     expect(payload.aud).toBe(otherResource);
@@ -138,10 +155,14 @@ describe('AuthKit stand-in: authorization code with PKCE, auto-approved', () => 
       refresh_token: String(first.body.refresh_token),
       ...extra,
     });
-    const { payload } = await jwtVerify(String(refreshed.body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), {
-      issuer: standIn.issuer,
-      audience: RESOURCE,
-    });
+    const { payload } = await jwtVerify(
+      String(refreshed.body.access_token),
+      createRemoteJWKSet(new URL(standIn.jwksUrl)),
+      {
+        issuer: standIn.issuer,
+        audience: RESOURCE,
+      },
+    );
 
     // Assess
     expect(first.body.refresh_token).toEqual(expect.any(String));

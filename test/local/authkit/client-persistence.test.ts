@@ -27,8 +27,15 @@ describe('AuthKit stand-in: registered clients survive a restart', () => {
     const second = await startAuthKitStandIn({ port: 0, autoApprove: true, clientsFile });
     try {
       const pkce = pkcePair();
-      const callback = await authorizeHeadlessly(authorizationUrl(second.issuer, { client_id: clientId, code_challenge: pkce.challenge }));
-      const { status, body } = await exchangeCode(second.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
+      const callback = await authorizeHeadlessly(
+        authorizationUrl(second.issuer, { client_id: clientId, code_challenge: pkce.challenge }),
+      );
+      const { status, body } = await exchangeCode(second.issuer, {
+        clientId,
+        callback,
+        verifier: pkce.verifier,
+        resource: RESOURCE,
+      });
 
       // Assess
       expect(status).toBe(200);
@@ -38,22 +45,34 @@ describe('AuthKit stand-in: registered clients survive a restart', () => {
     }
   });
 
-  it('keeps an M2M application\'s secret working after the restart, in a file only its owner can read', async () => {
+  it("keeps an M2M application's secret working after the restart, in a file only its owner can read", async () => {
     // Prepare
     const clientsFile = join(folder, 'nested', 'clients.json');
     const first = await startAuthKitStandIn({ port: 0, clientsFile });
     const registration = await fetch(`${first.issuer}/oauth2/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_post' }),
+      body: JSON.stringify({
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_post',
+      }),
     });
-    const { client_id: clientId, client_secret: clientSecret } = (await registration.json()) as { client_id: string; client_secret: string };
+    const { client_id: clientId, client_secret: clientSecret } = (await registration.json()) as {
+      client_id: string;
+      client_secret: string;
+    };
     await first.stop();
 
     // Act
     const second = await startAuthKitStandIn({ port: 0, clientsFile });
     try {
-      const { status } = await tokenRequest(second.issuer, { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+      const { status } = await tokenRequest(second.issuer, {
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+      });
 
       // Assess
       expect(status).toBe(200);
@@ -72,7 +91,10 @@ describe('AuthKit stand-in: registered clients survive a restart', () => {
     // Act
     const second = await startAuthKitStandIn({ port: 0, autoApprove: true });
     try {
-      const response = await fetch(authorizationUrl(second.issuer, { client_id: clientId, code_challenge: pkcePair().challenge }), { redirect: 'manual' });
+      const response = await fetch(
+        authorizationUrl(second.issuer, { client_id: clientId, code_challenge: pkcePair().challenge }),
+        { redirect: 'manual' },
+      );
 
       // Assess
       expect(response.status).toBe(400);

@@ -7,16 +7,34 @@
  * answer naming its origin). Each test replays one of those requests as the browser sends it.
  */
 import { startAuthKitStandIn, type AuthKitStandIn } from '../../../local/authkit/launch';
-import { Cookies, REDIRECT_URI, authorizationUrl, pkcePair, registerPublicClient, registeredClientId } from './oauth-client';
+import {
+  Cookies,
+  REDIRECT_URI,
+  authorizationUrl,
+  pkcePair,
+  registerPublicClient,
+  registeredClientId,
+} from './oauth-client';
 
 const EVIL_ORIGIN = 'https://evil.example';
 const EVIL_CALLBACK = `${EVIL_ORIGIN}/callback`;
 /** What Chromium sends on a top-level navigation started by a script on the attacker's page. */
-const FROM_EVIL_PAGE = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', referer: `${EVIL_ORIGIN}/` };
+const FROM_EVIL_PAGE = {
+  'sec-fetch-site': 'cross-site',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+  referer: `${EVIL_ORIGIN}/`,
+};
 /** The same, from a page that set `Referrer-Policy: no-referrer` to hide where it came from. */
-const FROM_EVIL_PAGE_WITHOUT_REFERER = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+const FROM_EVIL_PAGE_WITHOUT_REFERER = {
+  'sec-fetch-site': 'cross-site',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+};
 
-type Navigation = { readonly leftTo: URL } | { readonly stoppedAt: URL; readonly status: number; readonly html: string; readonly cookies: Cookies };
+type Navigation =
+  | { readonly leftTo: URL }
+  | { readonly stoppedAt: URL; readonly status: number; readonly html: string; readonly cookies: Cookies };
 
 /** Follows the stand-in's redirects with GETs as a browser does, sending `headers` and the browser's cookies on every hop. */
 async function navigate(start: URL, headers: Record<string, string>, cookies = new Cookies()): Promise<Navigation> {
@@ -45,7 +63,10 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
   beforeAll(async () => {
     standIn = await startAuthKitStandIn({ port: 0, autoApprove: true });
     loopbackClientId = await registeredClientId(standIn.issuer);
-    const evil = await registerPublicClient(standIn.issuer, { client_name: 'Totally legit', redirect_uris: [EVIL_CALLBACK] });
+    const evil = await registerPublicClient(standIn.issuer, {
+      client_name: 'Totally legit',
+      redirect_uris: [EVIL_CALLBACK],
+    });
     evilClientId = String(evil.body.client_id);
   });
 
@@ -54,11 +75,18 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
   });
 
   const signInFor = (clientId: string, redirectUri: string) =>
-    authorizationUrl(standIn.issuer, { client_id: clientId, redirect_uri: redirectUri, code_challenge: pkcePair().challenge });
+    authorizationUrl(standIn.issuer, {
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: pkcePair().challenge,
+    });
 
   it('still auto-approves a sign-in whose code goes to a loopback redirect URI, started outside any page (the control)', async () => {
     // Act
-    const outcome = await navigate(signInFor(loopbackClientId, REDIRECT_URI), { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' });
+    const outcome = await navigate(signInFor(loopbackClientId, REDIRECT_URI), {
+      'sec-fetch-site': 'none',
+      'sec-fetch-mode': 'navigate',
+    });
 
     // Assess
     expect('leftTo' in outcome && `${outcome.leftTo.origin}${outcome.leftTo.pathname}`).toBe(REDIRECT_URI);
@@ -69,32 +97,38 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     ['navigated from the attacker page', FROM_EVIL_PAGE],
     ['navigated from the attacker page with its Referer suppressed', FROM_EVIL_PAGE_WITHOUT_REFERER],
     ['opened with no sign of where it came from', {}],
-  ])('shows the sign-in page instead of sending a code to the attacker\'s https redirect URI when %s', async (_how, headers) => {
-    // Act
-    const outcome = await navigate(signInFor(evilClientId, EVIL_CALLBACK), headers);
+  ])(
+    "shows the sign-in page instead of sending a code to the attacker's https redirect URI when %s",
+    async (_how, headers) => {
+      // Act
+      const outcome = await navigate(signInFor(evilClientId, EVIL_CALLBACK), headers);
 
-    // Assess
-    expect('leftTo' in outcome ? outcome.leftTo.href : undefined).toBeUndefined();
-    if ('leftTo' in outcome) return;
-    expect(outcome.status).toBe(200);
-    expect(outcome.html).toContain('Continue as the dev user');
-    expect(outcome.html).toContain(`<code>${EVIL_CALLBACK}</code>`);
-    expect(outcome.html).toContain('Not signed in automatically: the code would leave this machine');
-  });
+      // Assess
+      expect('leftTo' in outcome ? outcome.leftTo.href : undefined).toBeUndefined();
+      if ('leftTo' in outcome) return;
+      expect(outcome.status).toBe(200);
+      expect(outcome.html).toContain('Continue as the dev user');
+      expect(outcome.html).toContain(`<code>${EVIL_CALLBACK}</code>`);
+      expect(outcome.html).toContain('Not signed in automatically: the code would leave this machine');
+    },
+  );
 
   it.each([
     ['with its Referer', FROM_EVIL_PAGE],
     ['with its Referer suppressed', FROM_EVIL_PAGE_WITHOUT_REFERER],
-  ])('shows the sign-in page when the attacker page navigates %s to a loopback client\'s sign-in', async (_how, headers) => {
-    // Act
-    const outcome = await navigate(signInFor(loopbackClientId, REDIRECT_URI), headers);
+  ])(
+    "shows the sign-in page when the attacker page navigates %s to a loopback client's sign-in",
+    async (_how, headers) => {
+      // Act
+      const outcome = await navigate(signInFor(loopbackClientId, REDIRECT_URI), headers);
 
-    // Assess
-    expect('leftTo' in outcome ? outcome.leftTo.href : undefined).toBeUndefined();
-    if ('leftTo' in outcome) return;
-    expect(outcome.status).toBe(200);
-    expect(outcome.html).toContain('Not signed in automatically: the sign-in was started by a page on another site');
-  });
+      // Assess
+      expect('leftTo' in outcome ? outcome.leftTo.href : undefined).toBeUndefined();
+      if ('leftTo' in outcome) return;
+      expect(outcome.status).toBe(200);
+      expect(outcome.html).toContain('Not signed in automatically: the sign-in was started by a page on another site');
+    },
+  );
 
   it('shows the sign-in page to the attacker page even in a browser already signed in to the stand-in', async () => {
     // Prepare: the dev user signed in earlier in this browser (a loopback client, auto-approved); the session cookie stays.
@@ -121,7 +155,12 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     const response = await fetch(confirm, {
       method: 'POST',
       redirect: 'manual',
-      headers: { cookie: outcome.cookies.header, origin: EVIL_ORIGIN, 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        cookie: outcome.cookies.header,
+        origin: EVIL_ORIGIN,
+        'sec-fetch-site': 'cross-site',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: '',
     });
 
@@ -135,7 +174,11 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     // Act
     const preflight = await fetch(`${standIn.issuer}/oauth2/register`, {
       method: 'OPTIONS',
-      headers: { origin: EVIL_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: EVIL_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     const registration = await fetch(`${standIn.issuer}/oauth2/register`, {
       method: 'POST',
@@ -152,12 +195,22 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     // Act
     const preflight = await fetch(`${standIn.issuer}/oauth2/token`, {
       method: 'OPTIONS',
-      headers: { origin: EVIL_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: EVIL_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     const token = await fetch(`${standIn.issuer}/oauth2/token`, {
       method: 'POST',
       headers: { origin: EVIL_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: evilClientId, code: 'x', code_verifier: 'y', redirect_uri: EVIL_CALLBACK }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: evilClientId,
+        code: 'x',
+        code_verifier: 'y',
+        redirect_uri: EVIL_CALLBACK,
+      }),
     });
 
     // Assess
@@ -165,21 +218,30 @@ describe('AuthKit stand-in with auto-approve: a page on another site gets no cod
     expect(token.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it.each([['/.well-known/oauth-authorization-server'], ['/oauth2/jwks']])('gives the attacker page no CORS answer from %s either', async (path) => {
-    // Act
-    const response = await fetch(`${standIn.issuer}${path}`, { headers: { origin: EVIL_ORIGIN } });
+  it.each([['/.well-known/oauth-authorization-server'], ['/oauth2/jwks']])(
+    'gives the attacker page no CORS answer from %s either',
+    async (path) => {
+      // Act
+      const response = await fetch(`${standIn.issuer}${path}`, { headers: { origin: EVIL_ORIGIN } });
 
-    // Assess
-    expect(response.status).toBe(200);
-    expect(response.headers.get('access-control-allow-origin')).toBeNull();
-  });
+      // Assess
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    },
+  );
 
   it('still answers CORS to a browser client on a loopback origin', async () => {
     // Act
     const token = await fetch(`${standIn.issuer}/oauth2/token`, {
       method: 'POST',
       headers: { origin: 'http://localhost:6274', 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: loopbackClientId, code: 'x', code_verifier: 'y', redirect_uri: REDIRECT_URI }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: loopbackClientId,
+        code: 'x',
+        code_verifier: 'y',
+        redirect_uri: REDIRECT_URI,
+      }),
     });
 
     // Assess

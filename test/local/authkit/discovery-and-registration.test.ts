@@ -3,7 +3,11 @@ import { REDIRECT_URI, registerPublicClient } from './oauth-client';
 
 async function getJson(url: string): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const response = await fetch(url);
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 describe('AuthKit stand-in: discovery and dynamic client registration', () => {
@@ -42,7 +46,11 @@ describe('AuthKit stand-in: discovery and dynamic client registration', () => {
         code_challenge_methods_supported: ['S256'],
         response_types_supported: ['code'],
         grant_types_supported: expect.arrayContaining(['authorization_code', 'refresh_token']),
-        token_endpoint_auth_methods_supported: expect.arrayContaining(['none', 'client_secret_basic', 'client_secret_post']),
+        token_endpoint_auth_methods_supported: expect.arrayContaining([
+          'none',
+          'client_secret_basic',
+          'client_secret_post',
+        ]),
         scopes_supported: ['email', 'offline_access', 'openid', 'profile', 'mcp:tools'],
         authorization_response_iss_parameter_supported: true,
       });
@@ -71,23 +79,26 @@ describe('AuthKit stand-in: discovery and dynamic client registration', () => {
     expect(response.headers.get('access-control-allow-origin')).toMatch(/^(\*|http:\/\/localhost:6274)$/);
   });
 
-  it.each([['/oauth2/register'], ['/oauth2/token']])('answers a browser client\'s CORS preflight on %s', async (path) => {
-    // Act
-    const response = await fetch(`${standIn.issuer}${path}`, {
-      method: 'OPTIONS',
-      headers: {
-        origin: 'http://localhost:6274',
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type',
-      },
-    });
+  it.each([['/oauth2/register'], ['/oauth2/token']])(
+    "answers a browser client's CORS preflight on %s",
+    async (path) => {
+      // Act
+      const response = await fetch(`${standIn.issuer}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://localhost:6274',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
 
-    // Assess
-    expect(response.status).toBe(204);
-    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
-    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
-    expect(response.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
-  });
+      // Assess
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
+      expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(response.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
+    },
+  );
 
   it('lets a browser client read its registration response', async () => {
     // Act
@@ -110,7 +121,12 @@ describe('AuthKit stand-in: discovery and dynamic client registration', () => {
     expect(status).toBe(200);
     const keys = body.keys as Record<string, unknown>[];
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.stringMatching(/^sso_oidc_key_pair_01[0-9A-Z]{24}$/) });
+    expect(keys[0]).toMatchObject({
+      kty: 'RSA',
+      alg: 'RS256',
+      use: 'sig',
+      kid: expect.stringMatching(/^sso_oidc_key_pair_01[0-9A-Z]{24}$/),
+    });
     for (const privatePart of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(keys[0]).not.toHaveProperty(privatePart);
   });
 
@@ -140,7 +156,10 @@ describe('AuthKit stand-in: discovery and dynamic client registration', () => {
 
     // Assess
     expect(status).toBe(201);
-    expect(body).toMatchObject({ token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] });
+    expect(body).toMatchObject({
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
   });
 
   it.each([

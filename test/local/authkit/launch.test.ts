@@ -15,7 +15,9 @@ describe('startAuthKitStandIn', () => {
       const jwks = (await (await fetch(standIn.jwksUrl)).json()) as { keys: Record<string, unknown>[] };
 
       // Assess
-      expect(jwks.keys).toEqual([expect.objectContaining({ kid: 'fixed-test-key', n: signingKey.n, e: signingKey.e, alg: 'RS256' })]);
+      expect(jwks.keys).toEqual([
+        expect.objectContaining({ kid: 'fixed-test-key', n: signingKey.n, e: signingKey.e, alg: 'RS256' }),
+      ]);
     } finally {
       await standIn.stop();
     }

@@ -8,11 +8,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { DEV_USER, ENVIRONMENT_CLIENT_ID, authorizeHeadlessly, startAuthKitStandIn, type AuthKitStandIn } from '../../../local/authkit/launch';
+import {
+  DEV_USER,
+  ENVIRONMENT_CLIENT_ID,
+  authorizeHeadlessly,
+  startAuthKitStandIn,
+  type AuthKitStandIn,
+} from '../../../local/authkit/launch';
 import { REDIRECT_URI, RESOURCE, authorizationUrl, exchangeCode, pkcePair, tokenRequest } from './oauth-client';
 
 /** Serves one JSON document on loopback over plain http; the stand-in is told to fetch loopback documents that way. */
-async function serveDocument(path: string, document: (clientId: string) => unknown): Promise<{ clientId: string; requests: () => number; close: () => Promise<void> }> {
+async function serveDocument(
+  path: string,
+  document: (clientId: string) => unknown,
+): Promise<{ clientId: string; requests: () => number; close: () => Promise<void> }> {
   let requests = 0;
   let clientId = '';
   const server: Server = createServer((req, res) => {
@@ -29,10 +38,17 @@ async function registerM2mApplication(issuer: string): Promise<{ clientId: strin
   const response = await fetch(`${issuer}/oauth2/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'Nightly sync', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_post' }),
+    body: JSON.stringify({
+      client_name: 'Nightly sync',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_post',
+    }),
   });
   const body = (await response.json()) as Record<string, unknown>;
-  if (response.status !== 201) throw new Error(`M2M registration failed with ${response.status}: ${JSON.stringify(body)}`);
+  if (response.status !== 201)
+    throw new Error(`M2M registration failed with ${response.status}: ${JSON.stringify(body)}`);
   return { clientId: String(body.client_id), clientSecret: String(body.client_secret) };
 }
 
@@ -49,7 +65,10 @@ describe('AuthKit stand-in: Client ID Metadata Documents', () => {
 
   it('advertises CIMD in its metadata as AuthKit does', async () => {
     // Act
-    const metadata = (await (await fetch(`${standIn.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    const metadata = (await (await fetch(`${standIn.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      unknown
+    >;
 
     // Assess
     expect(metadata.client_id_metadata_document_supported).toBe(true);
@@ -69,9 +88,19 @@ describe('AuthKit stand-in: Client ID Metadata Documents', () => {
 
     try {
       // Act
-      const callback = await authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: document.clientId, code_challenge: pkce.challenge }));
-      const { status, body } = await exchangeCode(standIn.issuer, { clientId: document.clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
-      const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), { issuer: standIn.issuer, audience: RESOURCE });
+      const callback = await authorizeHeadlessly(
+        authorizationUrl(standIn.issuer, { client_id: document.clientId, code_challenge: pkce.challenge }),
+      );
+      const { status, body } = await exchangeCode(standIn.issuer, {
+        clientId: document.clientId,
+        callback,
+        verifier: pkce.verifier,
+        resource: RESOURCE,
+      });
+      const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), {
+        issuer: standIn.issuer,
+        audience: RESOURCE,
+      });
 
       // Assess
       expect(status).toBe(200);
@@ -84,11 +113,17 @@ describe('AuthKit stand-in: Client ID Metadata Documents', () => {
 
   it('refuses a document whose client_id is not its own URL', async () => {
     // Prepare
-    const document = await serveDocument('/oauth/impostor.json', () => ({ client_id: 'https://someone-else.example/client.json', redirect_uris: [REDIRECT_URI] }));
+    const document = await serveDocument('/oauth/impostor.json', () => ({
+      client_id: 'https://someone-else.example/client.json',
+      redirect_uris: [REDIRECT_URI],
+    }));
 
     try {
       // Act
-      const response = await fetch(authorizationUrl(standIn.issuer, { client_id: document.clientId, code_challenge: pkcePair().challenge }), { redirect: 'manual' });
+      const response = await fetch(
+        authorizationUrl(standIn.issuer, { client_id: document.clientId, code_challenge: pkcePair().challenge }),
+        { redirect: 'manual' },
+      );
 
       // Assess
       expect(response.status).toBe(400);
@@ -103,11 +138,17 @@ describe('AuthKit stand-in: a loopback metadata document without the test allowa
   it('is not fetched, so a web page cannot make the stand-in call services on this machine', async () => {
     // Prepare
     const standIn = await startAuthKitStandIn({ port: 0, autoApprove: true });
-    const document = await serveDocument('/oauth/client.json', (clientId) => ({ client_id: clientId, redirect_uris: [REDIRECT_URI] }));
+    const document = await serveDocument('/oauth/client.json', (clientId) => ({
+      client_id: clientId,
+      redirect_uris: [REDIRECT_URI],
+    }));
 
     try {
       // Act
-      const response = await fetch(authorizationUrl(standIn.issuer, { client_id: document.clientId, code_challenge: pkcePair().challenge }), { redirect: 'manual' });
+      const response = await fetch(
+        authorizationUrl(standIn.issuer, { client_id: document.clientId, code_challenge: pkcePair().challenge }),
+        { redirect: 'manual' },
+      );
 
       // Assess
       expect(response.status).toBe(400);
@@ -133,7 +174,42 @@ describe('AuthKit stand-in: M2M tokens from the client-credentials grant', () =>
   it.each([
     ['without a resource', {}],
     ['with a resource, which AuthKit does not put in an M2M token', { resource: RESOURCE }],
-  ])('issues an RS256 JWT shaped like AuthKit\'s M2M tokens when asked %s', async (_label, extra: Record<string, string>) => {
+  ])(
+    "issues an RS256 JWT shaped like AuthKit's M2M tokens when asked %s",
+    async (_label, extra: Record<string, string>) => {
+      // Prepare
+      const application = await registerM2mApplication(standIn.issuer);
+
+      // Act
+      const { status, body } = await tokenRequest(standIn.issuer, {
+        grant_type: 'client_credentials',
+        client_id: application.clientId,
+        client_secret: application.clientSecret,
+        ...extra,
+      });
+      const token = String(body.access_token);
+      const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(standIn.jwksUrl)), {
+        issuer: standIn.issuer,
+        audience: ENVIRONMENT_CLIENT_ID,
+      });
+
+      // Assess
+      expect(status).toBe(200);
+      expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+      expect(payload).toMatchObject({
+        sub: application.clientId,
+        client_id: application.clientId,
+        org_id: DEV_USER.orgId,
+        aud: ENVIRONMENT_CLIENT_ID,
+      });
+      expect(payload).not.toHaveProperty('sid');
+      expect(payload).toEqual(
+        expect.objectContaining({ jti: expect.any(String), iat: expect.any(Number), exp: expect.any(Number) }),
+      );
+    },
+  );
+
+  it("refuses the grant without the application's secret", async () => {
     // Prepare
     const application = await registerM2mApplication(standIn.issuer);
 
@@ -141,26 +217,8 @@ describe('AuthKit stand-in: M2M tokens from the client-credentials grant', () =>
     const { status, body } = await tokenRequest(standIn.issuer, {
       grant_type: 'client_credentials',
       client_id: application.clientId,
-      client_secret: application.clientSecret,
-      ...extra,
+      client_secret: 'wrong',
     });
-    const token = String(body.access_token);
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(standIn.jwksUrl)), { issuer: standIn.issuer, audience: ENVIRONMENT_CLIENT_ID });
-
-    // Assess
-    expect(status).toBe(200);
-    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
-    expect(payload).toMatchObject({ sub: application.clientId, client_id: application.clientId, org_id: DEV_USER.orgId, aud: ENVIRONMENT_CLIENT_ID });
-    expect(payload).not.toHaveProperty('sid');
-    expect(payload).toEqual(expect.objectContaining({ jti: expect.any(String), iat: expect.any(Number), exp: expect.any(Number) }));
-  });
-
-  it('refuses the grant without the application\'s secret', async () => {
-    // Prepare
-    const application = await registerM2mApplication(standIn.issuer);
-
-    // Act
-    const { status, body } = await tokenRequest(standIn.issuer, { grant_type: 'client_credentials', client_id: application.clientId, client_secret: 'wrong' });
 
     // Assess
     expect(status).toBe(401);

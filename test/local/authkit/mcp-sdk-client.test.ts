@@ -12,7 +12,7 @@ import { DEV_USER, authorizeHeadlessly, startAuthKitStandIn, type AuthKitStandIn
 import { REDIRECT_URI, RESOURCE } from './oauth-client';
 
 /** The OAuth steps the MCP SDK client runs after it has found the authorization server in the PRM. */
-describe('AuthKit stand-in: driven by the MCP SDK client\'s OAuth functions', () => {
+describe("AuthKit stand-in: driven by the MCP SDK client's OAuth functions", () => {
   let standIn: AuthKitStandIn;
   let metadata: AuthorizationServerMetadata;
   let client: OAuthClientInformationFull;

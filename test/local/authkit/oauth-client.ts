@@ -17,7 +17,10 @@ export function pkcePair(): Pkce {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-export async function registerPublicClient(issuer: string, metadata: Record<string, unknown> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function registerPublicClient(
+  issuer: string,
+  metadata: Record<string, unknown> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${issuer}/oauth2/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -80,7 +83,12 @@ export async function tokenRequest(issuer: string, form: Record<string, string>)
 /** Redeems the authorization code in `callback` at the token endpoint (authorization_code grant with PKCE). */
 export function exchangeCode(
   issuer: string,
-  exchange: { readonly clientId: string; readonly callback: URL; readonly verifier: string; readonly resource?: string },
+  exchange: {
+    readonly clientId: string;
+    readonly callback: URL;
+    readonly verifier: string;
+    readonly resource?: string;
+  },
 ): Promise<TokenResponse> {
   return tokenRequest(issuer, {
     grant_type: 'authorization_code',

@@ -1,6 +1,14 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { DEV_USER, authorizeHeadlessly, startAuthKitStandIn, type AuthKitStandIn } from '../../../local/authkit/launch';
-import { Cookies, REDIRECT_URI, RESOURCE, authorizationUrl, pkcePair, exchangeCode, registerPublicClient } from './oauth-client';
+import {
+  Cookies,
+  REDIRECT_URI,
+  RESOURCE,
+  authorizationUrl,
+  pkcePair,
+  exchangeCode,
+  registerPublicClient,
+} from './oauth-client';
 
 describe('AuthKit stand-in: the sign-in page for people', () => {
   let standIn: AuthKitStandIn;
@@ -19,7 +27,11 @@ describe('AuthKit stand-in: the sign-in page for people', () => {
   /** Opens the authorization URL like a browser and returns the sign-in page it lands on. */
   async function openSignInPage(pkceChallenge: string) {
     const cookies = new Cookies();
-    const start = authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkceChallenge, state: 'page-state' });
+    const start = authorizationUrl(standIn.issuer, {
+      client_id: clientId,
+      code_challenge: pkceChallenge,
+      state: 'page-state',
+    });
     const authorize = await fetch(start, { redirect: 'manual' });
     cookies.take(authorize);
     const pageUrl = new URL(String(authorize.headers.get('location')), start);
@@ -82,7 +94,9 @@ describe('AuthKit stand-in: the sign-in page for people', () => {
 
   it('shows errors on a page that loads nothing either (no web fonts)', async () => {
     // Act: an authorization request from a client the stand-in does not know.
-    const response = await fetch(authorizationUrl(standIn.issuer, { client_id: 'no-such-client', code_challenge: pkcePair().challenge }));
+    const response = await fetch(
+      authorizationUrl(standIn.issuer, { client_id: 'no-such-client', code_challenge: pkcePair().challenge }),
+    );
     const html = await response.text();
 
     // Assess
@@ -108,7 +122,12 @@ describe('AuthKit stand-in: the sign-in page for people', () => {
 
     // Act
     const callback = await submit(cookies, html, 'confirm');
-    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
+    const { body } = await exchangeCode(standIn.issuer, {
+      clientId,
+      callback,
+      verifier: pkce.verifier,
+      resource: RESOURCE,
+    });
     const { payload } = await jwtVerify(String(body.access_token), createRemoteJWKSet(new URL(standIn.jwksUrl)), {
       issuer: standIn.issuer,
       audience: RESOURCE,
@@ -147,7 +166,9 @@ describe('AuthKit stand-in: the sign-in page for people', () => {
 
   it('can be pressed headlessly by authorizeHeadlessly', async () => {
     // Act
-    const callback = await authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkcePair().challenge }));
+    const callback = await authorizeHeadlessly(
+      authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkcePair().challenge }),
+    );
 
     // Assess
     expect(callback.searchParams.get('code')).toEqual(expect.any(String));

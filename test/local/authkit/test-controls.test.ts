@@ -31,14 +31,25 @@ describe('AuthKit stand-in: test controls', () => {
   }
 
   async function verify(token: string) {
-    return jwtVerify(token, createLocalJWKSet(await publishedKeys()), { issuer: standIn.issuer, audience: RESOURCE, algorithms: ['RS256'] });
+    return jwtVerify(token, createLocalJWKSet(await publishedKeys()), {
+      issuer: standIn.issuer,
+      audience: RESOURCE,
+      algorithms: ['RS256'],
+    });
   }
 
   async function codeFlowAccessToken(): Promise<string> {
     const clientId = await registeredClientId(standIn.issuer);
     const pkce = pkcePair();
-    const callback = await authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge }));
-    const { body } = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
+    const callback = await authorizeHeadlessly(
+      authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge }),
+    );
+    const { body } = await exchangeCode(standIn.issuer, {
+      clientId,
+      callback,
+      verifier: pkce.verifier,
+      resource: RESOURCE,
+    });
     return String(body.access_token);
   }
 
@@ -67,7 +78,10 @@ describe('AuthKit stand-in: test controls', () => {
 
     it('takes chosen claims, and removes a claim given as null', async () => {
       // Act
-      const minted = await controls.mintToken({ aud: RESOURCE, claims: { scope: 'openid', sub: 'user_01OTHER', org_id: null, sid: null } });
+      const minted = await controls.mintToken({
+        aud: RESOURCE,
+        claims: { scope: 'openid', sub: 'user_01OTHER', org_id: null, sid: null },
+      });
       const { payload } = await verify(minted.accessToken);
 
       // Assess
@@ -161,8 +175,15 @@ describe('AuthKit stand-in: test controls', () => {
       // Prepare
       const clientId = await registeredClientId(standIn.issuer);
       const pkce = pkcePair();
-      const callback = await authorizeHeadlessly(authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge }));
-      const first = await exchangeCode(standIn.issuer, { clientId, callback, verifier: pkce.verifier, resource: RESOURCE });
+      const callback = await authorizeHeadlessly(
+        authorizationUrl(standIn.issuer, { client_id: clientId, code_challenge: pkce.challenge }),
+      );
+      const first = await exchangeCode(standIn.issuer, {
+        clientId,
+        callback,
+        verifier: pkce.verifier,
+        resource: RESOURCE,
+      });
 
       // Act
       const rotation = await controls.rotateSigningKey();
@@ -203,7 +224,9 @@ describe('AuthKit stand-in: test controls', () => {
       await controls.setJwksMode('slow', { delayMs: 5000 });
 
       // Assess
-      await expect(fetch(standIn.jwksUrl, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ name: 'TimeoutError' });
+      await expect(fetch(standIn.jwksUrl, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({
+        name: 'TimeoutError',
+      });
     });
 
     it('answers a slow request in full once the delay has passed', async () => {

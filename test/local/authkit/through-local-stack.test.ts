@@ -8,7 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
 import { DEV_USER, ENVIRONMENT_CLIENT_ID } from '../../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../../local/stack';
-import { HeadlessOAuthClient, REDIRECT_URI, recordingFetch, type RecordedRequest } from '../../e2e/headless-oauth-client';
+import {
+  HeadlessOAuthClient,
+  REDIRECT_URI,
+  recordingFetch,
+  type RecordedRequest,
+} from '../../e2e/headless-oauth-client';
 
 jest.setTimeout(120_000);
 
@@ -54,7 +59,13 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     await new Promise<void>((resolve) => documentServer.listen(0, '127.0.0.1', resolve));
     clientMetadataUrl = `https://127.0.0.1:${(documentServer.address() as AddressInfo).port}/oauth/client-metadata.json`;
     // M2M tokens are audienced to the environment client id, as AuthKit's are: the stage lists it.
-    stack = await startLocalStack({ port: 0, authkitPort: 0, autoApprove: true, cimdLoopback: true, context: { acceptedAudiences: ENVIRONMENT_CLIENT_ID } });
+    stack = await startLocalStack({
+      port: 0,
+      authkitPort: 0,
+      autoApprove: true,
+      cimdLoopback: true,
+      context: { acceptedAudiences: ENVIRONMENT_CLIENT_ID },
+    });
   });
 
   afterAll(async () => {
@@ -67,14 +78,20 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     const oauth = new MetadataDocumentClient(clientMetadataUrl);
     const requests: RecordedRequest[] = [];
     const connect = async () => {
-      const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recordingFetch(requests) });
+      const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+        authProvider: oauth,
+        fetch: recordingFetch(requests),
+      });
       const client = new Client({ name: 'cimd-e2e-client', version: '1.0.0' });
       await client.connect(transport);
       return { client, transport };
     };
 
     // Act: the first connection ends in the sign-in redirect, as in an application.
-    const first = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recordingFetch(requests) });
+    const first = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      authProvider: oauth,
+      fetch: recordingFetch(requests),
+    });
     await new Client({ name: 'cimd-e2e-client', version: '1.0.0' }).connect(first).catch(() => undefined);
     if (!oauth.callbackUrl) throw new Error('the client was never sent to sign in');
     await first.finishAuth(oauth.callbackUrl.searchParams);
@@ -93,9 +110,18 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     const registration = await fetch(`${stack.issuer}/oauth2/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Nightly sync', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_post' }),
+      body: JSON.stringify({
+        client_name: 'Nightly sync',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_post',
+      }),
     });
-    const { client_id: clientId, client_secret: clientSecret } = (await registration.json()) as { client_id: string; client_secret: string };
+    const { client_id: clientId, client_secret: clientSecret } = (await registration.json()) as {
+      client_id: string;
+      client_secret: string;
+    };
     const tokenResponse = await fetch(`${stack.issuer}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -110,7 +136,9 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     const { clientId, accessToken, status } = await m2mAccessToken();
 
     // Act
-    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${accessToken}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      requestInit: { headers: { authorization: `Bearer ${accessToken}` } },
+    });
     const client = new Client({ name: 'm2m-e2e-client', version: '1.0.0' });
     await client.connect(transport);
     const identity = await whoami(client);
@@ -132,8 +160,22 @@ describe('The local stack with the AuthKit stand-in: CIMD clients and M2M tokens
     // Act
     const response = await fetch(stack.mcpUrl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, origin, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'origin-check', version: '1.0.0' } } }),
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        origin,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'origin-check', version: '1.0.0' },
+        },
+      }),
     });
     await response.body?.cancel();
 

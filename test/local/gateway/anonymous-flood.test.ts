@@ -49,7 +49,13 @@ function postMcp(url: string, agent: http.Agent, body: unknown, authorization?: 
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         response.on('error', reject);
       },
     );
@@ -85,14 +91,23 @@ describe('The local stack with rateLimitPerIp (100 per minute) and stage throttl
     // Assess
     const line = log.find((l) => l.includes('AWS WAF web ACL'));
     expect(line).toMatch(/is emulated/);
-    expect(line).toMatch(new RegExp(`rule RateLimitPerIp \\(priority 0\\): more than ${LIMIT} requests per client IP \\(TCP peer address\\) in ${WINDOW_SECONDS} s → block with 429`));
+    expect(line).toMatch(
+      new RegExp(
+        `rule RateLimitPerIp \\(priority 0\\): more than ${LIMIT} requests per client IP \\(TCP peer address\\) in ${WINDOW_SECONDS} s → block with 429`,
+      ),
+    );
   });
 
   it('an anonymous flood from one IP does not starve a token holder on another IP', async () => {
     // Prepare
     const { accessToken } = await authKitTestControls(stack.issuer).mintToken({ aud: stack.mcpUrl });
     const call = (id: number) =>
-      postMcp(stack.mcpUrl, holder, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {} } }, `Bearer ${accessToken}`);
+      postMcp(
+        stack.mcpUrl,
+        holder,
+        { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {} } },
+        `Bearer ${accessToken}`,
+      );
     const anonymous = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 
     // Act: the flood, FLOOD_CONCURRENCY requests at a time, while the token holder calls a tool now and then

@@ -10,8 +10,8 @@ import * as net from 'node:net';
 import * as cdk from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { RunningGateway, startGateway } from '../../../local/gateway';
-import { FixtureAssembly, synthVariant } from './fixture-app';
+import { type RunningGateway, startGateway } from '../../../local/gateway';
+import { type FixtureAssembly, synthVariant } from './fixture-app';
 
 jest.setTimeout(60_000);
 
@@ -31,11 +31,22 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   assembly = synthVariant((stack, api) => {
-    const executeApi = (path: string) => cdk.Fn.join('', ['https://', api.restApiId, '.execute-api.', cdk.Aws.REGION, '.', cdk.Aws.URL_SUFFIX, `/v${path}`]);
+    const executeApi = (path: string) =>
+      cdk.Fn.join('', [
+        'https://',
+        api.restApiId,
+        '.execute-api.',
+        cdk.Aws.REGION,
+        '.',
+        cdk.Aws.URL_SUFFIX,
+        `/v${path}`,
+      ]);
     const fn = new lambda.Function(stack, 'UrlFn', {
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
-      code: lambda.Code.fromInline('exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ base: process.env.PUBLIC_BASE_URL, path: event.path, fullPath: event.requestContext.path }) });'),
+      code: lambda.Code.fromInline(
+        'exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ base: process.env.PUBLIC_BASE_URL, path: event.path, fullPath: event.requestContext.path }) });',
+      ),
       environment: { PUBLIC_BASE_URL: executeApi('') },
     });
     api.root.addResource('mcp').addMethod('GET', new apigw.LambdaIntegration(fn));
@@ -48,7 +59,13 @@ beforeAll(async () => {
   });
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
-  gateway = await startGateway({ cdkOut: assembly.cdkOut, port, executeApiOrigin: origin, log: () => undefined, onFunctionOutput: () => undefined });
+  gateway = await startGateway({
+    cdkOut: assembly.cdkOut,
+    port,
+    executeApiOrigin: origin,
+    log: () => undefined,
+    onFunctionOutput: () => undefined,
+  });
 });
 
 afterAll(async () => {
@@ -69,7 +86,7 @@ describe('serving a template as its execute-api endpoint', () => {
     expect(response.headers.get('link')).toBe(`<${origin}/v/mcp>`);
   });
 
-  it('answers a path outside the stage with execute-api\'s 403 Forbidden', async () => {
+  it("answers a path outside the stage with execute-api's 403 Forbidden", async () => {
     const response = await fetch(`${origin}/mcp`);
     expect(response.status).toBe(403);
     expect(response.headers.get('x-amzn-errortype')).toBe('ForbiddenException');
@@ -77,6 +94,8 @@ describe('serving a template as its execute-api endpoint', () => {
   });
 
   it('refuses an origin with a path', async () => {
-    await expect(startGateway({ cdkOut: assembly.cdkOut, port: 0, executeApiOrigin: 'http://127.0.0.1:1/v' })).rejects.toThrow(/executeApiOrigin must be an origin/);
+    await expect(
+      startGateway({ cdkOut: assembly.cdkOut, port: 0, executeApiOrigin: 'http://127.0.0.1:1/v' }),
+    ).rejects.toThrow(/executeApiOrigin must be an origin/);
   });
 });

@@ -175,7 +175,10 @@ export function synthFixture(): FixtureAssembly {
     allowHeaders: ['Authorization', 'Content-Type', 'Mcp-Protocol-Version'],
     allowMethods: ['GET', 'POST', 'DELETE'],
   });
-  api.root.addResource('items').addResource('{id}').addMethod('GET', new apigw.LambdaIntegration(echoFn), { authorizer });
+  api.root
+    .addResource('items')
+    .addResource('{id}')
+    .addMethod('GET', new apigw.LambdaIntegration(echoFn), { authorizer });
   api.root.addResource('public').addResource('{proxy+}').addMethod('ANY', new apigw.LambdaIntegration(echoFn));
   api.root.addResource('other').addMethod('GET', new apigw.LambdaIntegration(otherFn));
 
@@ -183,8 +186,14 @@ export function synthFixture(): FixtureAssembly {
   api.addGatewayResponse('Unauthorized', {
     type: apigw.ResponseType.UNAUTHORIZED,
     statusCode: '401',
-    responseHeaders: { ...cors, 'WWW-Authenticate': `'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"'` },
-    templates: { 'application/json': '{"message":$context.error.messageString,"type":"$context.error.responseType","requestId":"$context.requestId"}' },
+    responseHeaders: {
+      ...cors,
+      'WWW-Authenticate': `'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"'`,
+    },
+    templates: {
+      'application/json':
+        '{"message":$context.error.messageString,"type":"$context.error.responseType","requestId":"$context.requestId"}',
+    },
   });
   api.addGatewayResponse('NotFound', {
     type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
@@ -229,7 +238,11 @@ export function synthVariant(
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200, body: "inline" });'),
   });
-  const api = new apigw.RestApi(stack, 'Api', apiProps.deploy === false ? apiProps : { deployOptions: { stageName: 'v' }, ...apiProps });
+  const api = new apigw.RestApi(
+    stack,
+    'Api',
+    apiProps.deploy === false ? apiProps : { deployOptions: { stageName: 'v' }, ...apiProps },
+  );
   customise(stack, api, fn);
   app.synth();
   return { dir, cdkOut, stackName: stack.stackName, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };

@@ -1,6 +1,6 @@
-import { RunningGateway, startGateway } from '../../../local/gateway';
+import { type RunningGateway, startGateway } from '../../../local/gateway';
 import { renderGatewayResponse } from '../../../local/gateway/gateway-responses';
-import { FixtureAssembly, synthFixture } from './fixture-app';
+import { type FixtureAssembly, synthFixture } from './fixture-app';
 
 jest.setTimeout(120_000);
 
@@ -31,7 +31,10 @@ function invocations(logicalIdPrefix: string): number {
   return entry[1].invocations;
 }
 
-async function call(path: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
+async function call(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
   const response = await fetch(`${gateway.url}${path}`, init);
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
@@ -43,7 +46,9 @@ const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 function rawRequest(text: string): Promise<string> {
   const url = new URL(gateway.url);
   return new Promise<string>((resolve, reject) => {
-    const socket = require('node:net').connect(Number(url.port), url.hostname, () => socket.write(text.replace('HOST', url.host)));
+    const socket = require('node:net').connect(Number(url.port), url.hostname, () =>
+      socket.write(text.replace('HOST', url.host)),
+    );
     let data = '';
     socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
     socket.on('end', () => resolve(data));
@@ -55,9 +60,18 @@ describe('serving the synthesized template', () => {
   it('lists the methods of the template and the resources it ignores', () => {
     expect(gateway.stageName).toBe('test');
     expect(gateway.routes).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^ANY \/mcp \(TOKEN authorizer TokenAuth/), 'OPTIONS /mcp (MOCK)', 'GET /items/{id} (TOKEN authorizer ' + gateway.routes.find((r) => r.startsWith('GET /items'))!.split('authorizer ')[1], 'ANY /public/{proxy+}', 'GET /other']),
+      expect.arrayContaining([
+        expect.stringMatching(/^ANY \/mcp \(TOKEN authorizer TokenAuth/),
+        'OPTIONS /mcp (MOCK)',
+        'GET /items/{id} (TOKEN authorizer ' +
+          gateway.routes.find((r) => r.startsWith('GET /items'))!.split('authorizer ')[1],
+        'ANY /public/{proxy+}',
+        'GET /other',
+      ]),
     );
-    expect(gateway.ignored.map((i) => i.type)).toEqual(expect.arrayContaining(['AWS::Lambda::Permission', 'AWS::IAM::Role', 'AWS::ApiGateway::Deployment']));
+    expect(gateway.ignored.map((i) => i.type)).toEqual(
+      expect.arrayContaining(['AWS::Lambda::Permission', 'AWS::IAM::Role', 'AWS::ApiGateway::Deployment']),
+    );
   });
 });
 
@@ -71,10 +85,16 @@ describe('TOKEN authorizer', () => {
     const before = invocations('AuthorizerFn');
     const response = await call('/mcp', { method: 'POST', body: '{}' });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"');
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"',
+    );
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('x-amzn-errortype')).toBe('UnauthorizedException');
-    expect(response.json()).toEqual({ message: 'Unauthorized', type: 'UNAUTHORIZED', requestId: response.headers.get('x-amzn-requestid') });
+    expect(response.json()).toEqual({
+      message: 'Unauthorized',
+      type: 'UNAUTHORIZED',
+      requestId: response.headers.get('x-amzn-requestid'),
+    });
     expect(invocations('AuthorizerFn')).toBe(before);
   });
 
@@ -90,7 +110,11 @@ describe('TOKEN authorizer', () => {
   });
 
   it('passes an allowed request to the integration with the authorizer context as strings', async () => {
-    const response = await call('/mcp', { method: 'POST', headers: { ...bearer('allow-context'), 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0"}' });
+    const response = await call('/mcp', {
+      method: 'POST',
+      headers: { ...bearer('allow-context'), 'Content-Type': 'application/json' },
+      body: '{"jsonrpc":"2.0"}',
+    });
     expect(response.status).toBe(200);
     const { event } = response.json();
     expect(event.requestContext.authorizer).toEqual({
@@ -156,12 +180,15 @@ describe('TOKEN authorizer', () => {
     ['throws another error', 'broken'],
     ['returns no policy', 'no-policy'],
     ['returns a nested context value', 'nested-context'],
-  ])('answers with the AUTHORIZER_CONFIGURATION_ERROR response (503 here) when the authorizer %s', async (_name, token) => {
-    const response = await call('/mcp', { headers: bearer(token) });
-    expect(response.status).toBe(503);
-    expect(response.headers.get('retry-after')).toBe('30');
-    expect(response.json()).toEqual({ error: 'temporarily_unavailable' });
-  });
+  ])(
+    'answers with the AUTHORIZER_CONFIGURATION_ERROR response (503 here) when the authorizer %s',
+    async (_name, token) => {
+      const response = await call('/mcp', { headers: bearer(token) });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('30');
+      expect(response.json()).toEqual({ error: 'temporarily_unavailable' });
+    },
+  );
 
   // A function that runs past its Timeout is a failed invocation, as a thrown error is; both are
   // AUTHORIZER_CONFIGURATION_ERROR (sources beside AUTHORIZER_BROKEN in local/gateway/server.ts).
@@ -170,7 +197,9 @@ describe('TOKEN authorizer', () => {
     expect(response.status).toBe(503);
     expect(response.json()).toEqual({ error: 'temporarily_unavailable' });
     expect(response.headers.get('x-amzn-errortype')).toBe('AuthorizerConfigurationException');
-    expect(logLines).toContainEqual(expect.stringMatching(/^GET \/mcp 503 .*the authorizer failed \(timeout\): Sandbox\.Timedout/));
+    expect(logLines).toContainEqual(
+      expect.stringMatching(/^GET \/mcp 503 .*the authorizer failed \(timeout\): Sandbox\.Timedout/),
+    );
     expect((await call('/mcp', { headers: bearer('allow-after-timeout') })).status).toBe(200);
   });
 
@@ -186,7 +215,8 @@ describe('TOKEN authorizer', () => {
 
   it('never writes a token to the log, and gives every rejection a reason', () => {
     const joined = logLines.join('\n');
-    for (const token of ['allow-context', 'allow-cached', 'only-this-method', 'deny', 'unauthorized', 'broken']) expect(joined).not.toContain(token);
+    for (const token of ['allow-context', 'allow-cached', 'only-this-method', 'deny', 'unauthorized', 'broken'])
+      expect(joined).not.toContain(token);
     expect(joined).toMatch(/GET \/mcp 401 .*reason="the authorizer rejected the token \(Unauthorized\)"/);
     expect(joined).toMatch(/reason="the Authorization header does not match the authorizer's validation expression"/);
     expect(joined).toMatch(/reason="the authorizer policy denies this method explicitly"/);
@@ -248,13 +278,21 @@ describe('Lambda proxy integration', () => {
 
   it('base64-encodes a request body whose content type is a binary media type', async () => {
     const bytes = Buffer.from([0, 159, 146, 150, 255]);
-    const { event } = (await call('/public/upload', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes })).json();
+    const { event } = (
+      await call('/public/upload', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: bytes,
+      })
+    ).json();
     expect(event.isBase64Encoded).toBe(true);
     expect(Buffer.from(event.body, 'base64')).toEqual(bytes);
   });
 
   it('decodes a base64 response body when the client accepts a binary media type, and passes it through otherwise', async () => {
-    const binary = await fetch(`${gateway.url}/public/file?mode=binary`, { headers: { Accept: 'application/octet-stream' } });
+    const binary = await fetch(`${gateway.url}/public/file?mode=binary`, {
+      headers: { Accept: 'application/octet-stream' },
+    });
     expect(Buffer.from(await binary.arrayBuffer())).toEqual(Buffer.from([0, 1, 2, 253, 254, 255]));
     const text = await call('/public/file?mode=binary', { headers: { Accept: 'text/plain' } });
     // With Content-Type application/octet-stream in binaryMediaTypes, API Gateway still decodes.
@@ -263,7 +301,9 @@ describe('Lambda proxy integration', () => {
 
   it('sends repeated request headers as multiValueHeaders and the last one in headers', async () => {
     // fetch folds repeated headers, so the request is written by hand.
-    const raw = await rawRequest('GET /public/multi HTTP/1.1\r\nHost: HOST\r\nX-Repeat: one\r\nX-Repeat: two\r\nConnection: close\r\n\r\n');
+    const raw = await rawRequest(
+      'GET /public/multi HTTP/1.1\r\nHost: HOST\r\nX-Repeat: one\r\nX-Repeat: two\r\nConnection: close\r\n\r\n',
+    );
     const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
     expect(body.event.multiValueHeaders['X-Repeat']).toEqual(['one', 'two']);
     expect(body.event.headers['X-Repeat']).toBe('two');
@@ -283,11 +323,24 @@ describe('Lambda proxy integration', () => {
   it('remaps and drops the response headers of a Lambda proxy result as the REST API header table lists', async () => {
     const response = await fetch(`${gateway.url}/public/x?mode=hop-headers`);
     expect(response.status).toBe(200);
-    for (const [name, value] of [['server', 'fn-server'], ['date', 'fn-date'], ['content-md5', 'fn-md5'], ['user-agent', 'fn-agent']]) {
+    for (const [name, value] of [
+      ['server', 'fn-server'],
+      ['date', 'fn-date'],
+      ['content-md5', 'fn-md5'],
+      ['user-agent', 'fn-agent'],
+    ]) {
       expect(response.headers.get(`x-amzn-remapped-${name}`)).toBe(value);
     }
     expect(response.headers.get('server')).toBeNull();
-    for (const dropped of ['via', 'upgrade', 'te', 'proxy-authenticate', 'trailer', 'x-amzn-remapped-via', 'x-amzn-remapped-upgrade']) {
+    for (const dropped of [
+      'via',
+      'upgrade',
+      'te',
+      'proxy-authenticate',
+      'trailer',
+      'x-amzn-remapped-via',
+      'x-amzn-remapped-upgrade',
+    ]) {
       expect(response.headers.get(dropped)).toBeNull();
     }
     expect(response.headers.get('warn')).toBe('199 fn "kept"');
@@ -301,7 +354,8 @@ describe('Lambda proxy integration', () => {
     );
     const { event } = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
     const names = Object.keys(event.headers).map((name) => name.toLowerCase());
-    for (const dropped of ['connection', 'te', 'max-forwards', 'content-md5', 'proxy-authenticate', 'server']) expect(names).not.toContain(dropped);
+    for (const dropped of ['connection', 'te', 'max-forwards', 'content-md5', 'proxy-authenticate', 'server'])
+      expect(names).not.toContain(dropped);
     expect(event.headers['X-Kept']).toBe('yes');
     expect(event.headers['X-Forwarded-Proto']).toBe('http');
     expect(event.multiValueHeaders['X-Forwarded-Proto']).toEqual(['http']);
@@ -332,7 +386,11 @@ describe('Lambda proxy integration', () => {
     response.headers.forEach((value) => headerValues.push(value));
     expect(headerValues.join(' ')).not.toContain('unknown-route-probe');
     expect(logLines.join('\n')).not.toContain('unknown-route-probe');
-    expect(logLines).toContainEqual(expect.stringMatching(/^GET \/nowhere\/at\/all 404 .*the Authorization header makes it an IncompleteSignatureException/));
+    expect(logLines).toContainEqual(
+      expect.stringMatching(
+        /^GET \/nowhere\/at\/all 404 .*the Authorization header makes it an IncompleteSignatureException/,
+      ),
+    );
   });
 
   it('answers an unknown route or method with the MISSING_AUTHENTICATION_TOKEN response (404 here)', async () => {
@@ -348,7 +406,9 @@ describe('query strings', () => {
   it('answers the 401 challenge with CORS when the query string has a malformed percent escape', async () => {
     const response = await call('/mcp?x=%E0', { method: 'POST', headers: bearer('unauthorized'), body: '{}' });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"');
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource/mcp"',
+    );
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.json()).toMatchObject({ message: 'Unauthorized', type: 'UNAUTHORIZED' });
   });
@@ -375,10 +435,15 @@ describe('query strings', () => {
 describe('MOCK integration (CORS preflight)', () => {
   it('answers the preflight from the template without the authorizer, echoing an allowed second origin', async () => {
     const before = invocations('AuthorizerFn');
-    const response = await call('/mcp', { method: 'OPTIONS', headers: { Origin: 'https://inspector.example', 'Access-Control-Request-Method': 'POST' } });
+    const response = await call('/mcp', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://inspector.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://inspector.example');
-    expect(response.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Mcp-Protocol-Version');
+    expect(response.headers.get('access-control-allow-headers')).toBe(
+      'Authorization,Content-Type,Mcp-Protocol-Version',
+    );
     expect(response.headers.get('access-control-allow-methods')).toBe('GET,POST,DELETE');
     expect(response.headers.get('vary')).toBe('Origin');
     expect(invocations('AuthorizerFn')).toBe(before);
@@ -386,7 +451,9 @@ describe('MOCK integration (CORS preflight)', () => {
 
   // HTTP/2 browsers send header names in lower case (RFC 9113 §8.2.1); aws-cdk-lib's template reads Origin, then origin.
   it('echoes an allowed second origin sent as a lower-case origin header, as an HTTP/2 browser sends it', async () => {
-    const raw = await rawRequest('OPTIONS /mcp HTTP/1.1\r\nHost: HOST\r\norigin: https://inspector.example\r\naccess-control-request-method: POST\r\nConnection: close\r\n\r\n');
+    const raw = await rawRequest(
+      'OPTIONS /mcp HTTP/1.1\r\nHost: HOST\r\norigin: https://inspector.example\r\naccess-control-request-method: POST\r\nConnection: close\r\n\r\n',
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 204/);
     expect(raw).toMatch(/\r\naccess-control-allow-origin: https:\/\/inspector\.example\r\n/i);
   });
@@ -394,7 +461,9 @@ describe('MOCK integration (CORS preflight)', () => {
   it('finds method.request.header.Origin only under that exact name, so a lower-case origin is not mapped into a gateway response', async () => {
     const exact = await call('/public/x?mode=throw', { headers: { Origin: 'https://app.example' } });
     expect(exact.headers.get('x-echo-origin')).toBe('https://app.example');
-    const raw = await rawRequest('GET /public/x?mode=throw HTTP/1.1\r\nHost: HOST\r\norigin: https://app.example\r\nConnection: close\r\n\r\n');
+    const raw = await rawRequest(
+      'GET /public/x?mode=throw HTTP/1.1\r\nHost: HOST\r\norigin: https://app.example\r\nConnection: close\r\n\r\n',
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 502/);
     expect(raw.toLowerCase()).not.toContain('x-echo-origin');
   });

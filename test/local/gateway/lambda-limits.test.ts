@@ -19,8 +19,8 @@
 import * as cdk from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { RunningGateway, startGateway } from '../../../local/gateway';
-import { FixtureAssembly, synthVariant } from './fixture-app';
+import { type RunningGateway, startGateway } from '../../../local/gateway';
+import { type FixtureAssembly, synthVariant } from './fixture-app';
 
 jest.setTimeout(120_000);
 
@@ -33,7 +33,12 @@ exports.handler = async (event) => {
 `;
 
 function sleeper(stack: cdk.Stack, id: string, props: Partial<lambda.FunctionProps> = {}): lambda.Function {
-  return new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline(SLEEPER), ...props });
+  return new lambda.Function(stack, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(SLEEPER),
+    ...props,
+  });
 }
 
 const quiet = { port: 0, log: () => undefined, onFunctionOutput: () => undefined };
@@ -50,12 +55,33 @@ describe('Lambda limits behind a proxy integration', () => {
 
   beforeAll(async () => {
     assembly = synthVariant((stack, api) => {
-      api.root.addResource('payload').addMethod('POST', new apigw.LambdaIntegration(sleeper(stack, 'PayloadFn', { timeout: cdk.Duration.seconds(29) })));
-      api.root.addResource('reserved').addMethod('GET', new apigw.LambdaIntegration(sleeper(stack, 'ReservedFn', { reservedConcurrentExecutions: 1, timeout: cdk.Duration.seconds(10) })));
-      api.root.addResource('disabled').addMethod('GET', new apigw.LambdaIntegration(sleeper(stack, 'DisabledFn', { reservedConcurrentExecutions: 0 })));
-      api.root.addResource('function-timeout').addMethod('GET', new apigw.LambdaIntegration(sleeper(stack, 'ShortFn', { timeout: cdk.Duration.seconds(1) })));
+      api.root
+        .addResource('payload')
+        .addMethod(
+          'POST',
+          new apigw.LambdaIntegration(sleeper(stack, 'PayloadFn', { timeout: cdk.Duration.seconds(29) })),
+        );
+      api.root
+        .addResource('reserved')
+        .addMethod(
+          'GET',
+          new apigw.LambdaIntegration(
+            sleeper(stack, 'ReservedFn', { reservedConcurrentExecutions: 1, timeout: cdk.Duration.seconds(10) }),
+          ),
+        );
+      api.root
+        .addResource('disabled')
+        .addMethod(
+          'GET',
+          new apigw.LambdaIntegration(sleeper(stack, 'DisabledFn', { reservedConcurrentExecutions: 0 })),
+        );
+      api.root
+        .addResource('function-timeout')
+        .addMethod('GET', new apigw.LambdaIntegration(sleeper(stack, 'ShortFn', { timeout: cdk.Duration.seconds(1) })));
       const runsOn = sleeper(stack, 'RunsOnFn', { reservedConcurrentExecutions: 1, timeout: cdk.Duration.seconds(10) });
-      api.root.addResource('integration-timeout').addMethod('GET', new apigw.LambdaIntegration(runsOn, { timeout: cdk.Duration.seconds(1) }));
+      api.root
+        .addResource('integration-timeout')
+        .addMethod('GET', new apigw.LambdaIntegration(runsOn, { timeout: cdk.Duration.seconds(1) }));
       api.addGatewayResponse('IntegrationFailure', {
         type: apigw.ResponseType.INTEGRATION_FAILURE,
         responseHeaders: { 'X-Failure': "'integration'" },
@@ -76,7 +102,7 @@ describe('Lambda limits behind a proxy integration', () => {
     expect(await response.text()).toBe('slept 0 ms, body 6200000 chars');
   });
 
-  it('answers 413 without invoking the function when the event is over the 6 MB invoke payload limit, though the body is under API Gateway\'s 10 MB', async () => {
+  it("answers 413 without invoking the function when the event is over the 6 MB invoke payload limit, though the body is under API Gateway's 10 MB", async () => {
     const before = invocations(gateway, 'PayloadFn').invocations;
     const response = await fetch(`${gateway.url}/payload`, { method: 'POST', body: 'a'.repeat(6_300_000) });
     expect(response.status).toBe(413);
@@ -85,7 +111,10 @@ describe('Lambda limits behind a proxy integration', () => {
   });
 
   it('throttles an invocation beyond reserved concurrency with the INTEGRATION_FAILURE response (500) instead of queueing it', async () => {
-    const [first, second] = await Promise.all([fetch(`${gateway.url}/reserved?ms=1500`), fetch(`${gateway.url}/reserved?ms=1500`)]);
+    const [first, second] = await Promise.all([
+      fetch(`${gateway.url}/reserved?ms=1500`),
+      fetch(`${gateway.url}/reserved?ms=1500`),
+    ]);
     const statuses = [first.status, second.status].sort();
     expect(statuses).toEqual([200, 500]);
     const throttled = first.status === 500 ? first : second;
@@ -139,10 +168,17 @@ describe('the account concurrency limit', () => {
 
   it('refuses to start when the functions reserve more than the account can give while keeping 100 unreserved', async () => {
     const assembly = synthVariant((stack, api) => {
-      api.root.addResource('a').addMethod('GET', new apigw.LambdaIntegration(sleeper(stack, 'GreedyFn', { reservedConcurrentExecutions: 950 })));
+      api.root
+        .addResource('a')
+        .addMethod(
+          'GET',
+          new apigw.LambdaIntegration(sleeper(stack, 'GreedyFn', { reservedConcurrentExecutions: 950 })),
+        );
     });
     try {
-      await expect(startGateway({ cdkOut: assembly.cdkOut, ...quiet })).rejects.toThrow(/reserve 950 concurrent executions, but Lambda keeps at least 100 of the account's 1000 unreserved/);
+      await expect(startGateway({ cdkOut: assembly.cdkOut, ...quiet })).rejects.toThrow(
+        /reserve 950 concurrent executions, but Lambda keeps at least 100 of the account's 1000 unreserved/,
+      );
     } finally {
       assembly.cleanup();
     }

@@ -3,9 +3,9 @@
  * `nodejs24.x` → Node.js 24), so the local gateway does too, whatever the gateway's own Node.js.
  * https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html (supported runtimes)
  */
-import { RunningGateway, startGateway } from '../../../local/gateway';
+import { type RunningGateway, startGateway } from '../../../local/gateway';
 import { nodeMajorOf } from '../../../local/gateway/node-runtime';
-import { FixtureAssembly } from './fixture-app';
+import type { FixtureAssembly } from './fixture-app';
 import { synthStreamingFixture } from './streaming-fixture';
 
 // A first run may install a Node.js build from the npm registry (scripts/ensure-node.sh).
@@ -17,7 +17,12 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   fixture = synthStreamingFixture();
-  gateway = await startGateway({ cdkOut: fixture.cdkOut, port: 0, log: (line) => logLines.push(line), onFunctionOutput: () => undefined });
+  gateway = await startGateway({
+    cdkOut: fixture.cdkOut,
+    port: 0,
+    log: (line) => logLines.push(line),
+    onFunctionOutput: () => undefined,
+  });
 });
 
 afterAll(async () => {
@@ -49,8 +54,18 @@ describe('the Node.js a function runs on', () => {
   });
 
   it('says at start which binary runs each function', () => {
-    for (const [id, major] of [['Node22Fn', 22], ['Node24Fn', 24], ['StreamingFn', 24]] as const) {
-      expect(logLines).toContainEqual(expect.stringMatching(new RegExp(`function ${id}[0-9A-F]{8} \\(nodejs${major}\\.x\\) runs on Node\\.js v${major}\\.\\d+\\.\\d+: /.+/node$`)));
+    for (const [id, major] of [
+      ['Node22Fn', 22],
+      ['Node24Fn', 24],
+      ['StreamingFn', 24],
+    ] as const) {
+      expect(logLines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `function ${id}[0-9A-F]{8} \\(nodejs${major}\\.x\\) runs on Node\\.js v${major}\\.\\d+\\.\\d+: /.+/node$`,
+          ),
+        ),
+      );
     }
   });
 

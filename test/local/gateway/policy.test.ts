@@ -1,7 +1,16 @@
-import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, wildcardMatch } from '../../../local/gateway/policy';
+import {
+  evaluatePolicy,
+  MalformedPolicyError,
+  parsePolicyDocument,
+  wildcardMatch,
+} from '../../../local/gateway/policy';
 
 const ARN = 'arn:aws:execute-api:us-east-1:000000000000:abc123/prod/POST/mcp';
-const statement = (Effect: string, Resource: unknown, Action: unknown = 'execute-api:Invoke') => ({ Effect, Action, Resource });
+const statement = (Effect: string, Resource: unknown, Action: unknown = 'execute-api:Invoke') => ({
+  Effect,
+  Action,
+  Resource,
+});
 
 describe('authorizer policy evaluation', () => {
   it.each([
@@ -12,7 +21,9 @@ describe('authorizer policy evaluation', () => {
     ['another method', 'arn:aws:execute-api:us-east-1:000000000000:abc123/prod/GET/mcp', false],
     ['a differently cased path', 'arn:aws:execute-api:us-east-1:000000000000:abc123/prod/POST/MCP', false],
   ])('an Allow for %s applies: %s', (_name, resource, allowed) => {
-    expect(evaluatePolicy(parsePolicyDocument({ Statement: [statement('Allow', resource)] }), ARN)).toBe(allowed ? 'ALLOW' : 'IMPLICIT_DENY');
+    expect(evaluatePolicy(parsePolicyDocument({ Statement: [statement('Allow', resource)] }), ARN)).toBe(
+      allowed ? 'ALLOW' : 'IMPLICIT_DENY',
+    );
   });
 
   it('lets a matching Deny win over a matching Allow', () => {
@@ -21,9 +32,15 @@ describe('authorizer policy evaluation', () => {
   });
 
   it('matches actions case-insensitively and with wildcards, and honours NotResource', () => {
-    expect(evaluatePolicy(parsePolicyDocument({ Statement: statement('Allow', '*', 'Execute-API:*') }), ARN)).toBe('ALLOW');
-    expect(evaluatePolicy(parsePolicyDocument({ Statement: [statement('Allow', '*', 's3:GetObject')] }), ARN)).toBe('IMPLICIT_DENY');
-    expect(evaluatePolicy(parsePolicyDocument({ Statement: [{ Effect: 'Allow', Action: '*', NotResource: ARN }] }), ARN)).toBe('IMPLICIT_DENY');
+    expect(evaluatePolicy(parsePolicyDocument({ Statement: statement('Allow', '*', 'Execute-API:*') }), ARN)).toBe(
+      'ALLOW',
+    );
+    expect(evaluatePolicy(parsePolicyDocument({ Statement: [statement('Allow', '*', 's3:GetObject')] }), ARN)).toBe(
+      'IMPLICIT_DENY',
+    );
+    expect(
+      evaluatePolicy(parsePolicyDocument({ Statement: [{ Effect: 'Allow', Action: '*', NotResource: ARN }] }), ARN),
+    ).toBe('IMPLICIT_DENY');
   });
 
   it.each([

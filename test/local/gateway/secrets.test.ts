@@ -14,22 +14,41 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, unkn
 
 function synth() {
   const stack = new Stack(new App(), 'SecretsFixture');
-  const key = new secretsmanager.Secret(stack, 'Key', { generateSecretString: { passwordLength: 48, excludePunctuation: true } });
-  new secretsmanager.Secret(stack, 'Other', { generateSecretString: { secretStringTemplate: '{"user":"app"}', generateStringKey: 'password' } });
+  const key = new secretsmanager.Secret(stack, 'Key', {
+    generateSecretString: { passwordLength: 48, excludePunctuation: true },
+  });
+  new secretsmanager.Secret(stack, 'Other', {
+    generateSecretString: { secretStringTemplate: '{"user":"app"}', generateStringKey: 'password' },
+  });
   const code = lambda.Code.fromInline('exports.handler = async () => ({})');
-  const reader = new lambda.Function(stack, 'Reader', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code });
+  const reader = new lambda.Function(stack, 'Reader', {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code,
+  });
   new lambda.Function(stack, 'Bystander', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code });
-  const denied = new lambda.Function(stack, 'Denied', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code });
+  const denied = new lambda.Function(stack, 'Denied', {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code,
+  });
   key.grantRead(reader);
   key.grantRead(denied);
-  denied.addToRolePolicy(new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['secretsmanager:*'], resources: [key.secretArn] }));
+  denied.addToRolePolicy(
+    new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['secretsmanager:*'], resources: [key.secretArn] }),
+  );
   const resources = Template.fromStack(stack).toJSON().Resources as Resources;
-  const idOf = (type: string, prefix: string) => Object.keys(resources).find((id) => resources[id].Type === type && id.startsWith(prefix))!;
+  const idOf = (type: string, prefix: string) =>
+    Object.keys(resources).find((id) => resources[id].Type === type && id.startsWith(prefix))!;
   return {
     resources,
     keyId: idOf('AWS::SecretsManager::Secret', 'Key'),
     otherId: idOf('AWS::SecretsManager::Secret', 'Other'),
-    fn: { reader: idOf('AWS::Lambda::Function', 'Reader'), bystander: idOf('AWS::Lambda::Function', 'Bystander'), denied: idOf('AWS::Lambda::Function', 'Denied') },
+    fn: {
+      reader: idOf('AWS::Lambda::Function', 'Reader'),
+      bystander: idOf('AWS::Lambda::Function', 'Bystander'),
+      denied: idOf('AWS::Lambda::Function', 'Denied'),
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { GatewayStartError, startGateway, UnsupportedFeatureError } from '../../../local/gateway';
-import { FixtureAssembly, synthVariant } from './fixture-app';
+import { type FixtureAssembly, synthVariant } from './fixture-app';
 
 jest.setTimeout(60_000);
 
@@ -14,19 +14,40 @@ describe('features the local gateway refuses at start', () => {
       /a REQUEST authorizer/,
       /^RequestAuth/,
       (stack, api, fn) => {
-        const authorizer = new apigw.RequestAuthorizer(stack, 'RequestAuth', { handler: fn, identitySources: [apigw.IdentitySource.header('X-Key')] });
+        const authorizer = new apigw.RequestAuthorizer(stack, 'RequestAuth', {
+          handler: fn,
+          identitySources: [apigw.IdentitySource.header('X-Key')],
+        });
         api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { authorizer });
       },
     ],
-    ['a non-proxy Lambda integration', /a AWS integration/, /^ApiGET/, (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn, { proxy: false }))],
-    ['an HTTP proxy integration', /a HTTP_PROXY integration/, /^ApiGET/, (_s, api) => api.root.addMethod('GET', new apigw.HttpIntegration('https://example.com'))],
+    [
+      'a non-proxy Lambda integration',
+      /a AWS integration/,
+      /^ApiGET/,
+      (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn, { proxy: false })),
+    ],
+    [
+      'an HTTP proxy integration',
+      /a HTTP_PROXY integration/,
+      /^ApiGET/,
+      (_s, api) => api.root.addMethod('GET', new apigw.HttpIntegration('https://example.com')),
+    ],
     [
       'a request validator',
       /request validation/,
       /^ApiGET/,
-      (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { requestValidatorOptions: { validateRequestParameters: true } }),
+      (_s, api, fn) =>
+        api.root.addMethod('GET', new apigw.LambdaIntegration(fn), {
+          requestValidatorOptions: { validateRequestParameters: true },
+        }),
     ],
-    ['required API keys', /required API keys/, /^ApiGET/, (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { apiKeyRequired: true })],
+    [
+      'required API keys',
+      /required API keys/,
+      /^ApiGET/,
+      (_s, api, fn) => api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { apiKeyRequired: true }),
+    ],
     [
       // What API Gateway does with a STREAM transfer mode on the Invoke URI is not documented.
       'ResponseTransferMode STREAM with the Invoke (not response-streaming) URI',
@@ -43,7 +64,9 @@ describe('features the local gateway refuses at start', () => {
       /^ApiDeploymentStage/,
       (_s, api, fn) => {
         api.root.addMethod('GET', new apigw.LambdaIntegration(fn));
-        (api.deploymentStage.node.defaultChild as apigw.CfnStage).methodSettings = [{ cachingEnabled: true, httpMethod: '*', resourcePath: '/*' }];
+        (api.deploymentStage.node.defaultChild as apigw.CfnStage).methodSettings = [
+          { cachingEnabled: true, httpMethod: '*', resourcePath: '/*' },
+        ];
       },
     ],
     [
@@ -87,7 +110,9 @@ describe('finding what to serve', () => {
   afterAll(() => assembly.cleanup());
 
   it('fails naming the stacks the assembly holds when the stack name is wrong', async () => {
-    const error = await startGateway({ cdkOut: assembly.cdkOut, stackName: 'NoSuchStack', ...quiet }).catch((e: unknown) => e);
+    const error = await startGateway({ cdkOut: assembly.cdkOut, stackName: 'NoSuchStack', ...quiet }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(GatewayStartError);
     expect((error as GatewayStartError).code).toBe('TEMPLATE_NOT_FOUND');
     expect((error as Error).message).toContain('GatewayVariant');
@@ -123,12 +148,17 @@ describe('finding what to serve', () => {
       });
       api.root.addMethod('GET', new apigw.LambdaIntegration(echoEnv));
     });
-    const gateway = await startGateway({ cdkOut: withEnv.cdkOut, environmentOverrides: { EnvFn: { PUBLIC_BASE_URL: 'http://localhost:8787' }, '*': { KEPT: 'overridden for all', PUBLIC_BASE_URL: 'less specific' } }, ...quiet }).catch(
-      (error: unknown) => {
-        withEnv.cleanup();
-        throw error;
+    const gateway = await startGateway({
+      cdkOut: withEnv.cdkOut,
+      environmentOverrides: {
+        EnvFn: { PUBLIC_BASE_URL: 'http://localhost:8787' },
+        '*': { KEPT: 'overridden for all', PUBLIC_BASE_URL: 'less specific' },
       },
-    );
+      ...quiet,
+    }).catch((error: unknown) => {
+      withEnv.cleanup();
+      throw error;
+    });
     try {
       expect(await (await fetch(`${gateway.url}/`)).text()).toBe('http://localhost:8787|overridden for all');
     } finally {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { FixtureAssembly, tempDir } from './fixture-app';
+import { type FixtureAssembly, tempDir } from './fixture-app';
 
 /** `TimeoutInMillis` of the streamed method: short, so the timeout test does not wait long. */
 export const STREAM_INTEGRATION_TIMEOUT_MS = 4000;
@@ -153,7 +153,12 @@ export function synthStreamingFixture(): FixtureAssembly {
   const app = new cdk.App({ outdir: cdkOut });
   const stack = new cdk.Stack(app, 'GatewayStreaming');
   const fn = (id: string, source: string, runtime: lambda.Runtime, timeout = cdk.Duration.seconds(10)) =>
-    new lambda.Function(stack, id, { runtime, handler: 'index.handler', code: lambda.Code.fromAsset(handlerDir(dir, id, source)), timeout });
+    new lambda.Function(stack, id, {
+      runtime,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(handlerDir(dir, id, source)),
+      timeout,
+    });
 
   const streaming = fn('StreamingFn', STREAMING_SOURCE, lambda.Runtime.NODEJS_24_X);
   // Its own Timeout falls before the integration timeout.
@@ -163,7 +168,10 @@ export function synthStreamingFixture(): FixtureAssembly {
   const node24 = fn('Node24Fn', VERSION_SOURCE, lambda.Runtime.NODEJS_24_X);
 
   const api = new apigw.RestApi(stack, 'Api', { deployOptions: { stageName: 'stream' } });
-  const stream = { responseTransferMode: apigw.ResponseTransferMode.STREAM, timeout: cdk.Duration.millis(STREAM_INTEGRATION_TIMEOUT_MS) };
+  const stream = {
+    responseTransferMode: apigw.ResponseTransferMode.STREAM,
+    timeout: cdk.Duration.millis(STREAM_INTEGRATION_TIMEOUT_MS),
+  };
   api.root.addResource('stream').addMethod('GET', new apigw.LambdaIntegration(streaming, stream));
   api.root.addResource('stream-short').addMethod('GET', new apigw.LambdaIntegration(shortLived, stream));
   api.root.addResource('buffered-streaming-handler').addMethod('GET', new apigw.LambdaIntegration(streaming));

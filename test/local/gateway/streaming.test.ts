@@ -17,8 +17,8 @@
  *   https://docs.aws.amazon.com/lambda/latest/dg/config-rs-invoke-furls.html
  */
 import * as http from 'node:http';
-import { RunningGateway, startGateway } from '../../../local/gateway';
-import { FixtureAssembly } from './fixture-app';
+import { type RunningGateway, startGateway } from '../../../local/gateway';
+import type { FixtureAssembly } from './fixture-app';
 import { STREAM_INTEGRATION_TIMEOUT_MS, synthStreamingFixture } from './streaming-fixture';
 
 jest.setTimeout(120_000);
@@ -86,7 +86,10 @@ function get(base: string, path: string, dropAfterChunks?: number): Promise<Rece
 /** The SSE events of a body: `{ i, t }`, `t` being when the function wrote the event. */
 function events(chunks: Received['chunks']): Array<{ i: number; t: number; at: number }> {
   return chunks.flatMap(({ at, text }) =>
-    [...text.matchAll(/^data: (.+)$/gm)].map((match) => ({ ...(JSON.parse(match[1]) as { i: number; t: number }), at })),
+    [...text.matchAll(/^data: (.+)$/gm)].map((match) => ({
+      ...(JSON.parse(match[1]) as { i: number; t: number }),
+      at,
+    })),
   );
 }
 
@@ -140,7 +143,11 @@ describe('API Gateway STREAM integration with a streamifyResponse handler', () =
     expect(response.status).toBe(200);
     expect(events(response.chunks).map((e) => e.i)).toEqual([0]);
     expect(response.complete).toBe(false);
-    expect(logLines.some((l) => /GET \/stream 200 .*failed mid-stream on purpose; the response was cut off mid-stream/.test(l))).toBe(true);
+    expect(
+      logLines.some((l) =>
+        /GET \/stream 200 .*failed mid-stream on purpose; the response was cut off mid-stream/.test(l),
+      ),
+    ).toBe(true);
   });
 
   it('answers 502 through DEFAULT_5XX when the handler throws before writing', async () => {
@@ -150,10 +157,18 @@ describe('API Gateway STREAM integration with a streamifyResponse handler', () =
   });
 
   it.each([
-    ['a prelude larger than 16 KB', 'big-prelude', /no metadata prelude and 8-NUL delimiter within the first 16384 bytes/],
+    [
+      'a prelude larger than 16 KB',
+      'big-prelude',
+      /no metadata prelude and 8-NUL delimiter within the first 16384 bytes/,
+    ],
     ['a header value that is not a string', 'number-header', /headers\.X-Count must be a string/],
     ['bytes without a prelude', 'no-prelude', /streamed 23 bytes with no metadata prelude .*content type text\/plain/],
-    ['a body given only to end(), which the runtime writes without the prelude', 'end-with-body', /with no metadata prelude .*http-integration-response/],
+    [
+      'a body given only to end(), which the runtime writes without the prelude',
+      'end-with-body',
+      /with no metadata prelude .*http-integration-response/,
+    ],
   ])('answers 500 for %s', async (_name, mode, reason) => {
     const response = await get(gateway.url, `/stream?mode=${mode}`);
     expect(response.status).toBe(500);
@@ -164,7 +179,15 @@ describe('API Gateway STREAM integration with a streamifyResponse handler', () =
 
   it('throws from setContentType after the first write, as the runtime does', async () => {
     await get(gateway.url, '/stream?mode=late-content-type');
-    await waitFor(() => functionOutput.find((l) => l.includes('setContentType after write: Runtime.InvalidStreamingOperation: Cannot set content-type, too late.')), 'the setContentType error');
+    await waitFor(
+      () =>
+        functionOutput.find((l) =>
+          l.includes(
+            'setContentType after write: Runtime.InvalidStreamingOperation: Cannot set content-type, too late.',
+          ),
+        ),
+      'the setContentType error',
+    );
   });
 });
 
@@ -206,7 +229,13 @@ describe('the function Timeout of a streaming function', () => {
     expect(response.status).toBe(200);
     expect(response.complete).toBe(false);
     expect(Date.now() - started).toBeLessThan(STREAM_INTEGRATION_TIMEOUT_MS);
-    expect(logLines.some((l) => /GET \/stream-short 200 .*Sandbox\.Timedout.*Task timed out after 2\.00 seconds; the response was cut off mid-stream/.test(l))).toBe(true);
+    expect(
+      logLines.some((l) =>
+        /GET \/stream-short 200 .*Sandbox\.Timedout.*Task timed out after 2\.00 seconds; the response was cut off mid-stream/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -215,13 +244,21 @@ describe('a client that disconnects from a streamed response', () => {
     const response = await get(gateway.url, '/stream?mode=until-disconnect&tag=aws', 2);
     expect(response.complete).toBe(false);
     const probe = await waitFor(() => functionOutput.find((l) => l.includes('"tag":"aws"')), 'the function to finish');
-    expect(JSON.parse(probe.replace(/^.*disconnect-probe /, ''))).toEqual({ tag: 'aws', writes: 40, sawClose: false, destroyed: false });
+    expect(JSON.parse(probe.replace(/^.*disconnect-probe /, ''))).toEqual({
+      tag: 'aws',
+      writes: 40,
+      sawClose: false,
+      destroyed: false,
+    });
   });
 
   it("with clientDisconnect 'destroy-stream', destroys the function's response stream so its handler can stop", async () => {
     const response = await get(destroyingGateway.url, '/stream?mode=until-disconnect&tag=destroy', 2);
     expect(response.complete).toBe(false);
-    const probe = await waitFor(() => functionOutput.find((l) => l.includes('"tag":"destroy"')), 'the function to see the disconnect');
+    const probe = await waitFor(
+      () => functionOutput.find((l) => l.includes('"tag":"destroy"')),
+      'the function to see the disconnect',
+    );
     const seen = JSON.parse(probe.replace(/^.*disconnect-probe /, ''));
     expect(seen).toMatchObject({ tag: 'destroy', sawClose: true, destroyed: true });
     expect(seen.writes).toBeLessThan(20);
@@ -244,12 +281,18 @@ describe('transfer modes that do not match the handler', () => {
   it('answers 500 when a STREAM integration invokes a handler that is not streamified (its JSON result has no prelude)', async () => {
     const response = await get(gateway.url, '/stream-buffered-handler');
     expect(response.status).toBe(500);
-    expect(logLines.some((l) => /GET \/stream-buffered-handler 500 .*content type application\/json/.test(l))).toBe(true);
+    expect(logLines.some((l) => /GET \/stream-buffered-handler 500 .*content type application\/json/.test(l))).toBe(
+      true,
+    );
   });
 });
 
 describe('start-up', () => {
   it('says which methods stream and how a disconnect is handled', () => {
-    expect(logLines).toContainEqual(expect.stringMatching(/response streaming: 3 methods \(ResponseTransferMode STREAM\), idle timeout 1\.5 s; a client disconnect is not signalled/));
+    expect(logLines).toContainEqual(
+      expect.stringMatching(
+        /response streaming: 3 methods \(ResponseTransferMode STREAM\), idle timeout 1\.5 s; a client disconnect is not signalled/,
+      ),
+    );
   });
 });

@@ -1,10 +1,16 @@
 import { UnresolvableValueError, UnsupportedFeatureError } from '../../../local/gateway/errors';
-import { CfnTemplate, IntrinsicResolver } from '../../../local/gateway/template';
+import { type CfnTemplate, IntrinsicResolver } from '../../../local/gateway/template';
 
 const template: CfnTemplate = {
   Resources: { Fn: { Type: 'AWS::Lambda::Function' }, Table: { Type: 'AWS::DynamoDB::Table' } },
-  Parameters: { Greeting: { Type: 'String', Default: 'hello' }, Bootstrap: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/cdk' } },
-  Conditions: { IsLocal: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] }, NotLocal: { 'Fn::Not': [{ Condition: 'IsLocal' }] } },
+  Parameters: {
+    Greeting: { Type: 'String', Default: 'hello' },
+    Bootstrap: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/cdk' },
+  },
+  Conditions: {
+    IsLocal: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+    NotLocal: { 'Fn::Not': [{ Condition: 'IsLocal' }] },
+  },
   Mappings: { Sizes: { small: { memory: 128 } } },
 };
 
@@ -13,15 +19,30 @@ const resolver = new IntrinsicResolver(
   { region: 'us-east-1', accountId: '000000000000', partition: 'aws', urlSuffix: 'amazonaws.com', stackName: 'S' },
   {
     ref: (id) => (id === 'Fn' ? 'S-Fn' : undefined),
-    getAtt: (id, attribute) => (id === 'Fn' && attribute === 'Arn' ? 'arn:aws:lambda:us-east-1:000000000000:function:S-Fn' : undefined),
+    getAtt: (id, attribute) =>
+      id === 'Fn' && attribute === 'Arn' ? 'arn:aws:lambda:us-east-1:000000000000:function:S-Fn' : undefined,
   },
 );
 
 describe('intrinsic resolution', () => {
   it.each([
-    ['Fn::Join with pseudo parameters', { 'Fn::Join': ['', ['https://', 'api', '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] }, 'https://api.execute-api.us-east-1.amazonaws.com'],
-    ['Fn::Select over Fn::Split of an ARN', { 'Fn::Select': [3, { 'Fn::Split': [':', { 'Fn::GetAtt': ['Fn', 'Arn'] }] }] }, 'us-east-1'],
-    ['Fn::Sub with attributes, parameters and a variable map', { 'Fn::Sub': ['${Fn.Arn}|${Greeting}|${AWS::AccountId}|${x}|${!Literal}', { x: { Ref: 'Fn' } }] }, 'arn:aws:lambda:us-east-1:000000000000:function:S-Fn|hello|000000000000|S-Fn|${Literal}'],
+    [
+      'Fn::Join with pseudo parameters',
+      {
+        'Fn::Join': ['', ['https://', 'api', '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+      },
+      'https://api.execute-api.us-east-1.amazonaws.com',
+    ],
+    [
+      'Fn::Select over Fn::Split of an ARN',
+      { 'Fn::Select': [3, { 'Fn::Split': [':', { 'Fn::GetAtt': ['Fn', 'Arn'] }] }] },
+      'us-east-1',
+    ],
+    [
+      'Fn::Sub with attributes, parameters and a variable map',
+      { 'Fn::Sub': ['${Fn.Arn}|${Greeting}|${AWS::AccountId}|${x}|${!Literal}', { x: { Ref: 'Fn' } }] },
+      'arn:aws:lambda:us-east-1:000000000000:function:S-Fn|hello|000000000000|S-Fn|${Literal}',
+    ],
     ['Fn::If on a condition', { 'Fn::If': ['NotLocal', 'remote', 'local'] }, 'local'],
     ['Fn::FindInMap', { 'Fn::FindInMap': ['Sizes', 'small', 'memory'] }, 128],
   ])('resolves %s', (_name, value, expected) => {

@@ -1,5 +1,11 @@
 import { UnsupportedFeatureError } from '../../../local/gateway';
-import { decodeSettingResourcePath, methodThrottleSetting, MethodThrottleSetting, resolveMethodThrottle, TokenBucket } from '../../../local/gateway/throttle';
+import {
+  decodeSettingResourcePath,
+  methodThrottleSetting,
+  type MethodThrottleSetting,
+  resolveMethodThrottle,
+  TokenBucket,
+} from '../../../local/gateway/throttle';
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1_000;
@@ -58,17 +64,26 @@ describe('method settings', () => {
   });
 
   it('reads the limits of a setting and ignores a setting without them', () => {
-    expect(methodThrottleSetting({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }, 'Stage')).toEqual({
+    expect(
+      methodThrottleSetting(
+        { HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+        'Stage',
+      ),
+    ).toEqual({
       httpMethod: '*',
       resourcePath: '/*',
       rateLimit: 100,
       burstLimit: 200,
     });
-    expect(methodThrottleSetting({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true }, 'Stage')).toBeUndefined();
+    expect(
+      methodThrottleSetting({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true }, 'Stage'),
+    ).toBeUndefined();
   });
 
   it('refuses a limit that is not a number', () => {
-    expect(() => methodThrottleSetting({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 'fast' }, 'Stage')).toThrow(UnsupportedFeatureError);
+    expect(() =>
+      methodThrottleSetting({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 'fast' }, 'Stage'),
+    ).toThrow(UnsupportedFeatureError);
   });
 
   const settings: MethodThrottleSetting[] = [
@@ -78,9 +93,24 @@ describe('method settings', () => {
   ];
 
   it.each([
-    ['a method with its own setting', '/fast', 'GET', { rateLimit: 1000, burstLimit: 2000, source: 'stage MethodSettings GET /fast' }],
-    ['another method of the same resource', '/fast', 'POST', { rateLimit: 100, burstLimit: 200, source: 'stage MethodSettings */*' }],
-    ['a setting with only a rate (the burst is the stage-wide one)', '/half', 'POST', { rateLimit: 5, burstLimit: 200, source: 'stage MethodSettings POST /half + */*' }],
+    [
+      'a method with its own setting',
+      '/fast',
+      'GET',
+      { rateLimit: 1000, burstLimit: 2000, source: 'stage MethodSettings GET /fast' },
+    ],
+    [
+      'another method of the same resource',
+      '/fast',
+      'POST',
+      { rateLimit: 100, burstLimit: 200, source: 'stage MethodSettings */*' },
+    ],
+    [
+      'a setting with only a rate (the burst is the stage-wide one)',
+      '/half',
+      'POST',
+      { rateLimit: 5, burstLimit: 200, source: 'stage MethodSettings POST /half + */*' },
+    ],
   ])('resolves the limits of %s', (_name, resourcePath, httpMethod, expected) => {
     expect(resolveMethodThrottle(settings, resourcePath, httpMethod)).toEqual(expected);
   });
@@ -94,6 +124,8 @@ describe('method settings', () => {
   });
 
   it('leaves a method unthrottled when no setting names a limit for it', () => {
-    expect(resolveMethodThrottle([{ httpMethod: 'GET', resourcePath: '/a', rateLimit: 1 }], '/b', 'GET')).toBeUndefined();
+    expect(
+      resolveMethodThrottle([{ httpMethod: 'GET', resourcePath: '/a', rateLimit: 1 }], '/b', 'GET'),
+    ).toBeUndefined();
   });
 });

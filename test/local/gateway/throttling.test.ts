@@ -9,8 +9,13 @@
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Stack } from 'aws-cdk-lib';
-import { RunningGateway, startGateway, UnresolvableValueError, UnsupportedFeatureError } from '../../../local/gateway';
-import { FixtureAssembly, synthVariant } from './fixture-app';
+import {
+  type RunningGateway,
+  startGateway,
+  UnresolvableValueError,
+  UnsupportedFeatureError,
+} from '../../../local/gateway';
+import { type FixtureAssembly, synthVariant } from './fixture-app';
 
 jest.setTimeout(60_000);
 
@@ -20,7 +25,8 @@ const cors = { 'Access-Control-Allow-Origin': "'*'", 'Access-Control-Expose-Head
 
 function routes(withResponses: (api: apigw.RestApi) => void) {
   return (_stack: Stack, api: apigw.RestApi, fn: lambda.IFunction) => {
-    for (const name of ['slow', 'also-slow', 'fast']) api.root.addResource(name).addMethod('GET', new apigw.LambdaIntegration(fn));
+    for (const name of ['slow', 'also-slow', 'fast'])
+      api.root.addResource(name).addMethod('GET', new apigw.LambdaIntegration(fn));
     withResponses(api);
   };
 }
@@ -34,7 +40,11 @@ const withDefault4xx = routes((api) =>
 );
 
 const stageWithFastMethod: Partial<apigw.RestApiProps> = {
-  deployOptions: { stageName: 'v', ...STAGE_LIMITS, methodOptions: { '/fast/GET': { throttlingRateLimit: 1000, throttlingBurstLimit: 1000 } } },
+  deployOptions: {
+    stageName: 'v',
+    ...STAGE_LIMITS,
+    methodOptions: { '/fast/GET': { throttlingRateLimit: 1000, throttlingBurstLimit: 1000 } },
+  },
 };
 
 interface Started {
@@ -46,7 +56,14 @@ const started: Started[] = [];
 
 async function serve(fixture: FixtureAssembly, throttling?: 'template' | 'off'): Promise<Started> {
   const log: string[] = [];
-  const gateway = await startGateway({ cdkOut: fixture.cdkOut, stackName: fixture.stackName, port: 0, throttling, log: (line) => log.push(line), onFunctionOutput: () => undefined });
+  const gateway = await startGateway({
+    cdkOut: fixture.cdkOut,
+    stackName: fixture.stackName,
+    port: 0,
+    throttling,
+    log: (line) => log.push(line),
+    onFunctionOutput: () => undefined,
+  });
   const entry = { fixture, gateway, log };
   started.push(entry);
   return entry;
@@ -79,7 +96,9 @@ describe('stage throttling from MethodSettings', () => {
 
   it('says at start which limits it enforces', () => {
     expect(served.log).toContainEqual(
-      expect.stringMatching(/throttling: 0\.01 rps, burst 2 for 2 methods; 1,000 rps, burst 1,000 for 1 method \(stage MethodSettings, one token bucket per method/),
+      expect.stringMatching(
+        /throttling: 0\.01 rps, burst 2 for 2 methods; 1,000 rps, burst 1,000 for 1 method \(stage MethodSettings, one token bucket per method/,
+      ),
     );
   });
 
@@ -92,7 +111,11 @@ describe('stage throttling from MethodSettings', () => {
     expect(throttled.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate');
     expect(throttled.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
     expect(served.gateway.stats().throttled).toBe(before + responses.filter((r) => r.status === 429).length);
-    expect(served.log).toContainEqual(expect.stringMatching(/^GET \/slow 429 .*reason="throttled: GET \/slow is over 0\.01 rps, burst 2 \(stage MethodSettings \*\/\*\)"/));
+    expect(served.log).toContainEqual(
+      expect.stringMatching(
+        /^GET \/slow 429 .*reason="throttled: GET \/slow is over 0\.01 rps, burst 2 \(stage MethodSettings \*\/\*\)"/,
+      ),
+    );
   });
 
   it('keeps one bucket per method: another method with the stage-wide limit is served after the first was throttled', async () => {
@@ -165,25 +188,51 @@ describe('the THROTTLED gateway response', () => {
 describe("throttling: 'off'", () => {
   it('serves every request and says at start that it differs from AWS', async () => {
     const { gateway, log } = await serve(synthVariant(withDefault4xx, stageWithFastMethod), 'off');
-    expect(log).toContainEqual(expect.stringMatching(/throttling: OFF \(throttling: 'off'\), although the stage sets 0\.01 rps, burst 2 for 2 methods/));
+    expect(log).toContainEqual(
+      expect.stringMatching(
+        /throttling: OFF \(throttling: 'off'\), although the stage sets 0\.01 rps, burst 2 for 2 methods/,
+      ),
+    );
     expect((await burst(gateway, '/slow', 6)).map((r) => r.status)).toEqual(Array(6).fill(200));
     expect(gateway.stats().throttled).toBe(0);
   });
 
   it('refuses an unknown throttling mode', async () => {
-    await expect(startGateway({ cdkOut: '/nonexistent', port: 0, throttling: 'loose' as 'off' })).rejects.toThrow(/throttling must be 'template' or 'off', got "loose"/);
+    await expect(startGateway({ cdkOut: '/nonexistent', port: 0, throttling: 'loose' as 'off' })).rejects.toThrow(
+      /throttling must be 'template' or 'off', got "loose"/,
+    );
   });
 });
 
 describe('method settings the gateway refuses at start', () => {
   it.each([
-    ['a wildcard method on one resource', { '/slow/*': { throttlingRateLimit: 5 } }, UnsupportedFeatureError, /throttling for \* on \/slow/],
-    ['one method on every resource', { '/*/GET': { throttlingRateLimit: 5 } }, UnsupportedFeatureError, /throttling for GET on \/\*/],
-    ['a method the API does not have', { '/slow/POST': { throttlingRateLimit: 5 } }, UnresolvableValueError, /it throttles POST \/slow, which is not a method of the API/],
+    [
+      'a wildcard method on one resource',
+      { '/slow/*': { throttlingRateLimit: 5 } },
+      UnsupportedFeatureError,
+      /throttling for \* on \/slow/,
+    ],
+    [
+      'one method on every resource',
+      { '/*/GET': { throttlingRateLimit: 5 } },
+      UnsupportedFeatureError,
+      /throttling for GET on \/\*/,
+    ],
+    [
+      'a method the API does not have',
+      { '/slow/POST': { throttlingRateLimit: 5 } },
+      UnresolvableValueError,
+      /it throttles POST \/slow, which is not a method of the API/,
+    ],
   ])('%s', async (_name, methodOptions, errorClass, message) => {
     const fixture = synthVariant(withDefault4xx, { deployOptions: { stageName: 'v', methodOptions } });
     try {
-      const failure = startGateway({ cdkOut: fixture.cdkOut, stackName: fixture.stackName, port: 0, log: () => undefined });
+      const failure = startGateway({
+        cdkOut: fixture.cdkOut,
+        stackName: fixture.stackName,
+        port: 0,
+        log: () => undefined,
+      });
       await expect(failure).rejects.toBeInstanceOf(errorClass);
       await expect(failure).rejects.toThrow(message);
     } finally {

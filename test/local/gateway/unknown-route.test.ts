@@ -9,8 +9,8 @@
  * log never carries the header.
  */
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import { RunningGateway, startGateway } from '../../../local/gateway';
-import { FixtureAssembly, synthVariant } from './fixture-app';
+import { type RunningGateway, startGateway } from '../../../local/gateway';
+import { type FixtureAssembly, synthVariant } from './fixture-app';
 
 jest.setTimeout(60_000);
 
@@ -19,8 +19,15 @@ let gateway: RunningGateway;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  assembly = synthVariant((_stack, api, fn) => api.root.addResource('known').addMethod('GET', new apigw.LambdaIntegration(fn)));
-  gateway = await startGateway({ cdkOut: assembly.cdkOut, port: 0, log: (line) => logLines.push(line), onFunctionOutput: () => undefined });
+  assembly = synthVariant((_stack, api, fn) =>
+    api.root.addResource('known').addMethod('GET', new apigw.LambdaIntegration(fn)),
+  );
+  gateway = await startGateway({
+    cdkOut: assembly.cdkOut,
+    port: 0,
+    log: (line) => logLines.push(line),
+    onFunctionOutput: () => undefined,
+  });
 });
 
 afterAll(async () => {
@@ -37,14 +44,24 @@ describe('a request for no method, with the default MISSING_AUTHENTICATION_TOKEN
   });
 
   it('answers 403 IncompleteSignatureException quoting the Bearer header, as AWS does, and keeps it out of the log', async () => {
-    const response = await fetch(`${gateway.url}/known`, { method: 'POST', headers: { Authorization: 'Bearer abc.def.ghi' } });
+    const response = await fetch(`${gateway.url}/known`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer abc.def.ghi' },
+    });
     expect(response.status).toBe(403);
     expect(response.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
-    expect(await response.json()).toEqual({ message: "'abc.def.ghi' not a valid key=value pair (missing equal-sign) in Authorization header: 'Bearer abc.def.ghi'." });
+    expect(await response.json()).toEqual({
+      message:
+        "'abc.def.ghi' not a valid key=value pair (missing equal-sign) in Authorization header: 'Bearer abc.def.ghi'.",
+    });
     expect(logLines.join('\n')).not.toContain('abc.def.ghi');
   });
 
   it('warns at start that this response echoes tokens', () => {
-    expect(logLines).toContainEqual(expect.stringMatching(/warning: the MISSING_AUTHENTICATION_TOKEN response \(AWS default\) renders \$context\.error\.message.*token is echoed/));
+    expect(logLines).toContainEqual(
+      expect.stringMatching(
+        /warning: the MISSING_AUTHENTICATION_TOKEN response \(AWS default\) renders \$context\.error\.message.*token is echoed/,
+      ),
+    );
   });
 });

@@ -1,7 +1,11 @@
-import { CompiledTemplate, TemplateInputs, UnsupportedTemplateError } from '../../../local/gateway/vtl';
+import { CompiledTemplate, type TemplateInputs, UnsupportedTemplateError } from '../../../local/gateway/vtl';
 
 function inputs(header: Record<string, string> = {}, context: Record<string, unknown> = {}): TemplateInputs {
-  return { context: { requestId: 'req-1', ...context }, stageVariables: { color: 'blue' }, params: { header, querystring: { q: 'search' }, path: { id: '7' } } };
+  return {
+    context: { requestId: 'req-1', ...context },
+    stageVariables: { color: 'blue' },
+    params: { header, querystring: { q: 'search' }, path: { id: '7' } },
+  };
 }
 
 // The template aws-cdk-lib generates for a preflight with several allowed origins.
@@ -11,7 +15,9 @@ const CDK_CORS_TEMPLATE =
 
 describe('mapping templates', () => {
   it('renders $context and $stageVariables references, quoted and braced', () => {
-    const template = CompiledTemplate.compile('{"message":$context.error.messageString,"id":"${context.requestId}","c":"$stageVariables.color","q":"$input.params(\'q\')"}');
+    const template = CompiledTemplate.compile(
+      '{"message":$context.error.messageString,"id":"${context.requestId}","c":"$stageVariables.color","q":"$input.params(\'q\')"}',
+    );
     const rendered = template.render(inputs({}, { error: { messageString: '"Unauthorized"' } }));
     expect(JSON.parse(rendered.body)).toEqual({ message: 'Unauthorized', id: 'req-1', c: 'blue', q: 'search' });
   });
@@ -31,13 +37,17 @@ describe('mapping templates', () => {
     ['blue', 'B'],
     ['green', 'X'],
   ])('takes the #if / #elseif / #else branch that matches (%s)', (color, expected) => {
-    const template = CompiledTemplate.compile('#if($stageVariables.color == "red")R#elseif($stageVariables.color == "blue")B#else X#end');
+    const template = CompiledTemplate.compile(
+      '#if($stageVariables.color == "red")R#elseif($stageVariables.color == "blue")B#else X#end',
+    );
     const rendered = template.render({ ...inputs(), stageVariables: { color } });
     expect(rendered.body.trim()).toBe(expected);
   });
 
   it('sets the status through $context.responseOverride.status', () => {
-    expect(CompiledTemplate.compile('#set($context.responseOverride.status = 418)').render(inputs()).statusOverride).toBe(418);
+    expect(
+      CompiledTemplate.compile('#set($context.responseOverride.status = 418)').render(inputs()).statusOverride,
+    ).toBe(418);
   });
 
   it.each([

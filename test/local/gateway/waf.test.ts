@@ -8,9 +8,9 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { RunningGateway, startGateway, UnsupportedFeatureError } from '../../../local/gateway';
+import { type RunningGateway, startGateway, UnsupportedFeatureError } from '../../../local/gateway';
 import { RateCounter, WebAclEvaluator, webAclModelOf } from '../../../local/gateway/waf';
-import { FixtureAssembly, synthVariant } from './fixture-app';
+import { type FixtureAssembly, synthVariant } from './fixture-app';
 
 jest.setTimeout(60_000);
 
@@ -70,7 +70,15 @@ describe('RateCounter (a rate-based rule keyed on the client IP)', () => {
 const RATE_RULE = {
   Name: 'RateLimitPerIp',
   Priority: 0,
-  Action: { Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'TooMany', ResponseHeaders: [{ Name: 'Retry-After', Value: '60' }] } } },
+  Action: {
+    Block: {
+      CustomResponse: {
+        ResponseCode: 429,
+        CustomResponseBodyKey: 'TooMany',
+        ResponseHeaders: [{ Name: 'Retry-After', Value: '60' }],
+      },
+    },
+  },
   Statement: { RateBasedStatement: { Limit: 10, AggregateKeyType: 'IP', EvaluationWindowSec: 60 } },
   VisibilityConfig: { CloudWatchMetricsEnabled: false, MetricName: 'm', SampledRequestsEnabled: false },
 };
@@ -82,7 +90,7 @@ const ACL = {
 };
 
 describe('webAclModelOf and WebAclEvaluator', () => {
-  it('blocks an IP over the limit with the rule\'s custom response, and applies the default action otherwise', () => {
+  it("blocks an IP over the limit with the rule's custom response, and applies the default action otherwise", () => {
     // Prepare
     const evaluator = new WebAclEvaluator(webAclModelOf('Acl', 'Assoc', ACL), () => 0);
 
@@ -96,14 +104,21 @@ describe('webAclModelOf and WebAclEvaluator', () => {
     expect(blocked).toMatchObject({
       blocked: true,
       rule: 'RateLimitPerIp',
-      customResponse: { status: 429, headers: [['Retry-After', '60']], body: { contentType: 'application/json', content: '{"error":"too_many_requests"}' } },
+      customResponse: {
+        status: 429,
+        headers: [['Retry-After', '60']],
+        body: { contentType: 'application/json', content: '{"error":"too_many_requests"}' },
+      },
     });
     expect(other.blocked).toBe(false);
   });
 
   it('blocks with no custom response when the Block action has none (API Gateway answers WAF_FILTERED, 403)', () => {
     // Prepare
-    const evaluator = new WebAclEvaluator(webAclModelOf('Acl', 'Assoc', { ...ACL, Rules: [{ ...RATE_RULE, Action: { Block: {} } }] }), () => 0);
+    const evaluator = new WebAclEvaluator(
+      webAclModelOf('Acl', 'Assoc', { ...ACL, Rules: [{ ...RATE_RULE, Action: { Block: {} } }] }),
+      () => 0,
+    );
 
     // Act
     for (let i = 0; i < 10; i++) evaluator.evaluate('127.0.0.2');
@@ -115,7 +130,10 @@ describe('webAclModelOf and WebAclEvaluator', () => {
 
   it('blocks every request when the default action blocks and no rule allows it', () => {
     // Prepare
-    const evaluator = new WebAclEvaluator(webAclModelOf('Acl', 'Assoc', { ...ACL, DefaultAction: { Block: {} } }), () => 0);
+    const evaluator = new WebAclEvaluator(
+      webAclModelOf('Acl', 'Assoc', { ...ACL, DefaultAction: { Block: {} } }),
+      () => 0,
+    );
 
     // Act
     const verdict = evaluator.evaluate('127.0.0.2');
@@ -125,12 +143,40 @@ describe('webAclModelOf and WebAclEvaluator', () => {
   });
 
   it.each([
-    ['a statement type it does not emulate', { ...RATE_RULE, Statement: { ByteMatchStatement: { SearchString: 'x' } } }, /the WAF statement ByteMatchStatement/],
-    ['a managed rule group', { ...RATE_RULE, Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }, /ManagedRuleGroupStatement/],
-    ['the forwarded IP as the key', { ...RATE_RULE, Statement: { RateBasedStatement: { Limit: 10, AggregateKeyType: 'FORWARDED_IP' } } }, /aggregated on FORWARDED_IP/],
-    ['a scope-down statement', { ...RATE_RULE, Statement: { RateBasedStatement: { Limit: 10, AggregateKeyType: 'IP', ScopeDownStatement: { ByteMatchStatement: {} } } } }, /ScopeDownStatement/],
+    [
+      'a statement type it does not emulate',
+      { ...RATE_RULE, Statement: { ByteMatchStatement: { SearchString: 'x' } } },
+      /the WAF statement ByteMatchStatement/,
+    ],
+    [
+      'a managed rule group',
+      {
+        ...RATE_RULE,
+        Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } },
+      },
+      /ManagedRuleGroupStatement/,
+    ],
+    [
+      'the forwarded IP as the key',
+      { ...RATE_RULE, Statement: { RateBasedStatement: { Limit: 10, AggregateKeyType: 'FORWARDED_IP' } } },
+      /aggregated on FORWARDED_IP/,
+    ],
+    [
+      'a scope-down statement',
+      {
+        ...RATE_RULE,
+        Statement: {
+          RateBasedStatement: { Limit: 10, AggregateKeyType: 'IP', ScopeDownStatement: { ByteMatchStatement: {} } },
+        },
+      },
+      /ScopeDownStatement/,
+    ],
     ['a CAPTCHA action', { ...RATE_RULE, Action: { Captcha: {} } }, /the WAF Captcha action/],
-    ['custom request headers', { ...RATE_RULE, Action: { Count: { CustomRequestHandling: { InsertHeaders: [] } } } }, /custom request handling/],
+    [
+      'custom request headers',
+      { ...RATE_RULE, Action: { Count: { CustomRequestHandling: { InsertHeaders: [] } } } },
+      /custom request handling/,
+    ],
   ])('refuses %s, naming it', (_case, rule, feature) => {
     // Act
     const build = () => webAclModelOf('Acl', 'Assoc', { ...ACL, Rules: [rule] });
@@ -153,7 +199,13 @@ function getFrom(url: string, localAddress: string, headers: Record<string, stri
     const request = http.request(url, { localAddress, headers, agent: false }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
       response.on('error', reject);
     });
     request.on('error', reject);
@@ -171,7 +223,11 @@ function withWebAcl(rule: wafv2.CfnWebACL.RuleProperty, associate = true) {
       rules: [rule],
       visibilityConfig: { cloudWatchMetricsEnabled: false, metricName: 'acl', sampledRequestsEnabled: false },
     });
-    if (associate) new wafv2.CfnWebACLAssociation(stack, 'AclAssociation', { resourceArn: api.deploymentStage.stageArn, webAclArn: acl.attrArn });
+    if (associate)
+      new wafv2.CfnWebACLAssociation(stack, 'AclAssociation', {
+        resourceArn: api.deploymentStage.stageArn,
+        webAclArn: acl.attrArn,
+      });
   };
 }
 
@@ -195,7 +251,13 @@ describe('a web ACL associated with the served stage, through the gateway', () =
     const fixture = synthVariant(customise, apiProps);
     fixtures.push(fixture);
     const log: string[] = [];
-    const gateway = await startGateway({ cdkOut: fixture.cdkOut, stackName: fixture.stackName, port: 0, log: (line) => log.push(line), onFunctionOutput: () => undefined });
+    const gateway = await startGateway({
+      cdkOut: fixture.cdkOut,
+      stackName: fixture.stackName,
+      port: 0,
+      log: (line) => log.push(line),
+      onFunctionOutput: () => undefined,
+    });
     gateways.push(gateway);
     return { gateway, log };
   }
@@ -206,20 +268,33 @@ describe('a web ACL associated with the served stage, through the gateway', () =
     let flood: Reply[];
     beforeAll(async () => {
       ({ gateway, log } = await serve(
-        withWebAcl(rateRule({ block: { customResponse: { responseCode: 429, customResponseBodyKey: 'TooMany', responseHeaders: [{ name: 'Retry-After', value: '60' }] } } })),
+        withWebAcl(
+          rateRule({
+            block: {
+              customResponse: {
+                responseCode: 429,
+                customResponseBodyKey: 'TooMany',
+                responseHeaders: [{ name: 'Retry-After', value: '60' }],
+              },
+            },
+          }),
+        ),
         // A stage bucket that does not refill during the test, big enough for the requests WAF lets through.
         { deployOptions: { stageName: 'v', throttlingRateLimit: 0.01, throttlingBurstLimit: 25 } },
       ));
       // 60 requests from one address, claiming another in X-Forwarded-For, which WAF's IP key ignores.
       flood = [];
-      for (let i = 0; i < 60; i++) flood.push(await getFrom(`${gateway.url}/items`, '127.0.0.2', { 'X-Forwarded-For': '127.0.0.3' }));
+      for (let i = 0; i < 60; i++)
+        flood.push(await getFrom(`${gateway.url}/items`, '127.0.0.2', { 'X-Forwarded-For': '127.0.0.3' }));
     });
 
     it('says at start that the web ACL is emulated, with its rule', () => {
       // Assess
       const line = log.find((l) => l.includes('AWS WAF web ACL'));
       expect(line).toMatch(/AWS WAF web ACL Acl\w* on stage v .* is emulated/);
-      expect(line).toMatch(/rule PerIp \(priority 0\): more than 10 requests per client IP \(TCP peer address\) in 60 s → block with 429/);
+      expect(line).toMatch(
+        /rule PerIp \(priority 0\): more than 10 requests per client IP \(TCP peer address\) in 60 s → block with 429/,
+      );
       expect(gateway.ignored.some((item) => item.type.startsWith('AWS::WAFv2::'))).toBe(false);
     });
 
@@ -243,7 +318,9 @@ describe('a web ACL associated with the served stage, through the gateway', () =
       const blocked = flood.filter((reply) => reply.status === 429).length;
       expect(stats.wafBlocked).toBe(blocked);
       expect(stats.throttled).toBe(0);
-      expect(Object.values(stats.functions).reduce((sum, fn) => sum + fn.invocations, 0)).toBeLessThanOrEqual(flood.length - blocked + 1);
+      expect(Object.values(stats.functions).reduce((sum, fn) => sum + fn.invocations, 0)).toBeLessThanOrEqual(
+        flood.length - blocked + 1,
+      );
     });
   });
 
@@ -266,7 +343,11 @@ describe('a web ACL associated with the served stage, through the gateway', () =
     const { gateway, log } = await serve(withWebAcl(rateRule({ block: {} }), false));
 
     // Assess
-    expect(gateway.ignored).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'AWS::WAFv2::WebACL', reason: 'not associated with the served stage' })]));
+    expect(gateway.ignored).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'AWS::WAFv2::WebACL', reason: 'not associated with the served stage' }),
+      ]),
+    );
     expect(log.some((l) => l.includes('is emulated'))).toBe(false);
   });
 
@@ -277,14 +358,27 @@ describe('a web ACL associated with the served stage, through the gateway', () =
         name: 'Match',
         priority: 0,
         action: { block: {} },
-        statement: { byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'CONTAINS', searchString: 'admin', textTransformations: [{ priority: 0, type: 'NONE' }] } },
+        statement: {
+          byteMatchStatement: {
+            fieldToMatch: { uriPath: {} },
+            positionalConstraint: 'CONTAINS',
+            searchString: 'admin',
+            textTransformations: [{ priority: 0, type: 'NONE' }],
+          },
+        },
         visibilityConfig: { cloudWatchMetricsEnabled: false, metricName: 'm', sampledRequestsEnabled: false },
       }),
     );
     fixtures.push(fixture);
 
     // Act
-    const start = startGateway({ cdkOut: fixture.cdkOut, stackName: fixture.stackName, port: 0, log: () => undefined, onFunctionOutput: () => undefined });
+    const start = startGateway({
+      cdkOut: fixture.cdkOut,
+      stackName: fixture.stackName,
+      port: 0,
+      log: () => undefined,
+      onFunctionOutput: () => undefined,
+    });
 
     // Assess
     await expect(start).rejects.toThrow(UnsupportedFeatureError);

@@ -43,15 +43,23 @@ export async function startJwksServer(keys: readonly object[]): Promise<JwksServ
       if (mode === 'hang') return; // never answers; only the client's timeout ends the request
       if (request.url === '/moved/jwks') {
         redirectTargetHits++;
-        return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: served }));
+        return void response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ keys: served }));
       }
       if (request.url !== '/oauth2/jwks') return void response.writeHead(404).end();
-      if (mode === 'error500') return void response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}');
-      if (mode === 'html') return void response.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Service temporarily unavailable</body></html>');
-      if (mode === 'not-a-jwks') return void response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      if (mode === 'error500')
+        return void response.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}');
+      if (mode === 'html')
+        return void response
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<html><body>Service temporarily unavailable</body></html>');
+      if (mode === 'not-a-jwks')
+        return void response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       if (mode === 'redirect') return void response.writeHead(302, { location: '/moved/jwks' }).end();
       if (mode === 'huge') return void streamHuge(response, (bytes) => void (hugeBytesSent = bytes));
-      if (mode === 'empty-keys') return void response.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
+      if (mode === 'empty-keys')
+        return void response.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: served }));
     };
     if (delayMs > 0) {

@@ -19,7 +19,10 @@ export interface CapturedOutput {
 export function captureOutput(): CapturedOutput {
   const lines: string[] = [];
   let spies: jest.SpyInstance[] = [];
-  const parsed = () => lines.flatMap((chunk) => chunk.split('\n').filter((l) => l.trim() !== '')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const parsed = () =>
+    lines
+      .flatMap((chunk) => chunk.split('\n').filter((l) => l.trim() !== ''))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const divert = (stream: NodeJS.WriteStream) =>
     jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
       lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));

@@ -24,7 +24,10 @@ export async function createTestKey(kid: string, alg: 'RS256' | 'ES256' = 'RS256
 }
 
 /** The claims of a typical AuthKit access token for this server, valid for an hour. */
-export function accessTokenClaims(overrides: Record<string, unknown> = {}, nowSeconds = Math.floor(Date.now() / 1000)): Record<string, unknown> {
+export function accessTokenClaims(
+  overrides: Record<string, unknown> = {},
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Record<string, unknown> {
   return {
     iss: ISSUER,
     sub: 'user_01HXYZABCDEF',
@@ -41,14 +44,22 @@ export function accessTokenClaims(overrides: Record<string, unknown> = {}, nowSe
 }
 
 /** A token signed by jose, the way AuthKit's tokens are produced. */
-export async function signAccessToken(key: TestKey, claims: Record<string, unknown> = accessTokenClaims(), alg = key.jwk.alg as string): Promise<string> {
+export async function signAccessToken(
+  key: TestKey,
+  claims: Record<string, unknown> = accessTokenClaims(),
+  alg = key.jwk.alg as string,
+): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
 }
 
 export const b64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');
 
 /** Assembles `header.payload.signature` by hand; `signer` receives the signing input. */
-export function compactJws(header: object | string, payload: object | string, signer: (signingInput: Buffer) => Buffer | string): string {
+export function compactJws(
+  header: object | string,
+  payload: object | string,
+  signer: (signingInput: Buffer) => Buffer | string,
+): string {
   const h = typeof header === 'string' ? header : b64url(JSON.stringify(header));
   const p = typeof payload === 'string' ? payload : b64url(JSON.stringify(payload));
   const signature = signer(Buffer.from(`${h}.${p}`));
@@ -56,7 +67,12 @@ export function compactJws(header: object | string, payload: object | string, si
 }
 
 export const rs256Signer = (key: TestKey) => (input: Buffer) => sign('sha256', input, key.privateKey);
-export const es256Signer = (key: TestKey) => (input: Buffer) => sign('sha256', input, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+export const es256Signer = (key: TestKey) => (input: Buffer) =>
+  sign('sha256', input, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
 /** The classic key-confusion attack: HMAC keyed with the server's public key. */
-export const hmacWithPublicKeySigner = (key: TestKey, hash = 'sha256') => (input: Buffer) =>
-  createHmac(hash, key.publicKey.export({ type: 'spki', format: 'pem' })).update(input).digest();
+export const hmacWithPublicKeySigner =
+  (key: TestKey, hash = 'sha256') =>
+  (input: Buffer) =>
+    createHmac(hash, key.publicKey.export({ type: 'spki', format: 'pem' }))
+      .update(input)
+      .digest();
