@@ -24,7 +24,7 @@ import { loadAuthorizerConfig } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/index';
 import { createAccessTokenVerifier } from '../lambda/authorizer/verify-access-token';
 import { DEFAULTS } from '../lib/server-settings';
-import { startJwksServer } from '../test/lambda/authorizer/support/jwks-server';
+import { startJwksServer } from '../fixtures/jwks-server';
 
 const GROUP = 'token authorizer';
 const timing = { batch: 100, samples: 31, warmup: 1000 };

@@ -21,7 +21,7 @@ import {
   tokenAuthorizerEvent,
   toolsCallRequest,
 } from './fixtures';
-import { startJwksServer } from '../test/lambda/authorizer/support/jwks-server';
+import { startJwksServer } from '../fixtures/jwks-server';
 
 const GROUP = 'cold start';
 /** Fresh processes per subject; the median is reported. */

@@ -21,7 +21,7 @@ import { loadAuthorizerConfig } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/index';
 import { createSampleServer } from '../lambda/mcp/server';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
-import { startJwksServer } from '../test/lambda/authorizer/support/jwks-server';
+import { startJwksServer } from '../fixtures/jwks-server';
 
 const GROUP = 'AWS cost per 1M MCP requests';
 const MEMORY_SIZES_MB = [256, 512, 1024];

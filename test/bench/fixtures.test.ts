@@ -1,7 +1,7 @@
 import { loadAuthorizerConfig } from '../../lambda/authorizer/config';
 import { createAccessTokenVerifier } from '../../lambda/authorizer/verify-access-token';
 import { BENCH_BASE_URL, BENCH_ISSUER, BENCH_URLS, benchClaims, benchJwks, signBenchToken } from '../../bench/fixtures';
-import { startJwksServer, type JwksServer } from '../lambda/authorizer/support/jwks-server';
+import { startJwksServer, type JwksServer } from '../../fixtures/jwks-server';
 
 describe('benchmark fixtures', () => {
   let jwks: JwksServer;

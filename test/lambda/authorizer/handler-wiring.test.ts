@@ -9,7 +9,7 @@ import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
 import type * as authorizerModule from '../../../lambda/authorizer/index';
 import { createAuthorizerHandler, handler } from '../../../lambda/authorizer/index';
 import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
-import { startJwksServer, type JwksServer } from './support/jwks-server';
+import { startJwksServer, type JwksServer } from '../../../fixtures/jwks-server';
 import { captureOutput } from './support/output-capture';
 import { createTestKey, ISSUER, PUBLIC_BASE_URL, signAccessToken, type TestKey } from './support/tokens';
 

@@ -4,7 +4,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadAuthorizerConfig, type AuthorizerConfig } from '../../../lambda/authorizer/config';
 import { createAuthorizerHandler, type TokenAuthorizer } from '../../../lambda/authorizer/index';
 import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
-import { startJwksServer, type JwksServer } from './support/jwks-server';
+import { startJwksServer, type JwksServer } from '../../../fixtures/jwks-server';
 import { captureOutput, emfCounts, type CapturedOutput } from './support/output-capture';
 import {
   accessTokenClaims,

@@ -8,7 +8,7 @@ import {
   usableKeySet,
   type RemoteJwksOptions,
 } from '../../../lambda/authorizer/jwks';
-import { HUGE_JWKS_BYTES, startJwksServer, unusedLoopbackUrl, type JwksServer } from './support/jwks-server';
+import { HUGE_JWKS_BYTES, startJwksServer, unusedLoopbackUrl, type JwksServer } from '../../../fixtures/jwks-server';
 import { createTestKey, type TestKey } from './support/tokens';
 
 let server: JwksServer;

@@ -7,7 +7,7 @@ import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
 import { InsufficientScopeError, type InvalidTokenError } from '../../../lambda/authorizer/errors';
 import { createLocalJwks, createRemoteJwks } from '../../../lambda/authorizer/jwks';
 import { createAccessTokenVerifier } from '../../../lambda/authorizer/verify-access-token';
-import { startJwksServer } from './support/jwks-server';
+import { startJwksServer } from '../../../fixtures/jwks-server';
 import {
   accessTokenClaims,
   compactJws,
