@@ -123,7 +123,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.authkitDomain) {
       issuer = options.authkitDomain;
     } else {
-      standIn = await startAuthKitStandIn({
+      const running = await startAuthKitStandIn({
         port: options.authkitPort ?? DEFAULT_AUTHKIT_PORT,
         host: publicHost === 'localhost' ? 'localhost' : host,
         autoApprove: options.autoApprove,
@@ -133,8 +133,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         cimdLoopback: options.cimdLoopback,
         extraScopes: scopesOf(options.context),
       });
-      started.push(() => standIn!.stop());
-      issuer = standIn.issuer;
+      standIn = running;
+      started.push(() => running.stop());
+      issuer = running.issuer;
       log(`AuthKit stand-in listening at ${issuer}`);
     }
 

@@ -123,6 +123,12 @@ export function startAuthKitStandIn(options: AuthKitStandInOptions = {}): Promis
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  const { stdout, stderr } = child;
+  // Both are pipes by the stdio option above; a null one would be a Node.js change, not a user error.
+  if (!stdout || !stderr) {
+    child.kill('SIGKILL');
+    throw new Error('The AuthKit stand-in was spawned without stdout and stderr pipes.');
+  }
   const onLog = options.onLog ?? (() => undefined);
   const recentErrors: string[] = [];
 
@@ -150,11 +156,11 @@ export function startAuthKitStandIn(options: AuthKitStandInOptions = {}): Promis
     const timeoutMs = options.startTimeoutMs ?? 20_000;
     const timer = setTimeout(() => fail(`The AuthKit stand-in did not start within ${timeoutMs} ms.`), timeoutMs);
 
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: stdout }).on('line', (line) => {
       if (line.startsWith(READY_LINE_PREFIX)) ready(line.slice(READY_LINE_PREFIX.length).trim());
       else onLog(line);
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: stderr }).on('line', (line) => {
       recentErrors.push(line);
       if (recentErrors.length > 20) recentErrors.shift();
       onLog(line);

@@ -173,9 +173,9 @@ function outgoingFetch(cimdLoopback: boolean) {
 
 /** oidc-provider's own error page imports web fonts; this one loads nothing, so it works offline. */
 async function renderError(ctx: KoaContext, out: Record<string, unknown>): Promise<void> {
-  const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
   const rows = Object.entries(out)
-    .map(([key, value]) => `<p><strong>${escape(key)}</strong>: ${escape(String(value))}</p>`)
+    .map(([key, value]) => `<p><strong>${escapeHtml(key)}</strong>: ${escapeHtml(String(value))}</p>`)
     .join('\n');
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = `<!doctype html>

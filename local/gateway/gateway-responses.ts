@@ -126,7 +126,10 @@ export interface RenderedGatewayResponse {
 const compiledBuiltIns = new Map<string, SubstitutionTemplate>();
 function builtInTemplate(source: string): SubstitutionTemplate {
   let compiled = compiledBuiltIns.get(source);
-  if (!compiled) compiledBuiltIns.set(source, (compiled = SubstitutionTemplate.compile(source)));
+  if (!compiled) {
+    compiled = SubstitutionTemplate.compile(source);
+    compiledBuiltIns.set(source, compiled);
+  }
   return compiled;
 }
 

@@ -186,7 +186,8 @@ function serveInvocation(handler: Handler, message: InvokeMessage): void {
   try {
     streaming = isStreamingHandler(handler);
   } catch (error) {
-    return fail(error);
+    fail(error);
+    return;
   }
   if (streaming && message.mode === 'stream') {
     runStreamingHandler(handler, message, ipcSink(invocationId), streamingHighWaterMark(handler)).then(

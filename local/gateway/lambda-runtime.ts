@@ -459,16 +459,17 @@ export class LocalFunction {
     const heaps = new Map<number, number>();
     await Promise.all(
       this.workers
-        .filter((worker) => worker.alive && worker.child.connected && worker.child.pid !== undefined)
+        .filter((worker) => worker.alive && worker.child.connected)
+        .flatMap((worker) => (worker.child.pid === undefined ? [] : [{ worker, pid: worker.child.pid }]))
         .map(
-          (worker) =>
+          ({ worker, pid }) =>
             new Promise<void>((resolve) => {
               const measurementId = randomUUID();
               const timer = setTimeout(() => finish(undefined), timeoutMs);
               const finish = (bytes: number | undefined) => {
                 clearTimeout(timer);
                 this.heapWaiters.delete(measurementId);
-                if (bytes !== undefined) heaps.set(worker.child.pid!, bytes);
+                if (bytes !== undefined) heaps.set(pid, bytes);
                 resolve();
               };
               this.heapWaiters.set(measurementId, finish);

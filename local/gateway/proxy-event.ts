@@ -83,14 +83,17 @@ function headerValue(rawHeaders: ReadonlyArray<readonly [string, string]>, name:
   return value;
 }
 
-/** Builds the payload-1.0 event for a request. */
-export function buildProxyEvent(request: IncomingRequest, context: EventContext): APIGatewayProxyEvent {
+/** The event's headers: the client's, less those API Gateway drops, plus those it adds. */
+function proxyEventHeaders(
+  request: IncomingRequest,
+  traceId: string,
+): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
   const forwardedFor = headerValue(request.rawHeaders, 'x-forwarded-for');
   // API Gateway adds these on the way in, replacing what a client sent (X-Forwarded-For is appended
   // to): X-Forwarded-Proto and -Port name the scheme and port the client reached the API on, which
   // locally is this plain-HTTP listener (on AWS always https and 443).
   const added: Array<[string, string]> = [
-    ['X-Amzn-Trace-Id', context.traceId],
+    ['X-Amzn-Trace-Id', traceId],
     ['X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${request.sourceIp}` : request.sourceIp],
     ['X-Forwarded-Port', String(request.localPort)],
     ['X-Forwarded-Proto', 'http'],
@@ -114,6 +117,12 @@ export function buildProxyEvent(request: IncomingRequest, context: EventContext)
     [...grouped].map(([name, values]) => [name, values[values.length - 1]]),
   );
   const multiValueHeaders: Record<string, string[]> = Object.fromEntries(grouped);
+  return { headers, multiValueHeaders };
+}
+
+/** Builds the payload-1.0 event for a request. */
+export function buildProxyEvent(request: IncomingRequest, context: EventContext): APIGatewayProxyEvent {
+  const { headers, multiValueHeaders } = proxyEventHeaders(request, context.traceId);
   const query = parseQuery(request.rawQuery);
   const queryStringParameters = query.size
     ? Object.fromEntries([...query].map(([k, v]) => [k, v[v.length - 1]]))

@@ -302,7 +302,7 @@ export class IntrinsicResolver {
       ? (argument as [string, Record<string, unknown>])
       : [String(argument), {}];
     return text.replace(/\$\{([^}]+)\}/g, (whole, expression: string) => {
-      if (expression.startsWith('!')) return '${' + expression.slice(1) + '}';
+      if (expression.startsWith('!')) return `\${${expression.slice(1)}}`;
       if (expression in variables) return this.resolveString(variables[expression], where);
       const dot = expression.indexOf('.');
       if (dot > 0 && !expression.startsWith('AWS::'))

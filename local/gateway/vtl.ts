@@ -95,13 +95,13 @@ class Parser {
     };
     while (this.pos < this.src.length) {
       const ch = this.src[this.pos];
-      if (
-        ch === '#' &&
-        /^#(set|if|elseif|else|end|foreach|macro|parse|include|define|break|stop|evaluate)\b/.test(
-          this.src.slice(this.pos),
-        )
-      ) {
-        const directive = /^#(\w+)/.exec(this.src.slice(this.pos))![1];
+      const directive =
+        ch === '#'
+          ? /^#(set|if|elseif|else|end|foreach|macro|parse|include|define|break|stop|evaluate)\b/.exec(
+              this.src.slice(this.pos),
+            )?.[1]
+          : undefined;
+      if (directive !== undefined) {
         // A directive alone on its line takes the line's indentation and newline with it.
         text = text.replace(/(^|\n)[ \t]*$/, '$1');
         if (stopAt.has(directive)) {
@@ -265,7 +265,8 @@ class Parser {
     if (quiet) this.pos++;
     const braced = this.src[this.pos] === '{';
     if (braced) this.pos++;
-    const root = /^[A-Za-z_]\w*/.exec(this.src.slice(this.pos))![0];
+    const root = /^[A-Za-z_]\w*/.exec(this.src.slice(this.pos))?.[0];
+    if (root === undefined) throw new UnsupportedTemplateError(`expected a variable name after "$" at ${this.pos}`);
     this.pos += root.length;
     const parts: Part[] = [];
     for (;;) {
@@ -300,14 +301,17 @@ class Parser {
 
 function checkReferences(nodes: Node[], locals: Set<string>): void {
   const checkExpr = (expr: Expr): void => {
-    if (expr.kind === 'not') return checkExpr(expr.operand);
+    if (expr.kind === 'not') {
+      checkExpr(expr.operand);
+      return;
+    }
     if (expr.kind === 'binary') {
       checkExpr(expr.left);
       checkExpr(expr.right);
       return;
     }
     if (expr.kind !== 'ref') return;
-    expr.parts.forEach((part) => part.kind === 'call' && part.args.forEach(checkExpr));
+    for (const part of expr.parts) if (part.kind === 'call') for (const arg of part.args) checkExpr(arg);
     if (locals.has(expr.root)) return;
     if (!KNOWN_ROOTS.has(expr.root))
       throw new UnsupportedTemplateError(`$${expr.root} is not a variable API Gateway provides`);

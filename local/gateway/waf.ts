@@ -356,7 +356,10 @@ export class RateCounter {
     const now = this.nowMs();
     if (++this.sinceSweep >= 4096) this.sweep(now);
     let ring = this.rings.get(key);
-    if (!ring) this.rings.set(key, (ring = { times: [], next: 0 }));
+    if (!ring) {
+      ring = { times: [], next: 0 };
+      this.rings.set(key, ring);
+    }
     const capacity = this.limit + 1;
     if (ring.times.length < capacity) {
       ring.times.push(now);
