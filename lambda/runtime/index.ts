@@ -7,7 +7,8 @@
  * Inside a tool callback `(args, ctx) => ...` (v2 SDK), the caller's `AuthInfo` is
  * `ctx.http?.authInfo`; `callerOf(ctx.http?.authInfo)` gives `{ sub, orgId, clientId, scopes }`.
  *
- * This module imports nothing from aws-cdk-lib or aws-lambda.
+ * This module imports nothing from aws-cdk-lib or aws-lambda. The event ↔ Fetch adapter and the
+ * other building blocks stay internal: import them from their modules inside this package only.
  */
 export {
   createMcpLambdaHandler,
@@ -18,25 +19,6 @@ export {
   type McpLambdaServerFactory,
   type ServerInfo,
 } from './handler';
-export { callerOf, bearerTokenOf, type AuthInfoExtra, type Caller } from './auth-info';
-export {
-  proxyEventFromRequest,
-  proxyResultFromResponse,
-  publicBaseOf,
-  requestFromProxyEvent,
-  responseFromProxyResult,
-  type ProxyEvent,
-  type ProxyEventExtras,
-  type ProxyRequestContext,
-  type ProxyResult,
-  type PublicBase,
-} from './adapter';
-export {
-  ExpiredTokenError,
-  InvalidProxyEventError,
-  MissingIdentityError,
-  NoCallerError,
-  RuntimeConfigError,
-  StreamingResponseError,
-} from './errors';
+export { callerOf, type AuthInfoExtra, type Caller } from './auth-info';
+export { NoCallerError } from './errors';
 export type { AuthInfo } from '@modelcontextprotocol/server';

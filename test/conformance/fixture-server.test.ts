@@ -4,12 +4,8 @@
  * The 2026-07-28 multi-round-trip fixtures have their own test (fixture-input-required.test.ts).
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import {
-  proxyEventFromRequest,
-  publicBaseOf,
-  responseFromProxyResult,
-  type McpLambdaHandler,
-} from '../../lambda/runtime';
+import type { McpLambdaHandler } from '../../lambda/runtime';
+import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult } from '../../lambda/runtime/adapter';
 import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../lambda/runtime/fixtures';
 
 type ContentBlock = {

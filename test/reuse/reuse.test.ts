@@ -40,7 +40,7 @@ function stagedManifest(): Manifest {
   );
   const devDependencies = { ...repoManifest.devDependencies };
   for (const peer of peers)
-    devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? packaging.peerDependencies![peer];
+    devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? packaging.peerDependencies?.[peer] ?? '*';
   return {
     ...repoManifest,
     ...packaging,
@@ -134,14 +134,51 @@ const invoke = (body) => new Promise((resolve, reject) => {
 })();
 `;
 
+/** The first TypeScript block after `heading` in the README section on using the construct from another app. */
+function readmeBlock(section: string, heading: string): string {
+  const at = section.indexOf(heading);
+  if (at < 0) throw new Error(`README: "${heading}" not found in "Using the construct from another CDK app"`);
+  const block = /```ts\n([\s\S]*?)```/.exec(section.slice(at));
+  if (!block) throw new Error(`README: no ts block after "${heading}"`);
+  return block[1];
+}
+
+const readmeExample = (() => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Using the construct from another CDK app');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  return { tools: readmeBlock(section, 'your MCP function:'), stack: readmeBlock(section, 'The stack:') };
+})();
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, read by path in the assertions.
+type TemplateResource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> };
+
+function mcpFunctionOf(template: { Resources: Record<string, TemplateResource> }): TemplateResource {
+  const mcp = Object.values(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('MCP server'),
+  );
+  if (!mcp) throw new Error('the synthesized template has no MCP function');
+  return mcp;
+}
+
+function assetPathOf(resource: TemplateResource): string {
+  const assetPath = resource.Metadata?.['aws:asset:path'];
+  if (!assetPath) throw new Error('the function has no aws:asset:path metadata');
+  return assetPath;
+}
+
+/** Every value export of an entry of the installed package, as a consumer's `require` sees it. */
+async function exportedNames(consumer: string, specifier: string): Promise<string[]> {
+  const script = `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(specifier)})).sort()))`;
+  const { stdout } = await run(process.execPath, ['-e', script], { cwd: consumer });
+  return JSON.parse(stdout) as string[];
+}
+
 describe('the packaged construct in a fresh CDK app', () => {
   let work: string;
   let tarball: string;
   let consumer: string;
-  let template: {
-    Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> }>;
-    Outputs: Record<string, unknown>;
-  };
+  let template: { Resources: Record<string, TemplateResource>; Outputs: Record<string, unknown> };
   let synthOutput: string;
 
   beforeAll(async () => {
@@ -179,6 +216,10 @@ describe('the packaged construct in a fresh CDK app', () => {
 
     fs.writeFileSync(path.join(consumer, 'lambda', 'tools.ts'), TOOL_ENTRY);
     fs.writeFileSync(path.join(consumer, 'app.ts'), APP);
+    // The README's own example, compiled as written (not synthesized: it is the same shape as APP).
+    fs.mkdirSync(path.join(consumer, 'readme', 'lambda'), { recursive: true });
+    fs.writeFileSync(path.join(consumer, 'readme', 'lambda', 'tools.ts'), readmeExample.tools);
+    fs.writeFileSync(path.join(consumer, 'readme', 'app.ts'), readmeExample.stack);
     fs.writeFileSync(
       path.join(consumer, 'tsconfig.json'),
       JSON.stringify({
@@ -191,7 +232,7 @@ describe('the packaged construct in a fresh CDK app', () => {
           skipLibCheck: true,
           types: ['node'],
         },
-        include: ['app.ts', 'lambda/**/*.ts'],
+        include: ['app.ts', 'lambda/**/*.ts', 'readme/**/*.ts'],
       }),
     );
     fs.writeFileSync(path.join(consumer, 'cdk.json'), JSON.stringify({ app: 'node build/app.js' }));
@@ -224,7 +265,7 @@ describe('the packaged construct in a fresh CDK app', () => {
         expect({ [field]: repoManifest[field] }).toEqual({ [field]: packaging[field] });
     }
     if (repoManifest.scripts?.prepack !== undefined)
-      expect(repoManifest.scripts.prepack).toBe(packaging.scripts!.prepack);
+      expect(repoManifest.scripts.prepack).toBe(packaging.scripts?.prepack);
   });
 
   it('packs the compiled construct, the runtime entry and the Lambda sources, and nothing else', async () => {
@@ -246,12 +287,32 @@ describe('the packaged construct in a fresh CDK app', () => {
     expect(files.filter((f) => /\.test\.|\/(test|bench|local|soak|bin)\//.test(f))).toEqual([]);
   });
 
+  it('exports the construct and McpHandler from the root entry, and what tool authors use from /runtime', async () => {
+    expect(await exportedNames(consumer, 'mcp-authkit-apigateway')).toEqual([
+      'AuthKitMcpServer',
+      'AuthKitMcpServerPropsError',
+      'McpHandler',
+    ]);
+    expect(await exportedNames(consumer, 'mcp-authkit-apigateway/runtime')).toEqual([
+      'NoCallerError',
+      'callerOf',
+      'createMcpLambdaHandler',
+    ]);
+  });
+
+  it('keeps members marked @internal out of the published type declarations', async () => {
+    const { stdout } = await run('tar', ['-xzOf', tarball, '--wildcards', 'package/dist/*.d.ts']);
+    expect(stdout).toContain('export declare class McpHandler');
+    expect(stdout).not.toContain('@internal');
+    expect(stdout).not.toMatch(/McpHandlerSource/);
+  });
+
   it('synthesizes a stack with the three functions, the user entry bundled as the MCP function', () => {
     expect(synthOutput).not.toMatch(/Error/);
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions).toHaveLength(3);
-    const mcp = functions.find((f) => f.Properties.Description?.startsWith('MCP server'))!;
-    const bundle = fs.readFileSync(path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js'), 'utf8');
+    const mcp = mcpFunctionOf(template);
+    const bundle = fs.readFileSync(path.join(consumer, 'cdk.out', assetPathOf(mcp), 'index.js'), 'utf8');
     expect(bundle).toContain('reuse_sum_numbers');
     expect(mcp.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
@@ -274,9 +335,7 @@ describe('the packaged construct in a fresh CDK app', () => {
   });
 
   it('serves the app-defined tool from the bundled function, with the caller identity', async () => {
-    const mcp = Object.values(template.Resources).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('MCP server'),
-    )!;
+    const mcp = mcpFunctionOf(template);
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(mcp.Properties.Environment.Variables as Record<string, unknown>)) {
       // Secrets Manager is out of reach here, and this tool needs no requestState key: leave the secret out.
@@ -284,7 +343,7 @@ describe('the packaged construct in a fresh CDK app', () => {
       env[name] = typeof value === 'string' ? value : 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
     }
     fs.writeFileSync(path.join(consumer, 'invoke.js'), INVOKE);
-    const bundle = path.join(consumer, 'cdk.out', mcp.Metadata!['aws:asset:path'], 'index.js');
+    const bundle = path.join(consumer, 'cdk.out', assetPathOf(mcp), 'index.js');
     const { stdout } = await run(process.execPath, ['invoke.js', bundle], {
       cwd: consumer,
       env: {
@@ -294,7 +353,7 @@ describe('the packaged construct in a fresh CDK app', () => {
         AWS_REGION: 'us-east-1',
       },
     });
-    const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]) as {
+    const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)?.[1] ?? 'null') as {
       list: {
         prelude: { statusCode: number; headers: Record<string, string> };
         body: { result: { tools: { name: string }[] } };
