@@ -1,11 +1,12 @@
 /**
- * A stand-in for AuthKit's public endpoints whose failures the soak run switches on and off: the
- * authorization-server metadata (issuer = this server's own URL) and a JWKS that passes the real
- * stand-in's keys through. The AuthKit stand-in can break its JWKS in three ways; this one adds the
- * answers it cannot give (an HTML page with status 200) and a breakable metadata upstream.
+ * A faulty upstream in front of AuthKit's public endpoints, whose failures the soak run switches on
+ * and off: the authorization-server metadata (issuer = this server's own URL) and a JWKS that passes
+ * the AuthKit stand-in's keys through. The stand-in can break its JWKS in three ways; this upstream
+ * adds the answers it cannot give (an HTML page with status 200) and a breakable metadata upstream.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { authKitMetadata, authKitOpenIdConfiguration } from '../fixtures/metadata-origin';
 
 /** `html`: 200 with an HTML page, as a captive portal or a misrouted proxy answers. */
 export type UpstreamMode = 'normal' | 'down' | 'slow' | 'error' | 'html';
@@ -22,24 +23,16 @@ export interface FaultyUpstream {
   close(): Promise<void>;
 }
 
+const metadataDocuments = new Map<string, (issuer: string) => Record<string, unknown>>([
+  ['/.well-known/oauth-authorization-server', authKitMetadata],
+  ['/.well-known/openid-configuration', authKitOpenIdConfiguration],
+]);
+
 /** Starts the upstream on 127.0.0.1 (ephemeral port); `realJwksUrl` is where `normal` JWKS answers come from. */
 export async function startFaultyUpstream(realJwksUrl: string): Promise<FaultyUpstream> {
   const requests = new Map<string, number>();
   let url = '';
   const state = { mode: 'normal' as UpstreamMode, slowDelayMs: 10_000 };
-
-  const metadata = () => ({
-    issuer: url,
-    authorization_endpoint: `${url}/oauth2/authorize`,
-    token_endpoint: `${url}/oauth2/token`,
-    registration_endpoint: `${url}/oauth2/register`,
-    jwks_uri: `${url}/oauth2/jwks`,
-    response_types_supported: ['code'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
-    code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
-    scopes_supported: ['email', 'offline_access', 'openid', 'profile'],
-  });
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
@@ -71,9 +64,10 @@ export async function startFaultyUpstream(realJwksUrl: string): Promise<FaultyUp
       case 'normal':
         break;
     }
-    if (path === '/.well-known/oauth-authorization-server' || path === '/.well-known/openid-configuration') {
+    const metadata = metadataDocuments.get(path);
+    if (metadata) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(metadata()));
+      res.end(JSON.stringify(metadata(url)));
     } else if (path === '/oauth2/jwks') {
       const upstream = await fetch(realJwksUrl, { signal: AbortSignal.timeout(5000) });
       res.writeHead(upstream.status, { 'content-type': 'application/json' });

@@ -10,9 +10,9 @@ import {
 import {
   authKitMetadata,
   authKitOpenIdConfiguration,
-  startAuthKitStandIn,
-  type AuthKitStandIn,
-} from './fixtures/authkit-stand-in';
+  startMetadataOrigin,
+  type MetadataOrigin,
+} from '../../../fixtures/metadata-origin';
 import { RecordingLogger } from './fixtures/recording-logger';
 
 const AS_PATH = '/.well-known/oauth-authorization-server';
@@ -22,7 +22,7 @@ const TIMEOUT_MS = 300;
 const COOLDOWN_SECONDS = 30;
 
 describe('createAuthorizationServerMetadataCache', () => {
-  let standIn: AuthKitStandIn;
+  let origin: MetadataOrigin;
   let logger: RecordingLogger;
   let clock: number;
 
@@ -42,19 +42,19 @@ describe('createAuthorizationServerMetadataCache', () => {
   }
 
   beforeEach(async () => {
-    standIn = await startAuthKitStandIn();
+    origin = await startMetadataOrigin();
     logger = new RecordingLogger();
     clock = Date.UTC(2026, 0, 1);
   });
 
   afterEach(async () => {
-    await standIn.close();
+    await origin.close();
   });
 
   describe('with a healthy authorization server', () => {
     it('fetches the document on first use and serves it unchanged', async () => {
       // Prepare
-      const cache = cacheFor(standIn.issuer);
+      const cache = cacheFor(origin.issuer);
 
       // Act
       const result = await cache.get('oauth-authorization-server');
@@ -62,11 +62,11 @@ describe('createAuthorizationServerMetadataCache', () => {
       // Assess
       expect(result).toEqual({
         outcome: 'fetched',
-        document: authKitMetadata(standIn.issuer),
+        document: authKitMetadata(origin.issuer),
         ageSeconds: 0,
         remainingTtlSeconds: TTL_SECONDS,
       });
-      expect(standIn.hits(AS_PATH)).toBe(1);
+      expect(origin.hits(AS_PATH)).toBe(1);
       const [miss] = logger.cacheEvents();
       expect(miss).toMatchObject({
         cache: 'miss',
@@ -78,55 +78,55 @@ describe('createAuthorizationServerMetadataCache', () => {
     });
 
     it('serves the cached copy within the TTL without calling upstream, counting down the remaining TTL', async () => {
-      const cache = cacheFor(standIn.issuer);
+      const cache = cacheFor(origin.issuer);
       await cache.get('oauth-authorization-server');
 
       advanceSeconds(TTL_SECONDS - 1);
       const result = await cache.get('oauth-authorization-server');
 
       expect(result).toMatchObject({ outcome: 'hit', ageSeconds: TTL_SECONDS - 1, remainingTtlSeconds: 1 });
-      expect(standIn.hits(AS_PATH)).toBe(1);
+      expect(origin.hits(AS_PATH)).toBe(1);
       expect(logger.cacheEvents().map((event) => event.cache)).toEqual(['miss', 'hit']);
     });
 
     it('fetches again once the TTL has passed', async () => {
-      const cache = cacheFor(standIn.issuer);
+      const cache = cacheFor(origin.issuer);
       await cache.get('oauth-authorization-server');
 
       advanceSeconds(TTL_SECONDS);
       const result = await cache.get('oauth-authorization-server');
 
       expect(result).toMatchObject({ outcome: 'fetched', remainingTtlSeconds: TTL_SECONDS });
-      expect(standIn.hits(AS_PATH)).toBe(2);
+      expect(origin.hits(AS_PATH)).toBe(2);
       expect(logger.cacheEvents()[1]).toMatchObject({ cache: 'miss', reason: 'expired' });
     });
 
     it('fetches and caches the two documents separately', async () => {
-      const cache = cacheFor(standIn.issuer);
+      const cache = cacheFor(origin.issuer);
 
       const openid = await cache.get('openid-configuration');
       const oauth = await cache.get('oauth-authorization-server');
       await cache.get('openid-configuration');
 
-      expect(openid).toMatchObject({ outcome: 'fetched', document: authKitOpenIdConfiguration(standIn.issuer) });
-      expect(oauth).toMatchObject({ outcome: 'fetched', document: authKitMetadata(standIn.issuer) });
-      expect(standIn.hits(OIDC_PATH)).toBe(1);
-      expect(standIn.hits(AS_PATH)).toBe(1);
+      expect(openid).toMatchObject({ outcome: 'fetched', document: authKitOpenIdConfiguration(origin.issuer) });
+      expect(oauth).toMatchObject({ outcome: 'fetched', document: authKitMetadata(origin.issuer) });
+      expect(origin.hits(OIDC_PATH)).toBe(1);
+      expect(origin.hits(AS_PATH)).toBe(1);
     });
 
     it('makes exactly one upstream call for many concurrent cold requests', async () => {
-      standIn.behave({ kind: 'healthy', delayMs: 100 });
-      const cache = cacheFor(standIn.issuer);
+      origin.behave({ kind: 'healthy', delayMs: 100 });
+      const cache = cacheFor(origin.issuer);
 
       const results = await Promise.all(Array.from({ length: 25 }, () => cache.get('oauth-authorization-server')));
 
-      expect(standIn.hits()).toBe(1);
+      expect(origin.hits()).toBe(1);
       for (const result of results)
-        expect(result).toMatchObject({ outcome: 'fetched', document: authKitMetadata(standIn.issuer) });
+        expect(result).toMatchObject({ outcome: 'fetched', document: authKitMetadata(origin.issuer) });
     });
 
     it('follows RFC 8414 for an issuer with a path: the well-known segment goes before the path', async () => {
-      const tenant = await startAuthKitStandIn({ issuerPath: '/tenant' });
+      const tenant = await startMetadataOrigin({ issuerPath: '/tenant' });
       try {
         const cache = cacheFor(tenant.issuer);
 
@@ -152,23 +152,23 @@ describe('createAuthorizationServerMetadataCache', () => {
       ['names another issuer', { kind: 'wrong-issuer' } as const, 'UPSTREAM_ISSUER_MISMATCH'],
     ])('treats a server that %s as a failure: 503 material, with the reason logged', async (_case, behaviour, code) => {
       // Prepare
-      standIn.behave(behaviour);
-      const cache = cacheFor(standIn.issuer);
+      origin.behave(behaviour);
+      const cache = cacheFor(origin.issuer);
 
       // Act
       const result = await cache.get('oauth-authorization-server');
 
       // Assess
       expect(result).toMatchObject({ outcome: 'unavailable', retryAfterSeconds: COOLDOWN_SECONDS, failure: { code } });
-      expect(standIn.hits(AS_PATH)).toBe(1);
+      expect(origin.hits(AS_PATH)).toBe(1);
       const error = logger.cacheEvents().find((event) => event.cache === 'error');
       expect(error).toMatchObject({ errorCode: code, hasStaleCopy: false });
-      expect(String(error?.errorMessage)).toContain(standIn.issuer);
+      expect(String(error?.errorMessage)).toContain(origin.issuer);
     });
 
     it('reports the upstream status of a rejected answer in the log', async () => {
-      standIn.behave({ kind: 'status', status: 502 });
-      const cache = cacheFor(standIn.issuer);
+      origin.behave({ kind: 'status', status: 502 });
+      const cache = cacheFor(origin.issuer);
 
       await cache.get('openid-configuration');
 
@@ -179,8 +179,8 @@ describe('createAuthorizationServerMetadataCache', () => {
     });
 
     it('answers "unavailable" with a Retry-After when the server is down and nothing is cached', async () => {
-      const cache = cacheFor(standIn.issuer);
-      await standIn.close();
+      const cache = cacheFor(origin.issuer);
+      await origin.close();
 
       const result = await cache.get('oauth-authorization-server');
 
@@ -195,9 +195,9 @@ describe('createAuthorizationServerMetadataCache', () => {
     });
 
     it('serves the last good copy with its age when the server is down after the TTL', async () => {
-      const cache = cacheFor(standIn.issuer);
+      const cache = cacheFor(origin.issuer);
       await cache.get('oauth-authorization-server');
-      await standIn.close();
+      await origin.close();
 
       advanceSeconds(TTL_SECONDS + 120);
       const result = await cache.get('oauth-authorization-server');
@@ -205,7 +205,7 @@ describe('createAuthorizationServerMetadataCache', () => {
       expect(result).toMatchObject({
         outcome: 'stale',
         ageSeconds: TTL_SECONDS + 120,
-        document: authKitMetadata(standIn.issuer),
+        document: authKitMetadata(origin.issuer),
         failure: { code: 'UPSTREAM_UNREACHABLE' },
       });
       expect(logger.cacheEvents().map((event) => event.cache)).toEqual(['miss', 'error', 'stale']);
@@ -216,20 +216,20 @@ describe('createAuthorizationServerMetadataCache', () => {
       ['another issuer', { kind: 'wrong-issuer' } as const],
       ['HTTP 500', { kind: 'status', status: 500 } as const],
     ])('never replaces a good copy with %s', async (_case, behaviour) => {
-      const cache = cacheFor(standIn.issuer);
+      const cache = cacheFor(origin.issuer);
       await cache.get('oauth-authorization-server');
-      standIn.behave(behaviour);
+      origin.behave(behaviour);
 
       advanceSeconds(TTL_SECONDS + 1);
       const result = await cache.get('oauth-authorization-server');
 
-      expect(result).toMatchObject({ outcome: 'stale', document: authKitMetadata(standIn.issuer) });
-      expect(standIn.hits(AS_PATH)).toBe(2);
+      expect(result).toMatchObject({ outcome: 'stale', document: authKitMetadata(origin.issuer) });
+      expect(origin.hits(AS_PATH)).toBe(2);
     });
 
     it('gives up on a slow server within the timeout', async () => {
-      standIn.behave({ kind: 'slow', delayMs: 5000 });
-      const cache = cacheFor(standIn.issuer, { timeoutMs: TIMEOUT_MS });
+      origin.behave({ kind: 'slow', delayMs: 5000 });
+      const cache = cacheFor(origin.issuer, { timeoutMs: TIMEOUT_MS });
 
       const started = performance.now();
       const result = await cache.get('oauth-authorization-server');
@@ -241,8 +241,8 @@ describe('createAuthorizationServerMetadataCache', () => {
     });
 
     it('caps the timeout at 3 s whatever it is given', async () => {
-      standIn.behave({ kind: 'slow', delayMs: 10_000 });
-      const cache = cacheFor(standIn.issuer, { timeoutMs: 60_000 });
+      origin.behave({ kind: 'slow', delayMs: 10_000 });
+      const cache = cacheFor(origin.issuer, { timeoutMs: 60_000 });
 
       const started = performance.now();
       const result = await cache.get('openid-configuration');
@@ -253,29 +253,29 @@ describe('createAuthorizationServerMetadataCache', () => {
     });
 
     it('does not call a failing server again during the cooldown, then retries', async () => {
-      standIn.behave({ kind: 'status', status: 500 });
-      const cache = cacheFor(standIn.issuer);
+      origin.behave({ kind: 'status', status: 500 });
+      const cache = cacheFor(origin.issuer);
       await cache.get('oauth-authorization-server');
 
       advanceSeconds(COOLDOWN_SECONDS - 10);
       const duringCooldown = await cache.get('oauth-authorization-server');
-      standIn.behave({ kind: 'healthy' });
+      origin.behave({ kind: 'healthy' });
       advanceSeconds(10);
       const afterCooldown = await cache.get('oauth-authorization-server');
 
       expect(duringCooldown).toMatchObject({ outcome: 'unavailable', retryAfterSeconds: 10 });
-      expect(afterCooldown).toMatchObject({ outcome: 'fetched', document: authKitMetadata(standIn.issuer) });
-      expect(standIn.hits(AS_PATH)).toBe(2);
+      expect(afterCooldown).toMatchObject({ outcome: 'fetched', document: authKitMetadata(origin.issuer) });
+      expect(origin.hits(AS_PATH)).toBe(2);
       expect(logger.cacheEvents().at(-1)).toMatchObject({ cache: 'miss', reason: 'retry' });
     });
 
     it('shares one failing upstream call among concurrent cold requests', async () => {
-      standIn.behave({ kind: 'slow', delayMs: 5000 });
-      const cache = cacheFor(standIn.issuer);
+      origin.behave({ kind: 'slow', delayMs: 5000 });
+      const cache = cacheFor(origin.issuer);
 
       const results = await Promise.all(Array.from({ length: 10 }, () => cache.get('oauth-authorization-server')));
 
-      expect(standIn.hits()).toBe(1);
+      expect(origin.hits()).toBe(1);
       for (const result of results)
         expect(result).toMatchObject({ outcome: 'unavailable', failure: { code: 'UPSTREAM_TIMEOUT' } });
     });

@@ -4,9 +4,9 @@ import { createMetadataHandler, type MetadataHandler } from '../../../lambda/met
 import {
   authKitMetadata,
   authKitOpenIdConfiguration,
-  startAuthKitStandIn,
-  type AuthKitStandIn,
-} from './fixtures/authkit-stand-in';
+  startMetadataOrigin,
+  type MetadataOrigin,
+} from '../../../fixtures/metadata-origin';
 import { RecordingLogger } from './fixtures/recording-logger';
 import { restProxyEvent } from './fixtures/rest-proxy-event';
 
@@ -24,14 +24,14 @@ function bodyOf(response: APIGatewayProxyResult): Record<string, unknown> {
 }
 
 describe('metadata handler (REST API proxy events)', () => {
-  let standIn: AuthKitStandIn;
+  let origin: MetadataOrigin;
   let logger: RecordingLogger;
   let clock: number;
 
   function handlerFor(overrides: MetadataEnvironment = {}): MetadataHandler {
     const config = loadMetadataConfig({
       PUBLIC_BASE_URL: EXECUTE_API_BASE,
-      AUTHKIT_ISSUER: standIn.issuer,
+      AUTHKIT_ISSUER: origin.issuer,
       SCOPES_SUPPORTED: 'mcp:tools offline_access',
       RESOURCE_NAME: 'Acme MCP',
       AS_METADATA_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -41,13 +41,13 @@ describe('metadata handler (REST API proxy events)', () => {
   }
 
   beforeEach(async () => {
-    standIn = await startAuthKitStandIn();
+    origin = await startMetadataOrigin();
     logger = new RecordingLogger();
     clock = Date.UTC(2026, 0, 1);
   });
 
   afterEach(async () => {
-    await standIn.close();
+    await origin.close();
   });
 
   describe('protected-resource metadata', () => {
@@ -68,12 +68,12 @@ describe('metadata handler (REST API proxy events)', () => {
         });
         expect(bodyOf(response)).toStrictEqual({
           resource: `${EXECUTE_API_BASE}/mcp`,
-          authorization_servers: [standIn.issuer],
+          authorization_servers: [origin.issuer],
           bearer_methods_supported: ['header'],
           scopes_supported: ['mcp:tools'],
           resource_name: 'Acme MCP',
         });
-        expect(standIn.hits()).toBe(0);
+        expect(origin.hits()).toBe(0);
       },
     );
 
@@ -125,7 +125,7 @@ describe('metadata handler (REST API proxy events)', () => {
       const second = await handler(restProxyEvent({ path }));
 
       expect(first.statusCode).toBe(200);
-      expect(bodyOf(first)).toStrictEqual(expected(standIn.issuer));
+      expect(bodyOf(first)).toStrictEqual(expected(origin.issuer));
       expect(first.headers).toMatchObject({
         'Cache-Control': 'public, max-age=3600',
         'Access-Control-Allow-Origin': '*',
@@ -133,26 +133,26 @@ describe('metadata handler (REST API proxy events)', () => {
       expect(first.headers).not.toHaveProperty('Age');
       expect(second.statusCode).toBe(200);
       expect(second.headers).toMatchObject({ 'Cache-Control': 'public, max-age=3000' });
-      expect(standIn.hits(path)).toBe(1);
+      expect(origin.hits(path)).toBe(1);
       expect(logger.cacheEvents().map((event) => event.cache)).toEqual(['miss', 'hit']);
     });
 
     it('serves the stale copy with an Age header when AuthKit is down after the TTL', async () => {
       const handler = handlerFor({ AS_METADATA_TTL_SECONDS: '60' });
       await handler(restProxyEvent({ path: AS_PATH }));
-      await standIn.close();
+      await origin.close();
       clock += 90_000;
 
       const response = await handler(restProxyEvent({ path: AS_PATH }));
 
       expect(response.statusCode).toBe(200);
       expect(response.headers).toMatchObject({ Age: '90', 'Cache-Control': 'no-cache' });
-      expect(bodyOf(response)).toStrictEqual(authKitMetadata(standIn.issuer));
+      expect(bodyOf(response)).toStrictEqual(authKitMetadata(origin.issuer));
     });
 
     it('answers 503 JSON with Retry-After when AuthKit is down and nothing is cached', async () => {
       const handler = handlerFor();
-      await standIn.close();
+      await origin.close();
 
       const response = await handler(restProxyEvent({ path: OIDC_PATH }));
 
@@ -164,12 +164,12 @@ describe('metadata handler (REST API proxy events)', () => {
       });
       expect(bodyOf(response)).toStrictEqual({
         error: 'temporarily_unavailable',
-        error_description: expect.stringContaining(standIn.issuer),
+        error_description: expect.stringContaining(origin.issuer),
       });
     });
 
     it('answers 503 within the timeout when AuthKit is slow', async () => {
-      standIn.behave({ kind: 'slow', delayMs: 5000 });
+      origin.behave({ kind: 'slow', delayMs: 5000 });
       const handler = handlerFor();
 
       const started = performance.now();
@@ -182,7 +182,7 @@ describe('metadata handler (REST API proxy events)', () => {
     });
 
     it('answers 503 rather than relaying AuthKit metadata that names another issuer', async () => {
-      standIn.behave({ kind: 'wrong-issuer' });
+      origin.behave({ kind: 'wrong-issuer' });
       const handler = handlerFor();
 
       const response = await handler(restProxyEvent({ path: AS_PATH }));
@@ -192,12 +192,12 @@ describe('metadata handler (REST API proxy events)', () => {
     });
 
     it('makes one upstream call for many concurrent cold invocations', async () => {
-      standIn.behave({ kind: 'healthy', delayMs: 100 });
+      origin.behave({ kind: 'healthy', delayMs: 100 });
       const handler = handlerFor();
 
       const responses = await Promise.all(Array.from({ length: 20 }, () => handler(restProxyEvent({ path: AS_PATH }))));
 
-      expect(standIn.hits()).toBe(1);
+      expect(origin.hits()).toBe(1);
       expect(responses.map((response) => response.statusCode)).toEqual(Array(20).fill(200));
     });
   });
@@ -232,7 +232,7 @@ describe('metadata handler (REST API proxy events)', () => {
           error: 'method_not_allowed',
           error_description: expect.stringContaining(method),
         });
-        expect(standIn.hits()).toBe(0);
+        expect(origin.hits()).toBe(0);
       },
     );
 
@@ -265,13 +265,13 @@ describe('metadata handler (REST API proxy events)', () => {
         'Access-Control-Allow-Headers': expect.stringContaining('Mcp-Protocol-Version'),
         Allow: 'GET, HEAD, OPTIONS',
       });
-      expect(standIn.hits()).toBe(0);
+      expect(origin.hits()).toBe(0);
     });
 
     it('answers JSON with a Content-Type for every status a GET can produce', async () => {
       const handler = handlerFor();
       const ok = await handler(restProxyEvent({ path: AS_PATH }));
-      await standIn.close();
+      await origin.close();
 
       const responses = [
         ok,

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { startAuthKitStandIn, type AuthKitStandIn } from './fixtures/authkit-stand-in';
+import { startMetadataOrigin, type MetadataOrigin } from '../../../fixtures/metadata-origin';
 import { restProxyEvent } from './fixtures/rest-proxy-event';
 
 type MetadataEntry = typeof import('../../../lambda/metadata/index');
@@ -24,11 +24,12 @@ function coldStart(environment: Record<string, string>): MetadataEntry {
   const saved = { ...process.env };
   Object.assign(process.env, environment);
   try {
-    let entry: MetadataEntry | undefined;
+    const loaded: { entry?: MetadataEntry } = {};
     jest.isolateModules(() => {
-      entry = jest.requireActual<MetadataEntry>('../../../lambda/metadata/index');
+      loaded.entry = jest.requireActual<MetadataEntry>('../../../lambda/metadata/index');
     });
-    return entry!;
+    if (!loaded.entry) throw new Error('jest.isolateModules returned without loading lambda/metadata/index.');
+    return loaded.entry;
   } finally {
     for (const key of Object.keys(environment)) delete process.env[key];
     Object.assign(process.env, saved);
@@ -36,7 +37,7 @@ function coldStart(environment: Record<string, string>): MetadataEntry {
 }
 
 describe('metadata entry file', () => {
-  let standIn: AuthKitStandIn;
+  let origin: MetadataOrigin;
   let logLines: string[];
   let outputs: jest.SpyInstance[];
 
@@ -48,7 +49,7 @@ describe('metadata entry file', () => {
   }
 
   beforeEach(async () => {
-    standIn = await startAuthKitStandIn();
+    origin = await startMetadataOrigin();
     logLines = [];
     // Powertools writes INFO to stdout and WARN and above to stderr.
     outputs = [process.stdout, process.stderr].map((stream) =>
@@ -61,12 +62,12 @@ describe('metadata entry file', () => {
 
   afterEach(async () => {
     for (const output of outputs) output.mockRestore();
-    await standIn.close();
+    await origin.close();
   });
 
   it('configures itself from the environment at cold start and serves the metadata', async () => {
     // Prepare
-    const { handler } = coldStart({ ...BASE_ENVIRONMENT, AUTHKIT_ISSUER: standIn.issuer });
+    const { handler } = coldStart({ ...BASE_ENVIRONMENT, AUTHKIT_ISSUER: origin.issuer });
 
     // Act
     const prm = await handler(restProxyEvent({ path: '/.well-known/oauth-protected-resource/mcp' }), lambdaContext);
@@ -76,15 +77,15 @@ describe('metadata entry file', () => {
     expect(prm.statusCode).toBe(200);
     expect(JSON.parse(prm.body)).toMatchObject({
       resource: 'https://mcp.example.com/mcp',
-      authorization_servers: [standIn.issuer],
+      authorization_servers: [origin.issuer],
       scopes_supported: ['mcp:tools'],
     });
     expect(asCopy.statusCode).toBe(200);
-    expect(JSON.parse(asCopy.body).issuer).toBe(standIn.issuer);
+    expect(JSON.parse(asCopy.body).issuer).toBe(origin.issuer);
   });
 
   it('writes structured Powertools logs: configuration, ignored scopes, and the cache miss with upstream status and latency', async () => {
-    const { handler } = coldStart({ ...BASE_ENVIRONMENT, AUTHKIT_ISSUER: standIn.issuer });
+    const { handler } = coldStart({ ...BASE_ENVIRONMENT, AUTHKIT_ISSUER: origin.issuer });
 
     await handler(restProxyEvent({ path: '/.well-known/openid-configuration' }), lambdaContext);
 
