@@ -137,6 +137,11 @@ export interface ColdStartMedians {
   readonly firstRequestMs: number;
 }
 
+/** The medians of every subject, plus the MCP function without source maps when asked for. */
+export type ColdStarts = Readonly<Record<ColdSubject, ColdStartMedians>> & {
+  readonly mcpWithoutSourceMaps?: ColdStartMedians;
+};
+
 /**
  * Cold-starts every subject `runs` times in interleaved rounds (empty, empty with one fetch,
  * authorizer, metadata, mcp, ...) and returns the medians. `withoutSourceMaps` adds the MCP
@@ -146,7 +151,8 @@ export async function measureColdStarts(
   bundles: DeployedBundles,
   runs: number,
   options: { withoutSourceMaps?: boolean } = {},
-): Promise<Record<ColdSubject | 'mcpWithoutSourceMaps', ColdStartMedians | undefined>> {
+): Promise<ColdStarts> {
+  if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`Cold starts need at least one run, got ${runs}.`);
   const jwks = await startJwksServer(benchJwks().keys);
   try {
     const token = signBenchToken();
@@ -201,21 +207,18 @@ export async function measureColdStarts(
         samples[subject].push(await probeOnce(specs[subject], true));
       if (options.withoutSourceMaps) samples.mcpWithoutSourceMaps.push(await probeOnce(specs.mcp, false));
     }
-    const medians = (list: ColdSample[]): ColdStartMedians | undefined =>
-      list.length === 0
-        ? undefined
-        : {
-            wallMs: median(list.map((s) => s.wallMs)),
-            importMs: median(list.map((s) => s.importMs)),
-            firstRequestMs: median(list.map((s) => s.firstRequestMs)),
-          };
+    const medians = (list: ColdSample[]): ColdStartMedians => ({
+      wallMs: median(list.map((s) => s.wallMs)),
+      importMs: median(list.map((s) => s.importMs)),
+      firstRequestMs: median(list.map((s) => s.firstRequestMs)),
+    });
     return {
       empty: medians(samples.empty),
       emptyWithFetch: medians(samples.emptyWithFetch),
       authorizer: medians(samples.authorizer),
       metadata: medians(samples.metadata),
       mcp: medians(samples.mcp),
-      mcpWithoutSourceMaps: medians(samples.mcpWithoutSourceMaps),
+      ...(options.withoutSourceMaps ? { mcpWithoutSourceMaps: medians(samples.mcpWithoutSourceMaps) } : {}),
     };
   } finally {
     await jwks.close();
@@ -235,7 +238,7 @@ export default async function coldStartBench(): Promise<BenchRow[]> {
   const bundles = await buildDeployedBundles();
   try {
     const cold = await measureColdStarts(bundles, RUNS, { withoutSourceMaps: true });
-    const empty = cold.empty!;
+    const empty = cold.empty;
     const rows: BenchRow[] = [];
     // What the MCP runtime's validator alias saves (the SDK would otherwise bundle Ajv).
     const mcpWithoutAlias = await bundleFunction('mcp', join(bundles.dir, 'mcp-without-alias.js'), {
@@ -257,7 +260,7 @@ export default async function coldStartBench(): Promise<BenchRow[]> {
             ? `; without the validator alias (mcpBundling): ${mcpWithoutAlias.toLocaleString('en-US')} bytes`
             : ''),
       });
-      const m = cold[fn]!;
+      const m = cold[fn];
       const ratioTarget = COLD_RATIO_TARGETS[fn];
       rows.push({
         group: GROUP,
@@ -269,18 +272,19 @@ export default async function coldStartBench(): Promise<BenchRow[]> {
         note:
           `${m.wallMs.toFixed(1)} ms: import ${m.importMs.toFixed(1)} ms + ${FIRST_REQUEST[fn]} ${m.firstRequestMs.toFixed(1)} ms` +
           (fn === 'authorizer'
-            ? ` (a first fetch() alone, in an empty handler: ${cold.emptyWithFetch!.firstRequestMs.toFixed(1)} ms)`
+            ? ` (a first fetch() alone, in an empty handler: ${cold.emptyWithFetch.firstRequestMs.toFixed(1)} ms)`
             : ''),
       });
     }
-    const plain = cold.mcpWithoutSourceMaps!;
+    const plain = cold.mcpWithoutSourceMaps;
+    if (!plain) throw new Error('measureColdStarts did not measure the MCP function without source maps.');
     rows.push({
       group: GROUP,
       name: 'mcp: cost of --enable-source-maps',
-      value: cold.mcp!.wallMs - plain.wallMs,
+      value: cold.mcp.wallMs - plain.wallMs,
       unit: 'ms',
       baseline: 'same bundle without NODE_OPTIONS=--enable-source-maps',
-      note: `import ${plain.importMs.toFixed(1)} ms without vs ${cold.mcp!.importMs.toFixed(1)} ms with; median of ${RUNS} fresh processes each, Node ${process.version}`,
+      note: `import ${plain.importMs.toFixed(1)} ms without vs ${cold.mcp.importMs.toFixed(1)} ms with; median of ${RUNS} fresh processes each, Node ${process.version}`,
     });
     return rows;
   } finally {

@@ -84,8 +84,8 @@ export default async function costBench(): Promise<BenchRow[]> {
     const cold = await measureColdStarts(bundles, COLD_RUNS);
     // INIT: starting the process and loading the module, i.e. everything before the first request.
     initMs = {
-      authorizer: cold.authorizer!.wallMs - cold.authorizer!.firstRequestMs,
-      mcp: cold.mcp!.wallMs - cold.mcp!.firstRequestMs,
+      authorizer: cold.authorizer.wallMs - cold.authorizer.firstRequestMs,
+      mcp: cold.mcp.wallMs - cold.mcp.firstRequestMs,
     };
   } finally {
     bundles.remove();

@@ -7,7 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchRow } from './harness';
-import { signBenchToken, toolsCallRequest, type McpEra } from './fixtures';
+import {
+  LEGACY_PROTOCOL_VERSION,
+  MODERN_PROTOCOL_VERSION,
+  signBenchToken,
+  toolsCallRequest,
+  type McpEra,
+} from './fixtures';
 import { createLoadClient, expectFormattedJson, summarise, type LoadClient, type LoadResult } from './load';
 
 const GROUP = 'mcp serving (loopback HTTP)';
@@ -31,7 +37,10 @@ function startPeerServer(kind: Kind): Promise<PeerServer> {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-2000)));
+  // stdio makes stderr a pipe; keep its tail for the error message if the server fails to start.
+  child.stderr?.on('data', (chunk: Buffer) => {
+    errors = (errors + chunk.toString('utf8')).slice(-2000);
+  });
   const stop = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -66,21 +75,28 @@ function run(client: LoadClient, url: string, era: McpEra, token: string, reques
 
 export default async function mcpPeersBench(): Promise<BenchRow[]> {
   const token = signBenchToken();
-  const servers: Partial<Record<Kind, PeerServer>> = {};
+  const started: PeerServer[] = [];
+  const start = async (kind: Kind): Promise<PeerServer> => {
+    const server = await startPeerServer(kind);
+    started.push(server);
+    return server;
+  };
   const client = createLoadClient();
   try {
-    for (const kind of ['lambda', 'sdk-modern', 'sdk-legacy'] as const) servers[kind] = await startPeerServer(kind);
+    const lambda = await start('lambda');
+    const sdkModern = await start('sdk-modern');
+    const sdkLegacy = await start('sdk-legacy');
     const pairs: Array<{ era: McpEra; ours: string; theirs: string; theirsName: string }> = [
       {
         era: 'modern',
-        ours: servers.lambda!.url,
-        theirs: servers['sdk-modern']!.url,
+        ours: lambda.url,
+        theirs: sdkModern.url,
         theirsName: 'SDK toNodeHandler(createMcpHandler)',
       },
       {
         era: 'legacy',
-        ours: servers.lambda!.url,
-        theirs: servers['sdk-legacy']!.url,
+        ours: lambda.url,
+        theirs: sdkLegacy.url,
         theirsName: 'SDK stateless NodeStreamableHTTPServerTransport (JSON)',
       },
     ];
@@ -96,7 +112,7 @@ export default async function mcpPeersBench(): Promise<BenchRow[]> {
       }
       const o = summarise(ours);
       const t = summarise(theirs);
-      const version = pair.era === 'modern' ? '2026-07-28' : '2025-11-25';
+      const version = pair.era === 'modern' ? MODERN_PROTOCOL_VERSION : LEGACY_PROTOCOL_VERSION;
       rows.push({
         group: GROUP,
         name: `SDK reference Node serving, tools/call ${version}`,
@@ -116,6 +132,6 @@ export default async function mcpPeersBench(): Promise<BenchRow[]> {
     return rows;
   } finally {
     client.close();
-    for (const server of Object.values(servers)) await server?.stop();
+    for (const server of started) await server.stop();
   }
 }

@@ -44,7 +44,9 @@ export default async function mcpBench(): Promise<BenchRow[]> {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const timings = JSON.parse(output.trim().split('\n').pop()!) as WarmTimings;
+    // The last line is the result; any lines before it are the function's logs.
+    const lines = output.trim().split('\n');
+    const timings = JSON.parse(lines[lines.length - 1]) as WarmTimings;
     return (['modern', 'legacy'] as const).map((era) => {
       const { adapterNs, sdkNs } = timings[era];
       return {

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     platform: `${process.platform}-${process.arch}`,
     rows: rows.map((r) => ({ ...r, met: meetsTarget(r) })),
   };
-  writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const missed = rows.filter((r) => !meetsTarget(r));
   if (missed.length > 0) {
     for (const r of missed)
