@@ -12,8 +12,10 @@ import { runProbes } from './load';
 import {
   addressOf,
   mcpRequest,
+  jsonAt,
   parseJson,
   whoamiProbe,
+  withToken,
   type Probe,
   type ProbeTargets,
   type Reply,
@@ -455,7 +457,7 @@ export async function oversizedBody(ctx: SoakContext): Promise<FaultResult> {
   const probeFor = (token: SoakToken, bytes: number): Probe => {
     const { headers, body } = bodyOf(bytes);
     if (Buffer.byteLength(body) !== bytes) throw new Error(`could not build a body of ${bytes} bytes`);
-    return { ...whoami(ctx.targets, token), headers: { ...headers, authorization: token.header! }, body };
+    return { ...whoami(ctx.targets, token), headers: withToken(headers, token), body };
   };
   const atLimitProbe: Probe = {
     ...probeFor(atLimit, limit),
@@ -471,9 +473,7 @@ export async function oversizedBody(ctx: SoakContext): Promise<FaultResult> {
     '413 JSON-RPC error; a body at the limit is served',
     [
       expecting(probeFor(tooLarge, limit + 1), 'body over the limit', 413, (reply) =>
-        (parseJson(reply.text)?.error as { code?: number } | undefined)?.code === -32000
-          ? undefined
-          : 'not a JSON-RPC error',
+        jsonAt(reply.text, 'error', 'code') === -32000 ? undefined : 'not a JSON-RPC error',
       ),
       atLimitProbe,
     ],

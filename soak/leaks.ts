@@ -45,8 +45,8 @@ export class TokenLeakScanner {
     // Block text → where it occurs, packed as one number (token, segment, offset) or a list of them
     // for blocks that several tokens share (e.g. the JWS header of one signing key).
     const index = new Map<string, number | number[]>();
-    segments.forEach((list, tokenIndex) =>
-      list.forEach((segment, segmentIndex) => {
+    for (const [tokenIndex, list] of segments.entries()) {
+      for (const [segmentIndex, segment] of list.entries()) {
         for (let offset = 0; offset + BLOCK <= segment.length; offset += BLOCK) {
           const block = segment.slice(offset, offset + BLOCK);
           const place = pack(tokenIndex, segmentIndex, offset);
@@ -55,8 +55,8 @@ export class TokenLeakScanner {
           else if (typeof places === 'number') index.set(block, [places, place]);
           else places.push(place);
         }
-      }),
-    );
+      }
+    }
     const leaked = new Set<number>();
     for (const run of this.runs) {
       for (let at = 0; at + BLOCK <= run.length; at++) {
@@ -83,9 +83,10 @@ export class TokenLeakScanner {
     const header = 'eyJhbGciOiJSUzI1NiIsImtpZCI6InBsYW50ZWQifQ';
     const payload = 'eyJzdWIiOiJ1c2VyXzAxUExBTlRFRCIsImF1ZCI6Imh0dHBzOi8vbWNwLmV4YW1wbGUuY29tL21jcCJ9';
     const signature = 'c2lnbmF0dXJlLW9mLXRoZS1wbGFudGVkLXRva2VuLWxvbmctZW5vdWdoLXRvLWNoZWNr';
-    const token: SoakToken = { header: `Bearer ${header}.${payload}.${signature}`, verdict: 'valid', kind: 'planted' };
+    const headerValue = `Bearer ${header}.${payload}.${signature}`;
+    const token: SoakToken = { header: headerValue, verdict: 'valid', kind: 'planted' };
     const cases: Array<[string, string, number]> = [
-      ['the whole header value', token.header!, 1],
+      ['the whole header value', headerValue, 1],
       ['24 characters from inside the payload', payload.slice(20, 44), 1],
       ['24 characters from inside the signature', signature.slice(30, 54), 1],
       ['24 characters across the header.payload dot', `${header.slice(-12)}.${payload.slice(0, 11)}`, 1],

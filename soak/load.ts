@@ -173,7 +173,7 @@ export function heapGrowth(start: HeapSample, middle: HeapSample, end: HeapSampl
     const at = (sample: HeapSample) => sample.heaps.get(functionId) ?? new Map<number, number>();
     const pids = [...at(start).keys()].filter((pid) => at(middle).has(pid) && at(end).has(pid));
     const total = (sample: HeapSample) =>
-      pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + at(sample).get(pid)!, 0);
+      pids.length === 0 ? NaN : pids.reduce((sum, pid) => sum + (at(sample).get(pid) ?? NaN), 0);
     const [a, b, c] = [total(start), total(middle), total(end)];
     growth.push({
       functionId,

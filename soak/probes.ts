@@ -3,6 +3,7 @@
  * wrong decision (a refused valid token, an accepted invalid one, another caller's identity) from
  * a merely unexpected answer (a 5xx, a wrong body), because the first is a security failure.
  */
+import { LEGACY_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION } from '../bench/fixtures';
 import type { ServerUrls } from '../lambda/shared/urls';
 import type { SoakToken } from './tokens';
 
@@ -46,23 +47,31 @@ export function addressOf(targets: ProbeTargets, publicUrl: string): string {
   return `${targets.sendTo}${publicUrl.slice(targets.publicUrls.base.length)}`;
 }
 
-export const LEGACY_PROTOCOL_VERSION = '2025-11-25';
-export const MODERN_PROTOCOL_VERSION = '2026-07-28';
-
 const OK: Verdict = { outcome: 'ok' };
 const unexpected = (detail: string): Verdict => ({ outcome: 'unexpected', detail });
 const wrongDecision = (detail: string): Verdict => ({ outcome: 'wrong-decision', detail });
 
+const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** The JSON object a body holds, or undefined when it holds anything else. */
-export function parseJson(text: string): Record<string, any> | undefined {
+export function parseJson(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, any>)
-      : undefined;
+    return isJsonObject(value) ? value : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The value at `path` in the JSON object a body holds (`jsonAt(text, 'result', 'tools')`), or undefined. */
+export function jsonAt(text: string, ...path: readonly string[]): unknown {
+  let value: unknown = parseJson(text);
+  for (const key of path) {
+    if (!isJsonObject(value)) return undefined;
+    value = value[key];
+  }
+  return value;
 }
 
 /** The body and headers of a JSON-RPC request, in the 2025 (stateless) or 2026-07-28 style. */
@@ -93,7 +102,7 @@ export function mcpRequest(
   return { body: JSON.stringify({ jsonrpc: '2.0', id, method, params: sent }), headers };
 }
 
-function withToken(headers: Record<string, string>, token: SoakToken | undefined): Record<string, string> {
+export function withToken(headers: Record<string, string>, token: SoakToken | undefined): Record<string, string> {
   return token?.header === undefined ? headers : { ...headers, authorization: token.header };
 }
 
@@ -137,7 +146,7 @@ export function whoamiProbe(targets: ProbeTargets, token: SoakToken, id: number,
     judge(reply) {
       const refused = judgeAcceptance(reply, token);
       if (refused) return refused;
-      const sub = parseJson(reply.text)?.result?.structuredContent?.sub;
+      const sub = jsonAt(reply.text, 'result', 'structuredContent', 'sub');
       if (sub !== token.sub)
         return wrongDecision(`whoami answered for ${JSON.stringify(sub)}, the token is ${token.sub}`);
       return OK;
@@ -157,7 +166,8 @@ export function toolsListProbe(targets: ProbeTargets, token: SoakToken, id: numb
     judge(reply) {
       const refused = judgeAcceptance(reply, token);
       if (refused) return refused;
-      const names = ((parseJson(reply.text)?.result?.tools ?? []) as Array<{ name?: string }>).map((tool) => tool.name);
+      const tools = jsonAt(reply.text, 'result', 'tools');
+      const names = (Array.isArray(tools) ? tools : []).map((tool) => (isJsonObject(tool) ? tool.name : undefined));
       return names.includes('whoami') && names.includes('format_json')
         ? OK
         : unexpected(`tools/list answered ${JSON.stringify(names)}`);
@@ -201,7 +211,7 @@ export function formatJsonProbe(
     judge(reply) {
       const refused = judgeAcceptance(reply, token);
       if (refused) return refused;
-      const formatted = parseJson(reply.text)?.result?.structuredContent?.formatted;
+      const formatted = jsonAt(reply.text, 'result', 'structuredContent', 'formatted');
       return formatted === expected ? OK : unexpected('format_json answered a different text');
     },
   };
@@ -237,7 +247,7 @@ export function metadataProbe(targets: ProbeTargets, which: number): Probe {
     judge(reply) {
       if (reply.status !== 200)
         return unexpected(`${document.url}: HTTP ${reply.status}${reply.error ? ` (${reply.error})` : ''}`);
-      const value = parseJson(reply.text)?.[document.field];
+      const value = jsonAt(reply.text, document.field);
       return value === document.expected
         ? OK
         : unexpected(`${document.url}: ${document.field} is ${JSON.stringify(value)}`);
