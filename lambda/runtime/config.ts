@@ -1,16 +1,32 @@
 /**
  * The runtime's settings, read once at cold start from options or the environment the construct
- * sets. A missing or malformed value throws a {@link RuntimeConfigError} naming the variable and
- * what to set: the function then fails every invocation loudly instead of serving unsafely.
+ * sets, through the MCP function's settings contract (shared/settings/mcp.ts). A missing or
+ * malformed value throws a {@link RuntimeConfigError} naming the variable and what to set: the
+ * function then fails every invocation loudly instead of serving unsafely.
  */
-import { nonEmpty, readWholeNumber, type Env } from '../shared/env';
-import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../shared/token-policy';
-import { serverUrls, type ServerUrls } from '../shared/urls';
-import { LISTEN_MAX_SECONDS_ENV, RESPONSE_TRANSFER_MODE_ENV } from '../shared/mcp-environment';
+import {
+  LISTEN_MAX_SECONDS,
+  MAX_BODY_BYTES,
+  MCP_SETTINGS,
+  type McpSettings,
+  type ResponseTransferMode,
+} from '../shared/settings/mcp';
+import { clockToleranceSeconds } from '../shared/settings/common';
+import {
+  type Env,
+  fromEnvironment,
+  isWithin,
+  partialEnvironment,
+  type SettingProblem,
+  type WholeNumberRange,
+} from '../shared/settings/setting';
+import { InvalidBaseUrlError, serverUrls, type ServerUrls } from '../shared/urls';
 import { RuntimeConfigError } from './errors';
 
+export type { ResponseTransferMode };
+
 /** 1 MiB: the default request body limit (API Gateway itself stops at 10 MB). */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = MAX_BODY_BYTES.fallback;
 
 /** Which browser origins may call the endpoint: any, or an explicit list. */
 export type OriginPolicy =
@@ -29,12 +45,10 @@ export interface RuntimeSettings {
   readonly listenMaxSeconds: number;
 }
 
-export type ResponseTransferMode = 'stream' | 'buffered';
-
 /** 15 minutes: a streamed REST API integration's longest timeout, and so a listen stream's longest hold. */
-export const MAX_LISTEN_SECONDS = 900;
+export const MAX_LISTEN_SECONDS = LISTEN_MAX_SECONDS.max;
 /** Five minutes of hold per listen stream unless set: a held stream is billed Lambda duration. */
-export const DEFAULT_LISTEN_MAX_SECONDS = 300;
+export const DEFAULT_LISTEN_MAX_SECONDS = LISTEN_MAX_SECONDS.fallback;
 
 export interface RuntimeSettingsInput {
   readonly publicBaseUrl?: string;
@@ -45,54 +59,54 @@ export interface RuntimeSettingsInput {
   readonly listenMaxSeconds?: number;
 }
 
-const configError = (variable: string, problem: string) => new RuntimeConfigError(variable, `${variable}: ${problem}`);
+function configError(problem: SettingProblem): RuntimeConfigError {
+  const { variable, message } = problem;
+  if (problem.reason === 'missing') {
+    return new RuntimeConfigError(variable, `${variable} is not set: set it to ${problem.expected}.`);
+  }
+  // The base URL's own error already says what was wrong with it and what a valid one looks like.
+  const text =
+    problem.cause instanceof InvalidBaseUrlError ? `${variable} is invalid: ${message}` : `${variable}: ${message}`;
+  return new RuntimeConfigError(variable, text);
+}
 
+/** Options win over the environment; each is checked against its setting's bounds first. */
 export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = process.env): RuntimeSettings {
+  const settings = fromEnvironment(MCP_SETTINGS, { ...env, ...optionsAsEnvironment(input) }, configError);
   return {
-    urls: readUrls(input.publicBaseUrl ?? env.PUBLIC_BASE_URL),
-    origins: readOrigins(input.allowedOrigins ?? env.ALLOWED_ORIGINS),
-    maxBodyBytes: readMaxBodyBytes(input.maxBodyBytes, env),
-    clockToleranceSeconds: readClockTolerance(input.clockToleranceSeconds, env),
-    responseTransferMode: input.responseTransferMode ?? readTransferMode(env),
-    listenMaxSeconds: readListenMaxSeconds(input.listenMaxSeconds, env),
+    urls: serverUrls(settings.publicBaseUrl),
+    origins: readOrigins(settings.allowedOrigins),
+    maxBodyBytes: settings.maxBodyBytes,
+    clockToleranceSeconds: settings.clockToleranceSeconds,
+    responseTransferMode: settings.responseTransferMode,
+    listenMaxSeconds: settings.listenMaxSeconds ?? DEFAULT_LISTEN_MAX_SECONDS,
   };
 }
 
-// Unset means buffered: a function the construct did not configure answers the way it always did.
-function readTransferMode(env: Env): ResponseTransferMode {
-  const raw = nonEmpty(env[RESPONSE_TRANSFER_MODE_ENV]);
-  if (raw === undefined || raw.toUpperCase() === 'BUFFERED') return 'buffered';
-  if (raw.toUpperCase() === 'STREAM') return 'stream';
-  throw configError(
-    RESPONSE_TRANSFER_MODE_ENV,
-    `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`,
-  );
+/** The options as the variables they stand for, so that one reading applies to both. */
+function optionsAsEnvironment(input: RuntimeSettingsInput): Env {
+  checkOption('maxBodyBytes', input.maxBodyBytes, MAX_BODY_BYTES);
+  checkOption('clockToleranceSeconds', input.clockToleranceSeconds, clockToleranceSeconds.range);
+  checkOption('listenMaxSeconds', input.listenMaxSeconds, LISTEN_MAX_SECONDS);
+  const given: Partial<McpSettings> = {
+    ...(input.publicBaseUrl === undefined ? {} : { publicBaseUrl: input.publicBaseUrl }),
+    ...(input.allowedOrigins === undefined
+      ? {}
+      : { allowedOrigins: input.allowedOrigins === '*' ? ['*'] : input.allowedOrigins }),
+    ...(input.maxBodyBytes === undefined ? {} : { maxBodyBytes: input.maxBodyBytes }),
+    ...(input.clockToleranceSeconds === undefined ? {} : { clockToleranceSeconds: input.clockToleranceSeconds }),
+    ...(input.responseTransferMode === undefined ? {} : { responseTransferMode: input.responseTransferMode }),
+    ...(input.listenMaxSeconds === undefined ? {} : { listenMaxSeconds: input.listenMaxSeconds }),
+  };
+  return partialEnvironment(MCP_SETTINGS, given);
 }
 
-function readListenMaxSeconds(option: number | undefined, env: Env): number {
-  const range = { fallback: DEFAULT_LISTEN_MAX_SECONDS, min: 1, max: MAX_LISTEN_SECONDS };
-  if (option === undefined) return readWholeNumber(env, LISTEN_MAX_SECONDS_ENV, range, configError);
-  if (!Number.isSafeInteger(option) || option < range.min || option > range.max) {
-    throw configError(
-      'listenMaxSeconds',
-      `${option} is not a whole number of seconds from ${range.min} to ${range.max}.`,
-    );
-  }
-  return option;
-}
-
-function readUrls(value: string | undefined): ServerUrls {
-  const baseUrl = nonEmpty(value);
-  if (baseUrl === undefined) {
+function checkOption(option: string, value: number | undefined, range: Pick<WholeNumberRange, 'min' | 'max'>): void {
+  if (value !== undefined && !isWithin(value, range)) {
     throw new RuntimeConfigError(
-      'PUBLIC_BASE_URL',
-      'PUBLIC_BASE_URL is not set: set it to the public base URL of the API, e.g. https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.',
+      option,
+      `${option}: ${value} is not a whole number from ${range.min} to ${range.max}.`,
     );
-  }
-  try {
-    return serverUrls(baseUrl);
-  } catch (error) {
-    throw new RuntimeConfigError('PUBLIC_BASE_URL', `PUBLIC_BASE_URL is invalid: ${(error as Error).message}`);
   }
 }
 
@@ -158,27 +172,4 @@ export function allowedOriginOf(policy: OriginPolicy, origin: string): string | 
 /** Whether a present `Origin` header is allowed. */
 export function isOriginAllowed(policy: OriginPolicy, origin: string): boolean {
   return allowedOriginOf(policy, origin) !== undefined;
-}
-
-function readMaxBodyBytes(option: number | undefined, env: Env): number {
-  if (option === undefined)
-    return readWholeNumber(
-      env,
-      'MAX_BODY_BYTES',
-      { fallback: DEFAULT_MAX_BODY_BYTES, min: 1, max: Number.MAX_SAFE_INTEGER },
-      configError,
-    );
-  if (!Number.isSafeInteger(option) || option <= 0)
-    throw configError('maxBodyBytes', `${option} is not a positive whole number of bytes; pass e.g. 1048576 (1 MiB).`);
-  return option;
-}
-
-// The construct sets CLOCK_TOLERANCE_SECONDS on the MCP function to the authorizer's value.
-function readClockTolerance(option: number | undefined, env: Env): number {
-  const range = { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS };
-  if (option === undefined) return readWholeNumber(env, 'CLOCK_TOLERANCE_SECONDS', range, configError);
-  if (!Number.isSafeInteger(option) || option < 0 || option > range.max) {
-    throw configError('clockToleranceSeconds', `${option} is not a whole number of seconds from 0 to ${range.max}.`);
-  }
-  return option;
 }

@@ -1,49 +1,26 @@
 /**
- * Reading the Lambdas' environment: one spelling of "unset", one rule for whole numbers and log
- * levels, whichever function reads them. Each caller wraps the problem in its own config error,
- * which names the variable.
+ * Reading the Lambdas' environment. The rules live in the settings contracts (settings/); this
+ * module keeps the names other modules import.
  */
+import { type Env, parseWholeNumber, SettingValueError, type WholeNumberRange } from './settings/setting';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export { type Env, nonEmpty, type WholeNumberRange } from './settings/setting';
+export { LOG_LEVELS, type LogLevel, parseLogLevel } from './settings/common';
 
 /** Builds the caller's configuration error for `variable` with a sentence saying what is wrong. */
 export type ConfigErrorFactory = (variable: string, problem: string) => Error;
-
-/** The trimmed value, or `undefined` when it is unset or blank. */
-export function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
-}
-
-export interface WholeNumberRange {
-  readonly fallback: number;
-  readonly min: number;
-  readonly max: number;
-}
 
 /**
  * A whole-number setting: unset or blank gives `fallback`; anything but plain digits within
  * `[min, max]` is refused (no signs, decimals, exponents or units).
  */
 export function readWholeNumber(env: Env, variable: string, range: WholeNumberRange, fail: ConfigErrorFactory): number {
-  const raw = nonEmpty(env[variable]);
-  if (raw === undefined) return range.fallback;
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
-    throw fail(
-      variable,
-      `"${raw}" is not a whole number from ${range.min} to ${range.max}; set one in that range, or leave it unset for ${range.fallback}.`,
-    );
+  const raw = env[variable]?.trim();
+  if (!raw) return range.fallback;
+  try {
+    return parseWholeNumber(raw, range);
+  } catch (error) {
+    if (error instanceof SettingValueError) throw fail(variable, error.message);
+    throw error;
   }
-  return value;
-}
-
-/** Powertools log levels, as `POWERTOOLS_LOG_LEVEL` and the construct's `logLevel` prop accept them. */
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** A log level in any case, upper-cased; `undefined` when it is not one. */
-export function parseLogLevel(value: string): LogLevel | undefined {
-  const upper = value.trim().toUpperCase();
-  return (LOG_LEVELS as readonly string[]).includes(upper) ? (upper as LogLevel) : undefined;
 }

@@ -21,8 +21,13 @@ export class InvalidAuthKitDomainError extends Error {
   }
 }
 
-// A DNS name: labels of letters, digits and hyphens, at least one dot (AuthKit domains are never bare names).
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+// Labels of lower-case letters, digits and hyphens, at least one dot (AuthKit and custom domains are never bare names).
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** Whether `name` is a lower-case DNS name with at least two labels: the rule for AuthKit and custom domains alike. */
+export function isDnsName(name: string): boolean {
+  return DNS_NAME.test(name);
+}
 
 /**
  * Normalises an AuthKit domain to its issuer URL.
@@ -58,7 +63,7 @@ export function authkitIssuer(domain: string): string {
   }
   if (url.protocol !== 'https:')
     throw new InvalidAuthKitDomainError(domain, `the scheme "${url.protocol}" is not https`);
-  if (!isLoopbackHost(url.hostname) && !HOSTNAME.test(url.hostname)) {
+  if (!isLoopbackHost(url.hostname) && !isDnsName(url.hostname)) {
     throw new InvalidAuthKitDomainError(domain, `"${url.hostname}" is not a DNS host name`);
   }
   return url.origin;

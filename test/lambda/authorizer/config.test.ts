@@ -16,8 +16,9 @@ describe('loadAuthorizerConfig', () => {
       requiredScopes: [],
       jwksTimeoutMs: 2000,
       jwksCooldownMs: 30000,
-      serviceName: 'mcp-authorizer',
-      metricsNamespace: 'McpAuthKit',
+      // The construct's documented defaults (serviceName 'mcp-server' plus the function's suffix, metricsNamespace 'McpServer').
+      serviceName: 'mcp-server-authorizer',
+      metricsNamespace: 'McpServer',
       logLevel: 'INFO',
     });
   });

@@ -1,0 +1,114 @@
+/**
+ * The authorizer's settings contract: every environment variable the construct sets on the
+ * authorizer and the authorizer reads, one row each.
+ */
+import { isLoopbackHost } from '../loopback';
+import { isTokenAlgorithm, DEFAULT_TOKEN_ALGORITHMS, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../token-policy';
+import {
+  authkitIssuerSetting,
+  clockToleranceSeconds,
+  DEFAULT_METRICS_NAMESPACE,
+  logLevel,
+  publicBaseUrl,
+  serviceName,
+} from './common';
+import {
+  flag,
+  list,
+  optional,
+  SettingValueError,
+  type SettingsOf,
+  type SettingsTable,
+  withDefault,
+  wholeNumber,
+} from './setting';
+
+/** A JWKS fetch must end well inside API Gateway's authorizer budget. */
+export const JWKS_TIMEOUT_MS = { fallback: 2000, min: 1, max: 3000 } as const;
+/** At most one hour between refetches triggered by an unknown key id. */
+export const JWKS_COOLDOWN_MS = { fallback: 30_000, min: 0, max: 3_600_000 } as const;
+
+const jwksUrl = optional<string>({
+  variable: 'AUTHKIT_JWKS_URL',
+  doc: "Where AuthKit publishes its signing keys; unset: the issuer's `/oauth2/jwks`.",
+  write: (value) => value,
+  parse(raw) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new SettingValueError(`"${raw}" is not an absolute URL.`);
+    }
+    if (url.username || url.password || url.hash || url.search) {
+      throw new SettingValueError(`"${raw}" must not carry credentials, a query or a fragment.`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      throw new SettingValueError(`"${raw}" must use https (http is allowed only for localhost or 127.0.0.1).`);
+    }
+    return url.href;
+  },
+});
+
+const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
+  {
+    variable: 'TOKEN_ALGORITHMS',
+    doc: 'Accepted token signature algorithms (asymmetric only), separated by commas.',
+    write: (value) => value.join(','),
+    parse(raw) {
+      const names = [...new Set(raw.split(/[\s,]+/).filter((name) => name !== ''))];
+      if (names.length === 0) return DEFAULT_TOKEN_ALGORITHMS;
+      for (const name of names) {
+        if (!isTokenAlgorithm(name)) {
+          throw new SettingValueError(
+            `"${name}" is not accepted; use asymmetric algorithms from: ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`,
+          );
+        }
+      }
+      return names as TokenAlgorithm[];
+    },
+  },
+  DEFAULT_TOKEN_ALGORITHMS,
+);
+
+export const AUTHORIZER_SETTINGS = {
+  publicBaseUrl,
+  issuer: authkitIssuerSetting,
+  jwksUrl,
+  acceptedAudiences: list(
+    'ACCEPTED_AUDIENCES',
+    { separator: ',', split: /[\s,]+/, omitWhenEmpty: true },
+    'Audiences accepted besides the canonical resource URL.',
+  ),
+  allowMultipleAudiences: flag(
+    'ALLOW_MULTIPLE_AUDIENCES',
+    false,
+    'Accept a token whose `aud` names several audiences, one of them ours.',
+  ),
+  tokenAlgorithms,
+  clockToleranceSeconds,
+  requiredScopes: list(
+    'REQUIRED_SCOPES',
+    { separator: ' ', split: /\s+/, omitWhenEmpty: true },
+    'Scopes every token must carry; without them a valid token gets 403.',
+  ),
+  jwksTimeoutMs: wholeNumber('JWKS_TIMEOUT_MS', JWKS_TIMEOUT_MS, 'Upper bound of one JWKS fetch, in milliseconds.'),
+  jwksCooldownMs: wholeNumber(
+    'JWKS_COOLDOWN_MS',
+    JWKS_COOLDOWN_MS,
+    'Minimum time between JWKS fetches triggered by an unknown key id, in milliseconds.',
+  ),
+  serviceName: serviceName('authorizer'),
+  metricsNamespace: withDefault<string>(
+    {
+      variable: 'POWERTOOLS_METRICS_NAMESPACE',
+      doc: "CloudWatch namespace of the authorizer's decision metrics.",
+      write: (value) => value,
+      parse: (raw) => raw,
+    },
+    DEFAULT_METRICS_NAMESPACE,
+  ),
+  logLevel,
+} satisfies SettingsTable;
+
+/** What the construct writes to the authorizer's environment and the authorizer reads back. */
+export type AuthorizerSettings = SettingsOf<typeof AUTHORIZER_SETTINGS>;

@@ -1,0 +1,114 @@
+/**
+ * The settings more than one function reads, each defined once: the function contracts
+ * (authorizer.ts, metadata.ts, mcp.ts) take their rows from here.
+ */
+import { authkitIssuer, InvalidAuthKitDomainError } from '../issuer';
+import { isLoopbackHost } from '../loopback';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../token-policy';
+import { InvalidBaseUrlError, normaliseBaseUrl } from '../urls';
+import { required, SettingValueError, type Setting, withDefault, wholeNumber } from './setting';
+
+/** Powertools log levels, as `POWERTOOLS_LOG_LEVEL` and the construct's `logLevel` prop accept them. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A log level in any case, upper-cased; `undefined` when it is not one. */
+export function parseLogLevel(value: string): LogLevel | undefined {
+  const upper = value.trim().toUpperCase();
+  return (LOG_LEVELS as readonly string[]).includes(upper) ? (upper as LogLevel) : undefined;
+}
+
+export const DEFAULT_LOG_LEVEL: LogLevel = 'INFO';
+/** The Powertools service name of the deployment; each function logs under it plus its own suffix. */
+export const DEFAULT_SERVICE_NAME = 'mcp-server';
+/** The CloudWatch namespace of the authorizer's decision metrics. */
+export const DEFAULT_METRICS_NAMESPACE = 'McpServer';
+
+/** The suffix each function adds to the deployment's service name. */
+export const SERVICE_NAME_SUFFIXES = { authorizer: '-authorizer', metadata: '-metadata', mcp: '' } as const;
+
+/** The public base URL, normalised (lower-case scheme and host, no trailing slash). */
+export const publicBaseUrl: Setting<string> = required(
+  {
+    variable: 'PUBLIC_BASE_URL',
+    doc: 'The public base URL of the server; every public URL and the token audience derive from it.',
+    write: (value) => value,
+    parse(raw) {
+      try {
+        return normaliseBaseUrl(raw);
+      } catch (error) {
+        if (error instanceof InvalidBaseUrlError)
+          throw new SettingValueError(error.message, 'invalid', undefined, { cause: error });
+        throw error;
+      }
+    },
+  },
+  'the public base URL of the MCP server, e.g. https://mcp.example.com',
+);
+
+/** The AuthKit issuer, normalised the same way everywhere: `iss` is compared byte for byte. */
+export const authkitIssuerSetting: Setting<string> = required(
+  {
+    variable: 'AUTHKIT_ISSUER',
+    doc: 'The AuthKit issuer (`https://<host>`), exactly as it appears in `iss` and in its metadata.',
+    write: (value) => value,
+    parse(raw) {
+      try {
+        return authkitIssuer(raw);
+      } catch (error) {
+        if (error instanceof InvalidAuthKitDomainError)
+          throw new SettingValueError(error.message, 'invalid', undefined, { cause: error });
+        throw error;
+      }
+    },
+  },
+  'your AuthKit issuer, e.g. https://acme.authkit.app',
+);
+
+/** Powertools log level. */
+export const logLevel = withDefault<LogLevel>(
+  {
+    variable: 'POWERTOOLS_LOG_LEVEL',
+    doc: 'Powertools log level of the function.',
+    write: (value) => value,
+    parse(raw) {
+      const level = parseLogLevel(raw);
+      if (level === undefined)
+        throw new SettingValueError(`"${raw}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`);
+      return level;
+    },
+  },
+  DEFAULT_LOG_LEVEL,
+);
+
+/** Powertools service name of one function: the deployment's name plus the function's suffix. */
+export function serviceName(fn: keyof typeof SERVICE_NAME_SUFFIXES) {
+  return withDefault<string>(
+    {
+      variable: 'POWERTOOLS_SERVICE_NAME',
+      doc: `Powertools service name (the deployment's service name${SERVICE_NAME_SUFFIXES[fn] ? `, suffixed ${SERVICE_NAME_SUFFIXES[fn]}` : ''}).`,
+      write: (value) => value,
+      parse: (raw) => raw,
+    },
+    `${DEFAULT_SERVICE_NAME}${SERVICE_NAME_SUFFIXES[fn]}`,
+  );
+}
+
+/** Allowed clock skew when checking a token's `exp` and `nbf`; the authorizer and the MCP runtime use the same. */
+export const clockToleranceSeconds = wholeNumber(
+  'CLOCK_TOLERANCE_SECONDS',
+  { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS },
+  'Allowed clock skew for `exp` and `nbf`, in seconds.',
+);
+
+/** `value` as an absolute https URL (http only on a loopback host); `undefined` when it is not one. */
+export function secureUrl(value: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  return secure ? url : undefined;
+}

@@ -1,0 +1,75 @@
+/**
+ * The MCP function's settings contract: every environment variable the construct sets on the MCP
+ * function (or that a deployer copies from `AuthKitMcpServer.mcpEnvironment` onto their own
+ * function) and the runtime reads, one row each.
+ */
+import { clockToleranceSeconds, logLevel, publicBaseUrl, serviceName } from './common';
+import {
+  list,
+  optional,
+  SettingValueError,
+  type SettingsOf,
+  type SettingsTable,
+  text,
+  withDefault,
+  wholeNumber,
+  wholeNumberRow,
+} from './setting';
+
+/** How API Gateway carries the function's answer: streamed as it is written, or buffered whole. */
+export type ResponseTransferMode = 'stream' | 'buffered';
+export const RESPONSE_TRANSFER_MODES: readonly ResponseTransferMode[] = ['stream', 'buffered'];
+
+/** Lambda's synchronous invocation payload limit; a larger body could never reach the function. */
+export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
+/** Largest request body the handler accepts: 1 MiB unless set (API Gateway itself stops at 10 MB). */
+export const MAX_BODY_BYTES = { fallback: 1024 * 1024, min: 1, max: MAX_REQUEST_BODY_BYTES } as const;
+/**
+ * Longest hold of one `subscriptions/listen` stream: at most 15 minutes, a streamed REST API
+ * integration's longest timeout; five minutes when unset (a held stream is billed Lambda duration).
+ */
+export const LISTEN_MAX_SECONDS = { fallback: 300, min: 1, max: 900 } as const;
+
+const responseTransferMode = withDefault<ResponseTransferMode>(
+  {
+    variable: 'RESPONSE_TRANSFER_MODE',
+    doc: "The integration's ResponseTransferMode, STREAM or BUFFERED; unset: BUFFERED, as a function the construct did not configure always answered.",
+    write: (mode) => (mode === 'stream' ? 'STREAM' : 'BUFFERED'),
+    parse(raw) {
+      const upper = raw.toUpperCase();
+      if (upper === 'STREAM') return 'stream';
+      if (upper === 'BUFFERED') return 'buffered';
+      throw new SettingValueError(
+        `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`,
+      );
+    },
+  },
+  'buffered',
+);
+
+export const MCP_SETTINGS = {
+  publicBaseUrl,
+  serviceName: serviceName('mcp'),
+  logLevel,
+  allowedOrigins: list(
+    'ALLOWED_ORIGINS',
+    { separator: ',', split: /\s*,\s*/, omitWhenEmpty: false },
+    'Browser origins (or bare hostnames) allowed to call the endpoint, separated by commas; `*` for any, empty for none.',
+  ),
+  maxBodyBytes: wholeNumber('MAX_BODY_BYTES', MAX_BODY_BYTES, 'Largest request body the handler accepts, in bytes.'),
+  clockToleranceSeconds,
+  responseTransferMode,
+  requestStateSecretArn: optional(
+    text('REQUEST_STATE_SECRET_ARN', 'ARN of the Secrets Manager secret whose value keys the HMAC of `requestState`.'),
+  ),
+  listenMaxSeconds: optional(
+    wholeNumberRow(
+      'LISTEN_MAX_SECONDS',
+      LISTEN_MAX_SECONDS,
+      'Longest hold of one `subscriptions/listen` stream, in seconds; absent when the answers are buffered.',
+    ),
+  ),
+} satisfies SettingsTable;
+
+/** What the construct writes to the MCP function's environment and the runtime reads back. */
+export type McpSettings = SettingsOf<typeof MCP_SETTINGS>;
