@@ -5,29 +5,34 @@
  * found, so the gateway fails at start rather than answer differently from AWS.
  */
 import type { LocalSecret } from '../aws/secrets-manager';
-import { secretGrantsOf, secretsOf, type SecretGrants } from './secrets';
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { GatewayStartError, UnresolvableValueError, UnsupportedFeatureError } from './errors';
 import type { CustomGatewayResponse, HeaderSource } from './gateway-responses';
 import type { LocalFunctionSpec } from './lambda-runtime';
 import {
-  type CfnResource,
-  type DeploymentEnvironment,
-  IntrinsicResolver,
-  type LoadedStack,
-  type PhysicalValues,
-} from './template';
+  belongsToApi,
+  createModelContext,
+  type IgnoredResource,
+  type ModelContext,
+  type ModelOptions,
+  ofApi,
+  ofType,
+  props,
+  str,
+} from './model-context';
+import { type FunctionCatalog, functionCatalog, functionOfUri } from './model-functions';
+import { secretGrantsOf, secretsOf, type SecretGrants } from './secrets';
+import { SubstitutionTemplate } from './substitution-template';
+import type { CfnResource, DeploymentEnvironment, LoadedStack } from './template';
 import {
   type MethodThrottle,
   type MethodThrottleSetting,
   methodThrottleSetting,
   resolveMethodThrottle,
 } from './throttle';
-import { SubstitutionTemplate } from './substitution-template';
 import { CompiledTemplate, UnsupportedTemplateError } from './vtl';
 import { webAclForStage, type WebAclModel } from './waf';
+
+export type { IgnoredResource, ModelOptions } from './model-context';
 
 export interface TokenAuthorizerModel {
   readonly logicalId: string;
@@ -78,12 +83,6 @@ export interface ResourceNode {
   readonly methods: Map<string, MethodModel>;
 }
 
-export interface IgnoredResource {
-  readonly logicalId: string;
-  readonly type: string;
-  readonly reason: string;
-}
-
 export interface ApiModel {
   readonly restApiLogicalId: string;
   readonly apiId: string;
@@ -104,29 +103,6 @@ export interface ApiModel {
   readonly secrets: readonly LocalSecret[];
   /** What each function's role lets it do with them. */
   readonly secretGrants: SecretGrants;
-}
-
-export interface ModelOptions {
-  readonly region: string;
-  readonly accountId: string;
-  /** Which RestApi to serve when the stack has several (logical id). */
-  readonly restApiLogicalId?: string;
-  /** Which stage to serve when the API has several. */
-  readonly stageName?: string;
-  /**
-   * Environment overrides applied over the template's values, keyed by `*` (every function),
-   * the logical id without CDK's hash suffix (`McpFunction` for `McpFunction1A2B3C4D`), the
-   * function name or the logical id; later keys in that list win.
-   */
-  readonly environmentOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** Where inline (`ZipFile`) code is written. */
-  readonly scratchDir: string;
-  /**
-   * The local origin (`http://127.0.0.1:8787`) that stands for the API's execute-api origin
-   * (`https://<api-id>.execute-api.<region>.<url-suffix>`): every value the template builds from
-   * that origin resolves to this one instead. @default - values keep the execute-api origin
-   */
-  readonly executeApiOrigin?: string;
 }
 
 /** Resource types that change nothing about how the local gateway answers a request. */
@@ -153,164 +129,59 @@ const NO_REQUEST_TIME_EFFECT: Readonly<Record<string, string>> = {
   'AWS::SSM::Parameter': 'not read by the gateway',
 };
 
-function shortId(seed: string, length: number): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const digest = createHash('sha256').update(seed).digest();
-  let out = '';
-  for (let i = 0; i < length; i++) out += alphabet[digest[i] % alphabet.length];
-  return out;
-}
-
 // API Gateway quotas: at least 50 ms; a buffered integration may go past 29 s only with a quota
 // increase, which a template cannot show, so only the 15 minutes of a streamed one is checked.
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 const MAX_STREAM_TIMEOUT_MS = 15 * 60_000;
 
-const LAMBDA_ARN = /^arn:[^:]+:lambda:[^:]+:[^:]+:function:([^:]+)(?::[^:]+)?$/;
-
 /** Builds the model of the REST API in a loaded stack. */
 export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiModel {
-  const { template } = stack;
-  const resources = template.Resources;
-  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-  const environment: DeploymentEnvironment = {
-    region: options.region,
-    accountId: options.accountId,
-    partition: 'aws',
-    urlSuffix: 'amazonaws.com',
-    stackName: stack.stackName,
+  const context = createModelContext(stack, options);
+  const binaryMediaTypes = checkRestApi(context);
+  const stage = chooseStage(context);
+  const throttleSettings = stageThrottleSettings(context, stage);
+  const stageVariables = stageVariablesOf(context, stage);
+  const catalog = functionCatalog(context);
+  const { root, nodes } = buildResourceTree(context);
+  addMethods(context, nodes, { catalog, authorizers: new Map(), throttleSettings });
+  checkThrottledMethodsExist(stage, throttleSettings, nodes);
+  const gatewayResponses = gatewayResponsesOf(context);
+  const webAcl = stageWebAcl(context, stage);
+  listRemainingResources(context, webAcl.listed);
+  const { resources, resolver, api } = context;
+  const resolve = (value: unknown, where: string) => resolver.resolve(value, where);
+  return {
+    restApiLogicalId: api.restApiLogicalId,
+    apiId: api.apiId,
+    stageName: stage.name,
+    stageVariables,
+    binaryMediaTypes,
+    root,
+    gatewayResponses,
+    throttleSettings,
+    functions: catalog.specs,
+    environment: context.environment,
+    ignored: context.ignored,
+    webAcl: webAcl.model,
+    secrets: secretsOf(resources, (logicalId) => context.names.secretArn(logicalId), resolve),
+    secretGrants: secretGrantsOf(resources, [...catalog.specs.keys()], resolve),
   };
+}
 
-  const restApis = ofType('AWS::ApiGateway::RestApi');
-  const chosenApis = options.restApiLogicalId ? restApis.filter(([id]) => id === options.restApiLogicalId) : restApis;
-  if (chosenApis.length !== 1) {
-    const known = restApis.map(([id]) => id).join(', ') || 'none';
-    throw new GatewayStartError(
-      chosenApis.length === 0 ? 'TEMPLATE_NOT_FOUND' : 'TEMPLATE_AMBIGUOUS',
-      chosenApis.length === 0
-        ? `Stack ${stack.stackName} has no AWS::ApiGateway::RestApi${options.restApiLogicalId ? ` named ${options.restApiLogicalId}` : ''} (found: ${known}).`
-        : `Stack ${stack.stackName} has several REST APIs (${known}); pass restApiLogicalId to choose one.`,
-    );
-  }
-  const [restApiLogicalId] = chosenApis[0];
-  const apiId = shortId(`${stack.stackName}/${restApiLogicalId}`, 10);
-  const rootId = shortId(`${apiId}/root`, 10);
+/** A template value that must be an object (absent is empty). */
+function resolveRecord(context: ModelContext, value: unknown, where: string): Record<string, unknown> {
+  return (context.resolver.resolve(value ?? {}, where) as Record<string, unknown>) ?? {};
+}
 
-  // Function names and ARNs are needed to resolve other values, so they are computed on demand.
-  const functionNames = new Map<string, string>();
-  let resolver: IntrinsicResolver;
-  const functionName = (logicalId: string): string => {
-    let name = functionNames.get(logicalId);
-    if (name === undefined) {
-      const declared = resources[logicalId].Properties?.FunctionName;
-      name =
-        declared !== undefined
-          ? resolver.resolveString(declared, `${logicalId}.FunctionName`)
-          : `${stack.stackName}-${logicalId}`.slice(0, 64);
-      functionNames.set(logicalId, name);
-    }
-    return name;
-  };
-  const webAclName = (logicalId: string) =>
-    resources[logicalId].Properties?.Name !== undefined
-      ? resolver.resolveString(resources[logicalId].Properties?.Name, `${logicalId}.Name`)
-      : `${logicalId}-${shortId(logicalId, 12)}`;
-  const webAclArn = (logicalId: string) =>
-    `arn:aws:wafv2:${options.region}:${options.accountId}:regional/webacl/${webAclName(logicalId)}/${shortId(`${stack.stackName}/${logicalId}/id`, 36)}`;
-  const functionArn = (logicalId: string) =>
-    `arn:aws:lambda:${options.region}:${options.accountId}:function:${functionName(logicalId)}`;
+/** A template value that must be a list (absent is empty). */
+function resolveList<T>(context: ModelContext, value: unknown, where: string): T[] {
+  return (context.resolver.resolve(value ?? [], where) as T[]) ?? [];
+}
 
-  const physical: PhysicalValues = {
-    ref(logicalId) {
-      const resource = resources[logicalId];
-      if (!resource) return undefined;
-      switch (resource.Type) {
-        case 'AWS::ApiGateway::RestApi':
-          return logicalId === restApiLogicalId ? apiId : shortId(`${stack.stackName}/${logicalId}`, 10);
-        case 'AWS::ApiGateway::Resource':
-        case 'AWS::ApiGateway::Authorizer':
-        case 'AWS::ApiGateway::Deployment':
-        case 'AWS::ApiGateway::Method':
-        case 'AWS::ApiGateway::RequestValidator':
-        case 'AWS::ApiGateway::Model':
-          return shortId(`${apiId}/${logicalId}`, 6);
-        case 'AWS::ApiGateway::Stage':
-          return resolver.resolveString(resource.Properties?.StageName, `${logicalId}.StageName`);
-        case 'AWS::Lambda::Function':
-          return functionName(logicalId);
-        case 'AWS::Lambda::Alias':
-        case 'AWS::Lambda::Version': {
-          const target = resolver.resolveString(resource.Properties?.FunctionName, `${logicalId}.FunctionName`);
-          const qualifier =
-            resource.Type === 'AWS::Lambda::Alias'
-              ? resolver.resolveString(resource.Properties?.Name, `${logicalId}.Name`)
-              : '1';
-          const base = target.startsWith('arn:')
-            ? target
-            : `arn:aws:lambda:${options.region}:${options.accountId}:function:${target}`;
-          return `${base}:${qualifier}`;
-        }
-        case 'AWS::IAM::Role':
-          return `${stack.stackName}-${logicalId}`.slice(0, 64);
-        case 'AWS::SecretsManager::Secret':
-          // The ARN a function is given; what it reads there is up to the local runner.
-          return `arn:aws:secretsmanager:${options.region}:${options.accountId}:secret:${stack.stackName}-${logicalId}-${shortId(logicalId, 6)}`;
-        case 'AWS::WAFv2::WebACL':
-          // CloudFormation's Ref of a web ACL is `name|id|scope`.
-          return `${webAclName(logicalId)}|${shortId(`${stack.stackName}/${logicalId}/id`, 36)}|${resolver.resolveString(resource.Properties?.Scope ?? 'REGIONAL', `${logicalId}.Scope`)}`;
-        case 'AWS::Logs::LogGroup':
-          return resource.Properties?.LogGroupName !== undefined
-            ? resolver.resolveString(resource.Properties.LogGroupName, `${logicalId}.LogGroupName`)
-            : `${stack.stackName}-${logicalId}`;
-        default:
-          return undefined;
-      }
-    },
-    getAtt(logicalId, attribute) {
-      const resource = resources[logicalId];
-      if (!resource) return undefined;
-      switch (`${resource.Type}.${attribute}`) {
-        case 'AWS::ApiGateway::RestApi.RootResourceId':
-          return logicalId === restApiLogicalId ? rootId : shortId(`${logicalId}/root`, 10);
-        case 'AWS::ApiGateway::RestApi.RestApiId':
-        case 'AWS::ApiGateway::Resource.ResourceId':
-        case 'AWS::ApiGateway::Authorizer.AuthorizerId':
-        case 'AWS::ApiGateway::Deployment.DeploymentId':
-          return physical.ref(logicalId);
-        case 'AWS::Lambda::Function.Arn':
-          return functionArn(logicalId);
-        case 'AWS::IAM::Role.Arn':
-          return `arn:aws:iam::${options.accountId}:role/${physical.ref(logicalId)}`;
-        case 'AWS::WAFv2::WebACL.Arn':
-          return webAclArn(logicalId);
-        case 'AWS::WAFv2::WebACL.Id':
-          return shortId(`${stack.stackName}/${logicalId}/id`, 36);
-        case 'AWS::Logs::LogGroup.Arn':
-          return `arn:aws:logs:${options.region}:${options.accountId}:log-group:${physical.ref(logicalId)}:*`;
-        default:
-          return undefined;
-      }
-    },
-  };
-  const deployedOrigin = `https://${apiId}.execute-api.${environment.region}.${environment.urlSuffix}`;
-  const localOrigin = options.executeApiOrigin;
-  resolver = new IntrinsicResolver(
-    template,
-    environment,
-    physical,
-    localOrigin === undefined ? undefined : (built) => built.split(deployedOrigin).join(localOrigin),
-  );
-  const str = (value: unknown, where: string) => resolver.resolveString(value, where);
-  const props = (logicalId: string) => (resources[logicalId].Properties ?? {}) as Record<string, unknown>;
-  const belongsToApi = (logicalId: string) => {
-    const restApiId = props(logicalId).RestApiId;
-    return restApiId !== undefined && str(restApiId, `${logicalId}.RestApiId`) === apiId;
-  };
-  const ignored: IgnoredResource[] = [];
-  const used = new Set<string>([restApiLogicalId]);
-
-  // --- The RestApi itself ---
-  const apiProps = props(restApiLogicalId);
+/** Refuses the RestApi settings that change answers; returns its binary media types. */
+function checkRestApi(context: ModelContext): string[] {
+  const { restApiLogicalId } = context.api;
+  const apiProps = props(context, restApiLogicalId);
   for (const [property, feature] of [
     ['Body', 'an OpenAPI definition (Body)'],
     ['BodyS3Location', 'an OpenAPI definition (BodyS3Location)'],
@@ -320,44 +191,63 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
   ] as const) {
     if (apiProps[property] !== undefined) throw new UnsupportedFeatureError(feature, restApiLogicalId);
   }
-  const binaryMediaTypes = (
-    (resolver.resolve(apiProps.BinaryMediaTypes ?? [], `${restApiLogicalId}.BinaryMediaTypes`) as unknown[]) ?? []
-  ).map(String);
+  return resolveList<unknown>(context, apiProps.BinaryMediaTypes, `${restApiLogicalId}.BinaryMediaTypes`).map(String);
+}
 
-  // --- Stage ---
-  const stages = ofType('AWS::ApiGateway::Stage').filter(([id]) => belongsToApi(id));
-  const inlineStages = ofType('AWS::ApiGateway::Deployment').filter(
-    ([id]) => belongsToApi(id) && props(id).StageName !== undefined,
+/** A stage of the API: an AWS::ApiGateway::Stage, or the one a Deployment's StageName creates. */
+interface StageChoice {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly name: string;
+  readonly variables: unknown;
+  readonly settings: unknown[];
+  readonly canary?: unknown;
+}
+
+function stageResource(context: ModelContext, [logicalId, r]: [string, CfnResource]): StageChoice {
+  return {
+    logicalId,
+    type: r.Type,
+    name: str(context, r.Properties?.StageName, `${logicalId}.StageName`),
+    variables: r.Properties?.Variables,
+    settings: (r.Properties?.MethodSettings as unknown[]) ?? [],
+    canary: r.Properties?.CanarySetting,
+  };
+}
+
+function deploymentStage(context: ModelContext, [logicalId, r]: [string, CfnResource]): StageChoice {
+  const description = (r.Properties?.StageDescription ?? {}) as Record<string, unknown>;
+  return {
+    logicalId,
+    type: r.Type,
+    name: str(context, r.Properties?.StageName, `${logicalId}.StageName`),
+    variables: description.Variables,
+    // The description's own throttling and caching fields are the stage-wide (`*` on `/*`) method setting.
+    settings: [
+      {
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        CachingEnabled: description.CachingEnabled,
+        ThrottlingRateLimit: description.ThrottlingRateLimit,
+        ThrottlingBurstLimit: description.ThrottlingBurstLimit,
+      },
+      ...((description.MethodSettings as unknown[]) ?? []),
+    ],
+    canary: description.CanarySetting,
+  };
+}
+
+/** The one stage to serve: the only one, or the one `stageName` names; the others are listed as ignored. */
+function chooseStage(context: ModelContext): StageChoice {
+  const { options } = context;
+  const { restApiLogicalId } = context.api;
+  const stages = ofApi(context, 'AWS::ApiGateway::Stage');
+  const inlineStages = ofApi(context, 'AWS::ApiGateway::Deployment').filter(
+    ([id]) => props(context, id).StageName !== undefined,
   );
-  type StageChoice = { logicalId: string; name: string; variables: unknown; settings: unknown[]; canary?: unknown };
-  const stageChoices: StageChoice[] = [
-    ...stages.map(([id, r]) => ({
-      logicalId: id,
-      name: str(r.Properties?.StageName, `${id}.StageName`),
-      variables: r.Properties?.Variables,
-      settings: (r.Properties?.MethodSettings as unknown[]) ?? [],
-      canary: r.Properties?.CanarySetting,
-    })),
-    ...inlineStages.map(([id, r]) => {
-      const description = (r.Properties?.StageDescription ?? {}) as Record<string, unknown>;
-      return {
-        logicalId: id,
-        name: str(r.Properties?.StageName, `${id}.StageName`),
-        variables: description.Variables,
-        // The description's own throttling and caching fields are the stage-wide (`*` on `/*`) method setting.
-        settings: [
-          {
-            HttpMethod: '*',
-            ResourcePath: '/*',
-            CachingEnabled: description.CachingEnabled,
-            ThrottlingRateLimit: description.ThrottlingRateLimit,
-            ThrottlingBurstLimit: description.ThrottlingBurstLimit,
-          },
-          ...((description.MethodSettings as unknown[]) ?? []),
-        ],
-        canary: description.CanarySetting,
-      };
-    }),
+  const stageChoices = [
+    ...stages.map((entry) => stageResource(context, entry)),
+    ...inlineStages.map((entry) => deploymentStage(context, entry)),
   ];
   const stageMatches = options.stageName ? stageChoices.filter((s) => s.name === options.stageName) : stageChoices;
   if (stageMatches.length !== 1) {
@@ -370,13 +260,21 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     );
   }
   const stage = stageMatches[0];
-  used.add(stage.logicalId);
+  context.used.add(stage.logicalId);
   if (stage.canary !== undefined)
     throw new UnsupportedFeatureError('a canary deployment (CanarySetting)', stage.logicalId);
+  for (const other of stageChoices.filter((s) => s.logicalId !== stage.logicalId)) {
+    context.ignored.push({ logicalId: other.logicalId, type: other.type, reason: `another stage than ${stage.name}` });
+  }
+  return stage;
+}
+
+/** The throttling entries of the stage's MethodSettings; caching and duplicate entries are refused. */
+function stageThrottleSettings(context: ModelContext, stage: StageChoice): MethodThrottleSetting[] {
   const throttleSettings: MethodThrottleSetting[] = [];
   stage.settings.forEach((setting, index) => {
     const where = `${stage.logicalId}.MethodSettings[${index}]`;
-    const resolved = (resolver.resolve(setting, where) as Record<string, unknown>) ?? {};
+    const resolved = resolveRecord(context, setting, where);
     if (resolved.CachingEnabled === true)
       throw new UnsupportedFeatureError('response caching (CachingEnabled)', stage.logicalId);
     const throttle = methodThrottleSetting(resolved, where);
@@ -391,178 +289,17 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       );
     throttleSettings.push(throttle);
   });
-  const stageVariables = Object.fromEntries(
-    Object.entries(
-      (resolver.resolve(stage.variables ?? {}, `${stage.logicalId}.Variables`) as Record<string, unknown>) ?? {},
-    ).map(([k, v]) => [k, String(v)]),
-  );
-  ignored.push(
-    ...[...stages, ...inlineStages]
-      .filter(([id]) => id !== stage.logicalId)
-      .map(([logicalId, r]) => ({ logicalId, type: r.Type, reason: `another stage than ${stage.name}` })),
-  );
+  return throttleSettings;
+}
 
-  // --- Functions, created as integrations and authorizers reference them ---
-  const functionLogicalIdsByName = new Map<string, string>();
-  for (const [logicalId] of ofType('AWS::Lambda::Function'))
-    functionLogicalIdsByName.set(functionName(logicalId), logicalId);
-  const functions = new Map<string, LocalFunctionSpec>();
-  const overrides = options.environmentOverrides ?? {};
+function stageVariablesOf(context: ModelContext, stage: StageChoice): Record<string, string> {
+  const variables = resolveRecord(context, stage.variables, `${stage.logicalId}.Variables`);
+  return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)]));
+}
 
-  /** The function an Invoke URI names; `allowStreaming` also accepts InvokeWithResponseStream URIs. */
-  const lambdaUri = (uri: unknown, where: string): { logicalId: string; streaming: boolean } => {
-    const resolved = str(uri, where);
-    const invoke = /:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/.exec(resolved);
-    const stream = /:lambda:path\/2021-11-15\/functions\/(.+)\/response-streaming-invocations$/.exec(resolved);
-    const arn = LAMBDA_ARN.exec((invoke ?? stream)?.[1] ?? '');
-    if (!arn)
-      throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
-    const logicalId = functionLogicalIdsByName.get(arn[1]);
-    if (!logicalId) throw new UnresolvableValueError(where, `function ${arn[1]} is not defined in this stack`);
-    addFunction(logicalId);
-    return { logicalId, streaming: stream !== null };
-  };
-
-  const functionFromUri = (uri: unknown, where: string): string => {
-    const resolved = str(uri, where);
-    const match = /:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/.exec(resolved);
-    const arn = match ? LAMBDA_ARN.exec(match[1]) : null;
-    if (!arn)
-      throw new UnsupportedFeatureError(`an integration URI that is not a Lambda function (${resolved})`, where);
-    const logicalId = functionLogicalIdsByName.get(arn[1]);
-    if (!logicalId) throw new UnresolvableValueError(where, `function ${arn[1]} is not defined in this stack`);
-    addFunction(logicalId);
-    return logicalId;
-  };
-
-  const addFunction = (logicalId: string): void => {
-    if (functions.has(logicalId)) return;
-    used.add(logicalId);
-    const p = props(logicalId);
-    const runtime = str(p.Runtime, `${logicalId}.Runtime`);
-    if (!/^nodejs\d+\.x$/.test(runtime))
-      throw new UnsupportedFeatureError(
-        `the Lambda runtime ${runtime}`,
-        logicalId,
-        'only Node.js functions run locally',
-      );
-    if (p.PackageType === 'Image')
-      throw new UnsupportedFeatureError('container image functions (PackageType Image)', logicalId);
-    if (p.Layers !== undefined) throw new UnsupportedFeatureError('Lambda layers (Layers)', logicalId);
-    if (p.FileSystemConfigs !== undefined)
-      throw new UnsupportedFeatureError('EFS file systems (FileSystemConfigs)', logicalId);
-    const name = functionName(logicalId);
-    // CDK logical ids end in an 8-digit hex hash; the id without it is stable across edits.
-    const unhashed = /^(.+)[0-9A-F]{8}$/.exec(logicalId)?.[1];
-    const override = {
-      ...(overrides['*'] ?? {}),
-      ...(unhashed ? (overrides[unhashed] ?? {}) : {}),
-      ...(overrides[name] ?? {}),
-      ...(overrides[logicalId] ?? {}),
-    };
-    const declared = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
-      {}) as Record<string, unknown>;
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(declared)) {
-      if (key in override) continue;
-      env[key] = str(value, `${logicalId}.Environment.Variables.${key}`);
-    }
-    Object.assign(env, override);
-    functions.set(logicalId, {
-      logicalId,
-      functionName: name,
-      arn: functionArn(logicalId),
-      codeDir: codeDirectory(logicalId, resources[logicalId]),
-      handler: str(p.Handler, `${logicalId}.Handler`),
-      runtime,
-      timeoutSeconds: p.Timeout === undefined ? 3 : Number(resolver.resolve(p.Timeout, `${logicalId}.Timeout`)),
-      memoryMb: p.MemorySize === undefined ? 128 : Number(resolver.resolve(p.MemorySize, `${logicalId}.MemorySize`)),
-      reservedConcurrency:
-        p.ReservedConcurrentExecutions === undefined
-          ? undefined
-          : Number(resolver.resolve(p.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`)),
-      environment: env,
-      region: options.region,
-    });
-  };
-
-  const codeDirectory = (logicalId: string, resource: CfnResource): string => {
-    const code = (resource.Properties?.Code ?? {}) as Record<string, unknown>;
-    if (code.ZipFile !== undefined) {
-      const dir = path.join(options.scratchDir, `inline-${logicalId}`);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, 'index.js'), str(code.ZipFile, `${logicalId}.Code.ZipFile`));
-      return dir;
-    }
-    if (code.ImageUri !== undefined)
-      throw new UnsupportedFeatureError('container image functions (Code.ImageUri)', logicalId);
-    const metadataPath = resource.Metadata?.['aws:asset:path'];
-    let assetPath = typeof metadataPath === 'string' ? path.resolve(stack.assemblyDir, metadataPath) : undefined;
-    if (!assetPath && code.S3Key !== undefined)
-      assetPath = stack.assetPathByObjectKey.get(str(code.S3Key, `${logicalId}.Code.S3Key`));
-    if (!assetPath || !fs.existsSync(assetPath)) {
-      throw new GatewayStartError(
-        'ASSET_NOT_FOUND',
-        `The code of function ${logicalId} is not in ${stack.assemblyDir} (no asset matches its S3Key or aws:asset:path). Synthesize with bundling enabled.`,
-      );
-    }
-    if (!fs.statSync(assetPath).isDirectory()) {
-      throw new UnsupportedFeatureError(
-        'a zip-file code asset',
-        logicalId,
-        `${assetPath} is not a folder; use a folder or a bundled NodejsFunction`,
-      );
-    }
-    return assetPath;
-  };
-
-  // --- Authorizers ---
-  const authorizers = new Map<string, TokenAuthorizerModel>();
-  const authorizerFor = (id: string, where: string): TokenAuthorizerModel => {
-    const entry = ofType('AWS::ApiGateway::Authorizer').find(([logicalId]) => physical.ref(logicalId) === id);
-    if (!entry) throw new UnresolvableValueError(where, `authorizer ${id} is not in this stack`);
-    const [logicalId] = entry;
-    const existing = authorizers.get(logicalId);
-    if (existing) return existing;
-    used.add(logicalId);
-    const p = props(logicalId);
-    const type = str(p.Type, `${logicalId}.Type`);
-    if (type !== 'TOKEN')
-      throw new UnsupportedFeatureError(`a ${type} authorizer`, logicalId, 'only TOKEN authorizers are emulated');
-    const identitySource = str(p.IdentitySource, `${logicalId}.IdentitySource`);
-    const header = /^method\.request\.header\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/.exec(identitySource);
-    if (!header) throw new UnsupportedFeatureError(`the identity source ${identitySource}`, logicalId);
-    let validation: RegExp | undefined;
-    if (p.IdentityValidationExpression !== undefined) {
-      const expression = str(p.IdentityValidationExpression, `${logicalId}.IdentityValidationExpression`);
-      try {
-        // API Gateway applies the expression as a Java regex to the whole value.
-        validation = new RegExp(`^(?:${expression})$`, 's');
-      } catch (error) {
-        throw new UnsupportedFeatureError(
-          `the validation expression ${expression}`,
-          logicalId,
-          `it is not a regular expression JavaScript can run (${(error as Error).message})`,
-        );
-      }
-    }
-    const ttl =
-      p.AuthorizerResultTtlInSeconds === undefined
-        ? 300
-        : Number(resolver.resolve(p.AuthorizerResultTtlInSeconds, `${logicalId}.AuthorizerResultTtlInSeconds`));
-    const model: TokenAuthorizerModel = {
-      logicalId,
-      id,
-      headerName: header[1],
-      validation,
-      ttlSeconds: ttl,
-      functionLogicalId: functionFromUri(p.AuthorizerUri, `${logicalId}.AuthorizerUri`),
-    };
-    authorizers.set(logicalId, model);
-    return model;
-  };
-
-  // --- Resources ---
+/** The API's resources as a tree under its root, and each node by its id. */
+function buildResourceTree(context: ModelContext): { root: ResourceNode; nodes: Map<string, ResourceNode> } {
+  const { restApiLogicalId, rootId } = context.api;
   const root: ResourceNode = {
     logicalId: restApiLogicalId,
     id: rootId,
@@ -571,64 +308,157 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     children: [],
     methods: new Map(),
   };
-  const nodesById = new Map<string, ResourceNode>([[rootId, root]]);
-  let pendingResources = ofType('AWS::ApiGateway::Resource').filter(([id]) => belongsToApi(id));
+  const nodes = new Map<string, ResourceNode>([[rootId, root]]);
+  // A resource can come before its parent in the template: attach what can be, until nothing is left.
+  let pendingResources = ofApi(context, 'AWS::ApiGateway::Resource');
   while (pendingResources.length > 0) {
-    const next = pendingResources.filter(([logicalId]) => {
-      const parent = nodesById.get(str(props(logicalId).ParentId, `${logicalId}.ParentId`));
-      if (!parent) return true;
-      const pathPart = str(props(logicalId).PathPart, `${logicalId}.PathPart`);
-      const node: ResourceNode = {
-        logicalId,
-        id: physical.ref(logicalId)!,
-        pathPart,
-        resourcePath: `${parent.resourcePath === '/' ? '' : parent.resourcePath}/${pathPart}`,
-        children: [],
-        methods: new Map(),
-      };
-      parent.children.push(node);
-      nodesById.set(node.id, node);
-      used.add(logicalId);
-      return false;
-    });
+    const next = pendingResources.filter(([logicalId]) => !attachResource(context, nodes, logicalId));
     if (next.length === pendingResources.length) {
       throw new UnresolvableValueError(`${next[0][0]}.ParentId`, 'its parent resource is not part of the API');
     }
     pendingResources = next;
   }
+  return { root, nodes };
+}
 
-  // --- Methods ---
-  for (const [logicalId] of ofType('AWS::ApiGateway::Method').filter(([id]) => belongsToApi(id))) {
-    used.add(logicalId);
-    const p = props(logicalId);
-    const node = nodesById.get(str(p.ResourceId, `${logicalId}.ResourceId`));
+/** Adds a resource under its parent; false when the parent is not in the tree yet. */
+function attachResource(context: ModelContext, nodes: Map<string, ResourceNode>, logicalId: string): boolean {
+  const parent = nodes.get(str(context, props(context, logicalId).ParentId, `${logicalId}.ParentId`));
+  if (!parent) return false;
+  const pathPart = str(context, props(context, logicalId).PathPart, `${logicalId}.PathPart`);
+  const node: ResourceNode = {
+    logicalId,
+    id: context.names.apiChildId(logicalId),
+    pathPart,
+    resourcePath: `${parent.resourcePath === '/' ? '' : parent.resourcePath}/${pathPart}`,
+    children: [],
+    methods: new Map(),
+  };
+  parent.children.push(node);
+  nodes.set(node.id, node);
+  context.used.add(logicalId);
+  return true;
+}
+
+/** What the methods of the API are built from, beyond the context. */
+interface MethodInputs {
+  readonly catalog: FunctionCatalog;
+  /** Authorizers built so far, by logical id, so methods sharing one share its model. */
+  readonly authorizers: Map<string, TokenAuthorizerModel>;
+  readonly throttleSettings: readonly MethodThrottleSetting[];
+}
+
+function addMethods(context: ModelContext, nodes: ReadonlyMap<string, ResourceNode>, inputs: MethodInputs): void {
+  for (const [logicalId] of ofApi(context, 'AWS::ApiGateway::Method')) {
+    context.used.add(logicalId);
+    const p = props(context, logicalId);
+    const node = nodes.get(str(context, p.ResourceId, `${logicalId}.ResourceId`));
     if (!node) throw new UnresolvableValueError(`${logicalId}.ResourceId`, 'the resource is not part of the API');
-    const httpMethod = str(p.HttpMethod, `${logicalId}.HttpMethod`).toUpperCase();
-    if (resolver.resolve(p.ApiKeyRequired, `${logicalId}.ApiKeyRequired`) === true)
-      throw new UnsupportedFeatureError('required API keys (ApiKeyRequired)', logicalId);
-    if (p.RequestValidatorId !== undefined)
-      throw new UnsupportedFeatureError('request validation (RequestValidatorId)', logicalId);
-    if (p.AuthorizationScopes !== undefined)
-      throw new UnsupportedFeatureError('authorization scopes (AuthorizationScopes)', logicalId);
-    const authorizationType =
-      p.AuthorizationType === undefined ? 'NONE' : str(p.AuthorizationType, `${logicalId}.AuthorizationType`);
-    let authorizer: TokenAuthorizerModel | undefined;
-    if (authorizationType === 'CUSTOM') {
-      authorizer = authorizerFor(str(p.AuthorizerId, `${logicalId}.AuthorizerId`), `${logicalId}.AuthorizerId`);
-    } else if (authorizationType !== 'NONE') {
-      throw new UnsupportedFeatureError(`the ${authorizationType} authorization type`, logicalId);
-    }
+    const httpMethod = str(context, p.HttpMethod, `${logicalId}.HttpMethod`).toUpperCase();
+    checkMethodSettings(context, logicalId, p);
     node.methods.set(httpMethod, {
       logicalId,
       httpMethod,
-      authorizer,
-      integration: integrationModel(logicalId, p.Integration),
-      throttle: resolveMethodThrottle(throttleSettings, node.resourcePath, httpMethod),
+      authorizer: methodAuthorizer(context, inputs, logicalId, p),
+      integration: integrationModel(context, inputs.catalog, logicalId, p.Integration),
+      throttle: resolveMethodThrottle(inputs.throttleSettings, node.resourcePath, httpMethod),
     });
   }
-  // A setting for a method the API does not have would throttle nothing: most likely a wrong path.
+}
+
+/** Refuses the method features that are not emulated. */
+function checkMethodSettings(context: ModelContext, logicalId: string, p: Record<string, unknown>): void {
+  if (context.resolver.resolve(p.ApiKeyRequired, `${logicalId}.ApiKeyRequired`) === true)
+    throw new UnsupportedFeatureError('required API keys (ApiKeyRequired)', logicalId);
+  if (p.RequestValidatorId !== undefined)
+    throw new UnsupportedFeatureError('request validation (RequestValidatorId)', logicalId);
+  if (p.AuthorizationScopes !== undefined)
+    throw new UnsupportedFeatureError('authorization scopes (AuthorizationScopes)', logicalId);
+}
+
+/** The method's TOKEN authorizer, for AuthorizationType CUSTOM; none for NONE; any other type is refused. */
+function methodAuthorizer(
+  context: ModelContext,
+  inputs: MethodInputs,
+  logicalId: string,
+  p: Record<string, unknown>,
+): TokenAuthorizerModel | undefined {
+  const authorizationType =
+    p.AuthorizationType === undefined ? 'NONE' : str(context, p.AuthorizationType, `${logicalId}.AuthorizationType`);
+  if (authorizationType === 'NONE') return undefined;
+  if (authorizationType !== 'CUSTOM')
+    throw new UnsupportedFeatureError(`the ${authorizationType} authorization type`, logicalId);
+  const where = `${logicalId}.AuthorizerId`;
+  const id = str(context, p.AuthorizerId, where);
+  const entry = ofType(context, 'AWS::ApiGateway::Authorizer').find(
+    ([authorizerId]) => context.names.ref(authorizerId) === id,
+  );
+  if (!entry) throw new UnresolvableValueError(where, `authorizer ${id} is not in this stack`);
+  const [authorizerLogicalId] = entry;
+  let model = inputs.authorizers.get(authorizerLogicalId);
+  if (!model) {
+    model = tokenAuthorizerModel(context, inputs.catalog, authorizerLogicalId, id);
+    inputs.authorizers.set(authorizerLogicalId, model);
+  }
+  return model;
+}
+
+function tokenAuthorizerModel(
+  context: ModelContext,
+  catalog: FunctionCatalog,
+  logicalId: string,
+  id: string,
+): TokenAuthorizerModel {
+  context.used.add(logicalId);
+  const p = props(context, logicalId);
+  const type = str(context, p.Type, `${logicalId}.Type`);
+  if (type !== 'TOKEN')
+    throw new UnsupportedFeatureError(`a ${type} authorizer`, logicalId, 'only TOKEN authorizers are emulated');
+  const identitySource = str(context, p.IdentitySource, `${logicalId}.IdentitySource`);
+  const header = /^method\.request\.header\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/.exec(identitySource);
+  if (!header) throw new UnsupportedFeatureError(`the identity source ${identitySource}`, logicalId);
+  const validation =
+    p.IdentityValidationExpression === undefined
+      ? undefined
+      : identityValidation(
+          str(context, p.IdentityValidationExpression, `${logicalId}.IdentityValidationExpression`),
+          logicalId,
+        );
+  const ttl =
+    p.AuthorizerResultTtlInSeconds === undefined
+      ? 300
+      : Number(context.resolver.resolve(p.AuthorizerResultTtlInSeconds, `${logicalId}.AuthorizerResultTtlInSeconds`));
+  return {
+    logicalId,
+    id,
+    headerName: header[1],
+    validation,
+    ttlSeconds: ttl,
+    functionLogicalId: functionOfUri(context, catalog, p.AuthorizerUri, `${logicalId}.AuthorizerUri`, false).logicalId,
+  };
+}
+
+/** API Gateway applies the expression as a Java regex to the whole value. */
+function identityValidation(expression: string, logicalId: string): RegExp {
+  try {
+    return new RegExp(`^(?:${expression})$`, 's');
+  } catch (error) {
+    throw new UnsupportedFeatureError(
+      `the validation expression ${expression}`,
+      logicalId,
+      `it is not a regular expression JavaScript can run (${(error as Error).message})`,
+    );
+  }
+}
+
+/** A setting for a method the API does not have would throttle nothing: most likely a wrong path. */
+function checkThrottledMethodsExist(
+  stage: StageChoice,
+  throttleSettings: readonly MethodThrottleSetting[],
+  nodes: ReadonlyMap<string, ResourceNode>,
+): void {
   for (const setting of throttleSettings.filter((s) => s.httpMethod !== '*')) {
-    const node = [...nodesById.values()].find((n) => n.resourcePath === setting.resourcePath);
+    const node = [...nodes.values()].find((n) => n.resourcePath === setting.resourcePath);
     if (!node?.methods.has(setting.httpMethod)) {
       throw new UnresolvableValueError(
         `${stage.logicalId}.MethodSettings`,
@@ -636,171 +466,225 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
       );
     }
   }
+}
 
-  function headerSource(value: unknown, where: string): HeaderSource {
-    const resolved = str(value, where);
-    const literal = /^'(.*)'$/s.exec(resolved);
-    if (literal) return { kind: 'static', value: literal[1] };
-    const request = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(resolved);
-    if (request)
-      return { kind: 'request', location: request[1] as 'header' | 'querystring' | 'path', name: request[2] };
-    const stageVariable = /^stageVariables\.(.+)$/.exec(resolved);
-    if (stageVariable) return { kind: 'stageVariable', name: stageVariable[1] };
-    throw new UnsupportedFeatureError(`the header mapping ${resolved}`, where);
-  }
+function headerSource(context: ModelContext, value: unknown, where: string): HeaderSource {
+  const resolved = str(context, value, where);
+  const literal = /^'(.*)'$/s.exec(resolved);
+  if (literal) return { kind: 'static', value: literal[1] };
+  const request = /^method\.request\.(header|querystring|path)\.(.+)$/.exec(resolved);
+  if (request) return { kind: 'request', location: request[1] as 'header' | 'querystring' | 'path', name: request[2] };
+  const stageVariable = /^stageVariables\.(.+)$/.exec(resolved);
+  if (stageVariable) return { kind: 'stageVariable', name: stageVariable[1] };
+  throw new UnsupportedFeatureError(`the header mapping ${resolved}`, where);
+}
 
-  function compileTemplates(value: unknown, where: string): Array<[string, CompiledTemplate]> {
-    const templates = (resolver.resolve(value ?? {}, where) as Record<string, unknown>) ?? {};
-    return Object.entries(templates).map(([contentType, source]) => {
-      try {
-        return [contentType, CompiledTemplate.compile(String(source))];
-      } catch (error) {
-        if (error instanceof UnsupportedTemplateError)
-          throw new UnsupportedFeatureError(`a mapping template it cannot evaluate (${error.message})`, where);
-        throw error;
-      }
-    });
-  }
+const METHOD_RESPONSE_HEADER = /^method\.response\.header\.(.+)$/;
+const GATEWAY_RESPONSE_HEADER = /^gatewayresponse\.header\.(.+)$/;
 
-  /**
-   * A Lambda proxy integration, buffered (Invoke) or streamed (InvokeWithResponseStream). The
-   * transfer mode and the URI must agree, as CDK's LambdaIntegration writes them; a mix is refused
-   * because what API Gateway does with it is not documented.
-   * https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html
-   */
-  function lambdaProxyModel(logicalId: string, integration: Record<string, unknown>): IntegrationModel {
-    const where = `${logicalId}.Integration`;
-    const mode =
-      integration.ResponseTransferMode === undefined
-        ? 'BUFFERED'
-        : str(integration.ResponseTransferMode, `${where}.ResponseTransferMode`);
-    if (mode !== 'BUFFERED' && mode !== 'STREAM')
-      throw new UnsupportedFeatureError(`the response transfer mode ${mode}`, logicalId);
-    const { logicalId: functionLogicalId, streaming } = lambdaUri(integration.Uri, `${where}.Uri`);
-    const streamed = mode === 'STREAM';
-    if (streaming !== streamed) {
-      throw new UnsupportedFeatureError(
-        streamed
-          ? 'ResponseTransferMode STREAM with the Invoke URI (2015-03-31/.../invocations)'
-          : 'the streaming URI (.../response-streaming-invocations) without ResponseTransferMode STREAM',
-        logicalId,
-        'use LambdaIntegration(fn, { responseTransferMode }) so the URI matches the mode',
-      );
+/**
+ * The response headers a set of ResponseParameters maps (keys matching `key`, the header name its
+ * group), refusing any other parameter; `kind` names them in that error.
+ */
+function responseHeaders(
+  context: ModelContext,
+  parameters: Record<string, unknown>,
+  key: RegExp,
+  kind: string,
+  where: string,
+): Array<[string, HeaderSource]> {
+  return Object.entries(parameters).map(([name, value]): [string, HeaderSource] => {
+    const header = key.exec(name);
+    if (!header) throw new UnsupportedFeatureError(`the ${kind} ${name}`, where);
+    return [header[1], headerSource(context, value, `${where}.ResponseParameters.${name}`)];
+  });
+}
+
+function compileTemplates(context: ModelContext, value: unknown, where: string): Array<[string, CompiledTemplate]> {
+  return Object.entries(resolveRecord(context, value, where)).map(([contentType, source]) => {
+    try {
+      return [contentType, CompiledTemplate.compile(String(source))];
+    } catch (error) {
+      if (error instanceof UnsupportedTemplateError)
+        throw new UnsupportedFeatureError(`a mapping template it cannot evaluate (${error.message})`, where);
+      throw error;
     }
-    const timeoutMs =
-      integration.TimeoutInMillis === undefined
-        ? 29_000
-        : Number(resolver.resolve(integration.TimeoutInMillis, `${where}.TimeoutInMillis`));
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || (streamed && timeoutMs > MAX_STREAM_TIMEOUT_MS)) {
-      throw new UnresolvableValueError(
-        `${where}.TimeoutInMillis`,
-        `${timeoutMs} is outside what API Gateway allows (50 ms or more, at most ${MAX_STREAM_TIMEOUT_MS} ms when streaming)`,
-      );
-    }
-    return { kind: 'lambda-proxy', functionLogicalId, timeoutMs, transferMode: streamed ? 'stream' : 'buffered' };
-  }
+  });
+}
 
-  function integrationModel(logicalId: string, raw: unknown): IntegrationModel {
-    if (raw === undefined) throw new UnsupportedFeatureError('a method without an integration', logicalId);
-    const integration = raw as Record<string, unknown>;
-    const type = str(integration.Type, `${logicalId}.Integration.Type`);
-    if (
-      integration.ConnectionType !== undefined &&
-      str(integration.ConnectionType, `${logicalId}.Integration.ConnectionType`) !== 'INTERNET'
-    ) {
-      throw new UnsupportedFeatureError('a VPC link integration', logicalId);
-    }
-    if (type === 'AWS_PROXY') return lambdaProxyModel(logicalId, integration);
-    if (type !== 'MOCK')
-      throw new UnsupportedFeatureError(
-        `a ${type} integration`,
-        logicalId,
-        'only AWS_PROXY (Lambda proxy) and MOCK integrations are emulated',
-      );
-    const requestTemplates =
-      (resolver.resolve(integration.RequestTemplates ?? {}, `${logicalId}.Integration.RequestTemplates`) as Record<
-        string,
-        unknown
-      >) ?? {};
-    const requestTemplate = String(requestTemplates['application/json'] ?? Object.values(requestTemplates)[0] ?? '');
-    let statusCode = 200;
-    if (requestTemplate.trim() !== '') {
-      const match = /^\s*\{\s*["']?statusCode["']?\s*:\s*(\d{3})\s*\}\s*$/.exec(requestTemplate);
-      if (!match)
-        throw new UnsupportedFeatureError(`a MOCK request template it cannot evaluate (${requestTemplate})`, logicalId);
-      statusCode = Number(match[1]);
-    }
-    const responses = (
-      (resolver.resolve(
-        integration.IntegrationResponses ?? [],
-        `${logicalId}.Integration.IntegrationResponses`,
-      ) as Record<string, unknown>[]) ?? []
-    ).map((response, index): MockResponseModel => {
-      const where = `${logicalId}.Integration.IntegrationResponses[${index}]`;
-      if (response.ContentHandling !== undefined)
-        throw new UnsupportedFeatureError('content handling on a MOCK response', where);
-      const headers = Object.entries((response.ResponseParameters ?? {}) as Record<string, unknown>).map(
-        ([name, value]): [string, HeaderSource] => {
-          const header = /^method\.response\.header\.(.+)$/.exec(name);
-          if (!header) throw new UnsupportedFeatureError(`the response parameter ${name}`, where);
-          return [header[1], headerSource(value, `${where}.ResponseParameters.${name}`)];
-        },
-      );
-      return {
-        selectionPattern:
-          response.SelectionPattern === undefined || response.SelectionPattern === ''
-            ? undefined
-            : new RegExp(`^(?:${String(response.SelectionPattern)})$`, 's'),
-        statusCode: Number(response.StatusCode),
-        headers,
-        templates: compileTemplates(response.ResponseTemplates, `${where}.ResponseTemplates`),
-      };
-    });
-    return { kind: 'mock', statusCode, responses };
+function integrationModel(
+  context: ModelContext,
+  catalog: FunctionCatalog,
+  logicalId: string,
+  raw: unknown,
+): IntegrationModel {
+  if (raw === undefined) throw new UnsupportedFeatureError('a method without an integration', logicalId);
+  const integration = raw as Record<string, unknown>;
+  const type = str(context, integration.Type, `${logicalId}.Integration.Type`);
+  if (
+    integration.ConnectionType !== undefined &&
+    str(context, integration.ConnectionType, `${logicalId}.Integration.ConnectionType`) !== 'INTERNET'
+  ) {
+    throw new UnsupportedFeatureError('a VPC link integration', logicalId);
   }
+  if (type === 'AWS_PROXY') return lambdaProxyModel(context, catalog, logicalId, integration);
+  if (type !== 'MOCK')
+    throw new UnsupportedFeatureError(
+      `a ${type} integration`,
+      logicalId,
+      'only AWS_PROXY (Lambda proxy) and MOCK integrations are emulated',
+    );
+  return mockModel(context, logicalId, integration);
+}
 
-  // --- Gateway responses ---
+/**
+ * A Lambda proxy integration, buffered (Invoke) or streamed (InvokeWithResponseStream). The
+ * transfer mode and the URI must agree, as CDK's LambdaIntegration writes them; a mix is refused
+ * because what API Gateway does with it is not documented.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html
+ */
+function lambdaProxyModel(
+  context: ModelContext,
+  catalog: FunctionCatalog,
+  logicalId: string,
+  integration: Record<string, unknown>,
+): IntegrationModel {
+  const where = `${logicalId}.Integration`;
+  const mode =
+    integration.ResponseTransferMode === undefined
+      ? 'BUFFERED'
+      : str(context, integration.ResponseTransferMode, `${where}.ResponseTransferMode`);
+  if (mode !== 'BUFFERED' && mode !== 'STREAM')
+    throw new UnsupportedFeatureError(`the response transfer mode ${mode}`, logicalId);
+  const { logicalId: functionLogicalId, streaming } = functionOfUri(
+    context,
+    catalog,
+    integration.Uri,
+    `${where}.Uri`,
+    true,
+  );
+  const streamed = mode === 'STREAM';
+  if (streaming !== streamed) {
+    throw new UnsupportedFeatureError(
+      streamed
+        ? 'ResponseTransferMode STREAM with the Invoke URI (2015-03-31/.../invocations)'
+        : 'the streaming URI (.../response-streaming-invocations) without ResponseTransferMode STREAM',
+      logicalId,
+      'use LambdaIntegration(fn, { responseTransferMode }) so the URI matches the mode',
+    );
+  }
+  const timeoutMs =
+    integration.TimeoutInMillis === undefined
+      ? 29_000
+      : Number(context.resolver.resolve(integration.TimeoutInMillis, `${where}.TimeoutInMillis`));
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || (streamed && timeoutMs > MAX_STREAM_TIMEOUT_MS)) {
+    throw new UnresolvableValueError(
+      `${where}.TimeoutInMillis`,
+      `${timeoutMs} is outside what API Gateway allows (50 ms or more, at most ${MAX_STREAM_TIMEOUT_MS} ms when streaming)`,
+    );
+  }
+  return { kind: 'lambda-proxy', functionLogicalId, timeoutMs, transferMode: streamed ? 'stream' : 'buffered' };
+}
+
+/** A MOCK integration: the status its request template selects, and its integration responses. */
+function mockModel(context: ModelContext, logicalId: string, integration: Record<string, unknown>): IntegrationModel {
+  const requestTemplates = resolveRecord(
+    context,
+    integration.RequestTemplates,
+    `${logicalId}.Integration.RequestTemplates`,
+  );
+  const requestTemplate = String(requestTemplates['application/json'] ?? Object.values(requestTemplates)[0] ?? '');
+  let statusCode = 200;
+  if (requestTemplate.trim() !== '') {
+    const match = /^\s*\{\s*["']?statusCode["']?\s*:\s*(\d{3})\s*\}\s*$/.exec(requestTemplate);
+    if (!match)
+      throw new UnsupportedFeatureError(`a MOCK request template it cannot evaluate (${requestTemplate})`, logicalId);
+    statusCode = Number(match[1]);
+  }
+  const responses = resolveList<Record<string, unknown>>(
+    context,
+    integration.IntegrationResponses,
+    `${logicalId}.Integration.IntegrationResponses`,
+  ).map((response, index) =>
+    mockResponseModel(context, response, `${logicalId}.Integration.IntegrationResponses[${index}]`),
+  );
+  return { kind: 'mock', statusCode, responses };
+}
+
+function mockResponseModel(context: ModelContext, response: Record<string, unknown>, where: string): MockResponseModel {
+  if (response.ContentHandling !== undefined)
+    throw new UnsupportedFeatureError('content handling on a MOCK response', where);
+  const headers = responseHeaders(
+    context,
+    (response.ResponseParameters ?? {}) as Record<string, unknown>,
+    METHOD_RESPONSE_HEADER,
+    'response parameter',
+    where,
+  );
+  return {
+    selectionPattern:
+      response.SelectionPattern === undefined || response.SelectionPattern === ''
+        ? undefined
+        : new RegExp(`^(?:${String(response.SelectionPattern)})$`, 's'),
+    statusCode: Number(response.StatusCode),
+    headers,
+    templates: compileTemplates(context, response.ResponseTemplates, `${where}.ResponseTemplates`),
+  };
+}
+
+/** The API's custom gateway responses, by response type. */
+function gatewayResponsesOf(context: ModelContext): Map<string, CustomGatewayResponse> {
   const gatewayResponses = new Map<string, CustomGatewayResponse>();
-  for (const [logicalId] of ofType('AWS::ApiGateway::GatewayResponse').filter(([id]) => belongsToApi(id))) {
-    used.add(logicalId);
-    const p = props(logicalId);
-    const type = str(p.ResponseType, `${logicalId}.ResponseType`);
-    const headers = Object.entries(
-      (resolver.resolve(p.ResponseParameters ?? {}, `${logicalId}.ResponseParameters`) as Record<string, unknown>) ??
-        {},
-    ).map(([name, value]): [string, HeaderSource] => {
-      const header = /^gatewayresponse\.header\.(.+)$/.exec(name);
-      if (!header) throw new UnsupportedFeatureError(`the gateway response parameter ${name}`, logicalId);
-      return [header[1], headerSource(value, `${logicalId}.ResponseParameters.${name}`)];
-    });
+  for (const [logicalId] of ofApi(context, 'AWS::ApiGateway::GatewayResponse')) {
+    context.used.add(logicalId);
+    const p = props(context, logicalId);
+    const type = str(context, p.ResponseType, `${logicalId}.ResponseType`);
+    const headers = responseHeaders(
+      context,
+      resolveRecord(context, p.ResponseParameters, `${logicalId}.ResponseParameters`),
+      GATEWAY_RESPONSE_HEADER,
+      'gateway response parameter',
+      logicalId,
+    );
     gatewayResponses.set(type, {
       logicalId,
       type,
-      statusCode: p.StatusCode === undefined ? undefined : Number(str(p.StatusCode, `${logicalId}.StatusCode`)),
+      statusCode:
+        p.StatusCode === undefined ? undefined : Number(str(context, p.StatusCode, `${logicalId}.StatusCode`)),
       headers,
-      templates: Object.entries(
-        (resolver.resolve(p.ResponseTemplates ?? {}, `${logicalId}.ResponseTemplates`) as Record<string, unknown>) ??
-          {},
-      ).map(([contentType, source]): [string, SubstitutionTemplate] => [
-        contentType,
-        SubstitutionTemplate.compile(String(source)),
-      ]),
+      templates: Object.entries(resolveRecord(context, p.ResponseTemplates, `${logicalId}.ResponseTemplates`)).map(
+        ([contentType, source]): [string, SubstitutionTemplate] => [
+          contentType,
+          SubstitutionTemplate.compile(String(source)),
+        ],
+      ),
     });
   }
+  return gatewayResponses;
+}
 
-  // --- The AWS WAF web ACL associated with the stage ---
-  const stageArn = `arn:${environment.partition}:apigateway:${environment.region}::/restapis/${apiId}/stages/${stage.name}`;
-  const waf = webAclForStage(resources, stageArn, webAclArn, (value, where) => resolver.resolve(value, where));
-  waf.used.forEach((logicalId) => used.add(logicalId));
-  ignored.push(...waf.ignored);
-  const wafListed = new Set(waf.ignored.map((item) => item.logicalId));
+/** The AWS WAF web ACL associated with the stage, and the WAF resources listed as ignored. */
+function stageWebAcl(context: ModelContext, stage: StageChoice): { model?: WebAclModel; listed: Set<string> } {
+  const { environment, api } = context;
+  const stageArn = `arn:${environment.partition}:apigateway:${environment.region}::/restapis/${api.apiId}/stages/${stage.name}`;
+  const waf = webAclForStage(
+    context.resources,
+    stageArn,
+    (logicalId) => context.names.webAclArn(logicalId),
+    (value, where) => context.resolver.resolve(value, where),
+  );
+  for (const logicalId of waf.used) context.used.add(logicalId);
+  context.ignored.push(...waf.ignored);
+  return { model: waf.webAcl, listed: new Set(waf.ignored.map((item) => item.logicalId)) };
+}
 
-  // --- Everything else: refuse what changes behaviour, list what does not ---
-  for (const [logicalId, resource] of Object.entries(resources)) {
-    if (used.has(logicalId) || wafListed.has(logicalId)) continue;
+/** Everything the model has not accounted for: refuses what changes behaviour, lists what does not. */
+function listRemainingResources(context: ModelContext, alreadyListed: ReadonlySet<string>): void {
+  for (const [logicalId, resource] of Object.entries(context.resources)) {
+    if (context.used.has(logicalId) || alreadyListed.has(logicalId)) continue;
     const type = resource.Type;
-    if (type === 'AWS::ApiGateway::RequestValidator' && belongsToApi(logicalId)) {
-      ignored.push({ logicalId, type, reason: 'no served method uses it' });
+    if (type === 'AWS::ApiGateway::RequestValidator' && belongsToApi(context, logicalId)) {
+      context.ignored.push({ logicalId, type, reason: 'no served method uses it' });
       continue;
     }
     // Served by the local Secrets Manager endpoint with a value made for this run; not listed.
@@ -811,30 +695,9 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
         ? 'not invoked by the API'
         : type === 'AWS::ApiGateway::Deployment'
           ? 'deployments only snapshot the API'
-          : type.startsWith('AWS::ApiGateway::') && !belongsToApi(logicalId)
+          : type.startsWith('AWS::ApiGateway::') && !belongsToApi(context, logicalId)
             ? 'belongs to another REST API'
             : 'not part of the request path');
-    ignored.push({ logicalId, type, reason });
+    context.ignored.push({ logicalId, type, reason });
   }
-
-  return {
-    restApiLogicalId,
-    apiId,
-    stageName: stage.name,
-    stageVariables,
-    binaryMediaTypes,
-    root,
-    gatewayResponses,
-    throttleSettings,
-    functions,
-    environment,
-    ignored,
-    webAcl: waf.webAcl,
-    secrets: secretsOf(
-      resources,
-      (logicalId) => physical.ref(logicalId)!,
-      (value, where) => resolver.resolve(value, where),
-    ),
-    secretGrants: secretGrantsOf(resources, [...functions.keys()], (value, where) => resolver.resolve(value, where)),
-  };
 }
