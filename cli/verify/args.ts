@@ -91,7 +91,7 @@ export function parseMcpUrl(value: string): string {
 }
 
 /** The value after a flag, or a usage error naming the flag. */
-function valueOf(argv: readonly string[], index: number, flag: string): string {
+function flagValue(argv: readonly string[], index: number, flag: string): string {
   const value = argv[index + 1];
   if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value. See --help.`);
   return value;
@@ -107,25 +107,25 @@ export function parseVerifyArguments(argv: readonly string[], env: NodeJS.Proces
       case '--help':
         return { kind: 'help' };
       case '--stage':
-        options.stage = valueOf(argv, index++, arg);
+        options.stage = flagValue(argv, index++, arg);
         break;
       case '--outputs-file':
-        options.outputsFile = valueOf(argv, index++, arg);
+        options.outputsFile = flagValue(argv, index++, arg);
         break;
       case '--token':
-        options.token = valueOf(argv, index++, arg);
+        options.token = flagValue(argv, index++, arg);
         break;
       case '--login':
         options.login = true;
         break;
       case '--client-metadata-url':
-        options.clientMetadataUrl = valueOf(argv, index++, arg);
+        options.clientMetadataUrl = flagValue(argv, index++, arg);
         break;
       case '--no-open':
         options.openBrowser = false;
         break;
       case '--origin':
-        options.origin = parseOrigin(valueOf(argv, index++, arg));
+        options.origin = parseOrigin(flagValue(argv, index++, arg));
         break;
       case '--no-browser':
         options.origin = null;
@@ -134,7 +134,7 @@ export function parseVerifyArguments(argv: readonly string[], env: NodeJS.Proces
         options.json = true;
         break;
       case '--timeout': {
-        const seconds = Number(valueOf(argv, index++, arg));
+        const seconds = Number(flagValue(argv, index++, arg));
         if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300)
           throw new UsageError('--timeout takes seconds between 0 and 300, e.g. --timeout 10.');
         options.timeoutMs = Math.round(seconds * 1000);

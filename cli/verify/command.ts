@@ -2,7 +2,7 @@
  * `verify` as a command: arguments in, a report on stdout, progress on stderr, an exit code out.
  * 0: every check passed; 1: a check failed; 2: the command was used wrongly or could not run.
  */
-import { parseVerifyArguments, UsageError, VERIFY_USAGE } from './args';
+import { parseVerifyArguments, UsageError, VERIFY_USAGE, type VerifyArguments } from './args';
 import { LoginError, loginForToken } from './login';
 import { mcpUrlFromOutputs } from './outputs';
 import { redact, renderJson, renderText } from './render';
@@ -19,6 +19,13 @@ export interface CommandIo {
   readonly cwd: string;
 }
 
+/** The McpUrl given, or the one the deploy outputs record for --stage. */
+function mcpUrlOf(args: VerifyArguments, cwd: string): string {
+  if (args.mcpUrl !== undefined) return args.mcpUrl;
+  if (args.stage !== undefined) return mcpUrlFromOutputs(args.outputsFile, args.stage, cwd);
+  throw new UsageError('Give the McpUrl to verify, or --stage <name> to read it from the deploy outputs. See --help.');
+}
+
 export async function runVerifyCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const secrets: string[] = [];
   const say = (line: string) => io.stderr(`${redact(line, secrets)}\n`);
@@ -30,7 +37,7 @@ export async function runVerifyCommand(argv: readonly string[], io: CommandIo): 
     }
     const { args } = parsed;
     if (args.token) secrets.push(args.token);
-    const mcpUrl = args.mcpUrl ?? mcpUrlFromOutputs(args.outputsFile, args.stage!, io.cwd);
+    const mcpUrl = mcpUrlOf(args, io.cwd);
     let token = args.token;
     let loginFailure: string | undefined;
     if (args.login) {

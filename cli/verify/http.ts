@@ -51,13 +51,16 @@ export function headerValue(response: HttpResponse, name: string): string | unde
 }
 
 function collectHeaders(message: http.IncomingMessage): Record<string, string[]> {
-  const headers: Record<string, string[]> = {};
+  // A Map, so that a header named like an Object.prototype property (__proto__) is an ordinary name.
+  const headers = new Map<string, string[]>();
   const raw = message.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    (headers[name] ??= []).push(raw[i + 1]);
+    const values = headers.get(name);
+    if (values) values.push(raw[i + 1]);
+    else headers.set(name, [raw[i + 1]]);
   }
-  return headers;
+  return Object.fromEntries(headers);
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {

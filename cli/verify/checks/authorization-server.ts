@@ -66,14 +66,14 @@ function judgeEach(
   problemOf: (document: Record<string, unknown>) => string | undefined,
   okDetail: (document: Record<string, unknown>) => string,
 ): CheckResult {
-  const found = documents.filter((fetched) => fetched.document);
+  const found = documents.flatMap(({ label, document }) => (document ? [{ label, document }] : []));
   if (found.length === 0) return skip(id, title, 'no authorization-server metadata to check');
-  const problems = found.flatMap((fetched) => {
-    const problem = problemOf(fetched.document!);
-    return problem ? [`${fetched.label}: ${problem}`] : [];
+  const problems = found.flatMap(({ label, document }) => {
+    const problem = problemOf(document);
+    return problem ? [`${label}: ${problem}`] : [];
   });
   if (problems.length > 0) return fail(id, title, problems.join('; '), fix);
-  return pass(id, title, found.map((fetched) => `${fetched.label}: ${okDetail(fetched.document!)}`).join('; '));
+  return pass(id, title, found.map(({ label, document }) => `${label}: ${okDetail(document)}`).join('; '));
 }
 
 export function judgePkce(documents: readonly FetchedDocument[]): CheckResult {

@@ -51,7 +51,9 @@ export function tokenFetch(
     const response = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
     const copy = response.clone();
     const headerLines: string[] = [];
-    copy.headers.forEach((value, name) => headerLines.push(`${name}: ${value}`));
+    copy.headers.forEach((value, name) => {
+      headerLines.push(`${name}: ${value}`);
+    });
     // Read the copy alongside the SDK, which consumes the original; a stream still open at the end is cut short.
     answers.push(
       copy.text().then(
