@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { defined } from '../../fixtures/defined';
 
 jest.setTimeout(240_000);
 
@@ -86,7 +87,7 @@ describe('the packed mcp-authkit-apigateway bin', () => {
 
     // Assess
     expect(outcome?.code).toBe(1);
-    const report = JSON.parse(outcome!.stdout) as {
+    const report = JSON.parse(defined(outcome, 'a failed run').stdout) as {
       ok: boolean;
       checks: Array<{ id: string; status: string; detail?: string }>;
     };

@@ -93,6 +93,7 @@ describe.each([
       $defs: { address: { type: 'object', $anchor: 'addressDef' } },
       allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
       if: { required: ['contactMethod'] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keywords, not a thenable
       then: { required: ['phone'] },
       else: { required: ['email'] },
       additionalProperties: false,

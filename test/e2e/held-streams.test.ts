@@ -7,6 +7,7 @@
  * and once a stream closes, MCP requests are served again. The local gateway enforces reserved
  * concurrency as Lambda does.
  */
+import { defined } from '../../fixtures/defined';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 
@@ -46,7 +47,7 @@ async function listen(stack: LocalStack, token: string, id: number): Promise<Abo
     signal: controller.signal,
   });
   expect(response.status).toBe(200);
-  const reader = response.body!.getReader();
+  const reader = defined(response.body, 'a body on the listen stream').getReader();
   let text = '';
   while (!text.includes('notifications/subscriptions/acknowledged')) {
     const { done, value } = await reader.read();
@@ -102,7 +103,7 @@ describe('held streams at the MCP function’s reserved concurrency', () => {
 
   it('throttles one MCP request more (500 from API Gateway), and serves MCP again once a stream closes', async () => {
     expect(await whoami(stack, token)).toBe(500);
-    streams.shift()!.abort();
+    defined(streams.shift(), 'a held listen stream').abort();
     // On AWS a function learns nothing of a client that went away (the Node.js runtime emits no
     // event), so the execution ends when its hold runs out; the gateway releases the slot then.
     const deadline = Date.now() + (HOLD_SECONDS + 15) * 1000;

@@ -6,6 +6,7 @@
  * refused for any other, and a tampered one for everyone.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { defined } from '../../fixtures/defined';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { HeadlessOAuthClient } from './headless-oauth-client';
@@ -108,7 +109,7 @@ describe('multi-round-trip requests through the local stack', () => {
 
   it('refuses a tampered state', async () => {
     const alice = await tokenFor('user_alice', 'client_app');
-    const state = (await confirmCall(alice)).result!.requestState!;
+    const state = defined((await confirmCall(alice)).result?.requestState, 'a requestState in the first answer');
     const [version, body, mac] = state.split('.');
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { p: { question: string } };
     payload.p.question = 'Pay 1 EUR?';
