@@ -5,38 +5,70 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lambda/shared/env';
-import { authkitIssuer, InvalidAuthKitDomainError, jwksUrlOf } from '../lambda/shared/issuer';
+import { JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
+import {
+  clockToleranceSeconds,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_METRICS_NAMESPACE,
+  DEFAULT_SERVICE_NAME,
+  LOG_LEVELS,
+  parseLogLevel,
+  type LogLevel,
+} from '../lambda/shared/settings/common';
+import {
+  MAX_BODY_BYTES,
+  MAX_REQUEST_BODY_BYTES,
+  RESPONSE_TRANSFER_MODES,
+  type ResponseTransferMode,
+} from '../lambda/shared/settings/mcp';
+import { AS_METADATA_TIMEOUT_MS, AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
+import type { WholeNumberRange } from '../lambda/shared/settings/setting';
+import { authkitIssuer, InvalidAuthKitDomainError, isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
 import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
 import {
-  DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_TOKEN_ALGORITHMS,
   isTokenAlgorithm,
-  MAX_CLOCK_TOLERANCE_SECONDS,
   TOKEN_ALGORITHMS,
   type TokenAlgorithm,
 } from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
-import type { AuthKitMcpServerProps } from './authkit-mcp-server';
+import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 
-export { LOG_LEVELS, TOKEN_ALGORITHMS, type LogLevel, type TokenAlgorithm };
+export {
+  LOG_LEVELS,
+  MAX_REQUEST_BODY_BYTES,
+  RESPONSE_TRANSFER_MODES,
+  TOKEN_ALGORITHMS,
+  type LogLevel,
+  type ResponseTransferMode,
+  type TokenAlgorithm,
+};
 
 /** Scopes AuthKit issues to every signed-in user; advertised when no scopes are configured. */
 export const DEFAULT_SCOPES_SUPPORTED: readonly string[] = ['openid', 'profile', 'email'];
 
-/** The defaults, as documented on the props. */
+/**
+ * How long API Gateway caches an authorizer decision per token: none to one hour (API Gateway's
+ * limit). The props and the stage settings both check against this one range.
+ */
+export const AUTHORIZER_CACHE_TTL_SECONDS: WholeNumberRange = { fallback: 300, min: 0, max: 3600 };
+
+/**
+ * The defaults, as documented on the props. Those the functions also read come from their
+ * settings contracts (lambda/shared/settings), so a function and the construct share one default.
+ */
 export const DEFAULTS = {
-  authorizerCacheTtl: Duration.minutes(5),
-  clockTolerance: Duration.seconds(DEFAULT_CLOCK_TOLERANCE_SECONDS),
-  jwksTimeout: Duration.seconds(2),
-  jwksCooldown: Duration.seconds(30),
-  authorizationServerMetadataCacheTtl: Duration.hours(1),
-  authorizationServerMetadataTimeout: Duration.seconds(2),
+  authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS.fallback),
+  clockTolerance: Duration.seconds(clockToleranceSeconds.fallback),
+  jwksTimeout: Duration.millis(JWKS_TIMEOUT_MS.fallback),
+  jwksCooldown: Duration.millis(JWKS_COOLDOWN_MS.fallback),
+  authorizationServerMetadataCacheTtl: Duration.seconds(AS_METADATA_TTL_SECONDS.fallback),
+  authorizationServerMetadataTimeout: Duration.millis(AS_METADATA_TIMEOUT_MS.fallback),
   stageName: 'prod',
   throttlingRateLimit: 100,
   throttlingBurstLimit: 200,
   logRetention: logs.RetentionDays.ONE_MONTH,
-  maxRequestBodyBytes: 1_048_576,
+  maxRequestBodyBytes: MAX_BODY_BYTES.fallback,
   authorizerMemorySize: 512,
   metadataMemorySize: 256,
   mcpMemorySize: 1024,
@@ -47,15 +79,11 @@ export const DEFAULTS = {
   mcpReservedConcurrency: 100,
   subscriptionMaxDuration: Duration.minutes(4),
   rateLimitWindow: Duration.minutes(5),
-  logLevel: 'INFO' as LogLevel,
-  serviceName: 'mcp-server',
-  metricsNamespace: 'McpServer',
+  logLevel: DEFAULT_LOG_LEVEL,
+  serviceName: DEFAULT_SERVICE_NAME,
+  metricsNamespace: DEFAULT_METRICS_NAMESPACE,
   resourceName: 'MCP server',
 } as const;
-
-/** How API Gateway carries the MCP function's answer: streamed as it is written, or buffered whole. */
-export type ResponseTransferMode = 'stream' | 'buffered';
-export const RESPONSE_TRANSFER_MODES: readonly ResponseTransferMode[] = ['stream', 'buffered'];
 
 /** A buffered REST API integration times out after 29 seconds; a longer-running function would be cut off. */
 export const MAX_BUFFERED_MCP_TIMEOUT = Duration.seconds(29);
@@ -78,8 +106,6 @@ export const MAX_MCP_RESERVED_CONCURRENCY = 900;
 /** WAF rate-based rules: the lowest limit AWS WAF accepts, and its evaluation windows. */
 export const MIN_RATE_LIMIT_PER_IP = 10;
 export const RATE_LIMIT_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600];
-/** Lambda's synchronous invocation payload limit; a larger body could never reach the function. */
-export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
 
 export class AuthKitMcpServerPropsError extends Error {
   readonly code = 'INVALID_PROPS';
@@ -145,8 +171,15 @@ export interface ServerSettings {
 const isGatewayScopeToken = (scope: string) => isScopeToken(scope) && !scope.includes("'");
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^http:\/\/\[::1\](?::\d{1,5})?$/;
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
-const DNS_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
+
+/** A line break, tab or other C0 control character, or DEL: none belongs in a one-line name. */
+function hasControlCharacter(text: string): boolean {
+  return [...text].some((char) => {
+    const code = char.charCodeAt(0);
+    return code < 0x20 || code === 0x7f;
+  });
+}
 
 function literal(prop: string, value: string): string {
   if (Token.isUnresolved(value)) {
@@ -172,8 +205,9 @@ function scopeList(prop: string, scopes: readonly string[] | undefined): string[
   return list;
 }
 
-function wholeSeconds(prop: string, value: Duration | undefined, fallback: Duration, min: number, max: number): number {
-  const duration = value ?? fallback;
+function wholeSeconds(prop: string, value: Duration | undefined, range: WholeNumberRange): number {
+  const { min, max } = range;
+  const duration = value ?? Duration.seconds(range.fallback);
   const seconds = duration.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
     throw new AuthKitMcpServerPropsError(
@@ -184,8 +218,9 @@ function wholeSeconds(prop: string, value: Duration | undefined, fallback: Durat
   return seconds;
 }
 
-function milliseconds(prop: string, value: Duration | undefined, fallback: Duration, min: number, max: number): number {
-  const duration = value ?? fallback;
+function milliseconds(prop: string, value: Duration | undefined, range: WholeNumberRange): number {
+  const { min, max } = range;
+  const duration = value ?? Duration.millis(range.fallback);
   const ms = duration.toMilliseconds({ integral: false });
   if (!Number.isInteger(ms) || ms < min || ms > max) {
     throw new AuthKitMcpServerPropsError(
@@ -218,7 +253,7 @@ function httpsUrl(prop: string, value: string): string {
   } catch {
     url = undefined;
   }
-  if (!url || url.protocol !== 'https:')
+  if (url?.protocol !== 'https:')
     throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; it must be an absolute https URL.`);
   return value;
 }
@@ -252,21 +287,71 @@ function origins(value: readonly string[] | undefined): string[] {
  * @throws AuthKitMcpServerPropsError naming the prop, the value and what to change.
  */
 export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSettings {
-  if (props.authkitDomain === undefined || props.authkitDomain === null || String(props.authkitDomain).trim() === '') {
+  return {
+    ...tokenSettings(props),
+    ...metadataSettings(props),
+    ...endpointSettings(props),
+    ...stageSettings(props),
+    ...functionSettings(props),
+    ...streamingSettings(props),
+    ...rateLimit(props),
+    ...telemetrySettings(props),
+  };
+}
+
+type TokenSettings = Pick<
+  ServerSettings,
+  | 'issuer'
+  | 'jwksUrl'
+  | 'requiredScopes'
+  | 'scopesSupported'
+  | 'acceptedAudiences'
+  | 'allowMultipleAudiences'
+  | 'tokenAlgorithms'
+  | 'clockToleranceSeconds'
+  | 'jwksTimeoutMs'
+  | 'jwksCooldownMs'
+  | 'authorizerCacheTtl'
+>;
+
+/** Who issues the tokens, what they must carry, and how the authorizer checks and caches them. */
+function tokenSettings(props: AuthKitMcpServerProps): TokenSettings {
+  const issuer = issuerOf(props.authkitDomain);
+  const { requiredScopes, scopesSupported } = scopeSettings(props);
+  return {
+    issuer,
+    jwksUrl: jwksUrlOf(issuer),
+    requiredScopes,
+    scopesSupported,
+    acceptedAudiences: acceptedAudiences(props.acceptedAudiences),
+    allowMultipleAudiences: props.allowMultipleAudiences ?? false,
+    tokenAlgorithms: tokenAlgorithms(props.tokenAlgorithms),
+    clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance, clockToleranceSeconds.range),
+    jwksTimeoutMs: milliseconds('jwksTimeout', props.jwksTimeout, JWKS_TIMEOUT_MS),
+    jwksCooldownMs: milliseconds('jwksCooldown', props.jwksCooldown, JWKS_COOLDOWN_MS),
+    authorizerCacheTtl: Duration.seconds(
+      wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, AUTHORIZER_CACHE_TTL_SECONDS),
+    ),
+  };
+}
+
+function issuerOf(authkitDomain: string | undefined): string {
+  if (authkitDomain === undefined || authkitDomain === null || String(authkitDomain).trim() === '') {
     throw new AuthKitMcpServerPropsError(
       'authkitDomain',
       'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app".',
     );
   }
-  let issuer: string;
   try {
-    issuer = authkitIssuer(literal('authkitDomain', props.authkitDomain));
+    return authkitIssuer(literal('authkitDomain', authkitDomain));
   } catch (error) {
     if (error instanceof InvalidAuthKitDomainError)
       throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${error.message}`);
     throw error;
   }
+}
 
+function scopeSettings(props: AuthKitMcpServerProps): Pick<ServerSettings, 'requiredScopes' | 'scopesSupported'> {
   const requiredScopes = scopeList('requiredScopes', props.requiredScopes) ?? [];
   if (requiredScopes.includes(OFFLINE_ACCESS)) {
     throw new AuthKitMcpServerPropsError(
@@ -282,11 +367,12 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       ...requiredScopes,
     ]),
   ];
+  return { requiredScopes, scopesSupported };
+}
 
-  const acceptedAudiences = [
-    ...new Set((props.acceptedAudiences ?? []).map((aud) => literal('acceptedAudiences', aud).trim())),
-  ];
-  for (const audience of acceptedAudiences) {
+function acceptedAudiences(value: readonly string[] | undefined): string[] {
+  const audiences = [...new Set((value ?? []).map((aud) => literal('acceptedAudiences', aud).trim()))];
+  for (const audience of audiences) {
     if (audience === '' || /[\s,'"]/.test(audience)) {
       throw new AuthKitMcpServerPropsError(
         'acceptedAudiences',
@@ -294,11 +380,14 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       );
     }
   }
+  return audiences;
+}
 
-  const tokenAlgorithms = [...new Set(props.tokenAlgorithms ?? DEFAULT_TOKEN_ALGORITHMS)];
-  if (tokenAlgorithms.length === 0)
+function tokenAlgorithms(value: readonly TokenAlgorithm[] | undefined): TokenAlgorithm[] {
+  const algorithms = [...new Set(value ?? DEFAULT_TOKEN_ALGORITHMS)];
+  if (algorithms.length === 0)
     throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
-  for (const alg of tokenAlgorithms) {
+  for (const alg of algorithms) {
     if (!isTokenAlgorithm(alg)) {
       throw new AuthKitMcpServerPropsError(
         'tokenAlgorithms',
@@ -306,15 +395,44 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       );
     }
   }
+  return algorithms;
+}
 
+type MetadataSettings = Pick<
+  ServerSettings,
+  | 'resourceName'
+  | 'resourceDocumentation'
+  | 'authorizationServerMetadataTtlSeconds'
+  | 'authorizationServerMetadataTimeoutMs'
+>;
+
+/** What the protected-resource metadata says, and how the copy of AuthKit's metadata is kept. */
+function metadataSettings(props: AuthKitMcpServerProps): MetadataSettings {
   const resourceName = literal('resourceName', props.resourceName ?? DEFAULTS.resourceName).trim();
-  if (resourceName === '' || /[\x00-\x1f\x7f]/.test(resourceName)) {
+  if (resourceName === '' || hasControlCharacter(resourceName)) {
     throw new AuthKitMcpServerPropsError(
       'resourceName',
       'must be a non-empty, single-line name shown to people, e.g. "Acme tools".',
     );
   }
+  return {
+    resourceName,
+    ...(props.resourceDocumentation === undefined
+      ? {}
+      : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
+    authorizationServerMetadataTtlSeconds: wholeSeconds(
+      'authorizationServerMetadataCacheTtl',
+      props.authorizationServerMetadataCacheTtl,
+      AS_METADATA_TTL_SECONDS,
+    ),
+    authorizationServerMetadataTimeoutMs: DEFAULTS.authorizationServerMetadataTimeout.toMilliseconds(),
+  };
+}
 
+type EndpointSettings = Pick<ServerSettings, 'publicBaseUrl' | 'disableExecuteApiEndpoint' | 'stageName'>;
+
+/** Where clients reach the API: the public base URL, the custom domain and the stage. */
+function endpointSettings(props: AuthKitMcpServerProps): EndpointSettings {
   let publicBaseUrl: string | undefined;
   if (props.publicBaseUrl !== undefined) {
     try {
@@ -325,10 +443,9 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       throw error;
     }
   }
-
   if (props.customDomain) {
     const name = props.customDomain.domainName;
-    if (!Token.isUnresolved(name) && !DNS_NAME.test(name)) {
+    if (!Token.isUnresolved(name) && !isDnsName(name)) {
       throw new AuthKitMcpServerPropsError(
         'customDomain.domainName',
         `is ${JSON.stringify(name)}; write a lower-case DNS name without scheme or path, e.g. "mcp.example.com".`,
@@ -342,7 +459,6 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       'is true without a customDomain, which would leave the API unreachable (behind CloudFront, publicBaseUrl included, CloudFront needs the custom domain as its origin). Set customDomain, or leave disableExecuteApiEndpoint unset.',
     );
   }
-
   const stageName = literal('stageName', props.stageName ?? DEFAULTS.stageName);
   if (!STAGE_NAME.test(stageName)) {
     throw new AuthKitMcpServerPropsError(
@@ -350,7 +466,13 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       `is ${JSON.stringify(stageName)}; use 1 to 128 letters, digits, hyphens or underscores, e.g. "prod".`,
     );
   }
+  return { ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }), disableExecuteApiEndpoint, stageName };
+}
 
+/** The stage's throttling and the retention of every log group. */
+function stageSettings(
+  props: AuthKitMcpServerProps,
+): Pick<ServerSettings, 'throttlingRateLimit' | 'throttlingBurstLimit' | 'logRetention' | 'allowedOrigins'> {
   const throttlingRateLimit = props.throttlingRateLimit ?? DEFAULTS.throttlingRateLimit;
   if (!Number.isFinite(throttlingRateLimit) || throttlingRateLimit <= 0) {
     throw new AuthKitMcpServerPropsError(
@@ -366,7 +488,6 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
     5000,
     ' (API Gateway caps bursts at 5000 by default)',
   );
-
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
   if (!(Object.values(logs.RetentionDays) as unknown[]).includes(logRetention)) {
     throw new AuthKitMcpServerPropsError(
@@ -374,7 +495,41 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       `is ${String(logRetention)}; use a logs.RetentionDays value, e.g. RetentionDays.ONE_MONTH.`,
     );
   }
+  return { throttlingRateLimit, throttlingBurstLimit, logRetention, allowedOrigins: origins(props.allowedOrigins) };
+}
 
+type FunctionSettings = Pick<
+  ServerSettings,
+  'maxRequestBodyBytes' | 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize' | 'mcpReservedConcurrency'
+>;
+
+/** The functions' memory, the MCP function's reserved concurrency and its body limit. */
+function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
+  const memory = (prop: 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize') =>
+    integer(prop, props[prop], DEFAULTS[prop], 128, 10240, ' MB');
+  return {
+    maxRequestBodyBytes: integer(
+      'maxRequestBodyBytes',
+      props.maxRequestBodyBytes,
+      MAX_BODY_BYTES.fallback,
+      MAX_BODY_BYTES.min,
+      MAX_BODY_BYTES.max,
+      " (Lambda's synchronous payload limit)",
+    ),
+    authorizerMemorySize: memory('authorizerMemorySize'),
+    metadataMemorySize: memory('metadataMemorySize'),
+    mcpMemorySize: memory('mcpMemorySize'),
+    ...reservedConcurrency(props.mcpReservedConcurrency),
+  };
+}
+
+type TelemetrySettings = Pick<
+  ServerSettings,
+  'tracing' | 'logLevel' | 'serviceName' | 'metricsNamespace' | 'apiGatewayCloudWatchRole'
+>;
+
+/** Tracing, logging and metrics. */
+function telemetrySettings(props: AuthKitMcpServerProps): TelemetrySettings {
   const logLevel = parseLogLevel(props.logLevel ?? DEFAULTS.logLevel);
   if (logLevel === undefined) {
     throw new AuthKitMcpServerPropsError(
@@ -382,7 +537,6 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       `is ${JSON.stringify(props.logLevel)}; use one of ${LOG_LEVELS.join(', ')}.`,
     );
   }
-
   const serviceName = literal('serviceName', props.serviceName ?? DEFAULTS.serviceName);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(serviceName)) {
     throw new AuthKitMcpServerPropsError(
@@ -397,76 +551,7 @@ export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSetti
       `is ${JSON.stringify(metricsNamespace)}; use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".`,
     );
   }
-
-  const streaming = streamingSettings(props);
-
   return {
-    issuer,
-    jwksUrl: jwksUrlOf(issuer),
-    requiredScopes,
-    scopesSupported,
-    acceptedAudiences,
-    allowMultipleAudiences: props.allowMultipleAudiences ?? false,
-    tokenAlgorithms: tokenAlgorithms as TokenAlgorithm[],
-    clockToleranceSeconds: wholeSeconds(
-      'clockTolerance',
-      props.clockTolerance,
-      DEFAULTS.clockTolerance,
-      0,
-      MAX_CLOCK_TOLERANCE_SECONDS,
-    ),
-    jwksTimeoutMs: milliseconds('jwksTimeout', props.jwksTimeout, DEFAULTS.jwksTimeout, 1, 3000),
-    jwksCooldownMs: milliseconds('jwksCooldown', props.jwksCooldown, DEFAULTS.jwksCooldown, 0, 3_600_000),
-    authorizerCacheTtl: Duration.seconds(
-      wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, DEFAULTS.authorizerCacheTtl, 0, 3600),
-    ),
-    resourceName,
-    ...(props.resourceDocumentation === undefined
-      ? {}
-      : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
-    authorizationServerMetadataTtlSeconds: wholeSeconds(
-      'authorizationServerMetadataCacheTtl',
-      props.authorizationServerMetadataCacheTtl,
-      DEFAULTS.authorizationServerMetadataCacheTtl,
-      1,
-      86_400,
-    ),
-    authorizationServerMetadataTimeoutMs: DEFAULTS.authorizationServerMetadataTimeout.toMilliseconds(),
-    ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
-    disableExecuteApiEndpoint,
-    stageName,
-    throttlingRateLimit,
-    throttlingBurstLimit,
-    logRetention,
-    allowedOrigins: origins(props.allowedOrigins),
-    ...reservedConcurrency(props.mcpReservedConcurrency),
-    maxRequestBodyBytes: integer(
-      'maxRequestBodyBytes',
-      props.maxRequestBodyBytes,
-      DEFAULTS.maxRequestBodyBytes,
-      1,
-      MAX_REQUEST_BODY_BYTES,
-      " (Lambda's synchronous payload limit)",
-    ),
-    authorizerMemorySize: integer(
-      'authorizerMemorySize',
-      props.authorizerMemorySize,
-      DEFAULTS.authorizerMemorySize,
-      128,
-      10240,
-      ' MB',
-    ),
-    metadataMemorySize: integer(
-      'metadataMemorySize',
-      props.metadataMemorySize,
-      DEFAULTS.metadataMemorySize,
-      128,
-      10240,
-      ' MB',
-    ),
-    mcpMemorySize: integer('mcpMemorySize', props.mcpMemorySize, DEFAULTS.mcpMemorySize, 128, 10240, ' MB'),
-    ...streaming,
-    ...rateLimit(props),
     tracing: props.tracing ?? false,
     logLevel,
     serviceName,

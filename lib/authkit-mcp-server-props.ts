@@ -1,0 +1,254 @@
+/**
+ * The props of `AuthKitMcpServer`, in their own module so that the construct and the
+ * validation of its props (server-settings.ts) both import them without importing each other.
+ */
+import type { Duration } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as route53 from 'aws-cdk-lib/aws-route53';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { LogLevel } from '../lambda/shared/settings/common';
+import type { ResponseTransferMode } from '../lambda/shared/settings/mcp';
+import type { TokenAlgorithm } from '../lambda/shared/token-policy';
+import type { McpHandler } from './mcp-handler';
+
+/** A custom domain for the API, mapped at its root so that every well-known location is routable. */
+export interface CustomDomainOptions {
+  /** The DNS name clients use, e.g. `mcp.example.com`. */
+  readonly domainName: string;
+  /** An ACM certificate for `domainName`, in the stack's region (the API is regional). */
+  readonly certificate: acm.ICertificate;
+  /**
+   * The Route 53 hosted zone in which to create the alias record for `domainName`.
+   * @default - no DNS record is created; point your DNS at the API's regional domain name yourself
+   */
+  readonly hostedZone?: route53.IHostedZone;
+}
+
+/** Properties of `AuthKitMcpServer`. */
+export interface AuthKitMcpServerProps {
+  /**
+   * Your AuthKit domain, as shown in the WorkOS dashboard: `acme.authkit.app`, `https://acme.authkit.app`
+   * or a custom auth domain. Normalised to the issuer `https://<host>`. For local development only,
+   * `http://localhost:<port>` and `http://127.0.0.1:<port>` are accepted.
+   */
+  readonly authkitDomain: string;
+  /**
+   * Scopes every access token must carry. A valid token without them gets 403 `insufficient_scope`;
+   * the 401 challenge lists them in `scope="..."`.
+   * @default - none: any valid token for this resource is accepted
+   */
+  readonly requiredScopes?: readonly string[];
+  /**
+   * Scopes advertised in the protected-resource metadata (`scopes_supported`); clients that get no
+   * `scope` in the challenge request these. The required scopes are always added.
+   * @default - `openid`, `profile`, `email` (plus the required scopes)
+   */
+  readonly scopesSupported?: readonly string[];
+  /**
+   * Audiences accepted besides the canonical resource URL, e.g. the environment-wide `client_...`
+   * audience AuthKit issues when no Resource Indicator is registered. Each one widens who can use the
+   * server: accept them knowingly.
+   * @default - none: only tokens issued for this server's resource URL
+   */
+  readonly acceptedAudiences?: readonly string[];
+  /**
+   * Accept a token whose `aud` lists several audiences, one of which is this server (a confused-deputy risk).
+   * @default false
+   */
+  readonly allowMultipleAudiences?: boolean;
+  /**
+   * Accepted token signature algorithms (asymmetric only).
+   * @default - `['RS256']`, what AuthKit signs with
+   */
+  readonly tokenAlgorithms?: readonly TokenAlgorithm[];
+  /**
+   * Allowed clock skew when checking `exp` and `nbf` (0 to 300 seconds).
+   * @default Duration.seconds(30)
+   */
+  readonly clockTolerance?: Duration;
+  /**
+   * Upper bound of one JWKS fetch by the authorizer (at most 3 seconds).
+   * @default Duration.seconds(2)
+   */
+  readonly jwksTimeout?: Duration;
+  /**
+   * Minimum time between JWKS fetches triggered by an unknown key id.
+   * @default Duration.seconds(30)
+   */
+  readonly jwksCooldown?: Duration;
+  /**
+   * How long API Gateway caches an authorizer decision per token (0 disables the cache, at most 1 hour).
+   * A revoked token keeps working until its cached decision expires.
+   * @default Duration.minutes(5)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /**
+   * Human-readable name in the protected-resource metadata (`resource_name`).
+   * @default 'MCP server'
+   */
+  readonly resourceName?: string;
+  /**
+   * An https URL documenting the server (`resource_documentation` in the metadata).
+   * @default - omitted from the metadata
+   */
+  readonly resourceDocumentation?: string;
+  /**
+   * How long the metadata function serves its copy of AuthKit's metadata before refetching it (1 second to 1 day).
+   * @default Duration.hours(1)
+   */
+  readonly authorizationServerMetadataCacheTtl?: Duration;
+  /**
+   * The function behind `/mcp`.
+   * @default - McpHandler.sampleServer(), the sample server shipped with this package
+   */
+  readonly mcpHandler?: McpHandler;
+  /**
+   * A custom domain for the API, mapped at the root. When set, the canonical resource URL is
+   * `https://<domainName>/mcp` and every well-known metadata location is routable.
+   * @default - the API's execute-api endpoint, `https://<apiId>.execute-api.<region>.amazonaws.com/<stageName>`
+   */
+  readonly customDomain?: CustomDomainOptions;
+  /**
+   * Turn off the default execute-api endpoint so that clients can only use the custom domain.
+   * Requires `customDomain`.
+   * @default false
+   */
+  readonly disableExecuteApiEndpoint?: boolean;
+  /**
+   * The base URL clients use when it is neither the custom domain nor the execute-api endpoint:
+   * behind CloudFront, or the local runner (`http://localhost:8787`, API served at the root).
+   * Takes precedence over `customDomain` and the execute-api endpoint.
+   * @default - the custom domain, else the execute-api endpoint with the stage
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * The API Gateway stage name (part of the execute-api URL).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * Steady-state request rate limit of the stage, in requests per second.
+   * @default 100
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst limit of the stage, in requests.
+   * @default 200
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Retention of every log group the construct creates (three functions and the access log).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Browser origins allowed to call `/mcp` (CORS, the gateway's error responses and the MCP
+   * handler's Origin check), each written `scheme://host[:port]`. A request whose `Origin` is not
+   * listed gets 403; clients that send no `Origin` (every non-browser client) are unaffected.
+   * `['*']` allows any origin.
+   * @default - none: no browser origin may call the server
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * Largest request body the MCP handler accepts, in bytes (at most 6 MiB, Lambda's payload limit).
+   * @default 1048576
+   */
+  readonly maxRequestBodyBytes?: number;
+  /**
+   * Memory of the authorizer function, in MB (CPU scales with it: more memory, faster cold verification).
+   * @default 512
+   */
+  readonly authorizerMemorySize?: number;
+  /**
+   * Memory of the metadata function, in MB.
+   * @default 256
+   */
+  readonly metadataMemorySize?: number;
+  /**
+   * Memory of the MCP function, in MB (ignored for `McpHandler.fromFunction`).
+   * @default 1024
+   */
+  readonly mcpMemorySize?: number;
+  /**
+   * How API Gateway carries the MCP function's answers: `'stream'` (REST API response streaming:
+   * progress and log notifications reach the client as they are sent, answers may take up to 15
+   * minutes, `subscriptions/listen` can be held) or `'buffered'` (one body, within 29 seconds).
+   * @default 'stream'
+   */
+  readonly responseTransferMode?: ResponseTransferMode;
+  /**
+   * The `/mcp` integration timeout: at most 15 minutes when streaming, 29 seconds when buffered.
+   * The MCP function itself times out one second earlier, so that its deadline, which the runtime
+   * aborts a tool ahead of, falls before the gateway gives up.
+   * @default - Duration.minutes(15) when streaming, Duration.seconds(29) when buffered
+   */
+  readonly mcpTimeout?: Duration;
+  /**
+   * Reserved concurrency of the MCP function: the most MCP requests, held streams included, served
+   * at once. It caps the MCP function so that held streams cannot take the account's concurrency
+   * from the authorizer and the metadata function; beyond it requests are throttled (API Gateway
+   * answers 500). `false` reserves nothing (the function shares the account's unreserved pool).
+   * Ignored for `McpHandler.fromFunction`.
+   * @default 100
+   */
+  readonly mcpReservedConcurrency?: number | false;
+  /**
+   * Longest time one `subscriptions/listen` stream is held before the server closes it cleanly
+   * (the client then listens again). A held stream is billed Lambda duration; this bounds what a
+   * silently vanished client costs. Streaming only; at most the MCP function's timeout.
+   * @default - Duration.minutes(4) (under API Gateway's 5-minute idle timeout), or the MCP function's timeout when shorter
+   */
+  readonly subscriptionMaxDuration?: Duration;
+  /**
+   * The key of the HMAC that protects `requestState` in multi-round-trip requests, as a Secrets
+   * Manager secret whose value is the key. Only the MCP function may read it.
+   * @default - a secret generated at deploy time (64 letters and digits), never in the template
+   */
+  readonly requestStateSecret?: secretsmanager.ISecret;
+  /**
+   * Enable AWS X-Ray tracing on the stage and the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * Log level of the functions (Powertools `POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Powertools service name; the functions log as `<serviceName>-authorizer`, `<serviceName>-metadata` and `<serviceName>`.
+   * @default 'mcp-server'
+   */
+  readonly serviceName?: string;
+  /**
+   * CloudWatch namespace of the authorizer's decision metrics (one count per reason, e.g. `token_expired`).
+   * @default 'McpServer'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Create the account-wide role that lets API Gateway write logs (`AWS::ApiGateway::Account`).
+   * Set to false when the account and region already have one: only one exists per region.
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * ARN of an AWS WAF web ACL (regional scope) to associate with the stage. Cannot be combined with
+   * `rateLimitPerIp` (a stage takes one web ACL).
+   * @default - no web ACL, unless rateLimitPerIp creates one
+   */
+  readonly webAclArn?: string;
+  /**
+   * Requests one client IP may send in `rateLimitWindow` before AWS WAF answers it 429 for the
+   * rest of the window (at least 10). Creates a regional web ACL with one rate-based rule and
+   * associates it with the stage. Unlike the stage throttling, which everyone shares (anonymous
+   * clients included), it limits each client address on its own.
+   * @default - no per-IP limit and no web ACL
+   */
+  readonly rateLimitPerIp?: number;
+  /**
+   * The window over which AWS WAF counts `rateLimitPerIp`: 1, 2, 5 or 10 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly rateLimitWindow?: Duration;
+}
