@@ -9,16 +9,9 @@
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { billedMs, durationAtMemoryMs } from './cost';
-import {
-  BENCH_BASE_URL,
-  BENCH_ISSUER,
-  BENCH_URLS,
-  benchClaims,
-  benchJwks,
-  quietly,
-  signBenchToken,
-  tokenAuthorizerEvent,
-} from './fixtures';
+import { BENCH_BASE_URL, BENCH_ISSUER, BENCH_URLS, benchClaims, benchJwks, quietly, signBenchToken } from './fixtures';
+import { tokenAuthorizerEvent } from '../fixtures/events';
+import { bearerAuthorization } from '../lambda/shared/bearer-token';
 import { compareCpuNsPerOp, type BenchRow } from './harness';
 import { loadAuthorizerConfig } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/index';
@@ -49,7 +42,7 @@ export default async function authorizerBench(): Promise<BenchRow[]> {
     return await quietly(async () => {
       // As deployed: default Powertools Logger and Metrics, the remote JWKS warmed by the first call.
       const authorize = createAuthorizerHandler({ config });
-      const event = tokenAuthorizerEvent(token);
+      const event = tokenAuthorizerEvent(bearerAuthorization(token));
       const decision = await authorize(event);
       if (decision.policyDocument.Statement[0].Effect !== 'Allow')
         throw new Error('the authorizer denied the benchmark token');

@@ -18,9 +18,10 @@ import {
   mcpProxyEvent,
   metadataProxyEvent,
   signBenchToken,
-  tokenAuthorizerEvent,
   toolsCallRequest,
 } from './fixtures';
+import { tokenAuthorizerEvent } from '../fixtures/events';
+import { bearerAuthorization } from '../lambda/shared/bearer-token';
 import { startJwksServer } from '../fixtures/jwks-server';
 
 const GROUP = 'cold start';
@@ -172,7 +173,7 @@ export async function measureColdStarts(
       },
       authorizer: {
         bundle: bundles.files.authorizer,
-        events: [tokenAuthorizerEvent(token)],
+        events: [tokenAuthorizerEvent(bearerAuthorization(token))],
         expect: 'allow',
         env: { ...common, POWERTOOLS_SERVICE_NAME: 'bench-authorizer', AUTHKIT_JWKS_URL: jwks.url },
       },

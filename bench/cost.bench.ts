@@ -14,9 +14,10 @@ import {
   mcpProxyEvent,
   quietly,
   signBenchToken,
-  tokenAuthorizerEvent,
   toolsCallRequest,
 } from './fixtures';
+import { tokenAuthorizerEvent } from '../fixtures/events';
+import { bearerAuthorization } from '../lambda/shared/bearer-token';
 import { loadAuthorizerConfig } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/index';
 import { createSampleServer } from '../lambda/mcp/server';
@@ -44,7 +45,7 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
           POWERTOOLS_SERVICE_NAME: 'bench',
         }),
       });
-      const authorizerEvent = tokenAuthorizerEvent(token);
+      const authorizerEvent = tokenAuthorizerEvent(bearerAuthorization(token));
       const mcp = createMcpLambdaHandler(createSampleServer, {
         publicBaseUrl: BENCH_BASE_URL,
         serverInfo: { name: 'bench', version: '1.0.0' },

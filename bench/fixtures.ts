@@ -4,6 +4,8 @@
  * so two runs measure exactly the same work.
  */
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { authorizerIdentityContext, restProxyEvent, type RestProxyEvent } from '../fixtures/events';
+import type { AuthorizerIdentity } from '../lambda/shared/identity-context';
 import { MCP_PATH, PROTECTED_RESOURCE_METADATA_PATH, serverUrls } from '../lambda/shared/urls';
 
 /** An RSA-2048 key made for these benchmarks only; it is public and protects nothing. */
@@ -28,7 +30,6 @@ export const BENCH_URLS = serverUrls(BENCH_BASE_URL);
  * the soak measures the system rather than the stage's own 100 req/s token bucket.
  */
 export const LOAD_THROTTLING = { rateLimit: 10_000, burstLimit: 5_000 } as const;
-export const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abc123def4/prod/POST/mcp';
 
 /** The private key as a JWK with its id, for the local AuthKit stand-in to sign and publish. */
 export function benchSigningJwk(): Record<string, unknown> {
@@ -41,19 +42,31 @@ export function benchJwks(): { keys: Record<string, unknown>[] } {
   return { keys: [{ ...jwk, kid: BENCH_KID, alg: 'RS256', use: 'sig' }] };
 }
 
-/** AuthKit-shaped claims, issued 2026-01-01 and valid until 2100, so the token never changes. */
+/** The caller of every benchmarked request: the identity of the bench token. */
+export const BENCH_IDENTITY = {
+  sub: 'user_01BENCH000000000000000000',
+  clientId: 'client_01BENCH00000000000000000',
+  orgId: 'org_01BENCH0000000000000000000',
+  sid: 'session_01BENCH000000000000000',
+  scopes: ['openid', 'profile', 'email'],
+  jti: 'jti_01BENCH',
+  exp: 4_102_444_800,
+  aud: BENCH_URLS.resource,
+} as const satisfies AuthorizerIdentity;
+
+/** AuthKit-shaped claims of {@link BENCH_IDENTITY}, issued 2026-01-01 and valid until 2100, so the token never changes. */
 export function benchClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     iss: BENCH_ISSUER,
-    sub: 'user_01BENCH000000000000000000',
-    aud: BENCH_URLS.resource,
-    client_id: 'client_01BENCH00000000000000000',
-    org_id: 'org_01BENCH0000000000000000000',
-    sid: 'session_01BENCH000000000000000',
-    scope: 'openid profile email',
-    jti: 'jti_01BENCH',
+    sub: BENCH_IDENTITY.sub,
+    aud: BENCH_IDENTITY.aud,
+    client_id: BENCH_IDENTITY.clientId,
+    org_id: BENCH_IDENTITY.orgId,
+    sid: BENCH_IDENTITY.sid,
+    scope: BENCH_IDENTITY.scopes.join(' '),
+    jti: BENCH_IDENTITY.jti,
     iat: 1_767_225_600,
-    exp: 4_102_444_800,
+    exp: BENCH_IDENTITY.exp,
     ...overrides,
   };
 }
@@ -71,17 +84,7 @@ export function signBenchToken(claims: Record<string, unknown> = benchClaims()):
 }
 
 /** What the token authorizer hands the MCP function, as API Gateway delivers it (strings). */
-export const BENCH_AUTHORIZER_CONTEXT: Readonly<Record<string, string>> = {
-  principalId: 'user_01BENCH000000000000000000',
-  sub: 'user_01BENCH000000000000000000',
-  client_id: 'client_01BENCH00000000000000000',
-  org_id: 'org_01BENCH0000000000000000000',
-  sid: 'session_01BENCH000000000000000',
-  scope: 'openid profile email',
-  jti: 'jti_01BENCH',
-  exp: '4102444800',
-  aud: BENCH_URLS.resource,
-};
+export const BENCH_AUTHORIZER_CONTEXT: Readonly<Record<string, string>> = authorizerIdentityContext(BENCH_IDENTITY);
 
 export type McpEra = 'legacy' | 'modern';
 export const LEGACY_PROTOCOL_VERSION = '2025-11-25';
@@ -145,48 +148,28 @@ function mcpHeaders(token: string, era: McpEra, tool?: string): Record<string, s
   };
 }
 
+const BENCH_REQUEST_ID = 'bench-request';
+
 /** The REST API proxy event (payload 1.0) API Gateway sends the MCP function for `request`. */
 export function mcpProxyEvent(
   request: McpHttpRequest,
   authorizer: Readonly<Record<string, string>> = BENCH_AUTHORIZER_CONTEXT,
-) {
-  return {
+): RestProxyEvent {
+  return restProxyEvent({
     httpMethod: 'POST',
-    path: '/mcp',
-    resource: '/mcp',
-    headers: { ...request.headers },
-    multiValueHeaders: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    path: MCP_PATH,
+    headers: request.headers,
     body: request.body,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'bench-request', stage: 'prod', authorizer: { ...authorizer } },
-  };
+    authorizer,
+    requestId: BENCH_REQUEST_ID,
+  });
 }
 
 /** The event the metadata function receives for the path-form protected-resource metadata. */
-export function metadataProxyEvent() {
+export function metadataProxyEvent(): RestProxyEvent {
   // On the execute-api endpoint API Gateway reports the path without the stage.
   const path = `${PROTECTED_RESOURCE_METADATA_PATH}${MCP_PATH}`;
-  return {
-    httpMethod: 'GET',
-    path,
-    resource: path,
-    headers: { accept: 'application/json' },
-    multiValueHeaders: { accept: ['application/json'] },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'bench-request', stage: 'prod' },
-  };
-}
-
-/** The event API Gateway sends a TOKEN authorizer. */
-export function tokenAuthorizerEvent(token: string) {
-  return { type: 'TOKEN' as const, authorizationToken: `Bearer ${token}`, methodArn: METHOD_ARN };
+  return restProxyEvent({ path, headers: { accept: 'application/json' }, requestId: BENCH_REQUEST_ID });
 }
 
 /** Runs `fn` with stdout and stderr writes dropped, so that log lines do not bury the table. */

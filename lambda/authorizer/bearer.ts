@@ -2,13 +2,11 @@
  * Extracts the access token from an Authorization header value (RFC 6750 §2.1).
  * Only the header form is supported; the scheme is matched case-insensitively (RFC 7235).
  */
+import { bearerJwsOf, isBearerScheme } from '../shared/bearer-token';
 import { InvalidTokenError } from './errors';
 
 /** Upper bound of the header value; AuthKit tokens are around 1 KB. Checked before any parsing. */
 export const MAX_AUTHORIZATION_HEADER_BYTES = 8192;
-
-// One or more spaces after the scheme (RFC 7235 `1*SP`), then exactly three base64url segments.
-const BEARER = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 /** Returns the compact JWS carried by a `Bearer` header, or throws `InvalidTokenError`. */
 export function parseBearerHeader(value: string | undefined | null): string {
@@ -23,15 +21,15 @@ export function parseBearerHeader(value: string | undefined | null): string {
   }
   // Surrounding whitespace is not part of a header value (RFC 9110 §5.5).
   const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, '');
-  const match = BEARER.exec(trimmed);
-  if (match) return match[1];
+  const token = bearerJwsOf(trimmed);
+  if (token !== undefined) return token;
   throw new InvalidTokenError('malformed', describeBadHeader(trimmed));
 }
 
 function describeBadHeader(value: string): string {
   const scheme = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(value)?.[0];
   if (!scheme) return 'Authorization header has no scheme';
-  if (scheme.toLowerCase() !== 'bearer') {
+  if (!isBearerScheme(scheme)) {
     // A word is a scheme only when credentials follow it after whitespace ("Basic dXNl..."); a lone
     // word is more likely a bare credential (an API key, a token without scheme) and never echoed.
     const followedByCredentials = /^[ \t]+\S/.test(value.slice(scheme.length));

@@ -16,6 +16,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   APIGatewayTokenAuthorizerHandler,
 } from 'aws-lambda';
+import { AUTHORIZER_CONTEXT_KEYS } from '../shared/identity-context';
 import { parseBearerHeader } from './bearer';
 import { loadAuthorizerConfig, type AuthorizerConfig } from './config';
 import {
@@ -82,7 +83,9 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
   }
 
   function identity(token: VerifiedAccessToken): Record<string, unknown> {
-    return token.clientId === undefined ? { sub: token.sub } : { sub: token.sub, client_id: token.clientId };
+    // Logged under the context's keys, so the decision line and the backend's view of the caller read alike.
+    const { sub, clientId } = AUTHORIZER_CONTEXT_KEYS;
+    return token.clientId === undefined ? { [sub]: token.sub } : { [sub]: token.sub, [clientId]: token.clientId };
   }
 
   return async (event) => {

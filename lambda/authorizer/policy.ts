@@ -5,6 +5,7 @@
  * API Gateway caches the answer per token, and a policy naming one route would deny every other
  * route for as long as the cache holds it.
  */
+import { authorizerContextOf, type AuthorizerContext } from '../shared/identity-context';
 import type { VerifiedAccessToken } from './errors';
 
 /** Structurally the `APIGatewayAuthorizerResult` of @types/aws-lambda, kept here so the core stays AWS-free. */
@@ -21,25 +22,6 @@ export interface AuthorizerPolicyResult {
   };
   readonly context?: AuthorizerContext;
 }
-
-/**
- * What the backend finds in `event.requestContext.authorizer` (as strings). Flat, because API
- * Gateway rejects nested values; absent claims are left out rather than set to null.
- */
-// A type alias, not an interface, so it stays assignable to API Gateway's index-signature context type.
-export type AuthorizerContext = {
-  readonly sub: string;
-  readonly client_id?: string;
-  readonly org_id?: string;
-  readonly sid?: string;
-  /** Granted scopes, space separated. */
-  readonly scope?: string;
-  readonly jti?: string;
-  /** Expiry, seconds since the epoch. */
-  readonly exp: number;
-  /** The audience that made the token acceptable here. */
-  readonly aud: string;
-};
 
 export class MalformedMethodArnError extends Error {
   constructor(methodArn: string) {
@@ -60,16 +42,9 @@ export function apiWildcardArn(methodArn: string): string {
   return `arn:${partition}:execute-api:${region}:${account}:${apiId}/${stage}/*/*`;
 }
 
+/** The identity of a verified token, as the context API Gateway passes to the backend. */
 export function authorizerContext(token: VerifiedAccessToken): AuthorizerContext {
-  const context: Record<string, string | number> = { sub: token.sub };
-  if (token.clientId !== undefined) context.client_id = token.clientId;
-  if (token.orgId !== undefined) context.org_id = token.orgId;
-  if (token.sid !== undefined) context.sid = token.sid;
-  if (token.scopes.length > 0) context.scope = token.scopes.join(' ');
-  if (token.jti !== undefined) context.jti = token.jti;
-  context.exp = token.exp;
-  context.aud = token.aud;
-  return context as unknown as AuthorizerContext;
+  return authorizerContextOf(token);
 }
 
 function policy(principalId: string, effect: 'Allow' | 'Deny', methodArn: string): AuthorizerPolicyResult {

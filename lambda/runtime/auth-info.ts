@@ -8,13 +8,20 @@
  * `authorizerCacheTtl` without looking at the token's expiry.
  */
 import type { AuthInfo } from '@modelcontextprotocol/server';
+import { bearerCredentialsOf } from '../shared/bearer-token';
+import {
+  readAuthorizerIdentity,
+  type AuthorizerIdentity,
+  type DeliveredAuthorizerContext,
+  type MissingIdentityPart,
+} from '../shared/identity-context';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../shared/token-policy';
 import { ExpiredTokenError, MissingIdentityError, NoCallerError } from './errors';
 
 /** Where the identity came from and which resource it was accepted for. */
 export interface IdentitySource {
   /** `event.requestContext.authorizer` (API Gateway delivers the values as strings). */
-  readonly authorizer: Readonly<Record<string, unknown>> | null | undefined;
+  readonly authorizer: DeliveredAuthorizerContext | null | undefined;
   /** The request's `Authorization` header; the token for `AuthInfo.token` is read from it. */
   readonly authorizationHeader: string | undefined;
   /** The canonical resource URL (`serverUrls(PUBLIC_BASE_URL).resource`). */
@@ -28,75 +35,62 @@ export interface IdentitySource {
 }
 
 /** The identity fields the runtime puts in `AuthInfo.extra`. Absent claims are absent here too. */
-export interface AuthInfoExtra {
+// A type alias, not an interface, so it is assignable to `AuthInfo.extra` (a record).
+export type AuthInfoExtra = {
   readonly sub: string;
   readonly orgId?: string;
   readonly sid?: string;
   readonly jti?: string;
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
-}
+};
 
 /** The bearer token of an `Authorization` header; the scheme is case-insensitive (RFC 7235). */
 export function bearerTokenOf(header: string | undefined): string | undefined {
-  const match = /^\s*bearer\s+([^\s]+)\s*$/i.exec(header ?? '');
-  return match?.[1];
+  return bearerCredentialsOf(header);
 }
+
+const MISSING_IDENTITY_MESSAGES: Readonly<Record<MissingIdentityPart, string>> = {
+  context: 'the request carries no authorizer context; the route must be protected by the token authorizer',
+  sub: 'the authorizer context has no "sub"; the route must be protected by the token authorizer',
+  // The token authorizer always puts `exp` in the context; without it expiry cannot be enforced.
+  exp: 'the authorizer context has no usable "exp"; the route must be protected by the token authorizer',
+};
 
 /**
  * Builds the `AuthInfo` for one request. Throws {@link MissingIdentityError} (answered 401) when
- * the authorizer context, its `exp` or the bearer token is missing, and {@link ExpiredTokenError}
- * (answered 401 `invalid_token`) when the token's `exp` has passed.
+ * the authorizer context, its `sub`, its `exp` or the bearer token is missing, and
+ * {@link ExpiredTokenError} (answered 401 `invalid_token`) when the token's `exp` has passed.
  */
 export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
-  const context = source.authorizer;
-  if (!context || typeof context !== 'object') {
-    throw new MissingIdentityError(
-      'the request carries no authorizer context; the route must be protected by the token authorizer',
-    );
-  }
-  const sub = text(context.sub);
-  if (sub === undefined) {
-    throw new MissingIdentityError(
-      'the authorizer context has no "sub"; the route must be protected by the token authorizer',
-    );
-  }
+  const reading = readAuthorizerIdentity(source.authorizer);
+  if (reading.missing !== undefined) throw new MissingIdentityError(MISSING_IDENTITY_MESSAGES[reading.missing]);
+  const { identity } = reading;
   const token = bearerTokenOf(source.authorizationHeader);
   if (token === undefined) {
     throw new MissingIdentityError('the request has no bearer token in its Authorization header');
   }
-  // The token authorizer always puts `exp` in the context; without it expiry cannot be enforced.
-  const exp = Number(text(context.exp));
-  if (!Number.isFinite(exp) || exp <= 0) {
-    throw new MissingIdentityError(
-      'the authorizer context has no usable "exp"; the route must be protected by the token authorizer',
-    );
-  }
   const tolerance = source.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   // The same rule as the authorizer's verification: expired once `exp` is `tolerance` seconds in the past.
-  if (exp <= (source.nowSeconds ?? Date.now() / 1000) - tolerance) throw new ExpiredTokenError(sub, exp, tolerance);
-  const scope = text(context.scope);
-  // Absent claims stay absent (no undefined-valued keys); assigned one by one, as this runs per request.
-  const extra: { sub: string; orgId?: string; sid?: string; jti?: string } = { sub };
-  const orgId = text(context.org_id);
-  if (orgId !== undefined) extra.orgId = orgId;
-  const sid = text(context.sid);
-  if (sid !== undefined) extra.sid = sid;
-  const jti = text(context.jti);
-  if (jti !== undefined) extra.jti = jti;
+  if (identity.exp <= (source.nowSeconds ?? Date.now() / 1000) - tolerance) {
+    throw new ExpiredTokenError(identity.sub, identity.exp, tolerance);
+  }
   return {
     token,
-    clientId: text(context.client_id) ?? '',
-    scopes: scope === undefined ? [] : scope.split(/\s+/).filter((s) => s !== ''),
-    expiresAt: exp,
+    clientId: identity.clientId ?? '',
+    scopes: [...identity.scopes],
+    expiresAt: identity.exp,
     resource: source.resource,
     resourceMetadataUrl: source.resourceMetadataUrl,
-    extra,
+    extra: authInfoExtraOf(identity),
   };
+}
+
+/** Absent claims stay absent (no undefined-valued keys); assigned one by one, as this runs per request. */
+function authInfoExtraOf(identity: AuthorizerIdentity): AuthInfoExtra {
+  const extra: { -readonly [Field in keyof AuthInfoExtra]: AuthInfoExtra[Field] } = { sub: identity.sub };
+  if (identity.orgId !== undefined) extra.orgId = identity.orgId;
+  if (identity.sid !== undefined) extra.sid = identity.sid;
+  if (identity.jti !== undefined) extra.jti = identity.jti;
+  return extra;
 }
 
 /** Who is calling a tool: the identity a tool should act for. Never contains the token. */

@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import { loadAuthorizerConfig } from '../../../lambda/authorizer/config';
 import type * as authorizerModule from '../../../lambda/authorizer/index';
 import { createAuthorizerHandler, handler } from '../../../lambda/authorizer/index';
-import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
+import { API_WILDCARD_ARN, tokenAuthorizerEvent } from '../../../fixtures/events';
 import { startJwksServer, type JwksServer } from '../../../fixtures/jwks-server';
 import { captureOutput } from './support/output-capture';
 import { createTestKey, ISSUER, PUBLIC_BASE_URL, signAccessToken, type TestKey } from './support/tokens';

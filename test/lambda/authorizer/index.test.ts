@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadAuthorizerConfig, type AuthorizerConfig } from '../../../lambda/authorizer/config';
 import { createAuthorizerHandler, type TokenAuthorizer } from '../../../lambda/authorizer/index';
-import { API_WILDCARD_ARN, tokenAuthorizerEvent } from './support/events';
+import { API_WILDCARD_ARN, tokenAuthorizerEvent } from '../../../fixtures/events';
 import { startJwksServer, type JwksServer } from '../../../fixtures/jwks-server';
 import { captureOutput, emfCounts, type CapturedOutput } from './support/output-capture';
 import {
@@ -78,6 +78,14 @@ async function run(
     const e = error as Error;
     return { outcome: e.message === 'Unauthorized' ? 'unauthorized' : 'upstream', error: e };
   }
+}
+
+/** The context of an answer that must carry one. */
+function contextOf(
+  result: Awaited<ReturnType<TokenAuthorizer>> | undefined,
+): NonNullable<typeof result>['context'] & object {
+  if (!result?.context) throw new Error('the authorizer answered without a context');
+  return result.context;
 }
 
 function lastDecision(): Record<string, unknown> {
@@ -665,7 +673,7 @@ describe('token authorizer handler', () => {
       exp: expect.any(Number),
       aud: RESOURCE,
     });
-    for (const value of Object.values(result!.context!)) expect(['string', 'number']).toContain(typeof value);
+    for (const value of Object.values(contextOf(result))) expect(['string', 'number']).toContain(typeof value);
     expect(JSON.stringify(result)).not.toContain(token.split('.')[2]);
   });
 
@@ -679,7 +687,7 @@ describe('token authorizer handler', () => {
       ),
     );
 
-    expect(Object.keys(result!.context!).sort()).toEqual(['aud', 'exp', 'scope', 'sub']);
+    expect(Object.keys(contextOf(result)).sort()).toEqual(['aud', 'exp', 'scope', 'sub']);
     expect(lastDecision()).not.toHaveProperty('client_id');
   });
 

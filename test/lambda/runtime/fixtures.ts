@@ -3,6 +3,7 @@
  * messages of both protocol eras, and a capture of the Powertools log lines.
  */
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { authorizerIdentityContext, mcpProxyEvent } from '../../../fixtures/events';
 import {
   proxyEventFromRequest,
   publicBaseOf,
@@ -10,24 +11,39 @@ import {
   type ProxyEvent,
   type ProxyResult,
 } from '../../../lambda/runtime/adapter';
+import { bearerAuthorization } from '../../../lambda/shared/bearer-token';
+import type { AuthorizerContextKey, AuthorizerIdentity } from '../../../lambda/shared/identity-context';
 
 export const PUBLIC_BASE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
 export const RESOURCE = `${PUBLIC_BASE_URL}/mcp`;
 export const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-token-value.signature';
 export const MODERN = '2026-07-28';
 
-/** The authorizer context API Gateway hands the backend (values as strings). */
-export function authorizerContext(overrides: Record<string, string | undefined> = {}): Record<string, string> {
+/** The caller of every request unless a test says otherwise. */
+export const IDENTITY: AuthorizerIdentity = {
+  sub: 'user_01H',
+  clientId: 'client_01C',
+  orgId: 'org_01O',
+  sid: 'session_01S',
+  scopes: ['openid', 'profile', 'email'],
+  jti: 'jti-1',
+  exp: 1900000000,
+  aud: RESOURCE,
+};
+
+/** A key of `requestContext.authorizer`: the identity contract's, or one API Gateway adds. */
+export type DeliveredContextKey = AuthorizerContextKey | 'principalId' | 'integrationLatency';
+
+/**
+ * The authorizer context API Gateway hands the backend (values as strings) for {@link IDENTITY}.
+ * Overrides replace delivered values as they are, so a test can deliver a broken context; an
+ * undefined override removes the key.
+ */
+export function authorizerContext(
+  overrides: Partial<Record<DeliveredContextKey, string | undefined>> = {},
+): Record<string, string> {
   const context: Record<string, string | undefined> = {
-    principalId: 'user_01H',
-    sub: 'user_01H',
-    client_id: 'client_01C',
-    org_id: 'org_01O',
-    sid: 'session_01S',
-    scope: 'openid profile email',
-    jti: 'jti-1',
-    exp: '1900000000',
-    aud: RESOURCE,
+    ...authorizerIdentityContext(IDENTITY),
     integrationLatency: '12',
     ...overrides,
   };
@@ -46,31 +62,20 @@ export interface McpEventOptions {
 
 /** A POST /mcp proxy event carrying `body` as JSON, with the headers a conforming client sends. */
 export function mcpEvent(body: unknown, options: McpEventOptions = {}): ProxyEvent {
-  const headers: Record<string, string> = {};
-  const merged: Record<string, string | undefined> = {
-    Accept: 'application/json, text/event-stream',
-    'Content-Type': 'application/json',
-    Authorization: `Bearer ${TOKEN}`,
-    ...options.headers,
-  };
-  for (const [name, value] of Object.entries(merged)) if (value !== undefined) headers[name] = value;
   const text = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
-  return {
-    httpMethod: options.httpMethod ?? 'POST',
-    path: '/mcp',
-    resource: '/mcp',
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    body: text === undefined ? null : options.base64 ? Buffer.from(text).toString('base64') : text,
-    isBase64Encoded: options.base64 ?? false,
-    requestContext: {
-      requestId: 'req-0001',
-      stage: 'prod',
-      authorizer: options.authorizer === undefined ? authorizerContext() : options.authorizer,
+  return mcpProxyEvent({
+    httpMethod: options.httpMethod,
+    headers: {
+      Accept: 'application/json, text/event-stream',
+      'Content-Type': 'application/json',
+      Authorization: bearerAuthorization(TOKEN),
+      ...options.headers,
     },
-  };
+    body: text ?? null,
+    base64: options.base64,
+    authorizer: options.authorizer === undefined ? authorizerContext() : options.authorizer,
+    requestId: 'req-0001',
+  });
 }
 
 export function initialize(protocolVersion: string, id: number | string = 1): unknown {
@@ -149,7 +154,9 @@ export function captureLogs(): { lines: () => Record<string, unknown>[]; raw: ()
         .split('\n')
         .filter((line) => line.trim().startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>),
-    restore: () => spies.forEach((spy) => spy.mockRestore()),
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
   };
 }
 
@@ -168,6 +175,6 @@ export function inProcessTransport(
       responseFromProxyResult(
         (await handler(await proxyEventFromRequest(new Request(url, init), base, { authorizer }))) as ProxyResult,
       ),
-    requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+    requestInit: { headers: { Authorization: bearerAuthorization(TOKEN) } },
   });
 }
