@@ -1,12 +1,14 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
-import { AuthKitMcpServer, type AuthKitMcpServerProps } from './authkit-mcp-server';
+import { DEFAULT_SERVICE_NAME } from '../lambda/shared/settings/common';
+import { AuthKitMcpServer } from './authkit-mcp-server';
+import type { AuthKitMcpServerProps, CustomDomainOptions } from './authkit-mcp-server-props';
 import type { McpHandler } from './mcp-handler';
 import { AuthKitMcpServerPropsError } from './server-settings';
-import { StageConfigError, type StageConfig } from './stage-config';
+import { StageConfigError } from './stage-config';
+import { stageProps, type StageConfig, type StageCustomDomain } from './stage-fields';
 
 export interface McpServerStackProps extends StackProps {
   /** The stage to deploy, from {@link loadStageConfig}. */
@@ -49,60 +51,29 @@ export class McpServerStack extends Stack {
   }
 }
 
-const seconds = (value: number | undefined) => (value === undefined ? undefined : Duration.seconds(value));
-
+/** The props of a stage: its fields, the custom domain it references, its stage and service names. */
 function serverProps(stage: StageConfig, scope: Construct): AuthKitMcpServerProps {
-  const customDomain = stage.customDomain
-    ? {
-        domainName: stage.customDomain.domainName,
-        certificate: acm.Certificate.fromCertificateArn(scope, 'Certificate', stage.customDomain.certificateArn),
-        ...(stage.customDomain.hostedZoneId && stage.customDomain.hostedZoneName
-          ? {
-              hostedZone: route53.HostedZone.fromHostedZoneAttributes(scope, 'HostedZone', {
-                hostedZoneId: stage.customDomain.hostedZoneId,
-                zoneName: stage.customDomain.hostedZoneName,
-              }),
-            }
-          : {}),
-      }
-    : undefined;
-  const optional = <K extends keyof AuthKitMcpServerProps>(key: K, value: AuthKitMcpServerProps[K] | undefined) =>
-    value === undefined ? {} : ({ [key]: value } as Pick<AuthKitMcpServerProps, K>);
   return {
+    stageName: stage.name,
+    serviceName: `${DEFAULT_SERVICE_NAME}-${stage.name}`,
+    ...stageProps(stage),
     authkitDomain: stage.authkitDomain,
-    stageName: stage.apiStageName ?? stage.name,
-    serviceName: `mcp-server-${stage.name}`,
-    ...optional('publicBaseUrl', stage.publicBaseUrl),
-    ...optional('customDomain', customDomain),
-    ...optional('disableExecuteApiEndpoint', stage.disableExecuteApiEndpoint),
-    ...optional('requiredScopes', stage.requiredScopes),
-    ...optional('scopesSupported', stage.scopesSupported),
-    ...optional('acceptedAudiences', stage.acceptedAudiences),
-    ...optional('allowMultipleAudiences', stage.allowMultipleAudiences),
-    ...optional('tokenAlgorithms', stage.tokenAlgorithms),
-    ...optional(
-      'authorizerCacheTtl',
-      stage.authorizerCacheTtlSeconds === undefined ? undefined : Duration.seconds(stage.authorizerCacheTtlSeconds),
-    ),
-    ...optional('resourceName', stage.resourceName),
-    ...optional('resourceDocumentation', stage.resourceDocumentation),
-    ...optional('throttlingRateLimit', stage.throttlingRateLimit),
-    ...optional('throttlingBurstLimit', stage.throttlingBurstLimit),
-    ...optional('logRetention', stage.logRetentionDays as logs.RetentionDays | undefined),
-    ...optional('allowedOrigins', stage.allowedOrigins),
-    ...optional('maxRequestBodyBytes', stage.maxRequestBodyBytes),
-    ...optional('authorizerMemorySize', stage.authorizerMemorySize),
-    ...optional('metadataMemorySize', stage.metadataMemorySize),
-    ...optional('mcpMemorySize', stage.mcpMemorySize),
-    ...optional('responseTransferMode', stage.responseTransferMode),
-    ...optional('mcpTimeout', seconds(stage.mcpTimeoutSeconds)),
-    ...optional('mcpReservedConcurrency', stage.mcpReservedConcurrency),
-    ...optional('subscriptionMaxDuration', seconds(stage.subscriptionMaxDurationSeconds)),
-    ...optional('rateLimitPerIp', stage.rateLimitPerIp),
-    ...optional('rateLimitWindow', seconds(stage.rateLimitWindowSeconds)),
-    ...optional('tracing', stage.tracing),
-    ...optional('logLevel', stage.logLevel),
-    ...optional('apiGatewayCloudWatchRole', stage.apiGatewayCloudWatchRole),
-    ...optional('webAclArn', stage.webAclArn),
+    ...(stage.customDomain ? { customDomain: customDomain(stage.customDomain, scope) } : {}),
+  };
+}
+
+/** The certificate and hosted zone a stage names by reference, imported into the stack. */
+function customDomain(domain: StageCustomDomain, scope: Construct): CustomDomainOptions {
+  return {
+    domainName: domain.domainName,
+    certificate: acm.Certificate.fromCertificateArn(scope, 'Certificate', domain.certificateArn),
+    ...(domain.hostedZoneId && domain.hostedZoneName
+      ? {
+          hostedZone: route53.HostedZone.fromHostedZoneAttributes(scope, 'HostedZone', {
+            hostedZoneId: domain.hostedZoneId,
+            zoneName: domain.hostedZoneName,
+          }),
+        }
+      : {}),
   };
 }

@@ -1,0 +1,304 @@
+/**
+ * The stage settings of cdk.json as the JSON view of the construct's props: one row per field,
+ * saying how the field is checked, how `-c field=value` text is read, and which prop it sets
+ * (durations in seconds instead of `Duration`). The loader (stage-config.ts) checks the fields
+ * with these rows, and the stack turns a stage into props with them.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { authkitIssuer, InvalidAuthKitDomainError } from '../lambda/shared/issuer';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lambda/shared/settings/common';
+import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
+import type { WholeNumberRange } from '../lambda/shared/settings/setting';
+import { isTokenAlgorithm, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
+import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
+import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
+
+/** A custom domain, as written in cdk.json (the certificate and zone by reference). */
+export interface StageCustomDomain {
+  /** e.g. `mcp.example.com`. */
+  readonly domainName: string;
+  /** ARN of an ACM certificate for `domainName` in the stage's region. */
+  readonly certificateArn: string;
+  /** Route 53 hosted zone id in which to create the alias record; requires `hostedZoneName`. */
+  readonly hostedZoneId?: string;
+  /** The hosted zone's domain name, e.g. `example.com`; requires `hostedZoneId`. */
+  readonly hostedZoneName?: string;
+}
+
+/** One stage's settings, as written in cdk.json under `context.stages.<name>`. */
+export interface StageConfig {
+  /** The stage's key in the `stages` map; the stack is named `McpServer-<name>`. */
+  readonly name: string;
+  /** AWS account to deploy to. Without it the stack is environment-agnostic. */
+  readonly account?: string;
+  /** AWS region to deploy to. Without it the stack is environment-agnostic. */
+  readonly region?: string;
+  /** AuthKit domain (`acme.authkit.app`); `-c authkitDomain=...` overrides it. */
+  readonly authkitDomain: string;
+  /** Public base URL when it is neither the custom domain nor execute-api; `-c publicBaseUrl=...` overrides it. */
+  readonly publicBaseUrl?: string;
+  readonly customDomain?: StageCustomDomain;
+  readonly disableExecuteApiEndpoint?: boolean;
+  /** API Gateway stage name; defaults to the stage's name. */
+  readonly apiStageName?: string;
+  readonly requiredScopes?: readonly string[];
+  readonly scopesSupported?: readonly string[];
+  readonly acceptedAudiences?: readonly string[];
+  readonly allowMultipleAudiences?: boolean;
+  readonly tokenAlgorithms?: readonly TokenAlgorithm[];
+  readonly authorizerCacheTtlSeconds?: number;
+  readonly resourceName?: string;
+  readonly resourceDocumentation?: string;
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+  /** One of CloudWatch Logs' retention values in days (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653). */
+  readonly logRetentionDays?: number;
+  readonly allowedOrigins?: readonly string[];
+  readonly maxRequestBodyBytes?: number;
+  readonly authorizerMemorySize?: number;
+  readonly metadataMemorySize?: number;
+  readonly mcpMemorySize?: number;
+  /** `stream` (default) or `buffered`: how API Gateway carries the MCP function's answers. */
+  readonly responseTransferMode?: ResponseTransferMode;
+  /** The `/mcp` integration timeout in seconds (streaming: up to 900, buffered: up to 29). */
+  readonly mcpTimeoutSeconds?: number;
+  /** Reserved concurrency of the MCP function, or `false` to reserve none. */
+  readonly mcpReservedConcurrency?: number | false;
+  /** Longest hold of one `subscriptions/listen` stream, in seconds (streaming only). */
+  readonly subscriptionMaxDurationSeconds?: number;
+  /** Requests per client IP and window before AWS WAF answers 429; creates and associates a web ACL. */
+  readonly rateLimitPerIp?: number;
+  /** The window of `rateLimitPerIp` in seconds: 60, 120, 300 or 600. */
+  readonly rateLimitWindowSeconds?: number;
+  readonly tracing?: boolean;
+  readonly logLevel?: LogLevel;
+  readonly apiGatewayCloudWatchRole?: boolean;
+  readonly webAclArn?: string;
+}
+
+/** The props a stage field may set, with the props the stack derives itself (customDomain) left out. */
+export type StageProps = Partial<Omit<AuthKitMcpServerProps, 'customDomain' | 'mcpHandler' | 'requestStateSecret'>>;
+type PropName = keyof StageProps;
+
+/** One field of a stage. */
+export interface StageField {
+  /** The problem with a JSON value (e.g. `must be true or false, got "yes".`), or `undefined` when it is fine. */
+  check(value: unknown): string | undefined;
+  /** The JSON value `-c field=TEXT` stands for; text that does not parse is kept, for `check` to refuse. */
+  fromCommandLine(text: string): unknown;
+  /** The prop the field sets; none for fields the stack reads itself (account, region, customDomain). */
+  readonly prop?: PropName;
+  /** Checked even when absent: `check(undefined)` says what to set. */
+  readonly required?: true;
+  /** The prop value of a checked JSON value. */
+  toProp(value: unknown): unknown;
+  /** The JSON value of a prop value: the inverse of `toProp`. */
+  fromProp(value: unknown): unknown;
+}
+
+const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
+const asNumber = (text: string): unknown => (/^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text);
+const asBoolean = (text: string): unknown => (text === 'true' ? true : text === 'false' ? false : text);
+const asList = (text: string): unknown => text.split(/[\s,]+/).filter((item) => item !== '');
+const same = (value: unknown): unknown => value;
+const isPositiveInteger = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value > 0;
+
+function field(
+  prop: PropName | undefined,
+  check: (value: unknown) => string | undefined,
+  fromCommandLine: (text: string) => unknown = same,
+): StageField {
+  return { ...(prop === undefined ? {} : { prop }), check, fromCommandLine, toProp: same, fromProp: same };
+}
+
+const text = (prop?: PropName) =>
+  field(prop, (value) =>
+    typeof value === 'string' && value.trim() !== '' ? undefined : `must be a non-empty string, got ${show(value)}.`,
+  );
+const bool = (prop: PropName) =>
+  field(
+    prop,
+    (value) => (typeof value === 'boolean' ? undefined : `must be true or false, got ${show(value)}.`),
+    asBoolean,
+  );
+const positiveNumber = (prop: PropName) =>
+  field(
+    prop,
+    (value) =>
+      typeof value === 'number' && Number.isFinite(value) && value > 0
+        ? undefined
+        : `must be a positive number, got ${show(value)}.`,
+    asNumber,
+  );
+const positiveInteger = (prop: PropName) =>
+  field(
+    prop,
+    (value) => (isPositiveInteger(value) ? undefined : `must be a positive whole number, got ${show(value)}.`),
+    asNumber,
+  );
+const stringList = (prop: PropName) =>
+  field(
+    prop,
+    (value) =>
+      Array.isArray(value) && value.every((item) => typeof item === 'string' && item.trim() !== '')
+        ? undefined
+        : `must be a list of non-empty strings, e.g. ["a", "b"], got ${show(value)}.`,
+    asList,
+  );
+
+/** A `Duration` prop written as whole seconds: positive, or within `range` when given. */
+function seconds(prop: PropName, range?: WholeNumberRange, minMeaning = ''): StageField {
+  const check = (value: unknown): string | undefined => {
+    if (range === undefined)
+      return isPositiveInteger(value) ? undefined : `must be a positive whole number, got ${show(value)}.`;
+    const fine = typeof value === 'number' && Number.isInteger(value) && value >= range.min && value <= range.max;
+    return fine
+      ? undefined
+      : `must be a whole number of seconds from ${range.min}${minMeaning} to ${range.max}, got ${show(value)}.`;
+  };
+  return {
+    prop,
+    check,
+    fromCommandLine: asNumber,
+    toProp: (value) => Duration.seconds(value as number),
+    fromProp: (value) => (value as Duration).toSeconds(),
+  };
+}
+
+const RETENTION_DAYS = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
+
+/** Every field of a stage, in the order the loader checks them. */
+export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, StageField>> = {
+  account: field(undefined, (value) =>
+    typeof value === 'string' && /^\d{12}$/.test(value)
+      ? undefined
+      : `must be a 12-digit AWS account id as a string, got ${show(value)}.`,
+  ),
+  region: field(undefined, (value) =>
+    typeof value === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(value)
+      ? undefined
+      : `must be an AWS region such as "us-east-1", got ${show(value)}.`,
+  ),
+  authkitDomain: { ...field('authkitDomain', checkAuthkitDomain), required: true },
+  publicBaseUrl: field('publicBaseUrl', checkPublicBaseUrl),
+  // Checked field by field by the loader: its problems name the nested field.
+  customDomain: field(undefined, () => undefined, parseJson),
+  disableExecuteApiEndpoint: bool('disableExecuteApiEndpoint'),
+  apiStageName: field('stageName', (value) =>
+    typeof value === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(value)
+      ? undefined
+      : `must be 1 to 128 letters, digits, hyphens or underscores, got ${show(value)}.`,
+  ),
+  requiredScopes: stringList('requiredScopes'),
+  scopesSupported: stringList('scopesSupported'),
+  acceptedAudiences: stringList('acceptedAudiences'),
+  allowMultipleAudiences: bool('allowMultipleAudiences'),
+  tokenAlgorithms: field(
+    'tokenAlgorithms',
+    (value) =>
+      Array.isArray(value) && value.length > 0 && value.every((alg) => typeof alg === 'string' && isTokenAlgorithm(alg))
+        ? undefined
+        : `must be a non-empty list from ${TOKEN_ALGORITHMS.join(', ')}, got ${show(value)}.`,
+    asList,
+  ),
+  authorizerCacheTtlSeconds: seconds('authorizerCacheTtl', AUTHORIZER_CACHE_TTL_SECONDS, ' (no cache)'),
+  resourceName: text('resourceName'),
+  resourceDocumentation: text('resourceDocumentation'),
+  throttlingRateLimit: positiveNumber('throttlingRateLimit'),
+  throttlingBurstLimit: positiveInteger('throttlingBurstLimit'),
+  logRetentionDays: field(
+    'logRetention',
+    (value) =>
+      typeof value === 'number' && RETENTION_DAYS.includes(value)
+        ? undefined
+        : `must be one of CloudWatch Logs' retention periods in days (${RETENTION_DAYS.join(', ')}), got ${show(value)}.`,
+    asNumber,
+  ),
+  allowedOrigins: stringList('allowedOrigins'),
+  maxRequestBodyBytes: positiveInteger('maxRequestBodyBytes'),
+  authorizerMemorySize: positiveInteger('authorizerMemorySize'),
+  metadataMemorySize: positiveInteger('metadataMemorySize'),
+  mcpMemorySize: positiveInteger('mcpMemorySize'),
+  responseTransferMode: field('responseTransferMode', (value) =>
+    RESPONSE_TRANSFER_MODES.includes(value as ResponseTransferMode)
+      ? undefined
+      : `must be "stream" or "buffered", got ${show(value)}.`,
+  ),
+  mcpTimeoutSeconds: seconds('mcpTimeout'),
+  mcpReservedConcurrency: field(
+    'mcpReservedConcurrency',
+    (value) =>
+      value === false || isPositiveInteger(value)
+        ? undefined
+        : `must be a positive whole number, or false to reserve none, got ${show(value)}.`,
+    (text) => (text === 'false' ? false : /^\d+$/.test(text.trim()) ? Number(text) : text),
+  ),
+  subscriptionMaxDurationSeconds: seconds('subscriptionMaxDuration'),
+  rateLimitPerIp: positiveInteger('rateLimitPerIp'),
+  rateLimitWindowSeconds: seconds('rateLimitWindow'),
+  tracing: bool('tracing'),
+  logLevel: field('logLevel', (value) =>
+    typeof value === 'string' && parseLogLevel(value) !== undefined
+      ? undefined
+      : `must be one of ${LOG_LEVELS.join(', ')}, got ${show(value)}.`,
+  ),
+  apiGatewayCloudWatchRole: bool('apiGatewayCloudWatchRole'),
+  webAclArn: text('webAclArn'),
+};
+
+function checkAuthkitDomain(value: unknown): string | undefined {
+  if (value === undefined)
+    return 'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app", or pass -c authkitDomain=....';
+  if (typeof value !== 'string') return `must be a string such as "acme.authkit.app", got ${show(value)}.`;
+  try {
+    authkitIssuer(value);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidAuthKitDomainError) return `is invalid: ${error.message}`;
+    throw error;
+  }
+}
+
+function checkPublicBaseUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `must be a URL string, got ${show(value)}.`;
+  try {
+    normaliseBaseUrl(value);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidBaseUrlError) return `is invalid: ${error.message}`;
+    throw error;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+const fieldEntries = () => Object.entries(STAGE_FIELDS) as [Exclude<keyof StageConfig, 'name'>, StageField][];
+
+/** The props a checked stage sets through its fields (the stack adds the custom domain, the stage name default and the service name). */
+export function stageProps(stage: StageConfig): StageProps {
+  const props: Record<string, unknown> = {};
+  for (const [name, row] of fieldEntries()) {
+    const value = stage[name];
+    if (row.prop !== undefined && value !== undefined) props[row.prop] = row.toProp(value);
+  }
+  return props as StageProps;
+}
+
+/** The stage fields that stand for `props`: the inverse of {@link stageProps}. */
+export function stageFieldsOf(props: StageProps): Partial<StageConfig> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, row] of fieldEntries()) {
+    const value = row.prop === undefined ? undefined : props[row.prop];
+    if (value !== undefined) fields[name] = row.fromProp(value);
+  }
+  return fields as Partial<StageConfig>;
+}
