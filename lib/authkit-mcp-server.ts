@@ -27,18 +27,12 @@ import { McpHandler } from './mcp-handler';
 import type { AuthKitMcpServerProps, CustomDomainOptions } from './authkit-mcp-server-props';
 import { authorizerEnvironment, mcpEnvironment, metadataEnvironment } from './function-environments';
 import { AuthKitMcpServerPropsError, resolveServerSettings, type ServerSettings } from './server-settings';
+import { BEARER_TOKEN_VALIDATION_REGEX } from '../lambda/shared/bearer-token';
 
 export type { AuthKitMcpServerProps, CustomDomainOptions };
 
 /** Seconds a client should wait after a 503 from the authorizer (AuthKit's keys unreachable). */
 const RETRY_AFTER_SECONDS = 5;
-/**
- * A case-insensitive `Bearer` and a JWT-shaped token. Written with character classes and anchors
- * only, so API Gateway (Java regular expressions) and JavaScript read it the same way.
- */
-export const BEARER_TOKEN_VALIDATION_REGEX =
-  '^[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$';
-
 const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**

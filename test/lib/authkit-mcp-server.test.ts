@@ -6,11 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import {
-  AuthKitMcpServer,
-  BEARER_TOKEN_VALIDATION_REGEX,
-  type AuthKitMcpServerProps,
-} from '../../lib/authkit-mcp-server';
+import { AuthKitMcpServer, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
+import { BEARER_TOKEN_VALIDATION_REGEX } from '../../lambda/shared/bearer-token';
 import { McpHandler } from '../../lib/mcp-handler';
 import { logicalIdOf, renderCfnString, routes, serverStack, testApp } from './fixtures';
 
