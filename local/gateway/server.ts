@@ -2,48 +2,29 @@
  * `startGateway`: serves the REST API of a synthesized stack on localhost, as API Gateway would
  * serve it behind a custom domain mapped at the root.
  */
-import { startLocalAwsServices } from './aws-services';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { GatewayStartError } from './errors';
-import {
-  GATEWAY_MESSAGES,
-  type GatewayError,
-  lambdaFailureResponse,
-  missingAuthenticationToken,
-  renderGatewayResponse,
-  rendersErrorMessage,
-  resolveHeader,
-} from './gateway-responses';
+import { type LocalAwsServices, startLocalAwsServices } from './aws-services';
 import { AccountConcurrency, DEFAULT_ACCOUNT_CONCURRENCY } from './concurrency';
-import { type FunctionStats, LocalFunction } from './lambda-runtime';
+import { GatewayStartError } from './errors';
+import { GATEWAY_MESSAGES, rendersErrorMessage } from './gateway-responses';
+import { type FunctionStats, LocalFunction, type LocalFunctionSpec } from './lambda-runtime';
+import { type ApiModel, buildApiModel, type IgnoredResource } from './model';
 import { NodeBinaries, type NodeBinary } from './node-runtime';
-import { serveStreamedInvocation, STREAM_IDLE_TIMEOUT_MS } from './stream-response';
-import {
-  type ApiModel,
-  buildApiModel,
-  type IgnoredResource,
-  type MethodModel,
-  type ResourceNode,
-  type TokenAuthorizerModel,
-} from './model';
-import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, type PolicyStatement } from './policy';
-import {
-  buildProxyEvent,
-  type IncomingRequest,
-  MalformedProxyResponseError,
-  mapProxyResult,
-  parseQuery,
-} from './proxy-event';
+import { type GatewayState, handleRequest, MethodBuckets, type RequestSettings } from './request-handler';
+import { allMethods, listRoutes } from './routes';
+import { STREAM_IDLE_TIMEOUT_MS } from './stream-response';
 import { loadStack } from './template';
-import { describeLimits, TokenBucket } from './throttle';
-import type { TemplateInputs } from './vtl';
+import { describeLimits } from './throttle';
+import { TokenAuthorizers } from './token-authorizer';
 import { describeWebAcl, WebAclEvaluator } from './waf';
+
+export { matchRoute } from './routes';
+export { parseAuthorizerResult } from './token-authorizer';
 
 export interface GatewayOptions {
   /** The cloud assembly folder (`cdk.out`). */
@@ -151,64 +132,6 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-// API Gateway's payload limits: 10 MB requests; Lambda's synchronous responses may be 6 MB plus
-// 100 bytes ("Exceeded maximum allowed payload size (6291556 bytes)", answered 502:
-// https://jun711.github.io/aws/handling-aws-api-gateway-and-lambda-413-error/).
-const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-const MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
-
-interface RouteMatch {
-  readonly node: ResourceNode;
-  readonly pathParameters: Record<string, string>;
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-/** Static path parts beat `{param}`, which beats `{proxy+}`, as in API Gateway. */
-export function matchRoute(
-  node: ResourceNode,
-  segments: readonly string[],
-  params: Record<string, string> = {},
-): RouteMatch | undefined {
-  if (segments.length === 0) return { node, pathParameters: params };
-  const [head, ...rest] = segments;
-  const ordered = [
-    ...node.children.filter((c) => !c.pathPart.startsWith('{')),
-    ...node.children.filter((c) => c.pathPart.startsWith('{') && !c.pathPart.endsWith('+}')),
-    ...node.children.filter((c) => c.pathPart.endsWith('+}')),
-  ];
-  for (const child of ordered) {
-    if (child.pathPart.endsWith('+}')) {
-      return {
-        node: child,
-        pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(decodeSegment).join('/') },
-      };
-    }
-    if (child.pathPart.startsWith('{')) {
-      const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: decodeSegment(head) });
-      if (found) return found;
-    } else if (child.pathPart === decodeSegment(head)) {
-      const found = matchRoute(child, rest, params);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
-function listRoutes(node: ResourceNode): string[] {
-  const own = [...node.methods.values()].map(
-    (m) =>
-      `${m.httpMethod} ${node.resourcePath}${m.authorizer ? ` (TOKEN authorizer ${m.authorizer.logicalId})` : ''}${m.integration.kind === 'mock' ? ' (MOCK)' : ''}`,
-  );
-  return [...own, ...node.children.flatMap(listRoutes)];
-}
-
 function compileBootstrap(scratchDir: string): string {
   // Bundled to plain CommonJS so the child runs without a TypeScript loader, as Lambda runs plain JS.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -228,47 +151,13 @@ function compileBootstrap(scratchDir: string): string {
   return outfile;
 }
 
-/**
- * What a TOKEN authorizer's failure gets, other than an `Unauthorized` error (401) or a policy that
- * does not allow the method (403): any other error it throws, a result that is not a valid policy
- * or has a nested or null context value, and its invocation failing (its own Timeout, a crash, a
- * throttle, which Lambda reports to API Gateway as a failed invocation like a thrown error) all get
- * 500 AUTHORIZER_CONFIGURATION_ERROR with `$context.error.message` null.
- * - "return badly formatted output or raise any other exception, which gets us 500
- *   AuthorizerConfigurationException": https://stackoverflow.com/questions/53101144
- * - "If CA throws an exception with any other message then user gets HTTP-500 ... (Authorizer
- *   Configuration Error)": https://newbedev.com/api-gateway-custom-authorizer-control-error-message-and-code
- * - the body `{"message": null}` for authorizer failures, a timeout included:
- *   https://dev.to/marcogrcr/api-gateway-lambda-authorizer-lambda-proxy-integration-failure-modes-52bc
- * - AUTHORIZER_CONFIGURATION_ERROR, 500, "failing to connect to a custom ... authorizer":
- *   https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
- * AUTHORIZER_FAILURE is not produced: no source shows a Lambda TOKEN authorizer leading to it.
- */
-const AUTHORIZER_BROKEN: GatewayError = { type: 'AUTHORIZER_CONFIGURATION_ERROR', message: null };
-
-interface CachedAuthorization {
-  readonly principalId: string;
-  readonly statements: readonly PolicyStatement[];
-  readonly context: Record<string, string>;
-  readonly expiresAt: number;
+/** The options with their defaults, checked. */
+interface GatewaySettings extends RequestSettings {
+  readonly onFunctionOutput: (functionLogicalId: string, line: string, stream: 'stdout' | 'stderr') => void;
+  readonly throttling: 'template' | 'off';
 }
 
-type AuthorizationResult =
-  | { readonly ok: true; readonly authorizer: Record<string, string>; readonly cache: 'hit' | 'miss' }
-  | {
-      readonly ok: false;
-      readonly error: GatewayError;
-      readonly reason: string;
-      readonly cache: 'hit' | 'miss' | 'skipped';
-    };
-
-/** Starts the local gateway. Functions start lazily: each process cold-starts on its first invocation. */
-export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const onFunctionOutput =
-    options.onFunctionOutput ?? ((id: string, line: string) => process.stderr.write(`[${id}] ${line}\n`));
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+function gatewaySettings(options: GatewayOptions): GatewaySettings {
   const throttling = options.throttling ?? 'template';
   if (throttling !== 'template' && throttling !== 'off')
     throw new TypeError(`throttling must be 'template' or 'off', got ${JSON.stringify(throttling)}.`);
@@ -278,521 +167,171 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       `clientDisconnect must be 'nothing' or 'destroy-stream', got ${JSON.stringify(clientDisconnect)}.`,
     );
   }
-  const streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS;
   if (options.executeApiOrigin !== undefined && !/^https?:\/\/[^/?#]+$/.test(options.executeApiOrigin)) {
     throw new TypeError(
       `executeApiOrigin must be an origin such as http://127.0.0.1:8787 (scheme, host and port, no path), got ${JSON.stringify(options.executeApiOrigin)}.`,
     );
   }
-  const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
-  let model: ApiModel;
-  let bootstrapFile: string;
-  const nodeBinaries = new Map<string, NodeBinary>();
-  let concurrency: AccountConcurrency;
+  return {
+    log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),
+    onFunctionOutput:
+      options.onFunctionOutput ?? ((id: string, line: string) => process.stderr.write(`[${id}] ${line}\n`)),
+    region: options.region ?? 'us-east-1',
+    accountId: options.accountId ?? '000000000000',
+    throttling,
+    clientDisconnect,
+    streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS,
+    serveUnderStagePath: options.serveUnderStagePath ?? false,
+    executeApiOrigin: options.executeApiOrigin,
+  };
+}
+
+/** A function of the model with the Node.js binary its runtime runs on. */
+interface FunctionLaunch {
+  readonly spec: LocalFunctionSpec;
+  readonly binary: NodeBinary;
+}
+
+/** What is ready before anything listens or runs: the model, the bootstrap, the binaries, the concurrency pool. */
+interface PreparedGateway {
+  readonly model: ApiModel;
+  readonly bootstrapFile: string;
+  readonly launches: readonly FunctionLaunch[];
+  readonly concurrency: AccountConcurrency;
+}
+
+/** Everything that can fail on the template or the machine, before any process starts; cleans up on failure. */
+function prepareGateway(options: GatewayOptions, settings: GatewaySettings, scratchDir: string): PreparedGateway {
   try {
     const stack = loadStack(options.cdkOut, options.stackName);
-    model = buildApiModel(stack, {
-      region,
-      accountId,
+    const model = buildApiModel(stack, {
+      region: settings.region,
+      accountId: settings.accountId,
       restApiLogicalId: options.restApiLogicalId,
       stageName: options.stageName,
       environmentOverrides: options.environmentOverrides,
       scratchDir,
       executeApiOrigin: options.executeApiOrigin,
     });
-    bootstrapFile = compileBootstrap(scratchDir);
+    const bootstrapFile = compileBootstrap(scratchDir);
     const reserved = new Map(
-      [...model.functions]
-        .filter(([, spec]) => spec.reservedConcurrency !== undefined)
-        .map(([id, spec]) => [id, spec.reservedConcurrency!]),
+      [...model.functions].flatMap(([id, spec]) =>
+        spec.reservedConcurrency === undefined ? [] : [[id, spec.reservedConcurrency] as const],
+      ),
     );
-    concurrency = new AccountConcurrency(options.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY, reserved);
+    const concurrency = new AccountConcurrency(
+      options.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY,
+      reserved,
+    );
     const binaries = new NodeBinaries();
-    for (const [logicalId, spec] of model.functions)
-      nodeBinaries.set(logicalId, binaries.forRuntime(spec.runtime, logicalId));
+    const launches = [...model.functions].map(([logicalId, spec]) => ({
+      spec,
+      binary: binaries.forRuntime(spec.runtime, logicalId),
+    }));
+    return { model, bootstrapFile, launches, concurrency };
   } catch (error) {
     fs.rmSync(scratchDir, { recursive: true, force: true });
     throw error;
   }
+}
 
-  const aws = await startLocalAwsServices(model, scratchDir);
+/** One LocalFunction per function of the model, by logical id; each process cold-starts on first use. */
+function createFunctions(
+  options: GatewayOptions,
+  settings: GatewaySettings,
+  prepared: PreparedGateway,
+  aws: LocalAwsServices,
+): Map<string, LocalFunction> {
   const functions = new Map<string, LocalFunction>();
-  for (const [logicalId, spec] of model.functions) {
+  for (const { spec, binary } of prepared.launches) {
+    const { logicalId } = spec;
     functions.set(
       logicalId,
       new LocalFunction(spec, {
-        bootstrapFile,
+        bootstrapFile: prepared.bootstrapFile,
         awsEnvironment: aws.environmentOf(logicalId),
-        nodeBinary: nodeBinaries.get(logicalId)!.path,
-        concurrency,
+        nodeBinary: binary.path,
+        concurrency: prepared.concurrency,
         maxProcesses: options.maxProcessesPerFunction ?? 4,
         exposeGc: options.exposeGcToFunctions ?? false,
-        onOutput: (line, stream) => onFunctionOutput(logicalId, line, stream),
+        onOutput: (line, stream) => settings.onFunctionOutput(logicalId, line, stream),
       }),
     );
   }
-  const deploymentId = createHash('sha256').update(`${model.apiId}/deployment`).digest('hex').slice(0, 6);
-  const authorizerCache = new Map<string, CachedAuthorization>();
-  let cacheHits = 0;
-  let cacheMisses = 0;
-  let requestCount = 0;
-  let throttledCount = 0;
-  let wafBlockedCount = 0;
-  const webAcl = model.webAcl && new WebAclEvaluator(model.webAcl);
-  // One bucket per method, as API Gateway applies stage limits at the method level.
-  const buckets = new Map<MethodModel, TokenBucket>();
-  const bucketFor = (method: MethodModel): TokenBucket | undefined => {
-    if (throttling === 'off' || !method.throttle) return undefined;
-    let bucket = buckets.get(method);
-    if (!bucket) buckets.set(method, (bucket = new TokenBucket(method.throttle)));
-    return bucket;
-  };
+  return functions;
+}
 
-  function methodArn(method: string, fullResourcePath: string): string {
-    return `arn:aws:execute-api:${region}:${accountId}:${model.apiId}/${model.stageName}/${method}/${fullResourcePath.replace(/^\//, '')}`;
-  }
+/** The function the model names; every one was started with the gateway, so a miss is a bug here. */
+function runningFunction(functions: ReadonlyMap<string, LocalFunction>, logicalId: string): LocalFunction {
+  const fn = functions.get(logicalId);
+  if (!fn) throw new Error(`Function ${logicalId} is referenced by the API but was not started with the gateway.`);
+  return fn;
+}
 
-  async function authorize(
-    authorizer: TokenAuthorizerModel,
-    request: IncomingRequest,
-    arn: string,
-  ): Promise<AuthorizationResult> {
-    const unauthorized = (reason: string, cache: 'hit' | 'miss' | 'skipped'): AuthorizationResult => ({
-      ok: false,
-      error: { type: 'UNAUTHORIZED', message: GATEWAY_MESSAGES.unauthorized },
-      reason,
-      cache,
-    });
-    let token: string | undefined;
-    for (const [name, value] of request.rawHeaders)
-      if (name.toLowerCase() === authorizer.headerName.toLowerCase()) token = value;
-    if (token === undefined || token === '') return unauthorized(`no ${authorizer.headerName} header`, 'skipped');
-    if (authorizer.validation && !authorizer.validation.test(token)) {
-      return unauthorized(
-        `the ${authorizer.headerName} header does not match the authorizer's validation expression`,
-        'skipped',
-      );
-    }
-    // Tokens are kept only as hashes, so the cache never holds a credential.
-    const cacheKey = `${authorizer.logicalId}\0${createHash('sha256').update(token).digest('hex')}`;
-    const now = Date.now();
-    let entry = authorizerCache.get(cacheKey);
-    if (entry && entry.expiresAt <= now) {
-      authorizerCache.delete(cacheKey);
-      entry = undefined;
-    }
-    const cache: 'hit' | 'miss' = entry ? 'hit' : 'miss';
-    let integrationLatency = 0;
-    if (entry) {
-      cacheHits++;
+/** Answers a request; a failure of the gateway itself gets a bare 500 (or a cut connection once headers are out). */
+function serveRequest(state: GatewayState, req: http.IncomingMessage, res: http.ServerResponse): void {
+  handleRequest(state, req, res).catch((error: unknown) => {
+    state.settings.log(`${req.method} ${(req.url ?? '').split('?')[0]} 500 gateway error: ${(error as Error).message}`);
+    if (!res.headersSent) {
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: GATEWAY_MESSAGES.internalServerError }));
     } else {
-      cacheMisses++;
-      const fn = functions.get(authorizer.functionLogicalId)!;
-      const started = performance.now();
-      const outcome = await fn.invoke({ type: 'TOKEN', authorizationToken: token, methodArn: arn });
-      integrationLatency = Math.round(performance.now() - started);
-      if (!outcome.ok) {
-        if (outcome.failure === 'function' && outcome.error.errorMessage === 'Unauthorized')
-          return unauthorized('the authorizer rejected the token (Unauthorized)', cache);
-        // An authorizer's message could quote the token; the log gets it without.
-        const message = outcome.error.errorMessage.split(token).join('[token]');
-        return {
-          ok: false,
-          error: AUTHORIZER_BROKEN,
-          reason: `the authorizer failed (${outcome.failure}): ${outcome.error.errorType}: ${message}`,
-          cache,
-        };
-      }
-      try {
-        entry = parseAuthorizerResult(outcome.payload, now + authorizer.ttlSeconds * 1000);
-      } catch (error) {
-        return { ok: false, error: AUTHORIZER_BROKEN, reason: (error as Error).message, cache };
-      }
-      if (authorizer.ttlSeconds > 0) authorizerCache.set(cacheKey, entry);
+      res.destroy();
     }
-    const decision = evaluatePolicy(entry.statements, arn);
-    if (decision !== 'ALLOW') {
-      const explicit = decision === 'EXPLICIT_DENY';
-      return {
-        ok: false,
-        error: {
-          type: 'ACCESS_DENIED',
-          message: explicit ? GATEWAY_MESSAGES.explicitDeny : GATEWAY_MESSAGES.implicitDeny,
-        },
-        reason: explicit
-          ? 'the authorizer policy denies this method explicitly'
-          : 'the authorizer policy does not allow this method',
-        cache,
-      };
-    }
-    return {
-      ok: true,
-      authorizer: { principalId: entry.principalId, ...entry.context, integrationLatency: String(integrationLatency) },
-      cache,
-    };
-  }
-
-  function templateInputs(
-    request: IncomingRequest,
-    requestId: string,
-    match: RouteMatch | undefined,
-    authorizer?: Record<string, string>,
-  ): TemplateInputs {
-    const header: Record<string, string> = {};
-    for (const [name, value] of request.rawHeaders) header[name] = value;
-    // `method.request.querystring.<name>` is the last value of a repeated parameter, as in the proxy event.
-    const querystring: Record<string, string> = {};
-    for (const [key, values] of parseQuery(request.rawQuery)) querystring[key] = values[values.length - 1];
-    const host = header.Host ?? header.host ?? 'localhost';
-    return {
-      context: {
-        requestId,
-        extendedRequestId: requestId,
-        apiId: model.apiId,
-        stage: model.stageName,
-        resourceId: match?.node.id ?? '',
-        resourcePath: match?.node.resourcePath ?? '',
-        httpMethod: request.method,
-        path: request.fullPath,
-        domainName: host,
-        domainPrefix: host.split(/[.:]/)[0],
-        protocol: 'HTTP/1.1',
-        requestTime: new Date().toUTCString(),
-        requestTimeEpoch: Date.now(),
-        accountId,
-        identity: { sourceIp: request.sourceIp, userAgent: header['User-Agent'] ?? header['user-agent'] ?? '' },
-        authorizer: authorizer ?? {},
-      },
-      stageVariables: { ...model.stageVariables },
-      params: { header, querystring, path: match?.pathParameters ?? {} },
-    };
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const started = performance.now();
-    requestCount++;
-    const requestId = randomUUID();
-    const url = req.url ?? '/';
-    const queryAt = url.indexOf('?');
-    const fullPath = queryAt < 0 ? url : url.slice(0, queryAt);
-    const rawQuery = queryAt < 0 ? '' : url.slice(queryAt + 1);
-    const rawHeaders: Array<[string, string]> = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) rawHeaders.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
-    let cacheNote = 'none';
-    let reason = '';
-
-    const logRequest = (status: number) => {
-      const ms = (performance.now() - started).toFixed(1);
-      // The path is logged without its query string, which could carry secrets.
-      log(`${req.method} ${fullPath} ${status} ${ms}ms authorizer=${cacheNote}${reason ? ` reason="${reason}"` : ''}`);
-    };
-    const send = (status: number, headers: Map<string, string[]> | Record<string, string>, body: Buffer | string) => {
-      const entries =
-        headers instanceof Map ? [...headers] : Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]]);
-      for (const [name, values] of entries) res.setHeader(name, values.length === 1 ? values[0] : values);
-      res.setHeader('x-amzn-RequestId', requestId);
-      res.setHeader('x-amz-apigw-id', requestId.slice(0, 16));
-      const buffer = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-      res.setHeader('Content-Length', String(buffer.length));
-      res.writeHead(status);
-      res.end(req.method === 'HEAD' ? undefined : buffer);
-      logRequest(status);
-    };
-
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    }
-    const request: IncomingRequest = {
-      method: (req.method ?? 'GET').toUpperCase(),
-      path: fullPath,
-      fullPath,
-      rawHeaders,
-      rawQuery,
-      body: Buffer.concat(chunks),
-      sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
-      localPort: req.socket.localPort ?? 0,
-    };
-    const gatewayError = (error: GatewayError, match?: RouteMatch, authorizer?: Record<string, string>) => {
-      const rendered = renderGatewayResponse(
-        error,
-        model.gatewayResponses,
-        templateInputs(request, requestId, match, authorizer),
-      );
-      send(rendered.status, rendered.headers, rendered.body);
-    };
-    // AWS WAF sees the request before API Gateway does: a blocked request spends no throttling
-    // token, reaches no authorizer, and gets WAF's answer whatever the route.
-    // The web ACL is associated with the stage, so it sees the requests made to the stage.
-    const toStage =
-      options.executeApiOrigin === undefined || fullPath.split('/').filter((s) => s !== '')[0] === model.stageName;
-    const verdict = toStage ? webAcl?.evaluate(request.sourceIp) : undefined;
-    if (verdict?.blocked) {
-      wafBlockedCount++;
-      reason = verdict.reason;
-      const custom = verdict.customResponse;
-      if (!custom) return gatewayError({ type: 'WAF_FILTERED', message: GATEWAY_MESSAGES.forbidden });
-      const headers: Record<string, string> = {};
-      for (const [name, value] of custom.headers) headers[name] = value;
-      if (custom.body) headers['Content-Type'] = custom.body.contentType;
-      return send(custom.status, headers, custom.body?.content ?? '');
-    }
-    if (verdict && verdict.counted.length > 0) reason = `counted by AWS WAF rule ${verdict.counted.join(', ')}`;
-
-    if (tooLarge) {
-      reason = `the request body is larger than ${MAX_REQUEST_BYTES} bytes`;
-      return gatewayError({ type: 'REQUEST_TOO_LARGE', message: GATEWAY_MESSAGES.requestTooLong });
-    }
-
-    let segments = fullPath.split('/').filter((s) => s !== '');
-    let routedPath = fullPath;
-    if (options.executeApiOrigin !== undefined && segments[0] !== model.stageName) {
-      // execute-api answers a path outside every deployed stage itself, before any API setting applies.
-      reason = `the path is not under the stage /${model.stageName}`;
-      return send(
-        403,
-        { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'ForbiddenException' },
-        '{"message":"Forbidden"}',
-      );
-    }
-    if ((options.serveUnderStagePath || options.executeApiOrigin !== undefined) && segments[0] === model.stageName) {
-      segments = segments.slice(1);
-      routedPath = `/${segments.join('/')}`;
-    }
-    const routed: IncomingRequest = { ...request, path: routedPath };
-    const match = matchRoute(model.root, segments);
-    const method: MethodModel | undefined =
-      match && (match.node.methods.get(request.method) ?? match.node.methods.get('ANY'));
-    if (!match || !method) {
-      reason = match ? `no ${request.method} method on ${match.node.resourcePath}` : 'no resource matches the path';
-      // The header's value goes into the response's message only; the log line never carries it.
-      const authorization = rawHeaders.find(([name]) => name.toLowerCase() === 'authorization')?.[1];
-      if (authorization !== undefined) reason += ' (the Authorization header makes it an IncompleteSignatureException)';
-      return gatewayError(missingAuthenticationToken(authorization), match);
-    }
-
-    // Throttled requests never reach the authorizer or the integration.
-    const bucket = bucketFor(method);
-    if (bucket && !bucket.tryTake()) {
-      throttledCount++;
-      reason = `throttled: ${method.httpMethod} ${match.node.resourcePath} is over ${describeLimits(method.throttle!)} (${method.throttle!.source})`;
-      return gatewayError({ type: 'THROTTLED', message: GATEWAY_MESSAGES.tooManyRequests }, match);
-    }
-
-    let authorizerContext: Record<string, string> | undefined;
-    if (method.authorizer) {
-      const result = await authorize(method.authorizer, routed, methodArn(request.method, routedPath));
-      cacheNote = result.cache;
-      if (!result.ok) {
-        reason = result.reason;
-        return gatewayError(result.error, match);
-      }
-      authorizerContext = result.authorizer;
-    }
-
-    if (method.integration.kind === 'mock') {
-      const integration = method.integration;
-      const status = String(integration.statusCode);
-      const response =
-        integration.responses.find((r) => r.selectionPattern?.test(status)) ??
-        integration.responses.find((r) => r.selectionPattern === undefined);
-      if (!response) {
-        reason = `the MOCK integration of ${method.logicalId} has no response for status ${status}`;
-        return gatewayError(
-          { type: 'API_CONFIGURATION_ERROR', message: GATEWAY_MESSAGES.internalServerError },
-          match,
-          authorizerContext,
-        );
-      }
-      const inputs = templateInputs(routed, requestId, match, authorizerContext);
-      const [contentType, template] = response.templates.find(([type]) => type === 'application/json') ??
-        response.templates[0] ?? ['application/json', undefined];
-      const rendered = template?.render(inputs);
-      const headers: Record<string, string> = { 'Content-Type': contentType };
-      for (const [name, source] of response.headers) {
-        const value = resolveHeader(source, inputs);
-        if (value !== undefined) headers[name] = value;
-      }
-      Object.assign(headers, rendered?.headerOverrides ?? {});
-      return send(rendered?.statusOverride ?? response.statusCode, headers, rendered?.body ?? '');
-    }
-
-    const fn = functions.get(method.integration.functionLogicalId)!;
-    const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
-    const event = buildProxyEvent(routed, {
-      resourcePath: match.node.resourcePath,
-      resourceId: match.node.id,
-      pathParameters: match.pathParameters,
-      stageVariables: model.stageVariables,
-      stage: model.stageName,
-      apiId: model.apiId,
-      accountId,
-      deploymentId,
-      requestId,
-      extendedRequestId: requestId,
-      traceId,
-      requestTimeEpoch: Date.now(),
-      binaryMediaTypes: model.binaryMediaTypes,
-      authorizer: authorizerContext,
-    });
-    if (method.integration.kind === 'lambda-proxy' && method.integration.transferMode === 'stream') {
-      return serveStreamedInvocation(
-        {
-          fn,
-          event,
-          awsRequestId: randomUUID(),
-          timeoutMs: method.integration.timeoutMs,
-          idleTimeoutMs: streamIdleTimeoutMs,
-          tellFunctionWhenClientGone: clientDisconnect === 'destroy-stream',
-          headOnly: request.method === 'HEAD',
-        },
-        {
-          res,
-          extraHeaders: {
-            'x-amzn-RequestId': requestId,
-            'x-amz-apigw-id': requestId.slice(0, 16),
-            'X-Amzn-Trace-Id': traceId,
-          },
-          gatewayError: (error, why) => {
-            reason = why;
-            gatewayError(error, match, authorizerContext);
-          },
-          done: (status, why) => {
-            reason = why;
-            logRequest(status);
-          },
-        },
-      );
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      fn.invoke(event, randomUUID()),
-      new Promise<'timeout'>(
-        (resolve) =>
-          (timer = setTimeout(
-            () => resolve('timeout'),
-            method.integration.kind === 'lambda-proxy' ? method.integration.timeoutMs : 29_000,
-          )),
-      ),
-    ]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      reason = `${fn.spec.logicalId} did not answer within the integration timeout`;
-      return gatewayError(
-        { type: 'INTEGRATION_TIMEOUT', message: GATEWAY_MESSAGES.endpointTimedOut },
-        match,
-        authorizerContext,
-      );
-    }
-    if (!outcome.ok) {
-      reason = `${fn.spec.logicalId} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`;
-      return gatewayError(lambdaFailureResponse(outcome.failure), match, authorizerContext);
-    }
-    if (Buffer.byteLength(outcome.payload) > MAX_LAMBDA_RESPONSE_BYTES) {
-      reason = `${fn.spec.logicalId} returned more than ${MAX_LAMBDA_RESPONSE_BYTES} bytes`;
-      return gatewayError(
-        { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 },
-        match,
-        authorizerContext,
-      );
-    }
-    try {
-      const accept = rawHeaders.find(([name]) => name.toLowerCase() === 'accept')?.[1];
-      const mapped = mapProxyResult(outcome.payload, model.binaryMediaTypes, accept);
-      mapped.headers.set('X-Amzn-Trace-Id', [traceId]);
-      return send(mapped.status, mapped.headers, mapped.body);
-    } catch (error) {
-      if (!(error instanceof MalformedProxyResponseError)) throw error;
-      reason = `${fn.spec.logicalId}: ${error.message}`;
-      return gatewayError(
-        { type: 'DEFAULT_5XX', message: GATEWAY_MESSAGES.internalServerError, status: 502 },
-        match,
-        authorizerContext,
-      );
-    }
-  }
-
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log(`${req.method} ${(req.url ?? '').split('?')[0]} 500 gateway error: ${(error as Error).message}`);
-      if (!res.headersSent) {
-        res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ message: GATEWAY_MESSAGES.internalServerError }));
-      } else {
-        res.destroy();
-      }
-    });
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
+}
+
+/** Listens, or removes the scratch folder and fails with LISTEN_FAILED; resolves to the port. */
+function listen(server: http.Server, host: string, port: number, scratchDir: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     server.once('error', (error) => {
       fs.rmSync(scratchDir, { recursive: true, force: true });
       reject(
-        new GatewayStartError('LISTEN_FAILED', `Cannot listen on ${host}:${options.port ?? 8787}: ${error.message}`, {
-          cause: error,
-        }),
+        new GatewayStartError('LISTEN_FAILED', `Cannot listen on ${host}:${port}: ${error.message}`, { cause: error }),
       );
     });
-    server.listen(options.port ?? 8787, host, () => resolve());
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
-  const port = (server.address() as AddressInfo).port;
+}
+
+/** Starts the local gateway. Functions start lazily: each process cold-starts on its first invocation. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const settings = gatewaySettings(options);
+  const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
+  const prepared = prepareGateway(options, settings, scratchDir);
+  const { model } = prepared;
+  const aws = await startLocalAwsServices(model, scratchDir);
+  const functions = createFunctions(options, settings, prepared, aws);
+  const functionOf = (logicalId: string) => runningFunction(functions, logicalId);
+  const state: GatewayState = {
+    model,
+    settings,
+    functionOf,
+    authorizers: new TokenAuthorizers(functionOf),
+    buckets: new MethodBuckets(settings.throttling),
+    webAcl: model.webAcl && new WebAclEvaluator(model.webAcl),
+    counters: { requests: 0, throttled: 0, wafBlocked: 0 },
+    deploymentId: createHash('sha256').update(`${model.apiId}/deployment`).digest('hex').slice(0, 6),
+  };
+  const server = http.createServer((req, res) => serveRequest(state, req, res));
+  const host = options.host ?? '127.0.0.1';
+  const port = await listen(server, host, options.port ?? 8787, scratchDir);
   const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const routes = listRoutes(model.root);
   const servedAt =
     options.executeApiOrigin !== undefined
       ? `${options.executeApiOrigin}/${model.stageName} (standing for its execute-api URL)`
       : `http://${displayHost}:${port}`;
-  log(
+  settings.log(
     `Serving REST API ${model.restApiLogicalId} (stage ${model.stageName}) at ${servedAt}: ${routes.length} methods, ${functions.size} functions (started on first use)`,
   );
-  // One line per resource type keeps start-up readable; `ignored` has the full list.
-  const ignoredByType = new Map<string, { count: number; reason: string }>();
-  for (const item of model.ignored) {
-    const entry = ignoredByType.get(item.type) ?? { count: 0, reason: item.reason };
-    entry.count++;
-    ignoredByType.set(item.type, entry);
-  }
-  for (const [type, { count, reason }] of ignoredByType) log(`  ignoring ${count} ${type}: ${reason}`);
-  if (model.webAcl) log(`  ${describeWebAcl(model.webAcl, model.stageName)}`);
-  log(`  ${describeThrottling(model, throttling)}`);
-  log(`  ${concurrency.describe()}`);
-  const unknownRoute =
-    model.gatewayResponses.get('MISSING_AUTHENTICATION_TOKEN') ?? model.gatewayResponses.get('DEFAULT_4XX');
-  if (rendersErrorMessage(unknownRoute)) {
-    log(
-      `  warning: the MISSING_AUTHENTICATION_TOKEN response (${unknownRoute?.logicalId ?? 'AWS default'}) renders $context.error.message, which for a request to no method with an Authorization header holds that header, so the caller's token is echoed (as on AWS); give it a static body`,
-    );
-  }
-  for (const response of model.gatewayResponses.values()) {
-    for (const [contentType, template] of response.templates) {
-      const construct = template.vtlConstruct();
-      if (construct) {
-        log(
-          `  warning: gateway response ${response.logicalId} (${response.type}, ${contentType}) contains "${construct}", which AWS does not evaluate in gateway responses (no VTL, only $context/$stageVariables/$method.request substitution); it is sent as written`,
-        );
-      }
-    }
-  }
-  for (const [logicalId, binary] of nodeBinaries) {
-    log(
-      `  function ${logicalId} (${model.functions.get(logicalId)!.runtime}) runs on Node.js ${binary.version}: ${binary.path}`,
-    );
-  }
-  const streamed = countStreamedMethods(model.root);
-  if (streamed > 0) {
-    log(
-      `  response streaming: ${streamed} method${streamed === 1 ? '' : 's'} (ResponseTransferMode STREAM), idle timeout ${streamIdleTimeoutMs / 1000} s; ` +
-        (clientDisconnect === 'nothing'
-          ? 'a client disconnect is not signalled to the function, as on AWS'
-          : "a client disconnect destroys the function's response stream (unlike AWS)"),
-    );
-  }
-
-  let stopping: Promise<void> | undefined;
+  for (const line of startupNotes(settings, prepared)) settings.log(`  ${line}`);
+  const stop = stopOnce(async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await Promise.all([closed, aws.stop(), ...[...functions.values()].map((fn) => fn.stop())]);
+    fs.rmSync(scratchDir, { recursive: true, force: true });
+  });
   return {
     url: `http://${displayHost}:${port}`,
     port,
@@ -801,79 +340,88 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     routes,
     ignored: model.ignored,
     stats: () => ({
-      requests: requestCount,
-      throttled: throttledCount,
-      wafBlocked: wafBlockedCount,
-      authorizerCache: { hits: cacheHits, misses: cacheMisses, entries: authorizerCache.size },
+      ...state.counters,
+      authorizerCache: state.authorizers.stats(),
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
     }),
     measureHeaps: async () =>
       new Map(await Promise.all([...functions].map(async ([id, fn]) => [id, await fn.measureHeaps()] as const))),
-    stop: () =>
-      (stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await Promise.all([closed, aws.stop(), ...[...functions.values()].map((fn) => fn.stop())]);
-        fs.rmSync(scratchDir, { recursive: true, force: true });
-      })()),
+    stop,
   };
 }
 
-function countStreamedMethods(node: ResourceNode): number {
-  const own = [...node.methods.values()].filter(
+/** `stop` may be called more than once; every call gets the one stopping. */
+function stopOnce(stop: () => Promise<void>): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () => {
+    stopping ??= stop();
+    return stopping;
+  };
+}
+
+/** The start-up lines after the first: what is ignored, limits, warnings, runtimes, streaming. */
+function startupNotes(settings: GatewaySettings, { model, launches, concurrency }: PreparedGateway): string[] {
+  // One line per resource type keeps start-up readable; `ignored` has the full list.
+  const ignoredByType = new Map<string, { count: number; reason: string }>();
+  for (const item of model.ignored) {
+    const entry = ignoredByType.get(item.type) ?? { count: 0, reason: item.reason };
+    entry.count++;
+    ignoredByType.set(item.type, entry);
+  }
+  const notes = [...ignoredByType].map(([type, { count, reason }]) => `ignoring ${count} ${type}: ${reason}`);
+  if (model.webAcl) notes.push(describeWebAcl(model.webAcl, model.stageName));
+  notes.push(describeThrottling(model, settings.throttling), concurrency.describe(), ...gatewayResponseWarnings(model));
+  for (const { spec, binary } of launches)
+    notes.push(`function ${spec.logicalId} (${spec.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);
+  const streamed = allMethods(model.root).filter(
     (m) => m.integration.kind === 'lambda-proxy' && m.integration.transferMode === 'stream',
   ).length;
-  return own + node.children.reduce((sum, child) => sum + countStreamedMethods(child), 0);
+  if (streamed > 0) {
+    notes.push(
+      `response streaming: ${streamed} method${streamed === 1 ? '' : 's'} (ResponseTransferMode STREAM), idle timeout ${settings.streamIdleTimeoutMs / 1000} s; ${
+        settings.clientDisconnect === 'nothing'
+          ? 'a client disconnect is not signalled to the function, as on AWS'
+          : "a client disconnect destroys the function's response stream (unlike AWS)"
+      }`,
+    );
+  }
+  return notes;
+}
+
+/** Gateway responses that will not answer as their author likely expects. */
+function gatewayResponseWarnings(model: ApiModel): string[] {
+  const warnings: string[] = [];
+  const unknownRoute =
+    model.gatewayResponses.get('MISSING_AUTHENTICATION_TOKEN') ?? model.gatewayResponses.get('DEFAULT_4XX');
+  if (rendersErrorMessage(unknownRoute)) {
+    warnings.push(
+      `warning: the MISSING_AUTHENTICATION_TOKEN response (${unknownRoute?.logicalId ?? 'AWS default'}) renders $context.error.message, which for a request to no method with an Authorization header holds that header, so the caller's token is echoed (as on AWS); give it a static body`,
+    );
+  }
+  for (const response of model.gatewayResponses.values()) {
+    for (const [contentType, template] of response.templates) {
+      const construct = template.vtlConstruct();
+      if (construct) {
+        warnings.push(
+          `warning: gateway response ${response.logicalId} (${response.type}, ${contentType}) contains "${construct}", which AWS does not evaluate in gateway responses (no VTL, only $context/$stageVariables/$method.request substitution); it is sent as written`,
+        );
+      }
+    }
+  }
+  return warnings;
 }
 
 /** The start-up line saying which throttling limits are enforced. */
 function describeThrottling(model: ApiModel, throttling: 'template' | 'off'): string {
-  const methods: MethodModel[] = [];
-  const collect = (node: ResourceNode) => {
-    methods.push(...node.methods.values());
-    node.children.forEach(collect);
-  };
-  collect(model.root);
-  const limited = methods.filter((m) => m.throttle);
+  const limited = allMethods(model.root).flatMap((m) => (m.throttle ? [describeLimits(m.throttle)] : []));
   if (limited.length === 0)
     return 'throttling: none (the stage sets no limits; the account-level limits of AWS are not emulated)';
   const byLimits = new Map<string, number>();
-  for (const m of limited)
-    byLimits.set(describeLimits(m.throttle!), (byLimits.get(describeLimits(m.throttle!)) ?? 0) + 1);
+  for (const limits of limited) byLimits.set(limits, (byLimits.get(limits) ?? 0) + 1);
   const summary = [...byLimits]
     .map(([limits, count]) => `${limits} for ${count} method${count === 1 ? '' : 's'}`)
     .join('; ');
   if (throttling === 'off')
     return `throttling: OFF (throttling: 'off'), although the stage sets ${summary}; AWS would answer 429 beyond those`;
   return `throttling: ${summary} (stage MethodSettings, one token bucket per method; 429 beyond them)`;
-}
-
-/** Checks an authorizer's output as API Gateway does: a principal, a valid policy, a flat context. */
-export function parseAuthorizerResult(payload: string, expiresAt: number): CachedAuthorization {
-  let result: unknown;
-  try {
-    result = JSON.parse(payload);
-  } catch {
-    throw new MalformedPolicyError('the result is not JSON');
-  }
-  if (result === null || typeof result !== 'object' || Array.isArray(result))
-    throw new MalformedPolicyError('the result is not an object');
-  const r = result as Record<string, unknown>;
-  if (typeof r.principalId !== 'string' && typeof r.principalId !== 'number')
-    throw new MalformedPolicyError('principalId is missing');
-  const statements = parsePolicyDocument(r.policyDocument);
-  const context: Record<string, string> = {};
-  if (r.context !== undefined && r.context !== null) {
-    if (typeof r.context !== 'object' || Array.isArray(r.context))
-      throw new MalformedPolicyError('context must be an object');
-    for (const [key, value] of Object.entries(r.context)) {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new MalformedPolicyError(
-          `context.${key} must be a string, number or boolean (API Gateway rejects nested or null values)`,
-        );
-      }
-      context[key] = String(value);
-    }
-  }
-  return { principalId: String(r.principalId), statements, context, expiresAt };
 }

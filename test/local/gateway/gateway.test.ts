@@ -191,7 +191,7 @@ describe('TOKEN authorizer', () => {
   );
 
   // A function that runs past its Timeout is a failed invocation, as a thrown error is; both are
-  // AUTHORIZER_CONFIGURATION_ERROR (sources beside AUTHORIZER_BROKEN in local/gateway/server.ts).
+  // AUTHORIZER_CONFIGURATION_ERROR (sources beside AUTHORIZER_BROKEN in local/gateway/token-authorizer.ts).
   it('answers with the AUTHORIZER_CONFIGURATION_ERROR response when the authorizer runs past its Timeout, and replaces its process', async () => {
     const response = await call('/mcp', { headers: bearer('slow') });
     expect(response.status).toBe(503);
