@@ -3,7 +3,7 @@
  * wrong decision (a refused valid token, an accepted invalid one, another caller's identity) from
  * a merely unexpected answer (a 5xx, a wrong body), because the first is a security failure.
  */
-import { LEGACY_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION } from '../bench/fixtures';
+import { mcpHttpRequest, type McpHttpRequest } from '../fixtures/mcp-requests';
 import type { ServerUrls } from '../lambda/shared/urls';
 import type { SoakToken } from './tokens';
 
@@ -80,29 +80,14 @@ export function mcpRequest(
   params: Record<string, unknown>,
   id: number,
   modern: boolean,
-): { body: string; headers: Record<string, string> } {
-  const headers: Record<string, string> = {
-    accept: 'application/json, text/event-stream',
-    'content-type': 'application/json',
-    'mcp-protocol-version': modern ? MODERN_PROTOCOL_VERSION : LEGACY_PROTOCOL_VERSION,
-  };
-  let sent = params;
-  if (modern) {
-    headers['mcp-method'] = method;
-    if (typeof params.name === 'string') headers['mcp-name'] = params.name;
-    sent = {
-      ...params,
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': MODERN_PROTOCOL_VERSION,
-        'io.modelcontextprotocol/clientInfo': { name: 'soak', version: '1.0.0' },
-        'io.modelcontextprotocol/clientCapabilities': {},
-      },
-    };
-  }
-  return { body: JSON.stringify({ jsonrpc: '2.0', id, method, params: sent }), headers };
+): McpHttpRequest {
+  return mcpHttpRequest(method, params, { era: modern ? 'modern' : 'legacy', id, clientName: 'soak' });
 }
 
-export function withToken(headers: Record<string, string>, token: SoakToken | undefined): Record<string, string> {
+export function withToken(
+  headers: Readonly<Record<string, string>>,
+  token: SoakToken | undefined,
+): Readonly<Record<string, string>> {
   return token?.header === undefined ? headers : { ...headers, authorization: token.header };
 }
 

@@ -8,33 +8,18 @@
  * concurrency as Lambda does.
  */
 import { defined } from '../../fixtures/defined';
+import { mcpHttpRequest } from '../../fixtures/mcp-requests';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 
 jest.setTimeout(120_000);
 
-const MODERN = '2026-07-28';
 const CAP = 3;
 const HOLD_SECONDS = 20;
 
-function mcpHeaders(token: string, method: string, name?: string): Record<string, string> {
-  return {
-    authorization: `Bearer ${token}`,
-    accept: 'application/json, text/event-stream',
-    'content-type': 'application/json',
-    'mcp-protocol-version': MODERN,
-    'mcp-method': method,
-    ...(name ? { 'mcp-name': name } : {}),
-  };
-}
-
-function modernBody(method: string, params: Record<string, unknown>, id: number): string {
-  const _meta = {
-    'io.modelcontextprotocol/protocolVersion': MODERN,
-    'io.modelcontextprotocol/clientInfo': { name: 'held-streams', version: '1.0.0' },
-    'io.modelcontextprotocol/clientCapabilities': {},
-  };
-  return JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta } });
+/** A 2026-07-28 request from this test's client. */
+function modernRequest(token: string, method: string, params: Record<string, unknown>, id: number) {
+  return mcpHttpRequest(method, params, { era: 'modern', id, token, clientName: 'held-streams' });
 }
 
 /** Opens a listen stream and resolves once its acknowledgement arrived; the stream stays open. */
@@ -42,8 +27,7 @@ async function listen(stack: LocalStack, token: string, id: number): Promise<Abo
   const controller = new AbortController();
   const response = await fetch(stack.mcpUrl, {
     method: 'POST',
-    headers: mcpHeaders(token, 'subscriptions/listen'),
-    body: modernBody('subscriptions/listen', { notifications: { toolsListChanged: true } }, id),
+    ...modernRequest(token, 'subscriptions/listen', { notifications: { toolsListChanged: true } }, id),
     signal: controller.signal,
   });
   expect(response.status).toBe(200);
@@ -60,8 +44,7 @@ async function listen(stack: LocalStack, token: string, id: number): Promise<Abo
 async function whoami(stack: LocalStack, token: string): Promise<number> {
   const response = await fetch(stack.mcpUrl, {
     method: 'POST',
-    headers: mcpHeaders(token, 'tools/call', 'whoami'),
-    body: modernBody('tools/call', { name: 'whoami', arguments: {} }, 99),
+    ...modernRequest(token, 'tools/call', { name: 'whoami', arguments: {} }, 99),
   });
   await response.text();
   return response.status;
@@ -94,8 +77,7 @@ describe('held streams at the MCP function’s reserved concurrency', () => {
     expect(metadata.status).toBe(200);
     const refused = await fetch(stack.mcpUrl, {
       method: 'POST',
-      headers: mcpHeaders('not.a.token', 'tools/call', 'whoami'),
-      body: modernBody('tools/call', { name: 'whoami', arguments: {} }, 7),
+      ...modernRequest('not.a.token', 'tools/call', { name: 'whoami', arguments: {} }, 7),
     });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="/);

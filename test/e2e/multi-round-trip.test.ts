@@ -7,13 +7,12 @@
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { defined } from '../../fixtures/defined';
+import { mcpHttpRequest } from '../../fixtures/mcp-requests';
 import { authKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { HeadlessOAuthClient } from './headless-oauth-client';
 
 jest.setTimeout(120_000);
-
-const MODERN = '2026-07-28';
 
 interface Reply {
   result?: { resultType?: string; requestState?: string; structuredContent?: unknown };
@@ -61,28 +60,12 @@ describe('multi-round-trip requests through the local stack', () => {
   }
 
   async function confirmCall(token: string, extra: Record<string, unknown> = {}): Promise<Reply> {
-    const envelope = {
-      'io.modelcontextprotocol/protocolVersion': MODERN,
-      'io.modelcontextprotocol/clientInfo': { name: 'raw-client', version: '1.0.0' },
-      'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
-    };
-    const response = await fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json, text/event-stream',
-        'content-type': 'application/json',
-        'mcp-protocol-version': MODERN,
-        'mcp-method': 'tools/call',
-        'mcp-name': 'confirm',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'confirm', arguments: { question: 'Pay 100 EUR?' }, ...extra, _meta: envelope },
-      }),
-    });
+    const request = mcpHttpRequest(
+      'tools/call',
+      { name: 'confirm', arguments: { question: 'Pay 100 EUR?' }, ...extra },
+      { era: 'modern', id: 1, token, clientName: 'raw-client', clientCapabilities: { elicitation: { form: {} } } },
+    );
+    const response = await fetch(stack.mcpUrl, { method: 'POST', ...request });
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     return (await response.json()) as Reply;
   }
