@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { authorizerIdentityContext } from '../../fixtures/events';
 
 const run = promisify(execFile);
 const repoRoot = path.join(__dirname, '..', '..');
@@ -98,6 +99,16 @@ server.addOutputs();
 app.synth();
 `;
 
+const RESOURCE = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp';
+/** What the token authorizer hands the bundled function for the caller, built from the identity contract. */
+const CALLER_CONTEXT = authorizerIdentityContext({
+  sub: 'user_reuse',
+  clientId: 'client_1',
+  scopes: ['math:use'],
+  exp: 1_900_000_000,
+  aud: RESOURCE,
+});
+
 /**
  * Runs in the consumer app: invokes the bundled tool function the way API Gateway's STREAM transfer
  * mode does, through a stand-in for the `awslambda` global of the Lambda Node.js runtime (its
@@ -115,7 +126,7 @@ const event = (body) => ({
   headers: { Accept: 'application/json, text/event-stream', 'Content-Type': 'application/json', Authorization: 'Bearer aaa.bbb.ccc', 'MCP-Protocol-Version': '2025-11-25' },
   multiValueHeaders: null, queryStringParameters: null, multiValueQueryStringParameters: null,
   body: JSON.stringify(body), isBase64Encoded: false,
-  requestContext: { requestId: 'r1', stage: 'prod', authorizer: { principalId: 'user_reuse', sub: 'user_reuse', client_id: 'client_1', scope: 'math:use', exp: '1900000000', aud: process.env.RESOURCE } },
+  requestContext: { requestId: 'r1', stage: 'prod', authorizer: ${JSON.stringify(CALLER_CONTEXT)} },
 });
 const invoke = (body) => new Promise((resolve, reject) => {
   const chunks = [];
@@ -349,7 +360,7 @@ describe('the packaged construct in a fresh CDK app', () => {
       env: {
         PATH: process.env.PATH ?? '',
         ...env,
-        RESOURCE: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp',
+        RESOURCE,
         AWS_REGION: 'us-east-1',
       },
     });
