@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { authorizerIdentityContext, restProxyEvent, type RestProxyEvent } from '../fixtures/events';
+import { LEGACY_PROTOCOL_VERSION, mcpHttpRequest, type McpEra, type McpHttpRequest } from '../fixtures/mcp-requests';
 import type { AuthorizerIdentity } from '../lambda/shared/identity-context';
 import { MCP_PATH, PROTECTED_RESOURCE_METADATA_PATH, serverUrls } from '../lambda/shared/urls';
 
@@ -86,66 +87,23 @@ export function signBenchToken(claims: Record<string, unknown> = benchClaims()):
 /** What the token authorizer hands the MCP function, as API Gateway delivers it (strings). */
 export const BENCH_AUTHORIZER_CONTEXT: Readonly<Record<string, string>> = authorizerIdentityContext(BENCH_IDENTITY);
 
-export type McpEra = 'legacy' | 'modern';
-export const LEGACY_PROTOCOL_VERSION = '2025-11-25';
-export const MODERN_PROTOCOL_VERSION = '2026-07-28';
-
 /** The argument of every benchmarked tools/call: the sample server's deterministic JSON formatter. */
 export const FORMAT_JSON_ARGS = { json: '{"b":[1,2,3],"a":{"y":true,"x":null}}', indent: 2, sortKeys: true };
 
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': MODERN_PROTOCOL_VERSION,
-  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1.0.0' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-
-export interface McpHttpRequest {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
 /** A 2025-11-25 `initialize` request (stateless: no session follows from it). */
 export function initializeRequest(token: string): McpHttpRequest {
-  return {
-    headers: mcpHeaders(token, 'legacy'),
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: LEGACY_PROTOCOL_VERSION,
-        capabilities: {},
-        clientInfo: { name: 'bench', version: '1.0.0' },
-      },
-    }),
+  const params = {
+    protocolVersion: LEGACY_PROTOCOL_VERSION,
+    capabilities: {},
+    clientInfo: { name: 'bench', version: '1.0.0' },
   };
+  return mcpHttpRequest('initialize', params, { era: 'legacy', id: 1, token });
 }
 
 /** A `tools/call` of format_json in either protocol era. */
 export function toolsCallRequest(token: string, era: McpEra): McpHttpRequest {
-  const params =
-    era === 'modern'
-      ? { name: 'format_json', arguments: FORMAT_JSON_ARGS, _meta: MODERN_META }
-      : { name: 'format_json', arguments: FORMAT_JSON_ARGS };
-  return {
-    headers: mcpHeaders(token, era, 'format_json'),
-    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params }),
-  };
-}
-
-function mcpHeaders(token: string, era: McpEra, tool?: string): Record<string, string> {
-  const common = {
-    accept: 'application/json, text/event-stream',
-    'content-type': 'application/json',
-    authorization: `Bearer ${token}`,
-  };
-  if (era === 'legacy') return { ...common, 'mcp-protocol-version': LEGACY_PROTOCOL_VERSION };
-  return {
-    ...common,
-    'mcp-protocol-version': MODERN_PROTOCOL_VERSION,
-    'mcp-method': 'tools/call',
-    ...(tool ? { 'mcp-name': tool } : {}),
-  };
+  const params = { name: 'format_json', arguments: FORMAT_JSON_ARGS };
+  return mcpHttpRequest('tools/call', params, { era, id: 2, token, clientName: 'bench' });
 }
 
 const BENCH_REQUEST_ID = 'bench-request';

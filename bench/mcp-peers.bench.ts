@@ -7,13 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchRow } from './harness';
-import {
-  LEGACY_PROTOCOL_VERSION,
-  MODERN_PROTOCOL_VERSION,
-  signBenchToken,
-  toolsCallRequest,
-  type McpEra,
-} from './fixtures';
+import { LEGACY_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, type McpEra } from '../fixtures/mcp-requests';
+import { signBenchToken, toolsCallRequest } from './fixtures';
 import { createLoadClient, expectFormattedJson, summarise, type LoadClient, type LoadResult } from './load';
 
 const GROUP = 'mcp serving (loopback HTTP)';

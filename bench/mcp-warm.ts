@@ -19,9 +19,8 @@ import {
   quietly,
   signBenchToken,
   toolsCallRequest,
-  type McpEra,
-  type McpHttpRequest,
 } from './fixtures';
+import type { McpEra, McpHttpRequest } from '../fixtures/mcp-requests';
 import { compareCpuNsPerOp, type TimingOptions } from './harness';
 import { authInfoFromAuthorizer } from '../lambda/runtime/auth-info';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleAsDeployed } from './bundles';
-import type { McpEra } from './fixtures';
+import type { McpEra } from '../fixtures/mcp-requests';
 import type { BenchRow, TimingOptions } from './harness';
 import type { WarmTimings } from './mcp-warm';
 import { mcpBundling } from '../lambda/runtime/bundling';
