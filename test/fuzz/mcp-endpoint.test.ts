@@ -7,9 +7,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import fc from 'fast-check';
+import { authorizerIdentityContext, restProxyEvent } from '../../fixtures/events';
 import { createSampleServer } from '../../lambda/mcp/server';
 import type { ProxyEvent, ProxyResult } from '../../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../../lambda/runtime/handler';
+import { bearerAuthorization } from '../../lambda/shared/bearer-token';
+import { AUTHORIZER_CONTEXT_KEYS as K } from '../../lambda/shared/identity-context';
+import { MCP_PATH } from '../../lambda/shared/urls';
 
 const SEED = 20260707;
 const PUBLIC_BASE_URL = 'https://mcp.example.com';
@@ -152,28 +156,28 @@ const headers = fc.record({
   'mcp-session-id': optional(fc.string({ maxLength: 20 })),
 });
 
+/** A context under the contract's keys with random values: present, garbled or missing. */
 const identity = fc.record(
   {
     principalId: fc.string({ maxLength: 12 }),
-    sub: fc.oneof({ arbitrary: fc.constant('user_01FUZZ'), weight: 4 }, fc.string({ maxLength: 12 })),
-    client_id: fc.string({ maxLength: 12 }),
-    org_id: fc.string({ maxLength: 12 }),
-    scope: fc.oneof(fc.constant('openid profile email'), fc.string({ maxLength: 20 })),
-    exp: fc.oneof(fc.constant('1900000000'), fc.string({ maxLength: 12 })),
-    aud: fc.oneof(fc.constant(`${PUBLIC_BASE_URL}/mcp`), fc.string({ maxLength: 20 })),
+    [K.sub]: fc.oneof({ arbitrary: fc.constant('user_01FUZZ'), weight: 4 }, fc.string({ maxLength: 12 })),
+    [K.clientId]: fc.string({ maxLength: 12 }),
+    [K.orgId]: fc.string({ maxLength: 12 }),
+    [K.scopes]: fc.oneof(fc.constant('openid profile email'), fc.string({ maxLength: 20 })),
+    [K.exp]: fc.oneof(fc.constant('1900000000'), fc.string({ maxLength: 12 })),
+    [K.aud]: fc.oneof(fc.constant(`${PUBLIC_BASE_URL}/mcp`), fc.string({ maxLength: 20 })),
   },
-  { requiredKeys: ['sub'] },
+  { requiredKeys: [K.sub] },
 );
 
-const VALID_IDENTITY: Record<string, string> = {
-  principalId: 'user_01FUZZ',
+const VALID_IDENTITY: Record<string, string> = authorizerIdentityContext({
   sub: 'user_01FUZZ',
-  client_id: 'client_01FUZZ',
-  org_id: 'org_01FUZZ',
-  scope: 'openid profile email',
-  exp: '1900000000',
+  clientId: 'client_01FUZZ',
+  orgId: 'org_01FUZZ',
+  scopes: ['openid', 'profile', 'email'],
+  exp: 1900000000,
   aud: `${PUBLIC_BASE_URL}/mcp`,
-};
+});
 
 interface FuzzRequest {
   readonly httpMethod: string;
@@ -202,23 +206,21 @@ const request: fc.Arbitrary<FuzzRequest> = fc.record({
 });
 
 function eventOf(input: FuzzRequest): ProxyEvent {
-  const headerMap: Record<string, string> = {};
-  for (const [name, value] of Object.entries(input.headers)) if (value !== undefined) headerMap[name] = value;
-  if (input.authorization)
-    headerMap.Authorization = 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxRlVaWiJ9.c2lnbmF0dXJl';
   const hasBody = input.body !== '' && input.httpMethod !== 'GET' && input.httpMethod !== 'HEAD';
-  return {
+  return restProxyEvent({
     httpMethod: input.httpMethod,
-    path: '/mcp',
-    resource: '/mcp',
-    headers: headerMap,
-    multiValueHeaders: Object.fromEntries(Object.entries(headerMap).map(([name, value]) => [name, [value]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    body: hasBody ? (input.base64 ? Buffer.from(input.body).toString('base64') : input.body) : null,
-    isBase64Encoded: hasBody && input.base64,
-    requestContext: { requestId: 'fuzz-request', stage: 'prod', authorizer: input.authorizer },
-  };
+    path: MCP_PATH,
+    headers: {
+      ...input.headers,
+      ...(input.authorization
+        ? { Authorization: bearerAuthorization('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxRlVaWiJ9.c2lnbmF0dXJl') }
+        : {}),
+    },
+    body: hasBody ? input.body : null,
+    base64: hasBody && input.base64,
+    authorizer: input.authorizer,
+    requestId: 'fuzz-request',
+  });
 }
 
 function bodyText(result: ProxyResult): string {

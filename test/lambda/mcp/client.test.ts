@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../../../lambda/runtime/handler';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../runtime/fixtures';
+import { callerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../runtime/fixtures';
 
 const base = publicBaseOf(PUBLIC_BASE_URL);
 
@@ -17,7 +17,7 @@ function fetchThrough(handler: McpLambdaHandler, seen: { methods: string[]; stat
   return async (url: string | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(url, init);
     const event = await proxyEventFromRequest(request, base, {
-      authorizer: authorizerContext({ scope: 'openid profile' }),
+      authorizer: callerContext({ scopes: ['openid', 'profile'] }),
     });
     const result = await handler(event);
     seen.methods.push(request.method);

@@ -11,7 +11,9 @@ import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { createSampleServer } from '../../../lambda/mcp/server';
 import {
   authorizerContext,
+  callerContext,
   inProcessTransport,
+  type JsonRpcReply,
   mcpEvent,
   modernRequest,
   PUBLIC_BASE_URL,
@@ -84,11 +86,18 @@ describe('requestState of confirm', () => {
     return request;
   };
 
+  /** The requestState of an input_required answer. */
+  function requestStateOf(reply: JsonRpcReply): string {
+    const state = reply.result?.requestState;
+    if (typeof state !== 'string') throw new Error('the answer carries no requestState');
+    return state;
+  }
+
   async function firstRound(authorizer = authorizerContext()): Promise<string> {
     const { body, headers } = withElicitation({ name: 'confirm', arguments: { question: 'Pay 100 EUR?' } });
     const reply = replyOf(await handler(mcpEvent(body, { headers, authorizer })));
     expect(reply.result).toMatchObject({ resultType: 'input_required' });
-    return reply.result!.requestState as string;
+    return requestStateOf(reply);
   }
 
   async function secondRound(requestState: string, authorizer = authorizerContext()) {
@@ -117,11 +126,11 @@ describe('requestState of confirm', () => {
   });
 
   it.each([
-    ['another user', { sub: 'user_02B', principalId: 'user_02B' }],
-    ['another client of the same user', { client_id: 'client_02X' }],
+    ['another user', { sub: 'user_02B' }],
+    ['another client of the same user', { clientId: 'client_02X' }],
   ])('refuses a requestState captured from user A and replayed by %s', async (_who, other) => {
     const state = await firstRound();
-    const reply = await secondRound(state, authorizerContext(other));
+    const reply = await secondRound(state, callerContext(other));
     expect(reply.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
   });
 
@@ -134,8 +143,9 @@ describe('requestState of confirm', () => {
       responseTransferMode: 'buffered',
     });
     const { body, headers } = withElicitation({ name: 'confirm', arguments: { question: 'Pay 100 EUR?' } });
-    const state = replyOf(await shortLived(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result!
-      .requestState as string;
+    const state = requestStateOf(
+      replyOf(await shortLived(mcpEvent(body, { headers, authorizer: authorizerContext() }))),
+    );
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const retry = withElicitation({
       name: 'confirm',

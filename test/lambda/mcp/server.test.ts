@@ -1,6 +1,14 @@
 import type { ProxyResult } from '../../../lambda/runtime/adapter';
 import type { McpLambdaHandler } from '../../../lambda/runtime/handler';
-import { authorizerContext, legacyRequest, mcpEvent, PUBLIC_BASE_URL, replyOf, TOKEN } from '../runtime/fixtures';
+import {
+  authorizerContext,
+  callerContext,
+  legacyRequest,
+  mcpEvent,
+  PUBLIC_BASE_URL,
+  replyOf,
+  TOKEN,
+} from '../runtime/fixtures';
 
 /** Loads the Lambda entry as Lambda would: a fresh module with the construct's environment. */
 function loadEntry(env: Record<string, string | undefined>): McpLambdaHandler {
@@ -64,7 +72,7 @@ describe('whoami', () => {
   });
 
   it('reports a personal token (no organization) with a null organization', async () => {
-    const reply = replyOf(await callTool(handler, 'whoami', {}, authorizerContext({ org_id: undefined })));
+    const reply = replyOf(await callTool(handler, 'whoami', {}, callerContext({ orgId: undefined })));
     expect(reply.result?.structuredContent).toMatchObject({
       organization: null,
       tokenExpiresAt: '2030-03-17T17:46:40.000Z',

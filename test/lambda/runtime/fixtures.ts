@@ -31,22 +31,25 @@ export const IDENTITY: AuthorizerIdentity = {
   aud: RESOURCE,
 };
 
+/**
+ * The authorizer context API Gateway hands the backend (values as strings) for a caller that
+ * differs from {@link IDENTITY} in `changes`, written through the identity contract.
+ */
+export function callerContext(changes: Partial<AuthorizerIdentity> = {}): Record<string, string> {
+  return { ...authorizerIdentityContext({ ...IDENTITY, ...changes }), integrationLatency: '12' };
+}
+
 /** A key of `requestContext.authorizer`: the identity contract's, or one API Gateway adds. */
 export type DeliveredContextKey = AuthorizerContextKey | 'principalId' | 'integrationLatency';
 
 /**
- * The authorizer context API Gateway hands the backend (values as strings) for {@link IDENTITY}.
- * Overrides replace delivered values as they are, so a test can deliver a broken context; an
- * undefined override removes the key.
+ * The authorizer context of {@link IDENTITY} as delivered, with `overrides` replacing delivered
+ * values as they are, so a test can deliver a broken context; an undefined override removes the key.
  */
 export function authorizerContext(
   overrides: Partial<Record<DeliveredContextKey, string | undefined>> = {},
 ): Record<string, string> {
-  const context: Record<string, string | undefined> = {
-    ...authorizerIdentityContext(IDENTITY),
-    integrationLatency: '12',
-    ...overrides,
-  };
+  const context: Record<string, string | undefined> = { ...callerContext(), ...overrides };
   return Object.fromEntries(
     Object.entries(context).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
