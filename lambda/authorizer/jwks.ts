@@ -121,9 +121,10 @@ export function createRemoteJwks(options: RemoteJwksOptions): JWTVerifyGetKey {
     }
     if (now() - fetchedAt >= maxAgeMs) {
       if (recentlyFailed()) return cached;
+      const stale = cached;
       return refresh().catch((error: UpstreamUnavailableError) => {
         options.onStaleKeysKept?.(error);
-        return cached!;
+        return cached ?? stale;
       });
     }
     // The kid is unknown to the cached set: maybe AuthKit rotated keys. Refetch once per cooldown.

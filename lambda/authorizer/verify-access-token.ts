@@ -304,5 +304,7 @@ function acceptedAudience(
     );
   }
   // jose checked that one of them is accepted; prefer the canonical resource when several are.
-  return config.audiences.find((a) => named.includes(a))!;
+  const accepted = config.audiences.find((a) => named.includes(a));
+  if (accepted === undefined) throw new InvalidTokenError('wrong_audience', audienceMessage(aud));
+  return accepted;
 }

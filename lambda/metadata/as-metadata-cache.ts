@@ -80,6 +80,16 @@ export function upstreamMetadataUrl(issuer: string, document: AuthorizationServe
     : `${url.origin}${issuerPath}/.well-known/openid-configuration`;
 }
 
+/** What the cache's steps share: its settings, clock and logger. */
+interface CacheContext {
+  readonly issuer: string;
+  readonly logger: MetadataLogger;
+  readonly now: () => number;
+  readonly timeoutMs: number;
+  readonly ttlMs: number;
+  readonly cooldownMs: number;
+}
+
 /**
  * An in-memory, per-execution-environment copy of the authorization server's metadata documents.
  * Each document is fetched, validated and cached on its own; concurrent requests for a document that needs fetching
@@ -88,116 +98,127 @@ export function upstreamMetadataUrl(issuer: string, document: AuthorizationServe
 export function createAuthorizationServerMetadataCache(
   options: AuthorizationServerMetadataCacheOptions,
 ): AuthorizationServerMetadataCache {
-  const { issuer, logger } = options;
-  const now = options.now ?? Date.now;
-  const timeoutMs = Math.min(Math.max(1, options.timeoutMs), MAX_AS_METADATA_TIMEOUT_MS);
-  const ttlMs = options.ttlSeconds * 1000;
-  const cooldownMs = (options.failureCooldownSeconds ?? DEFAULT_FAILURE_COOLDOWN_SECONDS) * 1000;
+  const cache: CacheContext = {
+    issuer: options.issuer,
+    logger: options.logger,
+    now: options.now ?? Date.now,
+    timeoutMs: Math.min(Math.max(1, options.timeoutMs), MAX_AS_METADATA_TIMEOUT_MS),
+    ttlMs: options.ttlSeconds * 1000,
+    cooldownMs: (options.failureCooldownSeconds ?? DEFAULT_FAILURE_COOLDOWN_SECONDS) * 1000,
+  };
   const slots: Record<AuthorizationServerDocument, Slot> = {
     'oauth-authorization-server': {},
     'openid-configuration': {},
   };
 
-  async function refresh(
-    document: AuthorizationServerDocument,
-    slot: Slot,
-    reason: 'cold' | 'expired' | 'retry',
-  ): Promise<void> {
-    const url = upstreamMetadataUrl(issuer, document);
-    const started = performance.now();
-    let upstreamStatus: number | undefined;
-    try {
-      const fetched = await fetchValidated(url, issuer, timeoutMs, (status) => (upstreamStatus = status));
-      slot.good = { document: fetched, fetchedAt: now() };
-      slot.failure = undefined;
-      logger.info('Fetched authorization server metadata', {
-        cache: 'miss',
-        document,
-        reason,
-        upstreamUrl: url,
-        upstreamStatus,
-        latencyMs: elapsedMs(started),
-      });
-    } catch (error) {
-      const failure = asUpstreamError(error, url, timeoutMs, upstreamStatus);
-      slot.failure = { error: failure, retryAt: now() + cooldownMs };
-      logger.error('Could not fetch authorization server metadata', {
-        cache: 'error',
-        document,
-        reason,
-        upstreamUrl: url,
-        upstreamStatus,
-        latencyMs: elapsedMs(started),
-        errorCode: failure.code,
-        errorMessage: failure.message,
-        hasStaleCopy: slot.good !== undefined,
-      });
-    }
-  }
-
-  function fallback(
-    document: AuthorizationServerDocument,
-    slot: Slot,
-    failure: { error: UpstreamMetadataError; retryAt: number },
-  ): AuthorizationServerMetadataResult {
-    const at = now();
-    if (slot.good) {
-      const ageSeconds = Math.max(0, Math.floor((at - slot.good.fetchedAt) / 1000));
-      logger.warn('Serving a stale copy of authorization server metadata', {
-        cache: 'stale',
-        document,
-        ageSeconds,
-        errorCode: failure.error.code,
-      });
-      return { outcome: 'stale', document: slot.good.document, ageSeconds, failure: failure.error };
-    }
-    const retryAfterSeconds = Math.max(1, Math.ceil((failure.retryAt - at) / 1000));
-    logger.warn('No copy of authorization server metadata to serve', {
-      cache: 'unavailable',
-      document,
-      retryAfterSeconds,
-      errorCode: failure.error.code,
-    });
-    return { outcome: 'unavailable', retryAfterSeconds, failure: failure.error };
-  }
-
-  function freshResult(slot: Slot, outcome: 'fetched' | 'hit'): FreshMetadata | undefined {
-    if (!slot.good) return undefined;
-    const ageMs = now() - slot.good.fetchedAt;
-    if (ageMs >= ttlMs) return undefined;
-    return {
-      outcome,
-      document: slot.good.document,
-      ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
-      remainingTtlSeconds: Math.max(0, Math.floor((ttlMs - ageMs) / 1000)),
-    };
-  }
-
   return {
     async get(document) {
       const slot = slots[document];
-      const hit = freshResult(slot, 'hit');
+      const hit = freshResult(cache, slot, 'hit');
       if (hit) {
-        logger.info('Authorization server metadata served from cache', {
+        cache.logger.info('Authorization server metadata served from cache', {
           cache: 'hit',
           document,
           ageSeconds: hit.ageSeconds,
         });
         return hit;
       }
-      if (slot.failure && now() < slot.failure.retryAt && !slot.inFlight) return fallback(document, slot, slot.failure);
+      if (slot.failure && cache.now() < slot.failure.retryAt && !slot.inFlight)
+        return fallback(cache, document, slot, slot.failure);
 
       const reason = slot.failure ? 'retry' : slot.good ? 'expired' : 'cold';
-      slot.inFlight ??= refresh(document, slot, reason).finally(() => {
+      slot.inFlight ??= refresh(cache, document, slot, reason).finally(() => {
         slot.inFlight = undefined;
       });
       await slot.inFlight;
 
-      const fetched = freshResult(slot, 'fetched');
+      const fetched = freshResult(cache, slot, 'fetched');
       if (fetched) return fetched;
       // refresh() records a failure whenever it does not store a fresh copy.
-      return fallback(document, slot, slot.failure!);
+      const { failure } = slot;
+      if (failure === undefined) throw new Error(`refreshing ${document} stored neither a fresh copy nor a failure`);
+      return fallback(cache, document, slot, failure);
     },
+  };
+}
+
+async function refresh(
+  cache: CacheContext,
+  document: AuthorizationServerDocument,
+  slot: Slot,
+  reason: 'cold' | 'expired' | 'retry',
+): Promise<void> {
+  const { issuer, logger, now, timeoutMs } = cache;
+  const url = upstreamMetadataUrl(issuer, document);
+  const started = performance.now();
+  let upstreamStatus: number | undefined;
+  try {
+    const fetched = await fetchValidated(url, issuer, timeoutMs, (status) => {
+      upstreamStatus = status;
+    });
+    slot.good = { document: fetched, fetchedAt: now() };
+    slot.failure = undefined;
+    logger.info('Fetched authorization server metadata', {
+      cache: 'miss',
+      document,
+      reason,
+      upstreamUrl: url,
+      upstreamStatus,
+      latencyMs: elapsedMs(started),
+    });
+  } catch (error) {
+    const failure = asUpstreamError(error, url, timeoutMs, upstreamStatus);
+    slot.failure = { error: failure, retryAt: now() + cache.cooldownMs };
+    logger.error('Could not fetch authorization server metadata', {
+      cache: 'error',
+      document,
+      reason,
+      upstreamUrl: url,
+      upstreamStatus,
+      latencyMs: elapsedMs(started),
+      errorCode: failure.code,
+      errorMessage: failure.message,
+      hasStaleCopy: slot.good !== undefined,
+    });
+  }
+}
+
+function fallback(
+  cache: CacheContext,
+  document: AuthorizationServerDocument,
+  slot: Slot,
+  failure: { error: UpstreamMetadataError; retryAt: number },
+): AuthorizationServerMetadataResult {
+  const at = cache.now();
+  if (slot.good) {
+    const ageSeconds = Math.max(0, Math.floor((at - slot.good.fetchedAt) / 1000));
+    cache.logger.warn('Serving a stale copy of authorization server metadata', {
+      cache: 'stale',
+      document,
+      ageSeconds,
+      errorCode: failure.error.code,
+    });
+    return { outcome: 'stale', document: slot.good.document, ageSeconds, failure: failure.error };
+  }
+  const retryAfterSeconds = Math.max(1, Math.ceil((failure.retryAt - at) / 1000));
+  cache.logger.warn('No copy of authorization server metadata to serve', {
+    cache: 'unavailable',
+    document,
+    retryAfterSeconds,
+    errorCode: failure.error.code,
+  });
+  return { outcome: 'unavailable', retryAfterSeconds, failure: failure.error };
+}
+
+function freshResult(cache: CacheContext, slot: Slot, outcome: 'fetched' | 'hit'): FreshMetadata | undefined {
+  if (!slot.good) return undefined;
+  const ageMs = cache.now() - slot.good.fetchedAt;
+  if (ageMs >= cache.ttlMs) return undefined;
+  return {
+    outcome,
+    document: slot.good.document,
+    ageSeconds: Math.max(0, Math.floor(ageMs / 1000)),
+    remainingTtlSeconds: Math.max(0, Math.floor((cache.ttlMs - ageMs) / 1000)),
   };
 }
 

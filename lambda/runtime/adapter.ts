@@ -343,7 +343,9 @@ export async function proxyEventFromRequest(
   // Built as own properties (Object.fromEntries), so a header or query key named __proto__ or
   // constructor is a key like any other, not a lookup on Object.prototype.
   const headerPairs: [string, string][] = [];
-  request.headers.forEach((value, name) => headerPairs.push([name, value]));
+  request.headers.forEach((value, name) => {
+    headerPairs.push([name, value]);
+  });
   const headers: Record<string, string> = Object.fromEntries(headerPairs);
   const multiValueHeaders: Record<string, string[]> = Object.fromEntries(
     headerPairs.map(([name, value]) => [name, [value]]),

@@ -332,12 +332,7 @@ export function createMcpLambdaHandler(
   const streaming = settings.responseTransferMode === 'stream';
   const lambdaGlobal = awslambdaGlobal();
   const from = options.httpResponseStreamFrom ?? lambdaGlobal?.HttpResponseStream.from;
-  if (streaming && from === undefined) {
-    throw new RuntimeConfigError(
-      'RESPONSE_TRANSFER_MODE',
-      'RESPONSE_TRANSFER_MODE is STREAM, but this process has no awslambda.HttpResponseStream: run the function on the Lambda Node.js runtime, or pass responseTransferMode: "buffered".',
-    );
-  }
+  if (streaming && from === undefined) noResponseStream();
   const logger = options.logger ?? new Logger();
   const writeRequestLog = createRequestLogWriter(logger);
   const answer = createAnswerer(createServe(factory, options, settings, logger, toolScopes), settings.origins.any);
@@ -362,7 +357,7 @@ export function createMcpLambdaHandler(
         answered?.response ?? withCors(timeoutResponse(limits, record.rpcId), record, settings.origins.any);
       if (answered === undefined) record.reasons.push(timeoutMessage(limits));
       status = response.status;
-      await writeStreamed(response, responseStream, from!, limits, record.rpcId ?? null);
+      await writeStreamed(response, responseStream, from ?? noResponseStream(), limits, record.rpcId ?? null);
       if (limits.reason() === 'timeout') record.reasons.push(timeoutMessage(limits));
     } catch (error) {
       limits.disconnected();
@@ -382,6 +377,14 @@ export function createMcpLambdaHandler(
   if (streaming && lambdaGlobal !== undefined)
     lambdaGlobal.streamifyResponse(entry as StreamingMcpLambdaHandler, { highWaterMark: STREAM_HIGH_WATER_MARK });
   return entry;
+}
+
+/** Streaming needs the Lambda runtime's `awslambda.HttpResponseStream` (or `httpResponseStreamFrom`). */
+function noResponseStream(): never {
+  throw new RuntimeConfigError(
+    'RESPONSE_TRANSFER_MODE',
+    'RESPONSE_TRANSFER_MODE is STREAM, but this process has no awslambda.HttpResponseStream: run the function on the Lambda Node.js runtime, or pass responseTransferMode: "buffered".',
+  );
 }
 
 async function bufferedResult(response: Response, record: RequestRecord, anyOrigin: boolean): Promise<ProxyResult> {
@@ -797,7 +800,9 @@ function requestStateCodecOf(options: McpLambdaHandlerOptions, logger: Logger): 
   const loadKey = requestStateKeyLoader();
   const codec = async (): Promise<RequestStateCodec> => {
     try {
-      return requestStateCodecFor((await loadKey())!, ttlSeconds, REQUEST_STATE_SECRET_ARN_ENV);
+      const key = await loadKey();
+      if (key === undefined) throw new Error(`${REQUEST_STATE_SECRET_ARN_ENV} names no secret`);
+      return requestStateCodecFor(key, ttlSeconds, REQUEST_STATE_SECRET_ARN_ENV);
     } catch (error) {
       // The reason goes to the log; the client learns only that the server could not do it now.
       logger.error('requestState key unavailable', { reason: (error as Error).message });

@@ -86,8 +86,7 @@ export async function jsonUnlessStreamed(response: Response): Promise<Response> 
     }
     head.push(value);
     text += decoder.decode(value, { stream: true });
-    let end: RegExpExecArray | null;
-    while ((end = EVENT_END.exec(text)) !== null) {
+    for (let end = EVENT_END.exec(text); end !== null; end = EVENT_END.exec(text)) {
       const data = eventData(text.slice(0, end.index));
       text = text.slice(end.index + end[0].length);
       if (data === undefined) continue;
