@@ -11,8 +11,15 @@ import * as cdk from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AUTHORIZER_CONTEXT_KEYS, authorizerContextOf } from '../../../lambda/shared/identity-context';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * The identity an allowed token gets, written by the identity contract as the real authorizer
+ * writes it (`exp` a number, scopes one string); `sub` is filled in per token.
+ */
+const ALLOWED_IDENTITY_CONTEXT = authorizerContextOf({ sub: 'user', scopes: ['read', 'write'], exp: 1700000000 });
 
 /** The authorizer decides by the token's text, so each test names the outcome it wants. */
 const AUTHORIZER_SOURCE = `
@@ -25,7 +32,7 @@ exports.handler = async (event) => {
   const policy = (effect, resource) => ({ Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] });
   if (token.startsWith('allow')) {
     return { principalId: 'user-' + token, policyDocument: policy('Allow', apiWide),
-      context: { sub: 'user-' + token, scope: 'read write', exp: 1700000000, admin: true, authorizerInvocations: invocations,
+      context: { ...${JSON.stringify(ALLOWED_IDENTITY_CONTEXT)}, ${JSON.stringify(AUTHORIZER_CONTEXT_KEYS.sub)}: 'user-' + token, admin: true, authorizerInvocations: invocations,
         eventType: event.type, methodArn: event.methodArn, scheme: event.authorizationToken.split(' ')[0] } };
   }
   if (token.startsWith('only-this-method')) return { principalId: 'narrow', policyDocument: policy('Allow', event.methodArn) };
