@@ -45,7 +45,8 @@ export function formatRequestTime(epochMs: number): string {
   return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
-function safeDecode(value: string): string {
+/** URL-decodes a value; one that is not valid percent-encoding stays as sent. */
+export function safeDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
@@ -77,7 +78,8 @@ export function isBinaryMediaType(contentType: string | undefined, binaryMediaTy
   });
 }
 
-function headerValue(rawHeaders: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
+/** The last value of a header (`name` in lower case), as API Gateway's single-value view has it. */
+export function headerValue(rawHeaders: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
   let value: string | undefined;
   for (const [key, v] of rawHeaders) if (key.toLowerCase() === name) value = v;
   return value;

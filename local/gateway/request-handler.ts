@@ -114,17 +114,21 @@ class Exchange {
   }
 
   send(status: number, headers: Map<string, string[]> | Record<string, string>, body: Buffer | string): void {
-    const { response: res, requestId } = this;
+    const { response: res } = this;
     const entries =
       headers instanceof Map ? [...headers] : Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]]);
     for (const [name, values] of entries) res.setHeader(name, values.length === 1 ? values[0] : values);
-    res.setHeader('x-amzn-RequestId', requestId);
-    res.setHeader('x-amz-apigw-id', requestId.slice(0, 16));
+    for (const [name, value] of Object.entries(this.idHeaders())) res.setHeader(name, value);
     const buffer = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     res.setHeader('Content-Length', String(buffer.length));
     res.writeHead(status);
     res.end(this.req.method === 'HEAD' ? undefined : buffer);
     this.logRequest(status);
+  }
+
+  /** The ids API Gateway puts on every answer, streamed or not. */
+  idHeaders(): Record<string, string> {
+    return { 'x-amzn-RequestId': this.requestId, 'x-amz-apigw-id': this.requestId.slice(0, 16) };
   }
 
   /** Answers with the gateway response for `error`, customized as the API says. */
@@ -414,7 +418,6 @@ function serveStreamed(
   { fn, event, traceId, match, authorizerContext }: ProxyInvocation,
 ): Promise<void> {
   const { settings } = gateway;
-  const { requestId } = exchange;
   return serveStreamedInvocation(
     {
       fn,
@@ -427,11 +430,7 @@ function serveStreamed(
     },
     {
       res: exchange.response,
-      extraHeaders: {
-        'x-amzn-RequestId': requestId,
-        'x-amz-apigw-id': requestId.slice(0, 16),
-        'X-Amzn-Trace-Id': traceId,
-      },
+      extraHeaders: { ...exchange.idHeaders(), 'X-Amzn-Trace-Id': traceId },
       gatewayError: (error, why) => {
         exchange.reason = why;
         exchange.gatewayError(error, match, authorizerContext);

@@ -3,18 +3,11 @@
  * and the methods it serves.
  */
 import type { MethodModel, ResourceNode } from './model';
+import { safeDecode } from './proxy-event';
 
 export interface RouteMatch {
   readonly node: ResourceNode;
   readonly pathParameters: Record<string, string>;
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** Static path parts beat `{param}`, which beats `{proxy+}`, as in API Gateway. */
@@ -34,13 +27,13 @@ export function matchRoute(
     if (child.pathPart.endsWith('+}')) {
       return {
         node: child,
-        pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(decodeSegment).join('/') },
+        pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(safeDecode).join('/') },
       };
     }
     if (child.pathPart.startsWith('{')) {
-      const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: decodeSegment(head) });
+      const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: safeDecode(head) });
       if (found) return found;
-    } else if (child.pathPart === decodeSegment(head)) {
+    } else if (child.pathPart === safeDecode(head)) {
       const found = matchRoute(child, rest, params);
       if (found) return found;
     }

@@ -9,7 +9,7 @@ import { GATEWAY_MESSAGES, type GatewayError } from './gateway-responses';
 import type { LocalFunction } from './lambda-runtime';
 import type { TokenAuthorizerModel } from './model';
 import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, type PolicyStatement } from './policy';
-import type { IncomingRequest } from './proxy-event';
+import { headerValue, type IncomingRequest } from './proxy-event';
 
 /**
  * What a TOKEN authorizer's failure gets, other than an `Unauthorized` error (401) or a policy that
@@ -55,9 +55,7 @@ function unauthorized(reason: string, cache: CacheOutcome): AuthorizationFailure
 
 /** The token of the identity header (its last value), or why the authorizer is not invoked. */
 function tokenOf(authorizer: TokenAuthorizerModel, request: IncomingRequest): string | AuthorizationFailure {
-  let token: string | undefined;
-  for (const [name, value] of request.rawHeaders)
-    if (name.toLowerCase() === authorizer.headerName.toLowerCase()) token = value;
+  const token = headerValue(request.rawHeaders, authorizer.headerName.toLowerCase());
   if (token === undefined || token === '') return unauthorized(`no ${authorizer.headerName} header`, 'skipped');
   if (authorizer.validation && !authorizer.validation.test(token)) {
     return unauthorized(
