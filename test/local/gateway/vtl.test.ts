@@ -58,6 +58,7 @@ describe('mapping templates', () => {
     ['an unknown root', '$somethingElse'],
     ['an unterminated #if', '#if(true) yes'],
     ['a VTL comment', '## note'],
+    ['a "$" without a variable name in an expression', '#if($ == "x")yes#end'],
   ])('refuses %s', (_name, source) => {
     expect(() => CompiledTemplate.compile(source)).toThrow(UnsupportedTemplateError);
   });
