@@ -37,7 +37,12 @@ beforeEach(() => {
 /** A controllable clock, so cooldowns are tested without sleeping. */
 function manualClock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 function remote(overrides: Partial<RemoteJwksOptions> = {}) {
