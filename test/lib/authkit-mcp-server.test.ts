@@ -9,7 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AuthKitMcpServer, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
 import { BEARER_TOKEN_VALIDATION_REGEX } from '../../lambda/shared/bearer-token';
 import { McpHandler } from '../../lib/mcp-handler';
-import { logicalIdOf, renderCfnString, routes, serverStack, testApp } from './fixtures';
+import { found, logicalIdOf, renderCfnString, routes, serverStack, testApp } from './fixtures';
 
 const WELL_KNOWN_PATHS = [
   '/.well-known/oauth-protected-resource/mcp',
@@ -61,7 +61,10 @@ describe('AuthKitMcpServer routes (1)', () => {
   it.each(['POST', 'GET', 'DELETE'])(
     'puts /mcp %s behind the TOKEN authorizer and proxies it to the MCP function',
     (method) => {
-      const route = all.find((r) => r.path === '/mcp' && r.method === method)!;
+      const route = found(
+        all.find((r) => r.path === '/mcp' && r.method === method),
+        `the /mcp ${method} route`,
+      );
       expect(route.authorizationType).toBe('CUSTOM');
       expect(route.authorizerId).toEqual({ Ref: authorizerLogicalId });
       expect(route.integrationType).toBe('AWS_PROXY');
@@ -70,9 +73,10 @@ describe('AuthKitMcpServer routes (1)', () => {
   );
 
   it('answers the /mcp preflight with a MOCK integration, without the authorizer, allowing the MCP request headers', () => {
-    const route = routes(serverStack({ allowedOrigins: ['*'] }).template).find(
-      (r) => r.path === '/mcp' && r.method === 'OPTIONS',
-    )!;
+    const route = found(
+      routes(serverStack({ allowedOrigins: ['*'] }).template).find((r) => r.path === '/mcp' && r.method === 'OPTIONS'),
+      'the /mcp preflight',
+    );
     expect(route.authorizationType).toBe('NONE');
     expect(route.authorizerId).toBeUndefined();
     expect(route.integrationType).toBe('MOCK');
@@ -96,7 +100,10 @@ describe('AuthKitMcpServer routes (1)', () => {
   });
 
   it('refuses every /mcp preflight with a static 403 that names allowedOrigins when no browser origin is allowed (the default)', () => {
-    const route = all.find((r) => r.path === '/mcp' && r.method === 'OPTIONS')!;
+    const route = found(
+      all.find((r) => r.path === '/mcp' && r.method === 'OPTIONS'),
+      'the /mcp preflight',
+    );
     expect(route.authorizationType).toBe('NONE');
     expect(route.integrationType).toBe('MOCK');
     const integration = route.properties.Integration as {
@@ -119,7 +126,10 @@ describe('AuthKitMcpServer routes (1)', () => {
   it.each(WELL_KNOWN_PATHS)(
     'sends every method on %s to the metadata function without any authorizer, so HEAD works and others get its 405',
     (wellKnown) => {
-      const route = all.find((r) => r.path === wellKnown && r.method === 'ANY')!;
+      const route = found(
+        all.find((r) => r.path === wellKnown && r.method === 'ANY'),
+        `the ${wellKnown} route`,
+      );
       expect(route.authorizationType).toBe('NONE');
       expect(route.authorizerId).toBeUndefined();
       expect(route.integrationType).toBe('AWS_PROXY');
@@ -666,7 +676,10 @@ describe('AuthKitMcpServer with your own MCP function', () => {
     });
     expect(server.mcpFunction).toBe(own);
     const template = Template.fromStack(stack);
-    const post = routes(template).find((r) => r.path === '/mcp' && r.method === 'POST')!;
+    const post = found(
+      routes(template).find((r) => r.path === '/mcp' && r.method === 'POST'),
+      'the /mcp POST route',
+    );
     expect(post.functionLogicalId).toBe(logicalId(stack, own));
     expect(functionEnvironment(template, logicalId(stack, own))).toMatchObject({
       PUBLIC_BASE_URL: 'https://mcp.example.com',
@@ -860,7 +873,10 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
     const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
       (p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
     );
-    const read = statements.find((st) => st.Action === 'secretsmanager:GetSecretValue')!;
+    const read = found(
+      statements.find((st) => st.Action === 'secretsmanager:GetSecretValue'),
+      'the GetSecretValue statement',
+    );
     expect(
       renderCfnString(
         read.Resource,

@@ -102,3 +102,9 @@ export function routes(template: Template): Route[] {
     };
   });
 }
+
+/** The value a lookup found, or a test failure that says what was missing. */
+export function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`Expected ${what}, found none`);
+  return value;
+}

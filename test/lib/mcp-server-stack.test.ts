@@ -174,7 +174,7 @@ describe('cdk-nag AwsSolutions checks (7)', () => {
   it('still finds the issues it is meant to find (the acknowledgements are what keep the report clean)', () => {
     // Build the same stage with acknowledgements switched off, then check again.
     const acknowledge = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
-    let app;
+    let app: ReturnType<typeof stageStack>['app'];
     try {
       app = stageStack('dev').app;
     } finally {

@@ -42,6 +42,12 @@ describe('npx cdk synth -c stage=dev', () => {
       Resources: Record<string, CfnFunction>;
     };
   const functions = () => Object.entries(template().Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  /** Where cdk synth put a bundled function's code. */
+  const assetPath = (fn: CfnFunction): string => {
+    const asset = fn.Metadata?.['aws:asset:path'];
+    if (asset === undefined) throw new Error('Expected the function to name its bundled asset in aws:asset:path');
+    return path.join(outdir, asset);
+  };
 
   it('synthesizes the McpServer-dev stack with cdk-nag passing', () => {
     expect(synth.stdout + synth.stderr).not.toMatch(/AwsSolutions-|Synthesis finished with errors/);
@@ -50,7 +56,7 @@ describe('npx cdk synth -c stage=dev', () => {
 
   it('bundles each function with esbuild into minified CommonJS with a source map', () => {
     for (const [, fn] of functions()) {
-      const assetDir = path.join(outdir, fn.Metadata!['aws:asset:path']);
+      const assetDir = assetPath(fn);
       const code = fs.readFileSync(path.join(assetDir, 'index.js'), 'utf8');
       expect(fs.existsSync(path.join(assetDir, 'index.js.map'))).toBe(true);
       expect(code).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
@@ -73,7 +79,7 @@ describe('npx cdk synth -c stage=dev', () => {
               ? 'arn:aws:secretsmanager:us-east-1:123456789012:secret:request-state-AbCdEf'
               : 'https://abc123.execute-api.us-east-1.amazonaws.com/dev';
       }
-      const entry = path.join(outdir, fn.Metadata!['aws:asset:path'], 'index.js');
+      const entry = path.join(assetPath(fn), 'index.js');
       // The Lambda Node.js runtime gives every function the awslambda global that a streaming handler is built with.
       const lambdaGlobal =
         'globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };';

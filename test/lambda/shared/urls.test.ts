@@ -42,9 +42,11 @@ describe('serverUrls', () => {
 
   it('keeps unresolved CDK tokens intact while lower-casing the rest of the host', () => {
     const urls = serverUrls(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text of unresolved CDK tokens, not a template
       'https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod',
     );
     expect(urls.resource).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text of unresolved CDK tokens, not a template
       'https://${Token[TOKEN.123]}.execute-api.${Token[AWS.Region.7]}.${Token[AWS.URLSuffix.9]}/Prod/mcp',
     );
   });
