@@ -106,6 +106,8 @@ export const MAX_MCP_RESERVED_CONCURRENCY = 900;
 /** WAF rate-based rules: the lowest limit AWS WAF accepts, and its evaluation windows. */
 export const MIN_RATE_LIMIT_PER_IP = 10;
 export const RATE_LIMIT_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600];
+/** What API Gateway accepts as a stage name; the `stageName` prop and a stage's `apiStageName` alike. */
+export const API_STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 export class AuthKitMcpServerPropsError extends Error {
   readonly code = 'INVALID_PROPS';
@@ -170,7 +172,6 @@ export interface ServerSettings {
 // RFC 6749 §3.3 scope token, minus the single quote that a static gateway header value cannot carry.
 const isGatewayScopeToken = (scope: string) => isScopeToken(scope) && !scope.includes("'");
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^http:\/\/\[::1\](?::\d{1,5})?$/;
-const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
 
 /** A line break, tab or other C0 control character, or DEL: none belongs in a one-line name. */
@@ -460,7 +461,7 @@ function endpointSettings(props: AuthKitMcpServerProps): EndpointSettings {
     );
   }
   const stageName = literal('stageName', props.stageName ?? DEFAULTS.stageName);
-  if (!STAGE_NAME.test(stageName)) {
+  if (!API_STAGE_NAME.test(stageName)) {
     throw new AuthKitMcpServerPropsError(
       'stageName',
       `is ${JSON.stringify(stageName)}; use 1 to 128 letters, digits, hyphens or underscores, e.g. "prod".`,

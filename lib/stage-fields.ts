@@ -13,7 +13,7 @@ import type { WholeNumberRange } from '../lambda/shared/settings/setting';
 import { isTokenAlgorithm, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
-import { AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
+import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
 
 /** A custom domain, as written in cdk.json (the certificate and zone by reference). */
 export interface StageCustomDomain {
@@ -188,7 +188,7 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   customDomain: field(undefined, () => undefined, parseJson),
   disableExecuteApiEndpoint: bool('disableExecuteApiEndpoint'),
   apiStageName: field('stageName', (value) =>
-    typeof value === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(value)
+    typeof value === 'string' && API_STAGE_NAME.test(value)
       ? undefined
       : `must be 1 to 128 letters, digits, hyphens or underscores, got ${show(value)}.`,
   ),
