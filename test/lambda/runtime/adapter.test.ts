@@ -322,7 +322,9 @@ describe('round trips (fast-check, fixed seed)', () => {
           expect(back.status).toBe(status);
           const pairs = (h: Headers) => {
             const out: [string, string][] = [];
-            h.forEach((value, name) => out.push([name, value]));
+            h.forEach((value, name) => {
+              out.push([name, value]);
+            });
             return out;
           };
           expect(pairs(back.headers)).toEqual(pairs(original));

@@ -1,6 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { ProxyResult } from '../../../lambda/runtime/adapter';
 import { callerOf } from '../../../lambda/runtime/auth-info';
 import {
   createMcpLambdaHandler,
@@ -122,7 +123,7 @@ describe('tools', () => {
   ])('lists the tools for a %s client', async (_era, build) => {
     const { body, headers } = build();
     const reply = replyOf(await handler(mcpEvent(body, { headers })));
-    expect((reply.result?.tools as { name: string }[]).map((t) => t.name).sort()).toEqual([
+    expect(((reply.result?.tools ?? []) as { name: string }[]).map((t) => t.name).sort()).toEqual([
       'delete_note',
       'explode',
       'whoami',
@@ -270,7 +271,7 @@ describe('identity', () => {
     const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n5' } });
 
     // Act
-    let result;
+    let result: ProxyResult;
     try {
       result = await logged(
         mcpEvent(body, { headers, authorizer: authorizerContext({ exp: String(expiredAt), scope: 'notes:write' }) }),

@@ -22,7 +22,9 @@ function captureStreams(): { stdout: () => string; stderr: () => string; restore
   return {
     stdout: () => out.join(''),
     stderr: () => err.join(''),
-    restore: () => spies.forEach((spy) => spy.mockRestore()),
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
   };
 }
 

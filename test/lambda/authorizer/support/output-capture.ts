@@ -30,7 +30,9 @@ export function captureOutput(): CapturedOutput {
     });
   return {
     lines,
-    start: () => void (spies = [divert(process.stdout), divert(process.stderr)]),
+    start: () => {
+      spies = [divert(process.stdout), divert(process.stderr)];
+    },
     stop: () => {
       for (const spy of spies) spy.mockRestore();
       spies = [];
