@@ -81,12 +81,6 @@ export function mcpEvent(body: unknown, options: McpEventOptions = {}): ProxyEve
   });
 }
 
-/** `value`, or a test failure that says what was missing (instead of a non-null assertion). */
-export function present<T>(value: T | null | undefined, what: string): T {
-  if (value === undefined || value === null) throw new Error(`expected ${what}, found ${String(value)}`);
-  return value;
-}
-
 export function initialize(protocolVersion: string, id: number | string = 1): unknown {
   return {
     jsonrpc: '2.0',

@@ -9,16 +9,8 @@ import { buildProxyEvent } from '../../../local/gateway/proxy-event';
 import { proxyEventFromRequest, publicBaseOf } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import {
-  authorizerContext,
-  legacyRequest,
-  mcpEvent,
-  present,
-  PUBLIC_BASE_URL,
-  replyOf,
-  RESOURCE,
-  TOKEN,
-} from './fixtures';
+import { authorizerContext, legacyRequest, mcpEvent, PUBLIC_BASE_URL, replyOf, RESOURCE, TOKEN } from './fixtures';
+import { defined } from '../../../fixtures/defined';
 
 const NAMES = ['constructor', '__proto__', 'hasOwnProperty', 'toString'];
 const logger = new Logger({ serviceName: 'prototype-keys', logLevel: 'SILENT' });
@@ -52,10 +44,10 @@ describe.each(NAMES)('the name %s', (name) => {
     const event = await proxyEventFromRequest(request, publicBaseOf(PUBLIC_BASE_URL), {
       authorizer: authorizerContext(),
     });
-    expect(Object.hasOwn(present(event.headers, 'headers'), name.toLowerCase())).toBe(true);
-    expect(present(event.multiValueHeaders, 'multi-value headers')[name.toLowerCase()]).toEqual(['a header value']);
-    expect(Object.hasOwn(present(event.queryStringParameters, 'query parameters'), name)).toBe(true);
-    expect(present(event.multiValueQueryStringParameters, 'multi-value query parameters')[name]).toEqual(['1', '2']);
+    expect(Object.hasOwn(defined(event.headers, 'headers'), name.toLowerCase())).toBe(true);
+    expect(defined(event.multiValueHeaders, 'multi-value headers')[name.toLowerCase()]).toEqual(['a header value']);
+    expect(Object.hasOwn(defined(event.queryStringParameters, 'query parameters'), name)).toBe(true);
+    expect(defined(event.multiValueQueryStringParameters, 'multi-value query parameters')[name]).toEqual(['1', '2']);
     const result = await handler(event);
     expect(result.statusCode).toBe(200);
   });
@@ -95,7 +87,7 @@ describe.each(NAMES)('the name %s', (name) => {
     expect(Object.hasOwn(event.headers, name)).toBe(true);
     expect(event.headers[name]).toBe('two');
     expect(event.multiValueHeaders[name]).toEqual(['one', 'two']);
-    expect(Object.hasOwn(present(event.queryStringParameters, 'query parameters'), name)).toBe(true);
+    expect(Object.hasOwn(defined(event.queryStringParameters, 'query parameters'), name)).toBe(true);
     expect(Object.getPrototypeOf(event.headers)).toBe(Object.prototype);
   });
 });

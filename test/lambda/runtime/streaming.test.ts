@@ -18,7 +18,8 @@ import {
 } from '../../../lambda/runtime/handler';
 import type { HttpResponsePrelude, LambdaResponseStream } from '../../../lambda/runtime/response-stream';
 import { createSampleServer } from '../../../lambda/mcp/server';
-import { authorizerContext, modernRequest, present, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
+import { authorizerContext, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
+import { defined } from '../../../fixtures/defined';
 
 const base = publicBaseOf(PUBLIC_BASE_URL);
 const DELIMITER = Buffer.alloc(8);
@@ -93,7 +94,7 @@ async function invoke(handler: McpLambdaHandler, request: Request, remainingMs =
     stream.on('end', () => (prelude === undefined ? reject(new Error('the stream ended without a prelude')) : close()));
   });
   await ready;
-  const head = present(prelude, 'a response prelude');
+  const head = defined(prelude, 'a response prelude');
   const response = new Response(head.statusCode === 204 ? null : body, {
     status: head.statusCode,
     headers: head.headers,
@@ -238,7 +239,7 @@ describe('the limits of a streamed request', () => {
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     const text = await response.text();
     const events = text.split('\n\n').filter((e) => e.includes('data:'));
-    const last = JSON.parse(present(events.at(-1), 'a data event').split('data: ')[1]) as {
+    const last = JSON.parse(defined(events.at(-1), 'a data event').split('data: ')[1]) as {
       id: number;
       error: { message: string };
     };
@@ -246,14 +247,14 @@ describe('the limits of a streamed request', () => {
     expect(last.error.message).toMatch(/^Request timed out: the server's time limit \(2 s\) was reached/);
     await until(() => aborted.at !== undefined);
     // 1.8 s left, 1 s margin: given up at about 0.8 s, well before Lambda would cut it.
-    expect(present(aborted.at, 'the abort time') - started).toBeLessThan(1800);
+    expect(defined(aborted.at, 'the abort time') - started).toBeLessThan(1800);
   });
 
   it('aborts the tool when the client goes away mid-stream', async () => {
     const aborted: { at?: number } = {};
     const handler = streamingHandler(abortWatchingServer(aborted));
     const { response, stream } = await invoke(handler, callRequest('wait'));
-    const reader = present(response.body, 'a response body').getReader();
+    const reader = defined(response.body, 'a response body').getReader();
     await reader.read();
     stream.destroy();
     await until(() => aborted.at !== undefined);
