@@ -16,6 +16,7 @@ import {
   type LogLevel,
 } from '../lambda/shared/settings/common';
 import {
+  LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
   MAX_REQUEST_BODY_BYTES,
   RESPONSE_TRANSFER_MODES,
@@ -77,7 +78,7 @@ export const DEFAULTS = {
   streamingMcpTimeout: Duration.minutes(15),
   bufferedMcpTimeout: Duration.seconds(29),
   mcpReservedConcurrency: 100,
-  subscriptionMaxDuration: Duration.minutes(4),
+  subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
   rateLimitWindow: Duration.minutes(5),
   logLevel: DEFAULT_LOG_LEVEL,
   serviceName: DEFAULT_SERVICE_NAME,

@@ -47,7 +47,7 @@ export interface RuntimeSettings {
 
 /** 15 minutes: a streamed REST API integration's longest timeout, and so a listen stream's longest hold. */
 export const MAX_LISTEN_SECONDS = LISTEN_MAX_SECONDS.max;
-/** Five minutes of hold per listen stream unless set: a held stream is billed Lambda duration. */
+/** Four minutes of hold per listen stream unless set: under API Gateway's 5-minute idle timeout, and a held stream is billed Lambda duration. */
 export const DEFAULT_LISTEN_MAX_SECONDS = LISTEN_MAX_SECONDS.fallback;
 
 export interface RuntimeSettingsInput {

@@ -51,8 +51,9 @@ import {
 } from './response-stream';
 import { jsonUnlessStreamed } from './sse';
 import { RequestStateKeyError, requestStateKeyLoader } from './request-state-key';
-import { nonEmpty } from '../shared/env';
-import { REQUEST_STATE_SECRET_ARN_ENV } from '../shared/mcp-environment';
+import { DEFAULT_SERVICE_NAME } from '../shared/settings/common';
+import { MCP_SETTINGS } from '../shared/settings/mcp';
+import { nonEmpty } from '../shared/settings/setting';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import {
   ExpiredTokenError,
@@ -73,6 +74,8 @@ import {
   preflightResponse,
   TRANSPORT_ERROR,
 } from './responses';
+
+const REQUEST_STATE_SECRET_ARN = MCP_SETTINGS.requestStateSecretArn.variable;
 
 /** Name, version and optional title the server reports to clients. */
 export interface ServerInfo {
@@ -163,7 +166,7 @@ export interface McpLambdaHandlerOptions {
   /**
    * Longest time one `subscriptions/listen` stream is held open, in seconds, before it is closed
    * cleanly (the client then listens again). A held stream is billed as Lambda duration.
-   * @default - `LISTEN_MAX_SECONDS`, or 300
+   * @default - `LISTEN_MAX_SECONDS`, or 240 (under API Gateway's 5-minute idle timeout)
    */
   readonly listenMaxSeconds?: number;
   /**
@@ -698,7 +701,7 @@ function createServe(
   const base = publicBaseOf(settings.urls.base);
   const resource = new URL(settings.urls.resource);
   const serverInfo: ServerInfo = options.serverInfo ?? {
-    name: process.env.POWERTOOLS_SERVICE_NAME || 'mcp-server',
+    name: process.env.POWERTOOLS_SERVICE_NAME || DEFAULT_SERVICE_NAME,
     version: '1.0.0',
   };
   const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecOf(options, logger));
@@ -796,13 +799,13 @@ function requestStateCodecOf(options: McpLambdaHandlerOptions, logger: Logger): 
   const ttlSeconds = options.requestStateTtlSeconds ?? 600;
   if (options.requestStateKey !== undefined)
     return requestStateCodecFor(options.requestStateKey, ttlSeconds, 'requestStateKey');
-  if (nonEmpty(process.env[REQUEST_STATE_SECRET_ARN_ENV]) === undefined) return undefined;
+  if (nonEmpty(process.env[REQUEST_STATE_SECRET_ARN]) === undefined) return undefined;
   const loadKey = requestStateKeyLoader();
   const codec = async (): Promise<RequestStateCodec> => {
     try {
       const key = await loadKey();
-      if (key === undefined) throw new Error(`${REQUEST_STATE_SECRET_ARN_ENV} names no secret`);
-      return requestStateCodecFor(key, ttlSeconds, REQUEST_STATE_SECRET_ARN_ENV);
+      if (key === undefined) throw new Error(`${REQUEST_STATE_SECRET_ARN} names no secret`);
+      return requestStateCodecFor(key, ttlSeconds, REQUEST_STATE_SECRET_ARN);
     } catch (error) {
       // The reason goes to the log; the client learns only that the server could not do it now.
       logger.error('requestState key unavailable', { reason: (error as Error).message });

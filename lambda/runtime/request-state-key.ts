@@ -5,8 +5,10 @@
  * needs it, with Powertools Parameters; the Secrets Manager client is the one the Lambda Node.js
  * runtime provides. A key given as the `requestStateKey` option never comes here.
  */
-import { nonEmpty, type Env } from '../shared/env';
-import { REQUEST_STATE_SECRET_ARN_ENV } from '../shared/mcp-environment';
+import { MCP_SETTINGS } from '../shared/settings/mcp';
+import { type Env, nonEmpty } from '../shared/settings/setting';
+
+const REQUEST_STATE_SECRET_ARN = MCP_SETTINGS.requestStateSecretArn.variable;
 
 /** The key, loaded at most once while it succeeds; `undefined` when none is configured. */
 export type RequestStateKeyLoader = () => Promise<string | Uint8Array | undefined>;
@@ -26,7 +28,7 @@ export class RequestStateKeyError extends Error {
 }
 
 export function requestStateKeyLoader(env: Env = process.env): RequestStateKeyLoader {
-  const arn = nonEmpty(env[REQUEST_STATE_SECRET_ARN_ENV]);
+  const arn = nonEmpty(env[REQUEST_STATE_SECRET_ARN]);
   if (arn === undefined) return () => Promise.resolve(undefined);
   let pending: Promise<string | Uint8Array> | undefined;
   return () => {
@@ -45,14 +47,14 @@ async function readSecret(arn: string): Promise<string | Uint8Array> {
     value = await getSecret(arn, { maxAge: FOR_THE_CONTAINER });
   } catch (cause) {
     throw new RequestStateKeyError(
-      `could not read the requestState key from Secrets Manager (${REQUEST_STATE_SECRET_ARN_ENV}): ${(cause as Error).message}`,
+      `could not read the requestState key from Secrets Manager (${REQUEST_STATE_SECRET_ARN}): ${(cause as Error).message}`,
       { cause },
     );
   }
   const length = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : (value?.byteLength ?? 0);
   if (value === undefined || length < MIN_KEY_BYTES) {
     throw new RequestStateKeyError(
-      `the requestState secret (${REQUEST_STATE_SECRET_ARN_ENV}) holds ${length} bytes; it needs at least ${MIN_KEY_BYTES}.`,
+      `the requestState secret (${REQUEST_STATE_SECRET_ARN}) holds ${length} bytes; it needs at least ${MIN_KEY_BYTES}.`,
     );
   }
   return value;

@@ -26,9 +26,10 @@ export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
 export const MAX_BODY_BYTES = { fallback: 1024 * 1024, min: 1, max: MAX_REQUEST_BODY_BYTES } as const;
 /**
  * Longest hold of one `subscriptions/listen` stream: at most 15 minutes, a streamed REST API
- * integration's longest timeout; five minutes when unset (a held stream is billed Lambda duration).
+ * integration's longest timeout; four minutes when unset, under API Gateway's 5-minute idle timeout
+ * (and a held stream is billed Lambda duration). The construct's `subscriptionMaxDuration` default.
  */
-export const LISTEN_MAX_SECONDS = { fallback: 300, min: 1, max: 900 } as const;
+export const LISTEN_MAX_SECONDS = { fallback: 240, min: 1, max: 900 } as const;
 
 const responseTransferMode = withDefault<ResponseTransferMode>(
   {

@@ -1,4 +1,5 @@
-import { nonEmpty, parseLogLevel, readWholeNumber } from '../../../lambda/shared/env';
+import { parseLogLevel } from '../../../../lambda/shared/settings/common';
+import { type Env, nonEmpty, readSetting, wholeNumber } from '../../../../lambda/shared/settings/setting';
 
 class TestConfigError extends Error {
   constructor(
@@ -8,10 +9,16 @@ class TestConfigError extends Error {
     super(`${variable}: ${problem}`);
   }
 }
-const fail = (variable: string, problem: string) => new TestConfigError(variable, problem);
 const range = { fallback: 30, min: 0, max: 300 };
+/** Reads X as a whole-number row, each problem reported as the caller's own error naming the variable. */
+const readWholeNumber = (env: Env) =>
+  readSetting(
+    wholeNumber('X', range, 'a test setting'),
+    env,
+    (problem) => new TestConfigError(problem.variable, problem.message),
+  );
 
-describe('readWholeNumber', () => {
+describe('a whole-number setting', () => {
   it.each([
     [undefined, 30],
     ['', 30],
@@ -20,14 +27,14 @@ describe('readWholeNumber', () => {
     [' 45 ', 45],
     ['300', 300],
   ])('reads %j as %i', (raw, expected) => {
-    expect(readWholeNumber({ X: raw }, 'X', range, fail)).toBe(expected);
+    expect(readWholeNumber({ X: raw })).toBe(expected);
   });
 
   it.each(['-1', '301', '1.5', '1e2', '30s', '0x10', '+5', '99999999999999999999'])(
     'refuses %j, naming the variable, the range and the default',
     (raw) => {
-      expect(() => readWholeNumber({ X: raw }, 'X', range, fail)).toThrow(TestConfigError);
-      expect(() => readWholeNumber({ X: raw }, 'X', range, fail)).toThrow(
+      expect(() => readWholeNumber({ X: raw })).toThrow(TestConfigError);
+      expect(() => readWholeNumber({ X: raw })).toThrow(
         `X: "${raw}" is not a whole number from 0 to 300; set one in that range, or leave it unset for 30.`,
       );
     },
