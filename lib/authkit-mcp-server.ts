@@ -28,6 +28,7 @@ import type { AuthKitMcpServerProps, CustomDomainOptions } from './authkit-mcp-s
 import { authorizerEnvironment, mcpEnvironment, metadataEnvironment } from './function-environments';
 import { AuthKitMcpServerPropsError, resolveServerSettings, type ServerSettings } from './server-settings';
 import { BEARER_TOKEN_VALIDATION_REGEX } from '../lambda/shared/bearer-token';
+import { AUTHORIZER_CONTEXT_KEYS } from '../lambda/shared/identity-context';
 
 export type { AuthKitMcpServerProps, CustomDomainOptions };
 
@@ -657,7 +658,7 @@ function accessLogFormat(): string {
     authorizerLatency: '$context.authorizer.latency',
     authorizerError: '$context.authorizer.error',
     principalId: '$context.authorizer.principalId',
-    clientId: '$context.authorizer.client_id',
+    clientId: `$context.authorizer.${AUTHORIZER_CONTEXT_KEYS.clientId}`,
     // The response type, never API Gateway's message, which can quote request headers.
     errorType: '$context.error.responseType',
     xrayTraceId: '$context.xrayTraceId',

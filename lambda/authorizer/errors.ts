@@ -5,6 +5,7 @@
  * metrics), never on message text. Messages are for people reading logs: they never contain the
  * token or any part of it.
  */
+import type { AuthorizerIdentity } from '../shared/identity-context';
 
 /** Every reason a decision can carry; `allowed` is the only one that lets a request through. */
 export type DecisionReason =
@@ -24,22 +25,11 @@ export type DecisionReason =
 /** The reasons that mean "this token is not acceptable" (HTTP 401). */
 export type InvalidTokenReason = Exclude<DecisionReason, 'allowed' | 'insufficient_scope' | 'upstream_unavailable'>;
 
-/** Identity of a token whose signature and claims were verified. */
-export interface VerifiedAccessToken {
-  /** `sub`: the WorkOS user (or client, for machine tokens). */
-  readonly sub: string;
-  /** `client_id`: the OAuth client the token was issued to. */
-  readonly clientId?: string;
-  /** `org_id`: the WorkOS organization, when the user signed in through one. */
-  readonly orgId?: string;
-  /** `sid`: the AuthKit session. */
-  readonly sid?: string;
-  /** `scope`, split on spaces. */
-  readonly scopes: readonly string[];
-  /** `jti`: the token id. */
-  readonly jti?: string;
-  /** `exp`: expiry, seconds since the epoch. */
-  readonly exp: number;
+/**
+ * Identity of a token whose signature and claims were verified: the identity the authorizer hands
+ * the backend (lambda/shared/identity-context), with the audience it was accepted for and its issuer.
+ */
+export interface VerifiedAccessToken extends AuthorizerIdentity {
   /** The audience that made the token acceptable here (the canonical resource or a configured extra audience). */
   readonly aud: string;
   /** `iss`: the AuthKit issuer. */
