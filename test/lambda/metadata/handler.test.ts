@@ -8,7 +8,7 @@ import {
   type MetadataOrigin,
 } from '../../../fixtures/metadata-origin';
 import { RecordingLogger } from './fixtures/recording-logger';
-import { restProxyEvent } from './fixtures/rest-proxy-event';
+import { metadataEvent } from './fixtures/metadata-event';
 
 const PRM_PATH = '/.well-known/oauth-protected-resource/mcp';
 const PRM_ROOT_PATH = '/.well-known/oauth-protected-resource';
@@ -58,7 +58,7 @@ describe('metadata handler (REST API proxy events)', () => {
         const handler = handlerFor();
 
         // Act
-        const response = await handler(restProxyEvent({ path }));
+        const response = await handler(metadataEvent({ path }));
 
         // Assess
         expect(response.statusCode).toBe(200);
@@ -80,14 +80,14 @@ describe('metadata handler (REST API proxy events)', () => {
     it('names the custom domain resource exactly when served from a custom domain', async () => {
       const handler = handlerFor({ PUBLIC_BASE_URL: 'https://mcp.example.com' });
 
-      const response = await handler(restProxyEvent({ path: PRM_PATH }));
+      const response = await handler(metadataEvent({ path: PRM_PATH }));
 
       expect(bodyOf(response).resource).toBe('https://mcp.example.com/mcp');
     });
 
     it('routes on the path without the stage when the API uses a greedy resource', async () => {
       const handler = handlerFor();
-      const event = restProxyEvent({ path: PRM_PATH, resource: '/{proxy+}', stage: 'prod' });
+      const event = metadataEvent({ path: PRM_PATH, resource: '/{proxy+}', stage: 'prod' });
 
       const response = await handler(event);
 
@@ -99,7 +99,7 @@ describe('metadata handler (REST API proxy events)', () => {
     it('routes on a literal resource even when the path carries a base-path prefix', async () => {
       const handler = handlerFor();
 
-      const response = await handler(restProxyEvent({ path: `/v1${PRM_PATH}`, resource: PRM_PATH }));
+      const response = await handler(metadataEvent({ path: `/v1${PRM_PATH}`, resource: PRM_PATH }));
 
       expect(response.statusCode).toBe(200);
     });
@@ -107,7 +107,7 @@ describe('metadata handler (REST API proxy events)', () => {
     it('treats a trailing slash as the same document', async () => {
       const handler = handlerFor();
 
-      const response = await handler(restProxyEvent({ path: `${PRM_PATH}/`, resource: '/{proxy+}' }));
+      const response = await handler(metadataEvent({ path: `${PRM_PATH}/`, resource: '/{proxy+}' }));
 
       expect(response.statusCode).toBe(200);
     });
@@ -120,9 +120,9 @@ describe('metadata handler (REST API proxy events)', () => {
     ])('serves %s from AuthKit, then from the cache with a shrinking max-age', async (path, expected) => {
       const handler = handlerFor({ AS_METADATA_TTL_SECONDS: '3600' });
 
-      const first = await handler(restProxyEvent({ path }));
+      const first = await handler(metadataEvent({ path }));
       clock += 600_000;
-      const second = await handler(restProxyEvent({ path }));
+      const second = await handler(metadataEvent({ path }));
 
       expect(first.statusCode).toBe(200);
       expect(bodyOf(first)).toStrictEqual(expected(origin.issuer));
@@ -139,11 +139,11 @@ describe('metadata handler (REST API proxy events)', () => {
 
     it('serves the stale copy with an Age header when AuthKit is down after the TTL', async () => {
       const handler = handlerFor({ AS_METADATA_TTL_SECONDS: '60' });
-      await handler(restProxyEvent({ path: AS_PATH }));
+      await handler(metadataEvent({ path: AS_PATH }));
       await origin.close();
       clock += 90_000;
 
-      const response = await handler(restProxyEvent({ path: AS_PATH }));
+      const response = await handler(metadataEvent({ path: AS_PATH }));
 
       expect(response.statusCode).toBe(200);
       expect(response.headers).toMatchObject({ Age: '90', 'Cache-Control': 'no-cache' });
@@ -154,7 +154,7 @@ describe('metadata handler (REST API proxy events)', () => {
       const handler = handlerFor();
       await origin.close();
 
-      const response = await handler(restProxyEvent({ path: OIDC_PATH }));
+      const response = await handler(metadataEvent({ path: OIDC_PATH }));
 
       expect(response.statusCode).toBe(503);
       expect(response.headers).toMatchObject({
@@ -173,7 +173,7 @@ describe('metadata handler (REST API proxy events)', () => {
       const handler = handlerFor();
 
       const started = performance.now();
-      const response = await handler(restProxyEvent({ path: AS_PATH }));
+      const response = await handler(metadataEvent({ path: AS_PATH }));
       const elapsedMs = performance.now() - started;
 
       expect(response.statusCode).toBe(503);
@@ -185,7 +185,7 @@ describe('metadata handler (REST API proxy events)', () => {
       origin.behave({ kind: 'wrong-issuer' });
       const handler = handlerFor();
 
-      const response = await handler(restProxyEvent({ path: AS_PATH }));
+      const response = await handler(metadataEvent({ path: AS_PATH }));
 
       expect(response.statusCode).toBe(503);
       expect(response.body).not.toContain('someone-else');
@@ -195,7 +195,7 @@ describe('metadata handler (REST API proxy events)', () => {
       origin.behave({ kind: 'healthy', delayMs: 100 });
       const handler = handlerFor();
 
-      const responses = await Promise.all(Array.from({ length: 20 }, () => handler(restProxyEvent({ path: AS_PATH }))));
+      const responses = await Promise.all(Array.from({ length: 20 }, () => handler(metadataEvent({ path: AS_PATH }))));
 
       expect(origin.hits()).toBe(1);
       expect(responses.map((response) => response.statusCode)).toEqual(Array(20).fill(200));
@@ -208,7 +208,7 @@ describe('metadata handler (REST API proxy events)', () => {
       async (path) => {
         const handler = handlerFor();
 
-        const response = await handler(restProxyEvent({ path, resource: '/{proxy+}' }));
+        const response = await handler(metadataEvent({ path, resource: '/{proxy+}' }));
 
         expect(response.statusCode).toBe(404);
         expect(response.headers).toMatchObject({ 'Access-Control-Allow-Origin': '*' });
@@ -224,7 +224,7 @@ describe('metadata handler (REST API proxy events)', () => {
       async (method, path) => {
         const handler = handlerFor();
 
-        const response = await handler(restProxyEvent({ path, method }));
+        const response = await handler(metadataEvent({ path, method }));
 
         expect(response.statusCode).toBe(405);
         expect(response.headers).toMatchObject({ Allow: 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Origin': '*' });
@@ -239,8 +239,8 @@ describe('metadata handler (REST API proxy events)', () => {
     it.each(ALL_PATHS)('answers HEAD %s with the headers of GET and no body', async (path) => {
       const handler = handlerFor();
 
-      const get = await handler(restProxyEvent({ path }));
-      const head = await handler(restProxyEvent({ path, method: 'HEAD' }));
+      const get = await handler(metadataEvent({ path }));
+      const head = await handler(metadataEvent({ path, method: 'HEAD' }));
 
       expect(head.statusCode).toBe(get.statusCode);
       expect(head.headers).toStrictEqual(get.headers);
@@ -251,7 +251,7 @@ describe('metadata handler (REST API proxy events)', () => {
       const handler = handlerFor();
 
       const response = await handler(
-        restProxyEvent({
+        metadataEvent({
           path,
           method: 'OPTIONS',
           headers: { Origin: 'https://inspector.example', 'Access-Control-Request-Method': 'GET' },
@@ -270,15 +270,15 @@ describe('metadata handler (REST API proxy events)', () => {
 
     it('answers JSON with a Content-Type for every status a GET can produce', async () => {
       const handler = handlerFor();
-      const ok = await handler(restProxyEvent({ path: AS_PATH }));
+      const ok = await handler(metadataEvent({ path: AS_PATH }));
       await origin.close();
 
       const responses = [
         ok,
-        await handler(restProxyEvent({ path: PRM_PATH })),
-        await handler(restProxyEvent({ path: '/nope', resource: '/{proxy+}' })),
-        await handler(restProxyEvent({ path: PRM_PATH, method: 'POST' })),
-        await handler(restProxyEvent({ path: OIDC_PATH })),
+        await handler(metadataEvent({ path: PRM_PATH })),
+        await handler(metadataEvent({ path: '/nope', resource: '/{proxy+}' })),
+        await handler(metadataEvent({ path: PRM_PATH, method: 'POST' })),
+        await handler(metadataEvent({ path: OIDC_PATH })),
       ];
 
       expect(responses.map((response) => response.statusCode)).toEqual([200, 200, 404, 405, 503]);

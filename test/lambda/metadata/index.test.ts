@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { startMetadataOrigin, type MetadataOrigin } from '../../../fixtures/metadata-origin';
-import { restProxyEvent } from './fixtures/rest-proxy-event';
+import { metadataEvent } from './fixtures/metadata-event';
 
 type MetadataEntry = typeof import('../../../lambda/metadata/index');
 
@@ -70,8 +70,8 @@ describe('metadata entry file', () => {
     const { handler } = coldStart({ ...BASE_ENVIRONMENT, AUTHKIT_ISSUER: origin.issuer });
 
     // Act
-    const prm = await handler(restProxyEvent({ path: '/.well-known/oauth-protected-resource/mcp' }), lambdaContext);
-    const asCopy = await handler(restProxyEvent({ path: '/.well-known/oauth-authorization-server' }), lambdaContext);
+    const prm = await handler(metadataEvent({ path: '/.well-known/oauth-protected-resource/mcp' }), lambdaContext);
+    const asCopy = await handler(metadataEvent({ path: '/.well-known/oauth-authorization-server' }), lambdaContext);
 
     // Assess
     expect(prm.statusCode).toBe(200);
@@ -87,7 +87,7 @@ describe('metadata entry file', () => {
   it('writes structured Powertools logs: configuration, ignored scopes, and the cache miss with upstream status and latency', async () => {
     const { handler } = coldStart({ ...BASE_ENVIRONMENT, AUTHKIT_ISSUER: origin.issuer });
 
-    await handler(restProxyEvent({ path: '/.well-known/openid-configuration' }), lambdaContext);
+    await handler(metadataEvent({ path: '/.well-known/openid-configuration' }), lambdaContext);
 
     const logs = structuredLogs();
     expect(logs).toContainEqual(
