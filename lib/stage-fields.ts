@@ -7,10 +7,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { authkitIssuer, InvalidAuthKitDomainError } from '../lambda/shared/issuer';
-import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lambda/shared/settings/common';
+import { LOG_LEVELS, parseLogLevel } from '../lambda/shared/settings/common';
 import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
 import type { WholeNumberRange } from '../lambda/shared/settings/setting';
-import { isTokenAlgorithm, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
+import { isTokenAlgorithm, TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
@@ -27,55 +27,60 @@ export interface StageCustomDomain {
   readonly hostedZoneName?: string;
 }
 
-/** One stage's settings, as written in cdk.json under `context.stages.<name>`. */
-export interface StageConfig {
+/** The props a stage sets as they are (the JSON value is the prop's value), with their docs on the props. */
+type VerbatimProps = Pick<
+  AuthKitMcpServerProps,
+  | 'publicBaseUrl'
+  | 'disableExecuteApiEndpoint'
+  | 'requiredScopes'
+  | 'scopesSupported'
+  | 'acceptedAudiences'
+  | 'allowMultipleAudiences'
+  | 'tokenAlgorithms'
+  | 'resourceName'
+  | 'resourceDocumentation'
+  | 'throttlingRateLimit'
+  | 'throttlingBurstLimit'
+  | 'allowedOrigins'
+  | 'maxRequestBodyBytes'
+  | 'authorizerMemorySize'
+  | 'metadataMemorySize'
+  | 'mcpMemorySize'
+  | 'responseTransferMode'
+  | 'rateLimitPerIp'
+  | 'tracing'
+  | 'logLevel'
+  | 'apiGatewayCloudWatchRole'
+  | 'webAclArn'
+>;
+
+/**
+ * One stage of cdk.json (`context.stages.<name>`): the JSON view of the construct's props. Props taken as they are keep their
+ * names and types; durations are whole seconds (`<prop>Seconds`), and the stack reads the rest itself.
+ */
+export interface StageConfig extends VerbatimProps {
   /** The stage's key in the `stages` map; the stack is named `McpServer-<name>`. */
   readonly name: string;
   /** AWS account to deploy to. Without it the stack is environment-agnostic. */
   readonly account?: string;
   /** AWS region to deploy to. Without it the stack is environment-agnostic. */
   readonly region?: string;
-  /** AuthKit domain (`acme.authkit.app`); `-c authkitDomain=...` overrides it. */
+  /** AuthKit domain (`acme.authkit.app`); `-c authkitDomain=...` overrides it. Required. */
   readonly authkitDomain: string;
-  /** Public base URL when it is neither the custom domain nor execute-api; `-c publicBaseUrl=...` overrides it. */
-  readonly publicBaseUrl?: string;
   readonly customDomain?: StageCustomDomain;
-  readonly disableExecuteApiEndpoint?: boolean;
   /** API Gateway stage name; defaults to the stage's name. */
   readonly apiStageName?: string;
-  readonly requiredScopes?: readonly string[];
-  readonly scopesSupported?: readonly string[];
-  readonly acceptedAudiences?: readonly string[];
-  readonly allowMultipleAudiences?: boolean;
-  readonly tokenAlgorithms?: readonly TokenAlgorithm[];
   readonly authorizerCacheTtlSeconds?: number;
-  readonly resourceName?: string;
-  readonly resourceDocumentation?: string;
-  readonly throttlingRateLimit?: number;
-  readonly throttlingBurstLimit?: number;
   /** One of CloudWatch Logs' retention values in days (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653). */
   readonly logRetentionDays?: number;
-  readonly allowedOrigins?: readonly string[];
-  readonly maxRequestBodyBytes?: number;
-  readonly authorizerMemorySize?: number;
-  readonly metadataMemorySize?: number;
-  readonly mcpMemorySize?: number;
-  /** `stream` (default) or `buffered`: how API Gateway carries the MCP function's answers. */
-  readonly responseTransferMode?: ResponseTransferMode;
   /** The `/mcp` integration timeout in seconds (streaming: up to 900, buffered: up to 29). */
   readonly mcpTimeoutSeconds?: number;
   /** Reserved concurrency of the MCP function, or `false` to reserve none. */
   readonly mcpReservedConcurrency?: number | false;
   /** Longest hold of one `subscriptions/listen` stream, in seconds (streaming only). */
   readonly subscriptionMaxDurationSeconds?: number;
-  /** Requests per client IP and window before AWS WAF answers 429; creates and associates a web ACL. */
-  readonly rateLimitPerIp?: number;
   /** The window of `rateLimitPerIp` in seconds: 60, 120, 300 or 600. */
   readonly rateLimitWindowSeconds?: number;
-  readonly tracing?: boolean;
-  readonly logLevel?: LogLevel;
-  readonly apiGatewayCloudWatchRole?: boolean;
-  readonly webAclArn?: string;
 }
 
 /** The props a stage field may set, with the props the stack derives itself (customDomain) left out. */
