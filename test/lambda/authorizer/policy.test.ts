@@ -1,3 +1,4 @@
+import { FULL_IDENTITY } from '../../../fixtures/events';
 import type { VerifiedAccessToken } from '../../../lambda/authorizer/errors';
 import {
   allowPolicy,
@@ -8,13 +9,7 @@ import {
 } from '../../../lambda/authorizer/policy';
 
 const token: VerifiedAccessToken = {
-  sub: 'user_1',
-  clientId: 'client_1',
-  orgId: 'org_1',
-  sid: 'session_1',
-  scopes: ['openid', 'mcp:tools'],
-  jti: 'jti_1',
-  exp: 1_900_000_000,
+  ...FULL_IDENTITY,
   aud: 'https://mcp.example.com/mcp',
   iss: 'https://acme.authkit.app',
 };

@@ -3,7 +3,12 @@
  * writes is what the runtime reads back, after API Gateway turned every value into a string.
  */
 import fc from 'fast-check';
-import { authorizerIdentityContext, deliveredAuthorizerContext, METHOD_ARN } from '../../../fixtures/events';
+import {
+  authorizerIdentityContext,
+  deliveredAuthorizerContext,
+  FULL_IDENTITY,
+  METHOD_ARN,
+} from '../../../fixtures/events';
 import type { AccessTokenPolicy } from '../../../lambda/authorizer/config';
 import { createLocalJwks } from '../../../lambda/authorizer/jwks';
 import { allowPolicy } from '../../../lambda/authorizer/policy';
@@ -21,16 +26,7 @@ import { createTestKey, ISSUER, RESOURCE, signAccessToken, type TestKey } from '
 const SEED = 20260707;
 const NOW_S = 1_800_000_000;
 
-const IDENTITY: AuthorizerIdentity = {
-  sub: 'user_1',
-  clientId: 'client_1',
-  orgId: 'org_1',
-  sid: 'session_1',
-  scopes: ['openid', 'mcp:tools'],
-  jti: 'jti_1',
-  exp: 1_900_000_000,
-  aud: RESOURCE,
-};
+const IDENTITY: AuthorizerIdentity = { ...FULL_IDENTITY, aud: RESOURCE };
 
 describe('the authorizer context keys', () => {
   it('are distinct and leave API Gateway its own keys', () => {
