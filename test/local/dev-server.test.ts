@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { Client, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
 import { DEV_USER } from '../../local/authkit/launch';
 import { startLocalStack } from '../../local/stack';
+import { defined } from '../../fixtures/defined';
 
 jest.setTimeout(240_000);
 
@@ -103,6 +104,10 @@ interface DevRun {
   devPid(): number;
 }
 
+function pidOf(child: ChildProcess): number {
+  return defined(child.pid, 'the process id of a spawned process');
+}
+
 function startDev(env: Record<string, string>): DevRun {
   const npm = spawn('npm', ['run', 'dev'], {
     cwd: REPO_ROOT,
@@ -110,8 +115,11 @@ function startDev(env: Record<string, string>): DevRun {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  npm.stdout!.on('data', (chunk) => (output += chunk));
-  npm.stderr!.on('data', (chunk) => (output += chunk));
+  const append = (chunk: Buffer) => {
+    output += chunk;
+  };
+  defined(npm.stdout, "npm's stdout").on('data', append);
+  defined(npm.stderr, "npm's stderr").on('data', append);
   const exit = new Promise<number | null>((resolveExit) => npm.once('exit', (code) => resolveExit(code)));
   return {
     npm,
@@ -121,7 +129,7 @@ function startDev(env: Record<string, string>): DevRun {
     exited: () => exit,
     devPid() {
       // tsx's launcher and the process it starts both name local/dev.ts; the latter is the deeper one.
-      const candidates = descendants(npm.pid!).filter((pid) => / local\/dev\.ts/.test(commandLine(pid)));
+      const candidates = descendants(pidOf(npm)).filter((pid) => / local\/dev\.ts/.test(commandLine(pid)));
       const dev = candidates.find((pid) => descendants(pid).every((child) => !candidates.includes(child)));
       if (dev === undefined) throw new Error(`no local/dev.ts process below npm ${npm.pid}`);
       return dev;
@@ -150,7 +158,7 @@ async function portsFor(): Promise<Record<string, string>> {
 
 /** Sends `signal` to `pid` and waits until every process of the run is gone and its ports are closed. */
 async function stopAndExpectNothingLeft(dev: DevRun, pid: number, signal: NodeJS.Signals): Promise<void> {
-  const processes = [dev.npm.pid!, ...descendants(dev.npm.pid!)];
+  const processes = [pidOf(dev.npm), ...descendants(pidOf(dev.npm))];
   expect(processes.length).toBeGreaterThanOrEqual(4); // npm, tsx, node dev.ts, the stand-in, ...
   process.kill(pid, signal);
   await waitFor(
@@ -255,7 +263,7 @@ describe('npm run dev', () => {
     const folder = join(RUN_FOLDERS, String(first.devPid()));
 
     // Act
-    await stopAndExpectNothingLeft(first, first.npm.pid!, 'SIGTERM');
+    await stopAndExpectNothingLeft(first, pidOf(first.npm), 'SIGTERM');
 
     // Assess
     expect(existsSync(folder)).toBe(false);
@@ -267,7 +275,7 @@ describe('npm run dev', () => {
     const folder = join(RUN_FOLDERS, String(dev.devPid()));
 
     // Act
-    await stopAndExpectNothingLeft(dev, dev.npm.pid!, 'SIGINT');
+    await stopAndExpectNothingLeft(dev, pidOf(dev.npm), 'SIGINT');
 
     // Assess
     expect(existsSync(folder)).toBe(false);
@@ -278,7 +286,7 @@ describe('npm run dev', () => {
     const dev = await startedDev(await portsFor());
 
     // Act and assess: the run notices that npm is gone and stops itself.
-    await stopAndExpectNothingLeft(dev, dev.npm.pid!, 'SIGKILL');
+    await stopAndExpectNothingLeft(dev, pidOf(dev.npm), 'SIGKILL');
     expect(dev.output()).toContain('npm run dev was stopped (');
   });
 
@@ -288,7 +296,7 @@ describe('npm run dev', () => {
     await waitFor('the synth to start', () => dev.output().includes('Synthesizing'), 60_000);
     await waitFor(
       'the CDK CLI to run',
-      () => descendants(dev.npm.pid!).some((pid) => commandLine(pid).includes('cdk')),
+      () => descendants(pidOf(dev.npm)).some((pid) => commandLine(pid).includes('cdk')),
       30_000,
     );
 
@@ -309,7 +317,11 @@ describe('a function whose asset vanished while the stack runs', () => {
       const metadataFunction = Object.entries(template.Resources).find(
         ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && id.includes('Metadata'),
       );
-      rmSync(join(stack.cdkOut, metadataFunction![1].Metadata!['aws:asset:path']), { recursive: true, force: true });
+      const assetPath = defined(
+        metadataFunction?.[1].Metadata?.['aws:asset:path'],
+        "the metadata function's asset path",
+      );
+      rmSync(join(stack.cdkOut, assetPath), { recursive: true, force: true });
 
       // Act
       const vanished = await fetch(stack.urls.protectedResourceMetadata);

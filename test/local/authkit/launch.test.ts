@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import { AuthKitStandInStartError, startAuthKitStandIn } from '../../../local/authkit/launch';
+import { type AuthKitStandIn, AuthKitStandInStartError, startAuthKitStandIn } from '../../../local/authkit/launch';
 
 describe('startAuthKitStandIn', () => {
   it('signs with a fixed key when given one, and publishes it under its kid', async () => {
@@ -67,7 +67,7 @@ describe('startAuthKitStandIn', () => {
     // Prepare
     process.env.AUTHKIT_TEST_CONTROLS = '1';
     process.env.AUTHKIT_AUTO_APPROVE = '1';
-    let standIn;
+    let standIn: AuthKitStandIn;
     try {
       standIn = await startAuthKitStandIn({ port: 0 });
     } finally {

@@ -12,6 +12,7 @@
 import * as http from 'node:http';
 import { authKitTestControls } from '../../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../../local/stack';
+import { defined } from '../../../fixtures/defined';
 
 jest.setTimeout(180_000);
 
@@ -133,7 +134,10 @@ describe('The local stack with rateLimitPerIp (100 per minute) and stage throttl
     // Assess: the attacker's requests were refused by the challenge, then by WAF
     expect(new Set(flood.map((reply) => reply.status))).toEqual(new Set([401, 429]));
     expect(attackerAfter.status).toBe(429);
-    const blocked = flood.find((reply) => reply.status === 429)!;
+    const blocked = defined(
+      flood.find((reply) => reply.status === 429),
+      'a 429 reply in the flood',
+    );
     expect(blocked.headers['retry-after']).toBe(String(WINDOW_SECONDS));
     expect(blocked.headers['content-type']).toBe('application/json');
     expect(JSON.parse(blocked.body)).toMatchObject({ error: 'too_many_requests' });

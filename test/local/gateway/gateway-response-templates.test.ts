@@ -14,6 +14,7 @@ jest.setTimeout(60_000);
 
 const TEMPLATE =
   '{"path":"$context.path","type":"$context.error.responseType","color":"$stageVariables.color","trace":"$method.request.header.X-Trace",' +
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: API Gateway's ${...} substitution syntax, not a JS template
   '"vtl":"#if($context.path)yes#end","util":"$util.escapeJavaScript($context.stage)","braced":"${context.stage}"}';
 
 let assembly: FixtureAssembly;
@@ -56,6 +57,7 @@ describe('gateway response templates', () => {
       trace: 'abc',
       vtl: '#if(/nowhere)yes#end',
       util: '$util.escapeJavaScript(v)',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: API Gateway's ${...} substitution syntax, not a JS template
       braced: '${context.stage}',
     });
   });

@@ -1,6 +1,7 @@
 import { type RunningGateway, startGateway } from '../../../local/gateway';
 import { renderGatewayResponse } from '../../../local/gateway/gateway-responses';
 import { type FixtureAssembly, synthFixture } from './fixture-app';
+import { defined } from '../../../fixtures/defined';
 
 jest.setTimeout(120_000);
 
@@ -34,6 +35,7 @@ function invocations(logicalIdPrefix: string): number {
 async function call(
   path: string,
   init: RequestInit = {},
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the fields its own fixture function answers with
 ): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
   const response = await fetch(`${gateway.url}${path}`, init);
   const text = await response.text();
@@ -64,7 +66,10 @@ describe('serving the synthesized template', () => {
         expect.stringMatching(/^ANY \/mcp \(TOKEN authorizer TokenAuth/),
         'OPTIONS /mcp (MOCK)',
         'GET /items/{id} (TOKEN authorizer ' +
-          gateway.routes.find((r) => r.startsWith('GET /items'))!.split('authorizer ')[1],
+          defined(
+            gateway.routes.find((r) => r.startsWith('GET /items')),
+            'the GET /items route',
+          ).split('authorizer ')[1],
         'ANY /public/{proxy+}',
         'GET /other',
       ]),
@@ -383,7 +388,9 @@ describe('Lambda proxy integration', () => {
     expect(response.headers.get('x-amzn-errortype')).toBe('IncompleteSignatureException');
     expect(response.text).not.toContain('unknown-route-probe');
     const headerValues: string[] = [];
-    response.headers.forEach((value) => headerValues.push(value));
+    response.headers.forEach((value) => {
+      headerValues.push(value);
+    });
     expect(headerValues.join(' ')).not.toContain('unknown-route-probe');
     expect(logLines.join('\n')).not.toContain('unknown-route-probe');
     expect(logLines).toContainEqual(
@@ -494,7 +501,10 @@ describe('function isolation', () => {
 
   it('reports each process and its resident memory', () => {
     const stats = gateway.stats();
-    const echo = Object.values(stats.functions).find((f) => f.logicalId.startsWith('EchoFn'))!;
+    const echo = defined(
+      Object.values(stats.functions).find((f) => f.logicalId.startsWith('EchoFn')),
+      'the EchoFn stats',
+    );
     expect(echo.processes.length).toBeGreaterThanOrEqual(1);
     for (const proc of echo.processes) {
       expect(proc.pid).toBeGreaterThan(0);
@@ -507,7 +517,10 @@ describe('function isolation', () => {
   it('serves concurrent requests from a small pool of processes', async () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => call('/public/concurrent')));
     expect(results.every((r) => r.status === 200)).toBe(true);
-    const echo = Object.values(gateway.stats().functions).find((f) => f.logicalId.startsWith('EchoFn'))!;
+    const echo = defined(
+      Object.values(gateway.stats().functions).find((f) => f.logicalId.startsWith('EchoFn')),
+      'the EchoFn stats',
+    );
     expect(echo.processes.length).toBeLessThanOrEqual(4);
   });
 });

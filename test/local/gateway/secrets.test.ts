@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { secretGrantsOf, secretsOf } from '../../../local/gateway/secrets';
+import { defined } from '../../../fixtures/defined';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
@@ -39,7 +40,10 @@ function synth() {
   );
   const resources = Template.fromStack(stack).toJSON().Resources as Resources;
   const idOf = (type: string, prefix: string) =>
-    Object.keys(resources).find((id) => resources[id].Type === type && id.startsWith(prefix))!;
+    defined(
+      Object.keys(resources).find((id) => resources[id].Type === type && id.startsWith(prefix)),
+      `a ${type} named ${prefix}...`,
+    );
   return {
     resources,
     keyId: idOf('AWS::SecretsManager::Secret', 'Key'),
@@ -83,10 +87,15 @@ describe('local secrets and who may read them', () => {
 
   it('makes each secret as its GenerateSecretString asks, new for each run', () => {
     const secrets = secretsOf(resources, arnOf, resolve);
-    const key = secrets.find((s) => s.arn === arnOf(keyId))!;
+    const secretOf = (list: typeof secrets, id: string) =>
+      defined(
+        list.find((s) => s.arn === arnOf(id)),
+        `the secret ${id}`,
+      );
+    const key = secretOf(secrets, keyId);
     expect(key.value).toMatch(/^[A-Za-z0-9]{48}$/);
-    expect(secretsOf(resources, arnOf, resolve).find((s) => s.arn === arnOf(keyId))!.value).not.toBe(key.value);
-    const other = JSON.parse(secrets.find((s) => s.arn === arnOf(otherId))!.value) as Record<string, string>;
+    expect(secretOf(secretsOf(resources, arnOf, resolve), keyId).value).not.toBe(key.value);
+    const other = JSON.parse(secretOf(secrets, otherId).value) as Record<string, string>;
     expect(other.user).toBe('app');
     expect(other.password).toHaveLength(32);
   });

@@ -40,7 +40,9 @@ describe('intrinsic resolution', () => {
     ],
     [
       'Fn::Sub with attributes, parameters and a variable map',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a JS template
       { 'Fn::Sub': ['${Fn.Arn}|${Greeting}|${AWS::AccountId}|${x}|${!Literal}', { x: { Ref: 'Fn' } }] },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text Fn::Sub leaves for ${!Literal}
       'arn:aws:lambda:us-east-1:000000000000:function:S-Fn|hello|000000000000|S-Fn|${Literal}',
     ],
     ['Fn::If on a condition', { 'Fn::If': ['NotLocal', 'remote', 'local'] }, 'local'],

@@ -16,6 +16,7 @@ import {
   UnsupportedFeatureError,
 } from '../../../local/gateway';
 import { type FixtureAssembly, synthVariant } from './fixture-app';
+import { defined } from '../../../fixtures/defined';
 
 jest.setTimeout(60_000);
 
@@ -85,7 +86,10 @@ function expectThrottledBurst(responses: readonly Response[]): Response {
   const statuses = responses.map((r) => r.status);
   expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
   expect(statuses).toContain(429);
-  return responses.find((r) => r.status === 429)!;
+  return defined(
+    responses.find((r) => r.status === 429),
+    'a 429 response',
+  );
 }
 
 describe('stage throttling from MethodSettings', () => {

@@ -16,6 +16,7 @@ const CDK_CORS_TEMPLATE =
 describe('mapping templates', () => {
   it('renders $context and $stageVariables references, quoted and braced', () => {
     const template = CompiledTemplate.compile(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: VTL's braced reference syntax, not a JS template
       '{"message":$context.error.messageString,"id":"${context.requestId}","c":"$stageVariables.color","q":"$input.params(\'q\')"}',
     );
     const rendered = template.render(inputs({}, { error: { messageString: '"Unauthorized"' } }));

@@ -11,6 +11,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type RunningGateway, startGateway, UnsupportedFeatureError } from '../../../local/gateway';
 import { RateCounter, WebAclEvaluator, webAclModelOf } from '../../../local/gateway/waf';
 import { type FixtureAssembly, synthVariant } from './fixture-app';
+import { defined } from '../../../fixtures/defined';
 
 jest.setTimeout(60_000);
 
@@ -335,7 +336,7 @@ describe('a web ACL associated with the served stage, through the gateway', () =
     // Assess
     const blocked = replies.find((reply) => reply.status !== 200);
     expect(blocked?.status).toBe(403);
-    expect(JSON.parse(blocked!.body)).toEqual({ message: 'Forbidden' });
+    expect(JSON.parse(defined(blocked, 'a blocked reply').body)).toEqual({ message: 'Forbidden' });
   });
 
   it('lists a web ACL that is associated with nothing as ignored', async () => {
