@@ -185,6 +185,22 @@ export function buildProxyEvent(request: IncomingRequest, context: EventContext)
   } as APIGatewayProxyEvent;
 }
 
+/**
+ * A function's answer as the JSON object API Gateway requires; anything else is refused with
+ * `malformed(reason)`, the caller's own error.
+ */
+export function jsonObjectOf(payload: string, malformed: (reason: string) => Error): Record<string, unknown> {
+  let result: unknown;
+  try {
+    result = JSON.parse(payload);
+  } catch {
+    throw malformed('the result is not JSON');
+  }
+  if (result === null || typeof result !== 'object' || Array.isArray(result))
+    throw malformed('the result is not an object');
+  return result as Record<string, unknown>;
+}
+
 export class MalformedProxyResponseError extends Error {
   readonly code = 'MALFORMED_PROXY_RESPONSE';
   constructor(reason: string) {
@@ -304,15 +320,7 @@ export function mapProxyResult(
   binaryMediaTypes: readonly string[],
   accept: string | undefined,
 ): MappedResponse {
-  let result: unknown;
-  try {
-    result = JSON.parse(payload);
-  } catch {
-    throw new MalformedProxyResponseError('the result is not JSON');
-  }
-  if (result === null || typeof result !== 'object' || Array.isArray(result))
-    throw new MalformedProxyResponseError('the result is not an object');
-  const r = result as Record<string, unknown>;
+  const r = jsonObjectOf(payload, (reason) => new MalformedProxyResponseError(reason));
   const extra = Object.keys(r).filter((key) => !ALLOWED_KEYS.has(key));
   if (extra.length) throw new MalformedProxyResponseError(`unexpected field(s) ${extra.join(', ')}`);
   const status = typeof r.statusCode === 'string' && /^\d+$/.test(r.statusCode) ? Number(r.statusCode) : r.statusCode;

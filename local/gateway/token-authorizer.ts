@@ -9,7 +9,7 @@ import { GATEWAY_MESSAGES, type GatewayError } from './gateway-responses';
 import type { LocalFunction } from './lambda-runtime';
 import type { TokenAuthorizerModel } from './model';
 import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, type PolicyStatement } from './policy';
-import { headerValue, type IncomingRequest } from './proxy-event';
+import { headerValue, type IncomingRequest, jsonObjectOf } from './proxy-event';
 
 /**
  * What a TOKEN authorizer's failure gets, other than an `Unauthorized` error (401) or a policy that
@@ -165,15 +165,7 @@ export class TokenAuthorizers {
 
 /** Checks an authorizer's output as API Gateway does: a principal, a valid policy, a flat context. */
 export function parseAuthorizerResult(payload: string, expiresAt: number): CachedAuthorization {
-  let result: unknown;
-  try {
-    result = JSON.parse(payload);
-  } catch {
-    throw new MalformedPolicyError('the result is not JSON');
-  }
-  if (result === null || typeof result !== 'object' || Array.isArray(result))
-    throw new MalformedPolicyError('the result is not an object');
-  const r = result as Record<string, unknown>;
+  const r = jsonObjectOf(payload, (reason) => new MalformedPolicyError(reason));
   if (typeof r.principalId !== 'string' && typeof r.principalId !== 'number')
     throw new MalformedPolicyError('principalId is missing');
   const statements = parsePolicyDocument(r.policyDocument);

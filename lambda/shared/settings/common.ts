@@ -6,7 +6,7 @@ import { authkitIssuer, InvalidAuthKitDomainError } from '../issuer';
 import { isLoopbackHost } from '../loopback';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../urls';
-import { required, SettingValueError, type Setting, withDefault, wholeNumber } from './setting';
+import { required, type Row, SettingValueError, type Setting, withDefault, wholeNumber } from './setting';
 
 /** Powertools log levels, as `POWERTOOLS_LOG_LEVEL` and the construct's `logLevel` prop accept them. */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -27,41 +27,51 @@ export const DEFAULT_METRICS_NAMESPACE = 'McpServer';
 /** The suffix each function adds to the deployment's service name. */
 export const SERVICE_NAME_SUFFIXES = { authorizer: '-authorizer', metadata: '-metadata', mcp: '' } as const;
 
-/** The public base URL, normalised (lower-case scheme and host, no trailing slash). */
-export const publicBaseUrl: Setting<string> = required(
-  {
-    variable: 'PUBLIC_BASE_URL',
-    doc: 'The public base URL of the server; every public URL and the token audience derive from it.',
+/**
+ * A text setting read through a normaliser, whose own error (`invalid`, an instance of that class)
+ * becomes the setting's problem with the normaliser's message.
+ */
+function normalisedText(
+  variable: string,
+  doc: string,
+  normalise: (raw: string) => string,
+  invalid: abstract new (...args: never[]) => Error,
+): Row<string> {
+  return {
+    variable,
+    doc,
     write: (value) => value,
     parse(raw) {
       try {
-        return normaliseBaseUrl(raw);
+        return normalise(raw);
       } catch (error) {
-        if (error instanceof InvalidBaseUrlError)
+        if (error instanceof invalid)
           throw new SettingValueError(error.message, 'invalid', undefined, { cause: error });
         throw error;
       }
     },
-  },
+  };
+}
+
+/** The public base URL, normalised (lower-case scheme and host, no trailing slash). */
+export const publicBaseUrl: Setting<string> = required(
+  normalisedText(
+    'PUBLIC_BASE_URL',
+    'The public base URL of the server; every public URL and the token audience derive from it.',
+    normaliseBaseUrl,
+    InvalidBaseUrlError,
+  ),
   'the public base URL of the MCP server, e.g. https://mcp.example.com',
 );
 
 /** The AuthKit issuer, normalised the same way everywhere: `iss` is compared byte for byte. */
 export const authkitIssuerSetting: Setting<string> = required(
-  {
-    variable: 'AUTHKIT_ISSUER',
-    doc: 'The AuthKit issuer (`https://<host>`), exactly as it appears in `iss` and in its metadata.',
-    write: (value) => value,
-    parse(raw) {
-      try {
-        return authkitIssuer(raw);
-      } catch (error) {
-        if (error instanceof InvalidAuthKitDomainError)
-          throw new SettingValueError(error.message, 'invalid', undefined, { cause: error });
-        throw error;
-      }
-    },
-  },
+  normalisedText(
+    'AUTHKIT_ISSUER',
+    'The AuthKit issuer (`https://<host>`), exactly as it appears in `iss` and in its metadata.',
+    authkitIssuer,
+    InvalidAuthKitDomainError,
+  ),
   'your AuthKit issuer, e.g. https://acme.authkit.app',
 );
 

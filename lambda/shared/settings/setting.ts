@@ -138,7 +138,8 @@ export function parseWholeNumber(raw: string, range: WholeNumberRange): number {
   return value;
 }
 
-interface Row<T> {
+/** How one variable is written and parsed; `required`, `withDefault` and `optional` make a setting of it. */
+export interface Row<T> {
   readonly variable: string;
   readonly doc: string;
   write(value: T): string | undefined;
