@@ -6,7 +6,7 @@
  * `@types/aws-lambda` without importing it, so this module (and the public runtime API) carries no
  * AWS dependency at all.
  */
-import { normaliseBaseUrl } from '../shared/urls';
+import { decodeLeniently, normaliseBaseUrl } from '../shared/urls';
 import { InvalidProxyEventError, StreamingResponseError } from './errors';
 
 /** The parts of a REST API proxy event (payload 1.0) that the MCP runtime reads. */
@@ -107,18 +107,9 @@ export function publicUrlOf(event: ProxyEvent, base: PublicBase): string {
     ? relative
     : relative
         .split('/')
-        .map((segment) => encodeURIComponent(decodeSegment(segment)))
+        .map((segment) => encodeURIComponent(decodeLeniently(segment)))
         .join('/');
   return `${base.origin}${base.basePath}${path}${queryStringOf(event)}`;
-}
-
-// API Gateway usually hands over a decoded path; a stray `%` must not turn into a URIError.
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** Every header value of the event, name → values, preferring the multi-value map (it keeps repeats). */
@@ -339,7 +330,7 @@ export async function proxyEventFromRequest(
   extras: ProxyEventExtras = {},
 ): Promise<ProxyEvent> {
   const url = new URL(request.url);
-  const path = withoutBasePath(url.pathname.split('/').map(decodeSegment).join('/'), base.basePath);
+  const path = withoutBasePath(url.pathname.split('/').map(decodeLeniently).join('/'), base.basePath);
   // Built as own properties (Object.fromEntries), so a header or query key named __proto__ or
   // constructor is a key like any other, not a lookup on Object.prototype.
   const headerPairs: [string, string][] = [];

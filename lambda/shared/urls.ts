@@ -122,3 +122,15 @@ export function insufficientScopeChallenge(urls: ServerUrls, requiredScopes: rea
 export function invalidTokenChallenge(urls: ServerUrls, description: string): string {
   return `Bearer error="invalid_token", error_description="${description}", resource_metadata="${urls.protectedResourceMetadata}"`;
 }
+
+/**
+ * URL-decodes a path segment or query part; text that is not valid percent-encoding stays as sent
+ * (API Gateway passes a stray `%` through, and it must not become a URIError).
+ */
+export function decodeLeniently(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

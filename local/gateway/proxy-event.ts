@@ -3,6 +3,7 @@
  * builds from a request, and the checks and mapping it applies to the function's result.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { decodeLeniently } from '../../lambda/shared/urls';
 
 export interface IncomingRequest {
   readonly method: string;
@@ -45,23 +46,14 @@ export function formatRequestTime(epochMs: number): string {
   return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
-/** URL-decodes a value; one that is not valid percent-encoding stays as sent. */
-export function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
 /** Query string → multi-value map, keys and values URL-decoded, in order. */
 export function parseQuery(rawQuery: string): Map<string, string[]> {
   const params = new Map<string, string[]>();
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    const key = safeDecode(eq < 0 ? pair : pair.slice(0, eq));
-    const value = eq < 0 ? '' : safeDecode(pair.slice(eq + 1));
+    const key = decodeLeniently(eq < 0 ? pair : pair.slice(0, eq));
+    const value = eq < 0 ? '' : decodeLeniently(pair.slice(eq + 1));
     params.set(key, [...(params.get(key) ?? []), value]);
   }
   return params;

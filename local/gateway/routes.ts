@@ -3,7 +3,7 @@
  * and the methods it serves.
  */
 import type { MethodModel, ResourceNode } from './model';
-import { safeDecode } from './proxy-event';
+import { decodeLeniently } from '../../lambda/shared/urls';
 
 export interface RouteMatch {
   readonly node: ResourceNode;
@@ -27,13 +27,13 @@ export function matchRoute(
     if (child.pathPart.endsWith('+}')) {
       return {
         node: child,
-        pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(safeDecode).join('/') },
+        pathParameters: { ...params, [child.pathPart.slice(1, -2)]: segments.map(decodeLeniently).join('/') },
       };
     }
     if (child.pathPart.startsWith('{')) {
-      const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: safeDecode(head) });
+      const found = matchRoute(child, rest, { ...params, [child.pathPart.slice(1, -1)]: decodeLeniently(head) });
       if (found) return found;
-    } else if (child.pathPart === safeDecode(head)) {
+    } else if (child.pathPart === decodeLeniently(head)) {
       const found = matchRoute(child, rest, params);
       if (found) return found;
     }
