@@ -43,11 +43,6 @@ export type AuthInfoExtra = {
   readonly jti?: string;
 };
 
-/** The bearer token of an `Authorization` header; the scheme is case-insensitive (RFC 7235). */
-export function bearerTokenOf(header: string | undefined): string | undefined {
-  return bearerCredentialsOf(header);
-}
-
 const MISSING_IDENTITY_MESSAGES: Readonly<Record<MissingIdentityPart, string>> = {
   context: 'the request carries no authorizer context; the route must be protected by the token authorizer',
   sub: 'the authorizer context has no "sub"; the route must be protected by the token authorizer',
@@ -64,7 +59,7 @@ export function authInfoFromAuthorizer(source: IdentitySource): AuthInfo {
   const reading = readAuthorizerIdentity(source.authorizer);
   if (reading.missing !== undefined) throw new MissingIdentityError(MISSING_IDENTITY_MESSAGES[reading.missing]);
   const { identity } = reading;
-  const token = bearerTokenOf(source.authorizationHeader);
+  const token = bearerCredentialsOf(source.authorizationHeader);
   if (token === undefined) {
     throw new MissingIdentityError('the request has no bearer token in its Authorization header');
   }

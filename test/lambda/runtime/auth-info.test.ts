@@ -1,6 +1,5 @@
 import {
   authInfoFromAuthorizer,
-  bearerTokenOf,
   callerOf,
   missingScopes,
   type IdentitySource,
@@ -111,19 +110,6 @@ describe('expiry, checked on every request', () => {
     expect(authInfoFromAuthorizer(source({ authorizer: authorizerContext({ exp: String(recent) }) })).expiresAt).toBe(
       recent,
     );
-  });
-});
-
-describe('bearerTokenOf', () => {
-  it.each(['Bearer abc', 'bearer abc', 'BEARER   abc  '])(
-    'reads the token of %j (scheme is case-insensitive)',
-    (header) => {
-      expect(bearerTokenOf(header)).toBe('abc');
-    },
-  );
-
-  it.each([undefined, '', 'Bearer', 'Bearer a b', 'Token abc'])('finds none in %j', (header) => {
-    expect(bearerTokenOf(header)).toBeUndefined();
   });
 });
 

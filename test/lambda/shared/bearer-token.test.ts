@@ -107,3 +107,16 @@ describe('isBearerScheme', () => {
     expect(isBearerScheme(word)).toBe(false);
   });
 });
+
+describe("bearerCredentialsOf, the runtime's extraction", () => {
+  it.each(['Bearer abc', 'bearer abc', 'BEARER   abc  '])(
+    'reads the token of %j (scheme is case-insensitive)',
+    (header) => {
+      expect(bearerCredentialsOf(header)).toBe('abc');
+    },
+  );
+
+  it.each([undefined, '', 'Bearer', 'Bearer a b', 'Token abc'])('finds none in %j', (header) => {
+    expect(bearerCredentialsOf(header)).toBeUndefined();
+  });
+});
