@@ -15,7 +15,7 @@ import {
   BENCH_ISSUER,
   benchJwks,
   initializeRequest,
-  mcpProxyEvent,
+  mcpRequestEvent,
   metadataProxyEvent,
   signBenchToken,
   toolsCallRequest,
@@ -190,7 +190,7 @@ export async function measureColdStarts(
       },
       mcp: {
         bundle: bundles.files.mcp,
-        events: [mcpProxyEvent(initializeRequest(token)), mcpProxyEvent(toolsCallRequest(token, 'legacy'))],
+        events: [mcpRequestEvent(initializeRequest(token)), mcpRequestEvent(toolsCallRequest(token, 'legacy'))],
         expect: 'ok',
         env: { ...common, POWERTOOLS_SERVICE_NAME: 'bench-mcp', ALLOWED_ORIGINS: '*', MAX_BODY_BYTES: '1048576' },
       },

@@ -11,7 +11,7 @@ import {
   BENCH_BASE_URL,
   BENCH_ISSUER,
   benchJwks,
-  mcpProxyEvent,
+  mcpRequestEvent,
   quietly,
   signBenchToken,
   toolsCallRequest,
@@ -51,7 +51,7 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
         serverInfo: { name: 'bench', version: '1.0.0' },
         logger: new Logger({ serviceName: 'bench', logLevel: 'INFO' }),
       });
-      const mcpEvent = mcpProxyEvent(toolsCallRequest(token, 'legacy'));
+      const mcpEvent = mcpRequestEvent(toolsCallRequest(token, 'legacy'));
       // CPU time, not wall time: what Lambda bills for this CPU-bound work, and steady on a busy machine.
       const ns = await compareCpuNsPerOp(
         {

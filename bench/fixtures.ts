@@ -4,7 +4,7 @@
  * so two runs measure exactly the same work.
  */
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { authorizerIdentityContext, restProxyEvent, type RestProxyEvent } from '../fixtures/events';
+import { authorizerIdentityContext, mcpProxyEvent, restProxyEvent, type RestProxyEvent } from '../fixtures/events';
 import { LEGACY_PROTOCOL_VERSION, mcpHttpRequest, type McpEra, type McpHttpRequest } from '../fixtures/mcp-requests';
 import type { AuthorizerIdentity } from '../lambda/shared/identity-context';
 import { MCP_PATH, PROTECTED_RESOURCE_METADATA_PATH, serverUrls } from '../lambda/shared/urls';
@@ -108,19 +108,12 @@ export function toolsCallRequest(token: string, era: McpEra): McpHttpRequest {
 
 const BENCH_REQUEST_ID = 'bench-request';
 
-/** The REST API proxy event (payload 1.0) API Gateway sends the MCP function for `request`. */
-export function mcpProxyEvent(
+/** The REST API proxy event (payload 1.0) API Gateway sends the MCP function for `request`, as the bench's caller. */
+export function mcpRequestEvent(
   request: McpHttpRequest,
   authorizer: Readonly<Record<string, string>> = BENCH_AUTHORIZER_CONTEXT,
 ): RestProxyEvent {
-  return restProxyEvent({
-    httpMethod: 'POST',
-    path: MCP_PATH,
-    headers: request.headers,
-    body: request.body,
-    authorizer,
-    requestId: BENCH_REQUEST_ID,
-  });
+  return mcpProxyEvent({ headers: request.headers, body: request.body, authorizer, requestId: BENCH_REQUEST_ID });
 }
 
 /** The event the metadata function receives for the path-form protected-resource metadata. */

@@ -15,7 +15,7 @@ import {
   BENCH_AUTHORIZER_CONTEXT,
   BENCH_BASE_URL,
   BENCH_URLS,
-  mcpProxyEvent,
+  mcpRequestEvent,
   quietly,
   signBenchToken,
   toolsCallRequest,
@@ -87,7 +87,7 @@ export async function measureWarmTimings(timing: TimingOptions): Promise<WarmTim
     // One era at a time: each pair's leftovers (garbage, deferred teardown) stay with that pair.
     for (const era of ['modern', 'legacy'] as const) {
       const request = toolsCallRequest(token, era);
-      const event = mcpProxyEvent(request) as ProxyEvent;
+      const event = mcpRequestEvent(request) as ProxyEvent;
       const ns = await compareCpuNsPerOp(
         {
           adapter: async () => {

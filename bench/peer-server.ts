@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
-import { BENCH_AUTHORIZER_CONTEXT, BENCH_URLS, mcpProxyEvent } from './fixtures';
+import { BENCH_AUTHORIZER_CONTEXT, BENCH_URLS, mcpRequestEvent } from './fixtures';
 import { authInfoFromAuthorizer } from '../lambda/runtime/auth-info';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
 import { createSampleServer } from '../lambda/mcp/server';
@@ -59,7 +59,7 @@ function lambdaHandler(): NodeHandler {
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
     );
-    const result = await handler(mcpProxyEvent({ headers, body: await readBody(req) }), { awsRequestId: 'bench' });
+    const result = await handler(mcpRequestEvent({ headers, body: await readBody(req) }), { awsRequestId: 'bench' });
     for (const [name, values] of Object.entries(result.multiValueHeaders)) res.setHeader(name, values);
     res.writeHead(result.statusCode).end(result.body);
   };

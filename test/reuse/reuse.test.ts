@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { defined } from '../../fixtures/defined';
 import { authorizerIdentityContext } from '../../fixtures/events';
 
 const run = promisify(execFile);
@@ -33,6 +34,13 @@ const packaging = readJson<Manifest>(path.join(__dirname, 'package-fields.json')
 const installedVersion = (pkg: string) =>
   readJson<{ version: string }>(path.join(repoRoot, 'node_modules', pkg, 'package.json')).version;
 
+/** The range package-fields.json gives a peer; a peer it does not list is a mistake in that file. */
+function peerRange(peer: string): string {
+  const range = packaging.peerDependencies?.[peer];
+  if (range === undefined) throw new Error(`package-fields.json lists no range for the peer ${peer}`);
+  return range;
+}
+
 /** This repository's package.json with the packaging fields applied; peers move out of `dependencies`. */
 function stagedManifest(): Manifest {
   const peers = Object.keys(packaging.peerDependencies ?? {});
@@ -40,8 +48,7 @@ function stagedManifest(): Manifest {
     Object.entries(repoManifest.dependencies ?? {}).filter(([name]) => !peers.includes(name)),
   );
   const devDependencies = { ...repoManifest.devDependencies };
-  for (const peer of peers)
-    devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? packaging.peerDependencies?.[peer] ?? '*';
+  for (const peer of peers) devDependencies[peer] ??= repoManifest.dependencies?.[peer] ?? peerRange(peer);
   return {
     ...repoManifest,
     ...packaging,
@@ -276,7 +283,7 @@ describe('the packaged construct in a fresh CDK app', () => {
         expect({ [field]: repoManifest[field] }).toEqual({ [field]: packaging[field] });
     }
     if (repoManifest.scripts?.prepack !== undefined)
-      expect(repoManifest.scripts.prepack).toBe(packaging.scripts?.prepack);
+      expect(repoManifest.scripts.prepack).toBe(defined(packaging.scripts, 'package-fields.json scripts').prepack);
   });
 
   it('packs the compiled construct, the runtime entry and the Lambda sources, and nothing else', async () => {
