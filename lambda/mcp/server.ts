@@ -108,6 +108,15 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
     capabilities: { logging: {} },
   });
 
+  registerWhoami(server);
+  registerFormatJson(server);
+  registerLongTask(server);
+  registerConfirm(server, era, requestState);
+  return server;
+}
+
+/** `whoami`: the caller's identity as the authorizer passed it on, never the token. */
+function registerWhoami(server: McpServer): void {
   server.registerTool(
     'whoami',
     {
@@ -129,7 +138,10 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
       return { content: [{ type: 'text', text: JSON.stringify(identity, null, 2) }], structuredContent: identity };
     },
   );
+}
 
+/** `format_json`: validates JSON text and re-serialises it. */
+function registerFormatJson(server: McpServer): void {
   server.registerTool(
     'format_json',
     {
@@ -157,7 +169,10 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
       return { content: [{ type: 'text', text: formatted }], structuredContent: output };
     },
   );
+}
 
+/** `long_task`: runs in equal steps, reporting progress and a log line after each. */
+function registerLongTask(server: McpServer): void {
   server.registerTool(
     'long_task',
     {
@@ -188,9 +203,6 @@ export function createSampleServer({ serverInfo, era, serverOptions, requestStat
       return { content: [{ type: 'text', text: `Finished ${steps} step(s) in ${elapsed.toFixed(1)} s.` }] };
     },
   );
-
-  registerConfirm(server, era, requestState);
-  return server;
 }
 
 /**
