@@ -593,14 +593,8 @@ function createMcpEntry(
     inputRequired: { legacyShim: false },
     ...(requestState ? { requestState: { verify: requestState.verify } } : {}),
   };
-  // The SDK reports errors through one `onerror` callback without saying which request they
-  // belong to. A Lambda instance serves one request at a time, so the reason goes on that request's
-  // line; with several in flight (a local runner) it gets a line of its own.
   const inFlight = new Set<RequestRecord>();
-  const reportError = (error: Error): void => {
-    if (inFlight.size === 1) for (const record of inFlight) record.reasons.push(error.message);
-    else logger.warn('MCP SDK reported an error', { reason: error.message, requestsInFlight: inFlight.size });
-  };
+  const reportError = createErrorReporter(inFlight, logger);
   // The SDK hands the factory the very AuthInfo object given to fetch: it identifies the request.
   const recordOf = new WeakMap<AuthInfo, RequestRecord>();
   const userFactory = (ctx: McpRequestContext): ReturnType<McpLambdaServerFactory> => {
@@ -625,12 +619,50 @@ function createMcpEntry(
     }),
   );
 
-  const serveLegacy = async (
-    request: Request,
-    authInfo: AuthInfo,
-    parsedBody: unknown,
-    record: RequestRecord,
-  ): Promise<Response> => {
+  const serveLegacy = createLegacyServe(userFactory, settings, reportError);
+
+  return async (request, message, authInfo, record) => {
+    recordOf.set(authInfo, record);
+    inFlight.add(record);
+    try {
+      onFinished(record, () => inFlight.delete(record));
+      return (await isLegacyRequest(request, message))
+        ? await serveLegacy(request, authInfo, message, record)
+        : await modern.fetch(request, { authInfo, parsedBody: message });
+    } catch (error) {
+      inFlight.delete(record);
+      throw error;
+    }
+  };
+}
+
+/**
+ * The SDK reports errors through one `onerror` callback without saying which request they belong
+ * to. A Lambda instance serves one request at a time, so the reason goes on that request's line;
+ * with several in flight (a local runner) it gets a line of its own.
+ */
+function createErrorReporter(inFlight: ReadonlySet<RequestRecord>, logger: Logger): (error: Error) => void {
+  return (error) => {
+    if (inFlight.size === 1) for (const record of inFlight) record.reasons.push(error.message);
+    else logger.warn('MCP SDK reported an error', { reason: error.message, requestsInFlight: inFlight.size });
+  };
+}
+
+type LegacyServe = (
+  request: Request,
+  authInfo: AuthInfo,
+  parsedBody: unknown,
+  record: RequestRecord,
+) => Promise<Response>;
+
+/** A 2025-era request: a fresh server and stateless transport, closed once the response is done. */
+function createLegacyServe(
+  userFactory: (ctx: McpRequestContext) => ReturnType<McpLambdaServerFactory>,
+  settings: ReturnType<typeof readRuntimeSettings>,
+  reportError: (error: Error) => void,
+): LegacyServe {
+  const streaming = settings.responseTransferMode === 'stream';
+  return async (request, authInfo, parsedBody, record) => {
     const product = await userFactory({ era: 'legacy', authInfo, requestInfo: request });
     const server = product instanceof McpServer ? product.server : product;
     server.onerror = (error) => record.reasons.push(error.message);
@@ -653,20 +685,6 @@ function createMcpEntry(
     }
     onFinished(record, close);
     return streaming ? jsonUnlessStreamed(response) : response;
-  };
-
-  return async (request, message, authInfo, record) => {
-    recordOf.set(authInfo, record);
-    inFlight.add(record);
-    try {
-      onFinished(record, () => inFlight.delete(record));
-      return (await isLegacyRequest(request, message))
-        ? await serveLegacy(request, authInfo, message, record)
-        : await modern.fetch(request, { authInfo, parsedBody: message });
-    } catch (error) {
-      inFlight.delete(record);
-      throw error;
-    }
   };
 }
 
@@ -706,43 +724,8 @@ function createServe(
   };
   const mcp = createMcpEntry(factory, settings, serverInfo, logger, requestStateCodecOf(options, logger));
   const streaming = settings.responseTransferMode === 'stream';
-
-  const identify = (
-    event: ProxyEvent,
-    header: (name: string) => string | undefined,
-    record: RequestRecord,
-  ): AuthInfo | Response => {
-    try {
-      const authInfo = authInfoFromAuthorizer({
-        authorizer: event.requestContext?.authorizer,
-        authorizationHeader: header('authorization'),
-        resource,
-        resourceMetadataUrl: settings.urls.protectedResourceMetadata,
-        clockToleranceSeconds: settings.clockToleranceSeconds,
-      });
-      record.sub = (authInfo.extra as { sub: string }).sub;
-      return authInfo;
-    } catch (error) {
-      return identityRefusal(error, record, settings.urls);
-    }
-  };
-
-  const scopeRefusal = (tool: string, authInfo: AuthInfo, id: RequestId | null): Step => {
-    const required = scopesOfTool(toolScopes, tool);
-    if (!required || required.length === 0) return undefined;
-    const missing = missingScopes(authInfo, required);
-    if (missing.length === 0) return undefined;
-    return jsonRpcErrorResponse(
-      403,
-      TRANSPORT_ERROR,
-      `insufficient_scope: the tool "${tool}" requires the scope(s) ${missing.join(', ')} that the access token lacks`,
-      {
-        id,
-        data: { error: 'insufficient_scope', tool, requiredScopes: [...required], missingScopes: missing },
-        headers: { 'WWW-Authenticate': insufficientScopeChallenge(settings.urls, required) },
-      },
-    );
-  };
+  const identify = createIdentify(settings, resource);
+  const scopeRefusal = createScopeRefusal(settings, toolScopes);
 
   return async (event, record, limits) => {
     const headers = headerValuesOf(event);
@@ -758,16 +741,7 @@ function createServe(
     const parsed = parseMessage(body.text, record);
     if (parsed instanceof Response) return parsed;
     const { message, id, rpcMethod, tool } = parsed;
-    if (rpcMethod === LISTEN_METHOD && !streaming) {
-      // The SDK would open an endless event stream, which a buffered integration can never deliver.
-      record.reasons.push(`${LISTEN_METHOD} needs a long-lived event stream, which a buffered integration cannot hold`);
-      return jsonRpcErrorResponse(
-        404,
-        METHOD_NOT_FOUND,
-        `Method not found: ${LISTEN_METHOD} needs response streaming, which this endpoint does not use`,
-        { id },
-      );
-    }
+    if (rpcMethod === LISTEN_METHOD && !streaming) return listenRefusal(record, id);
     if (tool !== undefined) {
       const refusal = scopeRefusal(tool, authInfo, id);
       if (refusal) {
@@ -787,6 +761,62 @@ function createServe(
     }
     return response;
   };
+}
+
+/** The caller's identity from the authorizer's context, or the refusal that says why there is none. */
+function createIdentify(
+  settings: ReturnType<typeof readRuntimeSettings>,
+  resource: URL,
+): (event: ProxyEvent, header: (name: string) => string | undefined, record: RequestRecord) => AuthInfo | Response {
+  return (event, header, record) => {
+    try {
+      const authInfo = authInfoFromAuthorizer({
+        authorizer: event.requestContext?.authorizer,
+        authorizationHeader: header('authorization'),
+        resource,
+        resourceMetadataUrl: settings.urls.protectedResourceMetadata,
+        clockToleranceSeconds: settings.clockToleranceSeconds,
+      });
+      record.sub = (authInfo.extra as { sub: string }).sub;
+      return authInfo;
+    } catch (error) {
+      return identityRefusal(error, record, settings.urls);
+    }
+  };
+}
+
+/** The 403 `insufficient_scope` answer when the token lacks a scope the tool requires. */
+function createScopeRefusal(
+  settings: ReturnType<typeof readRuntimeSettings>,
+  toolScopes: Readonly<Record<string, readonly string[]>>,
+): (tool: string, authInfo: AuthInfo, id: RequestId | null) => Step {
+  return (tool, authInfo, id) => {
+    const required = scopesOfTool(toolScopes, tool);
+    if (!required || required.length === 0) return undefined;
+    const missing = missingScopes(authInfo, required);
+    if (missing.length === 0) return undefined;
+    return jsonRpcErrorResponse(
+      403,
+      TRANSPORT_ERROR,
+      `insufficient_scope: the tool "${tool}" requires the scope(s) ${missing.join(', ')} that the access token lacks`,
+      {
+        id,
+        data: { error: 'insufficient_scope', tool, requiredScopes: [...required], missingScopes: missing },
+        headers: { 'WWW-Authenticate': insufficientScopeChallenge(settings.urls, required) },
+      },
+    );
+  };
+}
+
+/** The SDK would open an endless event stream, which a buffered integration can never deliver. */
+function listenRefusal(record: RequestRecord, id: RequestId | null): Response {
+  record.reasons.push(`${LISTEN_METHOD} needs a long-lived event stream, which a buffered integration cannot hold`);
+  return jsonRpcErrorResponse(
+    404,
+    METHOD_NOT_FOUND,
+    `Method not found: ${LISTEN_METHOD} needs response streaming, which this endpoint does not use`,
+    { id },
+  );
 }
 
 /**
