@@ -411,15 +411,7 @@ export class AuthKitMcpServer extends Construct {
    */
   private addGatewayResponses(): void {
     const cors = gatewayCorsHeaders(this.settings.allowedOrigins);
-    const noStore = { 'Cache-Control': "'no-store'" };
-    const add = (
-      id: string,
-      type: apigw.ResponseType,
-      statusCode: string | undefined,
-      headers: Record<string, string>,
-      error: string,
-      description: string,
-    ) =>
+    const add: AddGatewayResponse = (id, type, statusCode, headers, error, description) =>
       this.api.addGatewayResponse(id, {
         type,
         ...(statusCode === undefined ? {} : { statusCode }),
@@ -427,12 +419,20 @@ export class AuthKitMcpServer extends Construct {
         templates: jsonBody(error, description),
       });
 
+    this.addTokenRefusalResponses(add);
+    addAuthorizerFailureResponses(add);
+    this.addNotFoundResponses(add);
+    addCatchAllResponses(add);
+  }
+
+  /** 401 and 403 carry the challenge that tells a client where to get a token, and with which scopes. */
+  private addTokenRefusalResponses(add: AddGatewayResponse): void {
     const scopes = this.settings.requiredScopes;
     add(
       'Unauthorized',
       apigw.ResponseType.UNAUTHORIZED,
       '401',
-      { ...noStore, 'WWW-Authenticate': staticHeaderValue(unauthorizedChallenge(this.urls, scopes)) },
+      { ...NO_STORE, 'WWW-Authenticate': staticHeaderValue(unauthorizedChallenge(this.urls, scopes)) },
       'unauthorized',
       'A valid AuthKit access token for this server is required in the Authorization header (Bearer).',
     );
@@ -440,60 +440,22 @@ export class AuthKitMcpServer extends Construct {
       'AccessDenied',
       apigw.ResponseType.ACCESS_DENIED,
       '403',
-      { ...noStore, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, scopes)) },
+      { ...NO_STORE, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, scopes)) },
       'insufficient_scope',
       `The access token lacks the scopes this server requires${scopes.length > 0 ? `: ${scopes.join(' ')}` : ''}.`,
     );
-    // The authorizer fails like this when AuthKit's keys cannot be fetched: a temporary outage, not a bad token.
-    const retry = { ...noStore, 'Retry-After': staticHeaderValue(String(RETRY_AFTER_SECONDS)) };
-    const unavailable = 'The access token could not be checked right now. Retry later.';
-    add(
-      'AuthorizerFailure',
-      apigw.ResponseType.AUTHORIZER_FAILURE,
-      '503',
-      retry,
-      'temporarily_unavailable',
-      unavailable,
-    );
-    add(
-      'AuthorizerConfigurationError',
-      apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
-      '503',
-      retry,
-      'temporarily_unavailable',
-      unavailable,
-    );
-    // An unknown route gets MISSING_AUTHENTICATION_TOKEN (403 by default); with an Authorization
-    // header API Gateway may read it as a SigV4 signature and answer INVALID_SIGNATURE or
-    // EXPIRED_TOKEN instead. No route here uses IAM authorization, so all three mean "no such route".
+  }
+
+  /**
+   * An unknown route gets MISSING_AUTHENTICATION_TOKEN (403 by default); with an Authorization
+   * header API Gateway may read it as a SigV4 signature and answer INVALID_SIGNATURE or
+   * EXPIRED_TOKEN instead. No route here uses IAM authorization, so all three mean "no such route".
+   */
+  private addNotFoundResponses(add: AddGatewayResponse): void {
     const notFound = `No such route. The MCP endpoint is ${this.urls.resource}`;
     add('NotFound', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', {}, 'not_found', notFound);
     add('InvalidSignature', apigw.ResponseType.INVALID_SIGNATURE, '404', {}, 'not_found', notFound);
     add('ExpiredToken', apigw.ResponseType.EXPIRED_TOKEN, '404', {}, 'not_found', notFound);
-    add(
-      'Throttled',
-      apigw.ResponseType.THROTTLED,
-      '429',
-      {},
-      'too_many_requests',
-      'The stage is receiving more requests than it accepts. Retry later.',
-    );
-    add(
-      'Default4xx',
-      apigw.ResponseType.DEFAULT_4XX,
-      undefined,
-      {},
-      'request_rejected',
-      'API Gateway rejected the request.',
-    );
-    add(
-      'Default5xx',
-      apigw.ResponseType.DEFAULT_5XX,
-      undefined,
-      {},
-      'server_error',
-      'The server could not answer the request. Retry later.',
-    );
   }
 
   /**
@@ -597,6 +559,61 @@ export class AuthKitMcpServer extends Construct {
       });
     }
   }
+}
+
+/** Adds one gateway response: its construct id, type, status (the type's default when undefined), headers and body. */
+type AddGatewayResponse = (
+  id: string,
+  type: apigw.ResponseType,
+  statusCode: string | undefined,
+  headers: Record<string, string>,
+  error: string,
+  description: string,
+) => void;
+
+const NO_STORE = { 'Cache-Control': "'no-store'" };
+
+/** The authorizer fails like this when AuthKit's keys cannot be fetched: a temporary outage, not a bad token. */
+function addAuthorizerFailureResponses(add: AddGatewayResponse): void {
+  const retry = { ...NO_STORE, 'Retry-After': staticHeaderValue(String(RETRY_AFTER_SECONDS)) };
+  const unavailable = 'The access token could not be checked right now. Retry later.';
+  add('AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE, '503', retry, 'temporarily_unavailable', unavailable);
+  add(
+    'AuthorizerConfigurationError',
+    apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    '503',
+    retry,
+    'temporarily_unavailable',
+    unavailable,
+  );
+}
+
+/** Whatever else API Gateway refuses or fails on its own. */
+function addCatchAllResponses(add: AddGatewayResponse): void {
+  add(
+    'Throttled',
+    apigw.ResponseType.THROTTLED,
+    '429',
+    {},
+    'too_many_requests',
+    'The stage is receiving more requests than it accepts. Retry later.',
+  );
+  add(
+    'Default4xx',
+    apigw.ResponseType.DEFAULT_4XX,
+    undefined,
+    {},
+    'request_rejected',
+    'API Gateway rejected the request.',
+  );
+  add(
+    'Default5xx',
+    apigw.ResponseType.DEFAULT_5XX,
+    undefined,
+    {},
+    'server_error',
+    'The server could not answer the request. Retry later.',
+  );
 }
 
 const ORIGIN_NOT_ALLOWED =
