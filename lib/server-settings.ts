@@ -5,45 +5,38 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
+import { AUTHORIZER_SETTINGS, JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
 import {
   clockToleranceSeconds,
   DEFAULT_LOG_LEVEL,
   DEFAULT_METRICS_NAMESPACE,
   DEFAULT_SERVICE_NAME,
-  LOG_LEVELS,
-  parseLogLevel,
+  deploymentServiceName,
   type LogLevel,
+  logLevel,
+  metricsNamespace,
 } from '../lambda/shared/settings/common';
 import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
-  MAX_REQUEST_BODY_BYTES,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
 } from '../lambda/shared/settings/mcp';
 import { AS_METADATA_TIMEOUT_MS, AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
-import type { WholeNumberRange } from '../lambda/shared/settings/setting';
+import {
+  isWithin,
+  type ListSetting,
+  type Setting,
+  SettingValueError,
+  type WholeNumberRange,
+} from '../lambda/shared/settings/setting';
 import { authkitIssuer, InvalidAuthKitDomainError, isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
 import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
-import {
-  DEFAULT_TOKEN_ALGORITHMS,
-  isTokenAlgorithm,
-  TOKEN_ALGORITHMS,
-  type TokenAlgorithm,
-} from '../lambda/shared/token-policy';
+import { DEFAULT_TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 
-export {
-  LOG_LEVELS,
-  MAX_REQUEST_BODY_BYTES,
-  RESPONSE_TRANSFER_MODES,
-  TOKEN_ALGORITHMS,
-  type LogLevel,
-  type ResponseTransferMode,
-  type TokenAlgorithm,
-};
+export type { LogLevel, ResponseTransferMode, TokenAlgorithm };
 
 /** Scopes AuthKit issues to every signed-in user; advertised when no scopes are configured. */
 export const DEFAULT_SCOPES_SUPPORTED: readonly string[] = ['openid', 'profile', 'email'];
@@ -173,7 +166,6 @@ export interface ServerSettings {
 // RFC 6749 §3.3 scope token, minus the single quote that a static gateway header value cannot carry.
 const isGatewayScopeToken = (scope: string) => isScopeToken(scope) && !scope.includes("'");
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^http:\/\/\[::1\](?::\d{1,5})?$/;
-const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
 
 /** A line break, tab or other C0 control character, or DEL: none belongs in a one-line name. */
 function hasControlCharacter(text: string): boolean {
@@ -207,45 +199,71 @@ function scopeList(prop: string, scopes: readonly string[] | undefined): string[
   return list;
 }
 
-function wholeSeconds(prop: string, value: Duration | undefined, range: WholeNumberRange): number {
-  const { min, max } = range;
-  const duration = value ?? Duration.seconds(range.fallback);
-  const seconds = duration.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
-    throw new AuthKitMcpServerPropsError(
-      prop,
-      `is ${duration.toHumanString()}; it must be a whole number of seconds from ${min} to ${max}.`,
-    );
-  }
-  return seconds;
-}
+/** How a duration prop is counted, and how its bounds are worded. */
+const UNITS = {
+  seconds: {
+    of: (duration: Duration) => duration.toSeconds({ integral: false }),
+    make: Duration.seconds,
+    bounds: ({ min, max }: WholeNumberRange) => `a whole number of seconds from ${min} to ${max}`,
+  },
+  ms: {
+    of: (duration: Duration) => duration.toMilliseconds({ integral: false }),
+    make: Duration.millis,
+    bounds: ({ min, max }: WholeNumberRange) => `from ${min} ms to ${max} ms`,
+  },
+} as const;
 
-function milliseconds(prop: string, value: Duration | undefined, range: WholeNumberRange): number {
-  const { min, max } = range;
-  const duration = value ?? Duration.millis(range.fallback);
-  const ms = duration.toMilliseconds({ integral: false });
-  if (!Number.isInteger(ms) || ms < min || ms > max) {
-    throw new AuthKitMcpServerPropsError(
-      prop,
-      `is ${duration.toHumanString()}; it must be from ${min} ms to ${max} ms.`,
-    );
-  }
-  return ms;
-}
-
-function integer(
+/** A duration prop as a whole number of `unit` within `range` (its fallback when unset). */
+function wholeDuration(
   prop: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-  why = '',
+  value: Duration | undefined,
+  range: WholeNumberRange,
+  unit: keyof typeof UNITS,
 ): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new AuthKitMcpServerPropsError(prop, `is ${n}; it must be a whole number from ${min} to ${max}${why}.`);
+  const duration = value ?? UNITS[unit].make(range.fallback);
+  const n = UNITS[unit].of(duration);
+  if (!isWithin(n, range)) {
+    throw new AuthKitMcpServerPropsError(
+      prop,
+      `is ${duration.toHumanString()}; it must be ${UNITS[unit].bounds(range)}.`,
+    );
   }
   return n;
+}
+
+function integer(prop: string, value: number | undefined, range: WholeNumberRange, why = ''): number {
+  const n = value ?? range.fallback;
+  if (!isWithin(n, range)) {
+    throw new AuthKitMcpServerPropsError(
+      prop,
+      `is ${n}; it must be a whole number from ${range.min} to ${range.max}${why}.`,
+    );
+  }
+  return n;
+}
+
+/**
+ * A text prop read through the settings row that also reads it in the function, so the rule is
+ * written once; a refused value names the prop and says what to write instead.
+ */
+function throughSetting<T>(prop: string, setting: Pick<Setting<T>, 'read'>, value: string | undefined): T {
+  try {
+    return setting.read(value === undefined ? undefined : literal(prop, value));
+  } catch (error) {
+    if (!(error instanceof SettingValueError)) throw error;
+    throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; ${error.advice ?? error.message}`);
+  }
+}
+
+/** The distinct trimmed items of a list prop, each checked as one item of the function's list setting. */
+function throughListSetting(prop: string, setting: ListSetting, value: readonly string[] | undefined): string[] {
+  const items = [...new Set((value ?? []).map((item) => literal(prop, item).trim()))];
+  for (const item of items) {
+    const problem = setting.checkItem(item);
+    if (problem !== undefined)
+      throw new AuthKitMcpServerPropsError(prop, `contains ${JSON.stringify(item)}; ${problem}`);
+  }
+  return items;
 }
 
 function httpsUrl(prop: string, value: string): string {
@@ -325,14 +343,23 @@ function tokenSettings(props: AuthKitMcpServerProps): TokenSettings {
     jwksUrl: jwksUrlOf(issuer),
     requiredScopes,
     scopesSupported,
-    acceptedAudiences: acceptedAudiences(props.acceptedAudiences),
+    acceptedAudiences: throughListSetting(
+      'acceptedAudiences',
+      AUTHORIZER_SETTINGS.acceptedAudiences,
+      props.acceptedAudiences,
+    ),
     allowMultipleAudiences: props.allowMultipleAudiences ?? false,
     tokenAlgorithms: tokenAlgorithms(props.tokenAlgorithms),
-    clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance, clockToleranceSeconds.range),
-    jwksTimeoutMs: milliseconds('jwksTimeout', props.jwksTimeout, JWKS_TIMEOUT_MS),
-    jwksCooldownMs: milliseconds('jwksCooldown', props.jwksCooldown, JWKS_COOLDOWN_MS),
+    clockToleranceSeconds: wholeDuration(
+      'clockTolerance',
+      props.clockTolerance,
+      clockToleranceSeconds.range,
+      'seconds',
+    ),
+    jwksTimeoutMs: wholeDuration('jwksTimeout', props.jwksTimeout, JWKS_TIMEOUT_MS, 'ms'),
+    jwksCooldownMs: wholeDuration('jwksCooldown', props.jwksCooldown, JWKS_COOLDOWN_MS, 'ms'),
     authorizerCacheTtl: Duration.seconds(
-      wholeSeconds('authorizerCacheTtl', props.authorizerCacheTtl, AUTHORIZER_CACHE_TTL_SECONDS),
+      wholeDuration('authorizerCacheTtl', props.authorizerCacheTtl, AUTHORIZER_CACHE_TTL_SECONDS, 'seconds'),
     ),
   };
 }
@@ -372,28 +399,19 @@ function scopeSettings(props: AuthKitMcpServerProps): Pick<ServerSettings, 'requ
   return { requiredScopes, scopesSupported };
 }
 
-function acceptedAudiences(value: readonly string[] | undefined): string[] {
-  const audiences = [...new Set((value ?? []).map((aud) => literal('acceptedAudiences', aud).trim()))];
-  for (const audience of audiences) {
-    if (audience === '' || /[\s,'"]/.test(audience)) {
-      throw new AuthKitMcpServerPropsError(
-        'acceptedAudiences',
-        `contains ${JSON.stringify(audience)}; an audience is one non-empty value without spaces, commas or quotes.`,
-      );
-    }
-  }
-  return audiences;
-}
-
 function tokenAlgorithms(value: readonly TokenAlgorithm[] | undefined): TokenAlgorithm[] {
-  const algorithms = [...new Set(value ?? DEFAULT_TOKEN_ALGORITHMS)];
-  if (algorithms.length === 0)
+  // Unset in the environment means the default, so only the props can ask for no algorithm at all.
+  if (value !== undefined && value.length === 0)
     throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
+  const algorithms = [...new Set(value ?? DEFAULT_TOKEN_ALGORITHMS)];
   for (const alg of algorithms) {
-    if (!isTokenAlgorithm(alg)) {
+    try {
+      AUTHORIZER_SETTINGS.tokenAlgorithms.read(literal('tokenAlgorithms', alg));
+    } catch (error) {
+      if (!(error instanceof SettingValueError)) throw error;
       throw new AuthKitMcpServerPropsError(
         'tokenAlgorithms',
-        `contains "${alg}"; use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`,
+        `contains ${JSON.stringify(alg)}; ${error.advice ?? error.message}`,
       );
     }
   }
@@ -422,10 +440,11 @@ function metadataSettings(props: AuthKitMcpServerProps): MetadataSettings {
     ...(props.resourceDocumentation === undefined
       ? {}
       : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
-    authorizationServerMetadataTtlSeconds: wholeSeconds(
+    authorizationServerMetadataTtlSeconds: wholeDuration(
       'authorizationServerMetadataCacheTtl',
       props.authorizationServerMetadataCacheTtl,
       AS_METADATA_TTL_SECONDS,
+      'seconds',
     ),
     authorizationServerMetadataTimeoutMs: DEFAULTS.authorizationServerMetadataTimeout.toMilliseconds(),
   };
@@ -485,9 +504,7 @@ function stageSettings(
   const throttlingBurstLimit = integer(
     'throttlingBurstLimit',
     props.throttlingBurstLimit,
-    DEFAULTS.throttlingBurstLimit,
-    1,
-    5000,
+    { fallback: DEFAULTS.throttlingBurstLimit, min: 1, max: 5000 },
     ' (API Gateway caps bursts at 5000 by default)',
   );
   const logRetention = props.logRetention ?? DEFAULTS.logRetention;
@@ -508,14 +525,12 @@ type FunctionSettings = Pick<
 /** The functions' memory, the MCP function's reserved concurrency and its body limit. */
 function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
   const memory = (prop: 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize') =>
-    integer(prop, props[prop], DEFAULTS[prop], 128, 10240, ' MB');
+    integer(prop, props[prop], { fallback: DEFAULTS[prop], min: 128, max: 10240 }, ' MB');
   return {
     maxRequestBodyBytes: integer(
       'maxRequestBodyBytes',
       props.maxRequestBodyBytes,
-      MAX_BODY_BYTES.fallback,
-      MAX_BODY_BYTES.min,
-      MAX_BODY_BYTES.max,
+      MAX_BODY_BYTES,
       " (Lambda's synchronous payload limit)",
     ),
     authorizerMemorySize: memory('authorizerMemorySize'),
@@ -532,32 +547,11 @@ type TelemetrySettings = Pick<
 
 /** Tracing, logging and metrics. */
 function telemetrySettings(props: AuthKitMcpServerProps): TelemetrySettings {
-  const logLevel = parseLogLevel(props.logLevel ?? DEFAULTS.logLevel);
-  if (logLevel === undefined) {
-    throw new AuthKitMcpServerPropsError(
-      'logLevel',
-      `is ${JSON.stringify(props.logLevel)}; use one of ${LOG_LEVELS.join(', ')}.`,
-    );
-  }
-  const serviceName = literal('serviceName', props.serviceName ?? DEFAULTS.serviceName);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(serviceName)) {
-    throw new AuthKitMcpServerPropsError(
-      'serviceName',
-      `is ${JSON.stringify(serviceName)}; use 1 to 64 letters, digits, dots, hyphens or underscores.`,
-    );
-  }
-  const metricsNamespace = literal('metricsNamespace', props.metricsNamespace ?? DEFAULTS.metricsNamespace);
-  if (!METRICS_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
-    throw new AuthKitMcpServerPropsError(
-      'metricsNamespace',
-      `is ${JSON.stringify(metricsNamespace)}; use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".`,
-    );
-  }
   return {
     tracing: props.tracing ?? false,
-    logLevel,
-    serviceName,
-    metricsNamespace,
+    logLevel: throughSetting('logLevel', logLevel, props.logLevel),
+    serviceName: throughSetting('serviceName', deploymentServiceName, props.serviceName),
+    metricsNamespace: throughSetting('metricsNamespace', metricsNamespace, props.metricsNamespace),
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
   };
 }
@@ -581,7 +575,7 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
   const mcpTimeout = props.mcpTimeout ?? (streaming ? DEFAULTS.streamingMcpTimeout : DEFAULTS.bufferedMcpTimeout);
   const margin = MCP_FUNCTION_TIMEOUT_MARGIN.toSeconds();
   const seconds = mcpTimeout.toSeconds({ integral: false });
-  if (!Number.isInteger(seconds) || seconds <= margin || seconds > max.toSeconds()) {
+  if (!isWithin(seconds, { min: margin + 1, max: max.toSeconds() })) {
     const fix =
       !streaming && seconds > max.toSeconds() && seconds <= MAX_STREAMING_MCP_TIMEOUT.toSeconds()
         ? " A buffered integration times out after 29 seconds: shorten mcpTimeout, or leave responseTransferMode at 'stream'."
@@ -608,7 +602,7 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
     props.subscriptionMaxDuration ??
     Duration.seconds(Math.min(DEFAULTS.subscriptionMaxDuration.toSeconds(), functionSeconds));
   const listenSeconds = listen.toSeconds({ integral: false });
-  if (!Number.isInteger(listenSeconds) || listenSeconds < 1 || listenSeconds > functionSeconds) {
+  if (!isWithin(listenSeconds, { min: 1, max: functionSeconds })) {
     throw new AuthKitMcpServerPropsError(
       'subscriptionMaxDuration',
       `is ${listen.toHumanString()}; it must be a whole number of seconds from 1 to ${functionSeconds}, the MCP function's timeout (mcpTimeout ${mcpTimeout.toHumanString()} minus ${margin} s). Shorten it, or raise mcpTimeout.`,
@@ -620,7 +614,7 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
 function reservedConcurrency(value: number | false | undefined): Pick<ServerSettings, 'mcpReservedConcurrency'> {
   if (value === false) return {};
   const n = value ?? DEFAULTS.mcpReservedConcurrency;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_MCP_RESERVED_CONCURRENCY) {
+  if (!isWithin(n, { min: 1, max: MAX_MCP_RESERVED_CONCURRENCY })) {
     throw new AuthKitMcpServerPropsError(
       'mcpReservedConcurrency',
       `is ${n}; it must be a whole number from 1 to ${MAX_MCP_RESERVED_CONCURRENCY} (Lambda keeps 100 of the default 1,000 unreserved), or false to reserve nothing.`,
@@ -648,7 +642,7 @@ function rateLimit(props: AuthKitMcpServerProps): Pick<ServerSettings, 'rateLimi
     return { rateLimitWindowSeconds: windowSeconds };
   }
   const limit = props.rateLimitPerIp;
-  if (!Number.isInteger(limit) || limit < MIN_RATE_LIMIT_PER_IP || limit > 2_000_000_000) {
+  if (!isWithin(limit, { min: MIN_RATE_LIMIT_PER_IP, max: 2_000_000_000 })) {
     throw new AuthKitMcpServerPropsError(
       'rateLimitPerIp',
       `is ${limit}; it must be a whole number of requests per client IP and window, at least ${MIN_RATE_LIMIT_PER_IP} (AWS WAF's lowest limit).`,

@@ -2,18 +2,19 @@
  * The authorizer's settings contract: every environment variable the construct sets on the
  * authorizer and the authorizer reads, one row each.
  */
-import { isLoopbackHost } from '../loopback';
 import { isTokenAlgorithm, DEFAULT_TOKEN_ALGORITHMS, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../token-policy';
 import {
   authkitIssuerSetting,
   clockToleranceSeconds,
-  DEFAULT_METRICS_NAMESPACE,
   logLevel,
+  metricsNamespace,
   publicBaseUrl,
+  secureUrl,
   serviceName,
 } from './common';
 import {
   flag,
+  invalid,
   list,
   optional,
   SettingValueError,
@@ -42,12 +43,15 @@ const jwksUrl = optional<string>({
     if (url.username || url.password || url.hash || url.search) {
       throw new SettingValueError(`"${raw}" must not carry credentials, a query or a fragment.`);
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    if (secureUrl(raw) === undefined) {
       throw new SettingValueError(`"${raw}" must use https (http is allowed only for localhost or 127.0.0.1).`);
     }
     return url.href;
   },
 });
+
+/** What to write instead of an algorithm that is not accepted. */
+const TOKEN_ALGORITHM_ADVICE = `use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`;
 
 const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
   {
@@ -58,11 +62,7 @@ const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
       const names = [...new Set(raw.split(/[\s,]+/).filter((name) => name !== ''))];
       if (names.length === 0) return DEFAULT_TOKEN_ALGORITHMS;
       for (const name of names) {
-        if (!isTokenAlgorithm(name)) {
-          throw new SettingValueError(
-            `"${name}" is not accepted; use asymmetric algorithms from: ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`,
-          );
-        }
+        if (!isTokenAlgorithm(name)) throw invalid(`"${name}" is not accepted`, TOKEN_ALGORITHM_ADVICE);
       }
       return names as TokenAlgorithm[];
     },
@@ -70,13 +70,22 @@ const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
   DEFAULT_TOKEN_ALGORITHMS,
 );
 
+const AUDIENCE_RULE = 'an audience is one non-empty value without spaces, commas or quotes.';
+
 export const AUTHORIZER_SETTINGS = {
   publicBaseUrl,
   issuer: authkitIssuerSetting,
   jwksUrl,
   acceptedAudiences: list(
     'ACCEPTED_AUDIENCES',
-    { separator: ',', split: /[\s,]+/, omitWhenEmpty: true },
+    {
+      separator: ',',
+      split: /[\s,]+/,
+      omitWhenEmpty: true,
+      // Quotes are refused here, so the construct and the function accept the same audiences.
+      check: (audience) => (/['"]/.test(audience) ? `"${audience}" is not an audience; ${AUDIENCE_RULE}` : undefined),
+      item: AUDIENCE_RULE,
+    },
     'Audiences accepted besides the canonical resource URL.',
   ),
   allowMultipleAudiences: flag(
@@ -98,15 +107,7 @@ export const AUTHORIZER_SETTINGS = {
     'Minimum time between JWKS fetches triggered by an unknown key id, in milliseconds.',
   ),
   serviceName: serviceName('authorizer'),
-  metricsNamespace: withDefault<string>(
-    {
-      variable: 'POWERTOOLS_METRICS_NAMESPACE',
-      doc: "CloudWatch namespace of the authorizer's decision metrics.",
-      write: (value) => value,
-      parse: (raw) => raw,
-    },
-    DEFAULT_METRICS_NAMESPACE,
-  ),
+  metricsNamespace,
   logLevel,
 } satisfies SettingsTable;
 

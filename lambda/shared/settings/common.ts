@@ -6,7 +6,7 @@ import { authkitIssuer, InvalidAuthKitDomainError } from '../issuer';
 import { isLoopbackHost } from '../loopback';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../urls';
-import { required, type Row, SettingValueError, type Setting, withDefault, wholeNumber } from './setting';
+import { invalid, required, type Row, SettingValueError, type Setting, withDefault, wholeNumber } from './setting';
 
 /** Powertools log levels, as `POWERTOOLS_LOG_LEVEL` and the construct's `logLevel` prop accept them. */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -83,26 +83,72 @@ export const logLevel = withDefault<LogLevel>(
     write: (value) => value,
     parse(raw) {
       const level = parseLogLevel(raw);
-      if (level === undefined)
-        throw new SettingValueError(`"${raw}" is not a log level; use one of ${LOG_LEVELS.join(', ')}.`);
+      if (level === undefined) throw invalid(`"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}.`);
       return level;
     },
   },
   DEFAULT_LOG_LEVEL,
 );
 
+/** The longest service name a deployment may choose; each function adds its suffix to it. */
+const MAX_SERVICE_NAME_LENGTH = 64;
+
+/** A Powertools service name of at most `maxLength` characters. */
+function serviceNameRow(doc: string, maxLength: number): Row<string> {
+  const pattern = new RegExp(`^[A-Za-z0-9._-]{1,${maxLength}}$`);
+  return {
+    variable: 'POWERTOOLS_SERVICE_NAME',
+    doc,
+    write: (value) => value,
+    parse(raw) {
+      if (!pattern.test(raw))
+        throw invalid(
+          `"${raw}" is not a service name`,
+          `use 1 to ${maxLength} letters, digits, dots, hyphens or underscores.`,
+        );
+      return raw;
+    },
+  };
+}
+
+/** The deployment's service name (the construct's `serviceName` prop), before a function's suffix. */
+export const deploymentServiceName = withDefault(
+  serviceNameRow("The deployment's Powertools service name.", MAX_SERVICE_NAME_LENGTH),
+  DEFAULT_SERVICE_NAME,
+);
+
 /** Powertools service name of one function: the deployment's name plus the function's suffix. */
 export function serviceName(fn: keyof typeof SERVICE_NAME_SUFFIXES) {
-  return withDefault<string>(
-    {
-      variable: 'POWERTOOLS_SERVICE_NAME',
-      doc: `Powertools service name (the deployment's service name${SERVICE_NAME_SUFFIXES[fn] ? `, suffixed ${SERVICE_NAME_SUFFIXES[fn]}` : ''}).`,
-      write: (value) => value,
-      parse: (raw) => raw,
-    },
-    `${DEFAULT_SERVICE_NAME}${SERVICE_NAME_SUFFIXES[fn]}`,
+  const suffix = SERVICE_NAME_SUFFIXES[fn];
+  return withDefault(
+    serviceNameRow(
+      `Powertools service name (the deployment's service name${suffix ? `, suffixed ${suffix}` : ''}).`,
+      MAX_SERVICE_NAME_LENGTH + suffix.length,
+    ),
+    `${DEFAULT_SERVICE_NAME}${suffix}`,
   );
 }
+
+/** What CloudWatch accepts as a custom namespace; `AWS/` is reserved for AWS's own. */
+const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
+
+/** The CloudWatch namespace of the authorizer's decision metrics (the construct's `metricsNamespace`). */
+export const metricsNamespace = withDefault<string>(
+  {
+    variable: 'POWERTOOLS_METRICS_NAMESPACE',
+    doc: "CloudWatch namespace of the authorizer's decision metrics.",
+    write: (value) => value,
+    parse(raw) {
+      if (!METRICS_NAMESPACE.test(raw) || raw.startsWith('AWS/'))
+        throw invalid(
+          `"${raw}" is not a custom CloudWatch namespace`,
+          'use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".',
+        );
+      return raw;
+    },
+  },
+  DEFAULT_METRICS_NAMESPACE,
+);
 
 /** Allowed clock skew when checking a token's `exp` and `nbf`; the authorizer and the MCP runtime use the same. */
 export const clockToleranceSeconds = wholeNumber(

@@ -31,15 +31,23 @@ export type ProblemReporter = (problem: SettingProblem) => Error;
 
 /** Thrown by a row's `read`; {@link fromEnvironment} hands it to the reporter with the variable named. */
 export class SettingValueError extends Error {
+  /** What to write instead, without the value: the construct words its prop errors with it. */
+  readonly advice?: string;
   constructor(
     message: string,
     readonly reason: 'missing' | 'invalid' = 'invalid',
     readonly expected?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; advice?: string },
   ) {
     super(message, options);
     this.name = 'SettingValueError';
+    if (options?.advice !== undefined) this.advice = options.advice;
   }
+}
+
+/** Refuses a value: `problem` names it (`"x" is not a log level`), `advice` says what to write instead. */
+export function invalid(problem: string, advice: string): SettingValueError {
+  return new SettingValueError(`${problem}; ${advice}`, 'invalid', undefined, { advice });
 }
 
 /** One environment variable of a function. */
@@ -222,10 +230,21 @@ export interface ListFormat {
   readonly omitWhenEmpty: boolean;
   /** Refuses a bad item with the problem; `undefined` when the item is fine. */
   readonly check?: (item: string) => string | undefined;
+  /** What one item must be, without the value (e.g. "an audience is one value without spaces"). */
+  readonly item?: string;
+}
+
+/** A list setting, with the check of one item that a list given item by item (a prop) goes through. */
+export interface ListSetting extends Setting<readonly string[]> {
+  /**
+   * The problem with one item (empty, holding a separator, or refused by the format), worded as the
+   * format's `item` rule when it has one; `undefined` when the item is fine.
+   */
+  checkItem(item: string): string | undefined;
 }
 
 /** A list of distinct items in their first order; unset reads as an empty list. */
-export function list(variable: string, format: ListFormat, doc: string): Setting<readonly string[]> {
+export function list(variable: string, format: ListFormat, doc: string): ListSetting {
   return {
     variable,
     doc,
@@ -237,6 +256,13 @@ export function list(variable: string, format: ListFormat, doc: string): Setting
         if (problem !== undefined) throw new SettingValueError(problem);
       }
       return items;
+    },
+    checkItem(item) {
+      const problem =
+        item === '' || item.split(format.split).length > 1
+          ? `"${item}" is not one item: it is empty or holds a separator.`
+          : format.check?.(item);
+      return problem === undefined ? undefined : (format.item ?? problem);
     },
   };
 }

@@ -1,0 +1,41 @@
+import { AUTHORIZER_SETTINGS } from '../../../../lambda/shared/settings/authorizer';
+import { deploymentServiceName, metricsNamespace, serviceName } from '../../../../lambda/shared/settings/common';
+import { SettingValueError } from '../../../../lambda/shared/settings/setting';
+
+// The rules the construct checks its props with are the rows the functions read: each is tested here once.
+describe('the rules shared by the construct and the functions', () => {
+  it.each([
+    ['a metrics namespace under AWS/', () => metricsNamespace.read('AWS/Lambda')],
+    ['a metrics namespace with a comma', () => metricsNamespace.read('a,b')],
+    ['a service name with a space', () => deploymentServiceName.read('my service')],
+    ['a 65-character deployment service name', () => deploymentServiceName.read('s'.repeat(65))],
+    ['an unknown token algorithm', () => AUTHORIZER_SETTINGS.tokenAlgorithms.read('RS256 HS256')],
+  ])('refuses %s with advice that leaves the value out', (_case, read) => {
+    expect(read).toThrow(SettingValueError);
+    try {
+      read();
+    } catch (error) {
+      expect((error as SettingValueError).advice).toMatch(/^use /);
+    }
+  });
+
+  it("lets a function's service name be the longest deployment name plus the function's suffix", () => {
+    const name = `${'s'.repeat(64)}-authorizer`;
+    expect(serviceName('authorizer').read(name)).toBe(name);
+    expect(() => serviceName('metadata').read(name)).toThrow(SettingValueError);
+  });
+
+  it('accepts the defaults and a custom namespace', () => {
+    expect(metricsNamespace.read(undefined)).toBe('McpServer');
+    expect(metricsNamespace.read('Acme/Mcp')).toBe('Acme/Mcp');
+    expect(deploymentServiceName.read(undefined)).toBe('mcp-server');
+  });
+
+  it.each(['a,b', 'a b', '', "it's", '"q"'])('refuses the accepted audience item %j', (item) => {
+    expect(AUTHORIZER_SETTINGS.acceptedAudiences.checkItem(item)).toMatch(/an audience is one non-empty value/);
+  });
+
+  it('refuses a quoted audience in the environment too', () => {
+    expect(() => AUTHORIZER_SETTINGS.acceptedAudiences.read('client_1 "x"')).toThrow(/""x"" is not an audience/);
+  });
+});
