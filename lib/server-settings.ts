@@ -19,6 +19,7 @@ import {
 import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
+  parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
 } from '../lambda/shared/settings/mcp';
@@ -165,7 +166,6 @@ export interface ServerSettings {
 
 // RFC 6749 §3.3 scope token, minus the single quote that a static gateway header value cannot carry.
 const isGatewayScopeToken = (scope: string) => isScopeToken(scope) && !scope.includes("'");
-const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$|^http:\/\/\[::1\](?::\d{1,5})?$/;
 
 /** A line break, tab or other C0 control character, or DEL: none belongs in a one-line name. */
 function hasControlCharacter(text: string): boolean {
@@ -291,7 +291,9 @@ function origins(value: readonly string[] | undefined): string[] {
     return list;
   }
   for (const origin of list) {
-    if (!ORIGIN.test(origin)) {
+    // The gateway's preflight compares these as written, so only a full origin spelled as browsers send it will do.
+    const allowed = parseAllowedOrigin(origin);
+    if (allowed === undefined || !('origin' in allowed) || allowed.origin !== origin) {
       throw new AuthKitMcpServerPropsError(
         'allowedOrigins',
         `contains ${JSON.stringify(origin)}, which is not an origin. Write scheme, lower-case host and optional port, without a path or trailing slash, e.g. "https://app.example.com".`,

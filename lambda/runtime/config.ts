@@ -9,6 +9,7 @@ import {
   MAX_BODY_BYTES,
   MCP_SETTINGS,
   type McpSettings,
+  parseAllowedOrigin,
   type ResponseTransferMode,
 } from '../shared/settings/mcp';
 import { clockToleranceSeconds } from '../shared/settings/common';
@@ -17,6 +18,7 @@ import {
   fromEnvironment,
   isWithin,
   partialEnvironment,
+  readSetting,
   type SettingProblem,
   type WholeNumberRange,
 } from '../shared/settings/setting';
@@ -45,8 +47,6 @@ export interface RuntimeSettings {
   readonly listenMaxSeconds: number;
 }
 
-/** 15 minutes: a streamed REST API integration's longest timeout, and so a listen stream's longest hold. */
-export const MAX_LISTEN_SECONDS = LISTEN_MAX_SECONDS.max;
 /** Four minutes of hold per listen stream unless set: under API Gateway's 5-minute idle timeout, and a held stream is billed Lambda duration. */
 export const DEFAULT_LISTEN_MAX_SECONDS = LISTEN_MAX_SECONDS.fallback;
 
@@ -112,42 +112,27 @@ function checkOption(option: string, value: number | undefined, range: Pick<Whol
 
 /**
  * `ALLOWED_ORIGINS`: comma separated. Unset or empty allows no browser origin (non-browser clients
- * send no Origin and are unaffected); `*` allows any. Each entry is a full origin
- * (`https://app.example.com`, matched exactly) or a bare hostname (any scheme and port).
+ * send no Origin and are unaffected); `*` allows any. Each entry follows the contract's one rule
+ * ({@link parseAllowedOrigin}): a full origin (matched exactly) or a bare hostname (any scheme and port).
  */
 export function readOrigins(value: readonly string[] | string | undefined): OriginPolicy {
-  const entries = (typeof value === 'string' ? value.split(',') : (value ?? []))
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
+  const entries =
+    typeof value === 'string' || value === undefined
+      ? readSetting(MCP_SETTINGS.allowedOrigins, { [MCP_SETTINGS.allowedOrigins.variable]: value }, configError)
+      : value.map((entry) => entry.trim()).filter((entry) => entry !== '');
   if (entries.includes('*')) return { any: true };
   const origins = new Set<string>();
   const hostnames = new Set<string>();
   for (const entry of entries) {
-    if (entry.includes('://')) {
-      let url: URL;
-      try {
-        url = new URL(entry);
-      } catch {
-        throw new RuntimeConfigError(
-          'ALLOWED_ORIGINS',
-          `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use full origins such as https://app.example.com, bare hostnames, or *.`,
-        );
-      }
-      if (url.origin === 'null' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-        throw new RuntimeConfigError(
-          'ALLOWED_ORIGINS',
-          `ALLOWED_ORIGINS has an entry that is not an origin: "${entry}". Use scheme://host[:port] with no path.`,
-        );
-      }
-      origins.add(url.origin);
-    } else if (/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(entry)) {
-      hostnames.add(entry.toLowerCase());
-    } else {
+    const allowed = parseAllowedOrigin(entry);
+    if (allowed === undefined) {
       throw new RuntimeConfigError(
         'ALLOWED_ORIGINS',
-        `ALLOWED_ORIGINS has an entry that is neither an origin nor a hostname: "${entry}".`,
+        `ALLOWED_ORIGINS has an entry that is neither an origin nor a hostname: "${entry}". Use full origins such as https://app.example.com (no path), bare hostnames, or *.`,
       );
     }
+    if ('origin' in allowed) origins.add(allowed.origin);
+    else hostnames.add(allowed.hostname);
   }
   return { any: false, origins, hostnames };
 }

@@ -31,6 +31,27 @@ export const MAX_BODY_BYTES = { fallback: 1024 * 1024, min: 1, max: MAX_REQUEST_
  */
 export const LISTEN_MAX_SECONDS = { fallback: 240, min: 1, max: 900 } as const;
 
+/** One entry of the allowed origins: a full origin (matched exactly) or a bare hostname (any scheme and port). */
+export type AllowedOrigin = { readonly origin: string } | { readonly hostname: string };
+
+/**
+ * The one rule for an allowed-origin entry (`*` aside): `scheme://host[:port]` over http or https
+ * with no path, query or fragment, serialised as browsers send it; or a bare hostname.
+ * `undefined` when the entry is neither.
+ */
+export function parseAllowedOrigin(entry: string): AllowedOrigin | undefined {
+  if (!entry.includes('://'))
+    return /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(entry) ? { hostname: entry.toLowerCase() } : undefined;
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return undefined;
+  }
+  const bare = (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username;
+  return bare && (url.protocol === 'https:' || url.protocol === 'http:') ? { origin: url.origin } : undefined;
+}
+
 const responseTransferMode = withDefault<ResponseTransferMode>(
   {
     variable: 'RESPONSE_TRANSFER_MODE',
@@ -54,7 +75,15 @@ export const MCP_SETTINGS = {
   logLevel,
   allowedOrigins: list(
     'ALLOWED_ORIGINS',
-    { separator: ',', split: /\s*,\s*/, omitWhenEmpty: false },
+    {
+      separator: ',',
+      split: /\s*,\s*/,
+      omitWhenEmpty: false,
+      check: (entry) =>
+        entry === '*' || parseAllowedOrigin(entry) !== undefined
+          ? undefined
+          : `"${entry}" is neither an origin nor a hostname. Use full origins such as https://app.example.com (scheme://host[:port], no path), bare hostnames, or *.`,
+    },
     'Browser origins (or bare hostnames) allowed to call the endpoint, separated by commas; `*` for any, empty for none.',
   ),
   maxBodyBytes: wholeNumber('MAX_BODY_BYTES', MAX_BODY_BYTES, 'Largest request body the handler accepts, in bytes.'),

@@ -1,4 +1,5 @@
 import { AUTHORIZER_SETTINGS } from '../../../../lambda/shared/settings/authorizer';
+import { MCP_SETTINGS, parseAllowedOrigin } from '../../../../lambda/shared/settings/mcp';
 import { deploymentServiceName, metricsNamespace, serviceName } from '../../../../lambda/shared/settings/common';
 import { SettingValueError } from '../../../../lambda/shared/settings/setting';
 
@@ -38,4 +39,24 @@ describe('the rules shared by the construct and the functions', () => {
   it('refuses a quoted audience in the environment too', () => {
     expect(() => AUTHORIZER_SETTINGS.acceptedAudiences.read('client_1 "x"')).toThrow(/""x"" is not an audience/);
   });
+});
+
+describe('the one allowed-origin rule', () => {
+  it.each([
+    ['https://app.example.com', { origin: 'https://app.example.com' }],
+    ['http://localhost:6274', { origin: 'http://localhost:6274' }],
+    ['http://[::1]:8080', { origin: 'http://[::1]:8080' }],
+    ['https://APP.example.com/', { origin: 'https://app.example.com' }],
+    ['Inspector.Local', { hostname: 'inspector.local' }],
+  ])('reads %j as %j', (entry, expected) => {
+    expect(parseAllowedOrigin(entry)).toEqual(expected);
+  });
+
+  it.each(['https://a.example/app', 'https://a.example?x=1', 'ftp://a.example', 'https://u@a.example', 'not a host'])(
+    'refuses %j, in the contract and in the environment',
+    (entry) => {
+      expect(parseAllowedOrigin(entry)).toBeUndefined();
+      expect(() => MCP_SETTINGS.allowedOrigins.read(entry)).toThrow(/is neither an origin nor a hostname/);
+    },
+  );
 });
