@@ -7,6 +7,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AUTHORIZER_SETTINGS, JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
 import {
+  authkitIssuerSetting,
   clockToleranceSeconds,
   DEFAULT_LOG_LEVEL,
   DEFAULT_METRICS_NAMESPACE,
@@ -15,6 +16,7 @@ import {
   type LogLevel,
   logLevel,
   metricsNamespace,
+  publicBaseUrl as publicBaseUrlSetting,
 } from '../lambda/shared/settings/common';
 import {
   LISTEN_MAX_SECONDS,
@@ -28,13 +30,13 @@ import {
   isWithin,
   type ListSetting,
   type Setting,
-  SettingValueError,
+  type SettingValueError,
+  tryRead,
   type WholeNumberRange,
 } from '../lambda/shared/settings/setting';
-import { authkitIssuer, InvalidAuthKitDomainError, isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
+import { isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
 import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
 import { DEFAULT_TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
-import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 
 export type { LogLevel, ResponseTransferMode, TokenAlgorithm };
@@ -247,13 +249,13 @@ function integer(prop: string, value: number | undefined, range: WholeNumberRang
  * written once; a refused value names the prop and says what to write instead.
  */
 function throughSetting<T>(prop: string, setting: Pick<Setting<T>, 'read'>, value: string | undefined): T {
-  try {
-    return setting.read(value === undefined ? undefined : literal(prop, value));
-  } catch (error) {
-    if (!(error instanceof SettingValueError)) throw error;
-    throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; ${error.advice ?? error.message}`);
-  }
+  const read = tryRead(setting, value === undefined ? undefined : literal(prop, value));
+  if ('refusal' in read)
+    throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; ${adviceOf(read.refusal)}`);
+  return read.value;
 }
+
+const adviceOf = (refusal: SettingValueError): string => refusal.advice ?? refusal.message;
 
 /** The distinct trimmed items of a list prop, each checked as one item of the function's list setting. */
 function throughListSetting(prop: string, setting: ListSetting, value: readonly string[] | undefined): string[] {
@@ -373,13 +375,9 @@ function issuerOf(authkitDomain: string | undefined): string {
       'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app".',
     );
   }
-  try {
-    return authkitIssuer(literal('authkitDomain', authkitDomain));
-  } catch (error) {
-    if (error instanceof InvalidAuthKitDomainError)
-      throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${error.message}`);
-    throw error;
-  }
+  const read = tryRead(authkitIssuerSetting, literal('authkitDomain', authkitDomain));
+  if ('refusal' in read) throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${read.refusal.message}`);
+  return read.value;
 }
 
 function scopeSettings(props: AuthKitMcpServerProps): Pick<ServerSettings, 'requiredScopes' | 'scopesSupported'> {
@@ -407,15 +405,12 @@ function tokenAlgorithms(value: readonly TokenAlgorithm[] | undefined): TokenAlg
     throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
   const algorithms = [...new Set(value ?? DEFAULT_TOKEN_ALGORITHMS)];
   for (const alg of algorithms) {
-    try {
-      AUTHORIZER_SETTINGS.tokenAlgorithms.read(literal('tokenAlgorithms', alg));
-    } catch (error) {
-      if (!(error instanceof SettingValueError)) throw error;
+    const read = tryRead(AUTHORIZER_SETTINGS.tokenAlgorithms, literal('tokenAlgorithms', alg));
+    if ('refusal' in read)
       throw new AuthKitMcpServerPropsError(
         'tokenAlgorithms',
-        `contains ${JSON.stringify(alg)}; ${error.advice ?? error.message}`,
+        `contains ${JSON.stringify(alg)}; ${adviceOf(read.refusal)}`,
       );
-    }
   }
   return algorithms;
 }
@@ -458,13 +453,9 @@ type EndpointSettings = Pick<ServerSettings, 'publicBaseUrl' | 'disableExecuteAp
 function endpointSettings(props: AuthKitMcpServerProps): EndpointSettings {
   let publicBaseUrl: string | undefined;
   if (props.publicBaseUrl !== undefined) {
-    try {
-      publicBaseUrl = normaliseBaseUrl(literal('publicBaseUrl', props.publicBaseUrl));
-    } catch (error) {
-      if (error instanceof InvalidBaseUrlError)
-        throw new AuthKitMcpServerPropsError('publicBaseUrl', `is invalid: ${error.message}`);
-      throw error;
-    }
+    const read = tryRead(publicBaseUrlSetting, literal('publicBaseUrl', props.publicBaseUrl));
+    if ('refusal' in read) throw new AuthKitMcpServerPropsError('publicBaseUrl', `is invalid: ${read.refusal.message}`);
+    publicBaseUrl = read.value;
   }
   if (props.customDomain) {
     const name = props.customDomain.domainName;

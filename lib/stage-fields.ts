@@ -6,12 +6,10 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { authkitIssuer, InvalidAuthKitDomainError } from '../lambda/shared/issuer';
-import { LOG_LEVELS, parseLogLevel } from '../lambda/shared/settings/common';
+import { authkitIssuerSetting, LOG_LEVELS, parseLogLevel, publicBaseUrl } from '../lambda/shared/settings/common';
 import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
-import type { WholeNumberRange } from '../lambda/shared/settings/setting';
+import { isWithin, type Setting, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
 import { isTokenAlgorithm, TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
-import { InvalidBaseUrlError, normaliseBaseUrl } from '../lambda/shared/urls';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
 
@@ -159,8 +157,7 @@ function seconds(prop: PropName, range?: WholeNumberRange, minMeaning = ''): Sta
   const check = (value: unknown): string | undefined => {
     if (range === undefined)
       return isPositiveInteger(value) ? undefined : `must be a positive whole number, got ${show(value)}.`;
-    const fine = typeof value === 'number' && Number.isInteger(value) && value >= range.min && value <= range.max;
-    return fine
+    return typeof value === 'number' && isWithin(value, range)
       ? undefined
       : `must be a whole number of seconds from ${range.min}${minMeaning} to ${range.max}, got ${show(value)}.`;
   };
@@ -258,24 +255,18 @@ function checkAuthkitDomain(value: unknown): string | undefined {
   if (value === undefined)
     return 'is missing. Set it to your AuthKit domain from the WorkOS dashboard, e.g. "acme.authkit.app", or pass -c authkitDomain=....';
   if (typeof value !== 'string') return `must be a string such as "acme.authkit.app", got ${show(value)}.`;
-  try {
-    authkitIssuer(value);
-    return undefined;
-  } catch (error) {
-    if (error instanceof InvalidAuthKitDomainError) return `is invalid: ${error.message}`;
-    throw error;
-  }
+  return problemOf(authkitIssuerSetting, value);
 }
 
 function checkPublicBaseUrl(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a URL string, got ${show(value)}.`;
-  try {
-    normaliseBaseUrl(value);
-    return undefined;
-  } catch (error) {
-    if (error instanceof InvalidBaseUrlError) return `is invalid: ${error.message}`;
-    throw error;
-  }
+  return problemOf(publicBaseUrl, value);
+}
+
+/** A text field checked by the function's own settings row, so the rule is the one the function applies. */
+function problemOf(setting: Pick<Setting<unknown>, 'read'>, value: string): string | undefined {
+  const read = tryRead(setting, value);
+  return 'refusal' in read ? `is invalid: ${read.refusal.message}` : undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -120,6 +120,22 @@ export function readSetting<T>(setting: Setting<T>, env: Env, report: ProblemRep
   }
 }
 
+/**
+ * Reads `text` through a setting, handing back its refusal instead of throwing it, so a caller with
+ * its own error (a prop, a stage field) words the problem while the setting keeps the rule.
+ */
+export function tryRead<T>(
+  setting: Pick<Setting<T>, 'read'>,
+  text: string | undefined,
+): { readonly value: T } | { readonly refusal: SettingValueError } {
+  try {
+    return { value: setting.read(text) };
+  } catch (error) {
+    if (error instanceof SettingValueError) return { refusal: error };
+    throw error;
+  }
+}
+
 /** Inclusive bounds of a whole-number setting, with its default. */
 export interface WholeNumberRange {
   readonly fallback: number;
