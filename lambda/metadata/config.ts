@@ -2,18 +2,14 @@
  * The metadata function's settings, read once at cold start from its environment through its
  * settings contract (shared/settings/metadata.ts).
  */
-import { AS_METADATA_TIMEOUT_MS, AS_METADATA_TTL_SECONDS, METADATA_SETTINGS } from '../shared/settings/metadata';
+import { AS_METADATA_TIMEOUT_MS, METADATA_SETTINGS } from '../shared/settings/metadata';
 import { type Env, fromEnvironment, type SettingProblem } from '../shared/settings/setting';
 import { OFFLINE_ACCESS, resourceScopes } from '../shared/scopes';
 import { serverUrls, type ServerUrls } from '../shared/urls';
 import { MetadataConfigError } from './errors';
 
-/** Defaults, as documented on {@link loadMetadataConfig}. */
-export const DEFAULT_AS_METADATA_TTL_SECONDS = AS_METADATA_TTL_SECONDS.fallback;
-export const DEFAULT_AS_METADATA_TIMEOUT_MS = AS_METADATA_TIMEOUT_MS.fallback;
 /** The upstream call must stay well inside the API Gateway integration timeout and the Lambda's own timeout. */
 export const MAX_AS_METADATA_TIMEOUT_MS = AS_METADATA_TIMEOUT_MS.max;
-export const MAX_AS_METADATA_TTL_SECONDS = AS_METADATA_TTL_SECONDS.max;
 
 export interface MetadataConfig {
   /** Every public URL of the server, derived from `PUBLIC_BASE_URL`. */
@@ -31,8 +27,6 @@ export interface MetadataConfig {
   /** How long one upstream fetch may take before it counts as failed. */
   readonly asMetadataTimeoutMs: number;
 }
-
-export type MetadataEnvironment = Env;
 
 function configError(problem: SettingProblem): MetadataConfigError {
   const message = problem.reason === 'missing' ? `is not set. Set it to ${problem.expected}.` : problem.message;
@@ -57,7 +51,7 @@ function configError(problem: SettingProblem): MetadataConfigError {
  *
  * @throws MetadataConfigError naming the variable and what to set.
  */
-export function loadMetadataConfig(env: MetadataEnvironment): MetadataConfig {
+export function loadMetadataConfig(env: Env): MetadataConfig {
   const settings = fromEnvironment(METADATA_SETTINGS, env, configError);
   return {
     urls: serverUrls(settings.publicBaseUrl),

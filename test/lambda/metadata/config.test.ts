@@ -1,18 +1,19 @@
-import { loadMetadataConfig, type MetadataEnvironment } from '../../../lambda/metadata/config';
+import { loadMetadataConfig } from '../../../lambda/metadata/config';
+import type { Env } from '../../../lambda/shared/settings/setting';
 import { MetadataConfigError } from '../../../lambda/metadata/errors';
 
-const validEnvironment: MetadataEnvironment = {
+const validEnvironment: Env = {
   PUBLIC_BASE_URL: 'https://mcp.example.com',
   AUTHKIT_ISSUER: 'https://acme.authkit.app',
   SCOPES_SUPPORTED: 'mcp:read mcp:write',
   RESOURCE_NAME: 'Acme MCP',
 };
 
-function environment(overrides: Record<string, string | undefined>): MetadataEnvironment {
+function environment(overrides: Record<string, string | undefined>): Env {
   return { ...validEnvironment, ...overrides };
 }
 
-function configErrorOf(env: MetadataEnvironment): MetadataConfigError {
+function configErrorOf(env: Env): MetadataConfigError {
   try {
     loadMetadataConfig(env);
   } catch (error) {

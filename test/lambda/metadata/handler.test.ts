@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { loadMetadataConfig, type MetadataEnvironment } from '../../../lambda/metadata/config';
+import { loadMetadataConfig } from '../../../lambda/metadata/config';
+import type { Env } from '../../../lambda/shared/settings/setting';
 import { createMetadataHandler, type MetadataHandler } from '../../../lambda/metadata/handler';
 import {
   authKitMetadata,
@@ -28,7 +29,7 @@ describe('metadata handler (REST API proxy events)', () => {
   let logger: RecordingLogger;
   let clock: number;
 
-  function handlerFor(overrides: MetadataEnvironment = {}): MetadataHandler {
+  function handlerFor(overrides: Env = {}): MetadataHandler {
     const config = loadMetadataConfig({
       PUBLIC_BASE_URL: EXECUTE_API_BASE,
       AUTHKIT_ISSUER: origin.issuer,
