@@ -4,7 +4,7 @@
  * log line per request.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client, Interaction, InteractionResults, KoaContext, Middleware, Provider } from 'oidc-provider';
 import { AUTHKIT_STANDARD_SCOPES, DEFAULT_AUTHKIT_PORT, DEV_USER, TEST_CONTROLS_PATH } from './contract.js';
@@ -280,31 +280,37 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
       });
       return;
     }
-    if (!providerCallback) {
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
-      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the server is starting' }));
-      return;
-    }
+    if (!providerCallback) return answerStarting(res);
     providerCallback(req, res);
   });
 
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
+  await listen(server, options.port ?? DEFAULT_AUTHKIT_PORT, host);
+  issuer = `http://${hostForUrl(server.address() as AddressInfo, host)}:${(server.address() as AddressInfo).port}`;
+  buildProvider();
+
+  return { issuer, close: () => closeServer(server) };
+}
+
+/** Requests that arrive before the issuer is known, and so before the provider exists. */
+function answerStarting(res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+  res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the server is starting' }));
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_AUTHKIT_PORT, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  issuer = `http://${hostForUrl(server.address() as AddressInfo, host)}:${(server.address() as AddressInfo).port}`;
-  buildProvider();
+}
 
-  return {
-    issuer,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
 }
