@@ -355,18 +355,7 @@ export class LocalFunction {
   }
 
   private spawn(): Worker {
-    const child = fork(this.options.bootstrapFile, [], {
-      execPath: this.options.nodeBinary,
-      cwd: this.spec.codeDir,
-      env: this.processEnvironment(),
-      // The Node.js Lambda runtime sizes the heap from the configured memory.
-      execArgv: [
-        `--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`,
-        ...(this.options.exposeGc ? ['--expose-gc'] : []),
-      ],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    const child = this.forkProcess();
     let markReady: (error: SerializedError | undefined) => void = () => undefined;
     const worker: Worker = {
       child,
@@ -388,28 +377,7 @@ export class LocalFunction {
       const source = child[stream];
       if (source) readline.createInterface({ input: source }).on('line', (line) => this.options.onOutput(line, stream));
     }
-    child.on('message', (message: BootstrapMessage) => {
-      if (message.type === 'ready') {
-        clearTimeout(initTimer);
-        worker.rss = message.rss;
-        markReady(undefined);
-      } else if (message.type === 'init-error') {
-        clearTimeout(initTimer);
-        markReady(message.error);
-        this.retire(worker);
-      } else if (message.type === 'result' || message.type === 'error' || message.type === 'stream-end') {
-        worker.rss = message.rss;
-        if (worker.pending?.invocationId === message.invocationId) worker.pending.settle(message);
-      } else if (message.type === 'stream-head' || message.type === 'stream-chunk') {
-        const observer = worker.pending?.invocationId === message.invocationId ? worker.pending.stream : undefined;
-        if (message.type === 'stream-head') observer?.onHead(message.contentType);
-        else observer?.onChunk(Buffer.from(message.data, 'base64'));
-      } else if (message.type === 'crash') {
-        worker.pending?.settle(message);
-      } else if (message.type === 'heap') {
-        this.heapWaiters.get(message.measurementId)?.(message.heapUsedBytes);
-      }
-    });
+    child.on('message', (message: BootstrapMessage) => this.onMessage(worker, message, initTimer, markReady));
     // A process that cannot start (its asset folder is gone: spawn ENOENT) fails its invocation,
     // which the gateway answers with a 502 as for any function that cannot initialise, instead of
     // an unhandled 'error' event ending the gateway.
@@ -437,6 +405,50 @@ export class LocalFunction {
     });
     this.workers.push(worker);
     return worker;
+  }
+
+  private forkProcess(): ChildProcess {
+    return fork(this.options.bootstrapFile, [], {
+      execPath: this.options.nodeBinary,
+      cwd: this.spec.codeDir,
+      env: this.processEnvironment(),
+      // The Node.js Lambda runtime sizes the heap from the configured memory.
+      execArgv: [
+        `--max-old-space-size=${Math.max(64, Math.floor(this.spec.memoryMb * 0.9))}`,
+        ...(this.options.exposeGc ? ['--expose-gc'] : []),
+      ],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+  }
+
+  /** What the bootstrap reports: readiness, an invocation's result or stream, a crash, a heap measurement. */
+  private onMessage(
+    worker: Worker,
+    message: BootstrapMessage,
+    initTimer: NodeJS.Timeout,
+    markReady: (error: SerializedError | undefined) => void,
+  ): void {
+    if (message.type === 'ready') {
+      clearTimeout(initTimer);
+      worker.rss = message.rss;
+      markReady(undefined);
+    } else if (message.type === 'init-error') {
+      clearTimeout(initTimer);
+      markReady(message.error);
+      this.retire(worker);
+    } else if (message.type === 'result' || message.type === 'error' || message.type === 'stream-end') {
+      worker.rss = message.rss;
+      if (worker.pending?.invocationId === message.invocationId) worker.pending.settle(message);
+    } else if (message.type === 'stream-head' || message.type === 'stream-chunk') {
+      const observer = worker.pending?.invocationId === message.invocationId ? worker.pending.stream : undefined;
+      if (message.type === 'stream-head') observer?.onHead(message.contentType);
+      else observer?.onChunk(Buffer.from(message.data, 'base64'));
+    } else if (message.type === 'crash') {
+      worker.pending?.settle(message);
+    } else if (message.type === 'heap') {
+      this.heapWaiters.get(message.measurementId)?.(message.heapUsedBytes);
+    }
   }
 
   private retire(worker: Worker): void {
