@@ -6,8 +6,18 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { authkitIssuerSetting, LOG_LEVELS, parseLogLevel, publicBaseUrl } from '../lambda/shared/settings/common';
+import { JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
+import {
+  authkitIssuerSetting,
+  clockToleranceSeconds,
+  deploymentServiceName,
+  LOG_LEVELS,
+  metricsNamespace,
+  parseLogLevel,
+  publicBaseUrl,
+} from '../lambda/shared/settings/common';
 import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
+import { AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
 import { isWithin, type Setting, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
 import { isTokenAlgorithm, TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
@@ -50,6 +60,8 @@ type VerbatimProps = Pick<
   | 'logLevel'
   | 'apiGatewayCloudWatchRole'
   | 'webAclArn'
+  | 'serviceName'
+  | 'metricsNamespace'
 >;
 
 /**
@@ -69,6 +81,14 @@ export interface StageConfig extends VerbatimProps {
   /** API Gateway stage name; defaults to the stage's name. */
   readonly apiStageName?: string;
   readonly authorizerCacheTtlSeconds?: number;
+  /** Allowed clock skew for a token's `exp` and `nbf`, in seconds (0 to 300). */
+  readonly clockToleranceSeconds?: number;
+  /** Upper bound of one JWKS fetch, in milliseconds (1 to 3000): the prop takes sub-second values. */
+  readonly jwksTimeoutMs?: number;
+  /** Minimum time between JWKS fetches for an unknown key id, in milliseconds (0 to 3600000). */
+  readonly jwksCooldownMs?: number;
+  /** How long the copy of AuthKit's metadata is served before it is refetched, in seconds (1 to 86400). */
+  readonly authorizationServerMetadataCacheTtlSeconds?: number;
   /** One of CloudWatch Logs' retention values in days (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653). */
   readonly logRetentionDays?: number;
   /** The `/mcp` integration timeout in seconds (streaming: up to 900, buffered: up to 29). */
@@ -81,8 +101,15 @@ export interface StageConfig extends VerbatimProps {
   readonly rateLimitWindowSeconds?: number;
 }
 
-/** The props a stage field may set, with the props the stack derives itself (customDomain) left out. */
-export type StageProps = Partial<Omit<AuthKitMcpServerProps, 'customDomain' | 'mcpHandler' | 'requestStateSecret'>>;
+/**
+ * The props no stage field sets, each for its reason: `customDomain` takes a certificate and a zone
+ * the stack looks up from the stage's `customDomain` field; `mcpHandler` is code, and
+ * `requestStateSecret` a secret object, neither of which JSON can hold.
+ */
+export const PROPS_WITHOUT_STAGE_FIELD = ['customDomain', 'mcpHandler', 'requestStateSecret'] as const;
+
+/** The props a stage field may set. */
+export type StageProps = Partial<Omit<AuthKitMcpServerProps, (typeof PROPS_WITHOUT_STAGE_FIELD)[number]>>;
 type PropName = keyof StageProps;
 
 /** One field of a stage. */
@@ -152,23 +179,43 @@ const stringList = (prop: PropName) =>
     asList,
   );
 
-/** A `Duration` prop written as whole seconds: positive, or within `range` when given. */
-function seconds(prop: PropName, range?: WholeNumberRange, minMeaning = ''): StageField {
+/** How a `Duration` prop is written in a stage: whole seconds, or whole milliseconds where it takes less. */
+const DURATION_UNITS = {
+  seconds: { name: 'seconds', make: Duration.seconds, of: (d: Duration) => d.toSeconds() },
+  ms: { name: 'milliseconds', make: Duration.millis, of: (d: Duration) => d.toMilliseconds() },
+} as const;
+
+/** A `Duration` prop written as a whole number of `unit`: positive, or within `range` when given. */
+function duration(
+  prop: PropName,
+  range?: WholeNumberRange,
+  minMeaning = '',
+  unit: keyof typeof DURATION_UNITS = 'seconds',
+): StageField {
+  const { name, make, of } = DURATION_UNITS[unit];
   const check = (value: unknown): string | undefined => {
     if (range === undefined)
       return isPositiveInteger(value) ? undefined : `must be a positive whole number, got ${show(value)}.`;
     return typeof value === 'number' && isWithin(value, range)
       ? undefined
-      : `must be a whole number of seconds from ${range.min}${minMeaning} to ${range.max}, got ${show(value)}.`;
+      : `must be a whole number of ${name} from ${range.min}${minMeaning} to ${range.max}, got ${show(value)}.`;
   };
   return {
     prop,
     check,
     fromCommandLine: asNumber,
-    toProp: (value) => Duration.seconds(value as number),
-    fromProp: (value) => (value as Duration).toSeconds(),
+    toProp: (value) => make(value as number),
+    fromProp: (value) => of(value as Duration),
   };
 }
+const seconds = (prop: PropName, range?: WholeNumberRange, minMeaning = '') => duration(prop, range, minMeaning);
+const millis = (prop: PropName, range: WholeNumberRange) => duration(prop, range, '', 'ms');
+
+/** A text field checked by the settings row the function reads it with. */
+const settingText = (prop: PropName, setting: Pick<Setting<unknown>, 'read'>) =>
+  field(prop, (value) =>
+    typeof value === 'string' ? problemOf(setting, value) : `must be a string, got ${show(value)}.`,
+  );
 
 const RETENTION_DAYS = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
 
@@ -207,6 +254,10 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
     asList,
   ),
   authorizerCacheTtlSeconds: seconds('authorizerCacheTtl', AUTHORIZER_CACHE_TTL_SECONDS, ' (no cache)'),
+  clockToleranceSeconds: seconds('clockTolerance', clockToleranceSeconds.range),
+  jwksTimeoutMs: millis('jwksTimeout', JWKS_TIMEOUT_MS),
+  jwksCooldownMs: millis('jwksCooldown', JWKS_COOLDOWN_MS),
+  authorizationServerMetadataCacheTtlSeconds: seconds('authorizationServerMetadataCacheTtl', AS_METADATA_TTL_SECONDS),
   resourceName: text('resourceName'),
   resourceDocumentation: text('resourceDocumentation'),
   throttlingRateLimit: positiveNumber('throttlingRateLimit'),
@@ -249,6 +300,8 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   ),
   apiGatewayCloudWatchRole: bool('apiGatewayCloudWatchRole'),
   webAclArn: text('webAclArn'),
+  serviceName: settingText('serviceName', deploymentServiceName),
+  metricsNamespace: settingText('metricsNamespace', metricsNamespace),
 };
 
 function checkAuthkitDomain(value: unknown): string | undefined {
@@ -279,7 +332,7 @@ function parseJson(text: string): unknown {
 
 const fieldEntries = () => Object.entries(STAGE_FIELDS) as [Exclude<keyof StageConfig, 'name'>, StageField][];
 
-/** The props a checked stage sets through its fields (the stack adds the custom domain, the stage name default and the service name). */
+/** The props a checked stage sets through its fields (the stack adds the custom domain, the stage name default and a service name the stage may override). */
 export function stageProps(stage: StageConfig): StageProps {
   const props: Record<string, unknown> = {};
   for (const [name, row] of fieldEntries()) {

@@ -6,8 +6,10 @@ import fc from 'fast-check';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LOG_LEVELS } from '../../lambda/shared/settings/common';
 import { TOKEN_ALGORITHMS } from '../../lambda/shared/token-policy';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadStageConfig } from '../../lib/stage-config';
-import { STAGE_FIELDS, stageFieldsOf, stageProps } from '../../lib/stage-fields';
+import { PROPS_WITHOUT_STAGE_FIELD, STAGE_FIELDS, stageFieldsOf, stageProps } from '../../lib/stage-fields';
 
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/);
 const dnsName = fc
@@ -51,6 +53,12 @@ const stageJson = fc.record(
     logLevel: fc.constantFrom(...LOG_LEVELS),
     apiGatewayCloudWatchRole: fc.boolean(),
     webAclArn: word,
+    clockToleranceSeconds: fc.integer({ min: 0, max: 300 }),
+    jwksTimeoutMs: fc.integer({ min: 1, max: 3000 }),
+    jwksCooldownMs: fc.integer({ min: 0, max: 3_600_000 }),
+    authorizationServerMetadataCacheTtlSeconds: fc.integer({ min: 1, max: 86_400 }),
+    serviceName: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
+    metricsNamespace: fc.stringMatching(/^[A-Za-z0-9._#:-]{1,32}$/),
   },
   { requiredKeys: ['authkitDomain'] },
 );
@@ -86,5 +94,73 @@ describe('the stage JSON view of the props', () => {
       .filter(([, row]) => row.prop === undefined)
       .map(([field]) => field);
     expect(withoutProp.sort()).toEqual(['account', 'customDomain', 'region']);
+  });
+});
+
+const repoFile = (path: string) => readFileSync(join(__dirname, '..', '..', path), 'utf8');
+
+/** The members of `AuthKitMcpServerProps` as its source declares them. */
+function declaredProps(): string[] {
+  const source = repoFile('lib/authkit-mcp-server-props.ts');
+  const start = source.indexOf('export interface AuthKitMcpServerProps');
+  const body = source.slice(start, source.indexOf('\n}', start));
+  return [...body.matchAll(/^ {2}readonly (\w+)\??:/gm)].map((match) => match[1] ?? '');
+}
+
+describe('which props a stage can set', () => {
+  it('has a stage field for every prop but the ones excluded with their reason', () => {
+    // Prepare
+    const set = new Set(Object.values(STAGE_FIELDS).map((row) => row.prop));
+    const excluded = new Set<string>(PROPS_WITHOUT_STAGE_FIELD);
+
+    // Act
+    const undecided = declaredProps().filter((prop) => !set.has(prop as never) && !excluded.has(prop));
+
+    // Assess
+    expect(declaredProps().length).toBeGreaterThan(30);
+    expect(undecided).toEqual([]);
+  });
+
+  it('excludes only props that exist and that no field sets', () => {
+    const set = new Set<string>(Object.values(STAGE_FIELDS).flatMap((row) => (row.prop ? [row.prop] : [])));
+    for (const prop of PROPS_WITHOUT_STAGE_FIELD) {
+      expect(declaredProps()).toContain(prop);
+      expect(set.has(prop)).toBe(false);
+    }
+  });
+
+  it("lists exactly the stage fields in the README's stage settings", () => {
+    // Prepare
+    const readme = repoFile('README.md');
+    const start = readme.indexOf('### Stage settings');
+    const section = readme.slice(start, readme.indexOf('An unknown stage', start));
+    const nested = ['domainName', 'certificateArn', 'hostedZoneId', 'hostedZoneName'];
+
+    // Act
+    const listed = [...section.matchAll(/`([a-z][A-Za-z]+)`/g)]
+      .map((match) => match[1] ?? '')
+      .filter((name) => name !== 'false' && !nested.includes(name));
+
+    // Assess
+    expect(listed.sort()).toEqual(Object.keys(STAGE_FIELDS).sort());
+  });
+});
+
+describe('the stage fields of the function settings', () => {
+  it.each<[keyof typeof STAGE_FIELDS, unknown, RegExp]>([
+    ['clockToleranceSeconds', 301, /whole number of seconds from 0 to 300/],
+    ['jwksTimeoutMs', 0, /whole number of milliseconds from 1 to 3000/],
+    ['jwksCooldownMs', 1.5, /whole number of milliseconds from 0 to 3600000/],
+    ['authorizationServerMetadataCacheTtlSeconds', 0, /from 1 to 86400/],
+    ['serviceName', 'my service', /is invalid: .*use 1 to 64 letters/],
+    ['metricsNamespace', 'AWS/Lambda', /is invalid: .*does not start with "AWS\/"/],
+  ])('refuses %s %j', (name, value, problem) => {
+    expect(STAGE_FIELDS[name].check(value)).toMatch(problem);
+  });
+
+  it('sets the sub-second JWKS timeout in milliseconds', () => {
+    expect(
+      stageProps(load({ authkitDomain: 'a.authkit.app', jwksTimeoutMs: 1500 })).jwksTimeout?.toMilliseconds(),
+    ).toBe(1500);
   });
 });
