@@ -129,8 +129,11 @@ export function serviceName(fn: keyof typeof SERVICE_NAME_SUFFIXES) {
   );
 }
 
-/** What CloudWatch accepts as a custom namespace; `AWS/` is reserved for AWS's own. */
-const METRICS_NAMESPACE = /^[A-Za-z0-9 ._/#:-]{1,255}$/;
+/**
+ * What CloudWatch accepts as a custom namespace (`AWS/` is reserved for AWS's own), with spaces only
+ * inside it: an environment variable is read trimmed, so an edge space would not survive the trip.
+ */
+const METRICS_NAMESPACE = /^(?! )[A-Za-z0-9 ._/#:-]{1,255}(?<! )$/;
 
 /** The CloudWatch namespace of the authorizer's decision metrics (the construct's `metricsNamespace`). */
 export const metricsNamespace = withDefault<string>(
@@ -142,7 +145,7 @@ export const metricsNamespace = withDefault<string>(
       if (!METRICS_NAMESPACE.test(raw) || raw.startsWith('AWS/'))
         throw invalid(
           `"${raw}" is not a custom CloudWatch namespace`,
-          'use a CloudWatch namespace of letters, digits and . _ / # : - that does not start with "AWS/".',
+          'use a CloudWatch namespace of letters, digits and . _ / # : - (spaces only inside) that does not start with "AWS/".',
         );
       return raw;
     },

@@ -60,3 +60,13 @@ describe('the one allowed-origin rule', () => {
     },
   );
 });
+
+describe('the metrics namespace rule', () => {
+  it.each([' ', ' Acme', 'Acme '])('refuses %j, which the trimmed environment could not carry', (name) => {
+    expect(() => metricsNamespace.read(name)).toThrow(/spaces only inside/);
+  });
+
+  it('accepts a space inside', () => {
+    expect(metricsNamespace.read('Acme Mcp')).toBe('Acme Mcp');
+  });
+});
