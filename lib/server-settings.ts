@@ -5,7 +5,12 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { AUTHORIZER_SETTINGS, JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
+import {
+  AUTHORIZER_SETTINGS,
+  JWKS_COOLDOWN_MS,
+  JWKS_TIMEOUT_MS,
+  tokenAlgorithmRefusal,
+} from '../lambda/shared/settings/authorizer';
 import {
   authkitIssuerSetting,
   clockToleranceSeconds,
@@ -405,12 +410,9 @@ function tokenAlgorithms(value: readonly TokenAlgorithm[] | undefined): TokenAlg
     throw new AuthKitMcpServerPropsError('tokenAlgorithms', 'is empty. Leave it unset for RS256, which AuthKit uses.');
   const algorithms = [...new Set(value ?? DEFAULT_TOKEN_ALGORITHMS)];
   for (const alg of algorithms) {
-    const read = tryRead(AUTHORIZER_SETTINGS.tokenAlgorithms, literal('tokenAlgorithms', alg));
-    if ('refusal' in read)
-      throw new AuthKitMcpServerPropsError(
-        'tokenAlgorithms',
-        `contains ${JSON.stringify(alg)}; ${adviceOf(read.refusal)}`,
-      );
+    const refusal = tokenAlgorithmRefusal(literal('tokenAlgorithms', alg));
+    if (refusal !== undefined)
+      throw new AuthKitMcpServerPropsError('tokenAlgorithms', `contains ${JSON.stringify(alg)}; ${adviceOf(refusal)}`);
   }
   return algorithms;
 }

@@ -6,20 +6,20 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS } from '../lambda/shared/settings/authorizer';
+import { JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS, tokenAlgorithmRefusal } from '../lambda/shared/settings/authorizer';
 import {
   authkitIssuerSetting,
   clockToleranceSeconds,
   deploymentServiceName,
   LOG_LEVELS,
+  logLevel,
   metricsNamespace,
-  parseLogLevel,
   publicBaseUrl,
 } from '../lambda/shared/settings/common';
 import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
 import { AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
 import { isWithin, type Setting, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
-import { isTokenAlgorithm, TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
+import { TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
 
@@ -248,7 +248,9 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   tokenAlgorithms: field(
     'tokenAlgorithms',
     (value) =>
-      Array.isArray(value) && value.length > 0 && value.every((alg) => typeof alg === 'string' && isTokenAlgorithm(alg))
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.every((alg) => typeof alg === 'string' && tokenAlgorithmRefusal(alg) === undefined)
         ? undefined
         : `must be a non-empty list from ${TOKEN_ALGORITHMS.join(', ')}, got ${show(value)}.`,
     asList,
@@ -294,9 +296,7 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),
   logLevel: field('logLevel', (value) =>
-    typeof value === 'string' && parseLogLevel(value) !== undefined
-      ? undefined
-      : `must be one of ${LOG_LEVELS.join(', ')}, got ${show(value)}.`,
+    readsAs(logLevel, value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}, got ${show(value)}.`,
   ),
   apiGatewayCloudWatchRole: bool('apiGatewayCloudWatchRole'),
   webAclArn: text('webAclArn'),
@@ -314,6 +314,11 @@ function checkAuthkitDomain(value: unknown): string | undefined {
 function checkPublicBaseUrl(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a URL string, got ${show(value)}.`;
   return problemOf(publicBaseUrl, value);
+}
+
+/** Whether `value` is text the function's settings row accepts. */
+function readsAs(setting: Pick<Setting<unknown>, 'read'>, value: unknown): boolean {
+  return typeof value === 'string' && !('refusal' in tryRead(setting, value));
 }
 
 /** A text field checked by the function's own settings row, so the rule is the one the function applies. */

@@ -53,6 +53,14 @@ const jwksUrl = optional<string>({
 /** What to write instead of an algorithm that is not accepted. */
 const TOKEN_ALGORITHM_ADVICE = `use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`;
 
+/**
+ * The one rule for an accepted algorithm, which the variable, the prop and the stage field apply
+ * to each name: the refusal, or `undefined` when `name` is one asymmetric algorithm.
+ */
+export function tokenAlgorithmRefusal(name: string): SettingValueError | undefined {
+  return isTokenAlgorithm(name) ? undefined : invalid(`"${name}" is not accepted`, TOKEN_ALGORITHM_ADVICE);
+}
+
 const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
   {
     variable: 'TOKEN_ALGORITHMS',
@@ -62,7 +70,8 @@ const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
       const names = [...new Set(raw.split(/[\s,]+/).filter((name) => name !== ''))];
       if (names.length === 0) return DEFAULT_TOKEN_ALGORITHMS;
       for (const name of names) {
-        if (!isTokenAlgorithm(name)) throw invalid(`"${name}" is not accepted`, TOKEN_ALGORITHM_ADVICE);
+        const refusal = tokenAlgorithmRefusal(name);
+        if (refusal !== undefined) throw refusal;
       }
       return names as TokenAlgorithm[];
     },

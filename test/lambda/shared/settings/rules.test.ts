@@ -1,4 +1,4 @@
-import { AUTHORIZER_SETTINGS } from '../../../../lambda/shared/settings/authorizer';
+import { AUTHORIZER_SETTINGS, tokenAlgorithmRefusal } from '../../../../lambda/shared/settings/authorizer';
 import { MCP_SETTINGS, parseAllowedOrigin } from '../../../../lambda/shared/settings/mcp';
 import { deploymentServiceName, metricsNamespace, serviceName } from '../../../../lambda/shared/settings/common';
 import { SettingValueError } from '../../../../lambda/shared/settings/setting';
@@ -68,5 +68,15 @@ describe('the metrics namespace rule', () => {
 
   it('accepts a space inside', () => {
     expect(metricsNamespace.read('Acme Mcp')).toBe('Acme Mcp');
+  });
+});
+
+describe('the token algorithm rule', () => {
+  it.each(['RS256,PS256', 'HS256', 'none', ''])('refuses %j as one algorithm name', (name) => {
+    expect(tokenAlgorithmRefusal(name)?.advice).toMatch(/^use asymmetric algorithms from /);
+  });
+
+  it('accepts RS256', () => {
+    expect(tokenAlgorithmRefusal('RS256')).toBeUndefined();
   });
 });
