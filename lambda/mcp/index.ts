@@ -2,7 +2,7 @@
  * The sample MCP server Lambda. Settings come from the environment the construct sets
  * (PUBLIC_BASE_URL, ALLOWED_ORIGINS, MAX_BODY_BYTES) and are read once, at cold start.
  */
-import { createMcpLambdaHandler } from '../runtime/handler';
+import { createMcpLambdaHandler } from '../runtime';
 import { createSampleServer } from './server';
 
 export const handler = createMcpLambdaHandler(createSampleServer, {

@@ -7,8 +7,7 @@
  */
 import { acceptedContent, inputRequired, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { callerOf } from '../runtime/auth-info';
-import type { McpLambdaRequestContext } from '../runtime/handler';
+import { callerOf, type McpLambdaRequestContext } from '../runtime';
 
 /** The largest JSON text `format_json` accepts (the request body limit applies too). */
 export const MAX_JSON_INPUT_CHARS = 256 * 1024;
