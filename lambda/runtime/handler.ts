@@ -21,7 +21,7 @@ import { bufferedResult, createPipeline, withCors, type Answerer } from './pipel
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import { finish, logRequest, newRecord } from './request-record';
 import { requestLimits, timeoutMessage, timeoutResponse } from './request-limits';
-import { requestStateCodecOf } from './request-state';
+import { requestStatesOf } from './request-state';
 import { StreamClosedError, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
 import { createSdkBridge } from './sdk-bridge';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
@@ -198,13 +198,13 @@ export function createMcpLambdaHandler(
     name: process.env.POWERTOOLS_SERVICE_NAME || DEFAULT_SERVICE_NAME,
     version: '1.0.0',
   };
-  const requestState = requestStateCodecOf(
+  const requestStates = requestStatesOf(
     { key: options.requestStateKey, ttlSeconds: options.requestStateTtlSeconds },
     logger,
   );
   const sdk = createSdkBridge(
     factory,
-    { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestState },
+    { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates },
     logger,
   );
   const answer = createPipeline({ settings, toolScopes, sdk });

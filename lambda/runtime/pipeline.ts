@@ -123,7 +123,7 @@ function createDispatch(settings: Settings, sdk: SdkServe): (checked: Checked) =
     // The SDK gets the parsed message as `parsedBody` on both paths and then never reads the body,
     // so the request carries none.
     const request = requestFromProxyEvent(event, base, { headers, withoutBody: true, signal: limits?.signal });
-    const response = await sdk(request, parsed.message, authInfo, hooksOf(record));
+    const response = await sdk(request, parsed, authInfo, hooksOf(record));
     // The SDK already answered JSON-RPC; add the request id so the caller can quote it.
     if (response.status >= 500) {
       await response.body?.cancel().catch(() => undefined);

@@ -5,17 +5,19 @@
  * open until the body has been read.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { isLegacyRequest, type AuthInfo, type RequestStateCodec } from '@modelcontextprotocol/server';
+import { isLegacyRequest, type AuthInfo } from '@modelcontextprotocol/server';
+import type { ParsedMessage } from './json-rpc';
 import { createLegacyServe } from './legacy-era';
 import { createModernServe } from './modern-era';
 import type { SdkRequestHooks } from './request-record';
-import { createSdkFactory } from './sdk-factory';
+import type { RequestStates } from './request-state';
+import { createSdkFactory, type SdkRequest } from './sdk-factory';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
 
 /** Serves one parsed JSON-RPC message through the SDK. */
 export type SdkServe = (
   request: Request,
-  message: unknown,
+  parsed: ParsedMessage,
   authInfo: AuthInfo,
   hooks: SdkRequestHooks,
 ) => Promise<Response>;
@@ -24,20 +26,21 @@ export interface SdkBridgeOptions {
   readonly serverInfo: ServerInfo;
   readonly streaming: boolean;
   readonly maxBodyBytes: number;
-  readonly requestState?: RequestStateCodec;
+  readonly requestStates?: RequestStates;
 }
 
 export function createSdkBridge(factory: McpLambdaServerFactory, options: SdkBridgeOptions, logger: Logger): SdkServe {
   const inFlight = new Set<SdkRequestHooks>();
   const reportError = createErrorReporter(inFlight, logger);
-  const hooksOfAuthInfo = new WeakMap<AuthInfo, SdkRequestHooks>();
-  const sdkFactory = createSdkFactory(factory, options, (authInfo) => hooksOfAuthInfo.get(authInfo));
+  const requests = new WeakMap<AuthInfo, SdkRequest>();
+  const sdkFactory = createSdkFactory(factory, options, (authInfo) => requests.get(authInfo));
   const eraOptions = { streaming: options.streaming, maxBodyBytes: options.maxBodyBytes, reportError };
   const modern = createModernServe(sdkFactory, eraOptions);
   const legacy = createLegacyServe(sdkFactory, eraOptions);
 
-  return async (request, message, authInfo, hooks) => {
-    hooksOfAuthInfo.set(authInfo, hooks);
+  return async (request, parsed, authInfo, hooks) => {
+    const { message } = parsed;
+    requests.set(authInfo, { hooks, parsed });
     inFlight.add(hooks);
     try {
       hooks.onFinished(() => inFlight.delete(hooks));

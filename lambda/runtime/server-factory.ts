@@ -36,8 +36,11 @@ export interface McpLambdaRequestContext extends McpRequestContext {
   readonly serverOptions: Pick<ServerOptions, 'requestState' | 'inputRequired'>;
   /**
    * Seals a tool's multi-round-trip state (`inputRequired({ requestState: await requestState.mint(payload, ctx) })`)
-   * with the function's HMAC key, bound to the caller (`sub` and `client_id`): state minted for one
-   * user or client is refused for any other. Undefined when no key is configured.
+   * with the function's HMAC key (signed, not encrypted: the client can read the payload), bound to
+   * the caller (`sub` and `client_id`) and to this request (its method and params less the retry
+   * fields: for `tools/call`, the tool name and arguments). A state is refused (`-32602`) for any
+   * other user, client, tool or arguments, and after its TTL; within the TTL, the same retry may be
+   * sent again (a tool that must act once keeps its own record). Undefined when no key is configured.
    */
   readonly requestState?: RequestStateCodec;
 }

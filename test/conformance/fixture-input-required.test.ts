@@ -174,7 +174,7 @@ describe('the multi-round-trip fixtures, by hand', () => {
     expect(reply.error).toMatchObject({ code: -32602 });
   });
 
-  it('does not accept a state minted by another fixture', async () => {
+  it('does not accept a state minted by another fixture: the runtime refuses it before any handler runs', async () => {
     const other = await call('tools/call', { name: 'test_input_required_result_tampered_state', arguments: {} });
     const reply = await call('tools/call', {
       name: 'test_input_required_result_request_state',
@@ -182,7 +182,7 @@ describe('the multi-round-trip fixtures, by hand', () => {
       inputResponses: { confirm: { action: 'accept', content: { ok: true } } },
       requestState: other.result?.requestState,
     });
-    expect(reply.result).toMatchObject({ resultType: 'input_required' });
+    expect(reply.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
   });
 
   it('asks only for what the client declared it can give', async () => {
