@@ -194,6 +194,15 @@ export interface AuthKitMcpServerProps {
    */
   readonly mcpReservedConcurrency?: number | false;
   /**
+   * Most `/mcp` requests one caller (the token's `sub` and `client_id`) may hold at once, across
+   * every instance of the MCP function, from 1 to 1000. Each held request takes a lease in the
+   * construct's DynamoDB state table, released when it ends and expiring by itself at the
+   * function's timeout; beyond the limit a request is refused, so one user cannot take every
+   * reserved execution (`mcpReservedConcurrency`). `false` turns the limit off.
+   * @default 10
+   */
+  readonly maxConcurrentRequestsPerCaller?: number | false;
+  /**
    * Longest time one `subscriptions/listen` stream is held before the server closes it cleanly
    * (the client then listens again). A held stream is billed Lambda duration; this bounds what a
    * silently vanished client costs. Streaming only; at most the MCP function's timeout.

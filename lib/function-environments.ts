@@ -47,11 +47,15 @@ export function metadataSettings(settings: ServerSettings, publicBaseUrl: string
   };
 }
 
-/** `requestStateSecretArn` is the ARN of the secret that keys the `requestState` HMAC. */
+/**
+ * `requestStateSecretArn` is the ARN of the secret that keys the `requestState` HMAC;
+ * `stateTableName` the table of the per-caller leases (it may hold CDK tokens).
+ */
 export function mcpSettings(
   settings: ServerSettings,
   publicBaseUrl: string,
   requestStateSecretArn: string,
+  stateTableName?: string,
 ): McpSettings {
   return {
     publicBaseUrl,
@@ -65,6 +69,8 @@ export function mcpSettings(
     requestStateSecretArn,
     // Undefined when buffered, which cannot hold a listen stream: the variable is then absent.
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
+    stateTableName,
+    maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
   };
 }
 
@@ -80,9 +86,10 @@ export function mcpEnvironment(
   settings: ServerSettings,
   publicBaseUrl: string,
   requestStateSecretArn: string,
+  stateTableName?: string,
 ): Record<string, string> {
   return {
-    ...toEnvironment(MCP_SETTINGS, mcpSettings(settings, publicBaseUrl, requestStateSecretArn)),
+    ...toEnvironment(MCP_SETTINGS, mcpSettings(settings, publicBaseUrl, requestStateSecretArn, stateTableName)),
     ...SOURCE_MAPS,
   };
 }

@@ -26,6 +26,7 @@ import {
 import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
+  MAX_CONCURRENT_REQUESTS_PER_CALLER,
   parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
@@ -79,6 +80,7 @@ export const DEFAULTS = {
   streamingMcpTimeout: Duration.minutes(15),
   bufferedMcpTimeout: Duration.seconds(29),
   mcpReservedConcurrency: 100,
+  maxConcurrentRequestsPerCaller: MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
   rateLimitWindow: Duration.minutes(5),
   logLevel: DEFAULT_LOG_LEVEL,
@@ -159,6 +161,8 @@ export interface ServerSettings {
   readonly mcpFunctionTimeout: Duration;
   /** Reserved concurrency of the MCP function; undefined when it is not reserved. */
   readonly mcpReservedConcurrency?: number;
+  /** Most requests one caller may hold at once; `false`: no per-caller limit. */
+  readonly maxConcurrentRequestsPerCaller: number | false;
   /** Longest hold of one `subscriptions/listen` stream, in seconds; only when streaming. */
   readonly subscriptionMaxDurationSeconds?: number;
   /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
@@ -514,10 +518,15 @@ function stageSettings(
 
 type FunctionSettings = Pick<
   ServerSettings,
-  'maxRequestBodyBytes' | 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize' | 'mcpReservedConcurrency'
+  | 'maxRequestBodyBytes'
+  | 'authorizerMemorySize'
+  | 'metadataMemorySize'
+  | 'mcpMemorySize'
+  | 'mcpReservedConcurrency'
+  | 'maxConcurrentRequestsPerCaller'
 >;
 
-/** The functions' memory, the MCP function's reserved concurrency and its body limit. */
+/** The functions' memory, the MCP function's reserved concurrency, its per-caller limit and its body limit. */
 function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
   const memory = (prop: 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize') =>
     integer(prop, props[prop], { fallback: DEFAULTS[prop], min: 128, max: 10240 }, ' MB');
@@ -532,6 +541,15 @@ function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
     metadataMemorySize: memory('metadataMemorySize'),
     mcpMemorySize: memory('mcpMemorySize'),
     ...reservedConcurrency(props.mcpReservedConcurrency),
+    maxConcurrentRequestsPerCaller:
+      props.maxConcurrentRequestsPerCaller === false
+        ? false
+        : integer(
+            'maxConcurrentRequestsPerCaller',
+            props.maxConcurrentRequestsPerCaller,
+            MAX_CONCURRENT_REQUESTS_PER_CALLER,
+            ', or false for no per-caller limit',
+          ),
   };
 }
 

@@ -16,7 +16,11 @@ import {
   metricsNamespace,
   publicBaseUrl,
 } from '../lambda/shared/settings/common';
-import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
+import {
+  MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  RESPONSE_TRANSFER_MODES,
+  type ResponseTransferMode,
+} from '../lambda/shared/settings/mcp';
 import { AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
 import { isWithin, type Setting, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
 import { TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
@@ -54,6 +58,7 @@ type VerbatimProps = Pick<
   | 'authorizerMemorySize'
   | 'metadataMemorySize'
   | 'mcpMemorySize'
+  | 'maxConcurrentRequestsPerCaller'
   | 'responseTransferMode'
   | 'rateLimitPerIp'
   | 'tracing'
@@ -292,6 +297,14 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
     (text) => (text === 'false' ? false : /^\d+$/.test(text.trim()) ? Number(text) : text),
   ),
   subscriptionMaxDurationSeconds: seconds('subscriptionMaxDuration'),
+  maxConcurrentRequestsPerCaller: field(
+    'maxConcurrentRequestsPerCaller',
+    (value) =>
+      value === false || (typeof value === 'number' && isWithin(value, MAX_CONCURRENT_REQUESTS_PER_CALLER))
+        ? undefined
+        : `must be a whole number from ${MAX_CONCURRENT_REQUESTS_PER_CALLER.min} to ${MAX_CONCURRENT_REQUESTS_PER_CALLER.max}, or false for no per-caller limit, got ${show(value)}.`,
+    (text) => (text === 'false' ? false : asNumber(text)),
+  ),
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),

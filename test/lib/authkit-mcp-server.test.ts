@@ -557,6 +557,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       RESPONSE_TRANSFER_MODE: 'STREAM',
       REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
       LISTEN_MAX_SECONDS: '240',
+      MAX_CONCURRENT_REQUESTS_PER_CALLER: '10',
     });
   });
 

@@ -8,6 +8,8 @@ import { loadAuthorizerConfig } from '../../lambda/authorizer/config';
 import { loadMetadataConfig } from '../../lambda/metadata/config';
 import { readRuntimeSettings } from '../../lambda/runtime/config';
 import { LOG_LEVELS } from '../../lambda/shared/settings/common';
+import { MCP_SETTINGS } from '../../lambda/shared/settings/mcp';
+import { fromEnvironment } from '../../lambda/shared/settings/setting';
 import { TOKEN_ALGORITHMS } from '../../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from '../../lib/authkit-mcp-server-props';
 import { authorizerEnvironment, mcpEnvironment, metadataEnvironment } from '../../lib/function-environments';
@@ -44,6 +46,7 @@ const props = fc
       ),
     ),
     maxRequestBodyBytes: fc.integer({ min: 1, max: 6 * 1024 * 1024 }),
+    maxConcurrentRequestsPerCaller: fc.oneof(fc.constant(false as const), fc.integer({ min: 1, max: 1000 })),
     logLevel: fc.constantFrom(...LOG_LEVELS),
     serviceName: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
     metricsNamespace: fc.stringMatching(/^[A-Za-z0-9._#:-](?:[A-Za-z0-9 ._#:-]{0,30}[A-Za-z0-9._#:-])?$/),
@@ -115,6 +118,20 @@ describe('props, through the environments the construct writes, read back in eac
         expect(runtime.origins).toEqual(
           origins.includes('*') ? { any: true } : { any: false, origins: new Set(origins), hostnames: new Set() },
         );
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('give the MCP function the per-caller limit the props set, and the state table it counts in', () => {
+    fc.assert(
+      fc.property(props, (p) => {
+        const env = mcpEnvironment(resolveServerSettings(p), base, arn, 'McpServer-StateTable-ABC');
+
+        const settings = fromEnvironment(MCP_SETTINGS, env, (problem) => new Error(problem.message));
+
+        expect(settings.maxConcurrentRequestsPerCaller).toBe(p.maxConcurrentRequestsPerCaller);
+        expect(settings.stateTableName).toBe('McpServer-StateTable-ABC');
       }),
       { numRuns: 50 },
     );

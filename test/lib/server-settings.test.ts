@@ -32,6 +32,7 @@ describe('resolveServerSettings defaults', () => {
       maxRequestBodyBytes: 1048576,
       responseTransferMode: 'stream',
       mcpReservedConcurrency: 100,
+      maxConcurrentRequestsPerCaller: 10,
       subscriptionMaxDurationSeconds: 240,
       rateLimitWindowSeconds: 300,
       tracing: false,
@@ -61,6 +62,15 @@ describe('resolveServerSettings defaults', () => {
     expect(resolveServerSettings({ ...base, mcpReservedConcurrency: false })).not.toHaveProperty(
       'mcpReservedConcurrency',
     );
+  });
+
+  it('turns the per-caller limit off when maxConcurrentRequestsPerCaller is false', () => {
+    expect(
+      resolveServerSettings({ ...base, maxConcurrentRequestsPerCaller: false }).maxConcurrentRequestsPerCaller,
+    ).toBe(false);
+    expect(
+      resolveServerSettings({ ...base, maxConcurrentRequestsPerCaller: 1000 }).maxConcurrentRequestsPerCaller,
+    ).toBe(1000);
   });
 
   it('accepts an explicit empty origin list and ["*"]', () => {
@@ -238,6 +248,16 @@ describe('AuthKitMcpServer props validation', () => {
       'the listen hold outlasts the function',
       { mcpTimeout: Duration.minutes(2), subscriptionMaxDuration: Duration.minutes(2) },
       /"subscriptionMaxDuration" is 2 minutes; it must be a whole number of seconds from 1 to 119, the MCP function's timeout \(mcpTimeout 2 minutes minus 1 s\)/,
+    ],
+    [
+      'the per-caller limit is zero (false turns it off)',
+      { maxConcurrentRequestsPerCaller: 0 },
+      /"maxConcurrentRequestsPerCaller" is 0; it must be a whole number from 1 to 1000, or false for no per-caller limit/,
+    ],
+    [
+      'the per-caller limit is fractional',
+      { maxConcurrentRequestsPerCaller: 2.5 },
+      /"maxConcurrentRequestsPerCaller" is 2.5/,
     ],
     [
       'the reserved concurrency is zero',

@@ -107,6 +107,16 @@ describe('loadStageConfig', () => {
     ).toBe(40);
   });
 
+  it('reads the per-caller limit as a number or false, from cdk.json and from -c overrides', () => {
+    const limit = (fields: Record<string, unknown>, overrides: Record<string, string> = {}) =>
+      loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app', ...fields }), ...overrides }))
+        .maxConcurrentRequestsPerCaller;
+    expect(limit({ maxConcurrentRequestsPerCaller: 4 })).toBe(4);
+    expect(limit({ maxConcurrentRequestsPerCaller: false })).toBe(false);
+    expect(limit({}, { maxConcurrentRequestsPerCaller: '25' })).toBe(25);
+    expect(limit({}, { maxConcurrentRequestsPerCaller: 'false' })).toBe(false);
+  });
+
   it('turns the per-IP rate limit on for the shipped dev and prod stages, and off for local', () => {
     expect(loadStageConfig(context({ ...cdkJsonContext, stage: 'dev' })).rateLimitPerIp).toBe(1000);
     expect(loadStageConfig(context({ ...cdkJsonContext, stage: 'prod' })).rateLimitPerIp).toBe(3000);
@@ -252,6 +262,11 @@ describe('loadStageConfig', () => {
       'the transfer mode is unknown',
       stages({ authkitDomain: 'a.authkit.app', responseTransferMode: 'STREAM' }),
       /field "responseTransferMode" must be "stream" or "buffered", got "STREAM"/,
+    ],
+    [
+      'the per-caller limit is above 1000',
+      stages({ authkitDomain: 'a.authkit.app', maxConcurrentRequestsPerCaller: 1001 }),
+      /field "maxConcurrentRequestsPerCaller" must be a whole number from 1 to 1000, or false for no per-caller limit, got 1001/,
     ],
     [
       'the reserved concurrency is true',

@@ -46,6 +46,7 @@ const stageJson = fc.record(
     responseTransferMode: fc.constantFrom('stream', 'buffered'),
     mcpTimeoutSeconds: positive,
     mcpReservedConcurrency: fc.oneof(fc.constant(false as const), positive),
+    maxConcurrentRequestsPerCaller: fc.oneof(fc.constant(false as const), fc.integer({ min: 1, max: 1000 })),
     subscriptionMaxDurationSeconds: positive,
     rateLimitPerIp: positive,
     rateLimitWindowSeconds: positive,

@@ -7,6 +7,7 @@ import { clockToleranceSeconds, logLevel, publicBaseUrl, serviceName } from './c
 import {
   list,
   optional,
+  parseWholeNumber,
   SettingValueError,
   type SettingsOf,
   type SettingsTable,
@@ -30,6 +31,15 @@ export const MAX_BODY_BYTES = { fallback: 1024 * 1024, min: 1, max: MAX_REQUEST_
  * (and a held stream is billed Lambda duration). The construct's `subscriptionMaxDuration` default.
  */
 export const LISTEN_MAX_SECONDS = { fallback: 240, min: 1, max: 900 } as const;
+
+/**
+ * Most MCP requests one caller (`sub` + `client_id`) may hold at once, across every instance of the
+ * function: 10 unless set, from 1 to 1000. Held requests are counted with a lease each in the state
+ * table (`lambda/runtime/caller-leases.ts`). The construct's `maxConcurrentRequestsPerCaller` default.
+ */
+export const MAX_CONCURRENT_REQUESTS_PER_CALLER = { fallback: 10, min: 1, max: 1000 } as const;
+/** What `MAX_CONCURRENT_REQUESTS_PER_CALLER` holds to turn the per-caller limit off. */
+export const PER_CALLER_LIMIT_OFF = 'off';
 
 /** One entry of the allowed origins: a full origin (matched exactly) or a bare hostname (any scheme and port). */
 export type AllowedOrigin = { readonly origin: string } | { readonly hostname: string };
@@ -69,6 +79,18 @@ const responseTransferMode = withDefault<ResponseTransferMode>(
   'buffered',
 );
 
+/** The per-caller limit, or `false` for none: a whole number in range, or `off`. */
+const maxConcurrentRequestsPerCaller = withDefault<number | false>(
+  {
+    variable: 'MAX_CONCURRENT_REQUESTS_PER_CALLER',
+    doc: `Most MCP requests one caller (sub + client_id) may hold at once across all instances, or \`${PER_CALLER_LIMIT_OFF}\` for no limit; counted in the state table.`,
+    write: (limit) => (limit === false ? PER_CALLER_LIMIT_OFF : String(limit)),
+    parse: (raw) =>
+      raw.toLowerCase() === PER_CALLER_LIMIT_OFF ? false : parseWholeNumber(raw, MAX_CONCURRENT_REQUESTS_PER_CALLER),
+  },
+  MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
+);
+
 export const MCP_SETTINGS = {
   publicBaseUrl,
   serviceName: serviceName('mcp'),
@@ -99,6 +121,13 @@ export const MCP_SETTINGS = {
       'Longest hold of one `subscriptions/listen` stream, in seconds; absent when the answers are buffered.',
     ),
   ),
+  stateTableName: optional(
+    text(
+      'STATE_TABLE_NAME',
+      'Name of the DynamoDB table that holds the per-caller leases (keys `pk`, `sk`); absent, no limit can be counted.',
+    ),
+  ),
+  maxConcurrentRequestsPerCaller,
 } satisfies SettingsTable;
 
 /** What the construct writes to the MCP function's environment and the runtime reads back. */

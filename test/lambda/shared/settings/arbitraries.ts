@@ -79,4 +79,6 @@ export const mcpSettings: fc.Arbitrary<McpSettings> = fc.record({
     { nil: undefined },
   ),
   listenMaxSeconds: fc.option(fc.integer({ min: 1, max: 900 }), { nil: undefined }),
+  stateTableName: fc.option(fc.stringMatching(/^[A-Za-z0-9_.-]{3,255}$/), { nil: undefined }),
+  maxConcurrentRequestsPerCaller: fc.oneof(fc.constant(false as const), fc.integer({ min: 1, max: 1000 })),
 });
