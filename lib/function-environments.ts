@@ -65,6 +65,11 @@ export function mcpSettings(
     requestStateSecretArn,
     // Undefined when buffered, which cannot hold a listen stream: the variable is then absent.
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
+    // Roles and permissions from WorkOS are not configured by the construct yet: the runtime reads
+    // no key and refuses role lookups, naming the setting.
+    workosApiKeySecretArn: undefined,
+    workosApiBaseUrl: undefined,
+    permissionsCacheTtlMs: undefined,
   };
 }
 
