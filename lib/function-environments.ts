@@ -71,6 +71,11 @@ export function mcpSettings(
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
     stateTableName,
     maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
+    // Roles and permissions from WorkOS are not configured by the construct yet: the runtime reads
+    // no key and refuses role lookups, naming the setting.
+    workosApiKeySecretArn: undefined,
+    workosApiBaseUrl: undefined,
+    permissionsCacheTtlMs: undefined,
   };
 }
 

@@ -5,7 +5,8 @@
  * both protocol eras and the error answers.
  *
  * Inside a tool callback `(args, ctx) => ...` (v2 SDK), the caller's `AuthInfo` is
- * `ctx.http?.authInfo`; `callerOf(ctx.http?.authInfo)` gives `{ sub, orgId, clientId, scopes }`.
+ * `ctx.http?.authInfo`; `callerOf(ctx.http?.authInfo)` gives `{ sub, orgId, clientId, scopes }`, and
+ * a resolver from `createRoleResolver()` gives that person's roles and permissions from WorkOS.
  *
  * This module imports nothing from aws-cdk-lib or aws-lambda. The event ↔ Fetch adapter and the
  * other building blocks stay internal: import them from their modules inside this package only.
@@ -21,4 +22,15 @@ export {
 } from './handler';
 export { callerOf, type AuthInfoExtra, type Caller } from './auth-info';
 export { NoCallerError } from './errors';
+export {
+  createRoleResolver,
+  type AccessRefusal,
+  type AccessRefusalCode,
+  type AccessResolution,
+  type AccessSource,
+  type CallerAccess,
+  type RoleResolver,
+  type RoleResolverOptions,
+} from './workos-access';
+export { fixedWorkOSApiKey, workosApiKeyFromEnvironment, type WorkOSApiKeySource } from './workos-api-key';
 export type { AuthInfo } from '@modelcontextprotocol/server';

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEFAULT_AUTHKIT_PORT, JWKS_MODES, READY_LINE_PREFIX, TEST_CONTROLS_PATH, type JwksMode } from './contract';
+import { generateWorkOSApiKey } from './workos-api';
 
 export {
   AUTHKIT_STANDARD_SCOPES,
@@ -47,6 +48,8 @@ export interface AuthKitStandInOptions {
   readonly onLog?: (line: string) => void;
   /** How long to wait for the stand-in to listen. @default 20000 */
   readonly startTimeoutMs?: number;
+  /** The API key its WorkOS API accepts. @default - a new `sk_test_...` key */
+  readonly workosApiKey?: string;
 }
 
 export interface AuthKitStandIn {
@@ -54,6 +57,10 @@ export interface AuthKitStandIn {
   readonly issuer: string;
   /** `<issuer>/oauth2/jwks`. */
   readonly jwksUrl: string;
+  /** The base URL of its WorkOS API (workos-api.ts): the issuer. */
+  readonly workosApiBaseUrl: string;
+  /** The API key that WorkOS API accepts. */
+  readonly workosApiKey: string;
   /** Stops the child process; resolves once it has exited. */
   stop(): Promise<void>;
 }
@@ -79,6 +86,7 @@ const STAND_IN_ENV = [
   'AUTHKIT_SIGNING_KEY',
   'AUTHKIT_CLIENTS_FILE',
   'AUTHKIT_CIMD_LOOPBACK',
+  'AUTHKIT_WORKOS_API_KEY',
 ];
 
 function childArguments(options: AuthKitStandInOptions): string[] {
@@ -117,6 +125,8 @@ export function startAuthKitStandIn(options: AuthKitStandInOptions = {}): Promis
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of STAND_IN_ENV) delete env[name];
   if (options.signingKey) env.AUTHKIT_SIGNING_KEY = JSON.stringify(options.signingKey);
+  const workosApiKey = options.workosApiKey ?? generateWorkOSApiKey();
+  env.AUTHKIT_WORKOS_API_KEY = workosApiKey;
 
   const child = spawn(process.execPath, childArguments(options), {
     cwd: REPO_ROOT,
@@ -143,7 +153,7 @@ export function startAuthKitStandIn(options: AuthKitStandInOptions = {}): Promis
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolveStart({ issuer, jwksUrl: `${issuer}/oauth2/jwks`, stop });
+      resolveStart({ issuer, jwksUrl: `${issuer}/oauth2/jwks`, workosApiBaseUrl: issuer, workosApiKey, stop });
     };
     const fail = (message: string, cause?: unknown) => {
       if (settled) return;

@@ -6,7 +6,8 @@
  * Each flag has an environment twin (AUTHKIT_HOST, AUTHKIT_PORT, AUTHKIT_AUTO_APPROVE=1,
  * AUTHKIT_TEST_CONTROLS=1, AUTHKIT_EXTRA_SCOPES, AUTHKIT_ACCESS_TOKEN_TTL_SECONDS,
  * AUTHKIT_CLIENTS_FILE, AUTHKIT_CIMD_LOOPBACK=1); a fixed signing key comes from AUTHKIT_SIGNING_KEY
- * (a private RSA JWK as JSON).
+ * (a private RSA JWK as JSON); the key its WorkOS API routes accept from AUTHKIT_WORKOS_API_KEY
+ * (generated when unset).
  * Once listening it prints `AUTHKIT_READY <issuer>` and, when started with an IPC channel, sends
  * `{ type: 'authkit-ready', issuer }`.
  */
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     signingKey,
     clientsFile: values['clients-file'] ?? (env.AUTHKIT_CLIENTS_FILE || undefined),
     cimdLoopback: flagOrEnv(values['cimd-loopback'], env.AUTHKIT_CIMD_LOOPBACK),
+    workosApiKey: env.AUTHKIT_WORKOS_API_KEY || undefined,
   });
 
   let stopping = false;

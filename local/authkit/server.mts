@@ -14,6 +14,7 @@ import { SharedMemoryStore } from './memory-adapter.mjs';
 import { renderSignInPage } from './sign-in-page.mjs';
 import { SigningKeyRing, generateSigningKey, type SigningJwk } from './signing-keys.mjs';
 import { JwksFailureSwitch, handleTestControl } from './test-controls.mjs';
+import { LocalWorkOSApi } from './workos-api.js';
 
 export interface AuthKitServerOptions {
   /** Interface to listen on. @default '127.0.0.1' */
@@ -40,11 +41,18 @@ export interface AuthKitServerOptions {
   readonly signingKey?: SigningJwk;
   /** Receives one line per request and the server's notices. @default - written to stdout */
   readonly log?: (line: string) => void;
+  /**
+   * The API key the WorkOS API routes (workos-api.ts) accept as `Authorization: Bearer <key>`.
+   * @default - a new `sk_test_...` key
+   */
+  readonly workosApiKey?: string;
 }
 
 export interface RunningAuthKitServer {
   /** `http://<host>:<port>`, no trailing slash: the `iss` of every token. */
   readonly issuer: string;
+  /** The API key its WorkOS API accepts; that API's base URL is the issuer. */
+  readonly workosApiKey: string;
   close(): Promise<void>;
 }
 
@@ -230,6 +238,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
   const autoApprove = options.autoApprove ?? false;
   const jwksFailure = new JwksFailureSwitch();
+  const workosApi = new LocalWorkOSApi({ apiKey: options.workosApiKey });
   const store = new SharedMemoryStore({ clientsFile: options.clientsFile });
 
   let providerCallback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -265,6 +274,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
         scopes,
         accessTokenTtlSeconds,
         jwksFailure,
+        workosApi,
         rebuildProvider: buildProvider,
       }).catch((error: unknown) => {
         log(`test control ${path} failed: ${(error as Error).message}`);
@@ -273,6 +283,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
       });
       return;
     }
+    if (workosApi.serves(path)) return workosApi.handle(req, res);
     if (path === AUTHKIT_ROUTES.jwks) {
       jwksFailure.countRequest();
       void jwksFailure.apply(req, res).then((handled) => {
@@ -289,7 +300,7 @@ export async function startAuthKitServer(options: AuthKitServerOptions = {}): Pr
   issuer = `http://${hostForUrl(server.address() as AddressInfo, host)}:${(server.address() as AddressInfo).port}`;
   buildProvider();
 
-  return { issuer, close: () => closeServer(server) };
+  return { issuer, workosApiKey: workosApi.apiKey, close: () => closeServer(server) };
 }
 
 /** Requests that arrive before the issuer is known, and so before the provider exists. */

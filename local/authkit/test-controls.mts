@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, importJWK, type CryptoKey, type JWTPayload } from 'jose';
 import { DEV_USER, JWKS_MODES, TEST_CONTROLS_PATH, type JwksMode } from './contract.js';
 import { generateSigningKey, type SigningKeyRing } from './signing-keys.mjs';
+import type { LocalWorkOSApi } from './workos-api.js';
+import { answerWorkOSControl } from './workos-controls.js';
 
 const DEFAULT_SLOW_DELAY_MS = 10_000;
 
@@ -57,6 +59,7 @@ export interface TestControlContext {
   readonly scopes: readonly string[];
   readonly accessTokenTtlSeconds: number;
   readonly jwksFailure: JwksFailureSwitch;
+  readonly workosApi: LocalWorkOSApi;
   rebuildProvider(): void;
 }
 
@@ -180,8 +183,11 @@ export async function handleTestControl(
       }
       case 'GET /jwks-requests':
         return send(res, 200, { count: context.jwksFailure.requests });
-      default:
+      default: {
+        const workos = await answerWorkOSControl(route, () => readJson(req), context.workosApi);
+        if (workos) return send(res, workos.status, workos.body);
         return send(res, 404, { error: 'not_found', error_description: `no test control ${route}` });
+      }
     }
   } catch (error) {
     if (error instanceof BadRequest)

@@ -3,11 +3,13 @@
  * function (or that a deployer copies from `AuthKitMcpServer.mcpEnvironment` onto their own
  * function) and the runtime reads, one row each.
  */
+import { isLoopbackHost } from '../loopback';
 import { clockToleranceSeconds, logLevel, publicBaseUrl, serviceName } from './common';
 import {
   list,
   optional,
   parseWholeNumber,
+  type Row,
   SettingValueError,
   type SettingsOf,
   type SettingsTable,
@@ -40,6 +42,45 @@ export const LISTEN_MAX_SECONDS = { fallback: 240, min: 1, max: 900 } as const;
 export const MAX_CONCURRENT_REQUESTS_PER_CALLER = { fallback: 10, min: 1, max: 1000 } as const;
 /** What `MAX_CONCURRENT_REQUESTS_PER_CALLER` holds to turn the per-caller limit off. */
 export const PER_CALLER_LIMIT_OFF = 'off';
+/** WorkOS's API, where the runtime resolves a person's roles and permissions unless told otherwise. */
+export const WORKOS_API_BASE_URL = 'https://api.workos.com';
+/**
+ * How long the runtime keeps a person's roles and permissions before asking WorkOS again, in
+ * milliseconds: a minute unless set, at most an hour; 0 asks on every lookup.
+ */
+export const PERMISSIONS_CACHE_TTL_MS = { fallback: 60_000, min: 0, max: 3_600_000 } as const;
+
+/**
+ * The one rule for the WorkOS API base URL: an https origin, or http on a loopback host (the local
+ * AuthKit stand-in), without path, query or fragment, since the WorkOS SDK takes only a host, a
+ * port and a scheme. `undefined` when it is not one.
+ */
+export function parseWorkOSApiBaseUrl(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const bare = (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username;
+  const scheme = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  return bare && scheme ? url.origin : undefined;
+}
+
+const workosApiBaseUrl: Row<string> = {
+  variable: 'WORKOS_API_BASE_URL',
+  doc: `Base URL of the WorkOS API for roles and permissions; unset: ${WORKOS_API_BASE_URL}.`,
+  write: (value) => value,
+  parse(raw) {
+    const url = parseWorkOSApiBaseUrl(raw);
+    if (url === undefined) {
+      throw new SettingValueError(
+        `"${raw}" is not a WorkOS API base URL; set an https origin such as ${WORKOS_API_BASE_URL} (http only on loopback), without a path, or leave it unset.`,
+      );
+    }
+    return url;
+  },
+};
 
 /** One entry of the allowed origins: a full origin (matched exactly) or a bare hostname (any scheme and port). */
 export type AllowedOrigin = { readonly origin: string } | { readonly hostname: string };
@@ -128,6 +169,20 @@ export const MCP_SETTINGS = {
     ),
   ),
   maxConcurrentRequestsPerCaller,
+  workosApiKeySecretArn: optional(
+    text(
+      'WORKOS_API_KEY_SECRET_ARN',
+      'ARN of the Secrets Manager secret holding the WorkOS API key that resolves roles and permissions.',
+    ),
+  ),
+  workosApiBaseUrl: optional(workosApiBaseUrl),
+  permissionsCacheTtlMs: optional(
+    wholeNumberRow(
+      'PERMISSIONS_CACHE_TTL_MS',
+      PERMISSIONS_CACHE_TTL_MS,
+      "How long a person's roles and permissions are kept before WorkOS is asked again, in milliseconds.",
+    ),
+  ),
 } satisfies SettingsTable;
 
 /** What the construct writes to the MCP function's environment and the runtime reads back. */

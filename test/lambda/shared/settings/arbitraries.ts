@@ -81,4 +81,10 @@ export const mcpSettings: fc.Arbitrary<McpSettings> = fc.record({
   listenMaxSeconds: fc.option(fc.integer({ min: 1, max: 900 }), { nil: undefined }),
   stateTableName: fc.option(fc.stringMatching(/^[A-Za-z0-9_.-]{3,255}$/), { nil: undefined }),
   maxConcurrentRequestsPerCaller: fc.oneof(fc.constant(false as const), fc.integer({ min: 1, max: 1000 })),
+  workosApiKeySecretArn: fc.option(
+    fc.stringMatching(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9-]{1,20}$/),
+    { nil: undefined },
+  ),
+  workosApiBaseUrl: fc.option(origin, { nil: undefined }),
+  permissionsCacheTtlMs: fc.option(fc.integer({ min: 0, max: 3_600_000 }), { nil: undefined }),
 });

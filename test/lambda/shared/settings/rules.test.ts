@@ -80,3 +80,37 @@ describe('the token algorithm rule', () => {
     expect(tokenAlgorithmRefusal('RS256')).toBeUndefined();
   });
 });
+
+describe('the WorkOS API base URL rule', () => {
+  it.each([
+    ['https://api.workos.com', 'https://api.workos.com'],
+    ['HTTPS://API.WORKOS.COM/', 'https://api.workos.com'],
+    ['http://127.0.0.1:8788', 'http://127.0.0.1:8788'],
+    ['http://localhost:8788/', 'http://localhost:8788'],
+  ])('accepts %j as %j', (raw, origin) => {
+    expect(MCP_SETTINGS.workosApiBaseUrl.read(raw)).toBe(origin);
+  });
+
+  it.each([
+    ['plain http on a public host', 'http://api.workos.com'],
+    ['a path, which the WorkOS SDK cannot carry', 'https://proxy.example.com/workos'],
+    ['a query', 'https://api.workos.com/?x=1'],
+    ['no URL at all', 'api.workos.com'],
+  ])('refuses %s', (_case, raw) => {
+    expect(() => MCP_SETTINGS.workosApiBaseUrl.read(raw)).toThrow(/is not a WorkOS API base URL/);
+  });
+
+  it('leaves the default to the runtime when unset', () => {
+    expect(MCP_SETTINGS.workosApiBaseUrl.read(undefined)).toBeUndefined();
+  });
+});
+
+describe('the permissions cache TTL rule', () => {
+  it.each(['0', '60000', '3600000'])('accepts %s ms', (raw) => {
+    expect(MCP_SETTINGS.permissionsCacheTtlMs.read(raw)).toBe(Number(raw));
+  });
+
+  it.each(['3600001', '-1', '1.5', '60s'])('refuses %j', (raw) => {
+    expect(() => MCP_SETTINGS.permissionsCacheTtlMs.read(raw)).toThrow(/from 0 to 3600000/);
+  });
+});
