@@ -522,6 +522,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       AUTHKIT_JWKS_URL: 'https://acme.authkit.app/oauth2/jwks',
       ACCEPTED_AUDIENCES: 'client_01ABC',
       ALLOW_MULTIPLE_AUDIENCES: 'false',
+      REQUIRE_ORGANIZATION: 'false',
       TOKEN_ALGORITHMS: 'RS256',
       CLOCK_TOLERANCE_SECONDS: '30',
       REQUIRED_SCOPES: 'mcp:tools',
@@ -575,6 +576,7 @@ describe('AuthKitMcpServer functions (4)', () => {
     const env = functionEnvironment(plain.template, logicalId(plain.stack, plain.server.authorizerFunction));
     expect(env).not.toHaveProperty('ACCEPTED_AUDIENCES');
     expect(env).not.toHaveProperty('REQUIRED_SCOPES');
+    expect(env).not.toHaveProperty('ALLOWED_ORGANIZATIONS');
     expect(functionEnvironment(plain.template, logicalId(plain.stack, plain.server.mcpFunction)).ALLOWED_ORIGINS).toBe(
       '',
     );
