@@ -58,6 +58,22 @@ export interface AuthKitMcpServerProps {
    */
   readonly allowMultipleAudiences?: boolean;
   /**
+   * WorkOS organizations (`org_...` ids, as the dashboard shows them) whose callers may use the
+   * server. A token whose `org_id` is another organization, or that has none, gets 403 (no step-up
+   * challenge: a new token with more scopes would not help). Machine (client-credentials) tokens
+   * carry the `org_id` of their M2M application's organization and are judged the same way.
+   * Implies `requireOrganization`.
+   * @default - none: tokens of any organization, or of none, are accepted
+   */
+  readonly allowedOrganizations?: readonly string[];
+  /**
+   * Refuse (403) a token without `org_id`: only callers who signed in through an organization, and
+   * machines of an M2M application (which always belong to one), may use the server. `true` when
+   * `allowedOrganizations` is set, which cannot be combined with `false`.
+   * @default - true when allowedOrganizations is set, else false
+   */
+  readonly requireOrganization?: boolean;
+  /**
    * Accepted token signature algorithms (asymmetric only).
    * @default - `['RS256']`, what AuthKit signs with
    */

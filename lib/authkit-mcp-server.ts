@@ -11,6 +11,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import {
   AUTHORIZATION_SERVER_METADATA_PATH,
+  accessDeniedChallenge,
   insufficientScopeChallenge,
   MCP_PATH,
   OPENID_CONFIGURATION_PATH,
@@ -436,14 +437,40 @@ export class AuthKitMcpServer extends Construct {
       'unauthorized',
       'A valid AuthKit access token for this server is required in the Authorization header (Bearer).',
     );
+    const denied = this.accessDenied();
     add(
       'AccessDenied',
       apigw.ResponseType.ACCESS_DENIED,
       '403',
-      { ...NO_STORE, 'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, scopes)) },
-      'insufficient_scope',
-      `The access token lacks the scopes this server requires${scopes.length > 0 ? `: ${scopes.join(' ')}` : ''}.`,
+      { ...NO_STORE, 'WWW-Authenticate': staticHeaderValue(denied.challenge) },
+      denied.error,
+      denied.description,
     );
+  }
+
+  /**
+   * What a Deny (403) says. Without organizations configured, a Deny only ever means missing scopes:
+   * the `insufficient_scope` challenge invites a step-up. With them, a Deny may also be a caller of
+   * an organization this server does not serve, which no step-up fixes. A gateway response header is
+   * a static value or a copy of a request parameter
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.gatewayResponse.html),
+   * so it cannot tell the two apart: every Deny then gets a challenge without an `error` code.
+   */
+  private accessDenied(): { challenge: string; error: string; description: string } {
+    const scopes = this.settings.requiredScopes;
+    const lacking = `The access token lacks the scopes this server requires${scopes.length > 0 ? `: ${scopes.join(' ')}` : ''}`;
+    if (!this.settings.requireOrganization)
+      return {
+        challenge: insufficientScopeChallenge(this.urls, scopes),
+        error: 'insufficient_scope',
+        description: `${lacking}.`,
+      };
+    const foreign = 'the caller does not belong to an organization this server serves';
+    return {
+      challenge: accessDeniedChallenge(this.urls),
+      error: 'access_denied',
+      description: scopes.length > 0 ? `${lacking}, or ${foreign}.` : `The access token is refused: ${foreign}.`,
+    };
   }
 
   /**

@@ -21,6 +21,8 @@ export function authorizerSettings(settings: ServerSettings, publicBaseUrl: stri
     jwksUrl: settings.jwksUrl,
     acceptedAudiences: settings.acceptedAudiences,
     allowMultipleAudiences: settings.allowMultipleAudiences,
+    allowedOrganizations: settings.allowedOrganizations,
+    requireOrganization: settings.requireOrganization,
     tokenAlgorithms: settings.tokenAlgorithms,
     clockToleranceSeconds: settings.clockToleranceSeconds,
     requiredScopes: settings.requiredScopes,

@@ -132,6 +132,10 @@ export interface ServerSettings {
   readonly scopesSupported: readonly string[];
   readonly acceptedAudiences: readonly string[];
   readonly allowMultipleAudiences: boolean;
+  /** The organizations whose tokens are accepted; empty: any. */
+  readonly allowedOrganizations: readonly string[];
+  /** Refuse tokens without `org_id`; always true when `allowedOrganizations` is not empty. */
+  readonly requireOrganization: boolean;
   readonly tokenAlgorithms: readonly TokenAlgorithm[];
   readonly clockToleranceSeconds: number;
   readonly jwksTimeoutMs: number;
@@ -340,6 +344,8 @@ type TokenSettings = Pick<
   | 'scopesSupported'
   | 'acceptedAudiences'
   | 'allowMultipleAudiences'
+  | 'allowedOrganizations'
+  | 'requireOrganization'
   | 'tokenAlgorithms'
   | 'clockToleranceSeconds'
   | 'jwksTimeoutMs'
@@ -362,6 +368,7 @@ function tokenSettings(props: AuthKitMcpServerProps): TokenSettings {
       props.acceptedAudiences,
     ),
     allowMultipleAudiences: props.allowMultipleAudiences ?? false,
+    ...organizationSettings(props),
     tokenAlgorithms: tokenAlgorithms(props.tokenAlgorithms),
     clockToleranceSeconds: wholeDuration(
       'clockTolerance',
@@ -387,6 +394,27 @@ function issuerOf(authkitDomain: string | undefined): string {
   const read = tryRead(authkitIssuerSetting, literal('authkitDomain', authkitDomain));
   if ('refusal' in read) throw new AuthKitMcpServerPropsError('authkitDomain', `is invalid: ${read.refusal.message}`);
   return read.value;
+}
+
+/** Which organizations' tokens the authorizer accepts; a list implies that a token must name one. */
+function organizationSettings(
+  props: AuthKitMcpServerProps,
+): Pick<ServerSettings, 'allowedOrganizations' | 'requireOrganization'> {
+  const allowedOrganizations = throughListSetting(
+    'allowedOrganizations',
+    AUTHORIZER_SETTINGS.allowedOrganizations,
+    props.allowedOrganizations,
+  );
+  if (allowedOrganizations.length > 0 && props.requireOrganization === false) {
+    throw new AuthKitMcpServerPropsError(
+      'requireOrganization',
+      'is false while allowedOrganizations lists organizations; a token without an organization belongs to none of them and is refused. Remove requireOrganization, or the list.',
+    );
+  }
+  return {
+    allowedOrganizations,
+    requireOrganization: allowedOrganizations.length > 0 || (props.requireOrganization ?? false),
+  };
 }
 
 function scopeSettings(props: AuthKitMcpServerProps): Pick<ServerSettings, 'requiredScopes' | 'scopesSupported'> {

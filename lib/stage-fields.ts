@@ -6,7 +6,12 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { JWKS_COOLDOWN_MS, JWKS_TIMEOUT_MS, tokenAlgorithmRefusal } from '../lambda/shared/settings/authorizer';
+import {
+  AUTHORIZER_SETTINGS,
+  JWKS_COOLDOWN_MS,
+  JWKS_TIMEOUT_MS,
+  tokenAlgorithmRefusal,
+} from '../lambda/shared/settings/authorizer';
 import {
   authkitIssuerSetting,
   clockToleranceSeconds,
@@ -22,7 +27,13 @@ import {
   type ResponseTransferMode,
 } from '../lambda/shared/settings/mcp';
 import { AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
-import { isWithin, type Setting, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
+import {
+  isWithin,
+  type ListSetting,
+  type Setting,
+  tryRead,
+  type WholeNumberRange,
+} from '../lambda/shared/settings/setting';
 import { TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
@@ -48,6 +59,8 @@ type VerbatimProps = Pick<
   | 'scopesSupported'
   | 'acceptedAudiences'
   | 'allowMultipleAudiences'
+  | 'allowedOrganizations'
+  | 'requireOrganization'
   | 'tokenAlgorithms'
   | 'resourceName'
   | 'resourceDocumentation'
@@ -222,6 +235,21 @@ const settingText = (prop: PropName, setting: Pick<Setting<unknown>, 'read'>) =>
     typeof value === 'string' ? problemOf(setting, value) : `must be a string, got ${show(value)}.`,
   );
 
+/** A list field whose items are checked by the list setting the function reads them with. */
+const settingList = (prop: PropName, setting: Pick<ListSetting, 'checkItem'>) =>
+  field(
+    prop,
+    (value) => {
+      if (!Array.isArray(value) || !value.every((item) => typeof item === 'string'))
+        return `must be a list of strings, e.g. ["a", "b"], got ${show(value)}.`;
+      const refused = value.find((item) => setting.checkItem(item.trim()) !== undefined);
+      return refused === undefined
+        ? undefined
+        : `contains ${show(refused)}, which is refused: ${setting.checkItem(refused.trim())}`;
+    },
+    asList,
+  );
+
 const RETENTION_DAYS = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
 
 /** Every field of a stage, in the order the loader checks them. */
@@ -250,6 +278,8 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   scopesSupported: stringList('scopesSupported'),
   acceptedAudiences: stringList('acceptedAudiences'),
   allowMultipleAudiences: bool('allowMultipleAudiences'),
+  allowedOrganizations: settingList('allowedOrganizations', AUTHORIZER_SETTINGS.allowedOrganizations),
+  requireOrganization: bool('requireOrganization'),
   tokenAlgorithms: field(
     'tokenAlgorithms',
     (value) =>

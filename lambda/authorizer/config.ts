@@ -27,6 +27,14 @@ export interface AccessTokenPolicy {
   readonly requiredScopes: readonly string[];
 }
 
+/** Which organizations' callers may use the server (AuthKit's `org_id` claim). */
+export interface OrganizationPolicy {
+  /** Accepted `org_id` values; empty: any organization. */
+  readonly allowedOrganizations: readonly string[];
+  /** Refuse a token without `org_id`; true whenever `allowedOrganizations` is not empty. */
+  readonly requireOrganization: boolean;
+}
+
 /** Where and how to fetch AuthKit's signing keys. */
 export interface JwksSettings {
   readonly jwksUrl: string;
@@ -42,7 +50,7 @@ export interface TelemetrySettings {
   readonly logLevel: LogLevel;
 }
 
-export interface AuthorizerConfig extends AccessTokenPolicy, JwksSettings, TelemetrySettings {
+export interface AuthorizerConfig extends AccessTokenPolicy, OrganizationPolicy, JwksSettings, TelemetrySettings {
   /** The canonical resource URL of the MCP endpoint (`serverUrls(PUBLIC_BASE_URL).resource`). */
   readonly resource: string;
 }
@@ -61,6 +69,9 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     algorithms: settings.tokenAlgorithms,
     clockToleranceSeconds: settings.clockToleranceSeconds,
     requiredScopes: settings.requiredScopes,
+    allowedOrganizations: settings.allowedOrganizations,
+    // A token without an organization belongs to none of the listed ones.
+    requireOrganization: settings.requireOrganization || settings.allowedOrganizations.length > 0,
     jwksTimeoutMs: settings.jwksTimeoutMs,
     jwksCooldownMs: settings.jwksCooldownMs,
     serviceName: settings.serviceName,

@@ -20,10 +20,14 @@ export type DecisionReason =
   | 'unknown_key'
   | 'not_an_access_token'
   | 'insufficient_scope'
+  | 'wrong_organization'
   | 'upstream_unavailable';
 
 /** The reasons that mean "this token is not acceptable" (HTTP 401). */
-export type InvalidTokenReason = Exclude<DecisionReason, 'allowed' | 'insufficient_scope' | 'upstream_unavailable'>;
+export type InvalidTokenReason = Exclude<
+  DecisionReason,
+  'allowed' | 'insufficient_scope' | 'wrong_organization' | 'upstream_unavailable'
+>;
 
 /**
  * Identity of a token whose signature and claims were verified: the identity the authorizer hands
@@ -64,6 +68,20 @@ export class InsufficientScopeError extends AccessTokenError {
     readonly missingScopes: readonly string[],
   ) {
     super(`Token lacks required scopes: ${missingScopes.join(' ')}`);
+  }
+}
+
+/**
+ * The token is valid but comes from an organization this server does not serve, or from none when
+ * one is required: answer 403. Unlike a missing scope, no new token from the same sign-in helps.
+ */
+export class OrganizationRefusedError extends AccessTokenError {
+  readonly reason = 'wrong_organization' as const;
+  constructor(
+    readonly token: VerifiedAccessToken,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

@@ -3,6 +3,8 @@
  *
  * Outcomes, as API Gateway sees them:
  * - valid token → Allow policy on the whole API, identity in the context;
+ * - valid token of an organization not in ALLOWED_ORGANIZATIONS, or of none when one is required →
+ *   Deny policy (403, `wrong_organization`);
  * - valid token lacking REQUIRED_SCOPES → Deny policy (403, `insufficient_scope`);
  * - missing or invalid token → throws exactly `Unauthorized` (401 with the challenge);
  * - AuthKit's keys unreachable → throws another error (500, which the construct maps to 503 + Retry-After).
@@ -23,6 +25,7 @@ import {
   AccessTokenError,
   InsufficientScopeError,
   InvalidTokenError,
+  OrganizationRefusedError,
   type DecisionReason,
   type VerifiedAccessToken,
 } from './errors';
@@ -55,6 +58,58 @@ export class AuthorizerUnavailableError extends Error {
   }
 }
 
+/** Writes one decision: a log line with its reason and one count metric. */
+type RecordDecision = (
+  reason: DecisionReason,
+  message: string,
+  attributes: Record<string, unknown>,
+  level?: 'info' | 'error',
+) => void;
+
+function identity(token: VerifiedAccessToken): Record<string, unknown> {
+  // Logged under the context's keys, so the decision line and the backend's view of the caller read alike.
+  const { sub, clientId } = AUTHORIZER_CONTEXT_KEYS;
+  return token.clientId === undefined ? { [sub]: token.sub } : { [sub]: token.sub, [clientId]: token.clientId };
+}
+
+/**
+ * The answer to a token the verifier refused: Deny for a valid token this server does not serve
+ * (another organization, a missing scope), or the error that makes API Gateway answer 401 or 5xx.
+ */
+function refusal(error: unknown, methodArn: string, record: RecordDecision): APIGatewayAuthorizerResult {
+  if (error instanceof OrganizationRefusedError) {
+    const result = denyPolicy(error.token.sub, methodArn);
+    record('wrong_organization', 'Access token refused: its organization is not served here', {
+      ...identity(error.token),
+      detail: error.message,
+    });
+    return result;
+  }
+  if (error instanceof InsufficientScopeError) {
+    const result = denyPolicy(error.token.sub, methodArn);
+    record('insufficient_scope', 'Access token lacks required scopes', {
+      ...identity(error.token),
+      missing_scopes: error.missingScopes.join(' '),
+    });
+    return result;
+  }
+  if (error instanceof InvalidTokenError) {
+    record(error.reason, 'Access token rejected', { detail: error.message });
+    // The exact message API Gateway turns into a 401 with the gateway response's challenge.
+    throw new Error('Unauthorized');
+  }
+  if (error instanceof AccessTokenError) {
+    record(
+      error.reason,
+      'Cannot verify access tokens: AuthKit signing keys are unavailable',
+      { detail: error.message },
+      'error',
+    );
+    throw new AuthorizerUnavailableError(error.message, { cause: error });
+  }
+  throw error;
+}
+
 export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependencies): TokenAuthorizer {
   const { config } = dependencies;
   const logger = dependencies.logger ?? new Logger({ serviceName: config.serviceName, logLevel: config.logLevel });
@@ -72,21 +127,10 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
       }),
     });
 
-  function record(
-    reason: DecisionReason,
-    message: string,
-    attributes: Record<string, unknown>,
-    level: 'info' | 'error' = 'info',
-  ): void {
+  const record: RecordDecision = (reason, message, attributes, level = 'info') => {
     logger[level](message, { reason, ...attributes });
     metrics.addMetric(decisionMetricName(reason), MetricUnit.Count, 1);
-  }
-
-  function identity(token: VerifiedAccessToken): Record<string, unknown> {
-    // Logged under the context's keys, so the decision line and the backend's view of the caller read alike.
-    const { sub, clientId } = AUTHORIZER_CONTEXT_KEYS;
-    return token.clientId === undefined ? { [sub]: token.sub } : { [sub]: token.sub, [clientId]: token.clientId };
-  }
+  };
 
   return async (event) => {
     try {
@@ -94,29 +138,7 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
       try {
         verified = await verifier.verifyAccessToken(parseBearerHeader(event.authorizationToken));
       } catch (error) {
-        if (error instanceof InsufficientScopeError) {
-          const result = denyPolicy(error.token.sub, event.methodArn);
-          record('insufficient_scope', 'Access token lacks required scopes', {
-            ...identity(error.token),
-            missing_scopes: error.missingScopes.join(' '),
-          });
-          return result;
-        }
-        if (error instanceof InvalidTokenError) {
-          record(error.reason, 'Access token rejected', { detail: error.message });
-          // The exact message API Gateway turns into a 401 with the gateway response's challenge.
-          throw new Error('Unauthorized');
-        }
-        if (error instanceof AccessTokenError) {
-          record(
-            error.reason,
-            'Cannot verify access tokens: AuthKit signing keys are unavailable',
-            { detail: error.message },
-            'error',
-          );
-          throw new AuthorizerUnavailableError(error.message, { cause: error });
-        }
-        throw error;
+        return refusal(error, event.methodArn, record);
       }
       const result = allowPolicy(verified, event.methodArn);
       record('allowed', 'Access token accepted', identity(verified));

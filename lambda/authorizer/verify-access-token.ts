@@ -2,14 +2,15 @@
  * Verifies an AuthKit access token for this resource server: jose's `jwtVerify` checks the
  * signature (algorithms pinned) and the registered claims (exact issuer, audience, exp, nbf with
  * the clock tolerance, required claims); this module adds what the MCP profile asks on top of the
- * verified claims (one audience unless configured, claim types, no ID token, required scopes).
+ * verified claims (one audience unless configured, claim types, no ID token, the allowed
+ * organizations, required scopes).
  *
  * Only verified facts become rejection reasons. Before the signature is verified a token can be
  * refused as `malformed` (cheap structural checks: size, three canonical base64url segments, a
  * header that asks for no key or processing of its own choosing), as `unknown_key` (no published
  * key fits its header) or as `bad_signature`. `expired`, `wrong_issuer`, `wrong_audience`,
- * `not_yet_valid`, `not_an_access_token` and `insufficient_scope` come only from tokens whose
- * signature verified, so forged tokens cannot inflate them.
+ * `not_yet_valid`, `not_an_access_token`, `wrong_organization` and `insufficient_scope` come only
+ * from tokens whose signature verified, so forged tokens cannot inflate them.
  */
 import {
   decodeProtectedHeader,
@@ -21,14 +22,16 @@ import {
   type JWTVerifyOptions,
   type ProtectedHeaderParameters,
 } from 'jose';
-import type { AccessTokenPolicy, JwksSettings } from './config';
+import type { AccessTokenPolicy, JwksSettings, OrganizationPolicy } from './config';
 import {
   InsufficientScopeError,
   InvalidTokenError,
+  OrganizationRefusedError,
   UpstreamUnavailableError,
   type VerifiedAccessToken,
 } from './errors';
 import { createRemoteJwks } from './jwks';
+import { organizationRefusal } from './organization';
 
 export type { VerifiedAccessToken } from './errors';
 
@@ -58,7 +61,7 @@ const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt', 'appl
 const ID_TOKEN_CLAIMS = ['nonce', 'auth_time', 'at_hash', 'c_hash'] as const;
 
 export function createAccessTokenVerifier(
-  config: AccessTokenPolicy & Partial<JwksSettings>,
+  config: AccessTokenPolicy & OrganizationPolicy & Partial<JwksSettings>,
   dependencies: AccessTokenVerifierDependencies = {},
 ): AccessTokenVerifier {
   const getKey = dependencies.jwks ?? remoteJwksFor(config);
@@ -94,6 +97,9 @@ export function createAccessTokenVerifier(
       throw asAccessTokenError(error, currentDate.getTime());
     }
     const identity = verifiedIdentity(verified.payload, verified.protectedHeader, config);
+    // Before the scopes: a caller of another organization cannot fix that by asking for more scopes.
+    const refusal = organizationRefusal(identity.orgId, config);
+    if (refusal !== undefined) throw new OrganizationRefusedError(identity, refusal);
     if (config.requiredScopes.length > 0) {
       const granted = new Set(identity.scopes);
       const missing = config.requiredScopes.filter((s) => !granted.has(s));

@@ -115,6 +115,15 @@ export function insufficientScopeChallenge(urls: ServerUrls, requiredScopes: rea
 }
 
 /**
+ * The `WWW-Authenticate` value for a 403 that a token with more scopes would not fix, such as a
+ * caller of an organization this server does not serve: where the metadata is, and no `error`
+ * code, so that clients do not start a step-up (RFC 6750 §3.1 `insufficient_scope`) that cannot help.
+ */
+export function accessDeniedChallenge(urls: ServerUrls): string {
+  return `Bearer resource_metadata="${urls.protectedResourceMetadata}"`;
+}
+
+/**
  * The `WWW-Authenticate` value for a 401 on a token that was presented but is no longer valid
  * (RFC 6750 §3.1 `invalid_token`), e.g. one that expired while its authorizer decision was cached.
  * `description` is a fixed, human-readable sentence without quotes or backslashes.

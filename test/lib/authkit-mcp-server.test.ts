@@ -228,6 +228,47 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
     );
   });
 
+  it.each([
+    ['organizations are listed', { allowedOrganizations: ['org_01EHZNVPK3SFK441A1RGBFSHRT'] }],
+    ['an organization is required', { requireOrganization: true }],
+  ])(
+    'answers ACCESS_DENIED without insufficient_scope when %s, since no step-up fixes another organization',
+    (_case, organizations) => {
+      const { template } = serverStack({
+        publicBaseUrl: 'https://mcp.example.com',
+        requiredScopes: ['mcp:tools'],
+        ...organizations,
+      });
+      const props = gatewayResponse(template, 'ACCESS_DENIED');
+      expect(props.StatusCode).toBe('403');
+      expect((props.ResponseParameters as Record<string, string>)['gatewayresponse.header.WWW-Authenticate']).toBe(
+        `'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"'`,
+      );
+      expect(props.ResponseTemplates).toEqual({
+        'application/json':
+          '{"error":"access_denied","error_description":"The access token lacks the scopes this server requires: mcp:tools, or the caller does not belong to an organization this server serves."}',
+      });
+    },
+  );
+
+  it('words the organization-only ACCESS_DENIED body without scopes when none are required', () => {
+    const { template } = serverStack({ requireOrganization: true });
+    expect(gatewayResponse(template, 'ACCESS_DENIED').ResponseTemplates).toEqual({
+      'application/json':
+        '{"error":"access_denied","error_description":"The access token is refused: the caller does not belong to an organization this server serves."}',
+    });
+  });
+
+  it('passes the organizations to the authorizer', () => {
+    const { template, stack, server } = serverStack({
+      allowedOrganizations: ['org_01EHZNVPK3SFK441A1RGBFSHRT', 'org_01HGLOBEX0000000000000000A'],
+    });
+    expect(functionEnvironment(template, logicalId(stack, server.authorizerFunction))).toMatchObject({
+      ALLOWED_ORGANIZATIONS: 'org_01EHZNVPK3SFK441A1RGBFSHRT,org_01HGLOBEX0000000000000000A',
+      REQUIRE_ORGANIZATION: 'true',
+    });
+  });
+
   it('builds the challenge for the default endpoint from the API id, region, URL suffix and the literal stage name', () => {
     const { template } = serverStack({ stageName: 'live' });
     const apiId = logicalIdOf(template, 'AWS::ApiGateway::RestApi');
@@ -522,6 +563,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       AUTHKIT_JWKS_URL: 'https://acme.authkit.app/oauth2/jwks',
       ACCEPTED_AUDIENCES: 'client_01ABC',
       ALLOW_MULTIPLE_AUDIENCES: 'false',
+      REQUIRE_ORGANIZATION: 'false',
       TOKEN_ALGORITHMS: 'RS256',
       CLOCK_TOLERANCE_SECONDS: '30',
       REQUIRED_SCOPES: 'mcp:tools',
@@ -576,6 +618,7 @@ describe('AuthKitMcpServer functions (4)', () => {
     const env = functionEnvironment(plain.template, logicalId(plain.stack, plain.server.authorizerFunction));
     expect(env).not.toHaveProperty('ACCEPTED_AUDIENCES');
     expect(env).not.toHaveProperty('REQUIRED_SCOPES');
+    expect(env).not.toHaveProperty('ALLOWED_ORGANIZATIONS');
     expect(functionEnvironment(plain.template, logicalId(plain.stack, plain.server.mcpFunction)).ALLOWED_ORIGINS).toBe(
       '',
     );

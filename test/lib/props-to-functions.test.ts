@@ -14,7 +14,7 @@ import { TOKEN_ALGORITHMS } from '../../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from '../../lib/authkit-mcp-server-props';
 import { authorizerEnvironment, mcpEnvironment, metadataEnvironment } from '../../lib/function-environments';
 import { resolveServerSettings } from '../../lib/server-settings';
-import { dnsName } from '../lambda/shared/settings/arbitraries';
+import { dnsName, organizationId } from '../lambda/shared/settings/arbitraries';
 
 const base = 'https://mcp.example.com';
 const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:key-AbCdEf';
@@ -31,6 +31,7 @@ const props = fc
     scopesSupported: fc.uniqueArray(scope, { maxLength: 3 }),
     acceptedAudiences: fc.uniqueArray(word, { maxLength: 3 }),
     allowMultipleAudiences: fc.boolean(),
+    allowedOrganizations: fc.uniqueArray(organizationId, { maxLength: 3 }),
     tokenAlgorithms: fc.uniqueArray(fc.constantFrom(...TOKEN_ALGORITHMS), { minLength: 1 }),
     clockTolerance: fc.integer({ min: 0, max: 300 }).map(Duration.seconds),
     jwksTimeout: fc.integer({ min: 1, max: 3000 }).map(Duration.millis),
@@ -71,6 +72,8 @@ describe('props, through the environments the construct writes, read back in eac
           issuer: `https://${p.authkitDomain}`,
           audiences: [`${base}/mcp`, ...(p.acceptedAudiences ?? [])],
           allowMultipleAudiences: p.allowMultipleAudiences,
+          allowedOrganizations: p.allowedOrganizations,
+          requireOrganization: (p.allowedOrganizations ?? []).length > 0,
           algorithms: p.tokenAlgorithms,
           clockToleranceSeconds: p.clockTolerance?.toSeconds(),
           requiredScopes: p.requiredScopes,

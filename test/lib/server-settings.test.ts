@@ -17,6 +17,8 @@ describe('resolveServerSettings defaults', () => {
       scopesSupported: DEFAULT_SCOPES_SUPPORTED,
       acceptedAudiences: [],
       allowMultipleAudiences: false,
+      allowedOrganizations: [],
+      requireOrganization: false,
       tokenAlgorithms: ['RS256'],
       clockToleranceSeconds: 30,
       jwksTimeoutMs: 2000,
@@ -94,6 +96,19 @@ describe('resolveServerSettings defaults', () => {
     ).toEqual(['openid', 'mcp:read', 'mcp:write']);
   });
 
+  it('requires an organization when organizations are listed, and only requireOrganization otherwise', () => {
+    const org = 'org_01EHZNVPK3SFK441A1RGBFSHRT';
+    expect(resolveServerSettings({ ...base, allowedOrganizations: [` ${org}`, org] })).toMatchObject({
+      allowedOrganizations: [org],
+      requireOrganization: true,
+    });
+    expect(resolveServerSettings({ ...base, requireOrganization: true })).toMatchObject({
+      allowedOrganizations: [],
+      requireOrganization: true,
+    });
+    expect(resolveServerSettings({ ...base, allowedOrganizations: [] })).toMatchObject({ requireOrganization: false });
+  });
+
   it('normalises publicBaseUrl and log level', () => {
     const settings = resolveServerSettings({
       ...base,
@@ -151,6 +166,26 @@ describe('AuthKitMcpServer props validation', () => {
       /"scopesSupported" contains "mcp\\\\read"/,
     ],
     ['an accepted audience contains a comma', { acceptedAudiences: ['a,b'] }, /"acceptedAudiences" contains "a,b"/],
+    [
+      'an allowed organization is not an organization id',
+      { allowedOrganizations: ['acme'] },
+      /"allowedOrganizations" contains "acme"; an organization id is "org_" followed by 26 upper-case letters and digits/,
+    ],
+    [
+      'an allowed organization id is lower-case',
+      { allowedOrganizations: ['org_01ehznvpk3sfk441a1rgbfshrt'] },
+      /"allowedOrganizations" contains "org_01ehznvpk3sfk441a1rgbfshrt"; an organization id is/,
+    ],
+    [
+      'an allowed organization id is cut short',
+      { allowedOrganizations: ['org_01EHZNVPK3'] },
+      /"allowedOrganizations" contains "org_01EHZNVPK3"/,
+    ],
+    [
+      'organizations are listed while requireOrganization is false',
+      { allowedOrganizations: ['org_01EHZNVPK3SFK441A1RGBFSHRT'], requireOrganization: false },
+      /"requireOrganization" is false while allowedOrganizations lists organizations/,
+    ],
     ['a token algorithm is symmetric', { tokenAlgorithms: ['HS256' as never] }, /"tokenAlgorithms" contains "HS256"/],
     ['no token algorithm is allowed', { tokenAlgorithms: [] }, /"tokenAlgorithms" is empty/],
     [

@@ -227,6 +227,21 @@ describe('loadStageConfig', () => {
       /field "tokenAlgorithms" must be a non-empty list/,
     ],
     [
+      'an allowed organization is a name instead of an organization id',
+      stages({ authkitDomain: 'a.authkit.app', allowedOrganizations: ['org_01EHZNVPK3SFK441A1RGBFSHRT', 'Acme'] }),
+      /field "allowedOrganizations" contains "Acme", which is refused: an organization id is "org_" followed by 26/,
+    ],
+    [
+      'allowedOrganizations is one string',
+      stages({ authkitDomain: 'a.authkit.app', allowedOrganizations: 'org_01EHZNVPK3SFK441A1RGBFSHRT' }),
+      /field "allowedOrganizations" must be a list of strings/,
+    ],
+    [
+      'requireOrganization is not a boolean',
+      stages({ authkitDomain: 'a.authkit.app', requireOrganization: 'yes' }),
+      /field "requireOrganization" must be true or false/,
+    ],
+    [
       'the log level is unknown',
       stages({ authkitDomain: 'a.authkit.app', logLevel: 'LOUD' }),
       /field "logLevel" must be one of/,

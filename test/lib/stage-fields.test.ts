@@ -31,6 +31,8 @@ const stageJson = fc.record(
     scopesSupported: words,
     acceptedAudiences: words,
     allowMultipleAudiences: fc.boolean(),
+    allowedOrganizations: fc.uniqueArray(fc.stringMatching(/^org_[0-9A-Z]{26}$/), { maxLength: 3 }),
+    requireOrganization: fc.boolean(),
     tokenAlgorithms: fc.uniqueArray(fc.constantFrom(...TOKEN_ALGORITHMS), { minLength: 1 }),
     authorizerCacheTtlSeconds: fc.integer({ min: 0, max: 3600 }),
     resourceName: word,

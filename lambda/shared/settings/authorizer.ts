@@ -81,6 +81,11 @@ const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
 
 const AUDIENCE_RULE = 'an audience is one non-empty value without spaces, commas or quotes.';
 
+/** A WorkOS organization id as AuthKit writes it in `org_id`: `org_` and a 26-character ULID. */
+export const ORGANIZATION_ID = /^org_[0-9A-Z]{26}$/;
+const ORGANIZATION_RULE =
+  'an organization id is "org_" followed by 26 upper-case letters and digits, as the WorkOS dashboard shows it, e.g. "org_01EHZNVPK3SFK441A1RGBFSHRT".';
+
 export const AUTHORIZER_SETTINGS = {
   publicBaseUrl,
   issuer: authkitIssuerSetting,
@@ -104,6 +109,23 @@ export const AUTHORIZER_SETTINGS = {
   ),
   tokenAlgorithms,
   clockToleranceSeconds,
+  allowedOrganizations: list(
+    'ALLOWED_ORGANIZATIONS',
+    {
+      separator: ',',
+      split: /[\s,]+/,
+      omitWhenEmpty: true,
+      check: (id) =>
+        ORGANIZATION_ID.test(id) ? undefined : `"${id}" is not a WorkOS organization id; ${ORGANIZATION_RULE}`,
+      item: ORGANIZATION_RULE,
+    },
+    'WorkOS organizations whose tokens are accepted (`org_id`), separated by commas; a token of another organization, or of none, gets 403.',
+  ),
+  requireOrganization: flag(
+    'REQUIRE_ORGANIZATION',
+    false,
+    'Refuse (403) a token without `org_id`; implied by ALLOWED_ORGANIZATIONS.',
+  ),
   requiredScopes: list(
     'REQUIRED_SCOPES',
     { separator: ' ', split: /\s+/, omitWhenEmpty: true },

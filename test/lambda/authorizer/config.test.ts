@@ -14,6 +14,8 @@ describe('loadAuthorizerConfig', () => {
       algorithms: ['RS256'],
       clockToleranceSeconds: 30,
       requiredScopes: [],
+      allowedOrganizations: [],
+      requireOrganization: false,
       jwksTimeoutMs: 2000,
       jwksCooldownMs: 30000,
       // The construct's documented defaults (serviceName 'mcp-server' plus the function's suffix, metricsNamespace 'McpServer').
@@ -39,6 +41,7 @@ describe('loadAuthorizerConfig', () => {
       TOKEN_ALGORITHMS: 'RS256,PS256 ES256',
       CLOCK_TOLERANCE_SECONDS: '5',
       REQUIRED_SCOPES: 'mcp:tools  mcp:read mcp:tools',
+      ALLOWED_ORGANIZATIONS: 'org_01EHZNVPK3SFK441A1RGBFSHRT, org_01HDEVORGANIZATION0000000A',
       JWKS_TIMEOUT_MS: '3000',
       JWKS_COOLDOWN_MS: '0',
       POWERTOOLS_SERVICE_NAME: 'auth',
@@ -53,6 +56,9 @@ describe('loadAuthorizerConfig', () => {
       algorithms: ['RS256', 'PS256', 'ES256'],
       clockToleranceSeconds: 5,
       requiredScopes: ['mcp:tools', 'mcp:read'],
+      allowedOrganizations: ['org_01EHZNVPK3SFK441A1RGBFSHRT', 'org_01HDEVORGANIZATION0000000A'],
+      // Implied by the list, though REQUIRE_ORGANIZATION is unset.
+      requireOrganization: true,
       jwksTimeoutMs: 3000,
       jwksCooldownMs: 0,
       serviceName: 'auth',
@@ -103,6 +109,12 @@ describe('loadAuthorizerConfig', () => {
     ['CLOCK_TOLERANCE_SECONDS', { CLOCK_TOLERANCE_SECONDS: '1e3' }, /CLOCK_TOLERANCE_SECONDS/],
     ['JWKS_TIMEOUT_MS', { JWKS_TIMEOUT_MS: '5000' }, /JWKS_TIMEOUT_MS: "5000" is not a whole number from 1 to 3000/],
     ['JWKS_COOLDOWN_MS', { JWKS_COOLDOWN_MS: 'soon' }, /JWKS_COOLDOWN_MS/],
+    [
+      'ALLOWED_ORGANIZATIONS',
+      { ALLOWED_ORGANIZATIONS: 'org_01EHZNVPK3SFK441A1RGBFSHRT acme' },
+      /ALLOWED_ORGANIZATIONS: "acme" is not a WorkOS organization id/,
+    ],
+    ['REQUIRE_ORGANIZATION', { REQUIRE_ORGANIZATION: 'yes' }, /REQUIRE_ORGANIZATION: "yes" is not a boolean/],
     ['POWERTOOLS_LOG_LEVEL', { POWERTOOLS_LOG_LEVEL: 'LOUD' }, /POWERTOOLS_LOG_LEVEL: "LOUD" is not a log level/],
   ])('fails naming %s when it is %j', (variable, override, message) => {
     const load = () => loadAuthorizerConfig({ ...base, ...override });

@@ -9,7 +9,7 @@ import {
   FULL_IDENTITY,
   METHOD_ARN,
 } from '../../../fixtures/events';
-import type { AccessTokenPolicy } from '../../../lambda/authorizer/config';
+import type { AccessTokenPolicy, OrganizationPolicy } from '../../../lambda/authorizer/config';
 import { createLocalJwks } from '../../../lambda/authorizer/jwks';
 import { allowPolicy } from '../../../lambda/authorizer/policy';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../../lambda/authorizer/verify-access-token';
@@ -138,13 +138,15 @@ describe('the identity round trip', () => {
 
     beforeAll(async () => {
       key = await createTestKey('key_round_trip', 'ES256');
-      const policy: AccessTokenPolicy = {
+      const policy: AccessTokenPolicy & OrganizationPolicy = {
         issuer: ISSUER,
         audiences: [RESOURCE],
         allowMultipleAudiences: false,
         algorithms: ['ES256'],
         clockToleranceSeconds: 30,
         requiredScopes: [],
+        allowedOrganizations: [],
+        requireOrganization: false,
       };
       verifier = createAccessTokenVerifier(policy, {
         jwks: createLocalJwks({ keys: [key.jwk] }),

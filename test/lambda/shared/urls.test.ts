@@ -1,4 +1,5 @@
 import {
+  accessDeniedChallenge,
   InvalidBaseUrlError,
   insufficientScopeChallenge,
   serverUrls,
@@ -79,6 +80,11 @@ describe('challenges', () => {
   it('answers a 403 with insufficient_scope, the scopes and the metadata URL', () => {
     expect(insufficientScopeChallenge(urls, ['openid', 'mcp:tools'])).toBe(
       'Bearer error="insufficient_scope", scope="openid mcp:tools", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"',
+    );
+  });
+  it('answers a 403 that no step-up fixes with the metadata URL only: no error code, no scope', () => {
+    expect(accessDeniedChallenge(urls)).toBe(
+      'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"',
     );
   });
 });

@@ -38,6 +38,9 @@ const serviceName = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
 const logLevel = fc.constantFrom(...LOG_LEVELS);
 const httpsUrl = fc.tuple(dnsName, pathSegment).map(([host, path]) => `https://${host}/${path}`);
 
+/** A WorkOS organization id (`org_` and a ULID). */
+export const organizationId = fc.stringMatching(/^org_[0-9A-Z]{26}$/);
+
 export const authorizerSettings: fc.Arbitrary<AuthorizerSettings> = fc.record({
   publicBaseUrl,
   issuer: origin,
@@ -46,6 +49,8 @@ export const authorizerSettings: fc.Arbitrary<AuthorizerSettings> = fc.record({
   allowMultipleAudiences: fc.boolean(),
   tokenAlgorithms: fc.uniqueArray(fc.constantFrom(...TOKEN_ALGORITHMS), { minLength: 1 }),
   clockToleranceSeconds: fc.integer({ min: 0, max: 300 }),
+  allowedOrganizations: fc.uniqueArray(organizationId, { maxLength: 3 }),
+  requireOrganization: fc.boolean(),
   requiredScopes: scopes,
   jwksTimeoutMs: fc.integer({ min: 1, max: 3000 }),
   jwksCooldownMs: fc.integer({ min: 0, max: 3_600_000 }),
