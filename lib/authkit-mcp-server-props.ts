@@ -232,6 +232,19 @@ export interface AuthKitMcpServerProps {
    */
   readonly requestStateSecret?: secretsmanager.ISecret;
   /**
+   * The WorkOS API key, as a Secrets Manager secret whose plain-text value is the key (`sk_...`), with
+   * which the MCP runtime's `createRoleResolver` resolves a person's roles and permissions in the
+   * token's organization. Only the MCP function may read it.
+   * @default - none: every role lookup is refused, with a reason naming this prop
+   */
+  readonly workosApiKeySecret?: secretsmanager.ISecret;
+  /**
+   * How long the MCP function keeps a person's roles and permissions before asking WorkOS again;
+   * a role change takes effect within it. From 0 (ask on every lookup) to 1 hour, in milliseconds.
+   * @default Duration.minutes(1)
+   */
+  readonly permissionsCacheTtl?: Duration;
+  /**
    * Enable AWS X-Ray tracing on the stage and the functions.
    * @default false
    */

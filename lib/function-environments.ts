@@ -51,13 +51,15 @@ export function metadataSettings(settings: ServerSettings, publicBaseUrl: string
 
 /**
  * `requestStateSecretArn` is the ARN of the secret that keys the `requestState` HMAC;
- * `stateTableName` the table of the per-caller leases (it may hold CDK tokens).
+ * `stateTableName` the table of the per-caller leases (it may hold CDK tokens);
+ * `workosApiKeySecretArn` that of the WorkOS API key, when one is configured.
  */
 export function mcpSettings(
   settings: ServerSettings,
   publicBaseUrl: string,
   requestStateSecretArn: string,
   stateTableName?: string,
+  workosApiKeySecretArn?: string,
 ): McpSettings {
   return {
     publicBaseUrl,
@@ -73,11 +75,10 @@ export function mcpSettings(
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
     stateTableName,
     maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
-    // Roles and permissions from WorkOS are not configured by the construct yet: the runtime reads
-    // no key and refuses role lookups, naming the setting.
-    workosApiKeySecretArn: undefined,
+    workosApiKeySecretArn,
+    // WorkOS's own API unless the function is pointed elsewhere (the local stack does).
     workosApiBaseUrl: undefined,
-    permissionsCacheTtlMs: undefined,
+    permissionsCacheTtlMs: settings.permissionsCacheTtlMs,
   };
 }
 
@@ -94,9 +95,13 @@ export function mcpEnvironment(
   publicBaseUrl: string,
   requestStateSecretArn: string,
   stateTableName?: string,
+  workosApiKeySecretArn?: string,
 ): Record<string, string> {
   return {
-    ...toEnvironment(MCP_SETTINGS, mcpSettings(settings, publicBaseUrl, requestStateSecretArn, stateTableName)),
+    ...toEnvironment(
+      MCP_SETTINGS,
+      mcpSettings(settings, publicBaseUrl, requestStateSecretArn, stateTableName, workosApiKeySecretArn),
+    ),
     ...SOURCE_MAPS,
   };
 }

@@ -27,6 +27,7 @@ import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
   MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  PERMISSIONS_CACHE_TTL_MS,
   parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
@@ -82,6 +83,7 @@ export const DEFAULTS = {
   mcpReservedConcurrency: 100,
   maxConcurrentRequestsPerCaller: MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
+  permissionsCacheTtl: Duration.millis(PERMISSIONS_CACHE_TTL_MS.fallback),
   rateLimitWindow: Duration.minutes(5),
   logLevel: DEFAULT_LOG_LEVEL,
   serviceName: DEFAULT_SERVICE_NAME,
@@ -167,6 +169,11 @@ export interface ServerSettings {
   readonly mcpReservedConcurrency?: number;
   /** Most requests one caller may hold at once; `false`: no per-caller limit. */
   readonly maxConcurrentRequestsPerCaller: number | false;
+  /**
+   * How long the runtime keeps a person's roles and permissions, in milliseconds; undefined when
+   * the prop is unset (the runtime then keeps them for the same default, without a variable).
+   */
+  readonly permissionsCacheTtlMs?: number;
   /** Longest hold of one `subscriptions/listen` stream, in seconds; only when streaming. */
   readonly subscriptionMaxDurationSeconds?: number;
   /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
@@ -552,9 +559,10 @@ type FunctionSettings = Pick<
   | 'mcpMemorySize'
   | 'mcpReservedConcurrency'
   | 'maxConcurrentRequestsPerCaller'
+  | 'permissionsCacheTtlMs'
 >;
 
-/** The functions' memory, the MCP function's reserved concurrency, its per-caller limit and its body limit. */
+/** The functions' memory, the MCP function's reserved concurrency, its per-caller limit, body limit and roles cache. */
 function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
   const memory = (prop: 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize') =>
     integer(prop, props[prop], { fallback: DEFAULTS[prop], min: 128, max: 10240 }, ' MB');
@@ -578,6 +586,16 @@ function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
             MAX_CONCURRENT_REQUESTS_PER_CALLER,
             ', or false for no per-caller limit',
           ),
+    ...(props.permissionsCacheTtl === undefined
+      ? {}
+      : {
+          permissionsCacheTtlMs: wholeDuration(
+            'permissionsCacheTtl',
+            props.permissionsCacheTtl,
+            PERMISSIONS_CACHE_TTL_MS,
+            'ms',
+          ),
+        }),
   };
 }
 

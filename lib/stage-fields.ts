@@ -23,6 +23,7 @@ import {
 } from '../lambda/shared/settings/common';
 import {
   MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  PERMISSIONS_CACHE_TTL_MS,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
 } from '../lambda/shared/settings/mcp';
@@ -115,6 +116,8 @@ export interface StageConfig extends VerbatimProps {
   readonly mcpReservedConcurrency?: number | false;
   /** Longest hold of one `subscriptions/listen` stream, in seconds (streaming only). */
   readonly subscriptionMaxDurationSeconds?: number;
+  /** How long a person's roles and permissions are kept, in milliseconds (0 to 3600000). */
+  readonly permissionsCacheTtlMs?: number;
   /** The window of `rateLimitPerIp` in seconds: 60, 120, 300 or 600. */
   readonly rateLimitWindowSeconds?: number;
 }
@@ -122,9 +125,14 @@ export interface StageConfig extends VerbatimProps {
 /**
  * The props no stage field sets, each for its reason: `customDomain` takes a certificate and a zone
  * the stack looks up from the stage's `customDomain` field; `mcpHandler` is code, and
- * `requestStateSecret` a secret object, neither of which JSON can hold.
+ * `requestStateSecret` and `workosApiKeySecret` secret objects, none of which JSON can hold.
  */
-export const PROPS_WITHOUT_STAGE_FIELD = ['customDomain', 'mcpHandler', 'requestStateSecret'] as const;
+export const PROPS_WITHOUT_STAGE_FIELD = [
+  'customDomain',
+  'mcpHandler',
+  'requestStateSecret',
+  'workosApiKeySecret',
+] as const;
 
 /** The props a stage field may set. */
 export type StageProps = Partial<Omit<AuthKitMcpServerProps, (typeof PROPS_WITHOUT_STAGE_FIELD)[number]>>;
@@ -335,6 +343,7 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
         : `must be a whole number from ${MAX_CONCURRENT_REQUESTS_PER_CALLER.min} to ${MAX_CONCURRENT_REQUESTS_PER_CALLER.max}, or false for no per-caller limit, got ${show(value)}.`,
     (text) => (text === 'false' ? false : asNumber(text)),
   ),
+  permissionsCacheTtlMs: millis('permissionsCacheTtl', PERMISSIONS_CACHE_TTL_MS),
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),

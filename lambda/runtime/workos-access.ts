@@ -28,7 +28,7 @@ import { WorkOS, type WorkOSOptions } from '@workos-inc/node';
 import { MCP_SETTINGS, PERMISSIONS_CACHE_TTL_MS, WORKOS_API_BASE_URL } from '../shared/settings/mcp';
 import { type Env, readSetting, type Setting, type SettingProblem } from '../shared/settings/setting';
 import { RuntimeConfigError } from './errors';
-import { type WorkOSApiKeySource, workosApiKeyFromEnvironment } from './workos-api-key';
+import { type WorkOSApiKeySource, WorkOSApiKeyError, workosApiKeyFromEnvironment } from './workos-api-key';
 
 /** What a person may do in an organization. */
 export interface CallerAccess {
@@ -153,7 +153,6 @@ export function createRoleResolver(options: RoleResolverOptions = {}): RoleResol
   const ask = async (key: string, userId: string, organizationId: string): Promise<AccessResolution> => {
     const askedAt = now();
     const lookup = await lookUp(userId, organizationId);
-    inFlight.delete(key);
     if ('access' in lookup) {
       remember(key, { access: lookup.access, askedAt });
       return { access: lookup.access, source: 'workos' };
@@ -189,8 +188,11 @@ export function createRoleResolver(options: RoleResolverOptions = {}): RoleResol
       }
       let pending = inFlight.get(key);
       if (pending === undefined) {
-        pending = ask(key, userId, organizationId);
-        inFlight.set(key, pending);
+        const asking = ask(key, userId, organizationId).finally(() => {
+          if (inFlight.get(key) === asking) inFlight.delete(key);
+        });
+        pending = asking;
+        inFlight.set(key, asking);
       }
       return pending;
     },
@@ -273,6 +275,7 @@ function describeFailure(error: unknown): string {
   if (isUnauthorized(error)) {
     return `WorkOS refused the API key (HTTP 401); check the secret named by ${MCP_SETTINGS.workosApiKeySecretArn.variable}`;
   }
+  if (error instanceof WorkOSApiKeyError) return error.message;
   if (!(error instanceof Error)) return `WorkOS failed: ${String(error).slice(0, 200)}`;
   const status = (error as { status?: unknown }).status;
   const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';

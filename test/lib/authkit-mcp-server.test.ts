@@ -909,6 +909,43 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
     ]);
   });
 
+  it('lets only the MCP function read the WorkOS API key secret, and hands it its ARN and the roles cache TTL', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:workos-api-key-AbCdEf';
+    const workosApiKeySecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'WorkOSKey', arn);
+    const server = new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      workosApiKeySecret,
+      permissionsCacheTtl: Duration.seconds(30),
+    });
+    const template = Template.fromStack(stack);
+    const resources = template.toJSON().Resources;
+    const fn = resources[logicalId(stack, server.mcpFunction)].Properties;
+    const readers = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+        .filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arn))
+        .map((st) => ({ roles: p.Properties.Roles, action: st.Action })),
+    );
+    expect(server.workosApiKeySecret).toBe(workosApiKeySecret);
+    expect(fn.Environment.Variables).toMatchObject({
+      WORKOS_API_KEY_SECRET_ARN: arn,
+      PERMISSIONS_CACHE_TTL_MS: '30000',
+    });
+    expect(readers).toEqual([{ roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }], action: 'secretsmanager:GetSecretValue' }]);
+    for (const other of [server.authorizerFunction, server.metadataFunction]) {
+      const variables = resources[logicalId(stack, other)].Properties.Environment.Variables;
+      expect(Object.keys(variables)).not.toContain('WORKOS_API_KEY_SECRET_ARN');
+    }
+  });
+
+  it('writes no WorkOS variable when neither the key nor the cache TTL is given', () => {
+    const { template, server, stack } = serverStack({});
+    const variables =
+      template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties.Environment.Variables;
+    expect(Object.keys(variables).filter((name) => /WORKOS|PERMISSIONS/.test(name))).toEqual([]);
+  });
+
   it('grants a secret imported by name on its ARN with the six-character suffix Secrets Manager appends', () => {
     const app = testApp();
     const stack = new Stack(app, 'S');

@@ -295,6 +295,11 @@ describe('AuthKitMcpServer props validation', () => {
       /"maxConcurrentRequestsPerCaller" is 2.5/,
     ],
     [
+      'the roles cache outlasts an hour',
+      { permissionsCacheTtl: Duration.hours(2) },
+      /"permissionsCacheTtl" is 2 hours; it must be from 0 ms to 3600000 ms/,
+    ],
+    [
       'the reserved concurrency is zero',
       { mcpReservedConcurrency: 0 },
       /"mcpReservedConcurrency" is 0; it must be a whole number from 1 to 900 .*or false to reserve nothing/,

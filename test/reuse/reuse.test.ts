@@ -315,6 +315,9 @@ describe('the packaged construct in a fresh CDK app', () => {
       'NoCallerError',
       'callerOf',
       'createMcpLambdaHandler',
+      'createRoleResolver',
+      'fixedWorkOSApiKey',
+      'workosApiKeyFromEnvironment',
     ]);
   });
 

@@ -114,6 +114,17 @@ describe('createRoleResolver against the WorkOS API', () => {
     expect(await workos.controls.requestCounts()).toEqual({ memberships: 1, roles: 1 });
   });
 
+  it('keeps at most maxEntries answers, dropping the oldest', async () => {
+    const resolver = resolverFor({ maxEntries: 1 });
+
+    await resolver.resolve(DEV_USER.sub, ORG);
+    await resolver.resolve(DEV_USER.sub, DEV_MEMBER_ORGANIZATION_ID);
+    const second = await resolver.resolve(DEV_USER.sub, DEV_MEMBER_ORGANIZATION_ID);
+    const first = await resolver.resolve(DEV_USER.sub, ORG);
+
+    expect([accessIn(second).source, accessIn(first).source]).toEqual(['cache', 'workos']);
+  });
+
   it('serves the last answer while WorkOS fails, within the stale bound, and logs why', async () => {
     const clock = manualClock();
     const resolver = resolverFor({ ttlMs: 1_000, staleIfErrorMs: 60_000, now: clock.now });

@@ -96,5 +96,8 @@ describe('createRoleResolver configured by the environment', () => {
     const resolution = await resolver.resolve(DEV_USER.sub, DEV_USER.orgId);
 
     expect(resolution).toMatchObject({ refusal: { code: 'WORKOS_UNAVAILABLE', retryable: true } });
+    expect('refusal' in resolution && resolution.refusal.reason).toMatch(
+      /could not read the WorkOS API key from Secrets Manager \(WORKOS_API_KEY_SECRET_ARN\)/,
+    );
   });
 });
