@@ -109,11 +109,14 @@ export interface LocalFunctionOptions {
   /**
    * How many processes this function may run at once on this machine: an invocation within the
    * Lambda concurrency limits that finds them all busy is refused with the throttling answer, and
-   * `onLocalLimit` says so.
+   * `log` says so.
    */
   readonly localBound: LocalBound;
-  /** Receives the line saying that an invocation was refused at the local bound. */
-  readonly onLocalLimit: (line: string) => void;
+  /**
+   * Receives the gateway's lines about this function's execution environments: each one started
+   * (as Lambda logs INIT_START), each one stopped when idle, each refusal at the local bound.
+   */
+  readonly log: (line: string) => void;
   /** How long a process may stay idle before it is stopped (the next invocation cold-starts). */
   readonly idleTimeoutMs: number;
   /** The account's concurrency, shared by every function of the gateway. */
@@ -232,8 +235,8 @@ export class LocalFunction {
     this.localLimitCount++;
     const { logicalId } = this.spec;
     const { processes, sizing } = this.options.localBound;
-    this.options.onLocalLimit(
-      `local limit: ${logicalId} has all ${processes} processes of its local bound busy (${sizing}); this invocation is refused with the throttling answer, although AWS would run it. Give functions more memory (localMemoryMb) or hold fewer requests at once.`,
+    this.options.log(
+      `local limit: ${logicalId} has all ${processes} processes of its local bound busy (${sizing}); this invocation is refused with the throttling answer, although AWS would run it. Give functions more memory (the gateway's localMemoryMb, LOCAL_MEMORY_MB for npm run dev) or hold fewer requests at once.`,
     );
     return this.throttled(`Rate Exceeded. (local bound of ${processes} processes for ${logicalId})`, started);
   }
@@ -363,6 +366,9 @@ export class LocalFunction {
     const worker = this.spawn();
     worker.busy = true;
     this.coldStartCount++;
+    this.options.log(
+      `${this.spec.logicalId}: execution environment started (cold start, pid ${worker.child.pid ?? 'none'}); ${this.workers.length} environments now`,
+    );
     return { worker, coldStart: true };
   }
 
@@ -380,6 +386,9 @@ export class LocalFunction {
     const index = this.workers.indexOf(worker);
     if (index >= 0) this.workers.splice(index, 1);
     worker.child.kill('SIGTERM');
+    this.options.log(
+      `${this.spec.logicalId}: execution environment stopped after ${this.options.idleTimeoutMs / 1000} s idle (pid ${worker.child.pid ?? 'none'}); ${this.workers.length} environments now`,
+    );
   }
 
   private spawn(): Worker {

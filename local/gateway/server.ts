@@ -304,7 +304,7 @@ function createFunctions(
         nodeBinary: binary.path,
         concurrency: prepared.concurrency,
         localBound,
-        onLocalLimit: settings.log,
+        log: settings.log,
         idleTimeoutMs: settings.functionIdleTimeoutMs,
         exposeGc: options.exposeGcToFunctions ?? false,
         onOutput: (line, stream) => settings.onFunctionOutput(logicalId, line, stream),

@@ -128,6 +128,12 @@ describe('below the Lambda concurrency limits', () => {
     expect(holding.processes.filter((p) => p.busy)).toHaveLength(12);
     expect(new Set(holding.processes.map((p) => p.pid)).size).toBe(12);
     expect(holding.throttles).toBe(0);
+    expect(log.filter((l) => /^HoldFn\w*: execution environment started \(cold start, pid \d+\)/.test(l))).toHaveLength(
+      12,
+    );
+    expect(log).toContainEqual(
+      expect.stringMatching(/^HoldFn\w*: execution environment started .*; 12 environments now$/),
+    );
     await gate.stop();
     expect((await held.responses).map((r) => r.status)).toEqual(Array(12).fill(200));
   });
@@ -224,6 +230,11 @@ describe('the local bound', () => {
     const before = functionStats(gateway, 'OtherFn');
     expect(before.coldStarts).toBeGreaterThan(0);
     while (functionStats(gateway, 'OtherFn').processes.length > 0) await new Promise((r) => setTimeout(r, 50));
+    expect(log).toContainEqual(
+      expect.stringMatching(
+        /^OtherFn\w*: execution environment stopped after 0\.2 s idle \(pid \d+\); 0 environments now$/,
+      ),
+    );
     expect((await fetch(`${gateway.url}/other`)).status).toBe(200);
     expect(functionStats(gateway, 'OtherFn').coldStarts).toBe(before.coldStarts + 1);
   });
