@@ -7,6 +7,8 @@
  *   AUTHKIT_TEST_CONTROLS=1                   serve the stand-in's /__test/* controls
  *   AUTHKIT_ACCESS_TOKEN_TTL_SECONDS=300      lifetime of the stand-in's access tokens
  *   DEV_VERBOSE=1                             print the functions' own log lines
+ *   LOCAL_MEMORY_MB=12288                     memory the local bound divides by each MemorySize
+ *                                             (default: three quarters of this machine's)
  *
  * Each run checks its ports before it touches anything, synthesizes into a folder of its own
  * (.local/dev/<pid>), keeps the stand-in's registered clients in .local/authkit/, and stops every
@@ -40,6 +42,7 @@ interface DevSettings {
   readonly testControls: boolean;
   readonly accessTokenTtlSeconds: number | undefined;
   readonly verbose: boolean;
+  readonly localMemoryMb: number | undefined;
 }
 
 function settingsFromEnv(): DevSettings {
@@ -54,6 +57,9 @@ function settingsFromEnv(): DevSettings {
       ? intFromEnv('AUTHKIT_ACCESS_TOKEN_TTL_SECONDS', 300, 1, 86400, 'a number of seconds')
       : undefined,
     verbose: env.DEV_VERBOSE === '1',
+    localMemoryMb: env.LOCAL_MEMORY_MB
+      ? intFromEnv('LOCAL_MEMORY_MB', 0, 128, 16 * 1024 * 1024, 'a number of MB')
+      : undefined,
   };
 }
 
@@ -109,6 +115,7 @@ async function main(): Promise<void> {
     autoApprove: settings.autoApprove,
     testControls: settings.testControls,
     accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
+    localMemoryMb: settings.localMemoryMb,
     // Per stand-in port: a client registered with one issuer means nothing to another.
     clientsFile: join(LOCAL_DIR, 'authkit', `clients-${settings.authkitPort}.json`),
     outdir: join(runFolder, 'cdk.out'),

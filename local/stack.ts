@@ -23,6 +23,11 @@ export const DEFAULT_AUTHKIT_PORT = 8788;
 export interface LocalStackOptions {
   /** Start function processes with `--expose-gc`, so `gateway.measureHeaps()` works (the soak's leak check). @default false */
   readonly exposeGcToFunctions?: boolean;
+  /**
+   * The memory, in MB, that the gateway's local bound gives to functions: each may run
+   * floor(localMemoryMb / MemorySize) processes at once. @default - three quarters of this machine's memory
+   */
+  readonly localMemoryMb?: number;
   /** Port of the API. 0 picks a free one. @default 8787 */
   readonly port?: number;
   /** Interface both servers listen on. @default '127.0.0.1' */
@@ -165,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // Discarded unless asked for, as documented: tests and `npm run dev` choose whether to show them.
       onFunctionOutput: (id, line) => options.onFunctionOutput?.(id, line),
       exposeGcToFunctions: options.exposeGcToFunctions,
+      localMemoryMb: options.localMemoryMb,
     });
     started.push(() => gateway.stop());
     const urls = serverUrls(options.deployedStage === undefined ? origin : `${origin}/${gateway.stageName}`);

@@ -69,6 +69,44 @@ export class AccountConcurrency {
   /** The start-up line saying which limits apply. */
   describe(): string {
     const reserved = [...this.reserved].map(([id, n]) => `${id} ${n}`).join(', ');
-    return `Lambda concurrency: account limit ${this.accountLimit}${reserved ? `, reserved: ${reserved}` : ''}; invocations beyond a limit are throttled (500), not queued`;
+    return `Lambda concurrency: account limit ${this.accountLimit}${reserved ? `, reserved: ${reserved}` : ''}; within a limit every invocation gets its own process at once, beyond it the invocation is throttled (500), never queued`;
   }
+}
+
+/**
+ * The local bound: how many processes one function may run at once on this machine, which AWS
+ * does not have. A process's heap is capped from its MemorySize, so the bound is as many processes
+ * as fit in the memory given to functions (`localMemoryMb`) if each grew to its MemorySize.
+ */
+export interface LocalBound {
+  readonly processes: number;
+  /** How the bound was sized, for the start-up line and every refusal at it. */
+  readonly sizing: string;
+}
+
+/** The share of the machine's memory the local bound gives to functions by default. */
+export const LOCAL_MEMORY_SHARE = 0.75;
+
+/** The memory the local bound divides by default: three quarters of the machine's, in MB. */
+export function defaultLocalMemoryMb(totalBytes: number): number {
+  return Math.floor((totalBytes / (1024 * 1024)) * LOCAL_MEMORY_SHARE);
+}
+
+/** floor(localMemoryMb / MemorySize), at least 1 so every function can run. */
+export function localBound(localMemoryMb: number, memoryMb: number): LocalBound {
+  const processes = Math.max(1, Math.floor(localMemoryMb / memoryMb));
+  return {
+    processes,
+    sizing: `floor(${localMemoryMb} MB / MemorySize ${memoryMb} MB) = ${processes} process${processes === 1 ? '' : 'es'}`,
+  };
+}
+
+/** The start-up line naming each function's local bound, how it was sized and what happens at it. */
+export function describeLocalBounds(
+  localMemoryMb: number,
+  memorySource: string,
+  bounds: ReadonlyMap<string, LocalBound>,
+): string {
+  const perFunction = [...bounds].map(([id, bound]) => `${id} ${bound.sizing}`).join('; ');
+  return `local bound (this machine's, not AWS's): ${localMemoryMb} MB for functions (${memorySource}), each function at most ${perFunction}; an invocation beyond it is refused with Lambda's throttling answer (500) and a "local limit" log line, never queued`;
 }

@@ -1,14 +1,17 @@
 /**
- * Local Lambda functions: each one a small pool of child processes ("containers") running the
- * bundled asset from `cdk.out` with the environment from the template. Processes start lazily on
- * the first invocation (a cold start), stay warm afterwards, serve one invocation at a time, and
- * are replaced after a timeout or crash, as Lambda replaces a failed execution environment.
+ * Local Lambda functions: each one a pool of child processes ("execution environments") running
+ * the bundled asset from `cdk.out` with the environment from the template. As on Lambda, every
+ * invocation that finds no idle process gets a new one at once (a cold start), a process serves one
+ * invocation at a time, stays warm for the next, is stopped after a while idle, and is replaced
+ * after a timeout or crash. Only the local bound (see `LocalBound`) refuses an invocation that AWS
+ * would run, and it says so in the log each time; nothing waits in a queue.
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
-import type { AccountConcurrency } from './concurrency';
+import type { AccountConcurrency, LocalBound } from './concurrency';
 import type {
   BootstrapMessage,
   GatewayMessage,
@@ -74,8 +77,10 @@ export interface FunctionStats {
   readonly functionName: string;
   readonly invocations: number;
   readonly errors: number;
-  /** Invocations refused at the concurrency limit. */
+  /** Invocations refused at the concurrency limit, or at the local bound. */
   readonly throttles: number;
+  /** Of those, the ones refused at the local bound, which AWS would have run. */
+  readonly localLimitRefusals: number;
   readonly coldStarts: number;
   readonly processes: readonly ProcessStats[];
 }
@@ -102,10 +107,18 @@ export interface LocalFunctionOptions {
   /** The Node.js binary the processes run on (of the major the function's runtime names). */
   readonly nodeBinary: string;
   /**
-   * How many processes may serve this function at once, a local resource cap: invocations within
-   * the Lambda concurrency limit but beyond this wait for a process.
+   * How many processes this function may run at once on this machine: an invocation within the
+   * Lambda concurrency limits that finds them all busy is refused with the throttling answer, and
+   * `log` says so.
    */
-  readonly maxProcesses: number;
+  readonly localBound: LocalBound;
+  /**
+   * Receives the gateway's lines about this function's execution environments: each one started
+   * (as Lambda logs INIT_START), each one stopped when idle, each refusal at the local bound.
+   */
+  readonly log: (line: string) => void;
+  /** How long a process may stay idle before it is stopped (the next invocation cold-starts). */
+  readonly idleTimeoutMs: number;
   /** The account's concurrency, shared by every function of the gateway. */
   readonly concurrency: AccountConcurrency;
   /** Receives each line the function writes to stdout or stderr. */
@@ -127,6 +140,8 @@ interface Worker {
   readonly ready: Promise<SerializedError | undefined>;
   busy: boolean;
   alive: boolean;
+  /** Stops the process once it has been idle for `idleTimeoutMs`. */
+  idleTimer?: NodeJS.Timeout;
   invocations: number;
   rss: number;
   pending?: {
@@ -148,10 +163,10 @@ function readRss(pid: number | undefined, fallback: number): number {
 
 export class LocalFunction {
   private readonly workers: Worker[] = [];
-  private readonly queue: Array<(worker: Worker) => void> = [];
   private invocationCount = 0;
   private errorCount = 0;
   private throttleCount = 0;
+  private localLimitCount = 0;
   private coldStartCount = 0;
   private stopped = false;
 
@@ -193,21 +208,37 @@ export class LocalFunction {
     const refused = this.refusal(event, started);
     if (refused) return refused;
     const grant = this.options.concurrency.acquire(this.spec.logicalId);
-    if (!grant.ok) {
-      this.throttleCount++;
-      return {
-        ok: false,
-        failure: 'throttled',
-        error: { errorType: 'TooManyRequestsException', errorMessage: `Rate Exceeded. (${grant.reason})`, trace: [] },
-        durationMs: Date.now() - started,
-        coldStart: false,
-      };
-    }
+    if (!grant.ok) return this.throttled(`Rate Exceeded. (${grant.reason})`, started);
     try {
-      return await this.invokeWithinConcurrency(event, awsRequestId, options, started);
+      const claimed = this.claimProcess();
+      if (!claimed) return this.refuseAtLocalBound(started);
+      return await this.invokeWithinConcurrency(event, awsRequestId, options, started, claimed);
     } finally {
       grant.release();
     }
+  }
+
+  /** Lambda's answer to an invocation beyond a concurrency limit: 429 TooManyRequestsException. */
+  private throttled(errorMessage: string, started: number): InvocationOutcome {
+    this.throttleCount++;
+    return {
+      ok: false,
+      failure: 'throttled',
+      error: { errorType: 'TooManyRequestsException', errorMessage, trace: [] },
+      durationMs: Date.now() - started,
+      coldStart: false,
+    };
+  }
+
+  /** Every process the local bound allows is busy: refuse as Lambda throttles, and say loudly that AWS would not. */
+  private refuseAtLocalBound(started: number): InvocationOutcome {
+    this.localLimitCount++;
+    const { logicalId } = this.spec;
+    const { processes, sizing } = this.options.localBound;
+    this.options.log(
+      `local limit: ${logicalId} has all ${processes} processes of its local bound busy (${sizing}); this invocation is refused with the throttling answer, although AWS would run it. Give functions more memory (the gateway's localMemoryMb, LOCAL_MEMORY_MB for npm run dev) or hold fewer requests at once.`,
+    );
+    return this.throttled(`Rate Exceeded. (local bound of ${processes} processes for ${logicalId})`, started);
   }
 
   /** Lambda's check of the request payload, made before anything runs. */
@@ -232,9 +263,9 @@ export class LocalFunction {
     awsRequestId: string,
     options: InvokeOptions,
     started: number,
+    { worker, coldStart }: { worker: Worker; coldStart: boolean },
   ): Promise<InvocationOutcome> {
     this.invocationCount++;
-    const { worker, coldStart } = await this.acquire();
     const failed = (failure: InvocationFailure, error: SerializedError): InvocationOutcome => {
       this.errorCount++;
       return { ok: false, failure, error, durationMs: Date.now() - started, coldStart };
@@ -318,40 +349,46 @@ export class LocalFunction {
     });
   }
 
-  private acquire(): Promise<{ worker: Worker; coldStart: boolean }> {
+  /** An idle process, or a new one (a cold start); undefined when the local bound's processes are all busy. */
+  private claimProcess(): { worker: Worker; coldStart: boolean } | undefined {
     // Most recently used first, so sequential requests meet the same warm module state.
     for (let i = this.workers.length - 1; i >= 0; i--) {
       const worker = this.workers[i];
       if (!worker.busy && worker.alive) {
         worker.busy = true;
+        clearTimeout(worker.idleTimer);
         this.workers.splice(i, 1);
         this.workers.push(worker);
-        return Promise.resolve({ worker, coldStart: false });
+        return { worker, coldStart: false };
       }
     }
-    if (this.workers.length < this.options.maxProcesses) {
-      const worker = this.spawn();
-      worker.busy = true;
-      this.coldStartCount++;
-      return Promise.resolve({ worker, coldStart: true });
-    }
-    return new Promise((resolve) => this.queue.push((worker) => resolve({ worker, coldStart: false })));
+    if (this.workers.length >= this.options.localBound.processes) return undefined;
+    const worker = this.spawn();
+    worker.busy = true;
+    this.coldStartCount++;
+    this.options.log(
+      `${this.spec.logicalId}: execution environment started (cold start, pid ${worker.child.pid ?? 'none'}); ${this.workers.length} environments now`,
+    );
+    return { worker, coldStart: true };
   }
 
+  /** The process waits for the next invocation, and is stopped once idle for `idleTimeoutMs`. */
   private release(worker: Worker): void {
-    if (!worker.alive) {
-      const next = this.queue.shift();
-      if (next && !this.stopped) {
-        const replacement = this.spawn();
-        replacement.busy = true;
-        this.coldStartCount++;
-        next(replacement);
-      }
-      return;
-    }
-    const next = this.queue.shift();
-    if (next) next(worker);
-    else worker.busy = false;
+    worker.busy = false;
+    if (!worker.alive || this.stopped) return;
+    worker.idleTimer = setTimeout(() => this.stopIdle(worker), this.options.idleTimeoutMs);
+    worker.idleTimer.unref();
+  }
+
+  private stopIdle(worker: Worker): void {
+    if (worker.busy || !worker.alive) return;
+    worker.alive = false;
+    const index = this.workers.indexOf(worker);
+    if (index >= 0) this.workers.splice(index, 1);
+    worker.child.kill('SIGTERM');
+    this.options.log(
+      `${this.spec.logicalId}: execution environment stopped after ${this.options.idleTimeoutMs / 1000} s idle (pid ${worker.child.pid ?? 'none'}); ${this.workers.length} environments now`,
+    );
   }
 
   private spawn(): Worker {
@@ -499,6 +536,7 @@ export class LocalFunction {
       invocations: this.invocationCount,
       errors: this.errorCount,
       throttles: this.throttleCount,
+      localLimitRefusals: this.localLimitCount,
       coldStarts: this.coldStartCount,
       processes: this.workers.map((worker) => ({
         pid: worker.child.pid ?? -1,
@@ -511,6 +549,7 @@ export class LocalFunction {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const worker of this.workers) clearTimeout(worker.idleTimer);
     const exits = this.workers.map(
       (worker) =>
         new Promise<void>((resolve) => {

@@ -9,7 +9,15 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type LocalAwsServices, startLocalAwsServices } from './aws-services';
-import { AccountConcurrency, DEFAULT_ACCOUNT_CONCURRENCY } from './concurrency';
+import {
+  AccountConcurrency,
+  DEFAULT_ACCOUNT_CONCURRENCY,
+  defaultLocalMemoryMb,
+  describeLocalBounds,
+  type LocalBound,
+  LOCAL_MEMORY_SHARE,
+  localBound,
+} from './concurrency';
 import { GatewayStartError } from './errors';
 import { GATEWAY_MESSAGES, rendersErrorMessage } from './gateway-responses';
 import { type FunctionStats, LocalFunction, type LocalFunctionSpec } from './lambda-runtime';
@@ -62,10 +70,18 @@ export interface GatewayOptions {
    */
   readonly executeApiOrigin?: string;
   /**
-   * Processes per function that may serve requests at once, a local resource cap: requests within
-   * the Lambda concurrency limits but beyond it wait for a process. @default 4
+   * The memory, in MB, that the local bound gives to functions: each function may run at most
+   * floor(localMemoryMb / its MemorySize) processes at once (at least 1), as many as fit if each
+   * grew to its MemorySize. An invocation within the Lambda concurrency limits but beyond that is
+   * refused with the throttling answer and a "local limit" log line, never queued.
+   * @default - three quarters of this machine's memory (os.totalmem())
    */
-  readonly maxProcessesPerFunction?: number;
+  readonly localMemoryMb?: number;
+  /**
+   * How long a function process may stay idle before it is stopped, as Lambda stops an idle
+   * execution environment; the next invocation cold-starts. @default 300000 (5 minutes)
+   */
+  readonly functionIdleTimeoutMs?: number;
   /**
    * Start function processes with `--expose-gc`, for `measureHeaps` (the soak's leak check).
    * @default false
@@ -155,6 +171,33 @@ function compileBootstrap(scratchDir: string): string {
 interface GatewaySettings extends RequestSettings {
   readonly onFunctionOutput: (functionLogicalId: string, line: string, stream: 'stdout' | 'stderr') => void;
   readonly throttling: 'template' | 'off';
+  readonly localMemoryMb: number;
+  /** Where `localMemoryMb` came from, for the start-up line. */
+  readonly localMemorySource: string;
+  readonly functionIdleTimeoutMs: number;
+}
+
+/** Lambda does not document how long an idle execution environment lives; minutes, so 5 here. */
+const FUNCTION_IDLE_TIMEOUT_MS = 300_000;
+
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}.`);
+  return value;
+}
+
+/** The memory the local bound divides, and how it was chosen. */
+function localMemory(options: GatewayOptions): Pick<GatewaySettings, 'localMemoryMb' | 'localMemorySource'> {
+  if (options.localMemoryMb !== undefined)
+    return {
+      localMemoryMb: positiveOption('localMemoryMb', options.localMemoryMb, 0),
+      localMemorySource: 'localMemoryMb',
+    };
+  const total = os.totalmem();
+  return {
+    localMemoryMb: defaultLocalMemoryMb(total),
+    localMemorySource: `${LOCAL_MEMORY_SHARE * 100}% of this machine's ${Math.floor(total / (1024 * 1024))} MB`,
+  };
 }
 
 function gatewaySettings(options: GatewayOptions): GatewaySettings {
@@ -183,6 +226,12 @@ function gatewaySettings(options: GatewayOptions): GatewaySettings {
     streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS,
     serveUnderStagePath: options.serveUnderStagePath ?? false,
     executeApiOrigin: options.executeApiOrigin,
+    ...localMemory(options),
+    functionIdleTimeoutMs: positiveOption(
+      'functionIdleTimeoutMs',
+      options.functionIdleTimeoutMs,
+      FUNCTION_IDLE_TIMEOUT_MS,
+    ),
   };
 }
 
@@ -190,6 +239,7 @@ function gatewaySettings(options: GatewayOptions): GatewaySettings {
 interface FunctionLaunch {
   readonly spec: LocalFunctionSpec;
   readonly binary: NodeBinary;
+  readonly localBound: LocalBound;
 }
 
 /** What is ready before anything listens or runs: the model, the bootstrap, the binaries, the concurrency pool. */
@@ -227,6 +277,7 @@ function prepareGateway(options: GatewayOptions, settings: GatewaySettings, scra
     const launches = [...model.functions].map(([logicalId, spec]) => ({
       spec,
       binary: binaries.forRuntime(spec.runtime, logicalId),
+      localBound: localBound(settings.localMemoryMb, spec.memoryMb),
     }));
     return { model, bootstrapFile, launches, concurrency };
   } catch (error) {
@@ -243,7 +294,7 @@ function createFunctions(
   aws: LocalAwsServices,
 ): Map<string, LocalFunction> {
   const functions = new Map<string, LocalFunction>();
-  for (const { spec, binary } of prepared.launches) {
+  for (const { spec, binary, localBound } of prepared.launches) {
     const { logicalId } = spec;
     functions.set(
       logicalId,
@@ -252,7 +303,9 @@ function createFunctions(
         awsEnvironment: aws.environmentOf(logicalId),
         nodeBinary: binary.path,
         concurrency: prepared.concurrency,
-        maxProcesses: options.maxProcessesPerFunction ?? 4,
+        localBound,
+        log: settings.log,
+        idleTimeoutMs: settings.functionIdleTimeoutMs,
         exposeGc: options.exposeGcToFunctions ?? false,
         onOutput: (line, stream) => settings.onFunctionOutput(logicalId, line, stream),
       }),
@@ -370,7 +423,12 @@ function startupNotes(settings: GatewaySettings, { model, launches, concurrency 
   }
   const notes = [...ignoredByType].map(([type, { count, reason }]) => `ignoring ${count} ${type}: ${reason}`);
   if (model.webAcl) notes.push(describeWebAcl(model.webAcl, model.stageName));
-  notes.push(describeThrottling(model, settings.throttling), concurrency.describe(), ...gatewayResponseWarnings(model));
+  notes.push(
+    describeThrottling(model, settings.throttling),
+    concurrency.describe(),
+    `${describeLocalBounds(settings.localMemoryMb, settings.localMemorySource, new Map(launches.map((l) => [l.spec.logicalId, l.localBound])))}; an idle process stops after ${settings.functionIdleTimeoutMs / 1000} s`,
+    ...gatewayResponseWarnings(model),
+  );
   for (const { spec, binary } of launches)
     notes.push(`function ${spec.logicalId} (${spec.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);
   const streamed = allMethods(model.root).filter(

@@ -145,8 +145,13 @@ describe('Lambda limits behind a proxy integration', () => {
     expect(Date.now() - started).toBeLessThan(2500);
     // The first invocation still runs (reserved concurrency 1), so this one is throttled.
     expect((await fetch(`${gateway.url}/integration-timeout`)).status).toBe(500);
-    await new Promise((resolve) => setTimeout(resolve, 3000 - (Date.now() - started) + 500));
-    expect((await fetch(`${gateway.url}/integration-timeout`)).status).toBe(200);
+    // Once it has ended (3 s after its cold start, which a busy machine may make slow), the slot is free again.
+    let status = 500;
+    while (status === 500 && Date.now() - started < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      status = (await fetch(`${gateway.url}/integration-timeout`)).status;
+    }
+    expect(status).toBe(200);
   });
 });
 
