@@ -18,6 +18,7 @@ const UNIT_FILES = [
   'test/lib/props-to-functions.test.ts',
   'test/lib/stage-config.test.ts',
   'test/lib/stage-fields.test.ts',
+  'test/lib/stage-placeholders.test.ts',
   'test/local/gateway/policy.test.ts',
   'test/local/gateway/template.test.ts',
   'test/local/gateway/throttle.test.ts',
