@@ -41,6 +41,7 @@ const SLOW_FILES = {
   'test/lib/server-settings.test.ts': 'synthesizes stacks for prop combinations',
   'test/lib/synth.test.ts': 'runs the real cdk synth',
   'test/local/dev-server.test.ts': 'starts npm run dev',
+  'test/local/dev-token.test.ts': 'starts the local AuthKit stand-in',
   'test/local/gateway/anonymous-flood.test.ts': 'floods a running gateway',
   'test/local/gateway/execute-api-origin.test.ts': 'serves a synthesized stack',
   'test/local/gateway/gateway-response-templates.test.ts': 'serves a synthesized stack',
