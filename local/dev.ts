@@ -15,7 +15,7 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_AUTHKIT_PORT, DEFAULT_PORT, startLocalStack, type LocalStack } from './stack';
-import { assertPortFree, createRunFolder, PortInUseError, watchAncestors } from './dev-process';
+import { assertPortsFree, createRunFolder, type DevPort, PortInUseError, watchAncestors } from './dev-process';
 
 const LOCAL_DIR = resolve(__dirname, '..', '.local');
 /** How long the stop may take before the process exits anyway. */
@@ -73,6 +73,14 @@ Connect:
 Ctrl-C stops everything.`;
 }
 
+/** The ports this run listens on: the API's, and the stand-in's unless AUTHKIT_DOMAIN replaces it. */
+function devPorts(settings: DevSettings): DevPort[] {
+  return [
+    { variable: 'PORT', port: settings.port, host: '127.0.0.1' },
+    ...(settings.authkitDomain ? [] : [{ variable: 'AUTHKIT_PORT', port: settings.authkitPort, host: 'localhost' }]),
+  ];
+}
+
 async function main(): Promise<void> {
   const settings = settingsFromEnv();
   const starting = new AbortController();
@@ -97,8 +105,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM', 143));
   watchAncestors((reason) => void stop(`npm run dev was stopped (${reason})`, 143));
 
-  await assertPortFree('PORT', settings.port, '127.0.0.1');
-  if (!settings.authkitDomain) await assertPortFree('AUTHKIT_PORT', settings.authkitPort, 'localhost');
+  await assertPortsFree(devPorts(settings));
   runFolder = createRunFolder(join(LOCAL_DIR, 'dev'));
 
   startup = startLocalStack({

@@ -209,7 +209,7 @@ describe('npm run dev', () => {
     if (first?.npm.exitCode === null) first.npm.kill('SIGKILL');
   });
 
-  it("refuses a second run on the same ports before touching the first run's files, and the first keeps cold-starting functions", async () => {
+  it("refuses a second run on the same ports naming both and a free pair, before touching the first run's files, and the first keeps cold-starting functions", async () => {
     // Act
     const second = startDev({ PORT: String(first.port), AUTHKIT_PORT: String(first.authkitPort) });
     const code = await second.exited();
@@ -217,8 +217,17 @@ describe('npm run dev', () => {
     const metadata = await fetch(`http://localhost:${first.port}/.well-known/oauth-protected-resource/mcp`);
 
     // Assess
-    expect(code).not.toBe(0);
-    expect(second.output()).toContain(`Port ${first.port} (PORT) is already in use`);
+    expect(code).toBe(2);
+    expect(second.output()).toContain(
+      `Ports ${first.port} (PORT) and ${first.authkitPort} (AUTHKIT_PORT) are already in use, perhaps by another npm run dev.`,
+    );
+    const suggested = /e\.g\. PORT=(\d+) AUTHKIT_PORT=(\d+) npm run dev\./.exec(second.output());
+    expect(suggested).not.toBeNull();
+    const [port, authkitPort] = [Number(suggested?.[1]), Number(suggested?.[2])];
+    expect([port, authkitPort]).not.toContain(first.port);
+    expect([port, authkitPort]).not.toContain(first.authkitPort);
+    expect(await isListening(port)).toBe(false);
+    expect(await isListening(authkitPort)).toBe(false);
     expect(second.output()).not.toContain('Synthesizing');
     expect(metadata.status).toBe(200);
   });
