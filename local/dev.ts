@@ -87,6 +87,11 @@ async function main(): Promise<void> {
   let startup: Promise<LocalStack | undefined> = Promise.resolve(undefined);
   let runFolder: string | undefined;
 
+  // On every way out (a stop, the stop deadline, a failed start), synchronously and last, so that
+  // no path can exit with the folder still there.
+  process.on('exit', () => {
+    if (runFolder) rmSync(runFolder, { recursive: true, force: true });
+  });
   let stopping = false;
   const stop = async (why: string, exitCode: number) => {
     if (stopping) return;
@@ -94,10 +99,10 @@ async function main(): Promise<void> {
     console.log(`\n${why}: stopping...`);
     setTimeout(() => process.exit(exitCode), STOP_DEADLINE_MS).unref();
     starting.abort(new Error(why));
-    // A start in progress stops what it had started when aborted; a finished one is stopped here.
+    // A start in progress stops what it had started when aborted (the synth's whole process group
+    // included, so nothing writes into the run folder afterwards); a finished one is stopped here.
     const stack = await startup.catch(() => undefined);
     await stack?.stop().catch(() => undefined);
-    if (runFolder) rmSync(runFolder, { recursive: true, force: true });
     process.exit(exitCode);
   };
   // Installed before anything starts, so that a signal during the synth stops it too.
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
   watchAncestors((reason) => void stop(`npm run dev was stopped (${reason})`, 143));
 
   await assertPortsFree(devPorts(settings));
+  if (stopping) return;
   runFolder = createRunFolder(join(LOCAL_DIR, 'dev'));
 
   startup = startLocalStack({
@@ -128,7 +134,6 @@ async function main(): Promise<void> {
     stack = await startup;
   } catch (error) {
     if (stopping) return;
-    rmSync(runFolder, { recursive: true, force: true });
     throw error;
   }
   if (!stopping && stack) console.log(banner(stack, settings));

@@ -315,6 +315,44 @@ describe('npm run dev', () => {
   });
 });
 
+/** Whether the run's synth has written a bundled asset into its run folder. */
+function assetWritten(dev: DevRun): boolean {
+  let out: string;
+  try {
+    out = join(RUN_FOLDERS, String(dev.devPid()), 'cdk.out');
+  } catch {
+    return false; // npm has not started the dev process yet
+  }
+  return existsSync(out) && readdirSync(out).some((name) => name.startsWith('asset.'));
+}
+
+describe('npm run dev stopped again and again', () => {
+  // Stopped while the synth writes its assets and once serving, by each signal: the run folder
+  // must be gone when the last process of the run has exited, every time. (SIGINT to the dev
+  // process once serving, and both signals to npm, are the tests above.)
+  it.each<[NodeJS.Signals, string]>([
+    ['SIGINT', 'during the synth'],
+    ['SIGTERM', 'during the synth'],
+    ['SIGINT', 'during the synth'],
+    ['SIGTERM', 'once serving'],
+  ])('removes its run folder when the dev process gets %s %s', async (signal, moment) => {
+    // Prepare
+    const dev = moment === 'once serving' ? await startedDev(await portsFor()) : startDev(await portsFor());
+    if (moment === 'during the synth') {
+      await waitFor('the synth to write its first bundled asset', () => assetWritten(dev), 120_000);
+    }
+    const devPid = dev.devPid();
+    const folder = join(RUN_FOLDERS, String(devPid));
+    expect(existsSync(folder)).toBe(true);
+
+    // Act
+    await stopAndExpectNothingLeft(dev, devPid, signal);
+
+    // Assess
+    expect(existsSync(folder)).toBe(false);
+  });
+});
+
 describe('a function whose asset vanished while the stack runs', () => {
   it('answers 502 for that request and keeps serving, instead of the gateway crashing', async () => {
     // Prepare: the metadata function's asset folder is deleted before its first (cold) start.
