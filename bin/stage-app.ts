@@ -6,8 +6,9 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { McpHandler } from '../lib/mcp-handler';
-import { loadStageConfig, StageConfigError } from '../lib/stage-config';
+import { loadStageConfig, type StageConfig, StageConfigError } from '../lib/stage-config';
 import { McpServerStack, stackNameForStage } from '../lib/mcp-server-stack';
+import { placeholderMessage, refuseDeployOfPlaceholders, stagePlaceholders } from '../lib/stage-placeholders';
 
 export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler } = {}): void {
   const app = new App();
@@ -17,7 +18,9 @@ export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler }
       // Said on stderr, which the CDK CLI shows, so that a synth or deploy never targets a stage silently.
       console.error(`No -c stage=NAME given: using stage "${stage.name}" (defaultStage in cdk.json).`);
     }
-    new McpServerStack(app, stackNameForStage(stage.name), { stage, mcpHandler: options.mcpHandler });
+    warnOfPlaceholders(stage);
+    const stack = new McpServerStack(app, stackNameForStage(stage.name), { stage, mcpHandler: options.mcpHandler });
+    refuseDeployOfPlaceholders(stack, stage);
   } catch (error) {
     if (error instanceof StageConfigError) {
       // A configuration mistake: one readable line, no stack trace.
@@ -28,4 +31,17 @@ export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler }
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth();
+}
+
+/** Says on stderr, on every synth and deploy, which example values the stage still holds. */
+function warnOfPlaceholders(stage: StageConfig): void {
+  const placeholders = stagePlaceholders(stage);
+  if (placeholders.length === 0) return;
+  const lines = placeholders.map((placeholder) => `  ${placeholderMessage(stage.name, placeholder)}`);
+  console.error(
+    [
+      `WARNING: stage "${stage.name}" still holds example values from cdk.json. It synthesizes, but CloudFormation refuses to deploy it (rule StagePlaceholders) until they are replaced:`,
+      ...lines,
+    ].join('\n'),
+  );
 }

@@ -43,13 +43,15 @@ const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 export function loadStageConfig(context: ContextSource): StageConfig {
   const { name, raw } = selectStage(context);
   const overrides: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
   for (const [field, row] of Object.entries(STAGE_FIELDS)) {
     const value = context.tryGetContext(field);
     if (value === undefined || value === null || value === '') continue;
     // `-c key=value` gives strings; values from cdk.json pass unchanged.
     overrides[field] = typeof value === 'string' ? row.fromCommandLine(value) : value;
+    given[field] = value;
   }
-  return validateStage(name, { ...raw, ...overrides });
+  return validateStage(name, { ...raw, ...overrides }, given);
 }
 
 /** The stage `-c stage=NAME` (or `defaultStage`) names, and its entry in `stages`. */
@@ -85,13 +87,18 @@ function selectStage(context: ContextSource): { name: string; raw: Record<string
 
 type Fail = (field: string, problem: string) => never;
 
-function validateStage(name: string, raw: Record<string, unknown>): StageConfig {
+/**
+ * @param commandLine the fields `-c field=value` set, with the value as given, so that a refusal
+ *   says the value came from the command line rather than from cdk.json.
+ */
+function validateStage(name: string, raw: Record<string, unknown>, commandLine: Record<string, unknown>): StageConfig {
   const fail: Fail = (field, problem) => {
-    throw new StageConfigError(`Stage "${name}": field "${field}" ${problem}`);
+    const source = field in commandLine ? `-c ${field}=${showGiven(commandLine[field])} (from the command line): ` : '';
+    throw new StageConfigError(`Stage "${name}": ${source}field "${field}" ${problem}`);
   };
   const known = Object.keys(STAGE_FIELDS);
   for (const field of Object.keys(raw)) {
-    if (!known.includes(field)) fail(field, `is not a known setting. Known settings: ${known.join(', ')}.`);
+    if (!known.includes(field)) fail(field, unknownSetting(field, known, `context.stages.${name} in cdk.json`));
   }
   const out: Record<string, unknown> = { name };
   for (const [field, row] of Object.entries(STAGE_FIELDS)) {
@@ -117,8 +124,7 @@ function checkCustomDomain(domain: unknown, fail: Fail): void {
     return;
   }
   for (const key of Object.keys(domain)) {
-    if (!CUSTOM_DOMAIN_FIELDS.includes(key))
-      fail(`customDomain.${key}`, `is not a known setting. Known settings: ${CUSTOM_DOMAIN_FIELDS.join(', ')}.`);
+    if (!CUSTOM_DOMAIN_FIELDS.includes(key)) fail(`customDomain.${key}`, unknownSetting(key, CUSTOM_DOMAIN_FIELDS));
   }
   if (typeof domain.domainName !== 'string' || domain.domainName.trim() === '')
     fail('customDomain.domainName', `must be a DNS name such as "mcp.example.com", got ${show(domain.domainName)}.`);
@@ -139,4 +145,47 @@ function checkCustomDomain(domain: unknown, fail: Fail): void {
     if (value !== undefined && (typeof value !== 'string' || value.trim() === ''))
       fail(`customDomain.${key}`, `must be a non-empty string, got ${show(value)}.`);
   }
+}
+
+const showGiven = (value: unknown): string => (typeof value === 'string' ? value : show(value));
+
+/** The refusal of an unknown setting, with the known one it is nearest to when it looks like a misspelling. */
+function unknownSetting(name: string, known: readonly string[], where?: string): string {
+  const nearest = nearestName(name, known);
+  return (
+    `is not a known setting${where === undefined ? '' : ` (in ${where})`}.` +
+    (nearest === undefined ? '' : ` Did you mean "${nearest}"?`) +
+    ` Known settings: ${known.join(', ')}.`
+  );
+}
+
+/**
+ * The known name `name` most likely misspells: the nearest by edit distance (insertions,
+ * deletions, substitutions and swaps of neighbours, case ignored), if within a quarter of its length
+ * (at least 2 edits); none when two are equally near.
+ */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  const limit = Math.max(2, Math.floor(name.length / 4));
+  const ranked = known
+    .map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }))
+    .filter(({ distance }) => distance <= limit)
+    .sort((a, b) => a.distance - b.distance);
+  if (ranked.length === 0 || ranked[1]?.distance === ranked[0].distance) return undefined;
+  return ranked[0].candidate;
+}
+
+/** Damerau-Levenshtein distance in its optimal-string-alignment form. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
 }

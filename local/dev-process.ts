@@ -7,30 +7,60 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+/** A port `npm run dev` listens on, the variable that sets it and the host it listens at. */
+export interface DevPort {
+  readonly variable: string;
+  readonly port: number;
+  readonly host: string;
+}
+
 export class PortInUseError extends Error {
   readonly code = 'PORT_IN_USE';
   constructor(
-    readonly variable: string,
-    readonly port: number,
+    readonly taken: readonly DevPort[],
+    readonly suggestion: readonly DevPort[] | undefined,
   ) {
-    super(
-      `Port ${port} (${variable}) is already in use, perhaps by another npm run dev. ` +
-        `Stop that one, or start this one on other ports, e.g. ${variable}=${port + 10}.`,
-    );
+    const named = taken.map(({ port, variable }) => `${port} (${variable})`);
+    const ports = named.length === 1 ? `Port ${named[0]} is` : `Ports ${named.join(' and ')} are`;
+    const instead =
+      suggestion === undefined
+        ? 'other ports'
+        : `free ports, e.g. ${suggestion.map(({ variable, port }) => `${variable}=${port}`).join(' ')} npm run dev`;
+    super(`${ports} already in use, perhaps by another npm run dev. Stop that one, or start this one on ${instead}.`);
     this.name = 'PortInUseError';
   }
 }
 
-/** Resolves when `port` can be listened on at `host`, the way the server will listen; 0 always can. */
-export async function assertPortFree(variable: string, port: number, host: string): Promise<void> {
-  if (port === 0) return;
-  await new Promise<void>((resolve, reject) => {
+/** Whether `port` can be listened on at `host`, the way the server will listen. */
+function isPortFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError(variable, port) : error),
+      error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(false) : reject(error),
     );
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
   });
+}
+
+/**
+ * Resolves when every port can be listened on (0 always can); otherwise refuses naming each taken
+ * one and suggesting ports, one after another above the highest asked for, that are free right now.
+ */
+export async function assertPortsFree(ports: readonly DevPort[]): Promise<void> {
+  const taken: DevPort[] = [];
+  for (const port of ports) if (port.port !== 0 && !(await isPortFree(port.port, port.host))) taken.push(port);
+  if (taken.length > 0) throw new PortInUseError(taken, await freePorts(ports));
+}
+
+/** The same variables on consecutive free ports, searched in steps of 10 above the highest asked for. */
+async function freePorts(ports: readonly DevPort[]): Promise<DevPort[] | undefined> {
+  const highest = Math.max(...ports.map(({ port }) => port));
+  for (let base = highest + 10; base + ports.length - 1 <= 65535 && base <= highest + 1000; base += 10) {
+    const candidate = ports.map((port, index) => ({ ...port, port: base + index }));
+    const free = await Promise.all(candidate.map(({ port, host }) => isPortFree(port, host)));
+    if (free.every(Boolean)) return candidate;
+  }
+  return undefined;
 }
 
 function isAlive(pid: number): boolean {

@@ -66,19 +66,73 @@ async function registeredClient(
   return { client_id: client.client_id };
 }
 
-function mcpUrlFromArguments(): URL {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, 'mcp-url': { type: 'string' } }, strict: true });
+const USAGE = `Usage: npx tsx local/dev-token.ts [--port PORT | --mcp-url URL]
+
+Prints an access token for the dev user of a running npm run dev (its local AuthKit stand-in).
+
+  --port PORT      the port npm run dev serves the API on (default: $PORT, else ${DEFAULT_PORT})
+  --mcp-url URL    the MCP endpoint, e.g. http://localhost:${DEFAULT_PORT}/mcp
+  -h, --help       print this help
+`;
+
+/** The MCP URL the arguments name, or `help` when they ask for the usage. */
+function mcpUrlFromArguments(args: readonly string[]): URL | 'help' {
+  let values: { port?: string; 'mcp-url'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: { port: { type: 'string' }, 'mcp-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new DevTokenError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) return 'help';
   if (values['mcp-url']) return new URL(values['mcp-url']);
   const port = values.port ?? process.env.PORT ?? String(DEFAULT_PORT);
+  if (!/^\d{1,5}$/.test(port)) throw new DevTokenError(`--port must be a port number, got "${port}".\n\n${USAGE}`);
   return new URL(`http://localhost:${port}/mcp`);
 }
 
-async function discover(mcpUrl: URL) {
-  const resource = await discoverOAuthProtectedResourceMetadata(mcpUrl).catch((error: unknown) => {
+/** The protected-resource metadata of `mcpUrl`, or a refusal that says what answered there instead. */
+async function resourceMetadata(mcpUrl: URL) {
+  try {
+    return await discoverOAuthProtectedResourceMetadata(mcpUrl);
+  } catch (error) {
     throw new DevTokenError(
-      `No MCP server answered at ${mcpUrl} (${(error as Error).message}). Start it with npm run dev, or pass --port or --mcp-url.`,
+      `${await whatAnswered(mcpUrl, error)} Start it with npm run dev, or pass --port or --mcp-url.`,
     );
-  });
+  }
+}
+
+/** What is at `mcpUrl`'s host and port when it is not an MCP server of npm run dev. */
+async function whatAnswered(mcpUrl: URL, discoveryError: unknown): Promise<string> {
+  const where = mcpUrl.host;
+  const answer = await fetch(new URL('/.well-known/openid-configuration', mcpUrl), { redirect: 'manual' }).catch(
+    (error: unknown) => error as Error,
+  );
+  if (answer instanceof Error) {
+    // fetch's cause: the socket error, or an AggregateError of one per address `localhost` has.
+    const cause = answer.cause as (NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] }) | undefined;
+    const codes = [cause?.code, ...(cause?.errors ?? []).map((error) => error.code)].filter((code) => code);
+    return codes.length > 0 && codes.every((code) => code === 'ECONNREFUSED')
+      ? `Nothing is listening on ${where}: no npm run dev serves its API there.`
+      : `Could not reach ${where} (${codes[0] ?? cause?.message ?? answer.message}).`;
+  }
+  const body = answer.ok
+    ? ((await answer.json().catch(() => undefined)) as { issuer?: unknown } | undefined)
+    : undefined;
+  if (typeof body?.issuer === 'string' && isLoopbackUrl(body.issuer))
+    return `${where} is the local AuthKit stand-in (AUTHKIT_PORT), not the MCP server: pass the port npm run dev serves the API on (PORT).`;
+  const server = answer.headers.get('server');
+  return (
+    `An HTTP server answered on ${where}${server ? ` (${server})` : ''}, but it is not an MCP server of npm run dev: ` +
+    `${(discoveryError as Error).message.replace(/\.$/, '')}.`
+  );
+}
+
+async function discover(mcpUrl: URL) {
+  const resource = await resourceMetadata(mcpUrl);
   const issuer = resource.authorization_servers?.[0];
   if (!issuer || !isLoopbackUrl(issuer)) {
     throw new DevTokenError(
@@ -134,10 +188,16 @@ async function signIn(
   return tokens.access_token;
 }
 
-devAccessToken(mcpUrlFromArguments()).then(
-  (token) => process.stdout.write(`${token}\n`),
-  (error: unknown) => {
-    process.stderr.write(`dev-token: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+async function main(): Promise<void> {
+  const target = mcpUrlFromArguments(process.argv.slice(2));
+  if (target === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  process.stdout.write(`${await devAccessToken(target)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`dev-token: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -17,7 +17,7 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_AUTHKIT_PORT, DEFAULT_PORT, startLocalStack, type LocalStack } from './stack';
-import { assertPortFree, createRunFolder, PortInUseError, watchAncestors } from './dev-process';
+import { assertPortsFree, createRunFolder, type DevPort, PortInUseError, watchAncestors } from './dev-process';
 
 const LOCAL_DIR = resolve(__dirname, '..', '.local');
 /** How long the stop may take before the process exits anyway. */
@@ -79,12 +79,25 @@ Connect:
 Ctrl-C stops everything.`;
 }
 
+/** The ports this run listens on: the API's, and the stand-in's unless AUTHKIT_DOMAIN replaces it. */
+function devPorts(settings: DevSettings): DevPort[] {
+  return [
+    { variable: 'PORT', port: settings.port, host: '127.0.0.1' },
+    ...(settings.authkitDomain ? [] : [{ variable: 'AUTHKIT_PORT', port: settings.authkitPort, host: 'localhost' }]),
+  ];
+}
+
 async function main(): Promise<void> {
   const settings = settingsFromEnv();
   const starting = new AbortController();
   let startup: Promise<LocalStack | undefined> = Promise.resolve(undefined);
   let runFolder: string | undefined;
 
+  // On every way out (a stop, the stop deadline, a failed start), synchronously and last, so that
+  // no path can exit with the folder still there.
+  process.on('exit', () => {
+    if (runFolder) rmSync(runFolder, { recursive: true, force: true });
+  });
   let stopping = false;
   const stop = async (why: string, exitCode: number) => {
     if (stopping) return;
@@ -92,10 +105,10 @@ async function main(): Promise<void> {
     console.log(`\n${why}: stopping...`);
     setTimeout(() => process.exit(exitCode), STOP_DEADLINE_MS).unref();
     starting.abort(new Error(why));
-    // A start in progress stops what it had started when aborted; a finished one is stopped here.
+    // A start in progress stops what it had started when aborted (the synth's whole process group
+    // included, so nothing writes into the run folder afterwards); a finished one is stopped here.
     const stack = await startup.catch(() => undefined);
     await stack?.stop().catch(() => undefined);
-    if (runFolder) rmSync(runFolder, { recursive: true, force: true });
     process.exit(exitCode);
   };
   // Installed before anything starts, so that a signal during the synth stops it too.
@@ -103,8 +116,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM', 143));
   watchAncestors((reason) => void stop(`npm run dev was stopped (${reason})`, 143));
 
-  await assertPortFree('PORT', settings.port, '127.0.0.1');
-  if (!settings.authkitDomain) await assertPortFree('AUTHKIT_PORT', settings.authkitPort, 'localhost');
+  await assertPortsFree(devPorts(settings));
+  if (stopping) return;
   runFolder = createRunFolder(join(LOCAL_DIR, 'dev'));
 
   startup = startLocalStack({
@@ -128,7 +141,6 @@ async function main(): Promise<void> {
     stack = await startup;
   } catch (error) {
     if (stopping) return;
-    rmSync(runFolder, { recursive: true, force: true });
     throw error;
   }
   if (!stopping && stack) console.log(banner(stack, settings));

@@ -228,8 +228,12 @@ export function synthesize(
     );
     child.on('exit', (code) => {
       if (code === 0) resolvePromise();
-      else if (signal?.aborted) reject(new LocalStackError('cdk synth was stopped.', { cause: signal.reason }));
-      else
+      else if (signal?.aborted) {
+        // The CLI may exit before the app and bundlers it started, which would then still write
+        // into `outdir` after the caller removed it: settle once the whole group has gone.
+        const gone = child.pid === undefined ? Promise.resolve() : processGroupGone(child.pid);
+        void gone.then(() => reject(new LocalStackError('cdk synth was stopped.', { cause: signal.reason })));
+      } else
         reject(
           new LocalStackError(
             `cdk synth failed with exit code ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`,
@@ -237,6 +241,19 @@ export function synthesize(
         );
     });
   });
+}
+
+/** Resolves when no process of the group `pgid` is left, killing what remains after 3 s; gives up after 5 s. */
+async function processGroupGone(pgid: number): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < 5_000) {
+    try {
+      process.kill(-pgid, Date.now() - started < 3_000 ? 0 : 'SIGKILL');
+    } catch {
+      return; // ESRCH: the group is empty
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** The synth context for `throttlingLimits`; the stage config validates the values themselves (burst ≤ 5,000, ...). */

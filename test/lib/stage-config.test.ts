@@ -126,9 +126,58 @@ describe('loadStageConfig', () => {
   it('fails naming the field when a -c override does not parse', () => {
     expect(() =>
       loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app' }), throttlingBurstLimit: 'lots' })),
-    ).toThrow(/Stage "dev": field "throttlingBurstLimit" must be a positive whole number, got "lots"/);
+    ).toThrow(
+      /Stage "dev": -c throttlingBurstLimit=lots \(from the command line\): field "throttlingBurstLimit" must be a positive whole number, got "lots"/,
+    );
     expect(() => loadStageConfig(context({ ...stages({ authkitDomain: 'a.authkit.app' }), tracing: 'yes' }))).toThrow(
       /field "tracing" must be true or false, got "yes"/,
+    );
+  });
+
+  it('says a bad value came from cdk.json when no -c set it', () => {
+    // Act
+    const load = () =>
+      loadStageConfig(context(stages({ authkitDomain: 'a.authkit.app', authorizerCacheTtlSeconds: -1 })));
+
+    // Assess
+    expect(load).toThrow(/^Stage "dev": field "authorizerCacheTtlSeconds" must be a whole number/);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['authorizerCacheTtlSecond', { authorizerCacheTtlSecond: 60 }, 'authorizerCacheTtlSeconds'],
+    ['authkitdomain', { authkitdomain: 'a.authkit.app' }, 'authkitDomain'],
+    ['trhottlingRateLimit', { trhottlingRateLimit: 5 }, 'throttlingRateLimit'],
+    ['logRetentionDay', { logRetentionDays: undefined, logRetentionDay: 7 }, 'logRetentionDays'],
+  ])('suggests the nearest setting for the misspelt field %s', (misspelt, fields, meant) => {
+    // Act
+    const load = () => loadStageConfig(context(stages({ authkitDomain: 'a.authkit.app', ...fields })));
+
+    // Assess
+    expect(load).toThrow(
+      `field "${misspelt}" is not a known setting (in context.stages.dev in cdk.json). Did you mean "${meant}"?`,
+    );
+  });
+
+  it('suggests the nearest custom domain setting for a misspelt one', () => {
+    // Act
+    const load = () =>
+      loadStageConfig(
+        context(
+          stages({ authkitDomain: 'a.authkit.app', customDomain: { domainName: 'mcp.acme.dev', certificateARN: 'x' } }),
+        ),
+      );
+
+    // Assess
+    expect(load).toThrow('field "customDomain.certificateARN" is not a known setting. Did you mean "certificateArn"?');
+  });
+
+  it('suggests nothing for a field that is near no setting', () => {
+    // Act
+    const load = () => loadStageConfig(context(stages({ authkitDomain: 'a.authkit.app', colour: 'blue' })));
+
+    // Assess
+    expect(load).toThrow(
+      /field "colour" is not a known setting \(in context.stages.dev in cdk.json\). Known settings: /,
     );
   });
 

@@ -209,7 +209,7 @@ describe('npm run dev', () => {
     if (first?.npm.exitCode === null) first.npm.kill('SIGKILL');
   });
 
-  it("refuses a second run on the same ports before touching the first run's files, and the first keeps cold-starting functions", async () => {
+  it("refuses a second run on the same ports naming both and a free pair, before touching the first run's files, and the first keeps cold-starting functions", async () => {
     // Act
     const second = startDev({ PORT: String(first.port), AUTHKIT_PORT: String(first.authkitPort) });
     const code = await second.exited();
@@ -217,8 +217,17 @@ describe('npm run dev', () => {
     const metadata = await fetch(`http://localhost:${first.port}/.well-known/oauth-protected-resource/mcp`);
 
     // Assess
-    expect(code).not.toBe(0);
-    expect(second.output()).toContain(`Port ${first.port} (PORT) is already in use`);
+    expect(code).toBe(2);
+    expect(second.output()).toContain(
+      `Ports ${first.port} (PORT) and ${first.authkitPort} (AUTHKIT_PORT) are already in use, perhaps by another npm run dev.`,
+    );
+    const suggested = /e\.g\. PORT=(\d+) AUTHKIT_PORT=(\d+) npm run dev\./.exec(second.output());
+    expect(suggested).not.toBeNull();
+    const [port, authkitPort] = [Number(suggested?.[1]), Number(suggested?.[2])];
+    expect([port, authkitPort]).not.toContain(first.port);
+    expect([port, authkitPort]).not.toContain(first.authkitPort);
+    expect(await isListening(port)).toBe(false);
+    expect(await isListening(authkitPort)).toBe(false);
     expect(second.output()).not.toContain('Synthesizing');
     expect(metadata.status).toBe(200);
   });
@@ -303,6 +312,44 @@ describe('npm run dev', () => {
     // Act and assess
     await stopAndExpectNothingLeft(dev, dev.devPid(), 'SIGTERM');
     expect(dev.output()).toContain('SIGTERM: stopping...');
+  });
+});
+
+/** Whether the run's synth has written a bundled asset into its run folder. */
+function assetWritten(dev: DevRun): boolean {
+  let out: string;
+  try {
+    out = join(RUN_FOLDERS, String(dev.devPid()), 'cdk.out');
+  } catch {
+    return false; // npm has not started the dev process yet
+  }
+  return existsSync(out) && readdirSync(out).some((name) => name.startsWith('asset.'));
+}
+
+describe('npm run dev stopped again and again', () => {
+  // Stopped while the synth writes its assets and once serving, by each signal: the run folder
+  // must be gone when the last process of the run has exited, every time. (SIGINT to the dev
+  // process once serving, and both signals to npm, are the tests above.)
+  it.each<[NodeJS.Signals, string]>([
+    ['SIGINT', 'during the synth'],
+    ['SIGTERM', 'during the synth'],
+    ['SIGINT', 'during the synth'],
+    ['SIGTERM', 'once serving'],
+  ])('removes its run folder when the dev process gets %s %s', async (signal, moment) => {
+    // Prepare
+    const dev = moment === 'once serving' ? await startedDev(await portsFor()) : startDev(await portsFor());
+    if (moment === 'during the synth') {
+      await waitFor('the synth to write its first bundled asset', () => assetWritten(dev), 120_000);
+    }
+    const devPid = dev.devPid();
+    const folder = join(RUN_FOLDERS, String(devPid));
+    expect(existsSync(folder)).toBe(true);
+
+    // Act
+    await stopAndExpectNothingLeft(dev, devPid, signal);
+
+    // Assess
+    expect(existsSync(folder)).toBe(false);
   });
 });
 

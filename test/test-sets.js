@@ -1,0 +1,59 @@
+/**
+ * Which test files `npm run test:unit` runs, and why the others are left to `npm test`. Every test
+ * file is in exactly one of the two sets (test/architecture/test-sets.test.ts fails otherwise), so a
+ * new test is filed on purpose: a file under a unit folder is a unit test by default; anywhere else
+ * it must be named here.
+ */
+
+/** Folders whose tests are all pure units: no synth of a whole stack, no child process, no local stack. */
+const UNIT_FOLDERS = ['test/architecture', 'test/fixtures', 'test/fuzz', 'test/lambda'];
+
+/** Unit tests in folders that also hold slow ones. */
+const UNIT_FILES = [
+  'test/bench/cost.test.ts',
+  'test/bench/fixtures.test.ts',
+  'test/cli/verify-units.test.ts',
+  'test/lib/function-environments.test.ts',
+  'test/lib/helpers.test.ts',
+  'test/lib/props-to-functions.test.ts',
+  'test/lib/stage-config.test.ts',
+  'test/lib/stage-fields.test.ts',
+  'test/lib/stage-placeholders.test.ts',
+  'test/local/gateway/policy.test.ts',
+  'test/local/gateway/template.test.ts',
+  'test/local/gateway/throttle.test.ts',
+  'test/local/gateway/vtl.test.ts',
+];
+
+/** Folders left to `npm test` as a whole: the local stack, live verification, packing, conformance, the browser. */
+const SLOW_FOLDERS = ['test/bin', 'test/browser', 'test/conformance', 'test/e2e', 'test/local/authkit', 'test/reuse'];
+
+/** Slow tests in folders that also hold unit tests, each with its reason. */
+const SLOW_FILES = {
+  'test/bench/bundles.test.ts': 'bundles every function with esbuild',
+  'test/bench/harness.test.ts': 'runs the benchmark harness',
+  'test/bench/load.test.ts': 'drives a load client against a server',
+  'test/cli/verify-misconfigured.test.ts': 'verify against live misconfigured stacks',
+  'test/cli/verify-package.test.ts': 'packs and installs the CLI',
+  'test/cli/verify.test.ts': 'verify against a live local stack',
+  'test/lib/authkit-mcp-server.test.ts': 'synthesizes many stacks',
+  'test/lib/mcp-server-stack.test.ts': 'synthesizes a stack per stage',
+  'test/lib/server-settings.test.ts': 'synthesizes stacks for prop combinations',
+  'test/lib/synth.test.ts': 'runs the real cdk synth',
+  'test/local/dev-server.test.ts': 'starts npm run dev',
+  'test/local/dev-token.test.ts': 'starts the local AuthKit stand-in',
+  'test/local/gateway/anonymous-flood.test.ts': 'floods a running gateway',
+  'test/local/gateway/execute-api-origin.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/gateway-response-templates.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/gateway.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/lambda-limits.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/node-runtime.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/secrets.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/start-failures.test.ts': 'synthesizes a stack per failure',
+  'test/local/gateway/streaming.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/throttling.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/unknown-route.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/waf.test.ts': 'serves a synthesized stack',
+};
+
+module.exports = { UNIT_FOLDERS, UNIT_FILES, SLOW_FOLDERS, SLOW_FILES };
