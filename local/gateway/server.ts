@@ -379,6 +379,10 @@ function startupNotes(settings: GatewaySettings, { model, launches, concurrency 
   }
   const notes = [...ignoredByType].map(([type, { count, reason }]) => `ignoring ${count} ${type}: ${reason}`);
   if (model.webAcl) notes.push(describeWebAcl(model.webAcl, model.stageName));
+  for (const table of model.tables)
+    notes.push(
+      `DynamoDB table ${table.name}: in memory (dynalite), emptied on restart, no TTL; each call checked against the caller's role`,
+    );
   notes.push(describeThrottling(model, settings.throttling), concurrency.describe(), ...gatewayResponseWarnings(model));
   for (const { spec, binary } of launches)
     notes.push(`function ${spec.logicalId} (${spec.runtime}) runs on Node.js ${binary.version}: ${binary.path}`);

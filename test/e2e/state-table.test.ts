@@ -20,9 +20,10 @@ jest.setTimeout(300_000);
 describe('the state table on the local stack', () => {
   let stack: LocalStack;
   const clients: DynamoDBClient[] = [];
+  const logLines: string[] = [];
 
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, authkitPort: 0 });
+    stack = await startLocalStack({ port: 0, authkitPort: 0, log: (line) => logLines.push(line) });
   });
 
   afterAll(async () => {
@@ -71,6 +72,7 @@ describe('the state table on the local stack', () => {
     await mcp.send(new DeleteItemCommand({ TableName, Key: key, ConditionExpression: 'attribute_exists(pk)' }));
 
     expect(env.AWS_ENDPOINT_URL_DYNAMODB).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(logLines).toContainEqual(expect.stringContaining(`DynamoDB table ${TableName}: in memory (dynalite)`));
     expect(queried.Items).toEqual([{ ...key, leaseId: { S: 'e2e' } }]);
   });
 
