@@ -1,5 +1,6 @@
-import { Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -74,6 +75,11 @@ export class AuthKitMcpServer extends Construct {
   readonly requestStateSecret: secretsmanager.ISecret;
   /** The secret holding the WorkOS API key, when given; only the MCP function may read it. */
   readonly workosApiKeySecret?: secretsmanager.ISecret;
+  /**
+   * The MCP function's state: the per-caller leases of held requests (`pk` `caller#<hash>`, `sk`
+   * `lease#<slot>`), on demand, with TTL on `ttl`. Only the MCP function's role may use it.
+   */
+  readonly stateTable: dynamodb.Table;
   /** The web ACL with the per-IP rate-based rule, when `rateLimitPerIp` is set. */
   readonly webAcl?: wafv2.CfnWebACL;
 
@@ -97,16 +103,18 @@ export class AuthKitMcpServer extends Construct {
     this.metadataFunction = this.createMetadataFunction();
     this.requestStateSecret = props.requestStateSecret ?? this.createRequestStateSecret();
     this.workosApiKeySecret = props.workosApiKeySecret;
+    this.stateTable = this.createStateTable();
     this.mcpEnvironment = mcpEnvironment(
       this.settings,
       this.urls.base,
       this.requestStateSecret.secretArn,
-      undefined,
+      this.stateTable.tableName,
       this.workosApiKeySecret?.secretArn,
     );
     this.mcpFunction = this.createMcpFunction(props.mcpHandler ?? McpHandler.sampleServer());
     this.grantSecretRead(this.requestStateSecret);
     if (this.workosApiKeySecret) this.grantSecretRead(this.workosApiKeySecret);
+    this.grantStateTableUse();
     this.authorizer = this.createTokenAuthorizer();
 
     this.addRoutes();
@@ -192,6 +200,40 @@ export class AuthKitMcpServer extends Construct {
     return new secretsmanager.Secret(this, 'RequestStateSecret', {
       description: 'HMAC key of the MCP server requestState (multi-round-trip requests); read by the MCP function only',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+  }
+
+  /**
+   * On demand: held requests come in bursts and an idle table costs nothing. Encrypted with the AWS
+   * managed key (aws/dynamodb) rather than an AWS owned one, so key use shows in CloudTrail, at no
+   * monthly key fee and with no key policy to keep; the items hold hashes, ids and times, no
+   * identity text. No point-in-time recovery and destroyed with the stack: a lease lives minutes,
+   * and restoring old leases would only block callers (revisit when the table holds MCP tasks).
+   */
+  private createStateTable(): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'StateTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(table).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'The table holds per-caller leases that expire within the MCP function timeout; a restored copy would only hold stale leases, so point-in-time recovery buys nothing.',
+    });
+    return table;
+  }
+
+  /** The item operations the leases need, on this table only, for the MCP function's role only (no Scan, no table-level actions). */
+  private grantStateTableUse(): void {
+    iam.Grant.addToPrincipal({
+      grantee: this.mcpFunction,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      resourceArns: [this.stateTable.tableArn],
     });
   }
 

@@ -3,11 +3,12 @@
  * credentials for its role (a local access key per function, so a call to a local AWS service can
  * be checked against that function's role), the AWS SDK v3 the Node.js runtime ships (the
  * project's own copy, found through NODE_PATH as the runtime's is), and the endpoint of each
- * AWS service the template uses that the local stack provides: Secrets Manager for now.
+ * AWS service the template uses that the local stack provides: Secrets Manager and DynamoDB.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type RunningDynamoDb, startLocalDynamoDb } from '../aws/dynamodb';
 import { startLocalSecretsManager, type LocalSecretsManager } from '../aws/secrets-manager';
 import type { ApiModel } from './model';
 
@@ -46,6 +47,21 @@ export async function startLocalAwsServices(model: ApiModel, scratchDir: string)
       return owner !== undefined && model.secretGrants.mayAccess(owner, action, arn);
     });
   }
+  const ownerOf = (accessKeyId: string | undefined) =>
+    accessKeyId === undefined ? undefined : keyOwners.get(accessKeyId);
+  let dynamoDb: RunningDynamoDb | undefined;
+  if (model.tables.length > 0) {
+    const { region, accountId } = model.environment;
+    dynamoDb = await startLocalDynamoDb(
+      model.tables,
+      (accessKeyId, action, arn) => {
+        const owner = ownerOf(accessKeyId);
+        return owner !== undefined && model.tableGrants.mayAccess(owner, action, arn);
+      },
+      region,
+      accountId,
+    );
+  }
   const sdk = runtimeSdkPath(scratchDir);
   return {
     environmentOf: (functionLogicalId) => ({
@@ -54,7 +70,10 @@ export async function startLocalAwsServices(model: ApiModel, scratchDir: string)
       AWS_SESSION_TOKEN: 'local-session-token',
       ...(sdk ? { NODE_PATH: sdk } : {}),
       ...(secretsManager ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint } : {}),
+      ...(dynamoDb ? { AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint } : {}),
     }),
-    stop: async () => secretsManager?.close(),
+    stop: async () => {
+      await Promise.all([secretsManager?.close(), dynamoDb?.close()]);
+    },
   };
 }

@@ -4,6 +4,7 @@
  * the Lambda functions they invoke. Building the model is where every unsupported feature is
  * found, so the gateway fails at start rather than answer differently from AWS.
  */
+import type { LocalTable } from '../aws/dynamodb';
 import type { LocalSecret } from '../aws/secrets-manager';
 import { GatewayStartError, UnresolvableValueError, UnsupportedFeatureError } from './errors';
 import type { CustomGatewayResponse, HeaderSource } from './gateway-responses';
@@ -20,8 +21,10 @@ import {
   str,
 } from './model-context';
 import { type FunctionCatalog, functionCatalog, functionOfUri } from './model-functions';
+import { type RoleGrants, roleGrantsOf } from './role-grants';
 import { secretGrantsOf, secretsOf, type SecretGrants } from './secrets';
 import { SubstitutionTemplate } from './substitution-template';
+import { tablesOf } from './tables';
 import type { CfnResource, DeploymentEnvironment, LoadedStack } from './template';
 import {
   type MethodThrottle,
@@ -103,6 +106,10 @@ export interface ApiModel {
   readonly secrets: readonly LocalSecret[];
   /** What each function's role lets it do with them. */
   readonly secretGrants: SecretGrants;
+  /** The template's DynamoDB tables, served by the local DynamoDB. */
+  readonly tables: readonly LocalTable[];
+  /** What each function's role lets it do with them. */
+  readonly tableGrants: RoleGrants;
 }
 
 /** Resource types that change nothing about how the local gateway answers a request. */
@@ -165,6 +172,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     webAcl: webAcl.model,
     secrets: secretsOf(resources, (logicalId) => context.names.secretArn(logicalId), resolve),
     secretGrants: secretGrantsOf(resources, [...catalog.specs.keys()], resolve),
+    tables: tablesOf(resources, context.names, resolve),
+    tableGrants: roleGrantsOf(resources, [...catalog.specs.keys()], 'dynamodb', resolve),
   };
 }
 
@@ -687,8 +696,8 @@ function listRemainingResources(context: ModelContext, alreadyListed: ReadonlySe
       context.ignored.push({ logicalId, type, reason: 'no served method uses it' });
       continue;
     }
-    // Served by the local Secrets Manager endpoint with a value made for this run; not listed.
-    if (type === 'AWS::SecretsManager::Secret') continue;
+    // Served by the local Secrets Manager and DynamoDB endpoints; not listed.
+    if (type === 'AWS::SecretsManager::Secret' || type === 'AWS::DynamoDB::Table') continue;
     const reason =
       NO_REQUEST_TIME_EFFECT[type] ??
       (type === 'AWS::Lambda::Function'

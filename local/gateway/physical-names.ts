@@ -72,6 +72,18 @@ export class PhysicalNames implements PhysicalValues {
     return `arn:aws:secretsmanager:${this.account.region}:${this.account.accountId}:secret:${this.stack.stackName}-${logicalId}-${shortId(logicalId, 6)}`;
   }
 
+  /** A table's name: its `TableName`, or one made as CloudFormation makes them (stack, logical id, suffix). */
+  tableName(logicalId: string): string {
+    const declared = this.resources[logicalId].Properties?.TableName;
+    return declared !== undefined
+      ? this.resolveString(declared, `${logicalId}.TableName`)
+      : `${this.stack.stackName}-${logicalId}-${shortId(logicalId, 12).toUpperCase()}`;
+  }
+
+  tableArn(logicalId: string): string {
+    return `arn:aws:dynamodb:${this.account.region}:${this.account.accountId}:table/${this.tableName(logicalId)}`;
+  }
+
   webAclArn(logicalId: string): string {
     return `arn:aws:wafv2:${this.account.region}:${this.account.accountId}:regional/webacl/${this.webAclName(logicalId)}/${this.webAclId(logicalId)}`;
   }
@@ -102,6 +114,8 @@ export class PhysicalNames implements PhysicalValues {
         return this.roleName(logicalId);
       case 'AWS::SecretsManager::Secret':
         return this.secretArn(logicalId);
+      case 'AWS::DynamoDB::Table':
+        return this.tableName(logicalId);
       case 'AWS::WAFv2::WebACL':
         // CloudFormation's Ref of a web ACL is `name|id|scope`.
         return `${this.webAclName(logicalId)}|${this.webAclId(logicalId)}|${this.resolveString(resource.Properties?.Scope ?? 'REGIONAL', `${logicalId}.Scope`)}`;
@@ -128,6 +142,8 @@ export class PhysicalNames implements PhysicalValues {
         return this.functionArn(logicalId);
       case 'AWS::IAM::Role.Arn':
         return `arn:aws:iam::${accountId}:role/${this.roleName(logicalId)}`;
+      case 'AWS::DynamoDB::Table.Arn':
+        return this.tableArn(logicalId);
       case 'AWS::WAFv2::WebACL.Arn':
         return this.webAclArn(logicalId);
       case 'AWS::WAFv2::WebACL.Id':

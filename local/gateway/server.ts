@@ -142,6 +142,11 @@ export interface RunningGateway {
   readonly routes: readonly string[];
   /** Template resources that have no request-time effect locally, and why. */
   readonly ignored: readonly IgnoredResource[];
+  /**
+   * What a function's processes get in their environment: the template's variables, resolved, and
+   * the local AWS ones (its access key, the endpoints); `undefined` for an unknown function.
+   */
+  functionEnvironment(functionLogicalId: string): Readonly<Record<string, string>> | undefined;
   stats(): GatewayStats;
   /** Each function's processes' heaps after a full collection (function id → process id → bytes); needs `exposeGcToFunctions`. */
   measureHeaps(): Promise<Map<string, Map<number, number>>>;
@@ -392,6 +397,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stageName: model.stageName,
     routes,
     ignored: model.ignored,
+    functionEnvironment: (logicalId) => {
+      const spec = model.functions.get(logicalId);
+      return spec && { ...spec.environment, ...aws.environmentOf(logicalId) };
+    },
     stats: () => ({
       ...state.counters,
       authorizerCache: state.authorizers.stats(),
@@ -423,6 +432,10 @@ function startupNotes(settings: GatewaySettings, { model, launches, concurrency 
   }
   const notes = [...ignoredByType].map(([type, { count, reason }]) => `ignoring ${count} ${type}: ${reason}`);
   if (model.webAcl) notes.push(describeWebAcl(model.webAcl, model.stageName));
+  for (const table of model.tables)
+    notes.push(
+      `DynamoDB table ${table.name}: in memory (dynalite), emptied on restart, no TTL; each call checked against the caller's role`,
+    );
   notes.push(
     describeThrottling(model, settings.throttling),
     concurrency.describe(),

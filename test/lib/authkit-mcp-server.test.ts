@@ -514,7 +514,7 @@ describe('AuthKitMcpServer functions (4)', () => {
     }
   });
 
-  it('gives every function a role that may only write to its own log group, and the MCP function read the requestState secret', () => {
+  it('gives every function a role that may only write to its own log group, and the MCP function read the requestState secret and use the state table', () => {
     const resources = template.toJSON().Resources;
     const secretId = logicalIdOf(template, 'AWS::SecretsManager::Secret');
     for (const fn of fns()) {
@@ -531,8 +531,19 @@ describe('AuthKitMcpServer functions (4)', () => {
         Resource: { 'Fn::GetAtt': [props.LoggingConfig.LogGroup.Ref, 'Arn'] },
       };
       const secret = { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: { Ref: secretId } };
+      const table = {
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:UpdateItem',
+        ],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table'), 'Arn'] },
+      };
       expect(policies[0].Properties.PolicyDocument.Statement).toEqual(
-        fn === server.mcpFunction ? [logs, secret] : [logs],
+        fn === server.mcpFunction ? [logs, secret, table] : [logs],
       );
     }
   });
@@ -599,6 +610,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       RESPONSE_TRANSFER_MODE: 'STREAM',
       REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
       LISTEN_MAX_SECONDS: '240',
+      STATE_TABLE_NAME: { Ref: logicalIdOf(template, 'AWS::DynamoDB::Table') },
       MAX_CONCURRENT_REQUESTS_PER_CALLER: '10',
     });
   });
