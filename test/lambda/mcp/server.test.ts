@@ -1,3 +1,5 @@
+import * as fc from 'fast-check';
+import { formattedJsonBytes, type JsonValue, MAX_JSON_DEPTH, MAX_JSON_OUTPUT_BYTES } from '../../../lambda/mcp/server';
 import type { ProxyResult } from '../../../lambda/runtime/adapter';
 import type { McpLambdaHandler } from '../../../lambda/runtime/handler';
 import {
@@ -122,5 +124,60 @@ describe('format_json', () => {
     const result = await callTool(handler, 'format_json', args);
     expect(result.statusCode).toBe(200);
     expect(replyOf(result).result?.isError).toBe(true);
+  });
+
+  const nested = (depth: number, inner = ''): string => '['.repeat(depth) + inner + ']'.repeat(depth);
+
+  it.each([
+    ['8 KB of nested arrays (4096 levels)', nested(4096)],
+    ['one level more than the bound', nested(MAX_JSON_DEPTH + 1)],
+    [
+      'objects one level more than the bound',
+      `${'{"a":'.repeat(MAX_JSON_DEPTH + 1)}1${'}'.repeat(MAX_JSON_DEPTH + 1)}`,
+    ],
+  ])(
+    'refuses the nested-array amplification attack: %s at indent 8 is a tool error naming the depth bound',
+    async (_case, json) => {
+      const result = await callTool(handler, 'format_json', { json, indent: 8 });
+      expect(result.statusCode).toBe(200);
+      const reply = replyOf(result).result;
+      expect(reply?.isError).toBe(true);
+      expect(reply?.content?.[0].text).toBe(
+        'The input nests arrays and objects more than 64 levels deep; format_json accepts at most 64.',
+      );
+      expect(result.body.length).toBeLessThan(1024);
+    },
+  );
+
+  it('formats input nested exactly 64 levels deep, and does not count brackets inside strings', async () => {
+    const json = nested(MAX_JSON_DEPTH, `"${'['.repeat(100)}\\\\"`);
+    const result = await format({ json, indent: 1 });
+    expect(result?.isError).toBeUndefined();
+    expect(result?.structuredContent).toMatchObject({ formatted: JSON.stringify(JSON.parse(json), null, 1) });
+  });
+
+  it('refuses the wide amplification attack (64 levels, 60 000 leaves at indent 8) before building an answer over 1 MiB', async () => {
+    const json = nested(MAX_JSON_DEPTH - 1, `[${Array(60_000).fill(0).join(',')}]`);
+    const expected = Buffer.byteLength(JSON.stringify(JSON.parse(json), null, 8), 'utf8');
+    const result = await callTool(handler, 'format_json', { json, indent: 8 });
+    const reply = replyOf(result).result;
+    expect(reply?.isError).toBe(true);
+    expect(reply?.content?.[0].text).toBe(
+      `The formatted JSON would be ${expected} bytes; format_json returns at most 1048576 (1 MiB). Use a smaller indent (0 is compact) or a smaller input.`,
+    );
+    expect(result.body.length).toBeLessThan(1024);
+    const compact = replyOf(await callTool(handler, 'format_json', { json, indent: 0 })).result;
+    expect(compact?.isError).toBeUndefined();
+  });
+
+  it('measures the formatted size exactly as JSON.stringify would write it, at every indent', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 8 }), (value, indent) => {
+        const expected = Buffer.byteLength(JSON.stringify(value, null, indent), 'utf8');
+        expect(formattedJsonBytes(value as JsonValue, indent)).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+    expect(MAX_JSON_OUTPUT_BYTES).toBe(1024 * 1024);
   });
 });
