@@ -179,9 +179,10 @@ export interface AuthKitMcpServerProps {
   readonly responseTransferMode?: ResponseTransferMode;
   /**
    * The `/mcp` integration timeout: at most 15 minutes when streaming, 29 seconds when buffered.
+   * It bounds what one request may hold; long work belongs in tasks, not in held streams.
    * The MCP function itself times out one second earlier, so that its deadline, which the runtime
    * aborts a tool ahead of, falls before the gateway gives up.
-   * @default - Duration.minutes(15) when streaming, Duration.seconds(29) when buffered
+   * @default - Duration.minutes(5) when streaming, Duration.seconds(29) when buffered
    */
   readonly mcpTimeout?: Duration;
   /**

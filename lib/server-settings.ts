@@ -75,8 +75,11 @@ export const DEFAULTS = {
   metadataMemorySize: 256,
   mcpMemorySize: 1024,
   responseTransferMode: 'stream' as ResponseTransferMode,
-  /** With streaming: long tools and held subscriptions may use Lambda's whole 15 minutes. */
-  streamingMcpTimeout: Duration.minutes(15),
+  /**
+   * With streaming: five minutes per request unless a stage raises it (up to Lambda's 15): a held
+   * request costs Lambda time and concurrency, and long work belongs in tasks, not held streams.
+   */
+  streamingMcpTimeout: Duration.minutes(5),
   bufferedMcpTimeout: Duration.seconds(29),
   mcpReservedConcurrency: 100,
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),

@@ -9,6 +9,8 @@ import { acceptedContent, inputRequired, McpServer, type CallToolResult } from '
 import * as z from 'zod';
 import { callerOf } from '../runtime/auth-info';
 import type { McpLambdaRequestContext } from '../runtime/handler';
+import { FUNCTION_TIMEOUT_SECONDS, MCP_SETTINGS } from '../shared/settings/mcp';
+import { type Env, readSetting } from '../shared/settings/setting';
 
 /** The largest JSON text `format_json` accepts (the request body limit applies too). */
 export const MAX_JSON_INPUT_CHARS = 256 * 1024;
@@ -38,13 +40,38 @@ const formatJsonOutput = z.object({
   outputBytes: z.number().int(),
 });
 
+/**
+ * Seconds kept free after a `long_task` run: the runtime gives a request up 2 s before the
+ * function's deadline, and the answer and the invocation's start need the rest.
+ */
+const LONG_TASK_HEADROOM_SECONDS = 4;
+
+/**
+ * The longest `long_task` run this function can finish: its timeout (`FUNCTION_TIMEOUT_SECONDS`,
+ * which the construct writes from `mcpTimeout`; 299 s unless a stage raises it) less the headroom.
+ */
+export function longTaskMaxSeconds(env: Env): number {
+  const timeout =
+    readSetting(
+      MCP_SETTINGS.functionTimeoutSeconds,
+      env,
+      ({ variable, message }) => new Error(`${variable}: ${message}`),
+    ) ?? FUNCTION_TIMEOUT_SECONDS.fallback;
+  return Math.max(1, timeout - LONG_TASK_HEADROOM_SECONDS);
+}
+
+/** Read once, at cold start. */
+const LONG_TASK_MAX_SECONDS = longTaskMaxSeconds(process.env);
+
 const longTaskInput = z.object({
   seconds: z
     .number()
     .int()
     .min(1)
-    .max(900)
-    .describe('How long the task runs, in seconds (at most 15 minutes, the longest a streamed request may take).'),
+    .max(LONG_TASK_MAX_SECONDS)
+    .describe(
+      `How long the task runs, in seconds (at most ${LONG_TASK_MAX_SECONDS}, what this function's timeout leaves; longer work belongs in a task).`,
+    ),
   steps: z
     .number()
     .int()

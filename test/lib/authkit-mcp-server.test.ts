@@ -556,6 +556,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       CLOCK_TOLERANCE_SECONDS: '30',
       RESPONSE_TRANSFER_MODE: 'STREAM',
       REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
+      FUNCTION_TIMEOUT_SECONDS: '299',
       LISTEN_MAX_SECONDS: '240',
     });
   });
@@ -706,15 +707,18 @@ describe('AuthKitMcpServer with your own MCP function', () => {
     expect(props.Environment.Variables).toMatchObject({ TOOLS_TABLE: 'tools', MAX_BODY_BYTES: '1048576' });
   });
 
-  it.each(['PUBLIC_BASE_URL', 'RESPONSE_TRANSFER_MODE', 'REQUEST_STATE_SECRET_ARN', 'LISTEN_MAX_SECONDS'])(
-    'fails when the entry environment tries to replace %s, which the construct sets',
-    (name) => {
-      const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
-      expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(
-        new RegExp(`"mcpHandler" sets ${name}`),
-      );
-    },
-  );
+  it.each([
+    'PUBLIC_BASE_URL',
+    'RESPONSE_TRANSFER_MODE',
+    'REQUEST_STATE_SECRET_ARN',
+    'LISTEN_MAX_SECONDS',
+    'FUNCTION_TIMEOUT_SECONDS',
+  ])('fails when the entry environment tries to replace %s, which the construct sets', (name) => {
+    const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
+    expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(
+      new RegExp(`"mcpHandler" sets ${name}`),
+    );
+  });
 
   it('fails when the entry file does not exist', () => {
     expect(() => McpHandler.fromEntry('no/such/handler.ts')).toThrow(/cannot find "no\/such\/handler.ts"/);
@@ -724,7 +728,7 @@ describe('AuthKitMcpServer with your own MCP function', () => {
 describe('AuthKitMcpServer response streaming (issue 11)', () => {
   const mcpMethods = (template: Template) =>
     routes(template).filter((r) => r.path === '/mcp' && r.method !== 'OPTIONS');
-  it('streams every /mcp method by default, through the response-streaming URI, with a 15-minute integration timeout', () => {
+  it('streams every /mcp method by default, through the response-streaming URI, with a 5-minute integration timeout', () => {
     const { stack, server, template } = serverStack();
     const fnId = logicalId(stack, server.mcpFunction);
     const methods = mcpMethods(template);
@@ -735,7 +739,7 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
         Type: 'AWS_PROXY',
         IntegrationHttpMethod: 'POST',
         ResponseTransferMode: 'STREAM',
-        TimeoutInMillis: 900_000,
+        TimeoutInMillis: 300_000,
       });
       expect(integration.Uri).toEqual({
         'Fn::Join': [
@@ -753,7 +757,7 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
       });
     }
     // The function's own deadline falls one second before the gateway's.
-    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(899);
+    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(299);
   });
 
   it('keeps the buffered Invoke URI and a 29-second integration timeout in buffered mode', () => {

@@ -106,7 +106,7 @@ describe('McpServerStack', () => {
     for (const stage of ['local', 'dev', 'prod']) {
       Template.fromStack(stageStack(stage).stack).hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: 'POST',
-        Integration: Match.objectLike({ ResponseTransferMode: 'STREAM', TimeoutInMillis: 900_000 }),
+        Integration: Match.objectLike({ ResponseTransferMode: 'STREAM', TimeoutInMillis: 300_000 }),
       });
     }
     const buffered = Template.fromStack(

@@ -1,5 +1,11 @@
 import * as fc from 'fast-check';
-import { formattedJsonBytes, type JsonValue, MAX_JSON_DEPTH, MAX_JSON_OUTPUT_BYTES } from '../../../lambda/mcp/server';
+import {
+  formattedJsonBytes,
+  type JsonValue,
+  longTaskMaxSeconds,
+  MAX_JSON_DEPTH,
+  MAX_JSON_OUTPUT_BYTES,
+} from '../../../lambda/mcp/server';
 import type { ProxyResult } from '../../../lambda/runtime/adapter';
 import type { McpLambdaHandler } from '../../../lambda/runtime/handler';
 import {
@@ -179,5 +185,53 @@ describe('format_json', () => {
       { numRuns: 500 },
     );
     expect(MAX_JSON_OUTPUT_BYTES).toBe(1024 * 1024);
+  });
+});
+
+describe('long_task', () => {
+  const secondsSchema = async (handler: McpLambdaHandler) => {
+    const { body, headers } = legacyRequest('tools/list', {});
+    const tools = replyOf(await handler(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result
+      ?.tools as { name: string; inputSchema: { properties: { seconds: { maximum: number } } } }[];
+    return tools.find((tool) => tool.name === 'long_task')?.inputSchema.properties.seconds;
+  };
+
+  it('refuses to hold a request for 900 s: the default maximum is what the default 5-minute timeout can finish', async () => {
+    const handler = loadEntry({ PUBLIC_BASE_URL, FUNCTION_TIMEOUT_SECONDS: '299' });
+    expect((await secondsSchema(handler))?.maximum).toBe(295);
+    for (const seconds of [296, 900]) {
+      const result = await callTool(handler, 'long_task', { seconds, steps: 1 });
+      expect(result.statusCode).toBe(200);
+      expect(replyOf(result).result?.isError).toBe(true);
+      expect(replyOf(result).result?.content?.[0].text).toMatch(/seconds/);
+    }
+  });
+
+  it('takes the same maximum when the function was not told its timeout (the construct default, 299 s)', async () => {
+    expect((await secondsSchema(loadEntry({ PUBLIC_BASE_URL, FUNCTION_TIMEOUT_SECONDS: undefined })))?.maximum).toBe(
+      295,
+    );
+  });
+
+  it.each([
+    ['899', 895],
+    ['28', 24],
+    ['3', 1],
+  ])('follows a function timeout of %s s (a stage that sets mcpTimeout) with a maximum of %i s', (timeout, max) => {
+    expect(longTaskMaxSeconds({ FUNCTION_TIMEOUT_SECONDS: timeout })).toBe(max);
+  });
+
+  it('refuses a malformed FUNCTION_TIMEOUT_SECONDS, naming it', () => {
+    expect(() => longTaskMaxSeconds({ FUNCTION_TIMEOUT_SECONDS: '15m' })).toThrow(
+      /^FUNCTION_TIMEOUT_SECONDS: "15m" is not a whole number from 1 to 899/,
+    );
+  });
+
+  it('runs a short task to the end and says how many steps it took', async () => {
+    const handler = loadEntry({ PUBLIC_BASE_URL, FUNCTION_TIMEOUT_SECONDS: '899' });
+    expect((await secondsSchema(handler))?.maximum).toBe(895);
+    const result = replyOf(await callTool(handler, 'long_task', { seconds: 1, steps: 2 })).result;
+    expect(result?.isError).toBeUndefined();
+    expect(result?.content?.[0].text).toMatch(/^Finished 2 step\(s\) in 1\.\d s\.$/);
   });
 });

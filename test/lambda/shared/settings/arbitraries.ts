@@ -78,5 +78,6 @@ export const mcpSettings: fc.Arbitrary<McpSettings> = fc.record({
     fc.stringMatching(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9-]{1,20}$/),
     { nil: undefined },
   ),
+  functionTimeoutSeconds: fc.option(fc.integer({ min: 1, max: 899 }), { nil: undefined }),
   listenMaxSeconds: fc.option(fc.integer({ min: 1, max: 900 }), { nil: undefined }),
 });
