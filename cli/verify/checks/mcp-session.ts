@@ -8,6 +8,7 @@ import {
   type CallToolResult,
   type FetchLike,
 } from '@modelcontextprotocol/client';
+import { type BodyMeter, bodyMeter, readText, withCappedBody } from '../bounded-body';
 import { sectionResults, type CheckResult } from '../report';
 
 const { pass, fail, skip } = sectionResults('token');
@@ -33,14 +34,15 @@ export class TokenDestinationError extends Error {
 
 /**
  * A fetch that carries the token to `<McpUrl>` and nowhere else: any other URL throws before a
- * byte is sent, redirects are errors, and each request is bounded. It keeps what came back, so the
- * session can check that no answer echoes the token.
+ * byte is sent, redirects are errors, and each request is bounded in time and body size (`meter`).
+ * It keeps what came back, so the session can check that no answer echoes the token.
  */
 export function tokenFetch(
   mcpUrl: string,
   token: string,
   timeoutMs: number,
   answers: Array<Promise<string>>,
+  meter: BodyMeter = bodyMeter(),
 ): FetchLike {
   const endpoint = endpointOf(mcpUrl);
   return async (input, init) => {
@@ -48,24 +50,35 @@ export function tokenFetch(
     if (endpointOf(url) !== endpoint) throw new TokenDestinationError(url);
     const headers = new Headers(init?.headers);
     headers.set('Authorization', `Bearer ${token}`);
-    const response = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
-    const copy = response.clone();
+    const fetched = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+    const response = withCappedBody(fetched, url, meter);
     const headerLines: string[] = [];
-    copy.headers.forEach((value, name) => {
+    response.headers.forEach((value, name) => {
       headerLines.push(`${name}: ${value}`);
     });
-    // Read the copy alongside the SDK, which consumes the original; a stream still open at the end is cut short.
-    answers.push(
-      copy.text().then(
-        (text) => `${headerLines.join('\n')}\n${text}`,
-        () => headerLines.join('\n'),
-      ),
-    );
-    return response;
+    if (response.body === null) {
+      answers.push(Promise.resolve(headerLines.join('\n')));
+      return response;
+    }
+    // Both branches come from the capped body, so neither holds more than the cap. The copy is read
+    // alongside the SDK, which consumes the other; a stream still open at the end is cut short.
+    const [forSdk, forCheck] = response.body.tee();
+    answers.push(readText(forCheck).then((text) => `${headerLines.join('\n')}\n${text}`));
+    return new Response(forSdk, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
-function sessionFailure(error: unknown): { detail: string; fix: string } {
+function sessionFailure(error: unknown, meter: BodyMeter): { detail: string; fix: string } {
+  if (meter.tooLarge !== undefined) {
+    return {
+      detail: meter.tooLarge.message,
+      fix: "the MCP endpoint sent a body that is too large or never ends: check the MCP function's logs in CloudWatch and what the tool answers",
+    };
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (/\b401\b|unauthori[sz]ed/i.test(message)) {
     return {
@@ -110,11 +123,14 @@ export async function checkMcpSession(
   token: string,
   subject: unknown,
   timeoutMs: number,
+  meter: BodyMeter = bodyMeter(),
 ): Promise<CheckResult[]> {
   const answers: Array<Promise<string>> = [];
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-    fetch: tokenFetch(mcpUrl, token, timeoutMs, answers),
+    fetch: tokenFetch(mcpUrl, token, timeoutMs, answers, meter),
   });
+  // A body cut at the cap fails the session's pending requests at once, not after their timeout.
+  meter.onTooLarge = () => void transport.close().catch(() => undefined);
   const client = new Client({ name: 'mcp-authkit-apigateway-verify', version: '1.0.0' });
   const results: CheckResult[] = [];
   try {
@@ -129,7 +145,7 @@ export async function checkMcpSession(
         ),
       );
     } catch (error) {
-      const { detail, fix } = sessionFailure(error);
+      const { detail, fix } = sessionFailure(error, meter);
       return [
         fail('mcp.initialize', INITIALIZE_TITLE, detail, fix),
         skip('mcp.tools-list', TOOLS_TITLE, 'initialize failed'),
@@ -141,7 +157,7 @@ export async function checkMcpSession(
       toolNames = (await client.listTools(undefined, { timeout: timeoutMs })).tools.map((tool) => tool.name);
       results.push(pass('mcp.tools-list', TOOLS_TITLE, `tools: ${toolNames.join(', ') || '(none)'}`));
     } catch (error) {
-      const { detail, fix } = sessionFailure(error);
+      const { detail, fix } = sessionFailure(error, meter);
       results.push(fail('mcp.tools-list', TOOLS_TITLE, detail, fix));
     }
     if (!toolNames.includes('whoami')) {
@@ -156,7 +172,7 @@ export async function checkMcpSession(
       try {
         results.push(await callWhoami(client, subject, timeoutMs));
       } catch (error) {
-        const { detail, fix } = sessionFailure(error);
+        const { detail, fix } = sessionFailure(error, meter);
         results.push(fail('mcp.whoami', WHOAMI_TITLE, detail, fix));
       }
     }
