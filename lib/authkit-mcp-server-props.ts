@@ -187,11 +187,14 @@ export interface AuthKitMcpServerProps {
   readonly mcpTimeout?: Duration;
   /**
    * Reserved concurrency of the MCP function: the most MCP requests, held streams included, served
-   * at once. It caps the MCP function so that held streams cannot take the account's concurrency
-   * from the authorizer and the metadata function; beyond it requests are throttled (API Gateway
-   * answers 500). `false` reserves nothing (the function shares the account's unreserved pool).
+   * at once. A reservation protects both ways: held streams cannot take the account's concurrency
+   * from the authorizer, the metadata function and the account's other functions, and they cannot
+   * take the MCP function's. Beyond it requests are throttled (API Gateway answers 500). A
+   * reservation must leave the account 100 unreserved executions, so it fails the deploy where the
+   * Lambda concurrency quota is below 100 plus the reservation (new accounts often have 10).
+   * `false` or unset reserves nothing (the function shares the account's unreserved pool).
    * Ignored for `McpHandler.fromFunction`.
-   * @default 100
+   * @default - no reservation
    */
   readonly mcpReservedConcurrency?: number | false;
   /**

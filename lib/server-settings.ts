@@ -81,7 +81,6 @@ export const DEFAULTS = {
    */
   streamingMcpTimeout: Duration.minutes(5),
   bufferedMcpTimeout: Duration.seconds(29),
-  mcpReservedConcurrency: 100,
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
   rateLimitWindow: Duration.minutes(5),
   logLevel: DEFAULT_LOG_LEVEL,
@@ -609,16 +608,20 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
   return { responseTransferMode: mode, mcpTimeout, mcpFunctionTimeout, subscriptionMaxDurationSeconds: listenSeconds };
 }
 
+/**
+ * No reservation unless asked: any reservation must leave the account 100 unreserved executions,
+ * so it fails the deploy on an account whose Lambda concurrency quota is low (new accounts often
+ * have 10), and a first deploy must work there.
+ */
 function reservedConcurrency(value: number | false | undefined): Pick<ServerSettings, 'mcpReservedConcurrency'> {
-  if (value === false) return {};
-  const n = value ?? DEFAULTS.mcpReservedConcurrency;
-  if (!isWithin(n, { min: 1, max: MAX_MCP_RESERVED_CONCURRENCY })) {
+  if (value === false || value === undefined) return {};
+  if (!isWithin(value, { min: 1, max: MAX_MCP_RESERVED_CONCURRENCY })) {
     throw new AuthKitMcpServerPropsError(
       'mcpReservedConcurrency',
-      `is ${n}; it must be a whole number from 1 to ${MAX_MCP_RESERVED_CONCURRENCY} (Lambda keeps 100 of the default 1,000 unreserved), or false to reserve nothing.`,
+      `is ${value}; it must be a whole number from 1 to ${MAX_MCP_RESERVED_CONCURRENCY} (Lambda keeps 100 of the default 1,000 unreserved), or false to reserve nothing.`,
     );
   }
-  return { mcpReservedConcurrency: n };
+  return { mcpReservedConcurrency: value };
 }
 
 function rateLimit(props: AuthKitMcpServerProps): Pick<ServerSettings, 'rateLimitPerIp' | 'rateLimitWindowSeconds'> {

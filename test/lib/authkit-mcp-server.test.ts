@@ -820,21 +820,25 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
 });
 
 describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
-  it('reserves 100 concurrent executions for the MCP function by default, and none for the others', () => {
+  it('reserves no concurrency by default, so a first deploy works on an account whose concurrency quota is 10', () => {
     const { stack, server, template } = serverStack();
     const resources = template.toJSON().Resources;
-    expect(resources[logicalId(stack, server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBe(100);
-    for (const fn of [server.authorizerFunction, server.metadataFunction]) {
+    for (const fn of [server.mcpFunction, server.authorizerFunction, server.metadataFunction]) {
       expect(resources[logicalId(stack, fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
     }
   });
 
-  it('takes the reservation from props, and reserves nothing when it is false', () => {
+  it('takes the reservation from props, for the MCP function only, and reserves nothing when it is false', () => {
     const fifty = serverStack({ mcpReservedConcurrency: 50 });
     expect(
       fifty.template.toJSON().Resources[logicalId(fifty.stack, fifty.server.mcpFunction)].Properties
         .ReservedConcurrentExecutions,
     ).toBe(50);
+    for (const fn of [fifty.server.authorizerFunction, fifty.server.metadataFunction]) {
+      expect(
+        fifty.template.toJSON().Resources[logicalId(fifty.stack, fn)].Properties.ReservedConcurrentExecutions,
+      ).toBeUndefined();
+    }
     const none = serverStack({ mcpReservedConcurrency: false });
     expect(
       none.template.toJSON().Resources[logicalId(none.stack, none.server.mcpFunction)].Properties

@@ -32,7 +32,6 @@ describe('resolveServerSettings defaults', () => {
       allowedOrigins: [],
       maxRequestBodyBytes: 1048576,
       responseTransferMode: 'stream',
-      mcpReservedConcurrency: 100,
       subscriptionMaxDurationSeconds: 240,
       rateLimitWindowSeconds: 300,
       tracing: false,
