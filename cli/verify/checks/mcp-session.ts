@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { type BodyMeter, bodyMeter, readText, withCappedBody } from '../bounded-body';
 import { sectionResults, type CheckResult } from '../report';
+import { lambdaThrottlingEvidence, THROTTLED_FIX } from './throttling';
 
 const { pass, fail, skip } = sectionResults('token');
 
@@ -23,6 +24,15 @@ const endpointOf = (url: string | URL) => {
   const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`;
 };
+
+/** One answer of the MCP endpoint, kept for the checks that follow the session. */
+export interface SeenAnswer {
+  readonly status: number;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as far as it was read (the cap, or the end of the session, cuts it short). */
+  readonly body: Promise<string>;
+}
 
 export class TokenDestinationError extends Error {
   readonly code = 'TOKEN_DESTINATION_REFUSED';
@@ -41,7 +51,7 @@ export function tokenFetch(
   mcpUrl: string,
   token: string,
   timeoutMs: number,
-  answers: Array<Promise<string>>,
+  answers: SeenAnswer[],
   meter: BodyMeter = bodyMeter(),
 ): FetchLike {
   const endpoint = endpointOf(mcpUrl);
@@ -52,18 +62,19 @@ export function tokenFetch(
     headers.set('Authorization', `Bearer ${token}`);
     const fetched = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
     const response = withCappedBody(fetched, url, meter);
-    const headerLines: string[] = [];
+    const headerMap: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      headerLines.push(`${name}: ${value}`);
+      headerMap[name] = value;
     });
+    const seen = { status: response.status, headers: headerMap };
     if (response.body === null) {
-      answers.push(Promise.resolve(headerLines.join('\n')));
+      answers.push({ ...seen, body: Promise.resolve('') });
       return response;
     }
     // Both branches come from the capped body, so neither holds more than the cap. The copy is read
     // alongside the SDK, which consumes the other; a stream still open at the end is cut short.
     const [forSdk, forCheck] = response.body.tee();
-    answers.push(readText(forCheck).then((text) => `${headerLines.join('\n')}\n${text}`));
+    answers.push({ ...seen, body: readText(forCheck) });
     return new Response(forSdk, {
       status: response.status,
       statusText: response.statusText,
@@ -72,7 +83,30 @@ export function tokenFetch(
   };
 }
 
-function sessionFailure(error: unknown, meter: BodyMeter): { detail: string; fix: string } {
+/** The body of an answer, or what arrived of it within a second (a held stream may never end). */
+function bodyWithin(answer: SeenAnswer, ms = 1000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(resolve, ms, '')));
+  return Promise.race([answer.body, late]).finally(() => clearTimeout(timer));
+}
+
+/** Why an answer of the session looks like a throttled MCP function, or undefined. */
+async function throttlingIn(answers: readonly SeenAnswer[]): Promise<string | undefined> {
+  for (const answer of answers) {
+    if (answer.status < 400) continue;
+    const evidence = lambdaThrottlingEvidence(answer.status, answer.headers, await bodyWithin(answer));
+    if (evidence !== undefined) return evidence;
+  }
+  return undefined;
+}
+
+async function sessionFailure(
+  error: unknown,
+  meter: BodyMeter,
+  answers: readonly SeenAnswer[],
+): Promise<{ detail: string; fix: string }> {
+  const throttled = await throttlingIn(answers);
+  if (throttled !== undefined) return { detail: `the MCP function is throttled: ${throttled}`, fix: THROTTLED_FIX };
   if (meter.tooLarge !== undefined) {
     return {
       detail: meter.tooLarge.message,
@@ -125,7 +159,7 @@ export async function checkMcpSession(
   timeoutMs: number,
   meter: BodyMeter = bodyMeter(),
 ): Promise<CheckResult[]> {
-  const answers: Array<Promise<string>> = [];
+  const answers: SeenAnswer[] = [];
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
     fetch: tokenFetch(mcpUrl, token, timeoutMs, answers, meter),
   });
@@ -145,7 +179,7 @@ export async function checkMcpSession(
         ),
       );
     } catch (error) {
-      const { detail, fix } = sessionFailure(error, meter);
+      const { detail, fix } = await sessionFailure(error, meter, answers);
       return [
         fail('mcp.initialize', INITIALIZE_TITLE, detail, fix),
         skip('mcp.tools-list', TOOLS_TITLE, 'initialize failed'),
@@ -157,7 +191,7 @@ export async function checkMcpSession(
       toolNames = (await client.listTools(undefined, { timeout: timeoutMs })).tools.map((tool) => tool.name);
       results.push(pass('mcp.tools-list', TOOLS_TITLE, `tools: ${toolNames.join(', ') || '(none)'}`));
     } catch (error) {
-      const { detail, fix } = sessionFailure(error, meter);
+      const { detail, fix } = await sessionFailure(error, meter, answers);
       results.push(fail('mcp.tools-list', TOOLS_TITLE, detail, fix));
     }
     if (!toolNames.includes('whoami')) {
@@ -172,7 +206,7 @@ export async function checkMcpSession(
       try {
         results.push(await callWhoami(client, subject, timeoutMs));
       } catch (error) {
-        const { detail, fix } = sessionFailure(error, meter);
+        const { detail, fix } = await sessionFailure(error, meter, answers);
         results.push(fail('mcp.whoami', WHOAMI_TITLE, detail, fix));
       }
     }
@@ -180,7 +214,10 @@ export async function checkMcpSession(
     await client.close().catch(() => undefined);
   }
   const settled = await Promise.all(
-    answers.map((answer) => Promise.race([answer, new Promise<string>((resolve) => setTimeout(resolve, 1000, ''))])),
+    answers.map(async (answer) => {
+      const headerLines = Object.entries(answer.headers).map(([name, value]) => `${name}: ${value}`);
+      return `${headerLines.join('\n')}\n${await bodyWithin(answer)}`;
+    }),
   );
   const echoed = settled.some((answer) => answer.includes(token));
   results.push(
