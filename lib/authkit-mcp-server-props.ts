@@ -195,18 +195,22 @@ export interface AuthKitMcpServerProps {
   readonly responseTransferMode?: ResponseTransferMode;
   /**
    * The `/mcp` integration timeout: at most 15 minutes when streaming, 29 seconds when buffered.
+   * It bounds what one request may hold; long work belongs in tasks, not in held streams.
    * The MCP function itself times out one second earlier, so that its deadline, which the runtime
    * aborts a tool ahead of, falls before the gateway gives up.
-   * @default - Duration.minutes(15) when streaming, Duration.seconds(29) when buffered
+   * @default - Duration.minutes(5) when streaming, Duration.seconds(29) when buffered
    */
   readonly mcpTimeout?: Duration;
   /**
    * Reserved concurrency of the MCP function: the most MCP requests, held streams included, served
-   * at once. It caps the MCP function so that held streams cannot take the account's concurrency
-   * from the authorizer and the metadata function; beyond it requests are throttled (API Gateway
-   * answers 500). `false` reserves nothing (the function shares the account's unreserved pool).
+   * at once. A reservation protects both ways: held streams cannot take the account's concurrency
+   * from the authorizer, the metadata function and the account's other functions, and they cannot
+   * take the MCP function's. Beyond it requests are throttled (API Gateway answers 500). A
+   * reservation must leave the account 100 unreserved executions, so it fails the deploy where the
+   * Lambda concurrency quota is below 100 plus the reservation (new accounts often have 10).
+   * `false` or unset reserves nothing (the function shares the account's unreserved pool).
    * Ignored for `McpHandler.fromFunction`.
-   * @default 100
+   * @default - no reservation
    */
   readonly mcpReservedConcurrency?: number | false;
   /**

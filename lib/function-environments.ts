@@ -71,6 +71,7 @@ export function mcpSettings(
     clockToleranceSeconds: settings.clockToleranceSeconds,
     responseTransferMode: settings.responseTransferMode,
     requestStateSecretArn,
+    functionTimeoutSeconds: settings.mcpFunctionTimeout.toSeconds(),
     // Undefined when buffered, which cannot hold a listen stream: the variable is then absent.
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
     stateTableName,

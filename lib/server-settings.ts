@@ -77,10 +77,12 @@ export const DEFAULTS = {
   metadataMemorySize: 256,
   mcpMemorySize: 1024,
   responseTransferMode: 'stream' as ResponseTransferMode,
-  /** With streaming: long tools and held subscriptions may use Lambda's whole 15 minutes. */
-  streamingMcpTimeout: Duration.minutes(15),
+  /**
+   * With streaming: five minutes per request unless a stage raises it (up to Lambda's 15): a held
+   * request costs Lambda time and concurrency, and long work belongs in tasks, not held streams.
+   */
+  streamingMcpTimeout: Duration.minutes(5),
   bufferedMcpTimeout: Duration.seconds(29),
-  mcpReservedConcurrency: 100,
   maxConcurrentRequestsPerCaller: MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
   permissionsCacheTtl: Duration.millis(PERMISSIONS_CACHE_TTL_MS.fallback),
@@ -670,16 +672,20 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
   return { responseTransferMode: mode, mcpTimeout, mcpFunctionTimeout, subscriptionMaxDurationSeconds: listenSeconds };
 }
 
+/**
+ * No reservation unless asked: any reservation must leave the account 100 unreserved executions,
+ * so it fails the deploy on an account whose Lambda concurrency quota is low (new accounts often
+ * have 10), and a first deploy must work there.
+ */
 function reservedConcurrency(value: number | false | undefined): Pick<ServerSettings, 'mcpReservedConcurrency'> {
-  if (value === false) return {};
-  const n = value ?? DEFAULTS.mcpReservedConcurrency;
-  if (!isWithin(n, { min: 1, max: MAX_MCP_RESERVED_CONCURRENCY })) {
+  if (value === false || value === undefined) return {};
+  if (!isWithin(value, { min: 1, max: MAX_MCP_RESERVED_CONCURRENCY })) {
     throw new AuthKitMcpServerPropsError(
       'mcpReservedConcurrency',
-      `is ${n}; it must be a whole number from 1 to ${MAX_MCP_RESERVED_CONCURRENCY} (Lambda keeps 100 of the default 1,000 unreserved), or false to reserve nothing.`,
+      `is ${value}; it must be a whole number from 1 to ${MAX_MCP_RESERVED_CONCURRENCY} (Lambda keeps 100 of the default 1,000 unreserved), or false to reserve nothing.`,
     );
   }
-  return { mcpReservedConcurrency: n };
+  return { mcpReservedConcurrency: value };
 }
 
 function rateLimit(props: AuthKitMcpServerProps): Pick<ServerSettings, 'rateLimitPerIp' | 'rateLimitWindowSeconds'> {

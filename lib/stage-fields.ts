@@ -112,7 +112,7 @@ export interface StageConfig extends VerbatimProps {
   readonly logRetentionDays?: number;
   /** The `/mcp` integration timeout in seconds (streaming: up to 900, buffered: up to 29). */
   readonly mcpTimeoutSeconds?: number;
-  /** Reserved concurrency of the MCP function, or `false` to reserve none. */
+  /** Reserved concurrency of the MCP function, or `false` (or absent) to reserve none; the shipped `prod` stage asks for 100. */
   readonly mcpReservedConcurrency?: number | false;
   /** Longest hold of one `subscriptions/listen` stream, in seconds (streaming only). */
   readonly subscriptionMaxDurationSeconds?: number;

@@ -33,6 +33,8 @@ const SLOW_FILES = {
   'test/bench/bundles.test.ts': 'bundles every function with esbuild',
   'test/bench/harness.test.ts': 'runs the benchmark harness',
   'test/bench/load.test.ts': 'drives a load client against a server',
+  'test/cli/verify-bounded-bodies.test.ts': 'verify against endless local servers',
+  'test/cli/verify-throttled.test.ts': 'verify against a live local stack with its reserved execution held',
   'test/cli/verify-misconfigured.test.ts': 'verify against live misconfigured stacks',
   'test/cli/verify-package.test.ts': 'packs and installs the CLI',
   'test/cli/verify.test.ts': 'verify against a live local stack',

@@ -6,6 +6,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { bodyTooLargeMessage, MAX_BODY_BYTES } from './bounded-body';
 
 export interface HttpRequest {
   readonly method: string;
@@ -41,7 +42,7 @@ export class HttpFailure extends Error {
 export interface HttpClientOptions {
   /** Bound of one request, from connect to the last body byte. */
   readonly timeoutMs: number;
-  /** Largest body read; discovery documents and error bodies are small. @default 1 MiB */
+  /** Largest body read; discovery documents and error bodies are small. @default MAX_BODY_BYTES (1 MiB) */
   readonly maxBodyBytes?: number;
 }
 
@@ -64,7 +65,7 @@ function collectHeaders(message: http.IncomingMessage): Record<string, string[]>
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   return (request) =>
     new Promise<HttpResponse>((resolve, reject) => {
       let url: URL;
@@ -108,7 +109,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           size += chunk.length;
           if (size > maxBodyBytes) {
             incoming.destroy();
-            fail(new HttpFailure(request.url, `the body is larger than ${maxBodyBytes} bytes`));
+            fail(new HttpFailure(request.url, bodyTooLargeMessage(maxBodyBytes)));
             return;
           }
           chunks.push(chunk);

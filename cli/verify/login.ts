@@ -10,13 +10,13 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   auth,
-  type FetchLike,
   type OAuthClientMetadata,
   type OAuthClientProvider,
   type OAuthDiscoveryState,
   type StoredOAuthClientInformation,
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
+import { boundedFetch } from './bounded-body';
 
 export interface LoginOptions {
   readonly mcpUrl: string;
@@ -158,10 +158,6 @@ class LoopbackOAuthClient implements OAuthClientProvider {
   discoveryState() {
     return this.#discoveryState;
   }
-}
-
-function boundedFetch(timeoutMs: number): FetchLike {
-  return (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -19,11 +19,24 @@ export function parseBearerHeader(value: string | undefined | null): string {
       `Authorization header is longer than ${MAX_AUTHORIZATION_HEADER_BYTES} bytes`,
     );
   }
-  // Surrounding whitespace is not part of a header value (RFC 9110 §5.5).
-  const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, '');
+  const trimmed = trimSpacesAndTabs(value);
   const token = bearerJwsOf(trimmed);
   if (token !== undefined) return token;
   throw new InvalidTokenError('malformed', describeBadHeader(trimmed));
+}
+
+/**
+ * The value without surrounding spaces and tabs (RFC 9110 §5.5: they are not part of it), in one
+ * pass each way. A regular expression anchored at the end (`[ \t]+$`) retries from every space of
+ * a long run, which made an 8 KB header of spaces cost 170 ms here instead of microseconds.
+ */
+function trimSpacesAndTabs(value: string): string {
+  const isBlank = (i: number): boolean => value[i] === ' ' || value[i] === '\t';
+  let start = 0;
+  let end = value.length;
+  while (start < end && isBlank(start)) start++;
+  while (end > start && isBlank(end - 1)) end--;
+  return value.slice(start, end);
 }
 
 function describeBadHeader(value: string): string {

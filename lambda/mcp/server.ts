@@ -8,9 +8,15 @@
 import { acceptedContent, inputRequired, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { callerOf, type McpLambdaRequestContext } from '../runtime';
+import { FUNCTION_TIMEOUT_SECONDS, MCP_SETTINGS } from '../shared/settings/mcp';
+import { type Env, readSetting } from '../shared/settings/setting';
 
 /** The largest JSON text `format_json` accepts (the request body limit applies too). */
 export const MAX_JSON_INPUT_CHARS = 256 * 1024;
+/** The deepest nesting of arrays and objects `format_json` accepts. */
+export const MAX_JSON_DEPTH = 64;
+/** The longest formatted text `format_json` returns, in UTF-8 bytes (measured before it is built). */
+export const MAX_JSON_OUTPUT_BYTES = 1024 * 1024;
 
 const whoamiOutput = z.object({
   sub: z.string().describe('The user id.'),
@@ -33,13 +39,38 @@ const formatJsonOutput = z.object({
   outputBytes: z.number().int(),
 });
 
+/**
+ * Seconds kept free after a `long_task` run: the runtime gives a request up 2 s before the
+ * function's deadline, and the answer and the invocation's start need the rest.
+ */
+const LONG_TASK_HEADROOM_SECONDS = 4;
+
+/**
+ * The longest `long_task` run this function can finish: its timeout (`FUNCTION_TIMEOUT_SECONDS`,
+ * which the construct writes from `mcpTimeout`; 299 s unless a stage raises it) less the headroom.
+ */
+export function longTaskMaxSeconds(env: Env): number {
+  const timeout =
+    readSetting(
+      MCP_SETTINGS.functionTimeoutSeconds,
+      env,
+      ({ variable, message }) => new Error(`${variable}: ${message}`),
+    ) ?? FUNCTION_TIMEOUT_SECONDS.fallback;
+  return Math.max(1, timeout - LONG_TASK_HEADROOM_SECONDS);
+}
+
+/** Read once, at cold start. */
+const LONG_TASK_MAX_SECONDS = longTaskMaxSeconds(process.env);
+
 const longTaskInput = z.object({
   seconds: z
     .number()
     .int()
     .min(1)
-    .max(900)
-    .describe('How long the task runs, in seconds (at most 15 minutes, the longest a streamed request may take).'),
+    .max(LONG_TASK_MAX_SECONDS)
+    .describe(
+      `How long the task runs, in seconds (at most ${LONG_TASK_MAX_SECONDS}, what this function's timeout leaves; longer work belongs in a task).`,
+    ),
   steps: z
     .number()
     .int()
@@ -55,7 +86,7 @@ const confirmInput = z.object({
 const confirmAnswer = z.object({ confirm: z.boolean().describe('Yes or no.') });
 const confirmOutput = z.object({ question: z.string(), answer: z.enum(['yes', 'no', 'declined']) });
 
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 function sortKeysDeep(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
@@ -139,6 +170,59 @@ function registerWhoami(server: McpServer): void {
   );
 }
 
+/**
+ * How deeply `text` nests arrays and objects, counted on the text before it is parsed. The count
+ * stops at `limit + 1`, so a long run of brackets costs no more than reading it.
+ */
+function nestingDepthOf(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length && deepest <= limit; i++) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '[' || char === '{') deepest = Math.max(deepest, ++depth);
+    else if (char === ']' || char === '}') depth--;
+  }
+  return deepest;
+}
+
+/**
+ * The UTF-8 length of `JSON.stringify(value, null, indent)`, computed without building it: with an
+ * indent, every member of a container at level `level` starts on a new line indented
+ * `indent × (level + 1)` spaces, so the text grows with indent × depth for each value.
+ */
+export function formattedJsonBytes(value: JsonValue, indent: number, level = 0): number {
+  if (value === null || typeof value !== 'object') return Buffer.byteLength(JSON.stringify(value), 'utf8');
+  const entries: [string | undefined, JsonValue][] = Array.isArray(value)
+    ? value.map((item) => [undefined, item])
+    : Object.keys(value).map((key) => [key, value[key]]);
+  if (entries.length === 0) return 2;
+  const memberIndent = indent > 0 ? 1 + indent * (level + 1) : 0;
+  let total = 2 + (entries.length - 1) + (indent > 0 ? 1 + indent * level : 0);
+  for (const [key, item] of entries) {
+    total += memberIndent + formattedJsonBytes(item, indent, level + 1);
+    if (key !== undefined) total += Buffer.byteLength(JSON.stringify(key), 'utf8') + (indent > 0 ? 2 : 1);
+  }
+  return total;
+}
+
+/** Why `format_json` refuses to parse `json` (nested too deeply), or undefined. */
+function nestingRefusal(json: string): string | undefined {
+  if (nestingDepthOf(json, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) return undefined;
+  return `The input nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; format_json accepts at most ${MAX_JSON_DEPTH}.`;
+}
+
+/** Why `format_json` refuses to format `value` at `indent` (the text would be too large), or undefined. */
+function outputSizeRefusal(value: JsonValue, indent: number): string | undefined {
+  const bytes = formattedJsonBytes(value, indent);
+  if (bytes <= MAX_JSON_OUTPUT_BYTES) return undefined;
+  return `The formatted JSON would be ${bytes} bytes; format_json returns at most ${MAX_JSON_OUTPUT_BYTES} (1 MiB). Use a smaller indent (0 is compact) or a smaller input.`;
+}
+
 /** `format_json`: validates JSON text and re-serialises it. */
 function registerFormatJson(server: McpServer): void {
   server.registerTool(
@@ -146,18 +230,22 @@ function registerFormatJson(server: McpServer): void {
     {
       title: 'Format JSON',
       description:
-        'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message.',
+        'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message; input nested more than 64 levels deep, or output over 1 MiB, is refused.',
       inputSchema: formatJsonInput,
       outputSchema: formatJsonOutput,
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
     async ({ json, indent, sortKeys }) => {
+      const tooDeep = nestingRefusal(json);
+      if (tooDeep !== undefined) return toolError(tooDeep);
       let value: JsonValue;
       try {
         value = JSON.parse(json) as JsonValue;
       } catch (error) {
         return toolError(`The input is not valid JSON: ${(error as Error).message}`);
       }
+      const tooLarge = outputSizeRefusal(value, indent);
+      if (tooLarge !== undefined) return toolError(tooLarge);
       const formatted = JSON.stringify(sortKeys ? sortKeysDeep(value) : value, null, indent);
       const output: z.infer<typeof formatJsonOutput> = {
         formatted,

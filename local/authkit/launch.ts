@@ -310,11 +310,12 @@ export interface AuthKitTestControls {
 
 /** A client for the `/__test/*` endpoints of a stand-in started with test controls. */
 export function authKitTestControls(issuer: string): AuthKitTestControls {
+  // Every POST is JSON: the controls refuse any other content type (a cross-site form or text/plain POST).
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${issuer}${TEST_CONTROLS_PATH}${path}`, {
       method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: method === 'POST' ? { 'content-type': 'application/json' } : undefined,
+      body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
     });
     const payload = (await response.json().catch(() => ({}))) as T & { error_description?: string };
     if (!response.ok) {

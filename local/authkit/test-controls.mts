@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, importJWK, type CryptoKey, type JWTPayload } from 'jose';
 import { DEV_USER, JWKS_MODES, TEST_CONTROLS_PATH, type JwksMode } from './contract.js';
+import { isLoopbackOrigin } from './loopback.js';
 import { generateSigningKey, type SigningKeyRing } from './signing-keys.mjs';
 import type { LocalWorkOSApi } from './workos-api.js';
 import { answerWorkOSControl } from './workos-controls.js';
@@ -154,6 +155,28 @@ async function mintToken(body: Record<string, unknown>, context: TestControlCont
   return { access_token: token, claims: payload, header: protectedHeader };
 }
 
+/**
+ * Why a request may not use the controls, or undefined. A page on another site can send a "simple"
+ * cross-origin POST (text/plain, no preflight) to the stand-in on loopback, so every control
+ * refuses a request a browser marks as cross-site or that names a non-loopback Origin, and a
+ * control that changes state takes only `application/json`, which a page cannot send without a
+ * preflight the stand-in answers for loopback origins only.
+ */
+export function crossSiteRefusal(req: Pick<IncomingMessage, 'method' | 'headers'>): string | undefined {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !isLoopbackOrigin(origin)) {
+    return `test controls take requests from loopback origins or none; this one came from ${JSON.stringify(origin.slice(0, 100))}`;
+  }
+  if (req.headers['sec-fetch-site'] === 'cross-site') {
+    return 'test controls refuse requests the browser marks as cross-site (Sec-Fetch-Site: cross-site)';
+  }
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (req.method !== 'GET' && mediaType !== 'application/json') {
+    return 'test controls that change state take Content-Type: application/json only';
+  }
+  return undefined;
+}
+
 export async function handleTestControl(
   req: IncomingMessage,
   res: ServerResponse,
@@ -161,6 +184,11 @@ export async function handleTestControl(
   context: TestControlContext,
 ): Promise<void> {
   const route = `${req.method} ${path.slice(TEST_CONTROLS_PATH.length)}`;
+  const refusal = crossSiteRefusal(req);
+  if (refusal !== undefined) {
+    req.resume();
+    return send(res, 403, { error: 'access_denied', error_description: refusal });
+  }
   try {
     switch (route) {
       case 'POST /tokens':

@@ -197,7 +197,7 @@ describe("verify's HTTP client", () => {
     // Act + Assess
     await expect(
       createHttpClient({ timeoutMs: 2000, maxBodyBytes: 1024 })({ method: 'GET', url: `${base}/large` }),
-    ).rejects.toThrow('the body is larger than 1024 bytes');
+    ).rejects.toThrow("the body is larger than verify's cap of 1024 bytes; verify stopped reading it there");
   });
 
   it('does not follow a redirect, and sends header names as written', async () => {

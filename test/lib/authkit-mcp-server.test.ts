@@ -609,6 +609,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       CLOCK_TOLERANCE_SECONDS: '30',
       RESPONSE_TRANSFER_MODE: 'STREAM',
       REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
+      FUNCTION_TIMEOUT_SECONDS: '299',
       LISTEN_MAX_SECONDS: '240',
       STATE_TABLE_NAME: { Ref: logicalIdOf(template, 'AWS::DynamoDB::Table') },
       MAX_CONCURRENT_REQUESTS_PER_CALLER: '10',
@@ -762,15 +763,18 @@ describe('AuthKitMcpServer with your own MCP function', () => {
     expect(props.Environment.Variables).toMatchObject({ TOOLS_TABLE: 'tools', MAX_BODY_BYTES: '1048576' });
   });
 
-  it.each(['PUBLIC_BASE_URL', 'RESPONSE_TRANSFER_MODE', 'REQUEST_STATE_SECRET_ARN', 'LISTEN_MAX_SECONDS'])(
-    'fails when the entry environment tries to replace %s, which the construct sets',
-    (name) => {
-      const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
-      expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(
-        new RegExp(`"mcpHandler" sets ${name}`),
-      );
-    },
-  );
+  it.each([
+    'PUBLIC_BASE_URL',
+    'RESPONSE_TRANSFER_MODE',
+    'REQUEST_STATE_SECRET_ARN',
+    'LISTEN_MAX_SECONDS',
+    'FUNCTION_TIMEOUT_SECONDS',
+  ])('fails when the entry environment tries to replace %s, which the construct sets', (name) => {
+    const entry = path.join(__dirname, '..', '..', 'lambda', 'mcp', 'index.ts');
+    expect(() => serverStack({ mcpHandler: McpHandler.fromEntry(entry, { environment: { [name]: 'x' } }) })).toThrow(
+      new RegExp(`"mcpHandler" sets ${name}`),
+    );
+  });
 
   it('fails when the entry file does not exist', () => {
     expect(() => McpHandler.fromEntry('no/such/handler.ts')).toThrow(/cannot find "no\/such\/handler.ts"/);
@@ -780,7 +784,7 @@ describe('AuthKitMcpServer with your own MCP function', () => {
 describe('AuthKitMcpServer response streaming (issue 11)', () => {
   const mcpMethods = (template: Template) =>
     routes(template).filter((r) => r.path === '/mcp' && r.method !== 'OPTIONS');
-  it('streams every /mcp method by default, through the response-streaming URI, with a 15-minute integration timeout', () => {
+  it('streams every /mcp method by default, through the response-streaming URI, with a 5-minute integration timeout', () => {
     const { stack, server, template } = serverStack();
     const fnId = logicalId(stack, server.mcpFunction);
     const methods = mcpMethods(template);
@@ -791,7 +795,7 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
         Type: 'AWS_PROXY',
         IntegrationHttpMethod: 'POST',
         ResponseTransferMode: 'STREAM',
-        TimeoutInMillis: 900_000,
+        TimeoutInMillis: 300_000,
       });
       expect(integration.Uri).toEqual({
         'Fn::Join': [
@@ -809,7 +813,7 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
       });
     }
     // The function's own deadline falls one second before the gateway's.
-    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(899);
+    expect(template.toJSON().Resources[fnId].Properties.Timeout).toBe(299);
   });
 
   it('keeps the buffered Invoke URI and a 29-second integration timeout in buffered mode', () => {
@@ -872,21 +876,25 @@ describe('AuthKitMcpServer response streaming (issue 11)', () => {
 });
 
 describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
-  it('reserves 100 concurrent executions for the MCP function by default, and none for the others', () => {
+  it('reserves no concurrency by default, so a first deploy works on an account whose concurrency quota is 10', () => {
     const { stack, server, template } = serverStack();
     const resources = template.toJSON().Resources;
-    expect(resources[logicalId(stack, server.mcpFunction)].Properties.ReservedConcurrentExecutions).toBe(100);
-    for (const fn of [server.authorizerFunction, server.metadataFunction]) {
+    for (const fn of [server.mcpFunction, server.authorizerFunction, server.metadataFunction]) {
       expect(resources[logicalId(stack, fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
     }
   });
 
-  it('takes the reservation from props, and reserves nothing when it is false', () => {
+  it('takes the reservation from props, for the MCP function only, and reserves nothing when it is false', () => {
     const fifty = serverStack({ mcpReservedConcurrency: 50 });
     expect(
       fifty.template.toJSON().Resources[logicalId(fifty.stack, fifty.server.mcpFunction)].Properties
         .ReservedConcurrentExecutions,
     ).toBe(50);
+    for (const fn of [fifty.server.authorizerFunction, fifty.server.metadataFunction]) {
+      expect(
+        fifty.template.toJSON().Resources[logicalId(fifty.stack, fn)].Properties.ReservedConcurrentExecutions,
+      ).toBeUndefined();
+    }
     const none = serverStack({ mcpReservedConcurrency: false });
     expect(
       none.template.toJSON().Resources[logicalId(none.stack, none.server.mcpFunction)].Properties

@@ -106,7 +106,7 @@ describe('McpServerStack', () => {
     for (const stage of ['local', 'dev', 'prod']) {
       Template.fromStack(stageStack(stage).stack).hasResourceProperties('AWS::ApiGateway::Method', {
         HttpMethod: 'POST',
-        Integration: Match.objectLike({ ResponseTransferMode: 'STREAM', TimeoutInMillis: 900_000 }),
+        Integration: Match.objectLike({ ResponseTransferMode: 'STREAM', TimeoutInMillis: 300_000 }),
       });
     }
     const buffered = Template.fromStack(
@@ -117,6 +117,24 @@ describe('McpServerStack', () => {
       Integration: Match.objectLike({ ResponseTransferMode: 'BUFFERED', TimeoutInMillis: 25_000 }),
     });
   });
+
+  it.each([
+    ['local', 'no', undefined],
+    ['dev', 'no', undefined],
+    ['prod', '100', 100],
+  ])(
+    'gives the shipped %s stage %s reserved MCP executions: none where a new account (quota 10) must deploy, 100 on prod',
+    (stage, _label, reserved) => {
+      const functions = Object.values(
+        Template.fromStack(stageStack(stage).stack).findResources('AWS::Lambda::Function'),
+      ) as { Properties: { ReservedConcurrentExecutions?: number; Description?: string } }[];
+      const mcp = functions.filter((fn) => fn.Properties.Description?.startsWith('MCP server'));
+      expect(mcp).toHaveLength(1);
+      expect(mcp[0].Properties.ReservedConcurrentExecutions).toBe(reserved);
+      const others = functions.filter((fn) => fn !== mcp[0]);
+      expect(others.map((fn) => fn.Properties.ReservedConcurrentExecutions)).toEqual(others.map(() => undefined));
+    },
+  );
 
   it('fails naming the stage when a stage value is rejected by the construct', () => {
     const app = testApp({

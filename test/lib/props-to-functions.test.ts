@@ -57,7 +57,13 @@ const props = fc
     ({ streaming, ...rest }): AuthKitMcpServerProps =>
       streaming === null
         ? { ...rest, responseTransferMode: 'buffered' }
-        : { ...rest, responseTransferMode: 'stream', subscriptionMaxDuration: streaming },
+        : // A hold of up to 899 s needs the longest timeout (the default is 5 minutes).
+          {
+            ...rest,
+            responseTransferMode: 'stream',
+            mcpTimeout: Duration.minutes(15),
+            subscriptionMaxDuration: streaming,
+          },
   );
 
 describe('props, through the environments the construct writes, read back in each function', () => {

@@ -3,6 +3,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AuthKitMcpServer, type AuthKitMcpServerProps } from '../../lib/authkit-mcp-server';
 import { DEFAULT_SCOPES_SUPPORTED, resolveServerSettings } from '../../lib/server-settings';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../lambda/shared/settings/mcp';
 import { testApp } from './fixtures';
 
 const base: AuthKitMcpServerProps = { authkitDomain: 'acme.authkit.app' };
@@ -33,7 +34,6 @@ describe('resolveServerSettings defaults', () => {
       allowedOrigins: [],
       maxRequestBodyBytes: 1048576,
       responseTransferMode: 'stream',
-      mcpReservedConcurrency: 100,
       maxConcurrentRequestsPerCaller: 10,
       subscriptionMaxDurationSeconds: 240,
       rateLimitWindowSeconds: 300,
@@ -42,8 +42,8 @@ describe('resolveServerSettings defaults', () => {
       apiGatewayCloudWatchRole: true,
     });
     expect(settings.authorizerCacheTtl.toSeconds()).toBe(300);
-    expect(settings.mcpTimeout.toSeconds()).toBe(900);
-    expect(settings.mcpFunctionTimeout.toSeconds()).toBe(899);
+    expect(settings.mcpTimeout.toSeconds()).toBe(300);
+    expect(settings.mcpFunctionTimeout.toSeconds()).toBe(FUNCTION_TIMEOUT_SECONDS.fallback);
     expect(settings.rateLimitPerIp).toBeUndefined();
   });
 

@@ -338,8 +338,9 @@ describe('the packaged construct in a fresh CDK app', () => {
     expect(mcp.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      ReservedConcurrentExecutions: 100,
     });
+    // No reservation unless asked, so the first deploy works on an account with a low concurrency quota.
+    expect(mcp.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     expect(mcp.Properties.Environment.Variables).toMatchObject({
       RESPONSE_TRANSFER_MODE: 'STREAM',
       LISTEN_MAX_SECONDS: '240',

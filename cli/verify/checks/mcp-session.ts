@@ -8,7 +8,9 @@ import {
   type CallToolResult,
   type FetchLike,
 } from '@modelcontextprotocol/client';
+import { type BodyMeter, bodyMeter, readText, withCappedBody } from '../bounded-body';
 import { sectionResults, type CheckResult } from '../report';
+import { lambdaThrottlingEvidence, THROTTLED_FIX } from './throttling';
 
 const { pass, fail, skip } = sectionResults('token');
 
@@ -23,6 +25,15 @@ const endpointOf = (url: string | URL) => {
   return `${parsed.origin}${parsed.pathname}`;
 };
 
+/** One answer of the MCP endpoint, kept for the checks that follow the session. */
+export interface SeenAnswer {
+  readonly status: number;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as far as it was read (the cap, or the end of the session, cuts it short). */
+  readonly body: Promise<string>;
+}
+
 export class TokenDestinationError extends Error {
   readonly code = 'TOKEN_DESTINATION_REFUSED';
   constructor(url: string) {
@@ -33,14 +44,15 @@ export class TokenDestinationError extends Error {
 
 /**
  * A fetch that carries the token to `<McpUrl>` and nowhere else: any other URL throws before a
- * byte is sent, redirects are errors, and each request is bounded. It keeps what came back, so the
- * session can check that no answer echoes the token.
+ * byte is sent, redirects are errors, and each request is bounded in time and body size (`meter`).
+ * It keeps what came back, so the session can check that no answer echoes the token.
  */
 export function tokenFetch(
   mcpUrl: string,
   token: string,
   timeoutMs: number,
-  answers: Array<Promise<string>>,
+  answers: SeenAnswer[],
+  meter: BodyMeter = bodyMeter(),
 ): FetchLike {
   const endpoint = endpointOf(mcpUrl);
   return async (input, init) => {
@@ -48,24 +60,59 @@ export function tokenFetch(
     if (endpointOf(url) !== endpoint) throw new TokenDestinationError(url);
     const headers = new Headers(init?.headers);
     headers.set('Authorization', `Bearer ${token}`);
-    const response = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
-    const copy = response.clone();
-    const headerLines: string[] = [];
-    copy.headers.forEach((value, name) => {
-      headerLines.push(`${name}: ${value}`);
+    const fetched = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+    const response = withCappedBody(fetched, url, meter);
+    const headerMap: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headerMap[name] = value;
     });
-    // Read the copy alongside the SDK, which consumes the original; a stream still open at the end is cut short.
-    answers.push(
-      copy.text().then(
-        (text) => `${headerLines.join('\n')}\n${text}`,
-        () => headerLines.join('\n'),
-      ),
-    );
-    return response;
+    const seen = { status: response.status, headers: headerMap };
+    if (response.body === null) {
+      answers.push({ ...seen, body: Promise.resolve('') });
+      return response;
+    }
+    // Both branches come from the capped body, so neither holds more than the cap. The copy is read
+    // alongside the SDK, which consumes the other; a stream still open at the end is cut short.
+    const [forSdk, forCheck] = response.body.tee();
+    answers.push({ ...seen, body: readText(forCheck) });
+    return new Response(forSdk, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
-function sessionFailure(error: unknown): { detail: string; fix: string } {
+/** The body of an answer, or what arrived of it within a second (a held stream may never end). */
+function bodyWithin(answer: SeenAnswer, ms = 1000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(resolve, ms, '')));
+  return Promise.race([answer.body, late]).finally(() => clearTimeout(timer));
+}
+
+/** Why an answer of the session looks like a throttled MCP function, or undefined. */
+async function throttlingIn(answers: readonly SeenAnswer[]): Promise<string | undefined> {
+  for (const answer of answers) {
+    if (answer.status < 400) continue;
+    const evidence = lambdaThrottlingEvidence(answer.status, answer.headers, await bodyWithin(answer));
+    if (evidence !== undefined) return evidence;
+  }
+  return undefined;
+}
+
+async function sessionFailure(
+  error: unknown,
+  meter: BodyMeter,
+  answers: readonly SeenAnswer[],
+): Promise<{ detail: string; fix: string }> {
+  const throttled = await throttlingIn(answers);
+  if (throttled !== undefined) return { detail: `the MCP function is throttled: ${throttled}`, fix: THROTTLED_FIX };
+  if (meter.tooLarge !== undefined) {
+    return {
+      detail: meter.tooLarge.message,
+      fix: "the MCP endpoint sent a body that is too large or never ends: check the MCP function's logs in CloudWatch and what the tool answers",
+    };
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (/\b401\b|unauthori[sz]ed/i.test(message)) {
     return {
@@ -110,11 +157,14 @@ export async function checkMcpSession(
   token: string,
   subject: unknown,
   timeoutMs: number,
+  meter: BodyMeter = bodyMeter(),
 ): Promise<CheckResult[]> {
-  const answers: Array<Promise<string>> = [];
+  const answers: SeenAnswer[] = [];
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-    fetch: tokenFetch(mcpUrl, token, timeoutMs, answers),
+    fetch: tokenFetch(mcpUrl, token, timeoutMs, answers, meter),
   });
+  // A body cut at the cap fails the session's pending requests at once, not after their timeout.
+  meter.onTooLarge = () => void transport.close().catch(() => undefined);
   const client = new Client({ name: 'mcp-authkit-apigateway-verify', version: '1.0.0' });
   const results: CheckResult[] = [];
   try {
@@ -129,7 +179,7 @@ export async function checkMcpSession(
         ),
       );
     } catch (error) {
-      const { detail, fix } = sessionFailure(error);
+      const { detail, fix } = await sessionFailure(error, meter, answers);
       return [
         fail('mcp.initialize', INITIALIZE_TITLE, detail, fix),
         skip('mcp.tools-list', TOOLS_TITLE, 'initialize failed'),
@@ -141,7 +191,7 @@ export async function checkMcpSession(
       toolNames = (await client.listTools(undefined, { timeout: timeoutMs })).tools.map((tool) => tool.name);
       results.push(pass('mcp.tools-list', TOOLS_TITLE, `tools: ${toolNames.join(', ') || '(none)'}`));
     } catch (error) {
-      const { detail, fix } = sessionFailure(error);
+      const { detail, fix } = await sessionFailure(error, meter, answers);
       results.push(fail('mcp.tools-list', TOOLS_TITLE, detail, fix));
     }
     if (!toolNames.includes('whoami')) {
@@ -156,7 +206,7 @@ export async function checkMcpSession(
       try {
         results.push(await callWhoami(client, subject, timeoutMs));
       } catch (error) {
-        const { detail, fix } = sessionFailure(error);
+        const { detail, fix } = await sessionFailure(error, meter, answers);
         results.push(fail('mcp.whoami', WHOAMI_TITLE, detail, fix));
       }
     }
@@ -164,7 +214,10 @@ export async function checkMcpSession(
     await client.close().catch(() => undefined);
   }
   const settled = await Promise.all(
-    answers.map((answer) => Promise.race([answer, new Promise<string>((resolve) => setTimeout(resolve, 1000, ''))])),
+    answers.map(async (answer) => {
+      const headerLines = Object.entries(answer.headers).map(([name, value]) => `${name}: ${value}`);
+      return `${headerLines.join('\n')}\n${await bodyWithin(answer)}`;
+    }),
   );
   const echoed = settled.some((answer) => answer.includes(token));
   results.push(

@@ -33,6 +33,12 @@ export const MAX_BODY_BYTES = { fallback: 1024 * 1024, min: 1, max: MAX_REQUEST_
  * (and a held stream is billed Lambda duration). The construct's `subscriptionMaxDuration` default.
  */
 export const LISTEN_MAX_SECONDS = { fallback: 240, min: 1, max: 900 } as const;
+/**
+ * The MCP function's own timeout, as Lambda enforces it: the construct's `mcpTimeout` less one
+ * second (299 s by default, at most 899 s). Lambda tells a function its remaining time per
+ * invocation, not its timeout, so the construct writes it for tools that size their work to it.
+ */
+export const FUNCTION_TIMEOUT_SECONDS = { fallback: 299, min: 1, max: 899 } as const;
 
 /**
  * Most MCP requests one caller (`sub` + `client_id`) may hold at once, across every instance of the
@@ -154,6 +160,13 @@ export const MCP_SETTINGS = {
   responseTransferMode,
   requestStateSecretArn: optional(
     text('REQUEST_STATE_SECRET_ARN', 'ARN of the Secrets Manager secret whose value keys the HMAC of `requestState`.'),
+  ),
+  functionTimeoutSeconds: optional(
+    wholeNumberRow(
+      'FUNCTION_TIMEOUT_SECONDS',
+      FUNCTION_TIMEOUT_SECONDS,
+      "The MCP function's own timeout in seconds (`mcpTimeout` less one); tools size long work to it.",
+    ),
   ),
   listenMaxSeconds: optional(
     wholeNumberRow(

@@ -1,3 +1,11 @@
+import * as fc from 'fast-check';
+import {
+  formattedJsonBytes,
+  type JsonValue,
+  longTaskMaxSeconds,
+  MAX_JSON_DEPTH,
+  MAX_JSON_OUTPUT_BYTES,
+} from '../../../lambda/mcp/server';
 import type { ProxyResult } from '../../../lambda/runtime/adapter';
 import type { McpLambdaHandler } from '../../../lambda/runtime/handler';
 import {
@@ -122,5 +130,111 @@ describe('format_json', () => {
     const result = await callTool(handler, 'format_json', args);
     expect(result.statusCode).toBe(200);
     expect(replyOf(result).result?.isError).toBe(true);
+  });
+
+  const nested = (depth: number, inner = ''): string => '['.repeat(depth) + inner + ']'.repeat(depth);
+
+  it.each([
+    ['8 KB of nested arrays (4096 levels)', nested(4096)],
+    ['one level more than the bound', nested(MAX_JSON_DEPTH + 1)],
+    [
+      'objects one level more than the bound',
+      `${'{"a":'.repeat(MAX_JSON_DEPTH + 1)}1${'}'.repeat(MAX_JSON_DEPTH + 1)}`,
+    ],
+  ])(
+    'refuses the nested-array amplification attack: %s at indent 8 is a tool error naming the depth bound',
+    async (_case, json) => {
+      const result = await callTool(handler, 'format_json', { json, indent: 8 });
+      expect(result.statusCode).toBe(200);
+      const reply = replyOf(result).result;
+      expect(reply?.isError).toBe(true);
+      expect(reply?.content?.[0].text).toBe(
+        'The input nests arrays and objects more than 64 levels deep; format_json accepts at most 64.',
+      );
+      expect(result.body.length).toBeLessThan(1024);
+    },
+  );
+
+  it('formats input nested exactly 64 levels deep, and does not count brackets inside strings', async () => {
+    const json = nested(MAX_JSON_DEPTH, `"${'['.repeat(100)}\\\\"`);
+    const result = await format({ json, indent: 1 });
+    expect(result?.isError).toBeUndefined();
+    expect(result?.structuredContent).toMatchObject({ formatted: JSON.stringify(JSON.parse(json), null, 1) });
+  });
+
+  it('refuses the wide amplification attack (64 levels, 60 000 leaves at indent 8) before building an answer over 1 MiB', async () => {
+    const json = nested(MAX_JSON_DEPTH - 1, `[${Array(60_000).fill(0).join(',')}]`);
+    const expected = Buffer.byteLength(JSON.stringify(JSON.parse(json), null, 8), 'utf8');
+    const result = await callTool(handler, 'format_json', { json, indent: 8 });
+    const reply = replyOf(result).result;
+    expect(reply?.isError).toBe(true);
+    expect(reply?.content?.[0].text).toBe(
+      `The formatted JSON would be ${expected} bytes; format_json returns at most 1048576 (1 MiB). Use a smaller indent (0 is compact) or a smaller input.`,
+    );
+    expect(result.body.length).toBeLessThan(1024);
+    const compact = replyOf(await callTool(handler, 'format_json', { json, indent: 0 })).result;
+    expect(compact?.isError).toBeUndefined();
+  });
+
+  it('measures the formatted size exactly as JSON.stringify would write it, at every indent', () => {
+    const sizeIsExact: fc.IProperty<[unknown, number]> = fc.property(
+      fc.jsonValue({ maxDepth: 6 }),
+      fc.integer({ min: 0, max: 8 }),
+      (value, indent) => {
+        const expected = Buffer.byteLength(JSON.stringify(value, null, indent), 'utf8');
+        expect(formattedJsonBytes(value as JsonValue, indent)).toBe(expected);
+      },
+    );
+    // biome-ignore lint/nursery/noFloatingPromises: a synchronous property makes fc.assert return void; the nursery rule picks the async overload
+    fc.assert(sizeIsExact, { numRuns: 500 });
+    expect(MAX_JSON_OUTPUT_BYTES).toBe(1024 * 1024);
+  });
+});
+
+describe('long_task', () => {
+  const secondsSchema = async (handler: McpLambdaHandler) => {
+    const { body, headers } = legacyRequest('tools/list', {});
+    const tools = replyOf(await handler(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result
+      ?.tools as { name: string; inputSchema: { properties: { seconds: { maximum: number } } } }[];
+    return tools.find((tool) => tool.name === 'long_task')?.inputSchema.properties.seconds;
+  };
+
+  it('refuses to hold a request for 900 s: the default maximum is what the default 5-minute timeout can finish', async () => {
+    const handler = loadEntry({ PUBLIC_BASE_URL, FUNCTION_TIMEOUT_SECONDS: '299' });
+    expect((await secondsSchema(handler))?.maximum).toBe(295);
+    for (const seconds of [296, 900]) {
+      const result = await callTool(handler, 'long_task', { seconds, steps: 1 });
+      expect(result.statusCode).toBe(200);
+      expect(replyOf(result).result?.isError).toBe(true);
+      expect(replyOf(result).result?.content?.[0].text).toMatch(/seconds/);
+    }
+  });
+
+  it('takes the same maximum when the function was not told its timeout (the construct default, 299 s)', async () => {
+    expect((await secondsSchema(loadEntry({ PUBLIC_BASE_URL, FUNCTION_TIMEOUT_SECONDS: undefined })))?.maximum).toBe(
+      295,
+    );
+  });
+
+  it.each([
+    ['899', 895],
+    ['28', 24],
+    ['3', 1],
+  ])('follows a function timeout of %s s (a stage that sets mcpTimeout) with a maximum of %i s', (timeout, max) => {
+    expect(longTaskMaxSeconds({ FUNCTION_TIMEOUT_SECONDS: timeout })).toBe(max);
+  });
+
+  it('refuses a malformed FUNCTION_TIMEOUT_SECONDS, naming it', () => {
+    expect(() => longTaskMaxSeconds({ FUNCTION_TIMEOUT_SECONDS: '15m' })).toThrow(
+      /^FUNCTION_TIMEOUT_SECONDS: "15m" is not a whole number from 1 to 899/,
+    );
+  });
+
+  it('runs a short task to the end and says how many steps it took', async () => {
+    const handler = loadEntry({ PUBLIC_BASE_URL, FUNCTION_TIMEOUT_SECONDS: '899' });
+    expect((await secondsSchema(handler))?.maximum).toBe(895);
+    const result = replyOf(await callTool(handler, 'long_task', { seconds: 1, steps: 2 })).result;
+    expect(result?.isError).toBeUndefined();
+    expect(result?.content?.[0].text).toMatch(/^Finished 2 step\(s\) in 1\.\d s\.$/);
   });
 });

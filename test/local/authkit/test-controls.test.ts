@@ -277,4 +277,68 @@ describe('AuthKit stand-in: test controls', () => {
       expect(response.status).toBe(400);
     });
   });
+
+  describe('requests from web pages on other sites', () => {
+    const post = (path: string, headers: Record<string, string>, body: string) =>
+      fetch(`${standIn.issuer}/__test${path}`, { method: 'POST', headers, body });
+
+    it.each([
+      [
+        'a text/plain POST from https://evil.example (the reported attack)',
+        { 'content-type': 'text/plain', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      ],
+      ['a text/plain POST without Origin', { 'content-type': 'text/plain' }],
+      [
+        'a form POST from a loopback page',
+        { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:6274' },
+      ],
+      ['a JSON POST from https://evil.example', { 'content-type': 'application/json', origin: 'https://evil.example' }],
+      ['a JSON POST from the opaque null origin', { 'content-type': 'application/json', origin: 'null' }],
+      [
+        'a JSON POST the browser marks as cross-site',
+        { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      ],
+    ])('refuses %s with 403 and a reason, leaving the JWKS working', async (_case, headers) => {
+      // Act
+      const response = await post('/jwks-mode', headers, JSON.stringify({ mode: 'error' }));
+
+      // Assess
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({
+        error: 'access_denied',
+        error_description: expect.stringMatching(/^test controls (take|refuse|that change state take)/),
+      });
+      expect((await fetch(standIn.jwksUrl)).status).toBe(200);
+    });
+
+    it('refuses a cross-site token mint, so a page cannot obtain a token for the dev user', async () => {
+      // Act
+      const response = await post(
+        '/tokens',
+        { 'content-type': 'text/plain', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+        JSON.stringify({ aud: RESOURCE }),
+      );
+
+      // Assess
+      expect(response.status).toBe(403);
+      expect(await response.text()).not.toContain('access_token');
+    });
+
+    it('accepts a same-origin JSON POST from a loopback page', async () => {
+      // Act
+      const response = await post(
+        '/jwks-mode',
+        {
+          'content-type': 'application/json; charset=utf-8',
+          origin: new URL(standIn.issuer).origin,
+          'sec-fetch-site': 'same-origin',
+        },
+        JSON.stringify({ mode: 'error' }),
+      );
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect((await fetch(standIn.jwksUrl)).status).toBe(500);
+    });
+  });
 });

@@ -83,6 +83,7 @@ export const mcpSettings: fc.Arbitrary<McpSettings> = fc.record({
     fc.stringMatching(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:[A-Za-z0-9-]{1,20}$/),
     { nil: undefined },
   ),
+  functionTimeoutSeconds: fc.option(fc.integer({ min: 1, max: 899 }), { nil: undefined }),
   listenMaxSeconds: fc.option(fc.integer({ min: 1, max: 900 }), { nil: undefined }),
   stateTableName: fc.option(fc.stringMatching(/^[A-Za-z0-9_.-]{3,255}$/), { nil: undefined }),
   maxConcurrentRequestsPerCaller: fc.oneof(fc.constant(false as const), fc.integer({ min: 1, max: 1000 })),
