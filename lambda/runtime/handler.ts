@@ -207,7 +207,7 @@ export function createMcpLambdaHandler(
     { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates },
     logger,
   );
-  const answer = createPipeline({ settings, toolScopes, sdk });
+  const answer = createPipeline({ settings, toolScopes, requestStates, sdk });
   const write = createRequestLogWriter(logger);
   const anyOrigin = settings.origins.any;
   const buffered = bufferedHandler(answer, write, anyOrigin);
