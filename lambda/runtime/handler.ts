@@ -207,7 +207,7 @@ export function createMcpLambdaHandler(
     { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates },
     logger,
   );
-  const answer = createPipeline({ settings, toolScopes, sdk });
+  const answer = createPipeline({ settings, toolScopes, requestStates, sdk });
   const write = createRequestLogWriter(logger);
   const anyOrigin = settings.origins.any;
   const buffered = bufferedHandler(answer, write, anyOrigin);
@@ -270,6 +270,8 @@ function streamedHandler(
     } catch (error) {
       limits.disconnected();
       if (!(error instanceof StreamClosedError)) throw error;
+      // The stream could no longer be written. On AWS a client that leaves does not cause this:
+      // API Gateway does not report it (request-limits.ts).
       record.reasons.push('the client disconnected before the answer was complete');
     } finally {
       limits.dispose();

@@ -5,6 +5,7 @@
  */
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import { allowedOriginOf, type readRuntimeSettings } from './config';
+import { listsAcceptable } from './media-types';
 import { type Refusal, refusal } from './refusal';
 import { ALLOWED_METHODS, jsonRpcErrorResponse, TRANSPORT_ERROR } from './responses';
 
@@ -59,14 +60,14 @@ export const bodySizeCheck: HttpCheck = ({ byteLength, maxBodyBytes }) =>
 
 export const acceptCheck: HttpCheck = ({ header }) => {
   const accept = header('accept');
-  if (accept?.includes('application/json') && accept.includes('text/event-stream')) return undefined;
+  if (listsAcceptable(accept, 'application/json') && listsAcceptable(accept, 'text/event-stream')) return undefined;
   return refusal(
     jsonRpcErrorResponse(
       406,
       TRANSPORT_ERROR,
       'Not Acceptable: Client must accept both application/json and text/event-stream',
     ),
-    `Accept ${JSON.stringify(accept ?? null)} lacks application/json and text/event-stream`,
+    `Accept ${JSON.stringify(accept ?? null)} does not list both application/json and text/event-stream as acceptable`,
   );
 };
 

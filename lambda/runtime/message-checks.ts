@@ -1,7 +1,7 @@
 /**
  * The checks of a parsed JSON-RPC message and its caller, run in {@link createMessageChecks} order
  * before the message is dispatched; the first refusal answers. A new per-message rule (a per-tool
- * policy, say) is one more {@link MessageCheck} in that list.
+ * policy, say) is one more {@link MessageCheck} in that list; a check may be async.
  */
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { isScopeToken } from '../shared/scopes';
@@ -11,7 +11,9 @@ import type { readRuntimeSettings } from './config';
 import { RuntimeConfigError } from './errors';
 import type { ParsedMessage } from './json-rpc';
 import { type Refusal, refusal } from './refusal';
-import { jsonRpcErrorResponse, METHOD_NOT_FOUND, TRANSPORT_ERROR } from './responses';
+import type { RequestStates } from './request-state';
+import { RequestStateKeyError } from './request-state-key';
+import { INTERNAL_ERROR, jsonRpcErrorResponse, METHOD_NOT_FOUND, TRANSPORT_ERROR } from './responses';
 
 /** The 2026-07-28 method that opens a server-to-client notification stream. */
 export const LISTEN_METHOD = 'subscriptions/listen';
@@ -24,17 +26,42 @@ export interface MessageFacts {
   readonly authInfo: AuthInfo;
 }
 
-export type MessageCheck = (facts: MessageFacts) => Refusal | undefined;
+export type MessageCheck = (facts: MessageFacts) => Refusal | undefined | Promise<Refusal | undefined>;
 
 /** The message checks, in the order they run. */
 export function createMessageChecks(
   settings: ReturnType<typeof readRuntimeSettings>,
   toolScopes: ToolScopes,
+  requestStates?: RequestStates,
 ): readonly MessageCheck[] {
   const checks: MessageCheck[] = [];
   if (settings.responseTransferMode !== 'stream') checks.push(listenCheck);
   checks.push(scopeCheck(settings.urls, toolScopes));
+  if (requestStates) checks.push(requestStateKeyCheck(requestStates));
   return checks;
+}
+
+/**
+ * A retry that echoes a `requestState` needs the key to verify it. A key that cannot be read now is
+ * the server's fault: the client gets a retryable `-32603` (503, `Retry-After`), not the SDK's
+ * `-32602` for an invalid state, which would tell it to start the call over.
+ */
+export function requestStateKeyCheck(requestStates: RequestStates): MessageCheck {
+  return async ({ parsed }) => {
+    if (typeof parsed.params?.requestState !== 'string') return undefined;
+    try {
+      await requestStates.ready();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof RequestStateKeyError)) throw error;
+      const refused = jsonRpcErrorResponse(503, INTERNAL_ERROR, error.message, {
+        id: parsed.id,
+        data: { retryable: true },
+        headers: { 'Retry-After': '1' },
+      });
+      return refusal(refused, 'the requestState key could not be read, so the echoed state cannot be verified now');
+    }
+  };
 }
 
 /** Buffered, the SDK would open an endless event stream, which the integration can never deliver. */

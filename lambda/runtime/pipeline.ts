@@ -21,10 +21,17 @@ import { InvalidProxyEventError, StreamingResponseError } from './errors';
 import { HTTP_CHECKS, originCheck, type HttpFacts } from './http-checks';
 import { createIdentify } from './identity-check';
 import { parseMessage, type ParsedMessage } from './json-rpc';
-import { createMessageChecks, LISTEN_METHOD, type ToolScopes } from './message-checks';
+import {
+  createMessageChecks,
+  LISTEN_METHOD,
+  type MessageCheck,
+  type MessageFacts,
+  type ToolScopes,
+} from './message-checks';
 import { isRefusal, type Refusal } from './refusal';
 import { hooksOf, type RequestRecord } from './request-record';
 import type { RequestLimits } from './request-limits';
+import type { RequestStates } from './request-state';
 import { corsHeaders, INTERNAL_ERROR, INVALID_REQUEST, jsonRpcErrorResponse, preflightResponse } from './responses';
 import type { SdkServe } from './sdk-bridge';
 
@@ -40,13 +47,14 @@ export type Answerer = (
 export interface PipelineOptions {
   readonly settings: Settings;
   readonly toolScopes: ToolScopes;
+  readonly requestStates?: RequestStates;
   /** The MCP SDK, for a message every check let through. */
   readonly sdk: SdkServe;
 }
 
-export function createPipeline({ settings, toolScopes, sdk }: PipelineOptions): Answerer {
+export function createPipeline({ settings, toolScopes, requestStates, sdk }: PipelineOptions): Answerer {
   const identify = createIdentify(settings);
-  const messageChecks = createMessageChecks(settings, toolScopes);
+  const messageChecks = createMessageChecks(settings, toolScopes, requestStates);
   const dispatch = createDispatch(settings, sdk);
 
   const serve = async (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => {
@@ -73,7 +81,7 @@ export function createPipeline({ settings, toolScopes, sdk }: PipelineOptions): 
     record.rpcId = parsed.id;
     record.rpcMethod = parsed.rpcMethod;
     record.tool = parsed.tool;
-    const messageRefusal = firstRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
+    const messageRefusal = await firstMessageRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
     if (messageRefusal) return refuse(record, messageRefusal);
     return dispatch({ event, headers, parsed, authInfo: identity.authInfo, record, limits });
   };
@@ -92,6 +100,14 @@ export function createPipeline({ settings, toolScopes, sdk }: PipelineOptions): 
 function firstRefusal<T>(checks: readonly ((facts: T) => Refusal | undefined)[], facts: T): Refusal | undefined {
   for (const check of checks) {
     const refused = check(facts);
+    if (refused) return refused;
+  }
+  return undefined;
+}
+
+async function firstMessageRefusal(checks: readonly MessageCheck[], facts: MessageFacts): Promise<Refusal | undefined> {
+  for (const check of checks) {
+    const refused = await check(facts);
     if (refused) return refused;
   }
   return undefined;

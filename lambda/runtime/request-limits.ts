@@ -1,7 +1,13 @@
 /**
- * The limits of one streamed request: the client disconnecting, the invocation's time limit less a
- * margin, and a listen stream's hold. Any of them aborts `signal` (the MCP SDK then cancels the
- * request and its tool).
+ * The limits of one streamed request: the invocation's time limit less a margin, a listen stream's
+ * hold, and a response stream that closed before the answer was written. Any of them aborts
+ * `signal` (the MCP SDK then cancels the request and its tool).
+ *
+ * A client that goes away is not among them on AWS: API Gateway does not tell the function that its
+ * client left, and the Lambda Node.js runtime raises no event on the response stream
+ * (aws/aws-lambda-nodejs-runtime-interface-client issue #145; the local gateway behaves the same).
+ * A streamed request therefore runs until it ends or reaches its time limit, whatever the client
+ * does. A `close` before the answer is finished is the stream itself failing.
  */
 import type { RequestId } from '@modelcontextprotocol/server';
 import { StreamClosedError, type LambdaResponseStream } from './response-stream';

@@ -61,8 +61,12 @@ function requestStatesWith(key: () => Promise<string | Uint8Array>, ttlSeconds: 
   return {
     ready: async () => void (await key()),
     forRequest: ({ rpcMethod, params }) => {
-      const digest = requestDigest(rpcMethod, params);
-      const codec = async () => requestStateCodecFor(await key(), ttlSeconds, source, digest);
+      // Computed on the first mint or verify only: most requests never use a state.
+      let digest: string | undefined;
+      const codec = async () => {
+        digest ??= requestDigest(rpcMethod, params);
+        return requestStateCodecFor(await key(), ttlSeconds, source, digest);
+      };
       return {
         mint: async (payload, ctx) => (await codec()).mint(payload, ctx),
         verify: async (state, ctx) => (await codec()).verify(state, ctx),

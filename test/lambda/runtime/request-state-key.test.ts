@@ -1,8 +1,11 @@
 /**
  * The requestState key from Secrets Manager: read with Powertools Parameters and the AWS SDK's
  * Secrets Manager client, from the local Secrets Manager endpoint the local stack gives functions
- * (the SDK finds it through AWS_ENDPOINT_URL_SECRETS_MANAGER, as it would find the real service).
+ * (the SDK finds it through AWS_ENDPOINT_URL_SECRETS_MANAGER, as it would find the real service),
+ * and through a real loopback endpoint in front of it that can hang or be down.
  */
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { RequestStateKeyError, requestStateKeyLoader } from '../../../lambda/runtime/request-state-key';
@@ -15,6 +18,7 @@ import {
 import { authorizerContext, captureLogs, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
 
 const KEY_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:RequestStateKey-AbCdEf';
+const KEY = generateSecretString(64);
 const SHORT_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Short-AbCdEf';
 const FORBIDDEN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Other-AbCdEf';
 const MCP_KEY_ID = 'AKIALOCALMCPFUNCTION';
@@ -25,7 +29,7 @@ const saved = { ...process.env };
 beforeAll(async () => {
   secrets = await startLocalSecretsManager(
     [
-      { arn: KEY_ARN, name: 'RequestStateKey', value: generateSecretString(64) },
+      { arn: KEY_ARN, name: 'RequestStateKey', value: KEY },
       { arn: SHORT_ARN, name: 'Short', value: 'too-short' },
       { arn: FORBIDDEN_ARN, name: 'Other', value: generateSecretString(64) },
     ],
@@ -141,6 +145,129 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
       expect(String(logged?.reason)).toMatch(/not authorized to perform secretsmanager:GetSecretValue/);
     } finally {
       logs.restore();
+    }
+  });
+});
+
+/**
+ * A Secrets Manager endpoint on loopback that accepts connections and either never answers
+ * (`hang`) or passes requests on to the local Secrets Manager (`forward`).
+ */
+async function frontEndpoint(
+  port = 0,
+): Promise<{ endpoint: string; mode: 'hang' | 'forward'; close(): Promise<void> }> {
+  const front = { endpoint: '', mode: 'hang' as 'hang' | 'forward', close: async (): Promise<void> => undefined };
+  const target = new URL(secrets.endpoint);
+  const server: Server = createServer((incoming, outgoing) => {
+    if (front.mode === 'hang') return;
+    const upstream = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: incoming.url,
+        method: incoming.method,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  front.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  front.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return front;
+}
+
+/** A loopback port nothing listens on: connections to it are refused. */
+async function refusingPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Runs `act` with the Secrets Manager endpoint set to `endpoint`. */
+async function withEndpoint<T>(endpoint: string, act: () => Promise<T>): Promise<T> {
+  const previous = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
+  try {
+    return await act();
+  } finally {
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = previous;
+  }
+}
+
+describe('a Secrets Manager endpoint that does not answer', () => {
+  const logger = new Logger({ serviceName: 'key-test', logLevel: 'SILENT' });
+  it('gives up a read from an endpoint that never answers, and reads again on the next call', async () => {
+    const front = await frontEndpoint();
+    try {
+      await withEndpoint(front.endpoint, async () => {
+        const load = requestStateKeyLoader({ REQUEST_STATE_SECRET_ARN: KEY_ARN }, { timeoutMs: 300 });
+        await expect(load()).rejects.toThrow(/did not answer the requestState key read .* within 300 ms/);
+        front.mode = 'forward';
+        expect(await load()).toBe(KEY);
+      });
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('fails a read from an endpoint that refuses connections, and reads again once it is back', async () => {
+    const port = await refusingPort();
+    await withEndpoint(`http://127.0.0.1:${port}`, async () => {
+      const load = requestStateKeyLoader({ REQUEST_STATE_SECRET_ARN: KEY_ARN }, { timeoutMs: 1500 });
+      await expect(load()).rejects.toThrow(RequestStateKeyError);
+      const front = await frontEndpoint(port);
+      try {
+        front.mode = 'forward';
+        expect(await load()).toBe(KEY);
+      } finally {
+        await front.close();
+      }
+    });
+  });
+
+  it('answers a retry whose state it cannot verify yet with a retryable -32603, then verifies it once the endpoint answers', async () => {
+    const request = (extra: Record<string, unknown> = {}) => {
+      const call = modernRequest('tools/call', { name: 'confirm', arguments: { question: 'Ship it?' }, ...extra }, 4);
+      (call.body as { params: { _meta: Record<string, unknown> } }).params._meta[
+        'io.modelcontextprotocol/clientCapabilities'
+      ] = { elicitation: { form: {} } };
+      return mcpEvent(call.body, { headers: call.headers, authorizer: authorizerContext() });
+    };
+    const options = { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' as const };
+    // The same key as the secret's, given in code: what another instance of the function minted.
+    const minted = replyOf(
+      await createMcpLambdaHandler(createSampleServer, { ...options, requestStateKey: KEY })(request()),
+    );
+    const retry = request({
+      requestState: minted.result?.requestState,
+      inputResponses: { confirm: { action: 'accept', content: { confirm: true } } },
+    });
+    const front = await frontEndpoint();
+    process.env.REQUEST_STATE_SECRET_ARN = KEY_ARN;
+    try {
+      await withEndpoint(front.endpoint, async () => {
+        const handler = createMcpLambdaHandler(createSampleServer, options);
+        const stuck = await handler(retry);
+        expect(stuck.statusCode).toBe(503);
+        expect(replyOf(stuck).error).toMatchObject({ code: -32603, data: { retryable: true } });
+        expect(replyOf(stuck).error?.message).toMatch(/could not load its requestState key; try again shortly/);
+        front.mode = 'forward';
+        const verified = replyOf(await handler(retry));
+        expect(verified.result?.structuredContent).toEqual({ question: 'Ship it?', answer: 'yes' });
+      });
+    } finally {
+      await front.close();
     }
   });
 });
