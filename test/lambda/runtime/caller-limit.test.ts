@@ -20,6 +20,7 @@ import {
   type McpLambdaServerFactory,
 } from '../../../lambda/runtime/handler';
 import { type RunningDynamoDb, startDynalite } from '../../../local/aws/dynamodb';
+import { type CountedDynamoDb, countingDynamoDbProxy, leaseTable } from '../../../fixtures/dynamodb-counter';
 import { callerContext, captureLogs, mcpEvent, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 import { httpResponseStreamFrom, invoke } from './streamed-invoke';
 
@@ -32,40 +33,6 @@ const BOB = callerContext({ sub: 'user_bob' });
 const LISTEN_PARAMS = { notifications: { toolsListChanged: true } };
 const silent = new Logger({ serviceName: 'caller-limit-test', logLevel: 'SILENT' });
 
-/** dynalite behind a proxy that counts each DynamoDB action it forwards (`PutItem`, `Query`, ...). */
-interface CountedDynamoDb {
-  readonly endpoint: string;
-  readonly actions: string[];
-  close(): Promise<void>;
-}
-
-async function countingProxy(target: string): Promise<CountedDynamoDb> {
-  const actions: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      actions.push(String(req.headers['x-amz-target'] ?? '').replace(/^DynamoDB_\d+\./, ''));
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length'),
-      ) as Record<string, string>;
-      void fetch(target, { method: req.method, headers, body: Buffer.concat(chunks) }).then(async (answer) => {
-        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-        res.end(Buffer.from(await answer.arrayBuffer()));
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    actions,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 let dynamo: RunningDynamoDb;
 let proxy: CountedDynamoDb;
 let raw: DynamoDBClient;
@@ -73,21 +40,8 @@ let tables = 0;
 let tableName = '';
 
 beforeAll(async () => {
-  dynamo = await startDynalite(
-    Array.from({ length: 16 }, (_, i) => ({
-      name: `mcp-state-${i}`,
-      arn: `arn:aws:dynamodb:${region}:000000000000:table/mcp-state-${i}`,
-      keySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' as const },
-        { AttributeName: 'sk', KeyType: 'RANGE' as const },
-      ],
-      attributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' as const },
-        { AttributeName: 'sk', AttributeType: 'S' as const },
-      ],
-    })),
-  );
-  proxy = await countingProxy(dynamo.endpoint);
+  dynamo = await startDynalite(Array.from({ length: 16 }, (_, i) => leaseTable(`mcp-state-${i}`)));
+  proxy = await countingDynamoDbProxy(dynamo.endpoint);
   raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
 });
 
