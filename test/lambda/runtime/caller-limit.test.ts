@@ -227,21 +227,36 @@ describe('a caller at its limit', () => {
     await until(async () => (await leaseCount()) === 0, 'the release of every lease');
   });
 
-  it('is refused before the tool runs when its held requests are long-running tool calls (buffered)', async () => {
+  it('is refused before the tool runs when its held requests are long-running tool calls (buffered), and the refusal is logged', async () => {
     const state = toolState();
-    const handler = handlerOf(state, 'buffered');
-    const held = [buffered(handler, 'slow'), buffered(handler, 'slow')];
-    await until(() => state.ran.slow === 2, 'two slow calls running');
+    const logs = captureLogs();
+    try {
+      const logger = new Logger({ serviceName: 'caller-limit-test', logLevel: 'INFO' });
+      const handler = handlerOf(state, 'buffered', { logger });
+      const held = [buffered(handler, 'slow'), buffered(handler, 'slow')];
+      await until(() => state.ran.slow === 2, 'two slow calls running');
 
-    const refused = await buffered(handler, 'slow');
+      const refused = await buffered(handler, 'slow');
 
-    expect(refused.status).toBe(429);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(((await refused.json()) as ErrorBody).error.message).toMatch(LIMIT_MESSAGE);
-    expect(state.ran.slow).toBe(2);
-    state.open();
-    expect((await Promise.all(held)).map((response) => response.status)).toEqual([200, 200]);
-    expect(await leaseCount()).toBe(0);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await refused.json()) as ErrorBody).error.message).toMatch(LIMIT_MESSAGE);
+      expect(state.ran.slow).toBe(2);
+      state.open();
+      expect((await Promise.all(held)).map((response) => response.status)).toEqual([200, 200]);
+      expect(await leaseCount()).toBe(0);
+      const line = logs.lines().find((entry) => entry.message === 'mcp request' && entry.status === 429);
+      expect(line).toMatchObject({
+        level: 'WARN',
+        sub: 'user_alice',
+        reason:
+          'per-caller limit reached: the caller holds 2 of 2 (maxConcurrentRequestsPerCaller); refused before dispatch',
+      });
+      // No identity beyond the sub the line always carries: neither the client id nor the lease key.
+      expect(logs.raw()).not.toMatch(/client_01C|caller#/);
+    } finally {
+      logs.restore();
+    }
   });
 });
 
@@ -349,6 +364,24 @@ describe('a request that does not hold from the start', () => {
     expect(last.id).toBe(3);
     expect(last.error.message).toMatch(LIMIT_MESSAGE);
     expect(last.error.data).toEqual({ limit: 2, retryAfterSeconds: expect.any(Number) });
+    await until(() => state.aborted.includes('wait'), 'the abort of the tool');
+    for (const listen of listens) listen.stream.destroy();
+    await until(async () => (await leaseCount()) === 0, 'the release of every lease');
+  });
+
+  it('is answered 429 when, streamed, it outlives the grace period at the limit before sending anything', async () => {
+    const state = toolState();
+    const handler = handlerOf(state, 'stream', { leaseAfterMs: 200, listenMaxSeconds: 60 });
+    const listens = [
+      await invoke(handler, streamedRequest('subscriptions/listen', LISTEN_PARAMS, 1), 60_000, ALICE),
+      await invoke(handler, streamedRequest('subscriptions/listen', LISTEN_PARAMS, 2), 60_000, ALICE),
+    ];
+
+    const { response } = await invoke(handler, call('wait', { notify: false }, 3), 60_000, ALICE);
+
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await response.json()) as ErrorBody).error.message).toMatch(LIMIT_MESSAGE);
     await until(() => state.aborted.includes('wait'), 'the abort of the tool');
     for (const listen of listens) listen.stream.destroy();
     await until(async () => (await leaseCount()) === 0, 'the release of every lease');
