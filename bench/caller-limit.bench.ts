@@ -6,9 +6,9 @@
  * medians. Also counted, at a proxy in front of dynalite: the DynamoDB requests of one held
  * request, and of short calls (which must make none).
  *
- * Not through the local stack: the construct does not create the state table yet, so the local
- * stack has no DynamoDB to count in. On AWS the lease's three DynamoDB calls are network round
- * trips of single-digit milliseconds each; here they are loopback HTTP to dynalite.
+ * The same request through the local stack is caller-limit-stack.bench.ts. On AWS the lease's three
+ * DynamoDB calls are network round trips of single-digit milliseconds each; here they are loopback
+ * HTTP to dynalite.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
