@@ -130,6 +130,7 @@ export const MAX_RETRY_AFTER_SECONDS = 30;
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 type Sdk = typeof DynamoDb;
+const sdkModule = (): Sdk => require('@aws-sdk/client-dynamodb') as Sdk;
 interface Store {
   readonly sdk: Sdk;
   readonly client: DynamoDb.DynamoDBClient;
@@ -146,16 +147,22 @@ export function createCallerLeases(options: CallerLeasesOptions): CallerLeases {
     throw new RangeError(`The per-caller limit must be a whole number of at least 1, got ${options.limit}.`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let store: Promise<Store> | undefined;
-  // The SDK is loaded on the first lease, not at cold start: a function that never leases never pays for it.
+  // The SDK is loaded on the first lease, not at cold start: a function that never leases never pays
+  // for it. With require, not import(): the bundle is CommonJS and keeps the SDK external, and an ES
+  // import() of a bare name does not search NODE_PATH, where the Lambda Node.js runtime (and the
+  // local stack) provide the AWS SDK (https://nodejs.org/api/esm.html#no-node_path), so it failed
+  // there with "Cannot find package".
   const storeOf = (): Promise<Store> => {
-    store ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
-      sdk,
-      client: new sdk.DynamoDBClient({
-        maxAttempts: 2,
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-        ...options.clientConfig,
-      }),
-    }));
+    store ??= Promise.resolve()
+      .then(() => sdkModule())
+      .then((sdk) => ({
+        sdk,
+        client: new sdk.DynamoDBClient({
+          maxAttempts: 2,
+          requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+          ...options.clientConfig,
+        }),
+      }));
     return store;
   };
   const settings = { ...options, timeoutMs, now: options.now ?? Date.now, storeOf };

@@ -7,6 +7,7 @@
 import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
+  MAX_CONCURRENT_REQUESTS_PER_CALLER,
   MCP_SETTINGS,
   type McpSettings,
   parseAllowedOrigin,
@@ -45,6 +46,10 @@ export interface RuntimeSettings {
   readonly responseTransferMode: ResponseTransferMode;
   /** Longest hold of one `subscriptions/listen` stream, in seconds. */
   readonly listenMaxSeconds: number;
+  /** The DynamoDB table of the per-caller leases; absent, no per-caller limit is counted. */
+  readonly stateTableName?: string;
+  /** Most requests one caller may hold at once, or `false` for no per-caller limit. */
+  readonly maxConcurrentRequestsPerCaller: number | false;
 }
 
 /** Four minutes of hold per listen stream unless set: under API Gateway's 5-minute idle timeout, and a held stream is billed Lambda duration. */
@@ -57,6 +62,8 @@ export interface RuntimeSettingsInput {
   readonly clockToleranceSeconds?: number;
   readonly responseTransferMode?: ResponseTransferMode;
   readonly listenMaxSeconds?: number;
+  readonly stateTableName?: string;
+  readonly maxConcurrentRequestsPerCaller?: number | false;
 }
 
 function configError(problem: SettingProblem): RuntimeConfigError {
@@ -80,6 +87,8 @@ export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = proc
     clockToleranceSeconds: settings.clockToleranceSeconds,
     responseTransferMode: settings.responseTransferMode,
     listenMaxSeconds: settings.listenMaxSeconds ?? DEFAULT_LISTEN_MAX_SECONDS,
+    ...(settings.stateTableName === undefined ? {} : { stateTableName: settings.stateTableName }),
+    maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
   };
 }
 
@@ -88,6 +97,12 @@ function optionsAsEnvironment(input: RuntimeSettingsInput): Env {
   checkOption('maxBodyBytes', input.maxBodyBytes, MAX_BODY_BYTES);
   checkOption('clockToleranceSeconds', input.clockToleranceSeconds, clockToleranceSeconds.range);
   checkOption('listenMaxSeconds', input.listenMaxSeconds, LISTEN_MAX_SECONDS);
+  if (input.maxConcurrentRequestsPerCaller !== false)
+    checkOption(
+      'maxConcurrentRequestsPerCaller',
+      input.maxConcurrentRequestsPerCaller,
+      MAX_CONCURRENT_REQUESTS_PER_CALLER,
+    );
   const given: Partial<McpSettings> = {
     ...(input.publicBaseUrl === undefined ? {} : { publicBaseUrl: input.publicBaseUrl }),
     ...(input.allowedOrigins === undefined
@@ -97,6 +112,10 @@ function optionsAsEnvironment(input: RuntimeSettingsInput): Env {
     ...(input.clockToleranceSeconds === undefined ? {} : { clockToleranceSeconds: input.clockToleranceSeconds }),
     ...(input.responseTransferMode === undefined ? {} : { responseTransferMode: input.responseTransferMode }),
     ...(input.listenMaxSeconds === undefined ? {} : { listenMaxSeconds: input.listenMaxSeconds }),
+    ...(input.stateTableName === undefined ? {} : { stateTableName: input.stateTableName }),
+    ...(input.maxConcurrentRequestsPerCaller === undefined
+      ? {}
+      : { maxConcurrentRequestsPerCaller: input.maxConcurrentRequestsPerCaller }),
   };
   return partialEnvironment(MCP_SETTINGS, given);
 }

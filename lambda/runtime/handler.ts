@@ -12,20 +12,23 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { ProxyEvent, ProxyResult } from './adapter';
 import { readRuntimeSettings, type ResponseTransferMode } from './config';
 import { DEFAULT_SERVICE_NAME } from '../shared/settings/common';
 import { RuntimeConfigError } from './errors';
+import { callerLeasesOf } from './lease-step';
 import { validateToolScopes } from './message-checks';
 import { bufferedResult, createPipeline, withCors, type Answerer } from './pipeline';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
-import { finish, logRequest, newRecord } from './request-record';
-import { requestLimits, timeoutMessage, timeoutResponse } from './request-limits';
+import { finish, logRequest, newRecord, type RequestRecord } from './request-record';
+import { giveUpResponse, type RequestLimits, requestLimits, timeoutMessage } from './request-limits';
 import { requestStatesOf } from './request-state';
 import { StreamClosedError, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
 import { createSdkBridge } from './sdk-bridge';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
 import { writeStreamed } from './stream-writer';
+import type { ToolPolicies } from './tool-policy';
 
 export type { McpLambdaRequestContext, McpLambdaServerFactory, ServerInfo } from './server-factory';
 
@@ -108,6 +111,37 @@ export interface McpLambdaHandlerOptions {
    * @default 600
    */
   readonly requestStateTtlSeconds?: number;
+  /**
+   * Most requests one caller (`sub` + `client_id`) may hold at once across every instance, or
+   * `false` for no limit. Counted with a lease per held request in `stateTableName`: a listen
+   * stream or a long-running tool takes one before it runs (429 with `Retry-After` at the limit),
+   * any other request only once it has run `leaseAfterMs`.
+   * @default - `MAX_CONCURRENT_REQUESTS_PER_CALLER` (`off` for none), or 10
+   */
+  readonly maxConcurrentRequestsPerCaller?: number | false;
+  /**
+   * The DynamoDB table (`pk`, `sk` string keys) that holds the per-caller leases; without one no
+   * limit is counted and no DynamoDB client is made.
+   * @default - `STATE_TABLE_NAME`, or none
+   */
+  readonly stateTableName?: string;
+  /**
+   * How long a request that does not hold from the start (anything but a listen stream or a
+   * long-running tool) may run before it takes a lease against the per-caller limit. Shorter
+   * requests never touch DynamoDB.
+   * @default 5000
+   */
+  readonly leaseAfterMs?: number;
+  /**
+   * Options of the DynamoDB client of the leases (an endpoint, a region).
+   * @default - the Lambda environment's
+   */
+  readonly stateTableClientConfig?: DynamoDBClientConfig;
+  /**
+   * Each tool's policy; the runtime reads `longRunning` for the per-caller limit.
+   * @internal
+   */
+  readonly toolPolicies?: ToolPolicies;
 }
 
 /** The parts of the Lambda context the handler reads. */
@@ -207,7 +241,16 @@ export function createMcpLambdaHandler(
     { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates },
     logger,
   );
-  const answer = createPipeline({ settings, toolScopes, requestStates, sdk });
+  const leases = callerLeasesOf(settings, { clientConfig: options.stateTableClientConfig, logger });
+  const answer = createPipeline({
+    settings,
+    toolScopes,
+    requestStates,
+    sdk,
+    policies: options.toolPolicies ?? new Map(),
+    ...(leases === undefined ? {} : { leases }),
+    ...(options.leaseAfterMs === undefined ? {} : { leaseAfterMs: options.leaseAfterMs }),
+  });
   const write = createRequestLogWriter(logger);
   const anyOrigin = settings.origins.any;
   const buffered = bufferedHandler(answer, write, anyOrigin);
@@ -236,8 +279,16 @@ function bufferedHandler(answer: Answerer, write: RequestLogWriter, anyOrigin: b
   return async (event, context) => {
     const started = performance.now();
     const record = recordOf(event, context);
-    const response = await answer(event, record, undefined);
-    const result = await bufferedResult(response, record, anyOrigin).finally(() => finish(record));
+    // No stream and no time limit of its own (Lambda's timeout ends a buffered request); the
+    // limits carry the abort signal a refusal mid-way uses.
+    const limits = requestLimits({ remaining: remainingOf(context) });
+    let result: ProxyResult;
+    try {
+      result = await bufferedResult(await answered(answer, event, record, limits, anyOrigin), record, anyOrigin);
+    } finally {
+      limits.dispose();
+      await finish(record);
+    }
     logRequest(write, record, result.statusCode, performance.now() - started);
     return result;
   };
@@ -257,13 +308,11 @@ function streamedHandler(
 ): StreamingMcpLambdaHandler {
   return async (event, responseStream, context) => {
     const started = performance.now();
-    const limits = requestLimits(responseStream, context?.getRemainingTimeInMillis?.(), options.marginMs);
+    const limits = requestLimits({ responseStream, remaining: remainingOf(context), marginMs: options.marginMs });
     const record = recordOf(event, context);
     let status = 0;
     try {
-      const answered = await limits.race(answer(event, record, limits));
-      const response = answered ?? withCors(timeoutResponse(limits, record.rpcId), record, options.anyOrigin);
-      if (answered === undefined) record.reasons.push(timeoutMessage(limits));
+      const response = await answered(answer, event, record, limits, options.anyOrigin);
       status = response.status;
       await writeStreamed(response, responseStream, options.from ?? noResponseStream(), limits, record.rpcId ?? null);
       if (limits.reason() === 'timeout') record.reasons.push(timeoutMessage(limits));
@@ -275,10 +324,28 @@ function streamedHandler(
       record.reasons.push('the client disconnected before the answer was complete');
     } finally {
       limits.dispose();
-      finish(record);
+      await finish(record);
       logRequest(write, record, status, performance.now() - started);
     }
   };
+}
+
+/** Lambda's clock for this invocation, when there is a Lambda context. */
+function remainingOf(context: LambdaContextLike | undefined): (() => number) | undefined {
+  const remaining = context?.getRemainingTimeInMillis;
+  return remaining === undefined ? undefined : () => remaining.call(context);
+}
+
+/** The pipeline's answer, or the answer of the limit that gave the request up before it had one. */
+async function answered(
+  answer: Answerer,
+  event: ProxyEvent,
+  record: RequestRecord,
+  limits: RequestLimits,
+  anyOrigin: boolean,
+): Promise<Response> {
+  const response = await limits.race(answer(event, record, limits));
+  return response ?? withCors(giveUpResponse(limits, record.rpcId), record, anyOrigin);
 }
 
 /** Streaming needs the Lambda runtime's `awslambda.HttpResponseStream` (or `httpResponseStreamFrom`). */

@@ -2,7 +2,8 @@
  * The request pipeline shared by both transfer modes. Per request, in this order: Origin (403),
  * CORS preflight (204), identity (401), the {@link HTTP_CHECKS} (405, 413, 406, 415), the body as
  * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, per-tool
- * scopes), then {@link dispatch} hands the message to the MCP SDK. Each check returns a refusal or
+ * scopes), the per-caller limit (`lease-step.ts`: 429 or 503 for a request that holds from the
+ * start, a grace-period lease for the others), then {@link dispatch} hands the message to the MCP SDK. Each check returns a refusal or
  * nothing; the pipeline alone writes what they return on the request's record. Whatever happens,
  * the answer is JSON-RPC with the CORS headers.
  */
@@ -30,19 +31,18 @@ import {
 } from './message-checks';
 import { isRefusal, type Refusal } from './refusal';
 import { hooksOf, type RequestRecord } from './request-record';
+import type { CallerLeases } from './caller-leases';
+import { createCallerLimitStep, DEFAULT_LEASE_AFTER_MS } from './lease-step';
 import type { RequestLimits } from './request-limits';
 import type { RequestStates } from './request-state';
 import { corsHeaders, INTERNAL_ERROR, INVALID_REQUEST, jsonRpcErrorResponse, preflightResponse } from './responses';
 import type { SdkServe } from './sdk-bridge';
+import type { ToolPolicies } from './tool-policy';
 
 type Settings = ReturnType<typeof readRuntimeSettings>;
 
 /** Answers one request; always resolves with a response carrying the CORS headers. */
-export type Answerer = (
-  event: ProxyEvent,
-  record: RequestRecord,
-  limits: RequestLimits | undefined,
-) => Promise<Response>;
+export type Answerer = (event: ProxyEvent, record: RequestRecord, limits: RequestLimits) => Promise<Response>;
 
 export interface PipelineOptions {
   readonly settings: Settings;
@@ -50,14 +50,28 @@ export interface PipelineOptions {
   readonly requestStates?: RequestStates;
   /** The MCP SDK, for a message every check let through. */
   readonly sdk: SdkServe;
+  /** Each tool's policy; only `longRunning` is read here. @default - none */
+  readonly policies?: ToolPolicies;
+  /** The per-caller leases; absent, no request takes one. @default - none */
+  readonly leases?: CallerLeases;
+  /** How long a request that does not hold from the start runs before it takes a lease. @default 5000 */
+  readonly leaseAfterMs?: number;
 }
 
-export function createPipeline({ settings, toolScopes, requestStates, sdk }: PipelineOptions): Answerer {
+export function createPipeline({ settings, toolScopes, requestStates, sdk, ...limit }: PipelineOptions): Answerer {
   const identify = createIdentify(settings);
   const messageChecks = createMessageChecks(settings, toolScopes, requestStates);
+  const callerLimit =
+    limit.leases === undefined
+      ? undefined
+      : createCallerLimitStep({
+          leases: limit.leases,
+          leaseAfterMs: limit.leaseAfterMs ?? DEFAULT_LEASE_AFTER_MS,
+          policies: limit.policies ?? new Map(),
+        });
   const dispatch = createDispatch(settings, sdk);
 
-  const serve = async (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => {
+  const serve = async (event: ProxyEvent, record: RequestRecord, limits: RequestLimits) => {
     const headers = headerValuesOf(event);
     const header = (name: string): string | undefined => headers.get(name)?.join(', ');
     const origin = originCheck(header('origin'), settings.origins);
@@ -83,6 +97,8 @@ export function createPipeline({ settings, toolScopes, requestStates, sdk }: Pip
     record.tool = parsed.tool;
     const messageRefusal = await firstMessageRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
     if (messageRefusal) return refuse(record, messageRefusal);
+    const limitRefusal = await callerLimit?.({ parsed, authInfo: identity.authInfo, record, limits });
+    if (limitRefusal) return refuse(record, limitRefusal);
     return dispatch({ event, headers, parsed, authInfo: identity.authInfo, record, limits });
   };
 
@@ -125,7 +141,7 @@ interface Checked {
   readonly parsed: ParsedMessage;
   readonly authInfo: AuthInfo;
   readonly record: RequestRecord;
-  readonly limits: RequestLimits | undefined;
+  readonly limits: RequestLimits;
 }
 
 /**
@@ -135,10 +151,10 @@ interface Checked {
 function createDispatch(settings: Settings, sdk: SdkServe): (checked: Checked) => Promise<Response> {
   const base = publicBaseOf(settings.urls.base);
   return async ({ event, headers, parsed, authInfo, record, limits }) => {
-    if (parsed.rpcMethod === LISTEN_METHOD) limits?.holdFor(settings.listenMaxSeconds);
+    if (parsed.rpcMethod === LISTEN_METHOD) limits.holdFor(settings.listenMaxSeconds);
     // The SDK gets the parsed message as `parsedBody` on both paths and then never reads the body,
     // so the request carries none.
-    const request = requestFromProxyEvent(event, base, { headers, withoutBody: true, signal: limits?.signal });
+    const request = requestFromProxyEvent(event, base, { headers, withoutBody: true, signal: limits.signal });
     const response = await sdk(request, parsed, authInfo, hooksOf(record));
     // The SDK already answered JSON-RPC; add the request id so the caller can quote it.
     if (response.status >= 500) {

@@ -20,13 +20,19 @@ export interface RequestRecord {
   readonly reasons: string[];
   /** An unexpected exception, logged with its stack on the request's line. */
   error?: Error;
-  /** What to release once the answer has been read or written to the end (the 2025 transport, the in-flight entry). */
-  readonly cleanups: (() => void)[];
+  /**
+   * What to release once the answer has been read or written to the end (the 2025 transport, the
+   * in-flight entry, the caller's lease); each runs once, whatever ended the request.
+   */
+  readonly cleanups: Cleanup[];
   /** Set once the answer is done: a cleanup added later runs at once. */
   finished?: boolean;
 }
 
 /** What the SDK bridge may do to a request's record: note a reason, say the era, release something later. */
+/** A release; one that returns a promise (a lease's DeleteItem) is awaited before the invocation ends. */
+export type Cleanup = () => unknown;
+
 export interface SdkRequestHooks {
   readonly requestId: string;
   note(reason: string): void;
@@ -49,14 +55,21 @@ export function hooksOf(record: RequestRecord): SdkRequestHooks {
   };
 }
 
-export function onFinished(record: RequestRecord, cleanup: () => void): void {
-  if (record.finished) cleanup();
+/** Runs `cleanup` once the request is finished: at once when it already is (its promise then awaited by no one). */
+export function onFinished(record: RequestRecord, cleanup: Cleanup): void {
+  if (record.finished) void cleanup();
   else record.cleanups.push(cleanup);
 }
 
-export function finish(record: RequestRecord): void {
+/**
+ * Marks the request finished and runs its cleanups, resolving once the asynchronous ones settled:
+ * the handler awaits it, since Lambda freezes the process once the handler returns and a release
+ * left pending would wait for the next invocation.
+ */
+export async function finish(record: RequestRecord): Promise<void> {
   record.finished = true;
-  for (const cleanup of record.cleanups.splice(0)) cleanup();
+  const pending = record.cleanups.splice(0).map((cleanup) => cleanup());
+  await Promise.allSettled(pending);
 }
 
 /** Writes the request's one log line: ERROR for a 5xx, WARN for a refusal, INFO otherwise. */

@@ -1,17 +1,16 @@
 /**
  * Writes a streamed request's answer within its {@link RequestLimits}: an event stream stopped by
- * the time limit ends with a JSON-RPC error event instead of being cut off mid-way; a listen
- * stream's hold ends it cleanly.
+ * the time limit or a refusal (the per-caller limit) ends with a JSON-RPC error event instead of
+ * being cut off mid-way; a listen stream's hold ends it cleanly.
  */
 import type { RequestId } from '@modelcontextprotocol/server';
-import { type RequestLimits, timeoutMessage } from './request-limits';
+import { giveUpError, type RequestLimits } from './request-limits';
 import {
   isEventStream,
   writeResponseToStream,
   type HttpResponseStreamFrom,
   type LambdaResponseStream,
 } from './response-stream';
-import { INTERNAL_ERROR } from './responses';
 
 export async function writeStreamed(
   response: Response,
@@ -36,7 +35,7 @@ export async function writeStreamed(
     async pull(controller) {
       const { done, value } = await reader.read().catch(() => ({ done: true as const, value: undefined }));
       if (!done && !stopped) return controller.enqueue(value);
-      if (stopped && limits.reason() === 'timeout')
+      if (stopped && (limits.reason() === 'timeout' || limits.reason() === 'refused'))
         controller.enqueue(new TextEncoder().encode(sseErrorEvent(limits, id)));
       controller.close();
     },
@@ -53,6 +52,6 @@ export async function writeStreamed(
 }
 
 function sseErrorEvent(limits: RequestLimits, id: RequestId | null): string {
-  const message = { jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message: timeoutMessage(limits) } };
+  const message = { jsonrpc: '2.0', id, error: giveUpError(limits) };
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 }
