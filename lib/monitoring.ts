@@ -19,7 +19,7 @@
  *   access log's `timeToFirstContent` charts it, as does the 429 count by cause (API Gateway has no
  *   429 metric: throttled requests count in `4XXError`).
  */
-import { Duration, Fn, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -278,9 +278,9 @@ export class ServerMonitoring extends Construct {
     return new cloudwatch.Metric({
       namespace: 'AWS/WAFV2',
       metricName: 'BlockedRequests',
-      // The web ACL's Ref is `name|id|scope` (AWS::WAFv2::WebACL return values); the metric names it by name.
+      // The metric names the web ACL by its name, which CloudFormation generates here.
       dimensionsMap: {
-        WebACL: Fn.select(0, Fn.split('|', webAcl.ref)),
+        WebACL: webAcl.webAclRef.webAclName,
         Region: Stack.of(this).region,
         Rule: RATE_LIMIT_RULE_NAME,
       },

@@ -6,6 +6,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { DECISION_REASONS, decisionMetricName } from '../../lambda/shared/authorizer-decisions';
 import { AuthKitMcpServer } from '../../lib/authkit-mcp-server';
 import { McpHandler } from '../../lib/mcp-handler';
@@ -253,6 +254,22 @@ describe('the stage dashboard and alarms', () => {
           return { name: only.MetricStat.Metric.MetricName, period: only.MetricStat.Period };
         })();
     expect(single).toEqual({ name: metric, period: id === 'McpConcurrencyNearLimit' ? 60 : 300 });
+  });
+
+  it("names the construct's web ACL by the name CloudFormation gives it, and its rate rule", () => {
+    const props = alarmProps(stack, server, 'WafBlocksSpiking', template) as {
+      Metrics: { MetricStat: { Metric: CfnMetric } }[];
+    };
+    const dimensions = Object.fromEntries(
+      props.Metrics[0].MetricStat.Metric.Dimensions?.map((d) => [d.Name, d.Value]) ?? [],
+    );
+    const webAclId = stack.getLogicalId(server.webAcl as CfnWebACL);
+    // AWS::WAFv2::WebACL's Ref is `name|id|scope`.
+    expect(dimensions).toEqual({
+      WebACL: { 'Fn::Select': [0, { 'Fn::Split': ['|', { Ref: webAclId }] }] },
+      Region: { Ref: 'AWS::Region' },
+      Rule: 'RateLimitPerIp',
+    });
   });
 
   it('alarms on a /mcp 5xx share above 5% over 5 minutes from 20 requests', () => {
