@@ -185,6 +185,29 @@ describe('the stage dashboard and alarms', () => {
     expect(charted.find((m) => m.name === WORKOS_LOOKUP_FAILED_METRIC)?.dimensions).toEqual({ service: 'mcp-server' });
   });
 
+  it('reads the namespace and service names the functions are given to write under', () => {
+    const { template: custom, server: customServer } = serverStack({
+      serviceName: 'tools',
+      metricsNamespace: 'Acme/Mcp',
+    });
+    const environmentOf = (fn: lambda.IFunction) =>
+      custom.toJSON().Resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as lambda.CfnFunction)].Properties
+        .Environment.Variables as Record<string, string>;
+    const charted = dashboardWidgets(custom).flatMap(metricsOf);
+    const [decision] = charted.filter((m) => m.name === decisionMetricName('expired'));
+    const [workos] = charted.filter((m) => m.name === WORKOS_LOOKUP_FAILED_METRIC);
+    // The authorizer's Powertools Metrics take both from its environment; the MCP function's logger its service.
+    const authorizerEnv = environmentOf(customServer.authorizerFunction);
+    expect([decision.namespace, decision.dimensions.service]).toEqual([
+      authorizerEnv.POWERTOOLS_METRICS_NAMESPACE,
+      authorizerEnv.POWERTOOLS_SERVICE_NAME,
+    ]);
+    expect([workos.namespace, workos.dimensions.service]).toEqual([
+      'Acme/Mcp',
+      environmentOf(customServer.mcpFunction).POWERTOOLS_SERVICE_NAME,
+    ]);
+  });
+
   it('charts MCP concurrency against its reservation, throttles, errors, duration and WAF blocks', () => {
     const concurrency = widget(widgets, 'MCP function concurrency');
     expect(metricsOf(concurrency).map((m) => [m.namespace, m.name, m.options.stat])).toEqual([
