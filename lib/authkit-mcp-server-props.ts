@@ -4,6 +4,7 @@
  */
 import type { Duration } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -249,10 +250,25 @@ export interface AuthKitMcpServerProps {
    */
   readonly permissionsCacheTtl?: Duration;
   /**
-   * Enable AWS X-Ray tracing on the stage and the functions.
+   * Enable AWS X-Ray tracing on the stage and the functions (active tracing: Lambda and API Gateway
+   * record the traces; X-Ray bills per trace recorded and retrieved, see README "Operate a stage").
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * Create a CloudWatch dashboard for the stage (requests, errors and latency by route, authorizer
+   * decisions by reason, upstream failures, MCP function concurrency, throttles, WAF blocks) and
+   * alarms on what needs a person (AuthKit or WorkOS unreachable, MCP 5xx rate, Lambda throttles,
+   * concurrency near the reserved limit, WAF blocks spiking).
+   * @default true
+   */
+  readonly monitoring?: boolean;
+  /**
+   * Where the alarms go when they fire and when they recover, e.g. an `SnsAction` on a topic your
+   * on-call tooling subscribes to. Ignored when `monitoring` is false.
+   * @default - no action: the alarms change state in CloudWatch only
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /**
    * Log level of the functions (Powertools `POWERTOOLS_LOG_LEVEL`).
    * @default 'INFO'

@@ -26,11 +26,13 @@ import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../lambda/shared/cors'
 import { staticHeaderValue } from './gateway-header-value';
 import { bundledFunctionEntry } from './lambda-entry';
 import { McpHandler } from './mcp-handler';
+import { ServerMonitoring } from './monitoring';
 import type { AuthKitMcpServerProps, CustomDomainOptions } from './authkit-mcp-server-props';
 import { authorizerEnvironment, mcpEnvironment, metadataEnvironment } from './function-environments';
 import { AuthKitMcpServerPropsError, resolveServerSettings, type ServerSettings } from './server-settings';
 import { BEARER_TOKEN_VALIDATION_REGEX } from '../lambda/shared/bearer-token';
 import { AUTHORIZER_CONTEXT_KEYS } from '../lambda/shared/identity-context';
+import { SERVICE_NAME_SUFFIXES } from '../lambda/shared/settings/common';
 
 export type { AuthKitMcpServerProps, CustomDomainOptions };
 
@@ -82,6 +84,8 @@ export class AuthKitMcpServer extends Construct {
   readonly stateTable: dynamodb.Table;
   /** The web ACL with the per-IP rate-based rule, when `rateLimitPerIp` is set. */
   readonly webAcl?: wafv2.CfnWebACL;
+  /** The stage's dashboard and alarms, unless `monitoring` is false. */
+  readonly monitoring?: ServerMonitoring;
 
   private readonly settings: ServerSettings;
   /** The functions this construct built (not one passed in with McpHandler.fromFunction). */
@@ -123,7 +127,29 @@ export class AuthKitMcpServer extends Construct {
     this.webAcl =
       this.settings.rateLimitPerIp === undefined ? undefined : this.createRateLimitWebAcl(this.settings.rateLimitPerIp);
     this.associateWebAcl(this.webAcl?.attrArn ?? props.webAclArn);
+    this.monitoring = this.settings.monitoring ? this.createMonitoring() : undefined;
     this.acknowledgeNagFindings(props);
+  }
+
+  /** The dashboard and alarms (lib/monitoring.ts), over the resources built above. */
+  private createMonitoring(): ServerMonitoring {
+    const settings = this.settings;
+    const ownMcp = this.ownFunctions.find((fn) => fn === this.mcpFunction);
+    return new ServerMonitoring(this, 'Monitoring', {
+      api: this.api,
+      authorizerFunction: this.authorizerFunction,
+      mcpFunction: this.mcpFunction,
+      mcpLogGroup: ownMcp?.logGroup,
+      accessLogGroup: this.node.findChild('AccessLogs') as logs.ILogGroup,
+      webAcl: this.webAcl,
+      rateLimitPerIp: settings.rateLimitPerIp,
+      metricsNamespace: settings.metricsNamespace,
+      authorizerServiceName: `${settings.serviceName}${SERVICE_NAME_SUFFIXES.authorizer}`,
+      mcpServiceName: `${settings.serviceName}${SERVICE_NAME_SUFFIXES.mcp}`,
+      // A function passed in with McpHandler.fromFunction keeps its own reservation, unknown here.
+      mcpReservedConcurrency: ownMcp ? settings.mcpReservedConcurrency : undefined,
+      alarmActions: settings.alarmActions,
+    });
   }
 
   private createApi(id: string, customDomain: CustomDomainOptions | undefined): apigw.RestApi {
@@ -758,6 +784,11 @@ function accessLogFormat(): string {
     // The response type, never API Gateway's message, which can quote request headers.
     errorType: '$context.error.responseType',
     xrayTraceId: '$context.xrayTraceId',
+    // Streaming: BUFFERED or STREAMED, and the milliseconds to the integration's headers and first byte
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-streaming-troubleshoot.html).
+    responseTransferMode: '$context.integration.responseTransferMode',
+    timeToAllHeaders: '$context.integration.timeToAllHeaders',
+    timeToFirstContent: '$context.integration.timeToFirstContent',
   };
   return JSON.stringify(fields);
 }

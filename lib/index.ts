@@ -13,6 +13,7 @@ export {
   type CustomDomainOptions,
 } from './authkit-mcp-server';
 export { McpHandler, type McpHandlerEntryOptions } from './mcp-handler';
+export { ALARM_THRESHOLDS, ServerMonitoring, type ServerMonitoringProps } from './monitoring';
 export {
   AuthKitMcpServerPropsError,
   type LogLevel,

@@ -4,6 +4,7 @@
  * value fails at synth time with a message that says what to change, never at the first request.
  */
 import { Duration, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
   AUTHORIZER_SETTINGS,
@@ -87,6 +88,7 @@ export const DEFAULTS = {
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
   permissionsCacheTtl: Duration.millis(PERMISSIONS_CACHE_TTL_MS.fallback),
   rateLimitWindow: Duration.minutes(5),
+  monitoring: true,
   logLevel: DEFAULT_LOG_LEVEL,
   serviceName: DEFAULT_SERVICE_NAME,
   metricsNamespace: DEFAULT_METRICS_NAMESPACE,
@@ -182,6 +184,10 @@ export interface ServerSettings {
   readonly rateLimitPerIp?: number;
   readonly rateLimitWindowSeconds: number;
   readonly tracing: boolean;
+  /** Whether the construct creates the dashboard and the alarms. */
+  readonly monitoring: boolean;
+  /** What the alarms do when they change state; empty: nothing. */
+  readonly alarmActions: readonly cloudwatch.IAlarmAction[];
   readonly logLevel: LogLevel;
   readonly serviceName: string;
   readonly metricsNamespace: string;
@@ -603,13 +609,21 @@ function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
 
 type TelemetrySettings = Pick<
   ServerSettings,
-  'tracing' | 'logLevel' | 'serviceName' | 'metricsNamespace' | 'apiGatewayCloudWatchRole'
+  | 'tracing'
+  | 'monitoring'
+  | 'alarmActions'
+  | 'logLevel'
+  | 'serviceName'
+  | 'metricsNamespace'
+  | 'apiGatewayCloudWatchRole'
 >;
 
-/** Tracing, logging and metrics. */
+/** Tracing, logging, metrics, the dashboard and the alarms. */
 function telemetrySettings(props: AuthKitMcpServerProps): TelemetrySettings {
   return {
     tracing: props.tracing ?? false,
+    monitoring: props.monitoring ?? DEFAULTS.monitoring,
+    alarmActions: [...(props.alarmActions ?? [])],
     logLevel: throughSetting('logLevel', logLevel, props.logLevel),
     serviceName: throughSetting('serviceName', deploymentServiceName, props.serviceName),
     metricsNamespace: throughSetting('metricsNamespace', metricsNamespace, props.metricsNamespace),

@@ -76,6 +76,7 @@ type VerbatimProps = Pick<
   | 'responseTransferMode'
   | 'rateLimitPerIp'
   | 'tracing'
+  | 'monitoring'
   | 'logLevel'
   | 'apiGatewayCloudWatchRole'
   | 'webAclArn'
@@ -125,13 +126,15 @@ export interface StageConfig extends VerbatimProps {
 /**
  * The props no stage field sets, each for its reason: `customDomain` takes a certificate and a zone
  * the stack looks up from the stage's `customDomain` field; `mcpHandler` is code, and
- * `requestStateSecret` and `workosApiKeySecret` secret objects, none of which JSON can hold.
+ * `requestStateSecret` and `workosApiKeySecret` secret objects, and `alarmActions` action objects
+ * (an SNS topic, a Lambda function), none of which JSON can hold.
  */
 export const PROPS_WITHOUT_STAGE_FIELD = [
   'customDomain',
   'mcpHandler',
   'requestStateSecret',
   'workosApiKeySecret',
+  'alarmActions',
 ] as const;
 
 /** The props a stage field may set. */
@@ -347,6 +350,7 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),
+  monitoring: bool('monitoring'),
   logLevel: field('logLevel', (value) =>
     readsAs(logLevel, value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}, got ${show(value)}.`,
   ),

@@ -5,23 +5,10 @@
  * metrics), never on message text. Messages are for people reading logs: they never contain the
  * token or any part of it.
  */
+import type { DecisionReason } from '../shared/authorizer-decisions';
 import type { AuthorizerIdentity } from '../shared/identity-context';
 
-/** Every reason a decision can carry; `allowed` is the only one that lets a request through. */
-export type DecisionReason =
-  | 'allowed'
-  | 'missing'
-  | 'malformed'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'bad_signature'
-  | 'wrong_issuer'
-  | 'wrong_audience'
-  | 'unknown_key'
-  | 'not_an_access_token'
-  | 'insufficient_scope'
-  | 'wrong_organization'
-  | 'upstream_unavailable';
+export type { DecisionReason };
 
 /** The reasons that mean "this token is not acceptable" (HTTP 401). */
 export type InvalidTokenReason = Exclude<

@@ -18,6 +18,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
   APIGatewayTokenAuthorizerHandler,
 } from 'aws-lambda';
+import { decisionMetricName } from '../shared/authorizer-decisions';
 import { AUTHORIZER_CONTEXT_KEYS } from '../shared/identity-context';
 import { parseBearerHeader } from './bearer';
 import { loadAuthorizerConfig, type AuthorizerConfig } from './config';
@@ -44,11 +45,6 @@ export interface AuthorizerHandlerDependencies {
 }
 
 export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
-
-/** The metric counted for each decision, e.g. `token_expired`. */
-export function decisionMetricName(reason: DecisionReason): string {
-  return `token_${reason}`;
-}
 
 /** Thrown for any failure that is not the caller's fault; API Gateway answers 500 (AUTHORIZER_FAILURE). */
 export class AuthorizerUnavailableError extends Error {

@@ -38,6 +38,8 @@ describe('resolveServerSettings defaults', () => {
       subscriptionMaxDurationSeconds: 240,
       rateLimitWindowSeconds: 300,
       tracing: false,
+      monitoring: true,
+      alarmActions: [],
       logLevel: 'INFO',
       apiGatewayCloudWatchRole: true,
     });

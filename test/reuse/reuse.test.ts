@@ -307,9 +307,11 @@ describe('the packaged construct in a fresh CDK app', () => {
 
   it('exports the construct and McpHandler from the root entry, and what tool authors use from /runtime', async () => {
     expect(await exportedNames(consumer, 'mcp-authkit-apigateway')).toEqual([
+      'ALARM_THRESHOLDS',
       'AuthKitMcpServer',
       'AuthKitMcpServerPropsError',
       'McpHandler',
+      'ServerMonitoring',
     ]);
     expect(await exportedNames(consumer, 'mcp-authkit-apigateway/runtime')).toEqual([
       'NoCallerError',
