@@ -119,13 +119,13 @@ function alarmProps(stack: Stack, server: AuthKitMcpServer, id: string, template
 }
 
 describe('the stage dashboard and alarms', () => {
-  // One stack with the construct's web ACL, so that every widget and alarm exists; synthesized once.
+  // One stack with the construct's web ACL and a reservation, so that every widget and alarm exists; synthesized once.
   let stack: Stack;
   let server: AuthKitMcpServer;
   let template: Template;
   let widgets: Widget[];
   beforeAll(() => {
-    ({ stack, server, template } = serverStack({ rateLimitPerIp: 500 }));
+    ({ stack, server, template } = serverStack({ rateLimitPerIp: 500, mcpReservedConcurrency: 100 }));
     widgets = dashboardWidgets(template);
   });
 
@@ -378,6 +378,7 @@ describe('monitoring options', () => {
     const topic = new sns.Topic(stack, 'AlarmTopic');
     new AuthKitMcpServer(stack, 'McpServer', {
       authkitDomain: 'acme.authkit.app',
+      mcpReservedConcurrency: 100,
       alarmActions: [new SnsAction(topic)],
     });
     const template = Template.fromStack(stack);
@@ -412,8 +413,11 @@ describe('monitoring options', () => {
     expect(descriptions.join('\n')).not.toMatch(/reserved|WorkOS/);
   });
 
-  it('has no concurrency alarm when the MCP function reserves none', () => {
-    const { server } = serverStack({ mcpReservedConcurrency: false });
+  it.each([
+    ['reserves none (the default)', {}],
+    ['sets false', { mcpReservedConcurrency: false as const }],
+  ])('has no concurrency alarm when the MCP function %s', (_, props) => {
+    const { server } = serverStack(props);
     expect(Object.keys(server.monitoring?.alarms ?? {}).sort()).toEqual([
       'AuthKitUnavailable',
       'Mcp5xxRate',
