@@ -37,6 +37,7 @@ const SLOW_FILES = {
   'test/cli/verify-throttled.test.ts': 'verify against a live local stack with its reserved execution held',
   'test/cli/verify-misconfigured.test.ts': 'verify against live misconfigured stacks',
   'test/cli/verify-package.test.ts': 'packs and installs the CLI',
+  'test/cli/verify-where.test.ts': 'verify against a live local stack, its stand-in, a wrong path and a dead port',
   'test/cli/verify.test.ts': 'verify against a live local stack',
   'test/lib/authkit-mcp-server.test.ts': 'synthesizes many stacks',
   'test/lib/mcp-server-stack.test.ts': 'synthesizes a stack per stage',

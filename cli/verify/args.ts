@@ -38,9 +38,11 @@ export class UsageError extends Error {
 export const VERIFY_USAGE = `Usage: mcp-authkit-apigateway verify <McpUrl> [options]
        mcp-authkit-apigateway verify --stage <name> [--outputs-file ${DEFAULT_OUTPUTS_FILE}] [options]
 
-Checks a deployed MCP server from outside, as a client would: the 401 challenge, the
+Checks an MCP server from outside, as a client would, deployed or the local stack of
+npm run dev (fixes are worded for where <McpUrl> runs): the 401 challenge, the
 protected-resource and authorization-server metadata, CORS for browsers, error hygiene, and
-with a token the token's claims and an MCP session. Exit code 0 only when every check passes.
+with a token the token's claims and MCP sessions on 2025 and 2026-07-28 (server/discover,
+whoami, a streamed long_task with progress). Exit code 0 only when every check passes.
 
 Options:
   --stage <name>               Read McpUrl from the McpServer-<name> stack in the outputs file

@@ -10,6 +10,60 @@ export interface VerifyContext {
   readonly http: HttpClient;
   /** The browser origin the CORS checks use; null skips them (no browser clients). */
   readonly origin: string | null;
+  /** Where <McpUrl> runs, computed once from its host: the fixes name `npm run dev` or the deployed stack. */
+  readonly where: Where;
+}
+
+/** `local`: a loopback host, the stack of `npm run dev`; `deployed`: anything else. */
+export type Where = 'local' | 'deployed';
+
+/** Loopback names and addresses (RFC 6761 §6.3 reserves `localhost` and its subdomains). */
+export function whereOf(mcpUrl: string): Where {
+  let host: string;
+  try {
+    host = new URL(mcpUrl).hostname.toLowerCase();
+  } catch {
+    return 'deployed';
+  }
+  const loopback =
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127(?:\.\d{1,3}){3}$/.test(host) ||
+    host === '[::1]' ||
+    host === '::1';
+  return loopback ? 'local' : 'deployed';
+}
+
+/** The fix for a URL that gives no answer, worded for where it runs. */
+export function unreachableFix(where: Where): string {
+  return where === 'local'
+    ? 'nothing answers there: start the local stack with `npm run dev` and pass the MCP URL it prints (http://localhost:<port>/mcp)'
+    : "check the URL (the stack's McpUrl output), your network, and that the stack is deployed";
+}
+
+/** Where the MCP function's log lines are, worded for where it runs. */
+export function logsHint(where: Where): string {
+  return where === 'local'
+    ? "see the MCP function's log lines in the terminal running `npm run dev`"
+    : "check the MCP function's logs in CloudWatch (its log group is in the stack)";
+}
+
+/** The fix for a 404 from <McpUrl>: the path is wrong, and what the MCP URL looks like. */
+export function wrongPathFix(mcpUrl: string, where: Where): string {
+  return `the path is wrong: nothing is served at ${new URL(mcpUrl).pathname}. Pass the MCP URL, which ends in /mcp, e.g. ${mcpUrlExample(mcpUrl, where)}`;
+}
+
+/** What a correct <McpUrl> looks like, for a fix that says the path is wrong. */
+export function mcpUrlExample(mcpUrl: string, where: Where): string {
+  let origin = '<origin>';
+  try {
+    origin = new URL(mcpUrl).origin;
+  } catch {
+    // an unparsable URL keeps the placeholder
+  }
+  return where === 'local'
+    ? `${origin}/mcp, as \`npm run dev\` prints it`
+    : "https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/mcp (the stack's McpUrl output: npx cdk deploy --outputs-file cdk-outputs.json), or https://<customDomain>/mcp";
 }
 
 /** An `initialize` request, the first thing any client POSTs. */

@@ -7,9 +7,10 @@ import { checkBrowser, type TokenSender } from './checks/browser';
 import { checkChallenge } from './checks/challenge';
 import { checkHygiene } from './checks/hygiene';
 import { checkMcpSession } from './checks/mcp-session';
+import { checkModernProtocol, skippedModernChecks } from './checks/modern-protocol';
 import { checkResourceMetadata } from './checks/resource-metadata';
 import { checkTokenClaims } from './checks/token';
-import type { VerifyContext } from './context';
+import { type VerifyContext, whereOf } from './context';
 import { createHttpClient, type HttpClient } from './http';
 import { sectionResults, type CheckResult, type VerifyReport } from './report';
 
@@ -52,7 +53,12 @@ export async function runVerify(
 ): Promise<VerifyReport> {
   const started = Date.now();
   const http = dependencies.http ?? createHttpClient({ timeoutMs: options.timeoutMs });
-  const context: VerifyContext = { mcpUrl: options.mcpUrl, http, origin: options.origin };
+  const context: VerifyContext = {
+    mcpUrl: options.mcpUrl,
+    http,
+    origin: options.origin,
+    where: whereOf(options.mcpUrl),
+  };
   const checks: CheckResult[] = [];
 
   const challenge = await checkChallenge(context);
@@ -71,7 +77,7 @@ export async function runVerify(
       sectionResults('token').skip(
         'token.all',
         'Token checks',
-        'no --token or --login given: aud, iss, scopes and an MCP session were not checked',
+        'no --token or --login given: aud, iss, scopes and the MCP sessions (2025 and 2026-07-28) were not checked',
       ),
     );
   } else {
@@ -83,7 +89,21 @@ export async function runVerify(
       (dependencies.now ?? (() => new Date()))(),
     );
     checks.push(...claims.results);
-    checks.push(...(await checkMcpSession(options.mcpUrl, options.token, claims.claims?.sub, options.timeoutMs)));
+    const session = await checkMcpSession(
+      options.mcpUrl,
+      options.token,
+      claims.claims?.sub,
+      options.timeoutMs,
+      undefined,
+      context.where,
+    );
+    checks.push(...session);
+    // A token the 2025 session could not use (refused, or nothing there) fails once, not once per revision.
+    const initialized = session.some((check) => check.id === 'mcp.initialize' && check.status === 'pass');
+    if (sender !== undefined && initialized)
+      checks.push(...(await checkModernProtocol(sender, options.token, claims.claims?.sub, context.where)));
+    else
+      checks.push(...skippedModernChecks('initialize failed with this token, so the 2026-07-28 checks were not run'));
   }
   return {
     mcpUrl: options.mcpUrl,

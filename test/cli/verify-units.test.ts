@@ -1,7 +1,8 @@
 /**
  * The parts of `verify` that need no stack: its command line, the deploy outputs file, the
  * contract with the app's stack and output names, the WWW-Authenticate parser, and the redaction
- * every printed line goes through, and the bounds of its HTTP client (against loopback servers).
+ * every printed line goes through, the bounds of its HTTP client (against loopback servers), where
+ * a URL runs (which words its fixes), the 2026-07-28 requests it builds and the answers it reads.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -9,8 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BROWSER_ORIGIN, parseVerifyArguments, UsageError } from '../../cli/verify/args';
-import { bearerChallengeParams } from '../../cli/verify/context';
-import { createHttpClient, HttpFailure } from '../../cli/verify/http';
+import { judgeOutsider } from '../../cli/verify/checks/browser';
+import { judgeChallenge } from '../../cli/verify/checks/challenge';
+import { messagesOf, modernRequest } from '../../cli/verify/checks/modern-protocol';
+import { bearerChallengeParams, whereOf } from '../../cli/verify/context';
+import { createHttpClient, HttpFailure, type HttpResponse } from '../../cli/verify/http';
 import { TokenDestinationError, tokenFetch } from '../../cli/verify/checks/mcp-session';
 import { MCP_URL_OUTPUT, mcpUrlFromOutputs, stackNameOfStage } from '../../cli/verify/outputs';
 import { redact, renderJson, renderText } from '../../cli/verify/render';
@@ -257,5 +261,135 @@ describe('the fetch that carries the token', () => {
     // Act + Assess
     await expect(send(`${base}/mcp`, { method: 'POST', body: '{}' })).rejects.toThrow();
     expect(received).toEqual([{ path: '/mcp', authorized: true }]);
+  });
+});
+
+describe('where verify is pointed', () => {
+  it.each([
+    ['http://localhost:8787/mcp', 'local'],
+    ['http://127.0.0.1:8787/mcp', 'local'],
+    ['http://[::1]:8787/mcp', 'local'],
+    ['http://api.localhost:8787/mcp', 'local'],
+    [MCP_URL, 'deployed'],
+    ['https://mcp.example.com/mcp', 'deployed'],
+  ])('user points verify at %s: that is %s', (url, where) => {
+    // Act + Assess
+    expect(whereOf(url)).toBe(where);
+  });
+
+  const answer = (status: number): HttpResponse => ({
+    status,
+    headers: { 'content-type': ['application/json'] },
+    body: '{}',
+  });
+
+  it('user mistypes the path of a deployed URL: the 404 fix says the path is wrong and shows the McpUrl form, no 5xx fix', () => {
+    // Act
+    const { result } = judgeChallenge(
+      answer(404),
+      'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mpc',
+      'deployed',
+    );
+
+    // Assess
+    expect(result.fix).toMatch(
+      /^the path is wrong: nothing is served at \/prod\/mpc\. Pass the MCP URL, which ends in \/mcp, e\.g\. https:\/\/<api-id>\.execute-api/,
+    );
+    expect(result.fix).not.toMatch(/5xx/);
+  });
+
+  it('user runs verify against npm run dev and gets a 502: the fix names npm run dev, not the deployed stack', () => {
+    // Act
+    const { result } = judgeChallenge(answer(502), 'http://localhost:8787/mcp', 'local');
+
+    // Assess
+    expect(result.fix).toContain('`npm run dev`');
+    expect(result.fix).not.toMatch(/deployed/);
+  });
+});
+
+describe('the outsider line says what the preflight answered', () => {
+  const response = (allowOrigin?: string, status = 204): HttpResponse => ({
+    status,
+    headers: allowOrigin ? { 'access-control-allow-origin': [allowOrigin] } : {},
+    body: '',
+  });
+
+  it('user whose stage lists origins sees no claim that allowedOrigins is *, only the observed grant', () => {
+    // Act
+    const result = judgeOutsider({
+      challenge: response('*', 401),
+      preflight: response(),
+      withToken: response(undefined, 403),
+    });
+
+    // Assess
+    expect(result.status).toBe('pass');
+    expect(result.detail).toBe('no CORS grant; a request with the token from it got HTTP 403');
+  });
+
+  it('user whose preflight answers *: the detail quotes that answer, not the configuration', () => {
+    // Act
+    const result = judgeOutsider({
+      challenge: response('*', 401),
+      preflight: response('*'),
+      withToken: response(undefined, 403),
+    });
+
+    // Assess
+    expect(result.detail).toBe(
+      'the preflight from https://outsider.verify.invalid answered Access-Control-Allow-Origin: * (any page may send the request); a request with the token from it got HTTP 403',
+    );
+    expect(result.detail).not.toContain('allowedOrigins is *');
+  });
+});
+
+describe('the 2026-07-28 requests verify sends and the answers it reads', () => {
+  it('user runs verify with a token: a tools/call names the method and tool in headers and the client in _meta, keeping the progress token', () => {
+    // Act
+    const request = modernRequest('tools/call', { name: 'long_task', arguments: {}, _meta: { progressToken: 'p' } }, 7);
+
+    // Assess
+    expect(request.headers).toMatchObject({
+      'MCP-Protocol-Version': '2026-07-28',
+      'Mcp-Method': 'tools/call',
+      'Mcp-Name': 'long_task',
+    });
+    expect(JSON.parse(request.body)).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: {
+        name: 'long_task',
+        arguments: {},
+        _meta: {
+          progressToken: 'p',
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientInfo': { name: 'mcp-authkit-apigateway-verify', version: '1.0.0' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    });
+  });
+
+  it('reads every JSON-RPC message of a streamed answer, and the one message of a JSON answer', () => {
+    // Prepare
+    const stream: HttpResponse = {
+      status: 200,
+      headers: { 'content-type': ['text/event-stream'] },
+      body: 'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n',
+    };
+    const json: HttpResponse = {
+      status: 200,
+      headers: { 'content-type': ['application/json'] },
+      body: '{"id":1,"result":{}}',
+    };
+
+    // Act + Assess
+    expect(messagesOf(stream)).toEqual([
+      { jsonrpc: '2.0', method: 'notifications/progress' },
+      { jsonrpc: '2.0', id: 1, result: {} },
+    ]);
+    expect(messagesOf(json)).toEqual([{ id: 1, result: {} }]);
   });
 });

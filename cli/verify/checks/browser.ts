@@ -3,7 +3,7 @@
  * header spelled `Origin` and `origin`), its preflight succeeds without credentials, and an origin
  * outside the allow-list is refused as configured.
  */
-import { INITIALIZE_BODY, MCP_POST_HEADERS, type VerifyContext } from '../context';
+import { INITIALIZE_BODY, MCP_POST_HEADERS, unreachableFix, type VerifyContext } from '../context';
 import { describeFailure, headerValue, type HttpResponse } from '../http';
 import { sectionResults, type CheckResult } from '../report';
 
@@ -84,9 +84,12 @@ export function judgePreflight(response: HttpResponse, origin: string): CheckRes
 }
 
 /**
- * An outsider is refused when nothing grants it access. The preflight tells what is configured: `*`
- * there means every origin is allowed. A `*` on the 401 alone grants nothing a page could not read
- * anyway (error bodies are public, no credentials are involved), so it does not count as a grant.
+ * An outsider is refused when nothing grants it access. A `*` on the 401 alone grants nothing a
+ * page could not read anyway (error bodies are public, no credentials are involved), so it does not
+ * count as a grant. A preflight answering `*` lets any page send the request, which is fine only if
+ * the request itself is refused (the MCP handler's Origin check) or the stage means to allow every
+ * origin; the detail says what the preflight answered, not what the stage is configured with, which
+ * this command cannot see.
  */
 export function judgeOutsider(answers: {
   challenge: HttpResponse;
@@ -95,8 +98,10 @@ export function judgeOutsider(answers: {
 }): CheckResult {
   const title = `An origin outside the allow-list (${OUTSIDER_ORIGIN}) is refused as configured`;
   const id = 'browser.outsider';
-  if (headerValue(answers.preflight, 'access-control-allow-origin') === '*')
-    return pass(id, title, 'allowedOrigins is *: every origin is allowed by configuration');
+  const preflightAny = headerValue(answers.preflight, 'access-control-allow-origin') === '*';
+  const preflightNote = preflightAny
+    ? `the preflight from ${OUTSIDER_ORIGIN} answered Access-Control-Allow-Origin: * (any page may send the request)`
+    : undefined;
   const problems = [
     ...(headerValue(answers.challenge, 'access-control-allow-origin') === OUTSIDER_ORIGIN
       ? ['the 401 echoes it in Access-Control-Allow-Origin']
@@ -105,7 +110,7 @@ export function judgeOutsider(answers: {
       ? ['the preflight allows it']
       : []),
     // Any refusal will do: 403 from the MCP handler's Origin check, or 401 when the token itself is refused.
-    ...(answers.withToken && answers.withToken.status < 400
+    ...(answers.withToken && answers.withToken.status < 400 && !preflightAny
       ? [`a request with the token from it was served (HTTP ${answers.withToken.status}), not refused with 403`]
       : []),
   ];
@@ -117,13 +122,9 @@ export function judgeOutsider(answers: {
       "list only your clients' origins in allowedOrigins; gateway responses and the MCP handler must not grant any other origin",
     );
   }
-  return pass(
-    id,
-    title,
-    answers.withToken
-      ? `no CORS grant; a request with the token from it got HTTP ${answers.withToken.status}`
-      : 'no CORS grant on the 401 or the preflight',
-  );
+  const withToken = answers.withToken ? `a request with the token from it got HTTP ${answers.withToken.status}` : '';
+  if (preflightNote !== undefined) return pass(id, title, [preflightNote, withToken].filter(Boolean).join('; '));
+  return pass(id, title, withToken ? `no CORS grant; ${withToken}` : 'no CORS grant on the 401 or the preflight');
 }
 
 async function postWithoutToken(context: VerifyContext, originHeader: string, origin: string): Promise<HttpResponse> {
@@ -159,9 +160,7 @@ export async function checkBrowser(context: VerifyContext, sendWithToken?: Token
     try {
       results.push(await run());
     } catch (error) {
-      results.push(
-        fail(id, title, describeFailure(error), 'check that the stack is deployed and this machine can reach it'),
-      );
+      results.push(fail(id, title, describeFailure(error), unreachableFix(context.where)));
     }
   };
   for (const spelling of ['Origin', 'origin']) {

@@ -4,7 +4,14 @@
  * a malformed token gets 401, not 5xx.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { baseOfMcpUrl, INITIALIZE_BODY, MCP_POST_HEADERS, type VerifyContext } from '../context';
+import {
+  baseOfMcpUrl,
+  INITIALIZE_BODY,
+  MCP_POST_HEADERS,
+  unreachableFix,
+  type VerifyContext,
+  wrongPathFix,
+} from '../context';
 import { describeFailure, isJsonContentType, jsonObject, type HttpResponse } from '../http';
 import { sectionResults, type CheckResult } from '../report';
 
@@ -92,24 +99,35 @@ export function judgeNoEcho(probes: readonly EchoProbe[]): CheckResult {
   );
 }
 
-export function judgeMalformed(answers: ReadonlyArray<{ label: string; response: HttpResponse }>): CheckResult {
+export function judgeMalformed(
+  answers: ReadonlyArray<{ label: string; response: HttpResponse }>,
+  context?: Pick<VerifyContext, 'mcpUrl' | 'where'>,
+): CheckResult {
   const wrong = answers.filter((answer) => answer.response.status !== 401);
+  const detail = wrong.map((answer) => `${answer.label}: HTTP ${answer.response.status}`).join('; ');
+  if (context && wrong.length > 0 && wrong.every((answer) => answer.response.status === 404))
+    return fail('hygiene.malformed-token', MALFORMED_TITLE, detail, wrongPathFix(context.mcpUrl, context.where));
   if (wrong.length > 0) {
     return fail(
       'hygiene.malformed-token',
       MALFORMED_TITLE,
-      wrong.map((answer) => `${answer.label}: HTTP ${answer.response.status}`).join('; '),
+      detail,
       "the authorizer must refuse a token it cannot parse with Unauthorized (401), not fail (5xx): deploy the construct's authorizer and its identity validation expression",
     );
   }
   return pass('hygiene.malformed-token', MALFORMED_TITLE, answers.map((answer) => `${answer.label}: 401`).join('; '));
 }
 
-async function attempt(id: string, title: string, run: () => Promise<CheckResult>): Promise<CheckResult> {
+async function attempt(
+  context: VerifyContext,
+  id: string,
+  title: string,
+  run: () => Promise<CheckResult>,
+): Promise<CheckResult> {
   try {
     return await run();
   } catch (error) {
-    return fail(id, title, describeFailure(error), 'check that the stack is deployed and this machine can reach it');
+    return fail(id, title, describeFailure(error), unreachableFix(context.where));
   }
 }
 
@@ -119,7 +137,7 @@ export async function checkHygiene(context: VerifyContext): Promise<CheckResult[
     `Bearer ${randomBytes(18).toString('base64url')}.${randomBytes(18).toString('base64url')}.${randomBytes(18).toString('base64url')}`;
   const suffix = randomBytes(6).toString('hex');
   return [
-    await attempt('hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, async () =>
+    await attempt(context, 'hygiene.unknown-route', UNKNOWN_ROUTE_TITLE, async () =>
       judgeUnknownRoute(
         await context.http({
           method: 'GET',
@@ -128,7 +146,7 @@ export async function checkHygiene(context: VerifyContext): Promise<CheckResult[
         }),
       ),
     ),
-    await attempt('hygiene.no-echo', NO_ECHO_TITLE, async () => {
+    await attempt(context, 'hygiene.no-echo', NO_ECHO_TITLE, async () => {
       const routeHeaders = [canary(), canary()];
       const methodHeader = canary();
       const sigV4Like = `AWS4-HMAC-SHA256 ${randomBytes(24).toString('base64url')}`;
@@ -165,7 +183,7 @@ export async function checkHygiene(context: VerifyContext): Promise<CheckResult[
         },
       ]);
     }),
-    await attempt('hygiene.malformed-token', MALFORMED_TITLE, async () => {
+    await attempt(context, 'hygiene.malformed-token', MALFORMED_TITLE, async () => {
       const post = (authorization: string) =>
         context.http({
           method: 'POST',
@@ -173,15 +191,18 @@ export async function checkHygiene(context: VerifyContext): Promise<CheckResult[
           headers: { ...MCP_POST_HEADERS, Authorization: authorization },
           body: INITIALIZE_BODY,
         });
-      return judgeMalformed([
-        { label: '"Bearer not-a-jwt"', response: await post('Bearer not-a-jwt') },
-        {
-          label: 'a three-part token of garbage',
-          response: await post(
-            `Bearer ${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}`,
-          ),
-        },
-      ]);
+      return judgeMalformed(
+        [
+          { label: '"Bearer not-a-jwt"', response: await post('Bearer not-a-jwt') },
+          {
+            label: 'a three-part token of garbage',
+            response: await post(
+              `Bearer ${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}.${randomBytes(12).toString('base64url')}`,
+            ),
+          },
+        ],
+        context,
+      );
     }),
   ];
 }

@@ -9,6 +9,7 @@ import {
   type FetchLike,
 } from '@modelcontextprotocol/client';
 import { type BodyMeter, bodyMeter, readText, withCappedBody } from '../bounded-body';
+import { logsHint, type Where, whereOf, wrongPathFix } from '../context';
 import { sectionResults, type CheckResult } from '../report';
 import { lambdaThrottlingEvidence, THROTTLED_FIX } from './throttling';
 
@@ -104,13 +105,15 @@ async function sessionFailure(
   error: unknown,
   meter: BodyMeter,
   answers: readonly SeenAnswer[],
+  where: Where,
+  mcpUrl: string,
 ): Promise<{ detail: string; fix: string }> {
   const throttled = await throttlingIn(answers);
   if (throttled !== undefined) return { detail: `the MCP function is throttled: ${throttled}`, fix: THROTTLED_FIX };
   if (meter.tooLarge !== undefined) {
     return {
       detail: meter.tooLarge.message,
-      fix: "the MCP endpoint sent a body that is too large or never ends: check the MCP function's logs in CloudWatch and what the tool answers",
+      fix: `the MCP endpoint sent a body that is too large or never ends: ${logsHint(where)}, and what the tool answers`,
     };
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -126,21 +129,18 @@ async function sessionFailure(
       fix: 'the token lacks a required scope (requiredScopes), or the origin is not in allowedOrigins',
     };
   }
-  return {
-    detail: message,
-    fix: "check the MCP function's logs in CloudWatch (its log group is in the stack); a 5xx means the function failed",
-  };
+  if (answers.some((answer) => answer.status === 404) || /\b404\b|not found/i.test(message)) {
+    return {
+      detail: message,
+      fix: wrongPathFix(mcpUrl, where),
+    };
+  }
+  return { detail: message, fix: `${logsHint(where)}; a 5xx means the function failed` };
 }
 
-async function callWhoami(client: Client, subject: unknown, timeoutMs: number): Promise<CheckResult> {
+async function callWhoami(client: Client, subject: unknown, timeoutMs: number, where: Where): Promise<CheckResult> {
   const result = (await client.callTool({ name: 'whoami', arguments: {} }, { timeout: timeoutMs })) as CallToolResult;
-  if (result.isError)
-    return fail(
-      'mcp.whoami',
-      WHOAMI_TITLE,
-      'whoami answered with an error result',
-      "check the MCP function's logs in CloudWatch",
-    );
+  if (result.isError) return fail('mcp.whoami', WHOAMI_TITLE, 'whoami answered with an error result', logsHint(where));
   const sub = (result.structuredContent as { sub?: unknown } | undefined)?.sub;
   if (sub !== subject)
     return fail(
@@ -158,6 +158,7 @@ export async function checkMcpSession(
   subject: unknown,
   timeoutMs: number,
   meter: BodyMeter = bodyMeter(),
+  where: Where = whereOf(mcpUrl),
 ): Promise<CheckResult[]> {
   const answers: SeenAnswer[] = [];
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
@@ -179,7 +180,7 @@ export async function checkMcpSession(
         ),
       );
     } catch (error) {
-      const { detail, fix } = await sessionFailure(error, meter, answers);
+      const { detail, fix } = await sessionFailure(error, meter, answers, where, mcpUrl);
       return [
         fail('mcp.initialize', INITIALIZE_TITLE, detail, fix),
         skip('mcp.tools-list', TOOLS_TITLE, 'initialize failed'),
@@ -191,7 +192,7 @@ export async function checkMcpSession(
       toolNames = (await client.listTools(undefined, { timeout: timeoutMs })).tools.map((tool) => tool.name);
       results.push(pass('mcp.tools-list', TOOLS_TITLE, `tools: ${toolNames.join(', ') || '(none)'}`));
     } catch (error) {
-      const { detail, fix } = await sessionFailure(error, meter, answers);
+      const { detail, fix } = await sessionFailure(error, meter, answers, where, mcpUrl);
       results.push(fail('mcp.tools-list', TOOLS_TITLE, detail, fix));
     }
     if (!toolNames.includes('whoami')) {
@@ -204,9 +205,9 @@ export async function checkMcpSession(
       );
     } else {
       try {
-        results.push(await callWhoami(client, subject, timeoutMs));
+        results.push(await callWhoami(client, subject, timeoutMs, where));
       } catch (error) {
-        const { detail, fix } = await sessionFailure(error, meter, answers);
+        const { detail, fix } = await sessionFailure(error, meter, answers, where, mcpUrl);
         results.push(fail('mcp.whoami', WHOAMI_TITLE, detail, fix));
       }
     }

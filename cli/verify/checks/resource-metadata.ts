@@ -3,7 +3,7 @@
  * character, one issuer in `authorization_servers`, `scopes_supported` and
  * `bearer_methods_supported` present.
  */
-import type { VerifyContext } from '../context';
+import { unreachableFix, type VerifyContext } from '../context';
 import { describeFailure, isJsonContentType, jsonObject } from '../http';
 import { sectionResults, type CheckResult } from '../report';
 
@@ -134,12 +134,7 @@ export async function checkResourceMetadata(context: VerifyContext, url: string)
   } catch (error) {
     return {
       results: [
-        fail(
-          'resource-metadata.json',
-          JSON_TITLE,
-          describeFailure(error),
-          'check that the stack is deployed and this machine can reach it',
-        ),
+        fail('resource-metadata.json', JSON_TITLE, describeFailure(error), unreachableFix(context.where)),
         ...skipRest('no metadata to check'),
       ],
       scopesSupported: [],
