@@ -15,6 +15,9 @@
  *   `metricsNamespace`, dimensioned by its Powertools service name.
  * - `workos_lookup_failed`: a metric filter on the MCP function's log lines for a failed WorkOS
  *   roles lookup (lambda/runtime/workos-access.ts), in `metricsNamespace`, by service.
+ * - `caller_limit_refused`: a metric filter on the MCP function's request log lines refused by the
+ *   per-caller limit (lambda/runtime/lease-step.ts): a 429, or a reason that starts with the limit's
+ *   refusal (a request refused after its grace period, whose answer was already streaming).
  * - Time to first byte of streamed answers has no CloudWatch metric: a Logs Insights query over the
  *   access log's `timeToFirstContent` charts it, as does the 429 count by cause (API Gateway has no
  *   429 metric: throttled requests count in `4XXError`).
@@ -33,6 +36,10 @@ import { MCP_PATH } from '../lambda/shared/urls';
 export const WORKOS_LOOKUP_FAILED_METRIC = 'workos_lookup_failed';
 export const WORKOS_LOOKUP_FAILED_MESSAGE = 'WorkOS roles lookup failed';
 export const WORKOS_UNAVAILABLE_CODE = 'WORKOS_UNAVAILABLE';
+/** The metric the per-caller limit filter counts, and the request log line it matches (lambda/runtime). */
+export const CALLER_LIMIT_REFUSED_METRIC = 'caller_limit_refused';
+export const REQUEST_LOG_MESSAGE = 'mcp request';
+export const CALLER_LIMIT_REFUSAL_REASON = 'per-caller limit reached';
 /** The rule name of the construct's rate-based WAF rule (lib/authkit-mcp-server.ts). */
 export const RATE_LIMIT_RULE_NAME = 'RateLimitPerIp';
 
@@ -74,8 +81,8 @@ export interface ServerMonitoringProps {
   readonly mcpReservedConcurrency?: number;
   readonly alarmActions: readonly cloudwatch.IAlarmAction[];
   /**
-   * Refusals of the per-caller concurrency limit (the runtime's count metric), charted beside the
-   * throttles when given. The spot for it: the runtime does not emit that metric yet.
+   * Refusals of the per-caller concurrency limit, charted beside the throttles.
+   * @default - counted by a metric filter on the MCP function's request log lines, when the construct owns its log group
    */
   readonly callerLimitRefusals?: cloudwatch.IMetric;
 }
@@ -203,6 +210,29 @@ export class ServerMonitoring extends Construct {
     return this.customCount(WORKOS_LOOKUP_FAILED_METRIC, this.props.mcpServiceName, 'WorkOS lookups failed');
   }
 
+  /** Counts the per-caller limit's refusals from the MCP function's request log; none without its log group. */
+  private callerLimitRefusals(): cloudwatch.IMetric | undefined {
+    if (this.props.callerLimitRefusals) return this.props.callerLimitRefusals;
+    const logGroup = this.props.mcpLogGroup;
+    if (!logGroup) return undefined;
+    new logs.MetricFilter(this, 'CallerLimitRefusals', {
+      logGroup,
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.message', '=', REQUEST_LOG_MESSAGE),
+        logs.FilterPattern.any(
+          logs.FilterPattern.numberValue('$.status', '=', 429),
+          logs.FilterPattern.stringValue('$.reason', '=', `${CALLER_LIMIT_REFUSAL_REASON}*`),
+        ),
+      ),
+      metricNamespace: this.props.metricsNamespace,
+      metricName: CALLER_LIMIT_REFUSED_METRIC,
+      metricValue: '1',
+      dimensions: { service: '$.service' },
+      unit: cloudwatch.Unit.COUNT,
+    });
+    return this.customCount(CALLER_LIMIT_REFUSED_METRIC, this.props.mcpServiceName, 'per-caller limit refusals');
+  }
+
   private authorizerWidgets(workosFailures: cloudwatch.Metric | undefined): cloudwatch.IWidget[] {
     const refusals = DECISION_REASONS.filter((reason) => reason !== 'allowed' && reason !== 'upstream_unavailable');
     return [
@@ -251,7 +281,8 @@ export class ServerMonitoring extends Construct {
   }
 
   private throttleWidgets(): cloudwatch.IWidget[] {
-    const { mcpFunction, callerLimitRefusals } = this.props;
+    const { mcpFunction } = this.props;
+    const callerLimitRefusals = this.callerLimitRefusals();
     const throttles: cloudwatch.IMetric[] = [
       mcpFunction.metricThrottles({ period: FIVE_MINUTES, label: 'MCP function throttled (Lambda)' }),
       ...(callerLimitRefusals ? [callerLimitRefusals] : []),

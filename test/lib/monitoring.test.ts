@@ -14,6 +14,9 @@ import {
   ALARM_THRESHOLDS,
   WORKOS_LOOKUP_FAILED_MESSAGE,
   WORKOS_LOOKUP_FAILED_METRIC,
+  CALLER_LIMIT_REFUSAL_REASON,
+  CALLER_LIMIT_REFUSED_METRIC,
+  REQUEST_LOG_MESSAGE,
   WORKOS_UNAVAILABLE_CODE,
 } from '../../lib/monitoring';
 import { serverStack, testApp } from './fixtures';
@@ -216,7 +219,7 @@ describe('the stage dashboard and alarms', () => {
     expect(concurrency.properties.annotations?.horizontal).toEqual([
       expect.objectContaining({ value: 100, label: 'reserved concurrency' }),
     ]);
-    expect(metricsOf(widget(widgets, 'Throttles')).map((m) => m.name)).toEqual(['Throttles']);
+    expect(metricsOf(widget(widgets, 'Throttles')).map((m) => m.name)).toEqual(['Throttles', CALLER_LIMIT_REFUSED_METRIC]);
     expect(metricsOf(widget(widgets, 'Function errors')).map((m) => m.name)).toEqual(['Errors', 'Errors']);
     expect(metricsOf(widget(widgets, 'MCP function duration (ms)')).map((m) => m.options.stat)).toEqual(['p50', 'p99']);
     const [blocked] = metricsOf(widget(widgets, 'Requests blocked by AWS WAF'));
@@ -241,6 +244,24 @@ describe('the stage dashboard and alarms', () => {
         },
       ],
     });
+  });
+
+  it('counts the per-caller limit refusals from the MCP function request log lines and charts them with the throttles', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: `{ ($.message = "${REQUEST_LOG_MESSAGE}") && (($.status = 429) || ($.reason = "${CALLER_LIMIT_REFUSAL_REASON}*")) }`,
+      MetricTransformations: [
+        {
+          MetricName: CALLER_LIMIT_REFUSED_METRIC,
+          MetricNamespace: 'McpServer',
+          MetricValue: '1',
+          Dimensions: [{ Key: 'service', Value: '$.service' }],
+        },
+      ],
+    });
+    expect(metricsOf(widget(widgets, 'Throttles')).map((m) => m.name)).toEqual([
+      'Throttles',
+      CALLER_LIMIT_REFUSED_METRIC,
+    ]);
   });
 
   it.each([
@@ -326,7 +347,14 @@ describe('the stage dashboard and alarms', () => {
     // The WorkOS filter's message and code are the ones workos-access.ts logs.
     expect(workosAccess).toContain(`logger.warn('${WORKOS_LOOKUP_FAILED_MESSAGE}'`);
     expect(workosAccess).toContain(`code: '${WORKOS_UNAVAILABLE_CODE}'`);
-    const emitted = new Set([...DECISION_REASONS.map(decisionMetricName), WORKOS_LOOKUP_FAILED_METRIC]);
+    // The per-caller limit filter's message and reason are the ones the runtime logs.
+    expect(source('lambda/runtime/request-log.ts')).toContain(`REQUEST_LOG_MESSAGE = '${REQUEST_LOG_MESSAGE}'`);
+    expect(source('lambda/runtime/lease-step.ts')).toContain(`\`${CALLER_LIMIT_REFUSAL_REASON}: the caller holds`);
+    const emitted = new Set([
+      ...DECISION_REASONS.map(decisionMetricName),
+      WORKOS_LOOKUP_FAILED_METRIC,
+      CALLER_LIMIT_REFUSED_METRIC,
+    ]);
     for (const metric of named) {
       const where = `${metric.namespace} ${metric.name}`;
       const service = AWS_SERVICE_METRICS[metric.namespace];
