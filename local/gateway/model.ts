@@ -20,6 +20,8 @@ import {
   str,
 } from './model-context';
 import { type FunctionCatalog, functionCatalog, functionOfUri } from './model-functions';
+import { type AsyncInvokeSettings, asyncInvokeSettingsOf } from './async-invoke';
+import { type RoleGrants, roleGrantsOf } from './role-grants';
 import { secretGrantsOf, secretsOf, type SecretGrants } from './secrets';
 import { SubstitutionTemplate } from './substitution-template';
 import type { CfnResource, DeploymentEnvironment, LoadedStack } from './template';
@@ -103,6 +105,10 @@ export interface ApiModel {
   readonly secrets: readonly LocalSecret[];
   /** What each function's role lets it do with them. */
   readonly secretGrants: SecretGrants;
+  /** What each function's role lets it do with Lambda (`lambda:InvokeFunction` on another function). */
+  readonly lambdaGrants: RoleGrants;
+  /** How each function's asynchronous events are retried (its `AWS::Lambda::EventInvokeConfig`). */
+  readonly asyncInvokeSettings: ReadonlyMap<string, AsyncInvokeSettings>;
 }
 
 /** Resource types that change nothing about how the local gateway answers a request. */
@@ -165,6 +171,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     webAcl: webAcl.model,
     secrets: secretsOf(resources, (logicalId) => context.names.secretArn(logicalId), resolve),
     secretGrants: secretGrantsOf(resources, [...catalog.specs.keys()], resolve),
+    lambdaGrants: roleGrantsOf(resources, [...catalog.specs.keys()], resolve, 'lambda'),
+    asyncInvokeSettings: asyncInvokeSettingsOf(resources, [...catalog.specs.keys()]),
   };
 }
 
@@ -689,6 +697,8 @@ function listRemainingResources(context: ModelContext, alreadyListed: ReadonlySe
     }
     // Served by the local Secrets Manager endpoint with a value made for this run; not listed.
     if (type === 'AWS::SecretsManager::Secret') continue;
+    // Read for the local Lambda endpoint's asynchronous queue; not listed.
+    if (type === 'AWS::Lambda::EventInvokeConfig') continue;
     const reason =
       NO_REQUEST_TIME_EFFECT[type] ??
       (type === 'AWS::Lambda::Function'

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { AsyncEventStats } from '../aws/lambda';
 import { type LocalAwsServices, startLocalAwsServices } from './aws-services';
 import {
   AccountConcurrency,
@@ -130,6 +131,8 @@ export interface GatewayStats {
   readonly authorizerCache: { readonly hits: number; readonly misses: number; readonly entries: number };
   /** Per function, by logical id. */
   readonly functions: Readonly<Record<string, FunctionStats>>;
+  /** What became of the asynchronous events sent to the local Lambda endpoint, by function name. */
+  readonly asyncEvents: Readonly<Record<string, Readonly<AsyncEventStats>>>;
 }
 
 export interface RunningGateway {
@@ -353,8 +356,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   const prepared = prepareGateway(options, settings, scratchDir);
   const { model } = prepared;
-  const aws = await startLocalAwsServices(model, scratchDir);
+  const aws = await startLocalAwsServices(model, scratchDir, settings.log);
   const functions = createFunctions(options, settings, prepared, aws);
+  aws.attachFunctions(functions);
   const functionOf = (logicalId: string) => runningFunction(functions, logicalId);
   const state: GatewayState = {
     model,
@@ -396,6 +400,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ...state.counters,
       authorizerCache: state.authorizers.stats(),
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
+      asyncEvents: aws.asyncEvents(),
     }),
     measureHeaps: async () =>
       new Map(await Promise.all([...functions].map(async ([id, fn]) => [id, await fn.measureHeaps()] as const))),
