@@ -57,14 +57,18 @@
  *   `working` or `input_required` after it reads as `failed` (lazily, on read), and every write
  *   is conditional on `deadline >= now`, so nothing a reader saw as failed changes later. The
  *   clocks of the instances must agree to within the margin the caller adds to the deadline.
+ * - A worker claims the task first (`claim`, conditional on no earlier claim): Lambda may deliver
+ *   an asynchronous event twice, and the second delivery must run nothing. A worker that ends
+ *   while the task waits for answers sets the client's time to answer as the deadline
+ *   (`answerWithinMs`); the last answer sets the next round's (`runForMs`) and frees the claim.
  * - Cooperative cancellation: every worker write answers `cancelled` once the task was
  *   cancelled, so a worker learns of it at its next progress report without an extra read.
  * - The TTL counts from creation: `ttl` = creation + `ttlMs` (DynamoDB deletes expired items
  *   lazily, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html, so a read
  *   past that instant answers `undefined` whether or not the item is gone).
  *
- * Costs: create 1 PutItem; each progress report, question, answer and outcome 1 UpdateItem (the
- * last answer of a round 2); each poll 1 GetItem. No Scan, no Query. Results are kept inline up
+ * Costs: create 1 PutItem; the claim, each progress report, question, answer and outcome 1
+ * UpdateItem (the last answer of a round 2); each poll 1 GetItem. No Scan, no Query. Results are kept inline up
  * to `maxResultBytes` (350 000 bytes of JSON by default, under DynamoDB's 400 KB item limit,
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html); a
  * larger one is refused with `TaskResultTooLargeError` and the task stays as it was.
@@ -115,6 +119,17 @@ export type WorkerWrite = 'recorded' | 'cancelled' | 'ended' | 'unknown';
 /** How `tasks/update` ended: answers kept (some questions still open), all answered (the task works again), nothing asked of those keys, or no such task. */
 export type AnswerOutcome = 'accepted' | 'resumed' | 'not-waiting' | 'unknown';
 export type CancelOutcome = 'cancelled' | 'already-terminal' | 'unknown';
+/** How a claim ended: this worker holds the task, another one does, or the worker writes' refusals. */
+export type ClaimOutcome = 'claimed' | 'taken' | Exclude<WorkerWrite, 'recorded'>;
+
+export interface InputRequestOptions {
+  readonly statusMessage?: string;
+  /**
+   * How long the client has to answer, from now: the new deadline. Set it when the worker ends while
+   * the task waits (nothing runs until the answers come); unset, the worker's deadline stands.
+   */
+  readonly answerWithinMs?: number;
+}
 
 /** What the worker reads while it waits for answers. */
 export interface TaskAnswers {
@@ -126,7 +141,18 @@ export interface TaskStore {
   create(caller: TaskCaller, task: NewTask): Promise<TaskView>;
   get(caller: TaskCaller, taskId: string): Promise<TaskView | undefined>;
   cancel(caller: TaskCaller, taskId: string): Promise<CancelOutcome>;
-  answer(caller: TaskCaller, taskId: string, responses: Readonly<Record<string, unknown>>): Promise<AnswerOutcome>;
+  /** `tasks/update`; when the last answer resumes the task, its worker gets `runForMs` from now (unchanged if unset). */
+  answer(
+    caller: TaskCaller,
+    taskId: string,
+    responses: Readonly<Record<string, unknown>>,
+    options?: { readonly runForMs?: number },
+  ): Promise<AnswerOutcome>;
+  /**
+   * The worker, first: takes the task for one invocation, so a duplicate delivery of the same event
+   * (Lambda may deliver an asynchronous event twice) finds it `taken` and runs nothing.
+   */
+  claim(caller: TaskCaller, taskId: string, workerId: string): Promise<ClaimOutcome>;
   /** The worker: a new status message. */
   progress(caller: TaskCaller, taskId: string, statusMessage: string): Promise<WorkerWrite>;
   /** The worker: questions for the client (replacing the answers of an earlier round). */
@@ -134,7 +160,7 @@ export interface TaskStore {
     caller: TaskCaller,
     taskId: string,
     requests: Readonly<Record<string, unknown>>,
-    statusMessage?: string,
+    options?: InputRequestOptions,
   ): Promise<WorkerWrite>;
   answers(caller: TaskCaller, taskId: string): Promise<TaskAnswers | undefined>;
   complete(caller: TaskCaller, taskId: string, result: unknown): Promise<WorkerWrite>;
@@ -208,7 +234,9 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
     create: (caller, task) => run((ctx) => createTask(ctx, caller, task)),
     get: (caller, taskId) => run(async (ctx) => viewOf(await readOwn(ctx, caller, taskId), ctx.now())),
     cancel: (caller, taskId) => run((ctx) => cancelTask(ctx, caller, taskId)),
-    answer: (caller, taskId, responses) => run((ctx) => answerTask(ctx, caller, taskId, responses)),
+    answer: (caller, taskId, responses, options) =>
+      run((ctx) => answerTask(ctx, caller, taskId, responses, options?.runForMs)),
+    claim: (caller, taskId, workerId) => run((ctx) => claimTask(ctx, caller, taskId, workerId)),
     progress: (caller, taskId, statusMessage) =>
       run((ctx) =>
         workerWrite(ctx, caller, taskId, {
@@ -216,8 +244,8 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
           from: ['working', 'input_required'],
         }),
       ),
-    requestInput: (caller, taskId, requests, statusMessage) =>
-      run((ctx) => requestTaskInput(ctx, caller, taskId, requests, statusMessage)),
+    requestInput: (caller, taskId, requests, options) =>
+      run((ctx) => requestTaskInput(ctx, caller, taskId, requests, options)),
     answers: (caller, taskId) => run((ctx) => answersOf(ctx, caller, taskId)),
     complete: (caller, taskId, result) =>
       run((ctx) => {
@@ -413,14 +441,16 @@ function requestTaskInput(
   caller: TaskCaller,
   taskId: string,
   requests: Readonly<Record<string, unknown>>,
-  statusMessage?: string,
+  { statusMessage, answerWithinMs }: InputRequestOptions = {},
 ): Promise<WorkerWrite> {
   if (Object.keys(requests).length === 0) throw new RangeError('requestInput needs at least one input request.');
+  positive(answerWithinMs, 'answerWithinMs');
   return workerWrite(ctx, caller, taskId, {
     set: {
       inputRequests: jsonMap(requests),
       answers: { M: {} },
       ...(statusMessage === undefined ? {} : { statusMessage: { S: statusMessage } }),
+      ...(answerWithinMs === undefined ? {} : { deadline: { N: String(ctx.now() + answerWithinMs) } }),
     },
     status: 'input_required',
     from: ['working'],
@@ -442,7 +472,9 @@ async function answerTask(
   caller: TaskCaller,
   taskId: string,
   responses: Readonly<Record<string, unknown>>,
+  runForMs?: number,
 ): Promise<AnswerOutcome> {
+  positive(runForMs, 'runForMs');
   const keys = Object.keys(responses);
   if (keys.length === 0) {
     const item = await readOwn(ctx, caller, taskId);
@@ -467,11 +499,36 @@ async function answerTask(
   const resumed = await conditionalUpdate(ctx, caller, taskId, {
     from: ['input_required'],
     status: 'working',
+    // The next round is another invocation, which claims the task anew.
+    remove: ['#worker'],
+    ...(runForMs === undefined ? {} : { set: { deadline: { N: String(ctx.now() + runForMs) } } }),
     condition: 'size(#requests) = :zero',
-    names: { '#requests': 'inputRequests' },
+    names: { '#requests': 'inputRequests', '#worker': 'worker' },
     values: { ':zero': { N: '0' } },
   });
   return resumed === undefined ? 'accepted' : 'resumed';
+}
+
+function positive(value: number | undefined, name: string): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+    throw new RangeError(`${name} must be a positive integer, got ${value}.`);
+}
+
+async function claimTask(ctx: Context, caller: TaskCaller, taskId: string, workerId: string): Promise<ClaimOutcome> {
+  const applied = await conditionalUpdate(ctx, caller, taskId, {
+    set: { worker: { S: workerId } },
+    from: ['working'],
+    condition: 'attribute_not_exists(#worker)',
+    names: { '#worker': 'worker' },
+  });
+  if (applied !== undefined) return 'claimed';
+  const item = await readOwn(ctx, caller, taskId);
+  if (item === undefined) return 'unknown';
+  const status = effectiveStatus(item, ctx.now());
+  if (status === 'cancelled') return 'cancelled';
+  if (status !== 'working') return 'ended';
+  // The same invocation asking again (its first answer was lost) still holds the task.
+  return item.worker?.S === workerId ? 'claimed' : 'taken';
 }
 
 async function cancelTask(ctx: Context, caller: TaskCaller, taskId: string): Promise<CancelOutcome> {

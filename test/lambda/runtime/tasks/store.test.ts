@@ -252,7 +252,9 @@ describe('input_required and tasks/update', () => {
   it('parks the task with its questions, takes partial answers, and resumes on the last one', async () => {
     const { store } = storeAt();
     const taskId = await working(store);
-    await expect(store.requestInput(alice, taskId, questions, 'Waiting for you')).resolves.toBe('recorded');
+    await expect(store.requestInput(alice, taskId, questions, { statusMessage: 'Waiting for you' })).resolves.toBe(
+      'recorded',
+    );
     expect(await store.get(alice, taskId)).toMatchObject({ status: 'input_required', inputRequests: questions });
 
     await expect(store.answer(alice, taskId, { name: { action: 'accept', content: { name: 'Ada' } } })).resolves.toBe(
@@ -292,6 +294,43 @@ describe('input_required and tasks/update', () => {
     await store.requestInput(alice, second, questions);
     await expect(store.fail(alice, second, { code: -32603, message: 'gave up waiting' })).resolves.toBe('recorded');
     expect((await store.get(alice, second))?.status).toBe('failed');
+  });
+});
+
+describe('claims of a worker', () => {
+  it('lets one invocation take the task; a duplicate delivery finds it taken', async () => {
+    const { store } = storeAt();
+    const taskId = await working(store);
+    await expect(store.claim(alice, taskId, 'request-1')).resolves.toBe('claimed');
+    await expect(store.claim(alice, taskId, 'request-1')).resolves.toBe('claimed');
+    await expect(store.claim(alice, taskId, 'request-2')).resolves.toBe('taken');
+    await expect(store.claim(bob, taskId, 'request-3')).resolves.toBe('unknown');
+  });
+
+  it('tells a worker that starts late that the task was cancelled or has ended', async () => {
+    const { store } = storeAt();
+    const cancelled = await working(store);
+    await store.cancel(alice, cancelled);
+    await expect(store.claim(alice, cancelled, 'late')).resolves.toBe('cancelled');
+    const failed = await working(store);
+    await store.fail(alice, failed, { code: -32603, message: 'x' });
+    await expect(store.claim(alice, failed, 'late')).resolves.toBe('ended');
+  });
+
+  it('gives the client its own time to answer once the worker ends, and the next round a new deadline and a new claim', async () => {
+    const { store, clock } = storeAt();
+    const taskId = (await store.create(alice, { ttlMs: HOUR, runForMs: MINUTE })).taskId;
+    await store.claim(alice, taskId, 'round-1');
+    const question = { q: { method: 'elicitation/create' } };
+    await store.requestInput(alice, taskId, question, { answerWithinMs: 30 * MINUTE });
+    clock.now = START + 10 * MINUTE;
+    expect((await store.get(alice, taskId))?.status).toBe('input_required');
+    await expect(store.answer(alice, taskId, { q: 'yes' }, { runForMs: 2 * MINUTE })).resolves.toBe('resumed');
+    await expect(store.claim(alice, taskId, 'round-2')).resolves.toBe('claimed');
+    clock.now = START + 12 * MINUTE;
+    expect((await store.get(alice, taskId))?.status).toBe('working');
+    clock.now = START + 12 * MINUTE + 1;
+    expect((await store.get(alice, taskId))?.status).toBe('failed');
   });
 });
 
