@@ -372,7 +372,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   const server = http.createServer((req, res) => serveRequest(state, req, res));
   const host = options.host ?? '127.0.0.1';
-  const port = await listen(server, host, options.port ?? 8787, scratchDir);
+  // A gateway that cannot listen stops the local AWS endpoints it started, or they keep the process alive.
+  const port = await listen(server, host, options.port ?? 8787, scratchDir).catch(async (error: unknown) => {
+    await Promise.all([aws.stop(), ...[...functions.values()].map((fn) => fn.stop())]);
+    throw error;
+  });
   const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const routes = listRoutes(model.root);
   const servedAt =

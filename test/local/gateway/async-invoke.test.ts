@@ -234,3 +234,16 @@ describe('synchronous invocation (RequestResponse)', () => {
     expect(JSON.parse(failed.body)).toMatchObject({ errorType: 'Error', errorMessage: 'asked to fail' });
   });
 });
+
+describe('a gateway that cannot listen', () => {
+  it('stops the local AWS endpoints it started', async () => {
+    const listening = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = listening();
+    await expect(
+      startGateway({ cdkOut: assembly.cdkOut, port: gateway.port, onFunctionOutput: () => undefined, log: () => {} }),
+    ).rejects.toMatchObject({ code: 'LISTEN_FAILED' });
+    // A closed handle leaves the list once the event loop has run its close callbacks.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(listening()).toBe(before);
+  });
+});
