@@ -255,7 +255,7 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
         return finish(ctx, caller, taskId, 'completed', { result: { S: json } });
       }),
     fail: (caller, taskId, error) =>
-      run((ctx) => finish(ctx, caller, taskId, 'failed', { error: { S: JSON.stringify(error).slice(0, 10_000) } })),
+      run((ctx) => finish(ctx, caller, taskId, 'failed', { error: { S: boundedError(error) } })),
   };
 }
 
@@ -508,6 +508,14 @@ async function answerTask(
   });
   return resumed === undefined ? 'accepted' : 'resumed';
 }
+
+/** The error as JSON, its `data` left out and its message cut when they would make the item large. */
+function boundedError({ code, message, data }: TaskError): string {
+  const whole = JSON.stringify({ code, message, ...(data === undefined ? {} : { data }) });
+  if (whole.length <= MAX_ERROR_CHARS) return whole;
+  return JSON.stringify({ code, message: message.slice(0, MAX_ERROR_CHARS - 100) });
+}
+const MAX_ERROR_CHARS = 10_000;
 
 function positive(value: number | undefined, name: string): void {
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))

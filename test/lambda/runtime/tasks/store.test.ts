@@ -196,6 +196,17 @@ describe('transitions', () => {
     expect(view).not.toHaveProperty('result');
   });
 
+  it('keeps a large error readable: its data left out, its message cut', async () => {
+    const { store } = storeAt();
+    const taskId = await working(store);
+    await store.fail(alice, taskId, { code: -32603, message: 'm'.repeat(20_000), data: { trace: 't'.repeat(20_000) } });
+    const error = (await store.get(alice, taskId))?.error;
+    expect(error?.code).toBe(-32603);
+    expect(error?.message).toMatch(/^m+$/);
+    expect(error?.message.length).toBeLessThan(10_000);
+    expect(error).not.toHaveProperty('data');
+  });
+
   it('never changes a terminal status', async () => {
     const { store } = storeAt();
     const taskId = await working(store);
