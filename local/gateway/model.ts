@@ -21,6 +21,7 @@ import {
   str,
 } from './model-context';
 import { type FunctionCatalog, functionCatalog, functionOfUri } from './model-functions';
+import { type AsyncInvokeSettings, asyncInvokeSettingsOf } from './async-invoke';
 import { type RoleGrants, roleGrantsOf } from './role-grants';
 import { secretGrantsOf, secretsOf, type SecretGrants } from './secrets';
 import { SubstitutionTemplate } from './substitution-template';
@@ -110,6 +111,10 @@ export interface ApiModel {
   readonly tables: readonly LocalTable[];
   /** What each function's role lets it do with them. */
   readonly tableGrants: RoleGrants;
+  /** What each function's role lets it do with Lambda (`lambda:InvokeFunction` on another function). */
+  readonly lambdaGrants: RoleGrants;
+  /** How each function's asynchronous events are retried (its `AWS::Lambda::EventInvokeConfig`). */
+  readonly asyncInvokeSettings: ReadonlyMap<string, AsyncInvokeSettings>;
 }
 
 /** Resource types that change nothing about how the local gateway answers a request. */
@@ -174,6 +179,8 @@ export function buildApiModel(stack: LoadedStack, options: ModelOptions): ApiMod
     secretGrants: secretGrantsOf(resources, [...catalog.specs.keys()], resolve),
     tables: tablesOf(resources, context.names, resolve),
     tableGrants: roleGrantsOf(resources, [...catalog.specs.keys()], 'dynamodb', resolve),
+    lambdaGrants: roleGrantsOf(resources, [...catalog.specs.keys()], 'lambda', resolve),
+    asyncInvokeSettings: asyncInvokeSettingsOf(resources, [...catalog.specs.keys()]),
   };
 }
 
@@ -698,6 +705,8 @@ function listRemainingResources(context: ModelContext, alreadyListed: ReadonlySe
     }
     // Served by the local Secrets Manager and DynamoDB endpoints; not listed.
     if (type === 'AWS::SecretsManager::Secret' || type === 'AWS::DynamoDB::Table') continue;
+    // Read for the local Lambda endpoint's asynchronous queue; not listed.
+    if (type === 'AWS::Lambda::EventInvokeConfig') continue;
     const reason =
       NO_REQUEST_TIME_EFFECT[type] ??
       (type === 'AWS::Lambda::Function'

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { AsyncEventStats } from '../aws/lambda';
 import { type LocalAwsServices, startLocalAwsServices } from './aws-services';
 import {
   AccountConcurrency,
@@ -130,6 +131,8 @@ export interface GatewayStats {
   readonly authorizerCache: { readonly hits: number; readonly misses: number; readonly entries: number };
   /** Per function, by logical id. */
   readonly functions: Readonly<Record<string, FunctionStats>>;
+  /** What became of the asynchronous events sent to the local Lambda endpoint, by function name. */
+  readonly asyncEvents: Readonly<Record<string, Readonly<AsyncEventStats>>>;
 }
 
 export interface RunningGateway {
@@ -358,8 +361,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   const prepared = prepareGateway(options, settings, scratchDir);
   const { model } = prepared;
-  const aws = await startLocalAwsServices(model, scratchDir);
+  const aws = await startLocalAwsServices(model, scratchDir, settings.log);
   const functions = createFunctions(options, settings, prepared, aws);
+  aws.attachFunctions(functions);
   const functionOf = (logicalId: string) => runningFunction(functions, logicalId);
   const state: GatewayState = {
     model,
@@ -373,7 +377,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   const server = http.createServer((req, res) => serveRequest(state, req, res));
   const host = options.host ?? '127.0.0.1';
-  const port = await listen(server, host, options.port ?? 8787, scratchDir);
+  // A gateway that cannot listen stops the local AWS endpoints it started, or they keep the process alive.
+  const port = await listen(server, host, options.port ?? 8787, scratchDir).catch(async (error: unknown) => {
+    await Promise.all([aws.stop(), ...[...functions.values()].map((fn) => fn.stop())]);
+    throw error;
+  });
   const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const routes = listRoutes(model.root);
   const servedAt =
@@ -405,6 +413,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ...state.counters,
       authorizerCache: state.authorizers.stats(),
       functions: Object.fromEntries([...functions].map(([id, fn]) => [id, fn.stats()])),
+      asyncEvents: aws.asyncEvents(),
     }),
     measureHeaps: async () =>
       new Map(await Promise.all([...functions].map(async ([id, fn]) => [id, await fn.measureHeaps()] as const))),
