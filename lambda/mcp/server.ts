@@ -129,7 +129,7 @@ function registerWhoami(server: McpServer): void {
       const caller = callerOf(ctx.http?.authInfo);
       const identity: z.infer<typeof whoamiOutput> = {
         sub: caller.sub,
-        organization: caller.orgId ?? null,
+        organization: caller.organizationId ?? null,
         client: caller.clientId,
         scopes: [...caller.scopes],
         tokenExpiresAt: caller.expiresAt !== undefined ? new Date(caller.expiresAt * 1000).toISOString() : null,

@@ -26,6 +26,7 @@ import { StreamClosedError, type HttpResponseStreamFrom, type LambdaResponseStre
 import { createSdkBridge } from './sdk-bridge';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
 import { writeStreamed } from './stream-writer';
+import { createRoleResolver, type RoleResolver } from './workos-access';
 
 export type { McpLambdaRequestContext, McpLambdaServerFactory, ServerInfo } from './server-factory';
 
@@ -108,6 +109,12 @@ export interface McpLambdaHandlerOptions {
    * @default 600
    */
   readonly requestStateTtlSeconds?: number;
+  /**
+   * Resolves a person's role and permissions in the token's organization, for tool policies and
+   * `callerOf(...).access()`. Made once per container; WorkOS is asked only when a policy or a tool needs it.
+   * @default - `createRoleResolver()`: the WorkOS API key from `WORKOS_API_KEY_SECRET_ARN`, cached for `PERMISSIONS_CACHE_TTL_MS`
+   */
+  readonly roleResolver?: RoleResolver;
 }
 
 /** The parts of the Lambda context the handler reads. */
@@ -198,13 +205,14 @@ export function createMcpLambdaHandler(
     name: process.env.POWERTOOLS_SERVICE_NAME || DEFAULT_SERVICE_NAME,
     version: '1.0.0',
   };
+  const roleResolver = options.roleResolver ?? createRoleResolver({ logger });
   const requestStates = requestStatesOf(
     { key: options.requestStateKey, ttlSeconds: options.requestStateTtlSeconds },
     logger,
   );
   const sdk = createSdkBridge(
     factory,
-    { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates },
+    { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates, roleResolver },
     logger,
   );
   const answer = createPipeline({ settings, toolScopes, sdk });

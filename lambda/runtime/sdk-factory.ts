@@ -3,7 +3,7 @@
  * caller, the server info, the server options and the `requestState` codec.
  */
 import type { AuthInfo, McpRequestContext } from '@modelcontextprotocol/server';
-import { callerOf } from './auth-info';
+import { callerOf } from './caller';
 import { MissingIdentityError } from './errors';
 import type { ParsedMessage } from './json-rpc';
 import type { SdkRequestHooks } from './request-record';

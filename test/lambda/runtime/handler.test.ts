@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { ProxyResult } from '../../../lambda/runtime/adapter';
-import { callerOf } from '../../../lambda/runtime/auth-info';
+import { callerOf } from '../../../lambda/runtime/caller';
 import {
   createMcpLambdaHandler,
   type McpLambdaHandlerOptions,
@@ -109,7 +109,12 @@ describe('initialize and discovery', () => {
     const { body, headers } = modernRequest('server/discover');
     await handler(mcpEvent(body, { headers }));
     expect(factoryCalls.map((c) => c.era)).toEqual(['legacy', 'modern']);
-    expect(factoryCalls[0].caller).toMatchObject({ sub: 'user_01H', orgId: 'org_01O', clientId: 'client_01C' });
+    expect(factoryCalls[0].caller).toMatchObject({
+      kind: 'user',
+      sub: 'user_01H',
+      organizationId: 'org_01O',
+      clientId: 'client_01C',
+    });
     expect(factoryCalls[0].serverInfo).toEqual({ name: 'runtime-test', version: '9.9.9' });
   });
 });
@@ -139,8 +144,10 @@ describe('tools', () => {
     expect(result.statusCode).toBe(200);
     const reply = replyOf(result);
     expect(reply.result?.structuredContent).toEqual({
+      kind: 'user',
       sub: 'user_01H',
-      orgId: 'org_01O',
+      organizationId: 'org_01O',
+      audience: RESOURCE,
       clientId: 'client_01C',
       scopes: ['openid', 'profile', 'email'],
       expiresAt: 1900000000,
@@ -171,7 +178,7 @@ describe('tools', () => {
       expiresAt: 1900000000,
       resource: new URL(RESOURCE),
       resourceMetadataUrl: `${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp`,
-      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1' },
+      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1', aud: RESOURCE },
     });
   });
 
