@@ -69,6 +69,20 @@ export function callerKindOf(facts: {
 /** Resolves a request's access once; the handler binds one to each `AuthInfo` it serves. */
 export type AccessLookup = () => Promise<CallerAccessResolution>;
 
+/** A machine is refused roles and permissions without asking WorkOS. */
+export const MACHINE_HOLDS_NO_ROLE: AccessRefusal = {
+  code: 'NOT_A_PERSON',
+  retryable: false,
+  reason: 'the caller is a machine (client-credentials token): only people hold organization roles',
+};
+
+/** A token without `org_id` names no membership to read. */
+export const NO_ORGANIZATION: AccessRefusal = {
+  code: 'NO_ORGANIZATION',
+  retryable: false,
+  reason: 'the token names no organization (no org_id), so the person holds no role there',
+};
+
 const lookups = new WeakMap<AuthInfo, AccessLookup>();
 
 const UNBOUND: CallerAccessResolution = {
@@ -97,24 +111,8 @@ export function bindCallerAccess(authInfo: AuthInfo, resolver: RoleResolver | un
 
 async function resolveAccess(authInfo: AuthInfo, resolver: RoleResolver | undefined): Promise<CallerAccessResolution> {
   const caller = identityOf(authInfo);
-  if (caller.kind === 'machine') {
-    return {
-      refusal: {
-        code: 'NOT_A_PERSON',
-        retryable: false,
-        reason: 'the caller is a machine (client-credentials token): only people hold organization roles',
-      },
-    };
-  }
-  if (caller.organizationId === undefined) {
-    return {
-      refusal: {
-        code: 'NO_ORGANIZATION',
-        retryable: false,
-        reason: 'the token names no organization (no org_id), so the person holds no role there',
-      },
-    };
-  }
+  if (caller.kind === 'machine') return { refusal: MACHINE_HOLDS_NO_ROLE };
+  if (caller.organizationId === undefined) return { refusal: NO_ORGANIZATION };
   if (resolver === undefined) return UNBOUND;
   const resolution = await resolver.resolve(caller.sub, caller.organizationId);
   if ('refusal' in resolution) return resolution;

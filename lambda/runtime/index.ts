@@ -30,6 +30,8 @@ export {
   type ResolvedCallerAccess,
 } from './caller';
 export { NoCallerError } from './errors';
+export { defineTool, type ToolDefinition, type ToolDefinitionConfig } from './tool-definition';
+export type { PolicyCallers, ToolPolicy } from './tool-policy';
 export {
   createRoleResolver,
   type AccessRefusal,

@@ -1,8 +1,8 @@
 /**
  * The request pipeline shared by both transfer modes. Per request, in this order: Origin (403),
  * CORS preflight (204), identity (401), the {@link HTTP_CHECKS} (405, 413, 406, 415), the body as
- * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, per-tool
- * scopes), then {@link dispatch} hands the message to the MCP SDK. Each check returns a refusal or
+ * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, each tool's
+ * policy), then {@link dispatch} hands the message to the MCP SDK. Each check returns a refusal or
  * nothing; the pipeline alone writes what they return on the request's record. Whatever happens,
  * the answer is JSON-RPC with the CORS headers.
  */
@@ -21,12 +21,14 @@ import { InvalidProxyEventError, StreamingResponseError } from './errors';
 import { HTTP_CHECKS, originCheck, type HttpFacts } from './http-checks';
 import { createIdentify } from './identity-check';
 import { parseMessage, type ParsedMessage } from './json-rpc';
-import { createMessageChecks, LISTEN_METHOD, type ToolScopes } from './message-checks';
+import { createMessageChecks, firstMessageRefusal, LISTEN_METHOD } from './message-checks';
 import { isRefusal, type Refusal } from './refusal';
 import { hooksOf, type RequestRecord } from './request-record';
 import type { RequestLimits } from './request-limits';
 import { corsHeaders, INTERNAL_ERROR, INVALID_REQUEST, jsonRpcErrorResponse, preflightResponse } from './responses';
 import type { SdkServe } from './sdk-bridge';
+import type { ToolPolicies } from './tool-policy';
+import type { RoleResolver } from './workos-access';
 
 type Settings = ReturnType<typeof readRuntimeSettings>;
 
@@ -39,14 +41,17 @@ export type Answerer = (
 
 export interface PipelineOptions {
   readonly settings: Settings;
-  readonly toolScopes: ToolScopes;
+  /** Each tool's policy, from the tool definitions. */
+  readonly policies: ToolPolicies;
+  /** Resolves a person's access for policies that name roles or permissions. */
+  readonly roleResolver?: RoleResolver;
   /** The MCP SDK, for a message every check let through. */
   readonly sdk: SdkServe;
 }
 
-export function createPipeline({ settings, toolScopes, sdk }: PipelineOptions): Answerer {
+export function createPipeline({ settings, policies, roleResolver, sdk }: PipelineOptions): Answerer {
   const identify = createIdentify(settings);
-  const messageChecks = createMessageChecks(settings, toolScopes);
+  const messageChecks = createMessageChecks(settings, policies, roleResolver);
   const dispatch = createDispatch(settings, sdk);
 
   const serve = async (event: ProxyEvent, record: RequestRecord, limits: RequestLimits | undefined) => {
@@ -73,7 +78,7 @@ export function createPipeline({ settings, toolScopes, sdk }: PipelineOptions): 
     record.rpcId = parsed.id;
     record.rpcMethod = parsed.rpcMethod;
     record.tool = parsed.tool;
-    const messageRefusal = firstRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
+    const messageRefusal = await firstMessageRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
     if (messageRefusal) return refuse(record, messageRefusal);
     return dispatch({ event, headers, parsed, authInfo: identity.authInfo, record, limits });
   };

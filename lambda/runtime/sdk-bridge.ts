@@ -14,6 +14,7 @@ import type { SdkRequestHooks } from './request-record';
 import type { RequestStates } from './request-state';
 import { createSdkFactory, type SdkRequest } from './sdk-factory';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
+import type { ToolDefinition } from './tool-definition';
 import type { RoleResolver } from './workos-access';
 
 /** Serves one parsed JSON-RPC message through the SDK. */
@@ -31,6 +32,8 @@ export interface SdkBridgeOptions {
   readonly requestStates?: RequestStates;
   /** Backs `callerOf(...).access()`; without one, a person's access is refused as not configured. */
   readonly roleResolver?: RoleResolver;
+  readonly tools?: readonly ToolDefinition[];
+  readonly listAllTools?: boolean;
 }
 
 export function createSdkBridge(factory: McpLambdaServerFactory, options: SdkBridgeOptions, logger: Logger): SdkServe {

@@ -7,6 +7,7 @@ import { Client, InsufficientScopeError, StreamableHTTPClientTransport } from '@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../../../lambda/runtime/handler';
+import { defineTool } from '../../../lambda/runtime/tool-definition';
 import { createSampleServer } from '../../../lambda/mcp/server';
 import { callerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../runtime/fixtures';
 
@@ -110,12 +111,12 @@ describe('per-tool scopes seen by an SDK client', () => {
     async (mode) => {
       const scoped = createMcpLambdaHandler(createSampleServer, {
         publicBaseUrl: PUBLIC_BASE_URL,
-        toolScopes: { format_json: ['tools:format'] },
+        tools: [defineTool('scoped_echo', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] }))],
         logger,
       });
       const { client } = await connect(scoped, mode);
       try {
-        const call = client.callTool({ name: 'format_json', arguments: { json: '1' } });
+        const call = client.callTool({ name: 'scoped_echo', arguments: {} });
         await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
         await expect(call).rejects.toMatchObject({ requiredScope: 'tools:format' });
         const whoami = await client.callTool({ name: 'whoami', arguments: {} });
