@@ -219,6 +219,26 @@ export interface AuthKitMcpServerProps {
    */
   readonly maxConcurrentRequestsPerCaller?: number | false;
   /**
+   * The Secrets Manager secret whose plain-text value is your WorkOS API key (`sk_...`), with which
+   * the MCP function resolves a person's role and permissions for tool policies and
+   * `caller.access()`. Only the MCP function may read it; the template and the environment carry
+   * only its ARN.
+   * @default - no key: tools whose policy names roles or permissions are refused, naming this prop
+   */
+  readonly workosApiKeySecret?: secretsmanager.ISecret;
+  /**
+   * How long the MCP function keeps a person's role and permissions (per container) before asking
+   * WorkOS again: a role changed in WorkOS takes effect within this time. From 0 to 1 hour.
+   * @default Duration.seconds(60)
+   */
+  readonly permissionsCacheTtl?: Duration;
+  /**
+   * The WorkOS API origin the MCP function calls for roles and permissions: https, or http on
+   * loopback only (the local stand-in), without a path.
+   * @default 'https://api.workos.com'
+   */
+  readonly workosApiBaseUrl?: string;
+  /**
    * Longest time one `subscriptions/listen` stream is held before the server closes it cleanly
    * (the client then listens again). A held stream is billed Lambda duration; this bounds what a
    * silently vanished client costs. Streaming only; at most the MCP function's timeout.

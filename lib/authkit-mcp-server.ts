@@ -72,6 +72,8 @@ export class AuthKitMcpServer extends Construct {
   readonly domainName?: apigw.DomainName;
   /** The secret whose value keys the `requestState` HMAC; only the MCP function may read it. */
   readonly requestStateSecret: secretsmanager.ISecret;
+  /** The secret holding the WorkOS API key, when given; only the MCP function may read it. */
+  readonly workosApiKeySecret?: secretsmanager.ISecret;
   /** The web ACL with the per-IP rate-based rule, when `rateLimitPerIp` is set. */
   readonly webAcl?: wafv2.CfnWebACL;
 
@@ -94,9 +96,17 @@ export class AuthKitMcpServer extends Construct {
     this.authorizerFunction = this.createAuthorizerFunction();
     this.metadataFunction = this.createMetadataFunction();
     this.requestStateSecret = props.requestStateSecret ?? this.createRequestStateSecret();
-    this.mcpEnvironment = mcpEnvironment(this.settings, this.urls.base, this.requestStateSecret.secretArn);
+    this.workosApiKeySecret = props.workosApiKeySecret;
+    this.mcpEnvironment = mcpEnvironment(
+      this.settings,
+      this.urls.base,
+      this.requestStateSecret.secretArn,
+      undefined,
+      this.workosApiKeySecret?.secretArn,
+    );
     this.mcpFunction = this.createMcpFunction(props.mcpHandler ?? McpHandler.sampleServer());
-    this.grantRequestStateSecretRead();
+    this.grantSecretRead(this.requestStateSecret);
+    if (this.workosApiKeySecret) this.grantSecretRead(this.workosApiKeySecret);
     this.authorizer = this.createTokenAuthorizer();
 
     this.addRoutes();
@@ -324,11 +334,11 @@ export class AuthKitMcpServer extends Construct {
   }
 
   /**
-   * GetSecretValue on the requestState secret, for the MCP function's role only (no DescribeSecret,
-   * no other secret), and decryption with the secret's own KMS key when it has one.
+   * GetSecretValue on one secret (the requestState key, the WorkOS API key), for the MCP function's
+   * role only (no DescribeSecret, no other secret), and decryption with the secret's own KMS key
+   * when it has one.
    */
-  private grantRequestStateSecretRead(): void {
-    const secret = this.requestStateSecret;
+  private grantSecretRead(secret: secretsmanager.ISecret): void {
     // A secret imported by name has a partial ARN; Secrets Manager appends six random characters.
     const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
     iam.Grant.addToPrincipal({

@@ -58,6 +58,7 @@ export function mcpSettings(
   publicBaseUrl: string,
   requestStateSecretArn: string,
   stateTableName?: string,
+  workosApiKeySecretArn?: string,
 ): McpSettings {
   return {
     publicBaseUrl,
@@ -73,11 +74,10 @@ export function mcpSettings(
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
     stateTableName,
     maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
-    // Roles and permissions from WorkOS are not configured by the construct yet: the runtime reads
-    // no key and refuses role lookups, naming the setting.
-    workosApiKeySecretArn: undefined,
-    workosApiBaseUrl: undefined,
-    permissionsCacheTtlMs: undefined,
+    // Without a secret the variable is absent: the runtime then refuses role lookups, naming the prop.
+    workosApiKeySecretArn,
+    workosApiBaseUrl: settings.workosApiBaseUrl,
+    permissionsCacheTtlMs: settings.permissionsCacheTtlMs,
   };
 }
 
@@ -94,9 +94,13 @@ export function mcpEnvironment(
   publicBaseUrl: string,
   requestStateSecretArn: string,
   stateTableName?: string,
+  workosApiKeySecretArn?: string,
 ): Record<string, string> {
   return {
-    ...toEnvironment(MCP_SETTINGS, mcpSettings(settings, publicBaseUrl, requestStateSecretArn, stateTableName)),
+    ...toEnvironment(
+      MCP_SETTINGS,
+      mcpSettings(settings, publicBaseUrl, requestStateSecretArn, stateTableName, workosApiKeySecretArn),
+    ),
     ...SOURCE_MAPS,
   };
 }

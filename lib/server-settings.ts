@@ -27,6 +27,8 @@ import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
   MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  MCP_SETTINGS,
+  PERMISSIONS_CACHE_TTL_MS,
   parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
@@ -167,6 +169,10 @@ export interface ServerSettings {
   readonly mcpReservedConcurrency?: number;
   /** Most requests one caller may hold at once; `false`: no per-caller limit. */
   readonly maxConcurrentRequestsPerCaller: number | false;
+  /** How long a person's role and permissions are kept before WorkOS is asked again, in ms. */
+  readonly permissionsCacheTtlMs: number;
+  /** The WorkOS API origin; undefined: the runtime's default, https://api.workos.com. */
+  readonly workosApiBaseUrl?: string;
   /** Longest hold of one `subscriptions/listen` stream, in seconds; only when streaming. */
   readonly subscriptionMaxDurationSeconds?: number;
   /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
@@ -552,6 +558,8 @@ type FunctionSettings = Pick<
   | 'mcpMemorySize'
   | 'mcpReservedConcurrency'
   | 'maxConcurrentRequestsPerCaller'
+  | 'permissionsCacheTtlMs'
+  | 'workosApiBaseUrl'
 >;
 
 /** The functions' memory, the MCP function's reserved concurrency, its per-caller limit and its body limit. */
@@ -578,6 +586,17 @@ function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
             MAX_CONCURRENT_REQUESTS_PER_CALLER,
             ', or false for no per-caller limit',
           ),
+    permissionsCacheTtlMs: wholeDuration(
+      'permissionsCacheTtl',
+      props.permissionsCacheTtl,
+      PERMISSIONS_CACHE_TTL_MS,
+      'ms',
+    ),
+    ...(props.workosApiBaseUrl === undefined
+      ? {}
+      : {
+          workosApiBaseUrl: throughSetting('workosApiBaseUrl', MCP_SETTINGS.workosApiBaseUrl, props.workosApiBaseUrl),
+        }),
   };
 }
 

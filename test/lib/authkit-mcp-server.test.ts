@@ -600,6 +600,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       REQUEST_STATE_SECRET_ARN: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret') },
       LISTEN_MAX_SECONDS: '240',
       MAX_CONCURRENT_REQUESTS_PER_CALLER: '10',
+      PERMISSIONS_CACHE_TTL_MS: '60000',
     });
   });
 
@@ -907,6 +908,50 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
         st: { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: arn },
       },
     ]);
+  });
+
+  it('hands the MCP function alone the WorkOS API key secret, its cache TTL and the API origin', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:workos-api-key-AbCdEf';
+    const key = secretsmanager.Secret.fromSecretCompleteArn(stack, 'WorkOSKey', arn);
+    const server = new AuthKitMcpServer(stack, 'McpServer', {
+      authkitDomain: 'acme.authkit.app',
+      workosApiKeySecret: key,
+      permissionsCacheTtl: Duration.seconds(5),
+      workosApiBaseUrl: 'https://api.workos.example',
+    });
+    const template = Template.fromStack(stack);
+    const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
+    expect(fn.Environment.Variables).toMatchObject({
+      WORKOS_API_KEY_SECRET_ARN: arn,
+      PERMISSIONS_CACHE_TTL_MS: '5000',
+      WORKOS_API_BASE_URL: 'https://api.workos.example',
+    });
+    for (const other of [server.authorizerFunction, server.metadataFunction]) {
+      expect(JSON.stringify(template.toJSON().Resources[logicalId(stack, other)].Properties)).not.toContain(arn);
+    }
+    const reads = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+        .filter((st) => st.Resource === arn)
+        .map((st) => ({ roles: p.Properties.Roles, st })),
+    );
+    expect(reads).toEqual([
+      {
+        roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }],
+        st: { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: arn },
+      },
+    ]);
+  });
+
+  it.each([
+    ['permissionsCacheTtl', { permissionsCacheTtl: Duration.hours(2) }, /permissionsCacheTtl/],
+    ['workosApiBaseUrl', { workosApiBaseUrl: 'http://api.workos.com' }, /workosApiBaseUrl/],
+  ])('refuses a %s out of its rule at synth', (_prop, props, message) => {
+    const stack = new Stack(testApp(), 'S');
+    expect(() => new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', ...props })).toThrow(
+      message,
+    );
   });
 
   it('grants a secret imported by name on its ARN with the six-character suffix Secrets Manager appends', () => {

@@ -96,7 +96,13 @@ describe('the stage JSON view of the props', () => {
     const withoutProp = Object.entries(STAGE_FIELDS)
       .filter(([, row]) => row.prop === undefined)
       .map(([field]) => field);
-    expect(withoutProp.sort()).toEqual(['account', 'customDomain', 'region']);
+    expect(withoutProp.sort()).toEqual([
+      'account',
+      'customDomain',
+      'region',
+      'workosApiKeySecretArn',
+      'workosApiKeySecretName',
+    ]);
   });
 });
 
