@@ -30,7 +30,12 @@ export {
   type ResolvedCallerAccess,
 } from './caller';
 export { NoCallerError } from './errors';
-export { defineTool, type ToolDefinition, type ToolDefinitionConfig } from './tool-definition';
+export {
+  defineTool,
+  defineToolWithContext,
+  type ToolDefinition,
+  type ToolDefinitionConfig,
+} from './tool-definition';
 export type { PolicyCallers, ToolPolicy } from './tool-policy';
 export {
   createRoleResolver,

@@ -3,7 +3,7 @@
  * caller, the server info, the server options and the `requestState` codec.
  */
 import { type AuthInfo, McpServer, type McpRequestContext } from '@modelcontextprotocol/server';
-import { type Caller, callerOf } from './caller';
+import { callerOf } from './caller';
 import { MissingIdentityError, RuntimeConfigError } from './errors';
 import type { ParsedMessage } from './json-rpc';
 import type { SdkRequestHooks } from './request-record';
@@ -50,9 +50,10 @@ export function createSdkFactory(
       ...(requestState ? { requestState: { verify: requestState.verify } } : {}),
     };
     const caller = callerOf(ctx.authInfo);
-    const product = factory({ ...ctx, authInfo: ctx.authInfo, caller, serverInfo, serverOptions, requestState });
+    const context = { ...ctx, authInfo: ctx.authInfo, caller, serverInfo, serverOptions, requestState };
+    const product = factory(context);
     if (tools.length === 0) return product;
-    return Promise.resolve(product).then((server) => withTools(server, tools, listAllTools ? undefined : caller));
+    return Promise.resolve(product).then((server) => withTools(server, tools, context, listAllTools));
   };
 }
 
@@ -64,7 +65,8 @@ export function createSdkFactory(
 function withTools(
   server: Awaited<ReturnType<McpLambdaServerFactory>>,
   tools: readonly ToolDefinition[],
-  caller: Caller | undefined,
+  context: McpLambdaRequestContext,
+  listAllTools: boolean,
 ): McpServer {
   if (!(server instanceof McpServer)) {
     throw new RuntimeConfigError(
@@ -73,8 +75,8 @@ function withTools(
     );
   }
   for (const tool of tools) {
-    const registered = tool.register(server);
-    if (caller !== undefined && neverCallable(tool.policy, caller)) registered.disable();
+    const registered = tool.register(server, context);
+    if (!listAllTools && neverCallable(tool.policy, context.caller)) registered.disable();
   }
   return server;
 }

@@ -6,6 +6,7 @@
 import type { McpServer, RegisteredTool, StandardSchemaWithJSON, ToolCallback } from '@modelcontextprotocol/server';
 import { isScopeToken } from '../shared/scopes';
 import { RuntimeConfigError } from './errors';
+import type { McpLambdaRequestContext } from './server-factory';
 import type { PolicyCallers, ToolPolicies, ToolPolicy } from './tool-policy';
 
 /** The SDK's `registerTool` config less the schemas (title, description, annotations, icons, _meta, ...). */
@@ -27,7 +28,7 @@ export interface ToolDefinition {
   readonly name: string;
   readonly policy: ToolPolicy;
   /** Registers the tool on a server (the runtime does this for each request's server). */
-  register(server: McpServer): RegisteredTool;
+  register(server: McpServer, request: McpLambdaRequestContext): RegisteredTool;
 }
 
 /**
@@ -51,12 +52,27 @@ export function defineTool<
   config: ToolDefinitionConfig<OutputArgs, InputArgs>,
   callback: ToolCallback<InputArgs>,
 ): ToolDefinition {
+  return defineToolWithContext<OutputArgs, InputArgs>(name, config, () => callback);
+}
+
+/**
+ * {@link defineTool} for a tool whose callback needs what the factory receives for the request
+ * (the era, the `requestState` codec): `callbackFor(ctx)` is called once per request.
+ */
+export function defineToolWithContext<
+  OutputArgs extends StandardSchemaWithJSON,
+  InputArgs extends StandardSchemaWithJSON | undefined = undefined,
+>(
+  name: string,
+  config: ToolDefinitionConfig<OutputArgs, InputArgs>,
+  callbackFor: (request: McpLambdaRequestContext) => ToolCallback<InputArgs>,
+): ToolDefinition {
   const { policy = {}, ...sdkConfig } = config;
   validatePolicy(name, policy);
   return {
     name,
     policy,
-    register: (server) => server.registerTool<OutputArgs, InputArgs>(name, sdkConfig, callback),
+    register: (server, request) => server.registerTool<OutputArgs, InputArgs>(name, sdkConfig, callbackFor(request)),
   };
 }
 

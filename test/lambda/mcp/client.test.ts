@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../../../lambda/runtime/handler';
 import { defineTool } from '../../../lambda/runtime/tool-definition';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { callerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../runtime/fixtures';
 
 const base = publicBaseOf(PUBLIC_BASE_URL);
@@ -41,6 +41,7 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto') {
 
 const logger = new Logger({ serviceName: 'mcp-client-test', logLevel: 'SILENT' });
 const sample = createMcpLambdaHandler(createSampleServer, {
+  tools: SAMPLE_TOOLS,
   publicBaseUrl: PUBLIC_BASE_URL,
   serverInfo: { name: 'sample', version: '0.1.0' },
   logger,
@@ -67,7 +68,7 @@ describe.each([
 
   it('lists the sample tools with their schemas', async () => {
     const { tools } = await session.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['config_audit', 'confirm', 'format_json', 'long_task', 'whoami']);
     expect(tools.find((t) => t.name === 'format_json')?.inputSchema).toMatchObject({
       type: 'object',
       required: ['json'],
@@ -77,6 +78,9 @@ describe.each([
   it('calls whoami and gets the identity of the authorizer context', async () => {
     const result = await session.client.callTool({ name: 'whoami', arguments: {} });
     expect(result.structuredContent).toEqual({
+      kind: 'user',
+      permissions: [],
+      accessNote: expect.stringMatching(/workosApiKeySecret/),
       sub: 'user_01H',
       organization: 'org_01O',
       client: 'client_01C',
@@ -111,7 +115,10 @@ describe('per-tool scopes seen by an SDK client', () => {
     async (mode) => {
       const scoped = createMcpLambdaHandler(createSampleServer, {
         publicBaseUrl: PUBLIC_BASE_URL,
-        tools: [defineTool('scoped_echo', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] }))],
+        tools: [
+          ...SAMPLE_TOOLS,
+          defineTool('scoped_echo', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] })),
+        ],
         logger,
       });
       const { client } = await connect(scoped, mode);

@@ -9,7 +9,7 @@ import { buildProxyEvent } from '../../../local/gateway/proxy-event';
 import { proxyEventFromRequest, publicBaseOf } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { defineTool } from '../../../lambda/runtime/tool-definition';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { authorizerContext, legacyRequest, mcpEvent, PUBLIC_BASE_URL, replyOf, RESOURCE, TOKEN } from './fixtures';
 import { defined } from '../../../fixtures/defined';
 
@@ -20,7 +20,10 @@ const handler = createMcpLambdaHandler(createSampleServer, {
   logger,
   responseTransferMode: 'buffered',
   // A policy in force, so each name is also looked up among the tool policies.
-  tools: [defineTool('scoped', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] }))],
+  tools: [
+    ...SAMPLE_TOOLS,
+    defineTool('scoped', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] })),
+  ],
 });
 
 describe.each(NAMES)('the name %s', (name) => {

@@ -17,7 +17,7 @@ import {
   type McpLambdaServerFactory,
 } from '../../../lambda/runtime/handler';
 import type { HttpResponsePrelude, LambdaResponseStream } from '../../../lambda/runtime/response-stream';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { authorizerContext, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 import { defined } from '../../../fixtures/defined';
 
@@ -104,7 +104,7 @@ async function invoke(handler: McpLambdaHandler, request: Request, remainingMs =
 
 function streamingHandler(
   factory: McpLambdaServerFactory,
-  options: { timeoutMarginMs?: number; listenMaxSeconds?: number } = {},
+  options: { timeoutMarginMs?: number; listenMaxSeconds?: number; tools?: typeof SAMPLE_TOOLS } = {},
 ): McpLambdaHandler {
   return createMcpLambdaHandler(factory, {
     publicBaseUrl: PUBLIC_BASE_URL,
@@ -133,7 +133,7 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto', remai
   return { client, contentTypes };
 }
 
-const sample = streamingHandler(createSampleServer);
+const sample = streamingHandler(createSampleServer, { tools: SAMPLE_TOOLS });
 
 describe.each([
   ['2025-11-25', 'legacy'],
@@ -263,7 +263,7 @@ describe('the limits of a streamed request', () => {
 
 describe('subscriptions/listen over the stream', () => {
   it('acknowledges the subscription, then closes the stream cleanly after the longest hold', async () => {
-    const handler = streamingHandler(createSampleServer, { listenMaxSeconds: 1 });
+    const handler = streamingHandler(createSampleServer, { listenMaxSeconds: 1, tools: SAMPLE_TOOLS });
     const { body, headers } = modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, 9);
     const started = Date.now();
     const { response } = await invoke(
