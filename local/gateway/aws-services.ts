@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startLocalSecretsManager, type LocalSecretsManager } from '../aws/secrets-manager';
+import { type LocalSecret, startLocalSecretsManager, type LocalSecretsManager } from '../aws/secrets-manager';
 import type { ApiModel } from './model';
 
 export interface LocalAwsServices {
@@ -37,11 +37,33 @@ function runtimeSdkPath(scratchDir: string): string | undefined {
   return modules;
 }
 
-export async function startLocalAwsServices(model: ApiModel, scratchDir: string): Promise<LocalAwsServices> {
+/** A secret of the account that the template does not create: its name and value. */
+export interface AccountSecret {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** An account secret as Secrets Manager names it: the name plus a hyphen and six random characters. */
+function accountSecretOf(model: ApiModel, { name, value }: AccountSecret): LocalSecret {
+  const { partition, region, accountId } = model.environment;
+  const suffix = createHash('sha256')
+    .update(name)
+    .digest('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')
+    .slice(0, 6);
+  return { arn: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${name}-${suffix}`, name, value };
+}
+
+export async function startLocalAwsServices(
+  model: ApiModel,
+  scratchDir: string,
+  accountSecrets: readonly AccountSecret[] = [],
+): Promise<LocalAwsServices> {
   const keyOwners = new Map([...model.functions.keys()].map((id) => [localAccessKeyId(id), id]));
+  const secrets = [...model.secrets, ...accountSecrets.map((secret) => accountSecretOf(model, secret))];
   let secretsManager: LocalSecretsManager | undefined;
-  if (model.secrets.length > 0) {
-    secretsManager = await startLocalSecretsManager(model.secrets, (accessKeyId, action, arn) => {
+  if (secrets.length > 0) {
+    secretsManager = await startLocalSecretsManager(secrets, (accessKeyId, action, arn) => {
       const owner = accessKeyId === undefined ? undefined : keyOwners.get(accessKeyId);
       return owner !== undefined && model.secretGrants.mayAccess(owner, action, arn);
     });
