@@ -155,8 +155,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
     log(`Synthesizing stage "${stage}" (cdk synth)...`);
     options.signal?.throwIfAborted();
-    const workos: Partial<ReturnType<typeof workosContext>> =
-      standIn !== undefined && stage === LOCAL_STAGE ? workosContext(standIn) : {};
+    const workos = workosContext(standIn, stage);
     await synthesize(
       cdkOut,
       { stage, authkitDomain: issuer, ...placement, ...workos, ...options.context, ...throttlingContext(options) },
@@ -175,10 +174,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // Discarded unless asked for, as documented: tests and `npm run dev` choose whether to show them.
       onFunctionOutput: (id, line) => options.onFunctionOutput?.(id, line),
       exposeGcToFunctions: options.exposeGcToFunctions,
-      accountSecrets:
-        standIn !== undefined && workos.workosApiKeySecretName !== undefined
-          ? [{ name: workos.workosApiKeySecretName, value: standIn.workosApiKey }]
-          : [],
+      accountSecrets: standIn && workos.workosApiKeySecretName ? [workosKeySecret(standIn)] : [],
     });
     started.push(() => gateway.stop());
     const urls = serverUrls(options.deployedStage === undefined ? origin : `${origin}/${gateway.stageName}`);
@@ -262,9 +258,21 @@ function throttlingContext(options: LocalStackOptions): Record<string, string> {
   return { throttlingRateLimit: String(limits.rateLimit), throttlingBurstLimit: String(limits.burstLimit) };
 }
 
-/** The stage fields that point the MCP function at the stand-in's WorkOS API and its key's secret. */
-function workosContext(standIn: AuthKitStandIn): { workosApiBaseUrl: string; workosApiKeySecretName: string } {
+/**
+ * The stage fields that point the local stage's MCP function at the stand-in's WorkOS API and its
+ * key's secret; none for another stage or an external issuer.
+ */
+function workosContext(
+  standIn: AuthKitStandIn | undefined,
+  stage: string,
+): { workosApiBaseUrl?: string; workosApiKeySecretName?: string } {
+  if (standIn === undefined || stage !== LOCAL_STAGE) return {};
   return { workosApiBaseUrl: standIn.workosApiBaseUrl, workosApiKeySecretName: LOCAL_WORKOS_API_KEY_SECRET_NAME };
+}
+
+/** The secret the local account holds with the stand-in's WorkOS API key. */
+function workosKeySecret(standIn: AuthKitStandIn): { name: string; value: string } {
+  return { name: LOCAL_WORKOS_API_KEY_SECRET_NAME, value: standIn.workosApiKey };
 }
 
 function scopesOf(context: LocalStackOptions['context']): string[] | undefined {
