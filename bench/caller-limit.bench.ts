@@ -16,7 +16,8 @@ import { countingDynamoDbProxy, leaseTable } from '../fixtures/dynamodb-counter'
 import { mcpHttpRequest } from '../fixtures/mcp-requests';
 import type { ProxyResult } from '../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../lambda/runtime/handler';
-import { createSampleServer } from '../lambda/mcp/server';
+import type { ToolDefinition } from '../lambda/runtime/tool-definition';
+import { createSampleServer, SAMPLE_TOOLS } from '../lambda/mcp/server';
 import { startDynalite } from '../local/aws/dynamodb';
 import { BENCH_BASE_URL, FORMAT_JSON_ARGS, mcpRequestEvent, signBenchToken } from './fixtures';
 import type { BenchRow } from './harness';
@@ -29,6 +30,11 @@ const SHORT_CALLS = 50;
 const TABLE = 'bench-state';
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
+/** The sample's tools with `name` declared long-running, so that a call of it takes its lease before it runs. */
+function declaredLongRunning(name: string): (tool: ToolDefinition) => ToolDefinition {
+  return (tool) => (tool.name === name ? { ...tool, policy: { ...tool.policy, longRunning: true } } : tool);
+}
+
 function handlerWith(limit: number | false, endpoint: string, heldTool: boolean): McpLambdaHandler {
   return createMcpLambdaHandler(createSampleServer, {
     publicBaseUrl: BENCH_BASE_URL,
@@ -37,7 +43,7 @@ function handlerWith(limit: number | false, endpoint: string, heldTool: boolean)
     stateTableName: TABLE,
     maxConcurrentRequestsPerCaller: limit,
     stateTableClientConfig: { endpoint, region: 'us-east-1', credentials },
-    toolPolicies: heldTool ? new Map([['format_json', { longRunning: true }]]) : new Map(),
+    tools: heldTool ? SAMPLE_TOOLS.map(declaredLongRunning('format_json')) : SAMPLE_TOOLS,
   });
 }
 

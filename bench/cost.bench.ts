@@ -20,7 +20,7 @@ import { tokenAuthorizerEvent } from '../fixtures/events';
 import { bearerAuthorization } from '../lambda/shared/bearer-token';
 import { loadAuthorizerConfig } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/index';
-import { createSampleServer } from '../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../lambda/mcp/server';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
 import { startJwksServer } from '../fixtures/jwks-server';
 
@@ -47,6 +47,7 @@ async function warmDurationsMs(): Promise<{ authorizerMs: number; mcpMs: number 
       });
       const authorizerEvent = tokenAuthorizerEvent(bearerAuthorization(token));
       const mcp = createMcpLambdaHandler(createSampleServer, {
+        tools: SAMPLE_TOOLS,
         publicBaseUrl: BENCH_BASE_URL,
         serverInfo: { name: 'bench', version: '1.0.0' },
         logger: new Logger({ serviceName: 'bench', logLevel: 'INFO' }),

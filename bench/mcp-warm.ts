@@ -25,7 +25,7 @@ import { compareCpuNsPerOp, type TimingOptions } from './harness';
 import { authInfoFromAuthorizer } from '../lambda/runtime/auth-info';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
 import type { ProxyEvent } from '../lambda/runtime/adapter';
-import { createSampleServer } from '../lambda/mcp/server';
+import { createSampleServer, createStandaloneSampleServer, SAMPLE_TOOLS } from '../lambda/mcp/server';
 
 const SERVER_INFO = { name: 'bench', version: '1.0.0' };
 
@@ -42,7 +42,7 @@ function expectFormatted(status: number, text: string): void {
  * `createMcpHandler().fetch`, the 2025-11-25 one to a stateless JSON transport, identity passed in.
  */
 function sdkEndpoint(authInfo: AuthInfo): (request: McpHttpRequest) => Promise<void> {
-  const factory = () => createSampleServer({ serverInfo: SERVER_INFO });
+  const factory = () => createStandaloneSampleServer({ serverInfo: SERVER_INFO });
   const modern = createMcpHandler(factory, { legacy: 'reject', responseMode: 'json' });
   const legacy = async (request: Request, parsedBody: unknown): Promise<Response> => {
     const server = factory();
@@ -78,6 +78,7 @@ export async function measureWarmTimings(timing: TimingOptions): Promise<WarmTim
   });
   return quietly(async () => {
     const adapter = createMcpLambdaHandler(createSampleServer, {
+      tools: SAMPLE_TOOLS,
       publicBaseUrl: BENCH_BASE_URL,
       serverInfo: SERVER_INFO,
       logger: new Logger({ serviceName: 'bench', logLevel: 'INFO' }),

@@ -18,7 +18,7 @@ import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
 import { BENCH_AUTHORIZER_CONTEXT, BENCH_URLS, mcpRequestEvent } from './fixtures';
 import { authInfoFromAuthorizer } from '../lambda/runtime/auth-info';
 import { createMcpLambdaHandler } from '../lambda/runtime/handler';
-import { createSampleServer } from '../lambda/mcp/server';
+import { createSampleServer, createStandaloneSampleServer, SAMPLE_TOOLS } from '../lambda/mcp/server';
 
 type Kind = 'lambda' | 'sdk-modern' | 'sdk-legacy';
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -51,6 +51,7 @@ function bearerOf(req: IncomingMessage): string {
 /** What lambda/mcp/index.ts exports, with the settings the construct would put in its environment. */
 function lambdaHandler(): NodeHandler {
   const handler = createMcpLambdaHandler(createSampleServer, {
+    tools: SAMPLE_TOOLS,
     serverInfo: SERVER_INFO,
     publicBaseUrl: BENCH_URLS.base,
     allowedOrigins: '*',
@@ -67,7 +68,10 @@ function lambdaHandler(): NodeHandler {
 
 function sdkModernHandler(): NodeHandler {
   const serve = toNodeHandler(
-    createMcpHandler(() => createSampleServer({ serverInfo: SERVER_INFO }), { legacy: 'reject', responseMode: 'json' }),
+    createMcpHandler(() => createStandaloneSampleServer({ serverInfo: SERVER_INFO }), {
+      legacy: 'reject',
+      responseMode: 'json',
+    }),
   );
   return async (req, res) => {
     (req as IncomingMessage & { auth?: AuthInfo }).auth = callerAuthInfo(bearerOf(req));
@@ -78,7 +82,7 @@ function sdkModernHandler(): NodeHandler {
 function sdkLegacyHandler(): NodeHandler {
   return async (req, res) => {
     (req as IncomingMessage & { auth?: AuthInfo }).auth = callerAuthInfo(bearerOf(req));
-    const server = createSampleServer({ serverInfo: SERVER_INFO });
+    const server = createStandaloneSampleServer({ serverInfo: SERVER_INFO });
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -224,6 +224,26 @@ export interface AuthKitMcpServerProps {
    */
   readonly maxConcurrentRequestsPerCaller?: number | false;
   /**
+   * The Secrets Manager secret whose plain-text value is your WorkOS API key (`sk_...`), with which
+   * the MCP function resolves a person's role and permissions for tool policies and
+   * `caller.access()`. Only the MCP function may read it; the template and the environment carry
+   * only its ARN.
+   * @default - no key: tools whose policy names roles or permissions are refused, naming this prop
+   */
+  readonly workosApiKeySecret?: secretsmanager.ISecret;
+  /**
+   * How long the MCP function keeps a person's role and permissions (per container) before asking
+   * WorkOS again: a role changed in WorkOS takes effect within this time. From 0 to 1 hour.
+   * @default Duration.seconds(60)
+   */
+  readonly permissionsCacheTtl?: Duration;
+  /**
+   * The WorkOS API origin the MCP function calls for roles and permissions: https, or http on
+   * loopback only (the local stand-in), without a path.
+   * @default 'https://api.workos.com'
+   */
+  readonly workosApiBaseUrl?: string;
+  /**
    * Longest time one `subscriptions/listen` stream is held before the server closes it cleanly
    * (the client then listens again). A held stream is billed Lambda duration; this bounds what a
    * silently vanished client costs. Streaming only; at most the MCP function's timeout.
@@ -236,19 +256,6 @@ export interface AuthKitMcpServerProps {
    * @default - a secret generated at deploy time (64 letters and digits), never in the template
    */
   readonly requestStateSecret?: secretsmanager.ISecret;
-  /**
-   * The WorkOS API key, as a Secrets Manager secret whose plain-text value is the key (`sk_...`), with
-   * which the MCP runtime's `createRoleResolver` resolves a person's roles and permissions in the
-   * token's organization. Only the MCP function may read it.
-   * @default - none: every role lookup is refused, with a reason naming this prop
-   */
-  readonly workosApiKeySecret?: secretsmanager.ISecret;
-  /**
-   * How long the MCP function keeps a person's roles and permissions before asking WorkOS again;
-   * a role change takes effect within it. From 0 (ask on every lookup) to 1 hour, in milliseconds.
-   * @default Duration.minutes(1)
-   */
-  readonly permissionsCacheTtl?: Duration;
   /**
    * Enable AWS X-Ray tracing on the stage and the functions (active tracing: Lambda and API Gateway
    * record the traces; X-Ray bills per trace recorded and retrieved, see README "Operate a stage").

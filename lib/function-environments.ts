@@ -76,9 +76,9 @@ export function mcpSettings(
     listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
     stateTableName,
     maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
+    // Without a secret the variable is absent: the runtime then refuses role lookups, naming the prop.
     workosApiKeySecretArn,
-    // WorkOS's own API unless the function is pointed elsewhere (the local stack does).
-    workosApiBaseUrl: undefined,
+    workosApiBaseUrl: settings.workosApiBaseUrl,
     permissionsCacheTtlMs: settings.permissionsCacheTtlMs,
   };
 }

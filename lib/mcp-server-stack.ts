@@ -1,6 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME } from '../lambda/shared/settings/common';
 import { AuthKitMcpServer } from './authkit-mcp-server';
@@ -59,7 +60,27 @@ function serverProps(stage: StageConfig, scope: Construct): AuthKitMcpServerProp
     ...stageProps(stage),
     authkitDomain: stage.authkitDomain,
     ...(stage.customDomain ? { customDomain: customDomain(stage.customDomain, scope) } : {}),
+    ...workosApiKeySecret(stage, scope),
   };
+}
+
+/** The WorkOS API key's secret a stage names by ARN or by name, imported into the stack. */
+function workosApiKeySecret(stage: StageConfig, scope: Construct): Pick<AuthKitMcpServerProps, 'workosApiKeySecret'> {
+  if (stage.workosApiKeySecretArn !== undefined) {
+    return {
+      workosApiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(
+        scope,
+        'WorkOSApiKey',
+        stage.workosApiKeySecretArn,
+      ),
+    };
+  }
+  if (stage.workosApiKeySecretName !== undefined) {
+    return {
+      workosApiKeySecret: secretsmanager.Secret.fromSecretNameV2(scope, 'WorkOSApiKey', stage.workosApiKeySecretName),
+    };
+  }
+  return {};
 }
 
 /** The certificate and hosted zone a stage names by reference, imported into the stack. */

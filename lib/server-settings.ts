@@ -28,6 +28,7 @@ import {
   LISTEN_MAX_SECONDS,
   MAX_BODY_BYTES,
   MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  MCP_SETTINGS,
   PERMISSIONS_CACHE_TTL_MS,
   parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
@@ -173,11 +174,10 @@ export interface ServerSettings {
   readonly mcpReservedConcurrency?: number;
   /** Most requests one caller may hold at once; `false`: no per-caller limit. */
   readonly maxConcurrentRequestsPerCaller: number | false;
-  /**
-   * How long the runtime keeps a person's roles and permissions, in milliseconds; undefined when
-   * the prop is unset (the runtime then keeps them for the same default, without a variable).
-   */
-  readonly permissionsCacheTtlMs?: number;
+  /** How long a person's role and permissions are kept before WorkOS is asked again, in ms. */
+  readonly permissionsCacheTtlMs: number;
+  /** The WorkOS API origin; undefined: the runtime's default, https://api.workos.com. */
+  readonly workosApiBaseUrl?: string;
   /** Longest hold of one `subscriptions/listen` stream, in seconds; only when streaming. */
   readonly subscriptionMaxDurationSeconds?: number;
   /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
@@ -568,6 +568,7 @@ type FunctionSettings = Pick<
   | 'mcpReservedConcurrency'
   | 'maxConcurrentRequestsPerCaller'
   | 'permissionsCacheTtlMs'
+  | 'workosApiBaseUrl'
 >;
 
 /** The functions' memory, the MCP function's reserved concurrency, its per-caller limit, body limit and roles cache. */
@@ -594,15 +595,16 @@ function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
             MAX_CONCURRENT_REQUESTS_PER_CALLER,
             ', or false for no per-caller limit',
           ),
-    ...(props.permissionsCacheTtl === undefined
+    permissionsCacheTtlMs: wholeDuration(
+      'permissionsCacheTtl',
+      props.permissionsCacheTtl,
+      PERMISSIONS_CACHE_TTL_MS,
+      'ms',
+    ),
+    ...(props.workosApiBaseUrl === undefined
       ? {}
       : {
-          permissionsCacheTtlMs: wholeDuration(
-            'permissionsCacheTtl',
-            props.permissionsCacheTtl,
-            PERMISSIONS_CACHE_TTL_MS,
-            'ms',
-          ),
+          workosApiBaseUrl: throughSetting('workosApiBaseUrl', MCP_SETTINGS.workosApiBaseUrl, props.workosApiBaseUrl),
         }),
   };
 }

@@ -115,6 +115,12 @@ function validateStage(name: string, raw: Record<string, unknown>, commandLine: 
       'is true without "customDomain", which would leave the API unreachable. Add customDomain or remove disableExecuteApiEndpoint.',
     );
   }
+  if (raw.workosApiKeySecretArn !== undefined && raw.workosApiKeySecretName !== undefined) {
+    fail(
+      'workosApiKeySecretName',
+      'is set with "workosApiKeySecretArn": name the WorkOS API key secret once, by ARN or by name.',
+    );
+  }
   return out as unknown as StageConfig;
 }
 

@@ -23,6 +23,7 @@ import {
 } from '../lambda/shared/settings/common';
 import {
   MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  MCP_SETTINGS,
   PERMISSIONS_CACHE_TTL_MS,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
@@ -73,6 +74,7 @@ type VerbatimProps = Pick<
   | 'metadataMemorySize'
   | 'mcpMemorySize'
   | 'maxConcurrentRequestsPerCaller'
+  | 'workosApiBaseUrl'
   | 'responseTransferMode'
   | 'rateLimitPerIp'
   | 'tracing'
@@ -117,17 +119,22 @@ export interface StageConfig extends VerbatimProps {
   readonly mcpReservedConcurrency?: number | false;
   /** Longest hold of one `subscriptions/listen` stream, in seconds (streaming only). */
   readonly subscriptionMaxDurationSeconds?: number;
-  /** How long a person's roles and permissions are kept, in milliseconds (0 to 3600000). */
-  readonly permissionsCacheTtlMs?: number;
   /** The window of `rateLimitPerIp` in seconds: 60, 120, 300 or 600. */
   readonly rateLimitWindowSeconds?: number;
+  /** The secret holding the WorkOS API key, by ARN; the stack imports it as `workosApiKeySecret`. */
+  readonly workosApiKeySecretArn?: string;
+  /** The secret holding the WorkOS API key, by name (instead of the ARN). */
+  readonly workosApiKeySecretName?: string;
+  /** How long a person's role and permissions are cached, in seconds (0 to 3600). */
+  readonly permissionsCacheTtlSeconds?: number;
 }
 
 /**
  * The props no stage field sets, each for its reason: `customDomain` takes a certificate and a zone
  * the stack looks up from the stage's `customDomain` field; `mcpHandler` is code, and
- * `requestStateSecret` and `workosApiKeySecret` secret objects, and `alarmActions` action objects
- * (an SNS topic, a Lambda function), none of which JSON can hold.
+ * `requestStateSecret` a secret object and `alarmActions` action objects (an SNS topic, a Lambda
+ * function), none of which JSON can hold; `workosApiKeySecret` is a secret object too, which the
+ * stack imports from the stage's `workosApiKeySecretArn` or `workosApiKeySecretName`.
  */
 export const PROPS_WITHOUT_STAGE_FIELD = [
   'customDomain',
@@ -338,6 +345,18 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
     (text) => (text === 'false' ? false : /^\d+$/.test(text.trim()) ? Number(text) : text),
   ),
   subscriptionMaxDurationSeconds: seconds('subscriptionMaxDuration'),
+  workosApiKeySecretArn: field(undefined, (value) =>
+    typeof value === 'string' && /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(value)
+      ? undefined
+      : `must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${show(value)}.`,
+  ),
+  workosApiKeySecretName: text(),
+  permissionsCacheTtlSeconds: seconds('permissionsCacheTtl', {
+    fallback: PERMISSIONS_CACHE_TTL_MS.fallback / 1000,
+    min: PERMISSIONS_CACHE_TTL_MS.min / 1000,
+    max: PERMISSIONS_CACHE_TTL_MS.max / 1000,
+  }),
+  workosApiBaseUrl: settingText('workosApiBaseUrl', MCP_SETTINGS.workosApiBaseUrl),
   maxConcurrentRequestsPerCaller: field(
     'maxConcurrentRequestsPerCaller',
     (value) =>
@@ -346,7 +365,6 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
         : `must be a whole number from ${MAX_CONCURRENT_REQUESTS_PER_CALLER.min} to ${MAX_CONCURRENT_REQUESTS_PER_CALLER.max}, or false for no per-caller limit, got ${show(value)}.`,
     (text) => (text === 'false' ? false : asNumber(text)),
   ),
-  permissionsCacheTtlMs: millis('permissionsCacheTtl', PERMISSIONS_CACHE_TTL_MS),
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),

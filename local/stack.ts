@@ -19,6 +19,14 @@ const REPO_ROOT = resolve(__dirname, '..');
 export const LOCAL_STAGE = 'local';
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_AUTHKIT_PORT = 8788;
+/**
+ * The secret the local stage's MCP function reads its WorkOS API key from: named by the stage
+ * (`-c workosApiKeySecretName`), created in the local account with the stand-in's key, and
+ * served by the local Secrets Manager to the roles the template grants it.
+ */
+export const LOCAL_WORKOS_API_KEY_SECRET_NAME = 'mcp-authkit-local/workos-api-key';
+/** Scopes the local stage offers beyond AuthKit's standard ones (its scopesSupported): the stand-in allows them. */
+const LOCAL_STAGE_SCOPES = ['mcp:admin'];
 
 export interface LocalStackOptions {
   /** Start function processes with `--expose-gc`, so `gateway.measureHeaps()` works (the soak's leak check). @default false */
@@ -136,7 +144,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         accessTokenTtlSeconds: options.accessTokenTtlSeconds,
         clientsFile: options.clientsFile,
         cimdLoopback: options.cimdLoopback,
-        extraScopes: scopesOf(options.context),
+        extraScopes: [...(scopesOf(options.context) ?? []), ...LOCAL_STAGE_SCOPES],
       });
       standIn = running;
       started.push(() => running.stop());
@@ -152,9 +160,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (ownOutdir) started.push(async () => rmSync(cdkOut, { recursive: true, force: true }));
     log(`Synthesizing stage "${stage}" (cdk synth)...`);
     options.signal?.throwIfAborted();
+    const workos = workosContext(standIn, stage);
     await synthesize(
       cdkOut,
-      { stage, authkitDomain: issuer, ...placement, ...options.context, ...throttlingContext(options) },
+      { stage, authkitDomain: issuer, ...placement, ...workos, ...options.context, ...throttlingContext(options) },
       options.app,
       options.signal,
     );
@@ -171,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onFunctionOutput: (id, line) => options.onFunctionOutput?.(id, line),
       exposeGcToFunctions: options.exposeGcToFunctions,
       localMemoryMb: options.localMemoryMb,
+      accountSecrets: standIn && workos.workosApiKeySecretName ? [workosKeySecret(standIn)] : [],
     });
     started.push(() => gateway.stop());
     const urls = serverUrls(options.deployedStage === undefined ? origin : `${origin}/${gateway.stageName}`);
@@ -269,6 +279,23 @@ function throttlingContext(options: LocalStackOptions): Record<string, string> {
     );
   }
   return { throttlingRateLimit: String(limits.rateLimit), throttlingBurstLimit: String(limits.burstLimit) };
+}
+
+/**
+ * The stage fields that point the local stage's MCP function at the stand-in's WorkOS API and its
+ * key's secret; none for another stage or an external issuer.
+ */
+function workosContext(
+  standIn: AuthKitStandIn | undefined,
+  stage: string,
+): { workosApiBaseUrl?: string; workosApiKeySecretName?: string } {
+  if (standIn === undefined || stage !== LOCAL_STAGE) return {};
+  return { workosApiBaseUrl: standIn.workosApiBaseUrl, workosApiKeySecretName: LOCAL_WORKOS_API_KEY_SECRET_NAME };
+}
+
+/** The secret the local account holds with the stand-in's WorkOS API key. */
+function workosKeySecret(standIn: AuthKitStandIn): { name: string; value: string } {
+  return { name: LOCAL_WORKOS_API_KEY_SECRET_NAME, value: standIn.workosApiKey };
 }
 
 function scopesOf(context: LocalStackOptions['context']): string[] | undefined {

@@ -1,15 +1,34 @@
 /**
- * The sample MCP server the stack deploys by default: `whoami`, which shows that every tool knows
- * its caller, `format_json`, a deterministic JSON formatter that is useful on its own, and
- * `long_task`, which runs for as long as asked and reports progress and log lines as it goes
- * (they reach the client as they happen when the integration streams), and `confirm`, which asks
- * the user a yes/no question through the client (a 2026-07-28 multi-round-trip request).
+ * The sample MCP server the stack deploys by default, each tool defined with its policy
+ * ({@link SAMPLE_TOOLS}): `whoami` (any caller), which shows that every tool knows its caller, its
+ * kind and its role; `format_json`, a deterministic JSON formatter that is useful on its own;
+ * `long_task` (long-running), which runs for as long as asked and reports progress and log lines
+ * as it goes (they reach the client as they happen when the integration streams); `confirm`
+ * (people only: a machine cannot answer), which asks the user a yes/no question through the
+ * client (a 2026-07-28 multi-round-trip request); `server_config` (people with the `mcp:admin`
+ * scope), the server's non-secret settings; and `config_audit` (the `mcp:config:read` permission in
+ * the token's organization), which tool needs what.
  */
-import { acceptedContent, inputRequired, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
+import {
+  acceptedContent,
+  inputRequired,
+  McpServer,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolResult,
+} from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { callerOf, type McpLambdaRequestContext } from '../runtime';
 import { FUNCTION_TIMEOUT_SECONDS, MCP_SETTINGS } from '../shared/settings/mcp';
 import { type Env, readSetting } from '../shared/settings/setting';
+import {
+  callerOf,
+  defineTool,
+  defineToolWithContext,
+  type McpLambdaRequestContext,
+  type ToolDefinition,
+} from '../runtime';
+
+/** The stateless protocol version the runtime serves besides the SDK's 2025-era list. */
+const MODERN_PROTOCOL_VERSION = '2026-07-28';
 
 /** The largest JSON text `format_json` accepts (the request body limit applies too). */
 export const MAX_JSON_INPUT_CHARS = 256 * 1024;
@@ -19,11 +38,40 @@ export const MAX_JSON_DEPTH = 64;
 export const MAX_JSON_OUTPUT_BYTES = 1024 * 1024;
 
 const whoamiOutput = z.object({
-  sub: z.string().describe('The user id.'),
+  kind: z.enum(['user', 'machine']).describe('A person, or a machine (an M2M client-credentials token).'),
+  sub: z.string().describe('The user id, or the M2M application client id.'),
   organization: z.string().nullable().describe('The WorkOS organization id, or null.'),
   client: z.string().describe('The OAuth client the user authorized.'),
   scopes: z.array(z.string()).describe('The scopes granted to the token.'),
   tokenExpiresAt: z.string().nullable().describe('When the access token expires (ISO 8601), or null.'),
+  role: z.string().optional().describe("The person's role in the organization, when known."),
+  permissions: z.array(z.string()).describe("The person's permissions in the organization; empty when unknown."),
+  accessNote: z.string().optional().describe('Why role and permissions are unknown, when they are.'),
+});
+
+const serverConfigOutput = z.object({
+  serviceName: z.string(),
+  resource: z.string().describe('The canonical resource URL (the token audience).'),
+  responseTransferMode: z.enum(['stream', 'buffered']),
+  maxBodyBytes: z.number().int(),
+  listenMaxSeconds: z.number().int().optional(),
+  maxConcurrentRequestsPerCaller: z.union([z.number().int(), z.literal('off')]).optional(),
+  permissionsCacheTtlMs: z.number().int().optional(),
+  rolesFromWorkOS: z.boolean().describe('Whether a WorkOS API key is configured.'),
+  protocolVersions: z.array(z.string()),
+});
+
+const configAuditOutput = z.object({
+  tools: z.array(
+    z.object({
+      name: z.string(),
+      callers: z.enum(['users', 'machines', 'any']),
+      scopes: z.array(z.string()),
+      roles: z.array(z.string()),
+      permissions: z.array(z.string()),
+      longRunning: z.boolean(),
+    }),
+  ),
 });
 
 const formatJsonInput = z.object({
@@ -129,45 +177,70 @@ function toolError(message: string): CallToolResult {
 type SampleContext = Pick<McpLambdaRequestContext, 'serverInfo'> &
   Partial<Pick<McpLambdaRequestContext, 'era' | 'serverOptions' | 'requestState'>>;
 
-/** Builds the sample server for one request. */
-export function createSampleServer({ serverInfo, era, serverOptions, requestState }: SampleContext): McpServer {
-  const server = new McpServer(serverInfo, {
-    ...serverOptions,
-    instructions:
-      'Call whoami to see which user, organization and client this session acts for. Use format_json to validate and pretty-print JSON. long_task runs for the given number of seconds and reports progress.',
-    capabilities: { logging: {} },
-  });
+const INSTRUCTIONS =
+  'Call whoami to see which user or machine, organization, role and client this session acts for. Use format_json to validate and pretty-print JSON. long_task runs for the given number of seconds and reports progress.';
 
-  registerWhoami(server);
-  registerFormatJson(server);
-  registerLongTask(server);
-  registerConfirm(server, era, requestState);
+/** The sample's server for one request; the handler registers {@link SAMPLE_TOOLS} on it. */
+export function createSampleServer({ serverInfo, serverOptions }: SampleContext): McpServer {
+  return new McpServer(serverInfo, { ...serverOptions, instructions: INSTRUCTIONS, capabilities: { logging: {} } });
+}
+
+/**
+ * The sample server with its tools registered directly, for running it outside this runtime (the
+ * benches compare it with the SDK alone): there, nothing enforces the tools' policies.
+ */
+export function createStandaloneSampleServer(ctx: SampleContext): McpServer {
+  const server = createSampleServer(ctx);
+  // Standalone, the era and codec are what the caller passed; the rest of the context is unused.
+  for (const tool of SAMPLE_TOOLS) tool.register(server, ctx as McpLambdaRequestContext);
   return server;
 }
 
-/** `whoami`: the caller's identity as the authorizer passed it on, never the token. */
-function registerWhoami(server: McpServer): void {
-  server.registerTool(
-    'whoami',
-    {
-      title: 'Who am I',
-      description:
-        'Returns the identity this server sees for the caller: user, organization, OAuth client, scopes and token expiry. Never returns the token.',
-      outputSchema: whoamiOutput,
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    },
-    async (ctx) => {
-      const caller = callerOf(ctx.http?.authInfo);
-      const identity: z.infer<typeof whoamiOutput> = {
-        sub: caller.sub,
-        organization: caller.orgId ?? null,
-        client: caller.clientId,
-        scopes: [...caller.scopes],
-        tokenExpiresAt: caller.expiresAt !== undefined ? new Date(caller.expiresAt * 1000).toISOString() : null,
-      };
-      return { content: [{ type: 'text', text: JSON.stringify(identity, null, 2) }], structuredContent: identity };
-    },
-  );
+/** `whoami`: the caller's identity as the authorizer passed it on, never the token, and its role. */
+const whoami = defineTool(
+  'whoami',
+  {
+    title: 'Who am I',
+    description:
+      'Returns the identity this server sees for the caller: user or machine, organization, role and permissions, OAuth client, scopes and token expiry. Never returns the token.',
+    outputSchema: whoamiOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    policy: { callers: 'any' },
+  },
+  async (ctx) => {
+    const caller = callerOf(ctx.http?.authInfo);
+    const resolution = await caller.access();
+    const identity: z.infer<typeof whoamiOutput> = {
+      kind: caller.kind,
+      sub: caller.sub,
+      organization: caller.organizationId ?? null,
+      client: caller.clientId,
+      scopes: [...caller.scopes],
+      tokenExpiresAt: caller.expiresAt !== undefined ? new Date(caller.expiresAt * 1000).toISOString() : null,
+      ...('access' in resolution
+        ? {
+            ...(resolution.access.role !== undefined ? { role: resolution.access.role } : {}),
+            permissions: [...resolution.access.permissions],
+          }
+        : { permissions: [], accessNote: resolution.refusal.reason }),
+    };
+    return { content: [{ type: 'text', text: JSON.stringify(identity, null, 2) }], structuredContent: identity };
+  },
+);
+
+/** The rows `server_config` shows, read from the function's environment (the construct writes it). */
+function configuredSettings() {
+  const read = <T>(row: Parameters<typeof readSetting<T>>[0]): T =>
+    readSetting(row, process.env, (problem) => new Error(`${problem.variable}: ${problem.message}`));
+  return {
+    serviceName: read(MCP_SETTINGS.serviceName),
+    responseTransferMode: read(MCP_SETTINGS.responseTransferMode),
+    maxBodyBytes: read(MCP_SETTINGS.maxBodyBytes),
+    listenMaxSeconds: read(MCP_SETTINGS.listenMaxSeconds),
+    maxConcurrentRequestsPerCaller: read(MCP_SETTINGS.maxConcurrentRequestsPerCaller),
+    permissionsCacheTtlMs: read(MCP_SETTINGS.permissionsCacheTtlMs),
+    workosApiKeySecretArn: read(MCP_SETTINGS.workosApiKeySecretArn),
+  };
 }
 
 /**
@@ -223,91 +296,152 @@ function outputSizeRefusal(value: JsonValue, indent: number): string | undefined
   return `The formatted JSON would be ${bytes} bytes; format_json returns at most ${MAX_JSON_OUTPUT_BYTES} (1 MiB). Use a smaller indent (0 is compact) or a smaller input.`;
 }
 
+/** `server_config`: what this function runs with, none of it secret. */
+const serverConfig = defineTool(
+  'server_config',
+  {
+    title: 'Server configuration',
+    description:
+      "Returns this server's non-secret settings: service name, resource, transfer mode, limits and protocol versions. Needs the mcp:admin scope; people only.",
+    outputSchema: serverConfigOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    policy: { scopes: ['mcp:admin'], callers: 'users' },
+  },
+  async (ctx) => {
+    const settings = configuredSettings();
+    const config: z.infer<typeof serverConfigOutput> = {
+      serviceName: settings.serviceName ?? '',
+      resource: String(ctx.http?.authInfo?.resource ?? ''),
+      responseTransferMode: settings.responseTransferMode === 'stream' ? 'stream' : 'buffered',
+      maxBodyBytes: settings.maxBodyBytes,
+      ...(settings.listenMaxSeconds !== undefined ? { listenMaxSeconds: settings.listenMaxSeconds } : {}),
+      ...(settings.maxConcurrentRequestsPerCaller !== undefined
+        ? {
+            maxConcurrentRequestsPerCaller:
+              settings.maxConcurrentRequestsPerCaller === false ? 'off' : settings.maxConcurrentRequestsPerCaller,
+          }
+        : {}),
+      ...(settings.permissionsCacheTtlMs !== undefined
+        ? { permissionsCacheTtlMs: settings.permissionsCacheTtlMs }
+        : {}),
+      rolesFromWorkOS: settings.workosApiKeySecretArn !== undefined,
+      // The 2026-07-28 era goes through the SDK's createMcpHandler; the list holds the 2025-era ones.
+      protocolVersions: [MODERN_PROTOCOL_VERSION, ...SUPPORTED_PROTOCOL_VERSIONS],
+    };
+    return { content: [{ type: 'text', text: JSON.stringify(config, null, 2) }], structuredContent: config };
+  },
+);
+
+/** `config_audit`: which caller each sample tool admits; needs a permission admins hold. */
+const configAudit = defineTool(
+  'config_audit',
+  {
+    title: 'Tool policy audit',
+    description:
+      "Lists each tool's policy (callers, scopes, roles, permissions, long-running). Needs the mcp:config:read permission in the token's organization.",
+    outputSchema: configAuditOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    policy: { callers: 'users', permissions: ['mcp:config:read'] },
+  },
+  async () => {
+    const audit: z.infer<typeof configAuditOutput> = {
+      tools: SAMPLE_TOOLS.map(({ name, policy }) => ({
+        name,
+        callers: policy.callers ?? 'any',
+        scopes: [...(policy.scopes ?? [])],
+        roles: [...(policy.roles ?? [])],
+        permissions: [...(policy.permissions ?? [])],
+        longRunning: policy.longRunning ?? false,
+      })),
+    };
+    return { content: [{ type: 'text', text: JSON.stringify(audit, null, 2) }], structuredContent: audit };
+  },
+);
+
 /** `format_json`: validates JSON text and re-serialises it. */
-function registerFormatJson(server: McpServer): void {
-  server.registerTool(
-    'format_json',
-    {
-      title: 'Format JSON',
-      description:
-        'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message; input nested more than 64 levels deep, or output over 1 MiB, is refused.',
-      inputSchema: formatJsonInput,
-      outputSchema: formatJsonOutput,
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ json, indent, sortKeys }) => {
-      const tooDeep = nestingRefusal(json);
-      if (tooDeep !== undefined) return toolError(tooDeep);
-      let value: JsonValue;
-      try {
-        value = JSON.parse(json) as JsonValue;
-      } catch (error) {
-        return toolError(`The input is not valid JSON: ${(error as Error).message}`);
-      }
-      const tooLarge = outputSizeRefusal(value, indent);
-      if (tooLarge !== undefined) return toolError(tooLarge);
-      const formatted = JSON.stringify(sortKeys ? sortKeysDeep(value) : value, null, indent);
-      const output: z.infer<typeof formatJsonOutput> = {
-        formatted,
-        valueType: valueTypeOf(value),
-        inputBytes: Buffer.byteLength(json, 'utf8'),
-        outputBytes: Buffer.byteLength(formatted, 'utf8'),
-      };
-      return { content: [{ type: 'text', text: formatted }], structuredContent: output };
-    },
-  );
-}
+const formatJson = defineTool(
+  'format_json',
+  {
+    title: 'Format JSON',
+    description:
+      'Validates JSON text and re-serialises it with the given indentation, optionally with object keys sorted. Invalid JSON is reported with the parser message; input nested more than 64 levels deep, or output over 1 MiB, is refused.',
+    inputSchema: formatJsonInput,
+    outputSchema: formatJsonOutput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    policy: { callers: 'any' },
+  },
+  async ({ json, indent, sortKeys }) => {
+    const tooDeep = nestingRefusal(json);
+    if (tooDeep !== undefined) return toolError(tooDeep);
+    let value: JsonValue;
+    try {
+      value = JSON.parse(json) as JsonValue;
+    } catch (error) {
+      return toolError(`The input is not valid JSON: ${(error as Error).message}`);
+    }
+    const tooLarge = outputSizeRefusal(value, indent);
+    if (tooLarge !== undefined) return toolError(tooLarge);
+    const formatted = JSON.stringify(sortKeys ? sortKeysDeep(value) : value, null, indent);
+    const output: z.infer<typeof formatJsonOutput> = {
+      formatted,
+      valueType: valueTypeOf(value),
+      inputBytes: Buffer.byteLength(json, 'utf8'),
+      outputBytes: Buffer.byteLength(formatted, 'utf8'),
+    };
+    return { content: [{ type: 'text', text: formatted }], structuredContent: output };
+  },
+);
 
 /** `long_task`: runs in equal steps, reporting progress and a log line after each. */
-function registerLongTask(server: McpServer): void {
-  server.registerTool(
-    'long_task',
-    {
-      title: 'Long task',
-      description:
-        'Runs for the given number of seconds in equal steps, sending a progress notification (when the request asks for progress) and a log message after each step, then returns a summary. Shows that long tools stream their progress.',
-      inputSchema: longTaskInput,
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ seconds, steps }, ctx) => {
-      const started = Date.now();
-      const progressToken = ctx.mcpReq._meta?.progressToken;
-      for (let step = 1; step <= steps; step++) {
-        await pause((seconds * 1000 * step) / steps - (Date.now() - started), ctx.mcpReq.signal);
-        if (progressToken !== undefined) {
-          await ctx.mcpReq.notify({
-            method: 'notifications/progress',
-            params: { progressToken, progress: step, total: steps, message: `step ${step} of ${steps}` },
-          });
-        }
-        await ctx.mcpReq.log(
-          'info',
-          `long_task: step ${step} of ${steps} done after ${((Date.now() - started) / 1000).toFixed(1)} s`,
-          'long_task',
-        );
+const longTask = defineTool(
+  'long_task',
+  {
+    title: 'Long task',
+    description:
+      'Runs for the given number of seconds in equal steps, sending a progress notification (when the request asks for progress) and a log message after each step, then returns a summary. Shows that long tools stream their progress.',
+    inputSchema: longTaskInput,
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    policy: { callers: 'any', longRunning: true },
+  },
+  async ({ seconds, steps }, ctx) => {
+    const started = Date.now();
+    const progressToken = ctx.mcpReq._meta?.progressToken;
+    for (let step = 1; step <= steps; step++) {
+      await pause((seconds * 1000 * step) / steps - (Date.now() - started), ctx.mcpReq.signal);
+      if (progressToken !== undefined) {
+        await ctx.mcpReq.notify({
+          method: 'notifications/progress',
+          params: { progressToken, progress: step, total: steps, message: `step ${step} of ${steps}` },
+        });
       }
-      const elapsed = (Date.now() - started) / 1000;
-      return { content: [{ type: 'text', text: `Finished ${steps} step(s) in ${elapsed.toFixed(1)} s.` }] };
-    },
-  );
-}
+      await ctx.mcpReq.log(
+        'info',
+        `long_task: step ${step} of ${steps} done after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        'long_task',
+      );
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    return { content: [{ type: 'text', text: `Finished ${steps} step(s) in ${elapsed.toFixed(1)} s.` }] };
+  },
+);
 
 /**
  * `confirm`: the first call answers `input_required` with a form elicitation (and, with a key, a
  * sealed `requestState` holding the question); the client asks the user and calls again with the
  * answer. A 2025-era client gets a tool error: a stateless server cannot send it a request.
  */
-function registerConfirm(server: McpServer, era: SampleContext['era'], codec: SampleContext['requestState']): void {
-  server.registerTool(
-    'confirm',
-    {
-      title: 'Confirm',
-      description:
-        'Asks the user a yes/no question through the client (elicitation) and returns the answer. Needs a client speaking MCP 2026-07-28 with elicitation.',
-      inputSchema: confirmInput,
-      outputSchema: confirmOutput,
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
+const confirm = defineToolWithContext(
+  'confirm',
+  {
+    title: 'Confirm',
+    description:
+      'Asks the user a yes/no question through the client (elicitation) and returns the answer. Needs a client speaking MCP 2026-07-28 with elicitation.',
+    inputSchema: confirmInput,
+    outputSchema: confirmOutput,
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    policy: { callers: 'users' },
+  },
+  ({ era, requestState: codec }) =>
     async ({ question }, ctx) => {
       if (era === 'legacy') {
         return toolError(
@@ -331,5 +465,14 @@ function registerConfirm(server: McpServer, era: SampleContext['era'], codec: Sa
         structuredContent: { question: asked, answer },
       };
     },
-  );
-}
+);
+
+/** Every tool of the sample, with its policy: the handler's `tools`. */
+export const SAMPLE_TOOLS: readonly ToolDefinition[] = [
+  whoami,
+  formatJson,
+  longTask,
+  confirm,
+  serverConfig,
+  configAudit,
+];

@@ -16,7 +16,7 @@ import {
   type MissingIdentityPart,
 } from '../shared/identity-context';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from '../shared/token-policy';
-import { ExpiredTokenError, MissingIdentityError, NoCallerError } from './errors';
+import { ExpiredTokenError, MissingIdentityError } from './errors';
 
 /** Where the identity came from and which resource it was accepted for. */
 export interface IdentitySource {
@@ -41,6 +41,8 @@ export type AuthInfoExtra = {
   readonly orgId?: string;
   readonly sid?: string;
   readonly jti?: string;
+  /** The audience the token was accepted for. */
+  readonly aud?: string;
 };
 
 const MISSING_IDENTITY_MESSAGES: Readonly<Record<MissingIdentityPart, string>> = {
@@ -85,41 +87,8 @@ function authInfoExtraOf(identity: AuthorizerIdentity): AuthInfoExtra {
   if (identity.orgId !== undefined) extra.orgId = identity.orgId;
   if (identity.sid !== undefined) extra.sid = identity.sid;
   if (identity.jti !== undefined) extra.jti = identity.jti;
+  if (identity.aud !== undefined) extra.aud = identity.aud;
   return extra;
-}
-
-/** Who is calling a tool: the identity a tool should act for. Never contains the token. */
-export interface Caller {
-  /** The user id (`sub`). */
-  readonly sub: string;
-  /** The WorkOS organization id (`org_id`), when the token carries one. */
-  readonly orgId?: string;
-  /** The OAuth client the user authorized (`client_id`). */
-  readonly clientId: string;
-  /** The granted scopes. */
-  readonly scopes: readonly string[];
-  /** Token expiry, seconds since the epoch. */
-  readonly expiresAt?: number;
-  /** The session id (`sid`), when present. */
-  readonly sessionId?: string;
-}
-
-/**
- * The caller of the current request, from the `AuthInfo` a tool receives
- * (`ctx.http?.authInfo` in a v2 SDK tool callback). Throws {@link NoCallerError} when there is
- * none, which the SDK turns into a tool error result.
- */
-export function callerOf(authInfo: AuthInfo | undefined): Caller {
-  const extra = authInfo?.extra as Partial<AuthInfoExtra> | undefined;
-  if (!authInfo || typeof extra?.sub !== 'string') throw new NoCallerError();
-  return {
-    sub: extra.sub,
-    ...(extra.orgId !== undefined ? { orgId: extra.orgId } : {}),
-    clientId: authInfo.clientId,
-    scopes: [...authInfo.scopes],
-    ...(authInfo.expiresAt !== undefined ? { expiresAt: authInfo.expiresAt } : {}),
-    ...(extra.sid !== undefined ? { sessionId: extra.sid } : {}),
-  };
 }
 
 /** The scopes of `required` that `authInfo` does not hold, in the order given. */

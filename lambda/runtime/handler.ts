@@ -18,7 +18,6 @@ import { readRuntimeSettings, type ResponseTransferMode } from './config';
 import { DEFAULT_SERVICE_NAME } from '../shared/settings/common';
 import { RuntimeConfigError } from './errors';
 import { callerLeasesOf } from './lease-step';
-import { validateToolScopes } from './message-checks';
 import { bufferedResult, createPipeline, withCors, type Answerer } from './pipeline';
 import { createRequestLogWriter, type RequestLogWriter } from './request-log';
 import { finish, logRequest, newRecord, type RequestRecord } from './request-record';
@@ -26,22 +25,34 @@ import { giveUpResponse, type RequestLimits, requestLimits, timeoutMessage } fro
 import { requestStatesOf } from './request-state';
 import { StreamClosedError, type HttpResponseStreamFrom, type LambdaResponseStream } from './response-stream';
 import { createSdkBridge } from './sdk-bridge';
+import { policiesOf, type ToolDefinition } from './tool-definition';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
 import { writeStreamed } from './stream-writer';
-import type { ToolPolicies } from './tool-policy';
+import { createRoleResolver, type RoleResolver } from './workos-access';
 
 export type { McpLambdaRequestContext, McpLambdaServerFactory, ServerInfo } from './server-factory';
 
 export interface McpLambdaHandlerOptions {
   /**
-   * Scopes each tool requires, checked before the tool runs: a caller without them gets a 403 with
-   * a JSON-RPC error whose `data` says `insufficient_scope` and names `requiredScopes` and
-   * `missingScopes`, and the tool never executes. The body is what reaches clients: API Gateway
-   * renames a proxy integration's `WWW-Authenticate` (`x-amzn-Remapped-WWW-Authenticate`). List
-   * these scopes in the construct's `scopesSupported` too, so the metadata advertises them.
-   * @default - no tool requires a scope beyond what the authorizer demands
+   * Tools made with {@link defineTool}, each with its policy: the runtime registers them on every
+   * server the factory returns and checks the policy before the tool runs (scopes, callers, roles,
+   * permissions). A refused call gets a 403 (503 while WorkOS cannot be asked) and the tool never
+   * executes. The factory may still register tools without a policy itself.
+   * @default - none
    */
-  readonly toolScopes?: Readonly<Record<string, readonly string[]>>;
+  readonly tools?: readonly ToolDefinition[];
+  /**
+   * Keep in `tools/list` the tools a caller can never call with its token (wrong caller kind,
+   * missing scopes, no organization for a role). Roles and permissions never hide a tool.
+   * @default false
+   */
+  readonly listAllTools?: boolean;
+  /**
+   * Replaced by the tool policy: passing it fails at start. Move `toolScopes: { name: [...] }` to
+   * `defineTool(name, { policy: { scopes: [...] }, ...config }, callback)` in the `tools` option.
+   * @deprecated
+   */
+  readonly toolScopes?: unknown;
   /**
    * Browser origins allowed to call the endpoint (full origins or bare hostnames); a request with
    * another `Origin` gets 403. Requests without `Origin` (non-browser clients) always pass.
@@ -138,10 +149,11 @@ export interface McpLambdaHandlerOptions {
    */
   readonly stateTableClientConfig?: DynamoDBClientConfig;
   /**
-   * Each tool's policy; the runtime reads `longRunning` for the per-caller limit.
-   * @internal
+   * Resolves a person's role and permissions in the token's organization, for tool policies and
+   * `callerOf(...).access()`. Made once per container; WorkOS is asked only when a policy or a tool needs it.
+   * @default - `createRoleResolver()`: the WorkOS API key from `WORKOS_API_KEY_SECRET_ARN`, cached for `PERMISSIONS_CACHE_TTL_MS`
    */
-  readonly toolPolicies?: ToolPolicies;
+  readonly roleResolver?: RoleResolver;
 }
 
 /** The parts of the Lambda context the handler reads. */
@@ -202,18 +214,20 @@ function isResponseStream(value: unknown): value is LambdaResponseStream {
  * and throws a {@link RuntimeConfigError} naming the variable when one is missing or malformed.
  *
  * ```ts
- * import { createMcpLambdaHandler, callerOf } from 'mcp-authkit-apigateway/runtime';
+ * import { createMcpLambdaHandler, callerOf, defineTool } from 'mcp-authkit-apigateway/runtime';
  * import { McpServer } from '@modelcontextprotocol/server';
  * import * as z from 'zod';
  *
- * export const handler = createMcpLambdaHandler(({ serverInfo }) => {
- *   const server = new McpServer(serverInfo);
- *   server.registerTool('greet', { inputSchema: z.object({ name: z.string() }) }, async ({ name }, ctx) => {
+ * const greet = defineTool(
+ *   'greet',
+ *   { inputSchema: z.object({ name: z.string() }), policy: { scopes: ['greetings:write'], callers: 'users' } },
+ *   async ({ name }, ctx) => {
  *     const caller = callerOf(ctx.http?.authInfo);
  *     return { content: [{ type: 'text', text: `Hello ${name}, from ${caller.sub}` }] };
- *   });
- *   return server;
- * }, { toolScopes: { greet: ['greetings:write'] } });
+ *   },
+ * );
+ *
+ * export const handler = createMcpLambdaHandler(({ serverInfo }) => new McpServer(serverInfo), { tools: [greet] });
  * ```
  */
 export function createMcpLambdaHandler(
@@ -221,8 +235,9 @@ export function createMcpLambdaHandler(
   options: McpLambdaHandlerOptions = {},
 ): McpLambdaHandler {
   const settings = readRuntimeSettings(options);
-  const toolScopes = options.toolScopes ?? {};
-  validateToolScopes(toolScopes);
+  if (options.toolScopes !== undefined) movedToolScopes();
+  const tools = options.tools ?? [];
+  const policies = policiesOf(tools);
   const streaming = settings.responseTransferMode === 'stream';
   const lambdaGlobal = awslambdaGlobal();
   const from = options.httpResponseStreamFrom ?? lambdaGlobal?.HttpResponseStream.from;
@@ -232,22 +247,31 @@ export function createMcpLambdaHandler(
     name: process.env.POWERTOOLS_SERVICE_NAME || DEFAULT_SERVICE_NAME,
     version: '1.0.0',
   };
+  const roleResolver = options.roleResolver ?? createRoleResolver({ logger });
   const requestStates = requestStatesOf(
     { key: options.requestStateKey, ttlSeconds: options.requestStateTtlSeconds },
     logger,
   );
   const sdk = createSdkBridge(
     factory,
-    { serverInfo, streaming, maxBodyBytes: settings.maxBodyBytes, requestStates },
+    {
+      serverInfo,
+      streaming,
+      maxBodyBytes: settings.maxBodyBytes,
+      requestStates,
+      roleResolver,
+      tools,
+      listAllTools: options.listAllTools,
+    },
     logger,
   );
   const leases = callerLeasesOf(settings, { clientConfig: options.stateTableClientConfig, logger });
   const answer = createPipeline({
     settings,
-    toolScopes,
+    policies,
+    roleResolver,
     requestStates,
     sdk,
-    policies: options.toolPolicies ?? new Map(),
     ...(leases === undefined ? {} : { leases }),
     ...(options.leaseAfterMs === undefined ? {} : { leaseAfterMs: options.leaseAfterMs }),
   });
@@ -346,6 +370,14 @@ async function answered(
 ): Promise<Response> {
   const response = await limits.race(answer(event, record, limits));
   return response ?? withCors(giveUpResponse(limits, record.rpcId), record, anyOrigin);
+}
+
+/** `toolScopes` became the tool policy; a deployment still passing it must not run without its checks. */
+function movedToolScopes(): never {
+  throw new RuntimeConfigError(
+    'toolScopes',
+    'The toolScopes option is replaced by the tool policy: define each tool with defineTool(name, { policy: { scopes: [...] }, ...config }, callback), pass the definitions as the tools option, and drop toolScopes.',
+  );
 }
 
 /** Streaming needs the Lambda runtime's `awslambda.HttpResponseStream` (or `httpResponseStreamFrom`). */

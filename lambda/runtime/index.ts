@@ -5,8 +5,9 @@
  * both protocol eras and the error answers.
  *
  * Inside a tool callback `(args, ctx) => ...` (v2 SDK), the caller's `AuthInfo` is
- * `ctx.http?.authInfo`; `callerOf(ctx.http?.authInfo)` gives `{ sub, orgId, clientId, scopes }`, and
- * a resolver from `createRoleResolver()` gives that person's roles and permissions from WorkOS.
+ * `ctx.http?.authInfo`; `callerOf(ctx.http?.authInfo)` gives the caller (`kind` user or machine, `sub`,
+ * `organizationId`, `clientId`, `scopes`, ...) and `await caller.access()` its role and permissions
+ * from WorkOS.
  *
  * This module imports nothing from aws-cdk-lib or aws-lambda. The event ↔ Fetch adapter and the
  * other building blocks stay internal: import them from their modules inside this package only.
@@ -20,8 +21,22 @@ export {
   type McpLambdaServerFactory,
   type ServerInfo,
 } from './handler';
-export { callerOf, type AuthInfoExtra, type Caller } from './auth-info';
+export type { AuthInfoExtra } from './auth-info';
+export {
+  callerOf,
+  type Caller,
+  type CallerAccessResolution,
+  type CallerKind,
+  type ResolvedCallerAccess,
+} from './caller';
 export { NoCallerError } from './errors';
+export {
+  defineTool,
+  defineToolWithContext,
+  type ToolDefinition,
+  type ToolDefinitionConfig,
+} from './tool-definition';
+export type { PolicyCallers, ToolPolicy } from './tool-policy';
 export {
   createRoleResolver,
   type AccessRefusal,

@@ -18,7 +18,7 @@
  */
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { callerOf } from './auth-info';
+import { callerOf } from './caller';
 import { type CallerLeases, createCallerLeases, type LeaseAcquisition, type LeaseLogger } from './caller-leases';
 import type { RuntimeSettings } from './config';
 import type { ParsedMessage } from './json-rpc';

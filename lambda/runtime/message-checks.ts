@@ -1,24 +1,22 @@
 /**
  * The checks of a parsed JSON-RPC message and its caller, run in {@link createMessageChecks} order
- * before the message is dispatched; the first refusal answers. A new per-message rule (a per-tool
- * policy, say) is one more {@link MessageCheck} in that list; a check may be async.
+ * before the message is dispatched; the first refusal answers. A new per-message rule is one more
+ * {@link MessageCheck} in that list; a check may answer asynchronously (the tool policy may ask
+ * WorkOS for the person's access).
  */
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { isScopeToken } from '../shared/scopes';
-import { insufficientScopeChallenge } from '../shared/urls';
-import { missingScopes } from './auth-info';
 import type { readRuntimeSettings } from './config';
-import { RuntimeConfigError } from './errors';
 import type { ParsedMessage } from './json-rpc';
+import { policyCheck } from './policy-check';
 import { type Refusal, refusal } from './refusal';
 import type { RequestStates } from './request-state';
 import { RequestStateKeyError } from './request-state-key';
-import { INTERNAL_ERROR, jsonRpcErrorResponse, METHOD_NOT_FOUND, TRANSPORT_ERROR } from './responses';
+import { INTERNAL_ERROR, jsonRpcErrorResponse, METHOD_NOT_FOUND } from './responses';
+import type { ToolPolicies } from './tool-policy';
+import type { RoleResolver } from './workos-access';
 
 /** The 2026-07-28 method that opens a server-to-client notification stream. */
 export const LISTEN_METHOD = 'subscriptions/listen';
-
-export type ToolScopes = Readonly<Record<string, readonly string[]>>;
 
 /** What a message check reads: the parsed message and its verified caller. */
 export interface MessageFacts {
@@ -31,14 +29,28 @@ export type MessageCheck = (facts: MessageFacts) => Refusal | undefined | Promis
 /** The message checks, in the order they run. */
 export function createMessageChecks(
   settings: ReturnType<typeof readRuntimeSettings>,
-  toolScopes: ToolScopes,
+  policies: ToolPolicies,
+  roleResolver: RoleResolver | undefined,
   requestStates?: RequestStates,
 ): readonly MessageCheck[] {
   const checks: MessageCheck[] = [];
   if (settings.responseTransferMode !== 'stream') checks.push(listenCheck);
-  checks.push(scopeCheck(settings.urls, toolScopes));
+  checks.push(policyCheck(settings.urls, policies, roleResolver));
   if (requestStates) checks.push(requestStateKeyCheck(requestStates));
   return checks;
+}
+
+/** The first refusal of `checks`, run in order; a check is awaited only when it answers a promise. */
+export async function firstMessageRefusal(
+  checks: readonly MessageCheck[],
+  facts: MessageFacts,
+): Promise<Refusal | undefined> {
+  for (const check of checks) {
+    const answer = check(facts);
+    const refused = answer instanceof Promise ? await answer : answer;
+    if (refused) return refused;
+  }
+  return undefined;
 }
 
 /**
@@ -77,41 +89,3 @@ export const listenCheck: MessageCheck = ({ parsed }) => {
     `${LISTEN_METHOD} needs a long-lived event stream, which a buffered integration cannot hold`,
   );
 };
-
-/** The 403 `insufficient_scope` answer when the token lacks a scope the called tool requires. */
-export function scopeCheck(urls: ReturnType<typeof readRuntimeSettings>['urls'], toolScopes: ToolScopes): MessageCheck {
-  return ({ parsed: { tool, id }, authInfo }) => {
-    if (tool === undefined) return undefined;
-    const required = scopesOfTool(toolScopes, tool);
-    if (!required || required.length === 0) return undefined;
-    const missing = missingScopes(authInfo, required);
-    if (missing.length === 0) return undefined;
-    const refused = jsonRpcErrorResponse(
-      403,
-      TRANSPORT_ERROR,
-      `insufficient_scope: the tool "${tool}" requires the scope(s) ${missing.join(', ')} that the access token lacks`,
-      {
-        id,
-        data: { error: 'insufficient_scope', tool, requiredScopes: [...required], missingScopes: missing },
-        headers: { 'WWW-Authenticate': insufficientScopeChallenge(urls, required) },
-      },
-    );
-    return refusal(refused, `tool ${tool} needs scopes the caller lacks`);
-  };
-}
-
-/** Scopes a tool requires: own entries only, so a tool named `constructor` or `__proto__` needs none. */
-function scopesOfTool(toolScopes: ToolScopes, tool: string): readonly string[] | undefined {
-  return Object.hasOwn(toolScopes, tool) ? toolScopes[tool] : undefined;
-}
-
-export function validateToolScopes(toolScopes: ToolScopes): void {
-  for (const [tool, scopes] of Object.entries(toolScopes)) {
-    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !isScopeToken(s))) {
-      throw new RuntimeConfigError(
-        'toolScopes',
-        `toolScopes["${tool}"] must be a list of OAuth scope tokens (no spaces or quotes), got ${JSON.stringify(scopes)}.`,
-      );
-    }
-  }
-}

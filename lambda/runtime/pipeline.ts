@@ -1,9 +1,10 @@
 /**
  * The request pipeline shared by both transfer modes. Per request, in this order: Origin (403),
  * CORS preflight (204), identity (401), the {@link HTTP_CHECKS} (405, 413, 406, 415), the body as
- * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, per-tool
- * scopes), the per-caller limit (`lease-step.ts`: 429 or 503 for a request that holds from the
- * start, a grace-period lease for the others), then {@link dispatch} hands the message to the MCP SDK. Each check returns a refusal or
+ * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, each tool's
+ * policy, the requestState key), the per-caller limit (`lease-step.ts`: 429 or 503 for a request
+ * that holds from the start, a grace-period lease for the others), then {@link dispatch} hands the
+ * message to the MCP SDK. Each check returns a refusal or
  * nothing; the pipeline alone writes what they return on the request's record. Whatever happens,
  * the answer is JSON-RPC with the CORS headers.
  */
@@ -22,13 +23,7 @@ import { InvalidProxyEventError, StreamingResponseError } from './errors';
 import { HTTP_CHECKS, originCheck, type HttpFacts } from './http-checks';
 import { createIdentify } from './identity-check';
 import { parseMessage, type ParsedMessage } from './json-rpc';
-import {
-  createMessageChecks,
-  LISTEN_METHOD,
-  type MessageCheck,
-  type MessageFacts,
-  type ToolScopes,
-} from './message-checks';
+import { createMessageChecks, firstMessageRefusal, LISTEN_METHOD } from './message-checks';
 import { isRefusal, type Refusal } from './refusal';
 import { hooksOf, type RequestRecord } from './request-record';
 import type { CallerLeases } from './caller-leases';
@@ -38,6 +33,7 @@ import type { RequestStates } from './request-state';
 import { corsHeaders, INTERNAL_ERROR, INVALID_REQUEST, jsonRpcErrorResponse, preflightResponse } from './responses';
 import type { SdkServe } from './sdk-bridge';
 import type { ToolPolicies } from './tool-policy';
+import type { RoleResolver } from './workos-access';
 
 type Settings = ReturnType<typeof readRuntimeSettings>;
 
@@ -46,28 +42,36 @@ export type Answerer = (event: ProxyEvent, record: RequestRecord, limits: Reques
 
 export interface PipelineOptions {
   readonly settings: Settings;
-  readonly toolScopes: ToolScopes;
   readonly requestStates?: RequestStates;
+  /** Each tool's policy, from the tool definitions. */
+  readonly policies: ToolPolicies;
+  /** Resolves a person's access for policies that name roles or permissions. */
+  readonly roleResolver?: RoleResolver;
   /** The MCP SDK, for a message every check let through. */
   readonly sdk: SdkServe;
-  /** Each tool's policy; only `longRunning` is read here. @default - none */
-  readonly policies?: ToolPolicies;
   /** The per-caller leases; absent, no request takes one. @default - none */
   readonly leases?: CallerLeases;
   /** How long a request that does not hold from the start runs before it takes a lease. @default 5000 */
   readonly leaseAfterMs?: number;
 }
 
-export function createPipeline({ settings, toolScopes, requestStates, sdk, ...limit }: PipelineOptions): Answerer {
+export function createPipeline({
+  settings,
+  policies,
+  roleResolver,
+  requestStates,
+  sdk,
+  ...limit
+}: PipelineOptions): Answerer {
   const identify = createIdentify(settings);
-  const messageChecks = createMessageChecks(settings, toolScopes, requestStates);
+  const messageChecks = createMessageChecks(settings, policies, roleResolver, requestStates);
   const callerLimit =
     limit.leases === undefined
       ? undefined
       : createCallerLimitStep({
           leases: limit.leases,
           leaseAfterMs: limit.leaseAfterMs ?? DEFAULT_LEASE_AFTER_MS,
-          policies: limit.policies ?? new Map(),
+          policies,
         });
   const dispatch = createDispatch(settings, sdk);
 
@@ -116,14 +120,6 @@ export function createPipeline({ settings, toolScopes, requestStates, sdk, ...li
 function firstRefusal<T>(checks: readonly ((facts: T) => Refusal | undefined)[], facts: T): Refusal | undefined {
   for (const check of checks) {
     const refused = check(facts);
-    if (refused) return refused;
-  }
-  return undefined;
-}
-
-async function firstMessageRefusal(checks: readonly MessageCheck[], facts: MessageFacts): Promise<Refusal | undefined> {
-  for (const check of checks) {
-    const refused = await check(facts);
     if (refused) return refused;
   }
   return undefined;

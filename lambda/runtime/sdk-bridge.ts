@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { isLegacyRequest, type AuthInfo } from '@modelcontextprotocol/server';
+import { bindCallerAccess } from './caller';
 import type { ParsedMessage } from './json-rpc';
 import { createLegacyServe } from './legacy-era';
 import { createModernServe } from './modern-era';
@@ -13,6 +14,8 @@ import type { SdkRequestHooks } from './request-record';
 import type { RequestStates } from './request-state';
 import { createSdkFactory, type SdkRequest } from './sdk-factory';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
+import type { ToolDefinition } from './tool-definition';
+import type { RoleResolver } from './workos-access';
 
 /** Serves one parsed JSON-RPC message through the SDK. */
 export type SdkServe = (
@@ -27,6 +30,10 @@ export interface SdkBridgeOptions {
   readonly streaming: boolean;
   readonly maxBodyBytes: number;
   readonly requestStates?: RequestStates;
+  /** Backs `callerOf(...).access()`; without one, a person's access is refused as not configured. */
+  readonly roleResolver?: RoleResolver;
+  readonly tools?: readonly ToolDefinition[];
+  readonly listAllTools?: boolean;
 }
 
 export function createSdkBridge(factory: McpLambdaServerFactory, options: SdkBridgeOptions, logger: Logger): SdkServe {
@@ -41,6 +48,7 @@ export function createSdkBridge(factory: McpLambdaServerFactory, options: SdkBri
   return async (request, parsed, authInfo, hooks) => {
     const { message } = parsed;
     requests.set(authInfo, { hooks, parsed });
+    bindCallerAccess(authInfo, options.roleResolver);
     inFlight.add(hooks);
     try {
       hooks.onFinished(() => inFlight.delete(hooks));

@@ -2,19 +2,25 @@
  * The tool author's factory as the MCP SDK calls it, for either era: the SDK's context plus the
  * caller, the server info, the server options and the `requestState` codec.
  */
-import type { AuthInfo, McpRequestContext } from '@modelcontextprotocol/server';
-import { callerOf } from './auth-info';
-import { MissingIdentityError } from './errors';
+import { type AuthInfo, McpServer, type McpRequestContext } from '@modelcontextprotocol/server';
+import { callerOf } from './caller';
+import { MissingIdentityError, RuntimeConfigError } from './errors';
 import type { ParsedMessage } from './json-rpc';
 import type { SdkRequestHooks } from './request-record';
 import type { RequestStates } from './request-state';
 import type { McpLambdaRequestContext, McpLambdaServerFactory, ServerInfo } from './server-factory';
+import type { ToolDefinition } from './tool-definition';
+import { neverCallable } from './tool-policy-decision';
 
 export type SdkFactory = (ctx: McpRequestContext) => ReturnType<McpLambdaServerFactory>;
 
 export interface SdkFactoryContext {
   readonly serverInfo: ServerInfo;
   readonly requestStates?: RequestStates;
+  /** Registered on every server the factory returns. @default - none */
+  readonly tools?: readonly ToolDefinition[];
+  /** Keep in `tools/list` the tools this caller can never call. @default false */
+  readonly listAllTools?: boolean;
 }
 
 /** The request the SDK is building a server for, as the runtime handed it over. */
@@ -30,7 +36,7 @@ export interface SdkRequest {
  */
 export function createSdkFactory(
   factory: McpLambdaServerFactory,
-  { serverInfo, requestStates }: SdkFactoryContext,
+  { serverInfo, requestStates, tools = [], listAllTools = false }: SdkFactoryContext,
   requestOf: (authInfo: AuthInfo) => SdkRequest | undefined,
 ): SdkFactory {
   return (ctx) => {
@@ -43,13 +49,34 @@ export function createSdkFactory(
       inputRequired: { legacyShim: false },
       ...(requestState ? { requestState: { verify: requestState.verify } } : {}),
     };
-    return factory({
-      ...ctx,
-      authInfo: ctx.authInfo,
-      caller: callerOf(ctx.authInfo),
-      serverInfo,
-      serverOptions,
-      requestState,
-    });
+    const caller = callerOf(ctx.authInfo);
+    const context = { ...ctx, authInfo: ctx.authInfo, caller, serverInfo, serverOptions, requestState };
+    const product = factory(context);
+    if (tools.length === 0) return product;
+    return Promise.resolve(product).then((server) => withTools(server, tools, context, listAllTools));
   };
+}
+
+/**
+ * Registers the definitions on the factory's server. For `caller`, the tools it can never call with
+ * this token (wrong kind, missing scopes, no organization for a role) are disabled, which leaves
+ * them out of `tools/list`; the policy check has already refused a call to one.
+ */
+function withTools(
+  server: Awaited<ReturnType<McpLambdaServerFactory>>,
+  tools: readonly ToolDefinition[],
+  context: McpLambdaRequestContext,
+  listAllTools: boolean,
+): McpServer {
+  if (!(server instanceof McpServer)) {
+    throw new RuntimeConfigError(
+      'tools',
+      'The tools option needs the factory to return an McpServer (a low-level Server has no registerTool): return new McpServer(...), or register the tools yourself.',
+    );
+  }
+  for (const tool of tools) {
+    const registered = tool.register(server, context);
+    if (!listAllTools && neverCallable(tool.policy, context.caller)) registered.disable();
+  }
+  return server;
 }

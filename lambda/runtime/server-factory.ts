@@ -10,7 +10,7 @@ import type {
   Server,
   ServerOptions,
 } from '@modelcontextprotocol/server';
-import type { Caller } from './auth-info';
+import type { Caller } from './caller';
 
 /** Name, version and optional title the server reports to clients. */
 export interface ServerInfo {
@@ -23,7 +23,7 @@ export interface ServerInfo {
 export interface McpLambdaRequestContext extends McpRequestContext {
   /** The verified caller's `AuthInfo` (also visible to tools as `ctx.http?.authInfo`). */
   readonly authInfo: AuthInfo;
-  /** The caller, ready to use: `sub`, `orgId`, `clientId`, `scopes`. */
+  /** The caller, ready to use: `kind`, `sub`, `organizationId`, `clientId`, `scopes`, `access()`. */
   readonly caller: Caller;
   /** The `serverInfo` option, to pass to `new McpServer(serverInfo)`. */
   readonly serverInfo: ServerInfo;

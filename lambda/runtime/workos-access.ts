@@ -42,8 +42,9 @@ export interface CallerAccess {
  * Why no access could be resolved. `WORKOS_NOT_CONFIGURED`: no API key is configured.
  * `WORKOS_UNAVAILABLE`: WorkOS failed, was too slow or refused the key, and nothing recent enough
  * was cached. `NOT_A_PERSON`: the id is not a WorkOS user id (a machine's client id).
+ * `NO_ORGANIZATION`: the token names no organization, so there is no membership to read.
  */
-export type AccessRefusalCode = 'WORKOS_NOT_CONFIGURED' | 'WORKOS_UNAVAILABLE' | 'NOT_A_PERSON';
+export type AccessRefusalCode = 'WORKOS_NOT_CONFIGURED' | 'WORKOS_UNAVAILABLE' | 'NOT_A_PERSON' | 'NO_ORGANIZATION';
 
 export interface AccessRefusal {
   readonly code: AccessRefusalCode;

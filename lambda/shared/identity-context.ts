@@ -29,7 +29,7 @@ export interface AuthorizerIdentity {
   readonly jti?: string;
   /** `exp`: expiry, seconds since the epoch. */
   readonly exp: number;
-  /** The audience that made the token acceptable here. The authorizer always writes it; the runtime does not need it. */
+  /** The audience that made the token acceptable here. The authorizer always writes it; tools see it as `caller.audience`. */
   readonly aud?: string;
 }
 

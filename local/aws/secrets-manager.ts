@@ -73,7 +73,10 @@ export async function startLocalSecretsManager(
   const reads = new Map<string, number>();
   const created = Math.floor(Date.now() / 1000);
   const versionId = randomUUID();
-  const find = (id: string): LocalSecret | undefined => secrets.find((s) => s.arn === id || s.name === id);
+  // By ARN, by name, or by partial ARN (without the six-character suffix), as Secrets Manager accepts
+  // a SecretId (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html).
+  const find = (id: string): LocalSecret | undefined =>
+    secrets.find((s) => s.arn === id || s.name === id || s.arn.replace(/-[A-Za-z0-9]{6}$/, '') === id);
 
   const server = http.createServer((req, res) => {
     void (async () => {

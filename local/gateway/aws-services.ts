@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type RunningDynamoDb, startLocalDynamoDb } from '../aws/dynamodb';
 import { type AsyncEventStats, type InvocableFunction, type LocalLambda, startLocalLambda } from '../aws/lambda';
-import { startLocalSecretsManager, type LocalSecretsManager } from '../aws/secrets-manager';
+import { type LocalSecret, startLocalSecretsManager, type LocalSecretsManager } from '../aws/secrets-manager';
 import { DEFAULT_ASYNC_INVOKE_SETTINGS } from './async-invoke';
 import type { LocalFunction } from './lambda-runtime';
 import type { ApiModel } from './model';
@@ -81,16 +81,35 @@ async function startLambdaEndpoint(
   return { lambda, attach };
 }
 
+/** A secret of the account that the template does not create: its name and value. */
+export interface AccountSecret {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** An account secret as Secrets Manager names it: the name plus a hyphen and six random characters. */
+function accountSecretOf(model: ApiModel, { name, value }: AccountSecret): LocalSecret {
+  const { partition, region, accountId } = model.environment;
+  const suffix = createHash('sha256')
+    .update(name)
+    .digest('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')
+    .slice(0, 6);
+  return { arn: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${name}-${suffix}`, name, value };
+}
+
 export async function startLocalAwsServices(
   model: ApiModel,
   scratchDir: string,
   log: (line: string) => void = () => {},
+  accountSecrets: readonly AccountSecret[] = [],
 ): Promise<LocalAwsServices> {
   const keyOwners = new Map([...model.functions.keys()].map((id) => [localAccessKeyId(id), id]));
   const ownerOf: KeyOwner = (accessKeyId) => (accessKeyId === undefined ? undefined : keyOwners.get(accessKeyId));
+  const secrets = [...model.secrets, ...accountSecrets.map((secret) => accountSecretOf(model, secret))];
   let secretsManager: LocalSecretsManager | undefined;
-  if (model.secrets.length > 0) {
-    secretsManager = await startLocalSecretsManager(model.secrets, (accessKeyId, action, arn) => {
+  if (secrets.length > 0) {
+    secretsManager = await startLocalSecretsManager(secrets, (accessKeyId, action, arn) => {
       const owner = ownerOf(accessKeyId);
       return owner !== undefined && model.secretGrants.mayAccess(owner, action, arn);
     });

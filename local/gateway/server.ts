@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AsyncEventStats } from '../aws/lambda';
-import { type LocalAwsServices, startLocalAwsServices } from './aws-services';
+import { type AccountSecret, type LocalAwsServices, startLocalAwsServices } from './aws-services';
 import {
   AccountConcurrency,
   DEFAULT_ACCOUNT_CONCURRENCY,
@@ -88,6 +88,13 @@ export interface GatewayOptions {
    * @default false
    */
   readonly exposeGcToFunctions?: boolean;
+  /**
+   * Secrets that exist in the account outside the template, as a deployer creates them (the
+   * WorkOS API key a stage names): served by the local Secrets Manager under an ARN of this
+   * account, and readable only by the functions whose role the template grants them.
+   * @default - none
+   */
+  readonly accountSecrets?: readonly AccountSecret[];
   /**
    * The account's Lambda concurrency quota. Functions with ReservedConcurrentExecutions get that
    * many; the rest share what is left. An invocation beyond its limit is throttled (API Gateway
@@ -361,7 +368,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-gateway-'));
   const prepared = prepareGateway(options, settings, scratchDir);
   const { model } = prepared;
-  const aws = await startLocalAwsServices(model, scratchDir, settings.log);
+  const aws = await startLocalAwsServices(model, scratchDir, settings.log, options.accountSecrets);
   const functions = createFunctions(options, settings, prepared, aws);
   aws.attachFunctions(functions);
   const functionOf = (logicalId: string) => runningFunction(functions, logicalId);

@@ -150,8 +150,18 @@ describe.each([
     const identity = await whoami();
 
     // Assess
-    expect(tools.map((tool) => tool.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
+    // server_config needs the mcp:admin scope, which only a stage that offers it grants.
+    const admin = (identity.scopes as string[]).includes('mcp:admin');
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'config_audit',
+      'confirm',
+      'format_json',
+      'long_task',
+      ...(admin ? ['server_config'] : []),
+      'whoami',
+    ]);
     expect(identity).toMatchObject({
+      kind: 'user',
       sub: DEV_USER.sub,
       organization: DEV_USER.orgId,
       client: oauth.clientInformation()?.client_id,

@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import fc from 'fast-check';
 import { authorizerIdentityContext, restProxyEvent } from '../../fixtures/events';
-import { createSampleServer } from '../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../lambda/mcp/server';
 import type { ProxyEvent, ProxyResult } from '../../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../../lambda/runtime/handler';
 import { bearerAuthorization } from '../../lambda/shared/bearer-token';
@@ -24,6 +24,7 @@ let handler: McpLambdaHandler;
 
 beforeAll(() => {
   handler = createMcpLambdaHandler(createSampleServer, {
+    tools: SAMPLE_TOOLS,
     publicBaseUrl: PUBLIC_BASE_URL,
     allowedOrigins: [ALLOWED_ORIGIN],
     maxBodyBytes: MAX_BODY_BYTES,

@@ -613,6 +613,7 @@ describe('AuthKitMcpServer functions (4)', () => {
       LISTEN_MAX_SECONDS: '240',
       STATE_TABLE_NAME: { Ref: logicalIdOf(template, 'AWS::DynamoDB::Table') },
       MAX_CONCURRENT_REQUESTS_PER_CALLER: '10',
+      PERMISSIONS_CACHE_TTL_MS: '60000',
     });
   });
 
@@ -931,41 +932,48 @@ describe('AuthKitMcpServer held streams and concurrency (issue 12)', () => {
     ]);
   });
 
-  it('lets only the MCP function read the WorkOS API key secret, and hands it its ARN and the roles cache TTL', () => {
+  it('hands the MCP function alone the WorkOS API key secret, its cache TTL and the API origin', () => {
     const app = testApp();
     const stack = new Stack(app, 'S');
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:workos-api-key-AbCdEf';
-    const workosApiKeySecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'WorkOSKey', arn);
+    const key = secretsmanager.Secret.fromSecretCompleteArn(stack, 'WorkOSKey', arn);
     const server = new AuthKitMcpServer(stack, 'McpServer', {
       authkitDomain: 'acme.authkit.app',
-      workosApiKeySecret,
-      permissionsCacheTtl: Duration.seconds(30),
+      workosApiKeySecret: key,
+      permissionsCacheTtl: Duration.seconds(5),
+      workosApiBaseUrl: 'https://api.workos.example',
     });
     const template = Template.fromStack(stack);
-    const resources = template.toJSON().Resources;
-    const fn = resources[logicalId(stack, server.mcpFunction)].Properties;
-    const readers = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
-        .filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arn))
-        .map((st) => ({ roles: p.Properties.Roles, action: st.Action })),
-    );
-    expect(server.workosApiKeySecret).toBe(workosApiKeySecret);
+    const fn = template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties;
     expect(fn.Environment.Variables).toMatchObject({
       WORKOS_API_KEY_SECRET_ARN: arn,
-      PERMISSIONS_CACHE_TTL_MS: '30000',
+      PERMISSIONS_CACHE_TTL_MS: '5000',
+      WORKOS_API_BASE_URL: 'https://api.workos.example',
     });
-    expect(readers).toEqual([{ roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }], action: 'secretsmanager:GetSecretValue' }]);
     for (const other of [server.authorizerFunction, server.metadataFunction]) {
-      const variables = resources[logicalId(stack, other)].Properties.Environment.Variables;
-      expect(Object.keys(variables)).not.toContain('WORKOS_API_KEY_SECRET_ARN');
+      expect(JSON.stringify(template.toJSON().Resources[logicalId(stack, other)].Properties)).not.toContain(arn);
     }
+    const reads = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+        .filter((st) => st.Resource === arn)
+        .map((st) => ({ roles: p.Properties.Roles, st })),
+    );
+    expect(reads).toEqual([
+      {
+        roles: [{ Ref: fn.Role['Fn::GetAtt'][0] }],
+        st: { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: arn },
+      },
+    ]);
   });
 
-  it('writes no WorkOS variable when neither the key nor the cache TTL is given', () => {
-    const { template, server, stack } = serverStack({});
-    const variables =
-      template.toJSON().Resources[logicalId(stack, server.mcpFunction)].Properties.Environment.Variables;
-    expect(Object.keys(variables).filter((name) => /WORKOS|PERMISSIONS/.test(name))).toEqual([]);
+  it.each([
+    ['permissionsCacheTtl', { permissionsCacheTtl: Duration.hours(2) }, /permissionsCacheTtl/],
+    ['workosApiBaseUrl', { workosApiBaseUrl: 'http://api.workos.com' }, /workosApiBaseUrl/],
+  ])('refuses a %s out of its rule at synth', (_prop, props, message) => {
+    const stack = new Stack(testApp(), 'S');
+    expect(() => new AuthKitMcpServer(stack, 'McpServer', { authkitDomain: 'acme.authkit.app', ...props })).toThrow(
+      message,
+    );
   });
 
   it('grants a secret imported by name on its ARN with the six-character suffix Secrets Manager appends', () => {

@@ -56,6 +56,33 @@ describe('McpServerStack', () => {
     expect(stack.server.issuer).toBe('http://127.0.0.1:40123');
   });
 
+  it.each([
+    [
+      'ARN',
+      { workosApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:workos-key-AbCdEf' },
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:workos-key-AbCdEf',
+    ],
+    ['name', { workosApiKeySecretName: 'workos-key' }, ':secret:workos-key'],
+  ])('imports the WorkOS API key secret a stage names by %s, with the permissions cache TTL', (_by, fields, arn) => {
+    const { stack } = stageStack('dev', { ...fields, permissionsCacheTtlSeconds: '5' });
+    const fn =
+      Template.fromStack(stack).toJSON().Resources[
+        stack.getLogicalId(stack.server.mcpFunction.node.defaultChild as never)
+      ];
+    const env = fn.Properties.Environment.Variables;
+    expect(JSON.stringify(env.WORKOS_API_KEY_SECRET_ARN)).toContain(arn);
+    expect(env.PERMISSIONS_CACHE_TTL_MS).toBe('5000');
+  });
+
+  it('refuses a stage that names the WorkOS API key secret both by ARN and by name', () => {
+    expect(() =>
+      stageStack('dev', {
+        workosApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:workos-key-AbCdEf',
+        workosApiKeySecretName: 'workos-key',
+      }),
+    ).toThrow(/workosApiKeySecretName.*by ARN or by name/);
+  });
+
   it('takes required scopes from -c requiredScopes=... into the authorizer and the 401 challenge', () => {
     const { stack } = stageStack('local', { requiredScopes: 'mcp:tools' });
     const template = Template.fromStack(stack);

@@ -59,7 +59,7 @@ const stageJson = fc.record(
     clockToleranceSeconds: fc.integer({ min: 0, max: 300 }),
     jwksTimeoutMs: fc.integer({ min: 1, max: 3000 }),
     jwksCooldownMs: fc.integer({ min: 0, max: 3_600_000 }),
-    permissionsCacheTtlMs: fc.integer({ min: 0, max: 3_600_000 }),
+    permissionsCacheTtlSeconds: fc.integer({ min: 0, max: 3600 }),
     authorizationServerMetadataCacheTtlSeconds: fc.integer({ min: 1, max: 86_400 }),
     serviceName: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/),
     metricsNamespace: fc.stringMatching(/^[A-Za-z0-9._#:-]{1,32}$/),
@@ -97,7 +97,13 @@ describe('the stage JSON view of the props', () => {
     const withoutProp = Object.entries(STAGE_FIELDS)
       .filter(([, row]) => row.prop === undefined)
       .map(([field]) => field);
-    expect(withoutProp.sort()).toEqual(['account', 'customDomain', 'region']);
+    expect(withoutProp.sort()).toEqual([
+      'account',
+      'customDomain',
+      'region',
+      'workosApiKeySecretArn',
+      'workosApiKeySecretName',
+    ]);
   });
 });
 
@@ -155,7 +161,7 @@ describe('the stage fields of the function settings', () => {
     ['clockToleranceSeconds', 301, /whole number of seconds from 0 to 300/],
     ['jwksTimeoutMs', 0, /whole number of milliseconds from 1 to 3000/],
     ['jwksCooldownMs', 1.5, /whole number of milliseconds from 0 to 3600000/],
-    ['permissionsCacheTtlMs', 3_600_001, /whole number of milliseconds from 0 to 3600000/],
+    ['permissionsCacheTtlSeconds', 3601, /whole number of seconds from 0 to 3600/],
     ['authorizationServerMetadataCacheTtlSeconds', 0, /from 1 to 86400/],
     ['serviceName', 'my service', /is invalid: .*use 1 to 64 letters/],
     ['metricsNamespace', 'AWS/Lambda', /is invalid: .*does not start with "AWS\/"/],

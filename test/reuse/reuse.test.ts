@@ -66,28 +66,27 @@ const npm = (args: string[], cwd: string) =>
   });
 
 const TOOL_ENTRY = `import { McpServer } from '@modelcontextprotocol/server';
-import { callerOf, createMcpLambdaHandler } from 'mcp-authkit-apigateway/runtime';
+import { callerOf, createMcpLambdaHandler, defineTool } from 'mcp-authkit-apigateway/runtime';
 import * as z from 'zod';
 
-export const handler = createMcpLambdaHandler(
-  ({ serverInfo }) => {
-    const server = new McpServer(serverInfo);
-    server.registerTool(
-      'reuse_sum_numbers',
-      {
-        description: 'Adds numbers and says who asked.',
-        inputSchema: z.object({ numbers: z.array(z.number()).max(100) }),
-      },
-      async ({ numbers }, ctx) => {
-        const caller = callerOf(ctx.http?.authInfo);
-        const sum = numbers.reduce((total, n) => total + n, 0);
-        return { content: [{ type: 'text', text: \`\${sum} for \${caller.sub}\` }] };
-      },
-    );
-    return server;
+const sumNumbers = defineTool(
+  'reuse_sum_numbers',
+  {
+    description: 'Adds numbers and says who asked.',
+    inputSchema: z.object({ numbers: z.array(z.number()).max(100) }),
+    policy: { scopes: ['math:use'] },
   },
-  { serverInfo: { name: 'reuse-app', version: '1.0.0' }, toolScopes: { reuse_sum_numbers: ['math:use'] } },
+  async ({ numbers }, ctx) => {
+    const caller = callerOf(ctx.http?.authInfo);
+    const sum = numbers.reduce((total, n) => total + n, 0);
+    return { content: [{ type: 'text', text: \`\${sum} for \${caller.sub}\` }] };
+  },
 );
+
+export const handler = createMcpLambdaHandler(({ serverInfo }) => new McpServer(serverInfo), {
+  serverInfo: { name: 'reuse-app', version: '1.0.0' },
+  tools: [sumNumbers],
+});
 `;
 
 const APP = `import * as path from 'node:path';
@@ -318,6 +317,7 @@ describe('the packaged construct in a fresh CDK app', () => {
       'callerOf',
       'createMcpLambdaHandler',
       'createRoleResolver',
+      'defineTool',
       'fixedWorkOSApiKey',
       'workosApiKeyFromEnvironment',
     ]);

@@ -7,7 +7,8 @@ import { Client, InsufficientScopeError, StreamableHTTPClientTransport } from '@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { proxyEventFromRequest, publicBaseOf, responseFromProxyResult } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../../../lambda/runtime/handler';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { defineTool } from '../../../lambda/runtime/tool-definition';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { callerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from '../runtime/fixtures';
 
 const base = publicBaseOf(PUBLIC_BASE_URL);
@@ -40,6 +41,7 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto') {
 
 const logger = new Logger({ serviceName: 'mcp-client-test', logLevel: 'SILENT' });
 const sample = createMcpLambdaHandler(createSampleServer, {
+  tools: SAMPLE_TOOLS,
   publicBaseUrl: PUBLIC_BASE_URL,
   serverInfo: { name: 'sample', version: '0.1.0' },
   logger,
@@ -66,7 +68,7 @@ describe.each([
 
   it('lists the sample tools with their schemas', async () => {
     const { tools } = await session.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['confirm', 'format_json', 'long_task', 'whoami']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['config_audit', 'confirm', 'format_json', 'long_task', 'whoami']);
     expect(tools.find((t) => t.name === 'format_json')?.inputSchema).toMatchObject({
       type: 'object',
       required: ['json'],
@@ -76,6 +78,9 @@ describe.each([
   it('calls whoami and gets the identity of the authorizer context', async () => {
     const result = await session.client.callTool({ name: 'whoami', arguments: {} });
     expect(result.structuredContent).toEqual({
+      kind: 'user',
+      permissions: [],
+      accessNote: expect.stringMatching(/workosApiKeySecret/),
       sub: 'user_01H',
       organization: 'org_01O',
       client: 'client_01C',
@@ -110,12 +115,15 @@ describe('per-tool scopes seen by an SDK client', () => {
     async (mode) => {
       const scoped = createMcpLambdaHandler(createSampleServer, {
         publicBaseUrl: PUBLIC_BASE_URL,
-        toolScopes: { format_json: ['tools:format'] },
+        tools: [
+          ...SAMPLE_TOOLS,
+          defineTool('scoped_echo', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] })),
+        ],
         logger,
       });
       const { client } = await connect(scoped, mode);
       try {
-        const call = client.callTool({ name: 'format_json', arguments: { json: '1' } });
+        const call = client.callTool({ name: 'scoped_echo', arguments: {} });
         await expect(call).rejects.toBeInstanceOf(InsufficientScopeError);
         await expect(call).rejects.toMatchObject({ requiredScope: 'tools:format' });
         const whoami = await client.callTool({ name: 'whoami', arguments: {} });

@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { inputRequired, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import {
   authorizerContext,
   callerContext,
@@ -23,6 +23,7 @@ import {
 const logger = new Logger({ serviceName: 'confirm-test', logLevel: 'SILENT' });
 const KEY = 'a-test-key-of-at-least-thirty-two-bytes!';
 const handler = createMcpLambdaHandler(createSampleServer, {
+  tools: SAMPLE_TOOLS,
   publicBaseUrl: PUBLIC_BASE_URL,
   logger,
   requestStateKey: KEY,
@@ -136,6 +137,7 @@ describe('requestState of confirm', () => {
 
   it('refuses a stale requestState, past its time to live, with -32602', async () => {
     const shortLived = createMcpLambdaHandler(createSampleServer, {
+      tools: SAMPLE_TOOLS,
       publicBaseUrl: PUBLIC_BASE_URL,
       logger,
       requestStateKey: KEY,
@@ -161,7 +163,11 @@ describe('requestState of confirm', () => {
 
   it('refuses to start without a key of at least 32 bytes', () => {
     expect(() =>
-      createMcpLambdaHandler(createSampleServer, { publicBaseUrl: PUBLIC_BASE_URL, requestStateKey: 'short' }),
+      createMcpLambdaHandler(createSampleServer, {
+        tools: SAMPLE_TOOLS,
+        publicBaseUrl: PUBLIC_BASE_URL,
+        requestStateKey: 'short',
+      }),
     ).toThrow(/requestStateKey is unusable/);
   });
 });

@@ -65,10 +65,13 @@ describe('the sample MCP Lambda entry', () => {
 describe('whoami', () => {
   const handler = loadEntry({ PUBLIC_BASE_URL });
 
-  it('returns sub, organization, client, scopes and expiry, never the token', async () => {
+  it('returns kind, sub, organization, client, scopes and expiry, never the token, and says why no role is known without a WorkOS key', async () => {
     const result = await callTool(handler, 'whoami', {});
     const reply = replyOf(result);
     expect(reply.result?.structuredContent).toEqual({
+      kind: 'user',
+      permissions: [],
+      accessNote: expect.stringMatching(/no WorkOS API key is configured.*workosApiKeySecret/),
       sub: 'user_01H',
       organization: 'org_01O',
       client: 'client_01C',
@@ -79,11 +82,44 @@ describe('whoami', () => {
     expect(result.body).not.toContain(TOKEN);
   });
 
-  it('reports a personal token (no organization) with a null organization', async () => {
+  it('reports a personal token (no organization) with a null organization and no role', async () => {
     const reply = replyOf(await callTool(handler, 'whoami', {}, callerContext({ orgId: undefined })));
     expect(reply.result?.structuredContent).toMatchObject({
       organization: null,
+      permissions: [],
+      accessNote: expect.stringMatching(/no organization/),
       tokenExpiresAt: '2030-03-17T17:46:40.000Z',
+    });
+  });
+});
+
+describe('policies of the sample tools', () => {
+  const handler = loadEntry({ PUBLIC_BASE_URL });
+  const machine = callerContext({ sub: 'client_01M', clientId: 'client_01M', sid: undefined, scopes: ['mcp:admin'] });
+
+  it('tells a machine it is one', async () => {
+    const reply = replyOf(await callTool(handler, 'whoami', {}, machine));
+    expect(reply.result?.structuredContent).toMatchObject({
+      kind: 'machine',
+      accessNote: expect.stringMatching(/machine/),
+    });
+  });
+
+  it.each(['confirm', 'server_config'])('refuses a machine %s, whatever its scopes', async (tool) => {
+    const result = await callTool(handler, tool, { question: 'sure?' }, machine);
+    expect(result.statusCode).toBe(403);
+    expect(replyOf(result).error?.data).toMatchObject({ requirement: 'callers', requiredCallers: 'users' });
+  });
+
+  it('refuses server_config to a person without the mcp:admin scope, and serves it with the scope', async () => {
+    const refused = await callTool(handler, 'server_config', {});
+    expect(refused.statusCode).toBe(403);
+    expect(replyOf(refused).error?.data).toMatchObject({ error: 'insufficient_scope', missingScopes: ['mcp:admin'] });
+    const served = replyOf(await callTool(handler, 'server_config', {}, callerContext({ scopes: ['mcp:admin'] })));
+    expect(served.result?.structuredContent).toMatchObject({
+      resource: `${PUBLIC_BASE_URL}/mcp`,
+      rolesFromWorkOS: false,
+      protocolVersions: expect.arrayContaining(['2026-07-28']),
     });
   });
 });

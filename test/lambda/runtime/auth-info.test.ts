@@ -1,9 +1,5 @@
-import {
-  authInfoFromAuthorizer,
-  callerOf,
-  missingScopes,
-  type IdentitySource,
-} from '../../../lambda/runtime/auth-info';
+import { authInfoFromAuthorizer, missingScopes, type IdentitySource } from '../../../lambda/runtime/auth-info';
+import { callerOf } from '../../../lambda/runtime/caller';
 import { ExpiredTokenError, MissingIdentityError, NoCallerError } from '../../../lambda/runtime/errors';
 import { authorizerContext, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 
@@ -26,7 +22,7 @@ describe('authInfoFromAuthorizer', () => {
       expiresAt: 1900000000,
       resource: new URL(RESOURCE),
       resourceMetadataUrl: `${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp`,
-      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1' },
+      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1', aud: RESOURCE },
     });
   });
 
@@ -116,15 +112,41 @@ describe('expiry, checked on every request', () => {
 describe('callerOf', () => {
   it('gives a tool the caller without the token', () => {
     const caller = callerOf(authInfoFromAuthorizer(source()));
-    expect(caller).toEqual({
+    expect({ ...caller, access: undefined }).toEqual({
+      kind: 'user',
       sub: 'user_01H',
-      orgId: 'org_01O',
+      organizationId: 'org_01O',
       clientId: 'client_01C',
       scopes: ['openid', 'profile', 'email'],
       expiresAt: 1900000000,
+      audience: RESOURCE,
       sessionId: 'session_01S',
+      access: undefined,
     });
     expect(JSON.stringify(caller)).not.toContain(TOKEN);
+  });
+
+  it('knows an M2M token as a machine: sub equals client_id and no sid', () => {
+    const context = authorizerContext({ sub: 'client_01M', client_id: 'client_01M', sid: undefined });
+    expect(callerOf(authInfoFromAuthorizer(source({ authorizer: context }))).kind).toBe('machine');
+  });
+
+  it.each([
+    ['a user token whose client is another', { sub: 'user_01H', client_id: 'client_01C', sid: 'session_01S' }],
+    ['a token with sub equal to client_id but a sid', { sub: 'client_01M', client_id: 'client_01M', sid: 's' }],
+    ['a token without client_id', { client_id: undefined, sid: undefined }],
+  ])('knows %s as a user', (_case, changes) => {
+    const caller = callerOf(authInfoFromAuthorizer(source({ authorizer: authorizerContext(changes) })));
+    expect(caller.kind).toBe('user');
+  });
+
+  it.each([
+    ['a machine', { sub: 'client_01M', client_id: 'client_01M', sid: undefined }, 'NOT_A_PERSON', /machine/],
+    ['a user without an organization', { org_id: undefined }, 'NO_ORGANIZATION', /org_id/],
+  ])('gives %s no role or permissions, with the reason', async (_case, changes, code, reason) => {
+    const caller = callerOf(authInfoFromAuthorizer(source({ authorizer: authorizerContext(changes) })));
+    const resolution = await caller.access();
+    expect(resolution).toEqual({ refusal: { code, retryable: false, reason: expect.stringMatching(reason) } });
   });
 
   it('throws a NoCallerError when the request carried no identity', () => {

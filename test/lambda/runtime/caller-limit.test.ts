@@ -19,6 +19,7 @@ import {
   type McpLambdaHandlerOptions,
   type McpLambdaServerFactory,
 } from '../../../lambda/runtime/handler';
+import { defineTool, type ToolDefinition } from '../../../lambda/runtime/tool-definition';
 import { type RunningDynamoDb, startDynalite } from '../../../local/aws/dynamodb';
 import { type CountedDynamoDb, countingDynamoDbProxy, leaseTable } from '../../../fixtures/dynamodb-counter';
 import { callerContext, captureLogs, mcpEvent, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
@@ -88,48 +89,57 @@ function untilAborted(signal: AbortSignal): Promise<void> {
  * `slow` and `fails` are declared long-running; `quick`, `sleep` (for `ms`) and `wait` (until
  * aborted, after one log line when `notify`) are not.
  */
-function serverOf(state: ToolState): McpLambdaServerFactory {
-  return ({ serverInfo }) => {
-    const server = new McpServer(serverInfo, { capabilities: { logging: {} } });
-    const ran = (name: string) => {
-      state.ran[name] = (state.ran[name] ?? 0) + 1;
-    };
-    const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
-    server.registerTool('slow', { inputSchema: z.object({}) }, async (_args, ctx) => {
+/** The tools the tests call; those named in `longRunning` declare it in their policy. */
+function toolsOf(state: ToolState, longRunning: readonly string[]): ToolDefinition[] {
+  const policy = (name: string) => ({ longRunning: longRunning.includes(name) });
+  const ran = (name: string) => {
+    state.ran[name] = (state.ran[name] ?? 0) + 1;
+  };
+  const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+  return [
+    defineTool('slow', { inputSchema: z.object({}), policy: policy('slow') }, async (_args, ctx) => {
       ran('slow');
       await Promise.race([state.gate, untilAborted(ctx.mcpReq.signal)]);
       return text('slow done');
-    });
-    server.registerTool('fails', { inputSchema: z.object({}) }, async () => {
+    }),
+    defineTool('fails', { inputSchema: z.object({}), policy: policy('fails') }, async () => {
       ran('fails');
       throw new Error('the tool failed');
-    });
-    server.registerTool('quick', { inputSchema: z.object({}) }, async () => {
+    }),
+    defineTool('quick', { inputSchema: z.object({}), policy: policy('quick') }, async () => {
       ran('quick');
       return text('quick done');
-    });
-    server.registerTool('sleep', { inputSchema: z.object({ ms: z.number() }) }, async ({ ms }) => {
+    }),
+    defineTool('sleep', { inputSchema: z.object({ ms: z.number() }), policy: policy('sleep') }, async ({ ms }) => {
       ran('sleep');
       await new Promise((resolve) => setTimeout(resolve, ms));
       return text('slept');
-    });
-    server.registerTool('wait', { inputSchema: z.object({ notify: z.boolean() }) }, async ({ notify }, ctx) => {
-      ran('wait');
-      if (notify)
-        await ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', data: 'waiting' } });
-      await untilAborted(ctx.mcpReq.signal);
-      state.aborted.push('wait');
-      return text('aborted');
-    });
-    return server;
-  };
+    }),
+    defineTool(
+      'wait',
+      { inputSchema: z.object({ notify: z.boolean() }), policy: policy('wait') },
+      async ({ notify }, ctx) => {
+        ran('wait');
+        if (notify)
+          await ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', data: 'waiting' } });
+        await untilAborted(ctx.mcpReq.signal);
+        state.aborted.push('wait');
+        return text('aborted');
+      },
+    ),
+  ];
 }
+
+/** The server each request gets; the handler registers the tools on it. */
+const bareServer: McpLambdaServerFactory = ({ serverInfo }) =>
+  new McpServer(serverInfo, { capabilities: { logging: {} } });
 
 function handlerOf(
   state: ToolState,
   mode: 'stream' | 'buffered',
   options: McpLambdaHandlerOptions = {},
-  factory: McpLambdaServerFactory = serverOf(state),
+  factory: McpLambdaServerFactory = bareServer,
+  longRunning: readonly string[] = ['slow', 'fails'],
 ): McpLambdaHandler {
   return createMcpLambdaHandler(factory, {
     publicBaseUrl: PUBLIC_BASE_URL,
@@ -141,10 +151,7 @@ function handlerOf(
     maxConcurrentRequestsPerCaller: 2,
     leaseAfterMs: 60_000,
     stateTableClientConfig: { endpoint: proxy.endpoint, region, credentials },
-    toolPolicies: new Map([
-      ['slow', { longRunning: true }],
-      ['fails', { longRunning: true }],
-    ]),
+    tools: toolsOf(state, longRunning),
     ...options,
   });
 }
@@ -293,7 +300,7 @@ describe('a lease', () => {
     await until(async () => (await leaseCount()) === 0, 'the release after the timeout');
 
     // `wait` declared long-running here: it holds a lease from the start and streams a log line.
-    const holding = handlerOf(state, 'stream', { toolPolicies: new Map([['wait', { longRunning: true }]]) });
+    const holding = handlerOf(state, 'stream', {}, bareServer, ['wait']);
     const gone = await invoke(holding, call('wait', { notify: true }), 60_000, ALICE);
     expect(await leaseCount()).toBe(1);
     gone.stream.destroy();

@@ -2,7 +2,8 @@ import { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { ProxyResult } from '../../../lambda/runtime/adapter';
-import { callerOf } from '../../../lambda/runtime/auth-info';
+import { callerOf } from '../../../lambda/runtime/caller';
+import { defineTool } from '../../../lambda/runtime/tool-definition';
 import {
   createMcpLambdaHandler,
   type McpLambdaHandlerOptions,
@@ -35,14 +36,22 @@ function testServer(ctx: McpLambdaRequestContext): McpServer {
     const caller = callerOf(toolCtx.http?.authInfo);
     return { content: [{ type: 'text', text: JSON.stringify(caller) }], structuredContent: { ...caller } };
   });
-  server.registerTool('delete_note', { inputSchema: z.object({ id: z.string() }) }, async ({ id }) => {
-    sideEffects.push(`deleted ${id}`);
-    return { content: [{ type: 'text', text: `deleted ${id}` }] };
-  });
   server.registerTool('explode', { description: 'always fails' }, async () => {
     throw new Error('the backend is on fire');
   });
   return server;
+}
+
+/** `delete_note`, needing `scopes`, defined with its policy. */
+function deleteNote(scopes: readonly string[] = ['notes:write']) {
+  return defineTool(
+    'delete_note',
+    { inputSchema: z.object({ id: z.string() }), policy: { scopes } },
+    async ({ id }) => {
+      sideEffects.push(`deleted ${id}`);
+      return { content: [{ type: 'text', text: `deleted ${id}` }] };
+    },
+  );
 }
 
 const silentLogger = () => new Logger({ serviceName: 'mcp-test', logLevel: 'SILENT' });
@@ -51,7 +60,7 @@ function handlerWith(options: McpLambdaHandlerOptions = {}) {
   return createMcpLambdaHandler(testServer, {
     publicBaseUrl: PUBLIC_BASE_URL,
     serverInfo: { name: 'runtime-test', version: '9.9.9' },
-    toolScopes: { delete_note: ['notes:write'] },
+    tools: [deleteNote()],
     logger: silentLogger(),
     ...options,
   });
@@ -109,7 +118,12 @@ describe('initialize and discovery', () => {
     const { body, headers } = modernRequest('server/discover');
     await handler(mcpEvent(body, { headers }));
     expect(factoryCalls.map((c) => c.era)).toEqual(['legacy', 'modern']);
-    expect(factoryCalls[0].caller).toMatchObject({ sub: 'user_01H', orgId: 'org_01O', clientId: 'client_01C' });
+    expect(factoryCalls[0].caller).toMatchObject({
+      kind: 'user',
+      sub: 'user_01H',
+      organizationId: 'org_01O',
+      clientId: 'client_01C',
+    });
     expect(factoryCalls[0].serverInfo).toEqual({ name: 'runtime-test', version: '9.9.9' });
   });
 });
@@ -120,14 +134,16 @@ describe('tools', () => {
   it.each([
     ['2025-06-18', () => legacyRequest('tools/list', undefined, '2025-06-18')],
     ['2026-07-28', () => modernRequest('tools/list')],
-  ])('lists the tools for a %s client', async (_era, build) => {
+  ])('lists the tools for a %s client, less those its token can never call', async (_era, build) => {
     const { body, headers } = build();
-    const reply = replyOf(await handler(mcpEvent(body, { headers })));
-    expect(((reply.result?.tools ?? []) as { name: string }[]).map((t) => t.name).sort()).toEqual([
-      'delete_note',
-      'explode',
-      'whoami',
-    ]);
+    const listed = async (h: typeof handler, scope?: string) => {
+      const authorizer = scope === undefined ? undefined : authorizerContext({ scope });
+      const reply = replyOf(await h(mcpEvent(body, { headers, authorizer })));
+      return ((reply.result?.tools ?? []) as { name: string }[]).map((t) => t.name).sort();
+    };
+    expect(await listed(handler)).toEqual(['explode', 'whoami']);
+    expect(await listed(handler, 'openid notes:write')).toEqual(['delete_note', 'explode', 'whoami']);
+    expect(await listed(handlerWith({ listAllTools: true }))).toEqual(['delete_note', 'explode', 'whoami']);
   });
 
   it.each([
@@ -139,8 +155,10 @@ describe('tools', () => {
     expect(result.statusCode).toBe(200);
     const reply = replyOf(result);
     expect(reply.result?.structuredContent).toEqual({
+      kind: 'user',
       sub: 'user_01H',
-      orgId: 'org_01O',
+      organizationId: 'org_01O',
+      audience: RESOURCE,
       clientId: 'client_01C',
       scopes: ['openid', 'profile', 'email'],
       expiresAt: 1900000000,
@@ -171,7 +189,7 @@ describe('tools', () => {
       expiresAt: 1900000000,
       resource: new URL(RESOURCE),
       resourceMetadataUrl: `${PUBLIC_BASE_URL}/.well-known/oauth-protected-resource/mcp`,
-      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1' },
+      extra: { sub: 'user_01H', orgId: 'org_01O', sid: 'session_01S', jti: 'jti-1', aud: RESOURCE },
     });
   });
 
@@ -225,7 +243,7 @@ describe('per-tool scopes', () => {
   });
 
   it('names only the missing scopes', async () => {
-    const scoped = handlerWith({ toolScopes: { delete_note: ['notes:read', 'notes:write'] } });
+    const scoped = handlerWith({ tools: [deleteNote(['notes:read', 'notes:write'])] });
     const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n3' } });
     const reply = replyOf(
       await scoped(mcpEvent(body, { headers, authorizer: authorizerContext({ scope: 'notes:read' }) })),
@@ -234,8 +252,14 @@ describe('per-tool scopes', () => {
     expect(sideEffects).toEqual([]);
   });
 
-  it('rejects a toolScopes entry that is not a list of scope tokens', () => {
-    expect(() => handlerWith({ toolScopes: { delete_note: ['has space'] } })).toThrow(RuntimeConfigError);
+  it('refuses at definition a policy scope that is not a scope token', () => {
+    expect(() => deleteNote(['has space'])).toThrow(RuntimeConfigError);
+  });
+
+  it('fails at start when toolScopes is still passed, saying how to move it to defineTool', () => {
+    expect(() => handlerWith({ toolScopes: { delete_note: ['notes:write'] } })).toThrow(
+      expect.objectContaining({ setting: 'toolScopes', message: expect.stringMatching(/defineTool.*policy.*tools/) }),
+    );
   });
 });
 
@@ -265,7 +289,7 @@ describe('identity', () => {
     const logs = captureLogs();
     const logged = createMcpLambdaHandler(testServer, {
       publicBaseUrl: PUBLIC_BASE_URL,
-      toolScopes: { delete_note: ['notes:write'] },
+      tools: [deleteNote()],
       logger: new Logger({ serviceName: 'mcp-test' }),
     });
     const { body, headers } = legacyRequest('tools/call', { name: 'delete_note', arguments: { id: 'n5' } });
@@ -591,7 +615,7 @@ describe('logging', () => {
     try {
       const handler = createMcpLambdaHandler(testServer, {
         publicBaseUrl: PUBLIC_BASE_URL,
-        toolScopes: { delete_note: ['notes:write'] },
+        tools: [deleteNote()],
         logger: new Logger({ serviceName: 'mcp-test', logLevel: 'INFO' }),
       });
       const call = modernRequest('tools/call', { name: 'whoami', arguments: {} });

@@ -8,7 +8,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { buildProxyEvent } from '../../../local/gateway/proxy-event';
 import { proxyEventFromRequest, publicBaseOf } from '../../../lambda/runtime/adapter';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { defineTool } from '../../../lambda/runtime/tool-definition';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { authorizerContext, legacyRequest, mcpEvent, PUBLIC_BASE_URL, replyOf, RESOURCE, TOKEN } from './fixtures';
 import { defined } from '../../../fixtures/defined';
 
@@ -18,7 +19,11 @@ const handler = createMcpLambdaHandler(createSampleServer, {
   publicBaseUrl: PUBLIC_BASE_URL,
   logger,
   responseTransferMode: 'buffered',
-  toolScopes: { format_json: ['tools:format'] },
+  // A policy in force, so each name is also looked up among the tool policies.
+  tools: [
+    ...SAMPLE_TOOLS,
+    defineTool('scoped', { policy: { scopes: ['tools:format'] } }, async () => ({ content: [] })),
+  ],
 });
 
 describe.each(NAMES)('the name %s', (name) => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { RequestStateKeyError, requestStateKeyLoader } from '../../../lambda/runtime/request-state-key';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import {
   generateSecretString,
   startLocalSecretsManager,
@@ -95,6 +95,7 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
   it('seals and verifies requestState with the key read from the secret', async () => {
     process.env.REQUEST_STATE_SECRET_ARN = KEY_ARN;
     const handler = createMcpLambdaHandler(createSampleServer, {
+      tools: SAMPLE_TOOLS,
       publicBaseUrl: PUBLIC_BASE_URL,
       logger,
       responseTransferMode: 'buffered',
@@ -116,6 +117,7 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
   it('reads no secret for requests that seal no state', async () => {
     process.env.REQUEST_STATE_SECRET_ARN = FORBIDDEN_ARN;
     const handler = createMcpLambdaHandler(createSampleServer, {
+      tools: SAMPLE_TOOLS,
       publicBaseUrl: PUBLIC_BASE_URL,
       logger,
       responseTransferMode: 'buffered',
@@ -133,6 +135,7 @@ describe('the MCP handler with REQUEST_STATE_SECRET_ARN', () => {
     const logs = captureLogs();
     try {
       const handler = createMcpLambdaHandler(createSampleServer, {
+        tools: SAMPLE_TOOLS,
         publicBaseUrl: PUBLIC_BASE_URL,
         logger: new Logger({ serviceName: 'key-test' }),
         responseTransferMode: 'buffered',

@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createStandaloneSampleServer } from '../../../lambda/mcp/server';
 import { authorizerContext, mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
 
 const KEY = 'a-test-key-of-at-least-thirty-two-bytes!';
@@ -17,7 +17,7 @@ const answer = { inputResponses: { confirm: { action: 'accept', content: { confi
 // The sample server plus a tool that acts on whatever state it is handed.
 const handler = createMcpLambdaHandler(
   (ctx) => {
-    const server: McpServer = createSampleServer(ctx);
+    const server: McpServer = createStandaloneSampleServer(ctx);
     server.registerTool('delete_env', { inputSchema: z.object({ env: z.string() }) }, async ({ env }, toolCtx) => {
       const state = toolCtx.mcpReq.requestState<{ question: string }>();
       return { content: [{ type: 'text', text: state ? `deleted ${env} after "${state.question}"` : 'asked' }] };

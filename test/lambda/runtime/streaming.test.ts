@@ -14,7 +14,7 @@ import {
   type McpLambdaHandler,
   type McpLambdaServerFactory,
 } from '../../../lambda/runtime/handler';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 import { defined } from '../../../fixtures/defined';
 import { httpResponseStreamFrom, invoke } from './streamed-invoke';
@@ -22,7 +22,7 @@ import { httpResponseStreamFrom, invoke } from './streamed-invoke';
 const logger = new Logger({ serviceName: 'mcp-streaming-test', logLevel: 'SILENT' });
 function streamingHandler(
   factory: McpLambdaServerFactory,
-  options: { timeoutMarginMs?: number; listenMaxSeconds?: number } = {},
+  options: { timeoutMarginMs?: number; listenMaxSeconds?: number; tools?: typeof SAMPLE_TOOLS } = {},
 ): McpLambdaHandler {
   return createMcpLambdaHandler(factory, {
     publicBaseUrl: PUBLIC_BASE_URL,
@@ -51,7 +51,7 @@ async function connect(handler: McpLambdaHandler, mode: 'legacy' | 'auto', remai
   return { client, contentTypes };
 }
 
-const sample = streamingHandler(createSampleServer);
+const sample = streamingHandler(createSampleServer, { tools: SAMPLE_TOOLS });
 
 describe.each([
   ['2025-11-25', 'legacy'],
@@ -181,7 +181,7 @@ describe('the limits of a streamed request', () => {
 
 describe('subscriptions/listen over the stream', () => {
   it('acknowledges the subscription, then closes the stream cleanly after the longest hold', async () => {
-    const handler = streamingHandler(createSampleServer, { listenMaxSeconds: 1 });
+    const handler = streamingHandler(createSampleServer, { listenMaxSeconds: 1, tools: SAMPLE_TOOLS });
     const { body, headers } = modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }, 9);
     const started = Date.now();
     const { response } = await invoke(

@@ -59,6 +59,13 @@ describe('workosApiKeyFromEnvironment', () => {
     expect(secrets.reads.get(arn('Rotation'))).toBe(2);
   });
 
+  it('reads a secret named by its partial ARN (without the suffix), as a secret imported by name is', async () => {
+    const partial = arn('Resolver').replace(/-AbCdEf$/, '');
+    const source = workosApiKeyFromEnvironment({ WORKOS_API_KEY_SECRET_ARN: partial });
+
+    expect(await source.read()).toBe(workos.apiKey);
+  });
+
   it.each([
     ['a secret the function may not read', 'Forbidden', /could not read the WorkOS API key from Secrets Manager/],
     ['a blank secret', 'Blank', /holds no WorkOS API key/],

@@ -13,7 +13,8 @@ import type { AccessTokenPolicy, OrganizationPolicy } from '../../../lambda/auth
 import { createLocalJwks } from '../../../lambda/authorizer/jwks';
 import { allowPolicy } from '../../../lambda/authorizer/policy';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../../lambda/authorizer/verify-access-token';
-import { authInfoFromAuthorizer, callerOf } from '../../../lambda/runtime/auth-info';
+import { authInfoFromAuthorizer } from '../../../lambda/runtime/auth-info';
+import { callerOf } from '../../../lambda/runtime/caller';
 import { bearerAuthorization } from '../../../lambda/shared/bearer-token';
 import {
   AUTHORIZER_CONTEXT_KEYS,
@@ -156,7 +157,7 @@ describe('the identity round trip', () => {
 
     /** Optional claims, sometimes absent, sometimes empty (which reads as absent). */
     const optionalClaim = fc.option(fc.oneof(claimText, fc.constant('')), { nil: undefined });
-    const claims = fc.record({
+    const userClaims = fc.record({
       sub: claimText,
       client_id: optionalClaim,
       org_id: optionalClaim,
@@ -170,6 +171,11 @@ describe('the identity round trip', () => {
       ),
       exp: fc.integer({ min: NOW_S + 1, max: NOW_S + 86_400 }),
     });
+    // An M2M token as WorkOS documents it: `sub` is the application's client id, and no `sid`.
+    const claims = fc.oneof(
+      userClaims,
+      userClaims.map((claim) => ({ ...claim, client_id: claim.sub, sid: undefined })),
+    );
     const present = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 
     it('keeps the identity AuthKit issued, whatever the claims hold', async () => {
@@ -193,19 +199,25 @@ describe('the identity round trip', () => {
             scopes,
             expiresAt: claim.exp,
           });
-          expect(callerOf(authInfo)).toEqual({
+          const { access, ...caller } = callerOf(authInfo);
+          const machine = present(claim.sid) === undefined && claim.sub === present(claim.client_id);
+          expect(caller).toEqual({
+            kind: machine ? 'machine' : 'user',
             sub: claim.sub,
-            ...(present(claim.org_id) === undefined ? {} : { orgId: claim.org_id }),
+            ...(present(claim.org_id) === undefined ? {} : { organizationId: claim.org_id }),
             clientId: present(claim.client_id) ?? '',
             scopes,
             expiresAt: claim.exp,
+            audience: RESOURCE,
             ...(present(claim.sid) === undefined ? {} : { sessionId: claim.sid }),
           });
+          expect(typeof access).toBe('function');
           expect(authInfo.extra).toEqual({
             sub: claim.sub,
             ...(present(claim.org_id) === undefined ? {} : { orgId: claim.org_id }),
             ...(present(claim.sid) === undefined ? {} : { sid: claim.sid }),
             ...(present(claim.jti) === undefined ? {} : { jti: claim.jti }),
+            aud: RESOURCE,
           });
         }),
         { seed: SEED, numRuns: 150 },
