@@ -131,26 +131,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     options.signal?.throwIfAborted();
-    let issuer: string;
-    let standIn: AuthKitStandIn | undefined;
-    if (options.authkitDomain) {
-      issuer = options.authkitDomain;
-    } else {
-      const running = await startAuthKitStandIn({
-        port: options.authkitPort ?? DEFAULT_AUTHKIT_PORT,
-        host: publicHost === 'localhost' ? 'localhost' : host,
-        autoApprove: options.autoApprove,
-        testControls: options.testControls,
-        accessTokenTtlSeconds: options.accessTokenTtlSeconds,
-        clientsFile: options.clientsFile,
-        cimdLoopback: options.cimdLoopback,
-        extraScopes: [...(scopesOf(options.context) ?? []), ...LOCAL_STAGE_SCOPES],
-      });
-      standIn = running;
-      started.push(() => running.stop());
-      issuer = running.issuer;
-      log(`AuthKit stand-in listening at ${issuer}`);
-    }
+    const standIn = options.authkitDomain ? undefined : await startStandIn(options, host, publicHost);
+    if (standIn) started.push(() => standIn.stop());
+    const issuer = standIn?.issuer ?? options.authkitDomain ?? '';
+    if (standIn) log(`AuthKit stand-in listening at ${issuer}`);
 
     const origin = `http://${publicHost}:${port}`;
     const stage = options.deployedStage ?? LOCAL_STAGE;
@@ -197,6 +181,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw error;
   }
+}
+
+/** The AuthKit stand-in the local stack starts when no `authkitDomain` is given. */
+function startStandIn(options: LocalStackOptions, host: string, publicHost: string): Promise<AuthKitStandIn> {
+  return startAuthKitStandIn({
+    port: options.authkitPort ?? DEFAULT_AUTHKIT_PORT,
+    host: publicHost === 'localhost' ? 'localhost' : host,
+    autoApprove: options.autoApprove,
+    testControls: options.testControls,
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+    clientsFile: options.clientsFile,
+    cimdLoopback: options.cimdLoopback,
+    extraScopes: [...(scopesOf(options.context) ?? []), ...LOCAL_STAGE_SCOPES],
+  });
 }
 
 /**

@@ -7,10 +7,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMcpLambdaHandler } from '../../../lambda/runtime/handler';
 import { mediaRangesOf } from '../../../lambda/runtime/media-types';
-import { createSampleServer } from '../../../lambda/mcp/server';
+import { createSampleServer, SAMPLE_TOOLS } from '../../../lambda/mcp/server';
 import { mcpEvent, modernRequest, PUBLIC_BASE_URL, replyOf } from './fixtures';
 
 const handler = createMcpLambdaHandler(createSampleServer, {
+  tools: SAMPLE_TOOLS,
   publicBaseUrl: PUBLIC_BASE_URL,
   logger: new Logger({ serviceName: 'accept-test', logLevel: 'SILENT' }),
   responseTransferMode: 'buffered',

@@ -247,7 +247,12 @@ describe('a Secrets Manager endpoint that does not answer', () => {
       ] = { elicitation: { form: {} } };
       return mcpEvent(call.body, { headers: call.headers, authorizer: authorizerContext() });
     };
-    const options = { publicBaseUrl: PUBLIC_BASE_URL, logger, responseTransferMode: 'buffered' as const };
+    const options = {
+      tools: SAMPLE_TOOLS,
+      publicBaseUrl: PUBLIC_BASE_URL,
+      logger,
+      responseTransferMode: 'buffered' as const,
+    };
     // The same key as the secret's, given in code: what another instance of the function minted.
     const minted = replyOf(
       await createMcpLambdaHandler(createSampleServer, { ...options, requestStateKey: KEY })(request()),
