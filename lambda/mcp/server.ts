@@ -40,10 +40,13 @@ export const MAX_JSON_OUTPUT_BYTES = 1024 * 1024;
 const whoamiOutput = z.object({
   kind: z.enum(['user', 'machine']).describe('A person, or a machine (an M2M client-credentials token).'),
   sub: z.string().describe('The user id, or the M2M application client id.'),
-  organization: z.string().nullable().describe('The WorkOS organization id, or null.'),
+  organization: z.string().optional().describe('The WorkOS organization id; absent when the token names none.'),
   client: z.string().describe('The OAuth client the user authorized.'),
   scopes: z.array(z.string()).describe('The scopes granted to the token.'),
-  tokenExpiresAt: z.string().nullable().describe('When the access token expires (ISO 8601), or null.'),
+  tokenExpiresAt: z
+    .string()
+    .optional()
+    .describe('When the access token expires (ISO 8601); absent when the token states no expiry.'),
   role: z.string().optional().describe("The person's role in the organization, when known."),
   permissions: z.array(z.string()).describe("The person's permissions in the organization; empty when unknown."),
   accessNote: z.string().optional().describe('Why role and permissions are unknown, when they are.'),
@@ -213,10 +216,10 @@ const whoami = defineTool(
     const identity: z.infer<typeof whoamiOutput> = {
       kind: caller.kind,
       sub: caller.sub,
-      organization: caller.organizationId ?? null,
+      ...(caller.organizationId !== undefined ? { organization: caller.organizationId } : {}),
       client: caller.clientId,
       scopes: [...caller.scopes],
-      tokenExpiresAt: caller.expiresAt !== undefined ? new Date(caller.expiresAt * 1000).toISOString() : null,
+      ...(caller.expiresAt !== undefined ? { tokenExpiresAt: new Date(caller.expiresAt * 1000).toISOString() } : {}),
       ...('access' in resolution
         ? {
             ...(resolution.access.role !== undefined ? { role: resolution.access.role } : {}),

@@ -82,14 +82,24 @@ describe('whoami', () => {
     expect(result.body).not.toContain(TOKEN);
   });
 
-  it('reports a personal token (no organization) with a null organization and no role', async () => {
+  it('reports a personal token (no organization) without an organization and with no role', async () => {
     const reply = replyOf(await callTool(handler, 'whoami', {}, callerContext({ orgId: undefined })));
     expect(reply.result?.structuredContent).toMatchObject({
-      organization: null,
       permissions: [],
       accessNote: expect.stringMatching(/no organization/),
       tokenExpiresAt: '2030-03-17T17:46:40.000Z',
     });
+    expect(reply.result?.structuredContent).not.toHaveProperty('organization');
+    expect(reply.result?.structuredContent).not.toHaveProperty('role');
+  });
+
+  it('describes its output without type unions, which the Inspector --strict check warns about', async () => {
+    const { body, headers } = legacyRequest('tools/list', {});
+    const tools = replyOf(await handler(mcpEvent(body, { headers, authorizer: authorizerContext() }))).result
+      ?.tools as { outputSchema?: unknown }[];
+    const schemas = tools.map((tool) => JSON.stringify(tool.outputSchema ?? {}));
+    expect(schemas.length).toBeGreaterThan(3);
+    for (const schema of schemas) expect(schema).not.toMatch(/"type":\[/);
   });
 });
 
