@@ -2,7 +2,7 @@
  * The tool author's factory as the MCP SDK calls it, for either era: the SDK's context plus the
  * caller, the server info, the server options and the `requestState` codec.
  */
-import { type AuthInfo, McpServer, type McpRequestContext } from '@modelcontextprotocol/server';
+import type { AuthInfo, McpServer, McpRequestContext } from '@modelcontextprotocol/server';
 import { callerOf } from './caller';
 import { MissingIdentityError, RuntimeConfigError } from './errors';
 import type { ParsedMessage } from './json-rpc';
@@ -58,6 +58,15 @@ export function createSdkFactory(
 }
 
 /**
+ * Whether the factory's server can take tool definitions. Checked by shape, not `instanceof`: an
+ * app whose bundle holds two copies of the SDK (its own and this package's) makes an `McpServer`
+ * of the other copy, which is just as good.
+ */
+function hasRegisterTool(server: Awaited<ReturnType<McpLambdaServerFactory>>): server is McpServer {
+  return typeof (server as Partial<McpServer>).registerTool === 'function';
+}
+
+/**
  * Registers the definitions on the factory's server. For `caller`, the tools it can never call with
  * this token (wrong kind, missing scopes, no organization for a role) are disabled, which leaves
  * them out of `tools/list`; the policy check has already refused a call to one.
@@ -68,7 +77,7 @@ function withTools(
   context: McpLambdaRequestContext,
   listAllTools: boolean,
 ): McpServer {
-  if (!(server instanceof McpServer)) {
+  if (!hasRegisterTool(server)) {
     throw new RuntimeConfigError(
       'tools',
       'The tools option needs the factory to return an McpServer (a low-level Server has no registerTool): return new McpServer(...), or register the tools yourself.',

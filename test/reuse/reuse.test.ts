@@ -318,6 +318,7 @@ describe('the packaged construct in a fresh CDK app', () => {
       'createMcpLambdaHandler',
       'createRoleResolver',
       'defineTool',
+      'defineToolWithContext',
       'fixedWorkOSApiKey',
       'workosApiKeyFromEnvironment',
     ]);
@@ -368,7 +369,7 @@ describe('the packaged construct in a fresh CDK app', () => {
     }
     fs.writeFileSync(path.join(consumer, 'invoke.js'), INVOKE);
     const bundle = path.join(consumer, 'cdk.out', assetPathOf(mcp), 'index.js');
-    const { stdout } = await run(process.execPath, ['invoke.js', bundle], {
+    const { stdout, stderr } = await run(process.execPath, ['invoke.js', bundle], {
       cwd: consumer,
       env: {
         PATH: process.env.PATH ?? '',
@@ -387,7 +388,10 @@ describe('the packaged construct in a fresh CDK app', () => {
         body: { result: { content: { text: string }[] } };
       };
     };
-    expect(result.call.prelude.statusCode).toBe(200);
+    expect({ status: result.call.prelude.statusCode, log: result.call.prelude.statusCode === 200 ? '' : stderr }).toEqual({
+      status: 200,
+      log: '',
+    });
     expect(result.call.prelude.headers['content-type']).toMatch(/^application\/json/);
     expect(result.list.body.result.tools.map((t) => t.name)).toEqual(['reuse_sum_numbers']);
     expect(result.call.body.result.content[0].text).toBe('42 for user_reuse');
