@@ -219,7 +219,10 @@ describe('the stage dashboard and alarms', () => {
     expect(concurrency.properties.annotations?.horizontal).toEqual([
       expect.objectContaining({ value: 100, label: 'reserved concurrency' }),
     ]);
-    expect(metricsOf(widget(widgets, 'Throttles')).map((m) => m.name)).toEqual(['Throttles', CALLER_LIMIT_REFUSED_METRIC]);
+    expect(metricsOf(widget(widgets, 'Throttles')).map((m) => m.name)).toEqual([
+      'Throttles',
+      CALLER_LIMIT_REFUSED_METRIC,
+    ]);
     expect(metricsOf(widget(widgets, 'Function errors')).map((m) => m.name)).toEqual(['Errors', 'Errors']);
     expect(metricsOf(widget(widgets, 'MCP function duration (ms)')).map((m) => m.options.stat)).toEqual(['p50', 'p99']);
     const [blocked] = metricsOf(widget(widgets, 'Requests blocked by AWS WAF'));

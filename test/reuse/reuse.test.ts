@@ -388,7 +388,10 @@ describe('the packaged construct in a fresh CDK app', () => {
         body: { result: { content: { text: string }[] } };
       };
     };
-    expect({ status: result.call.prelude.statusCode, log: result.call.prelude.statusCode === 200 ? '' : stderr }).toEqual({
+    expect({
+      status: result.call.prelude.statusCode,
+      log: result.call.prelude.statusCode === 200 ? '' : stderr,
+    }).toEqual({
       status: 200,
       log: '',
     });
