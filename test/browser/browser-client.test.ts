@@ -174,9 +174,11 @@ describeWithChromium('A browser-based MCP client on another origin, in headless 
     expect(steps.initialize).toMatchObject({ status: 200, body: { result: { protocolVersion: '2025-06-18' } } });
     expect(steps.toolsList?.status).toBe(200);
     expect(steps.toolsList?.body.result?.tools?.map((tool) => tool.name).sort()).toEqual([
+      'config_audit',
       'confirm',
       'format_json',
       'long_task',
+      'server_config',
       'whoami',
     ]);
   });
