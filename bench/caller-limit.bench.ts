@@ -12,7 +12,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { countingDynamoDbProxy, leaseTable } from '../fixtures/dynamodb-counter';
+import { countingDynamoDbProxy, stateTableSpec } from '../fixtures/dynamodb-counter';
 import { mcpHttpRequest } from '../fixtures/mcp-requests';
 import type { ProxyResult } from '../lambda/runtime/adapter';
 import { createMcpLambdaHandler, type McpLambdaHandler } from '../lambda/runtime/handler';
@@ -71,7 +71,7 @@ async function elapsedMs(run: () => Promise<unknown>): Promise<number> {
 }
 
 export default async function callerLimitBench(): Promise<BenchRow[]> {
-  const dynamo = await startDynalite([leaseTable(TABLE)]);
+  const dynamo = await startDynalite([stateTableSpec(TABLE)]);
   const proxy = await countingDynamoDbProxy(dynamo.endpoint);
   try {
     const request = mcpHttpRequest(

@@ -15,6 +15,7 @@ import {
   MAX_RETRY_AFTER_SECONDS,
   UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from '../../../lambda/runtime/caller-leases';
+import { stateTableSpec } from '../../../fixtures/dynamodb-counter';
 import { type RunningDynamoDb, startDynalite } from '../../../local/aws/dynamodb';
 
 const TABLE = 'mcp-state';
@@ -28,18 +29,7 @@ let raw: DynamoDBClient;
 let table = 0;
 
 beforeAll(async () => {
-  const tables = Array.from({ length: 12 }, (_, i) => ({
-    name: `${TABLE}-${i}`,
-    arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${TABLE}-${i}`,
-    keySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' as const },
-      { AttributeName: 'sk', KeyType: 'RANGE' as const },
-    ],
-    attributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' as const },
-      { AttributeName: 'sk', AttributeType: 'S' as const },
-    ],
-  }));
+  const tables = Array.from({ length: 12 }, (_, i) => stateTableSpec(`${TABLE}-${i}`));
   dynamo = await startDynalite(tables);
   raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
 });

@@ -21,7 +21,7 @@ import {
 } from '../../../lambda/runtime/handler';
 import { defineTool, type ToolDefinition } from '../../../lambda/runtime/tool-definition';
 import { type RunningDynamoDb, startDynalite } from '../../../local/aws/dynamodb';
-import { type CountedDynamoDb, countingDynamoDbProxy, leaseTable } from '../../../fixtures/dynamodb-counter';
+import { type CountedDynamoDb, countingDynamoDbProxy, stateTableSpec } from '../../../fixtures/dynamodb-counter';
 import { callerContext, captureLogs, mcpEvent, modernRequest, PUBLIC_BASE_URL, RESOURCE, TOKEN } from './fixtures';
 import { httpResponseStreamFrom, invoke } from './streamed-invoke';
 
@@ -41,7 +41,7 @@ let tables = 0;
 let tableName = '';
 
 beforeAll(async () => {
-  dynamo = await startDynalite(Array.from({ length: 16 }, (_, i) => leaseTable(`mcp-state-${i}`)));
+  dynamo = await startDynalite(Array.from({ length: 16 }, (_, i) => stateTableSpec(`mcp-state-${i}`)));
   proxy = await countingDynamoDbProxy(dynamo.endpoint);
   raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
 });

@@ -13,6 +13,7 @@ import {
   type TaskStoreOptions,
   WORKER_LOST_ERROR,
 } from '../../../../lambda/runtime/tasks/store';
+import { stateTableSpec } from '../../../../fixtures/dynamodb-counter';
 import { type RunningDynamoDb, startDynalite } from '../../../../local/aws/dynamodb';
 
 const TABLE = 'mcp-state';
@@ -29,20 +30,7 @@ let dynamo: RunningDynamoDb;
 let raw: DynamoDBClient;
 
 beforeAll(async () => {
-  dynamo = await startDynalite([
-    {
-      name: TABLE,
-      arn: `arn:aws:dynamodb:${region}:000000000000:table/${TABLE}`,
-      keySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      attributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-    },
-  ]);
+  dynamo = await startDynalite([stateTableSpec(TABLE)]);
   raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
 });
 
