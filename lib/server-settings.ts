@@ -47,6 +47,7 @@ import { isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
 import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
 import { DEFAULT_TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
+import { ConstructError } from './errors';
 
 export type { LogLevel, ResponseTransferMode, TokenAlgorithm };
 
@@ -120,14 +121,13 @@ export const RATE_LIMIT_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600]
 /** What API Gateway accepts as a stage name; the `stageName` prop and a stage's `apiStageName` alike. */
 export const API_STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
-export class AuthKitMcpServerPropsError extends Error {
+export class AuthKitMcpServerPropsError extends ConstructError {
   readonly code = 'INVALID_PROPS';
   constructor(
     readonly prop: string,
     problem: string,
   ) {
     super(`AuthKitMcpServer: "${prop}" ${problem}`);
-    this.name = 'AuthKitMcpServerPropsError';
   }
 }
 
