@@ -33,6 +33,7 @@ import type { RequestStates } from './request-state';
 import { corsHeaders, INTERNAL_ERROR, INVALID_REQUEST, jsonRpcErrorResponse, preflightResponse } from './responses';
 import type { SdkServe } from './sdk-bridge';
 import type { ToolPolicies } from './tool-policy';
+import type { TasksStep } from './tasks';
 import type { RoleResolver } from './workos-access';
 
 type Settings = ReturnType<typeof readRuntimeSettings>;
@@ -53,6 +54,8 @@ export interface PipelineOptions {
   readonly leases?: CallerLeases;
   /** How long a request that does not hold from the start runs before it takes a lease. @default 5000 */
   readonly leaseAfterMs?: number;
+  /** The tasks extension's methods and task tools, answered before the SDK (tasks/methods.ts). @default - none */
+  readonly tasks?: TasksStep;
 }
 
 export function createPipeline({
@@ -61,6 +64,7 @@ export function createPipeline({
   roleResolver,
   requestStates,
   sdk,
+  tasks,
   ...limit
 }: PipelineOptions): Answerer {
   const identify = createIdentify(settings);
@@ -101,6 +105,8 @@ export function createPipeline({
     record.tool = parsed.tool;
     const messageRefusal = await firstMessageRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
     if (messageRefusal) return refuse(record, messageRefusal);
+    const taskAnswer = tasks?.({ parsed, authInfo: identity.authInfo, header, record });
+    if (taskAnswer) return taskAnswer;
     const limitRefusal = await callerLimit?.({ parsed, authInfo: identity.authInfo, record, limits });
     if (limitRefusal) return refuse(record, limitRefusal);
     return dispatch({ event, headers, parsed, authInfo: identity.authInfo, record, limits });
