@@ -446,6 +446,8 @@ const confirm = defineToolWithContext(
     outputSchema: confirmOutput,
     annotations: { readOnlyHint: true, openWorldHint: false },
     policy: { callers: 'users' },
+    // With the tasks extension the question waits in the task (input_required) for tasks/update.
+    task: { support: 'optional' },
   },
   ({ era, requestState: codec }) =>
     async ({ question }, ctx) => {
