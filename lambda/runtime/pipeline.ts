@@ -2,7 +2,8 @@
  * The request pipeline shared by both transfer modes. Per request, in this order: Origin (403),
  * CORS preflight (204), identity (401), the {@link HTTP_CHECKS} (405, 413, 406, 415), the body as
  * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, each tool's
- * policy, the requestState key), the per-caller limit (`lease-step.ts`: 429 or 503 for a request
+ * policy, the requestState key), the tasks step (`tasks/methods.ts`: the task methods and task
+ * tools, answered before the SDK; absent when no tool supports tasks), the per-caller limit (`lease-step.ts`: 429 or 503 for a request
  * that holds from the start, a grace-period lease for the others), then {@link dispatch} hands the
  * message to the MCP SDK. Each check returns a refusal or
  * nothing; the pipeline alone writes what they return on the request's record. Whatever happens,
