@@ -33,7 +33,7 @@
  *
  * | pk | sk | attributes |
  * | --- | --- | --- |
- * | `task#<taskId>` | `task` | `caller`, `status`, `statusMessage`, `createdAt`, `lastUpdatedAt` (epoch ms), `ttlMs`, `pollIntervalMs`, `deadline` (epoch ms), `inputRequests`, `answers` (maps of JSON text), `result`/`error` (JSON text), `ttl` (epoch s) |
+ * | `task#<taskId>` | `task` | `caller`, `status`, `statusMessage`, `createdAt`, `lastUpdatedAt` (epoch ms), `ttlMs`, `pollIntervalMs`, `deadline` (epoch ms), `worker`, `call` (JSON text, the worker's), `inputRequests`, `answers` (maps of JSON text), `requestState` (the tool's), `result`/`error` (JSON text), `ttl` (epoch s) |
  *
  * The id is 16 random bytes (128 bits) in base64url: a key no one guesses, and the only thing a
  * client sends. The task is bound to its caller by the `caller` attribute (the same SHA-256 of
