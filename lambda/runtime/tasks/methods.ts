@@ -90,6 +90,11 @@ function toolCall(
     request.record.reasons.push(`tool ${parsed.tool} runs only as a task; the client did not declare the extension`);
     return Promise.resolve(missingCapability(parsed.id, `the tool ${parsed.tool}`));
   }
+  // The SDK checks these headers for the calls it serves; this one it never sees.
+  const mcpMethod = request.header('mcp-method');
+  const mcpName = request.header('mcp-name');
+  if ((mcpMethod !== undefined && mcpMethod !== 'tools/call') || (mcpName !== undefined && mcpName !== parsed.tool))
+    return Promise.resolve(headerMismatch(parsed.id, 'Mcp-Method or Mcp-Name does not match the body'));
   return createTask(options, request, params);
 }
 

@@ -196,11 +196,17 @@ describe('the tasks extension', () => {
     });
   });
 
-  it('answers -32601 for tasks/result and tasks/list, -32020 for an Mcp-Name that is not the task', async () => {
+  it('answers -32601 for tasks/result and tasks/list, -32020 for an Mcp-Name that does not match the body', async () => {
     expect((await rpc('tasks/result', { taskId: 'x' })).error?.code).toBe(-32601);
     expect((await rpc('tasks/list', {})).error?.code).toBe(-32601);
     const mismatch = await rpc('tasks/get', { taskId: 'x' }, { headers: { 'Mcp-Name': 'y' } });
     expect(mismatch.error?.code).toBe(-32020);
+    const call = await rpc(
+      'tools/call',
+      { name: 'steps', arguments: { count: 1 } },
+      { headers: { 'Mcp-Name': 'ask' } },
+    );
+    expect(call.error?.code).toBe(-32020);
   });
 
   it('binds a task to its caller: another user or client gets the same -32602 as an unknown id', async () => {
