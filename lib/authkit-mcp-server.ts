@@ -12,15 +12,13 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import {
   AUTHORIZATION_SERVER_METADATA_PATH,
-  accessDeniedChallenge,
-  insufficientScopeChallenge,
   MCP_PATH,
   OPENID_CONFIGURATION_PATH,
   PROTECTED_RESOURCE_METADATA_PATH,
   serverUrls,
   type ServerUrls,
-  unauthorizedChallenge,
 } from '../lambda/shared/urls';
+import { accessDeniedChallenge, insufficientScopeChallenge, unauthorizedChallenge } from '../lambda/shared/challenges';
 import { mcpBundling } from '../lambda/runtime/bundling';
 import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../lambda/shared/cors';
 import { staticHeaderValue } from './gateway-header-value';

@@ -5,7 +5,7 @@
  * refusal names the requirement that failed and never holds a secret.
  */
 import type { AuthInfo, RequestId } from '@modelcontextprotocol/server';
-import { insufficientScopeChallenge } from '../shared/urls';
+import { insufficientScopeChallenge } from '../shared/challenges';
 import { bindCallerAccess, callerOf } from './caller';
 import type { readRuntimeSettings } from './config';
 import type { ParsedMessage } from './json-rpc';
