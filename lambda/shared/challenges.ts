@@ -44,3 +44,32 @@ export function accessDeniedChallenge(urls: ServerUrls): string {
 export function invalidTokenChallenge(urls: ServerUrls, description: string): string {
   return `Bearer error="invalid_token", error_description="${description}", resource_metadata="${urls.protectedResourceMetadata}"`;
 }
+
+/**
+ * Each tool's required scopes by tool name (only tools that require some), as the tool definitions
+ * declare them (`toolScopesOf(tools)` in the runtime). The step-up authorizer judges a
+ * `tools/call` with it, and the construct names its scopes in the step-up challenge.
+ */
+export type ToolScopes = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * The key of the Deny context in which the step-up authorizer names the scopes a request lacks;
+ * the `ACCESS_DENIED` gateway response reads it as `$context.authorizer.<key>`.
+ */
+export const STEP_UP_CONTEXT_KEY = 'requiredScope';
+
+/** The scopes a tool requires that `granted` lacks; none for a tool without required scopes. */
+export function missingToolScopes(toolScopes: ToolScopes, tool: string, granted: readonly string[]): string[] {
+  const required = Object.hasOwn(toolScopes, tool) ? toolScopes[tool] : [];
+  return required.filter((scope) => !granted.includes(scope));
+}
+
+/**
+ * The scopes the step-up challenge header names: the server's required scopes and every scope a
+ * tool requires. A gateway response header holds a static value
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.gatewayResponse.html),
+ * so it names the union; the body names the scopes the request lacked.
+ */
+export function stepUpScopes(requiredScopes: readonly string[], toolScopes: ToolScopes): string[] {
+  return resourceScopes([...requiredScopes, ...Object.values(toolScopes).flat()]);
+}
