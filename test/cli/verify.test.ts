@@ -74,8 +74,11 @@ describe('verify against a correctly configured local stage', () => {
   });
 
   it('passes every check with a token minted at the stand-in, and never prints the token', async () => {
-    // Prepare
-    const { accessToken, claims } = await controls.mintToken({ aud: stack.mcpUrl });
+    // Prepare: without mcp:admin, so that the step-up check sees server_config refused.
+    const { accessToken, claims } = await controls.mintToken({
+      aud: stack.mcpUrl,
+      claims: { scope: 'openid profile email' },
+    });
 
     // Act
     const json = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json'], {
