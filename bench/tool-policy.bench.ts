@@ -21,8 +21,8 @@ import { authorizerContextOf } from '../lambda/shared/identity-context';
 import type { BenchRow } from './harness';
 
 const GROUP = 'tool policy';
-const ROUNDS = 41;
-const CALLS_PER_ROUND = 200;
+const ROUNDS = 201;
+const CALLS_PER_ROUND = 100;
 /** Fresh resolvers timed for the first resolution. */
 const FIRST_RESOLUTIONS = 15;
 const TARGET = 1.05;
