@@ -47,7 +47,8 @@ const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /**
  * A remote MCP server behind WorkOS AuthKit on an API Gateway REST API.
  *
- * Creates a regional REST API with `/mcp` (POST, GET, DELETE) behind a Lambda TOKEN authorizer that
+ * Creates a regional REST API with `/mcp` (POST, GET, DELETE) behind a Lambda TOKEN authorizer (a
+ * REQUEST authorizer with `stepUpChallenge`) that
  * verifies AuthKit access tokens for this server's canonical resource URL, the discovery documents
  * under `/.well-known/` (any method, no authorization), gateway responses that carry the OAuth challenges and
  * CORS headers, and the three functions with their log groups and least-privilege roles.
@@ -55,7 +56,7 @@ const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export class AuthKitMcpServer extends Construct {
   /** The REST API. */
   readonly api: apigw.RestApi;
-  /** The TOKEN authorizer's function. */
+  /** The authorizer's function (TOKEN, or REQUEST with `stepUpChallenge`). */
   readonly authorizerFunction: NodejsFunction;
   /** The function serving the protected-resource metadata and the copy of AuthKit's metadata. */
   readonly metadataFunction: NodejsFunction;
@@ -683,7 +684,7 @@ export class AuthKitMcpServer extends Construct {
     const publicRoutes =
       'Discovery documents (RFC 9728 protected-resource metadata, RFC 8414 / OpenID metadata) must be readable without credentials: clients fetch them to learn how to get a token.';
     const tokenAuthorizer =
-      'Access is controlled by a Lambda TOKEN authorizer that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
+      'Access is controlled by a Lambda authorizer (TOKEN, or REQUEST with stepUpChallenge) that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
     for (const method of this.api.methods) {
       if (method.resource.path.startsWith('/.well-known')) {
         Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicRoutes });
