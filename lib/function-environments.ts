@@ -23,6 +23,7 @@ export function authorizerSettings(settings: ServerSettings, publicBaseUrl: stri
     allowMultipleAudiences: settings.allowMultipleAudiences,
     allowedOrganizations: settings.allowedOrganizations,
     requireOrganization: settings.requireOrganization,
+    stepUpToolScopes: settings.stepUpToolScopes ?? {},
     tokenAlgorithms: settings.tokenAlgorithms,
     clockToleranceSeconds: settings.clockToleranceSeconds,
     requiredScopes: settings.requiredScopes,
