@@ -213,7 +213,10 @@ export class AuthKitMcpServer extends Construct {
   private createAuthorizerFunction(): NodejsFunction {
     return this.bundledFunction('Authorizer', {
       entry: bundledFunctionEntry('authorizer'),
-      description: 'Verifies AuthKit access tokens for the MCP endpoint (API Gateway TOKEN authorizer)',
+      description:
+        this.settings.stepUpToolScopes === undefined
+          ? 'Verifies AuthKit access tokens for the MCP endpoint (API Gateway TOKEN authorizer)'
+          : 'Verifies AuthKit access tokens and tool scopes for the MCP endpoint (API Gateway REQUEST authorizer, step-up)',
       memorySize: this.settings.authorizerMemorySize,
       // The JWKS fetch is bounded at 3 s; the rest leaves room for a cold start.
       timeout: Duration.seconds(10),

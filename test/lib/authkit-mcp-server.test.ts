@@ -271,10 +271,12 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
       expect(authorizers[0].Properties.IdentityValidationExpression).toBeUndefined();
     });
 
-    it('tells the authorizer the tool scopes, as the runtime reads them', () => {
+    it('tells the authorizer the tool scopes, as the runtime reads them, and says in its description which gate it is', () => {
       expect(functionEnvironment(template, logicalId(stack, server.authorizerFunction))).toMatchObject({
         STEP_UP_TOOL_SCOPES: JSON.stringify(toolScopes),
       });
+      const fn = template.findResources('AWS::Lambda::Function')[logicalId(stack, server.authorizerFunction)];
+      expect(fn.Properties.Description).toMatch(/REQUEST authorizer, step-up/);
     });
 
     it('answers ACCESS_DENIED with a static insufficient_scope challenge naming every scope, the lacking ones in the body, CORS kept', () => {
