@@ -6,9 +6,9 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { McpHandler } from '../lib/mcp-handler';
-import { loadStageConfig, type StageConfig, StageConfigError } from '../lib/stage-config';
-import { McpServerStack, stackNameForStage } from '../lib/mcp-server-stack';
-import { placeholderMessage, refuseDeployOfPlaceholders, stagePlaceholders } from '../lib/stage-placeholders';
+import { loadStageConfig, type StageConfig, StageConfigError } from '../app/stage-config';
+import { McpServerStack, stackNameForStage } from '../app/mcp-server-stack';
+import { placeholderMessage, refuseDeployOfPlaceholders, stagePlaceholders } from '../app/stage-placeholders';
 
 export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler } = {}): void {
   const app = new App();

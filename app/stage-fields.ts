@@ -37,8 +37,8 @@ import {
   type WholeNumberRange,
 } from '../lambda/shared/settings/setting';
 import { TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
-import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
-import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
+import type { AuthKitMcpServerProps } from '../lib/authkit-mcp-server-props';
+import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from '../lib/server-settings';
 
 /** A custom domain, as written in cdk.json (the certificate and zone by reference). */
 export interface StageCustomDomain {
