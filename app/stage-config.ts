@@ -4,6 +4,7 @@
  * typo fails the synth with the stage and the field named, instead of a surprise at deploy time.
  */
 import { STAGE_FIELDS, type StageConfig } from './stage-fields';
+import { ConstructError } from '../lib/errors';
 
 export type { StageConfig, StageCustomDomain } from './stage-fields';
 
@@ -12,12 +13,8 @@ export interface ContextSource {
   tryGetContext(key: string): unknown;
 }
 
-export class StageConfigError extends Error {
+export class StageConfigError extends ConstructError {
   readonly code = 'INVALID_STAGE_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'StageConfigError';
-  }
 }
 
 const CUSTOM_DOMAIN_FIELDS = ['domainName', 'certificateArn', 'hostedZoneId', 'hostedZoneName'];

@@ -46,6 +46,7 @@ export async function bundleAsDeployed(
     outfile,
     bundle: true,
     minify: true,
+    keepNames: true,
     sourcemap: true,
     sourcesContent: false,
     platform: 'node',

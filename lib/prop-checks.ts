@@ -13,15 +13,15 @@ import {
   tryRead,
   type WholeNumberRange,
 } from '../lambda/shared/settings/setting';
+import { ConstructError } from './errors';
 
-export class AuthKitMcpServerPropsError extends Error {
+export class AuthKitMcpServerPropsError extends ConstructError {
   readonly code = 'INVALID_PROPS';
   constructor(
     readonly prop: string,
     problem: string,
   ) {
     super(`AuthKitMcpServer: "${prop}" ${problem}`);
-    this.name = 'AuthKitMcpServerPropsError';
   }
 }
 

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { LocalError } from './errors';
 
 /** A port `npm run dev` listens on, the variable that sets it and the host it listens at. */
 export interface DevPort {
@@ -14,7 +15,7 @@ export interface DevPort {
   readonly host: string;
 }
 
-export class PortInUseError extends Error {
+export class PortInUseError extends LocalError {
   readonly code = 'PORT_IN_USE';
   constructor(
     readonly taken: readonly DevPort[],
@@ -27,7 +28,6 @@ export class PortInUseError extends Error {
         ? 'other ports'
         : `free ports, e.g. ${suggestion.map(({ variable, port }) => `${variable}=${port}`).join(' ')} npm run dev`;
     super(`${ports} already in use, perhaps by another npm run dev. Stop that one, or start this one on ${instead}.`);
-    this.name = 'PortInUseError';
   }
 }
 

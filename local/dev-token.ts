@@ -27,6 +27,7 @@ import {
 import { authorizeHeadlessly } from './authkit/launch';
 import { isLoopbackUrl } from './authkit/loopback';
 import { DEFAULT_PORT } from './stack';
+import { LocalError } from './errors';
 
 /** Never listened on: the stand-in redirects here and the code is read from the URL. */
 const REDIRECT_URI = 'http://127.0.0.1:8789/dev-token/callback';
@@ -34,7 +35,7 @@ const REDIRECT_URI = 'http://127.0.0.1:8789/dev-token/callback';
 /** The client this command registered, per issuer, so that calling it in a loop does not register a client each time. */
 const CLIENT_CACHE = join(resolve(__dirname, '..', '.local'), 'authkit', 'dev-token-clients.json');
 
-class DevTokenError extends Error {}
+class DevTokenError extends LocalError {}
 
 function cachedClients(): Record<string, OAuthClientInformationMixed> {
   try {

@@ -18,12 +18,13 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_AUTHKIT_PORT, DEFAULT_PORT, startLocalStack, type LocalStack } from './stack';
 import { assertPortsFree, createRunFolder, type DevPort, PortInUseError, watchAncestors } from './dev-process';
+import { LocalError } from './errors';
 
 const LOCAL_DIR = resolve(__dirname, '..', '.local');
 /** How long the stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 10_000;
 
-class DevConfigError extends Error {}
+class DevConfigError extends LocalError {}
 
 function intFromEnv(name: string, fallback: number, min: number, max: number, what: string): number {
   const raw = process.env[name];

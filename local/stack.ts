@@ -14,6 +14,7 @@ import { startAuthKitStandIn, type AuthKitStandIn } from './authkit/launch';
 import { startGateway, type RunningGateway } from './gateway';
 import { serverUrls, type ServerUrls } from '../lambda/shared/urls';
 import { stackNameForStage } from '../app/mcp-server-stack';
+import { LocalError } from './errors';
 
 const REPO_ROOT = resolve(__dirname, '..');
 export const LOCAL_STAGE = 'local';
@@ -109,12 +110,8 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export class LocalStackError extends Error {
+export class LocalStackError extends LocalError {
   readonly code = 'LOCAL_STACK_FAILED';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LocalStackError';
-  }
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {

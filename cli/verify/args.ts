@@ -1,6 +1,7 @@
 /**
  * The command line of `verify`, parsed into options or a usage error that says what to write.
  */
+import { VerifyError } from './errors';
 
 export const DEFAULT_OUTPUTS_FILE = 'cdk-outputs.json';
 /** MCP Inspector's origin: the browser client most users try first. */
@@ -27,12 +28,8 @@ export interface VerifyArguments {
 
 export type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'verify'; readonly args: VerifyArguments };
 
-export class UsageError extends Error {
+export class UsageError extends VerifyError {
   readonly code = 'USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
 
 export const VERIFY_USAGE = `Usage: mcp-authkit-apigateway verify <McpUrl> [options]

@@ -4,6 +4,7 @@
  * cannot grow the process without limit. The node:http client (http.ts) applies the same cap.
  */
 import type { FetchLike } from '@modelcontextprotocol/client';
+import { VerifyError } from './errors';
 
 /** The most `verify` reads of one answer's body: discovery documents, tokens and MCP answers are small. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -14,14 +15,13 @@ export function bodyTooLargeMessage(cap: number): string {
   return `the body is larger than verify's cap of ${cap} bytes${mebibytes}; verify stopped reading it there`;
 }
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends VerifyError {
   readonly code = 'BODY_TOO_LARGE';
   constructor(
     readonly url: string,
     readonly cap: number,
   ) {
     super(`${url}: ${bodyTooLargeMessage(cap)}`);
-    this.name = 'BodyTooLargeError';
   }
 }
 

@@ -7,6 +7,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { bodyTooLargeMessage, MAX_BODY_BYTES } from './bounded-body';
+import { VerifyError } from './errors';
 
 export interface HttpRequest {
   readonly method: string;
@@ -27,7 +28,7 @@ export interface HttpResponse {
 export type HttpClient = (request: HttpRequest) => Promise<HttpResponse>;
 
 /** A request that got no HTTP answer: refused, reset, timed out, too large, or a URL it cannot fetch. */
-export class HttpFailure extends Error {
+export class HttpFailure extends VerifyError {
   readonly code = 'HTTP_FAILURE';
   constructor(
     readonly url: string,
@@ -35,7 +36,6 @@ export class HttpFailure extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${url}: ${reason}`, options);
-    this.name = 'HttpFailure';
   }
 }
 

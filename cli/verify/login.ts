@@ -17,6 +17,7 @@ import {
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
 import { boundedFetch } from './bounded-body';
+import { VerifyError } from './errors';
 
 export interface LoginOptions {
   readonly mcpUrl: string;
@@ -32,12 +33,8 @@ export interface LoginOptions {
   readonly log: (line: string) => void;
 }
 
-export class LoginError extends Error {
+export class LoginError extends VerifyError {
   readonly code = 'LOGIN_FAILED';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LoginError';
-  }
 }
 
 interface Callback {

@@ -8,6 +8,14 @@
 import type { DecisionReason } from '../shared/authorizer-decisions';
 import type { AuthorizerIdentity } from '../shared/identity-context';
 
+/** The base of every error of the token authorizer: its `name` is its class's name (bundles keep class names). */
+export abstract class AuthorizerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 export type { DecisionReason };
 
 /** The reasons that mean "this token is not acceptable" (HTTP 401). */
@@ -28,12 +36,8 @@ export interface VerifiedAccessToken extends AuthorizerIdentity {
 }
 
 /** Base of every verification failure. */
-export abstract class AccessTokenError extends Error {
+export abstract class AccessTokenError extends AuthorizerError {
   abstract readonly reason: Exclude<DecisionReason, 'allowed'>;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** The token is missing, malformed, forged, expired or meant for someone else: answer 401. */
@@ -82,13 +86,12 @@ export class UpstreamUnavailableError extends AccessTokenError {
 }
 
 /** A setting in the function's environment is missing or malformed; the authorizer refuses to run. */
-export class AuthorizerConfigError extends Error {
+export class AuthorizerConfigError extends AuthorizerError {
   readonly code = 'INVALID_AUTHORIZER_CONFIG';
   constructor(
     readonly variable: string,
     message: string,
   ) {
     super(`${variable}: ${message}`);
-    this.name = 'AuthorizerConfigError';
   }
 }

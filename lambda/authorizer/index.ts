@@ -33,6 +33,7 @@ import {
 import { createRemoteJwks } from './jwks';
 import { allowPolicy, denyPolicy } from './policy';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './verify-access-token';
+import { AuthorizerError } from './errors';
 
 export interface AuthorizerHandlerDependencies {
   readonly config: AuthorizerConfig;
@@ -47,12 +48,7 @@ export interface AuthorizerHandlerDependencies {
 export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 /** Thrown for any failure that is not the caller's fault; API Gateway answers 500 (AUTHORIZER_FAILURE). */
-export class AuthorizerUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AuthorizerUnavailableError';
-  }
-}
+export class AuthorizerUnavailableError extends AuthorizerError {}
 
 /** Writes one decision: a log line with its reason and one count metric. */
 type RecordDecision = (

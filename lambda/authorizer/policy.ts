@@ -7,6 +7,7 @@
  */
 import { authorizerContextOf, type AuthorizerContext } from '../shared/identity-context';
 import type { VerifiedAccessToken } from './errors';
+import { AuthorizerError } from './errors';
 
 /** Structurally the `APIGatewayAuthorizerResult` of @types/aws-lambda, kept here so the core stays AWS-free. */
 export interface AuthorizerPolicyResult {
@@ -23,12 +24,11 @@ export interface AuthorizerPolicyResult {
   readonly context?: AuthorizerContext;
 }
 
-export class MalformedMethodArnError extends Error {
+export class MalformedMethodArnError extends AuthorizerError {
   constructor(methodArn: string) {
     super(
       `methodArn "${methodArn.slice(0, 200)}" is not an execute-api method ARN (arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<method>/<path>)`,
     );
-    this.name = 'MalformedMethodArnError';
   }
 }
 

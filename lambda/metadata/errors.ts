@@ -3,8 +3,16 @@
  * happened and what to do, for the person reading the logs.
  */
 
+/** The base of every error of the metadata Lambda: its `name` is its class's name (bundles keep class names). */
+export abstract class MetadataError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** A metadata Lambda environment variable is missing or malformed; the function refuses to start. */
-export class MetadataConfigError extends Error {
+export class MetadataConfigError extends MetadataError {
   readonly code = 'INVALID_METADATA_CONFIG';
   constructor(
     readonly variable: string,
@@ -12,7 +20,6 @@ export class MetadataConfigError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${variable}: ${message}`, options);
-    this.name = 'MetadataConfigError';
   }
 }
 
@@ -27,13 +34,12 @@ export type UpstreamMetadataErrorCode =
   | 'UPSTREAM_ISSUER_MISMATCH';
 
 /** The authorization server's metadata could not be fetched, or what came back cannot be trusted. */
-export class UpstreamMetadataError extends Error {
+export class UpstreamMetadataError extends MetadataError {
   constructor(
     readonly code: UpstreamMetadataErrorCode,
     message: string,
     readonly details: { readonly url: string; readonly upstreamStatus?: number; readonly cause?: unknown },
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'UpstreamMetadataError';
   }
 }

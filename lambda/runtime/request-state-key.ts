@@ -11,6 +11,7 @@
  */
 import { MCP_SETTINGS } from '../shared/settings/mcp';
 import { type Env, nonEmpty } from '../shared/settings/setting';
+import { McpRuntimeError } from './errors';
 
 const REQUEST_STATE_SECRET_ARN = MCP_SETTINGS.requestStateSecretArn.variable;
 
@@ -25,11 +26,10 @@ const MIN_KEY_BYTES = 32;
 const FOR_THE_CONTAINER = 10 * 365 * 24 * 3600;
 
 /** The secret could not be read: the tool that needed it fails, and the next request tries again. */
-export class RequestStateKeyError extends Error {
+export class RequestStateKeyError extends McpRuntimeError {
   readonly code = 'REQUEST_STATE_KEY_UNAVAILABLE';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'RequestStateKeyError';
   }
 }
 

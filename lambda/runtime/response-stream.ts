@@ -8,6 +8,7 @@
  * Writable and the local runner's implementation, and Lambda passes its own (`awslambda` global).
  */
 import { once } from 'node:events';
+import { McpRuntimeError } from './errors';
 
 /** The parts of Lambda's response stream (a Node `Writable`) that are used here. */
 export interface LambdaResponseStream {
@@ -64,10 +65,9 @@ async function drained(stream: LambdaResponseStream): Promise<void> {
 }
 
 /** The client went away (or Lambda closed the stream) before the response was written. */
-export class StreamClosedError extends Error {
+export class StreamClosedError extends McpRuntimeError {
   constructor() {
     super('The response stream closed before the response was complete');
-    this.name = 'StreamClosedError';
   }
 }
 

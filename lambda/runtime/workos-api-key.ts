@@ -7,6 +7,7 @@
  */
 import { MCP_SETTINGS } from '../shared/settings/mcp';
 import { type Env, nonEmpty } from '../shared/settings/setting';
+import { McpRuntimeError } from './errors';
 
 const WORKOS_API_KEY_SECRET_ARN = MCP_SETTINGS.workosApiKeySecretArn.variable;
 // A secret read once is kept for the container's life (Powertools' cache age, in seconds).
@@ -23,11 +24,10 @@ export interface WorkOSApiKeySource {
 }
 
 /** The secret could not be read: the lookup that needed it fails, and the next one tries again. */
-export class WorkOSApiKeyError extends Error {
+export class WorkOSApiKeyError extends McpRuntimeError {
   readonly code = 'WORKOS_API_KEY_UNAVAILABLE';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'WorkOSApiKeyError';
   }
 }
 

@@ -9,11 +9,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { fetchFailureDetail, isFetchTimeout } from './fetch-errors';
+import { ContractError } from './errors';
 
 /** Why a bounded fetch gave up. */
 export type BoundedFetchFailure = 'timeout' | 'unreachable' | 'redirect' | 'too_large';
 
-export class BoundedFetchError extends Error {
+export class BoundedFetchError extends ContractError {
   constructor(
     readonly failure: BoundedFetchFailure,
     /** What happened, without the URL (callers put it in context). */
@@ -22,7 +23,6 @@ export class BoundedFetchError extends Error {
     options?: { cause?: unknown },
   ) {
     super(detail, options);
-    this.name = 'BoundedFetchError';
   }
 }
 

@@ -5,8 +5,9 @@
  * one function, so a spelling accepted in one place can never fail token checks in another.
  */
 import { isLoopbackHost } from './loopback';
+import { ContractError } from './errors';
 
-export class InvalidAuthKitDomainError extends Error {
+export class InvalidAuthKitDomainError extends ContractError {
   readonly code = 'INVALID_AUTHKIT_DOMAIN';
   constructor(
     readonly value: string,
@@ -17,7 +18,6 @@ export class InvalidAuthKitDomainError extends Error {
         'e.g. "acme.authkit.app", "https://acme.authkit.app" or a custom auth domain such as "https://auth.example.com" ' +
         '(http only for http://localhost:<port> or http://127.0.0.1:<port>).',
     );
-    this.name = 'InvalidAuthKitDomainError';
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { isLoopbackHost } from './loopback';
 import { resourceScopes } from './scopes';
+import { ContractError } from './errors';
 
 /** The path of the MCP endpoint below the base URL. */
 export const MCP_PATH = '/mcp';
@@ -33,7 +34,7 @@ export interface ServerUrls {
   readonly openidConfiguration: string;
 }
 
-export class InvalidBaseUrlError extends Error {
+export class InvalidBaseUrlError extends ContractError {
   readonly code = 'INVALID_BASE_URL';
   constructor(
     readonly value: string,
@@ -42,7 +43,6 @@ export class InvalidBaseUrlError extends Error {
     super(
       `Invalid public base URL "${value}": ${reason}. Use an absolute https URL such as https://mcp.example.com or https://abc123.execute-api.us-east-1.amazonaws.com/prod.`,
     );
-    this.name = 'InvalidBaseUrlError';
   }
 }
 

@@ -21,6 +21,7 @@ export {
   type DevUser,
   type JwksMode,
 } from './contract';
+import { LocalError } from '../errors';
 
 export interface AuthKitStandInOptions {
   /** Port to listen on; 0 picks a free one. @default 8788 */
@@ -65,12 +66,8 @@ export interface AuthKitStandIn {
   stop(): Promise<void>;
 }
 
-export class AuthKitStandInStartError extends Error {
+export class AuthKitStandInStartError extends LocalError {
   readonly code = 'AUTHKIT_STAND_IN_START_FAILED';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AuthKitStandInStartError';
-  }
 }
 
 const REPO_ROOT = resolve(__dirname, '..', '..');

@@ -11,6 +11,7 @@ import { isLoopbackOrigin } from './loopback.js';
 import { generateSigningKey, type SigningKeyRing } from './signing-keys.mjs';
 import type { LocalWorkOSApi } from './workos-api.js';
 import { answerWorkOSControl } from './workos-controls.js';
+import { LocalError } from '../errors.js';
 
 const DEFAULT_SLOW_DELAY_MS = 10_000;
 
@@ -64,7 +65,7 @@ export interface TestControlContext {
   rebuildProvider(): void;
 }
 
-class BadRequest extends Error {}
+class BadRequest extends LocalError {}
 
 const MAX_BODY_BYTES = 64 * 1024;
 

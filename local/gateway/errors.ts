@@ -2,6 +2,7 @@
  * Errors the local gateway raises at start. Each carries a stable `code` so callers (the dev
  * runner, tests) branch on it, never on message text.
  */
+import { LocalError } from '../errors';
 
 export type GatewayStartErrorCode =
   | 'TEMPLATE_NOT_FOUND'
@@ -12,14 +13,13 @@ export type GatewayStartErrorCode =
   | 'RUNTIME_NOT_AVAILABLE'
   | 'LISTEN_FAILED';
 
-export class GatewayStartError extends Error {
+export class GatewayStartError extends LocalError {
   constructor(
     readonly code: GatewayStartErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'GatewayStartError';
   }
 }
 
@@ -38,7 +38,6 @@ export class UnsupportedFeatureError extends GatewayStartError {
       `The local gateway does not support ${feature} (resource ${logicalId})${detail ? `: ${detail}` : ''}. ` +
         'Remove it from the stack served locally or serve the API from AWS.',
     );
-    this.name = 'UnsupportedFeatureError';
   }
 }
 
@@ -52,6 +51,5 @@ export class UnresolvableValueError extends GatewayStartError {
       'UNRESOLVABLE_VALUE',
       `Cannot resolve ${where}: ${detail}. Pass an override to startGateway or make the value static.`,
     );
-    this.name = 'UnresolvableValueError';
   }
 }

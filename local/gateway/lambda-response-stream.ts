@@ -22,6 +22,7 @@
  * This file runs inside the function process, so it imports nothing but Node built-ins.
  */
 import { Writable } from 'node:stream';
+import { LocalError } from '../errors';
 
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 export const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
@@ -32,14 +33,14 @@ const DELIMITER_LENGTH = 8;
 
 type Marked = Record<symbol, unknown>;
 
-export class InvalidStreamingOperation extends Error {
+export class InvalidStreamingOperation extends LocalError {
   constructor(message: string) {
     super(message);
     this.name = 'Runtime.InvalidStreamingOperation';
   }
 }
 
-export class MalformedStreamingHandler extends Error {
+export class MalformedStreamingHandler extends LocalError {
   constructor(message: string) {
     super(message);
     this.name = 'Runtime.MalformedStreamingHandler';

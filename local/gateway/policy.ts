@@ -3,6 +3,7 @@
  * a matching Deny wins, otherwise a matching Allow is needed, otherwise the request is denied
  * implicitly.
  */
+import { LocalError } from '../errors';
 
 export type PolicyDecision = 'ALLOW' | 'EXPLICIT_DENY' | 'IMPLICIT_DENY';
 
@@ -14,11 +15,10 @@ export interface PolicyStatement {
   readonly notResources?: readonly string[];
 }
 
-export class MalformedPolicyError extends Error {
+export class MalformedPolicyError extends LocalError {
   readonly code = 'MALFORMED_POLICY';
   constructor(reason: string) {
     super(`The authorizer returned an invalid policy: ${reason}`);
-    this.name = 'MalformedPolicyError';
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { decodeLeniently } from '../../lambda/shared/urls';
+import { LocalError } from '../errors';
 
 export interface IncomingRequest {
   readonly method: string;
@@ -193,11 +194,10 @@ export function jsonObjectOf(payload: string, malformed: (reason: string) => Err
   return result as Record<string, unknown>;
 }
 
-export class MalformedProxyResponseError extends Error {
+export class MalformedProxyResponseError extends LocalError {
   readonly code = 'MALFORMED_PROXY_RESPONSE';
   constructor(reason: string) {
     super(`Malformed Lambda proxy response: ${reason}`);
-    this.name = 'MalformedProxyResponseError';
   }
 }
 

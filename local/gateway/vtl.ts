@@ -5,12 +5,12 @@
  * literals, `==`, `!=`, `&&`, `||`, `!`. A template outside this subset fails to compile, so the
  * gateway refuses to start rather than answer differently from AWS.
  */
+import { LocalError } from '../errors';
 
-export class UnsupportedTemplateError extends Error {
+export class UnsupportedTemplateError extends LocalError {
   readonly code = 'UNSUPPORTED_TEMPLATE';
   constructor(reason: string) {
     super(reason);
-    this.name = 'UnsupportedTemplateError';
   }
 }
 

@@ -28,6 +28,19 @@ describe('bundling as deployed', () => {
     expect(readFileSync(join(dir, 'mcp-plain.js'), 'utf8')).toMatch(/ajv/i);
   }, 60_000);
 
+  it('keeps class names, so an error minified into the bundle still logs its own name', async () => {
+    const outfile = join(dir, 'errors.js');
+    await bundleAsDeployed(
+      {
+        code: "import { InvalidTokenError } from './lambda/authorizer/errors'; export const error = new InvalidTokenError('malformed', 'not a JWT');",
+      },
+      outfile,
+    );
+    const { error } = require(outfile) as { error: Error & { reason: string } };
+    expect(error).toBeInstanceOf(Error);
+    expect([error.name, error.reason, error.message]).toEqual(['InvalidTokenError', 'malformed', 'not a JWT']);
+  });
+
   it('bundles source text resolved from the repository root', async () => {
     const outfile = join(dir, 'snippet.js');
     await bundleAsDeployed({ code: "export { serverUrls } from './lambda/shared/urls';" }, outfile);

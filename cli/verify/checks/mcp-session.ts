@@ -12,6 +12,7 @@ import { type BodyMeter, bodyMeter, readText, withCappedBody } from '../bounded-
 import { logsHint, type Where, whereOf, wrongPathFix } from '../context';
 import { sectionResults, type CheckResult } from '../report';
 import { lambdaThrottlingEvidence, THROTTLED_FIX } from './throttling';
+import { VerifyError } from '../errors';
 
 const { pass, fail, skip } = sectionResults('token');
 
@@ -35,11 +36,10 @@ export interface SeenAnswer {
   readonly body: Promise<string>;
 }
 
-export class TokenDestinationError extends Error {
+export class TokenDestinationError extends VerifyError {
   readonly code = 'TOKEN_DESTINATION_REFUSED';
   constructor(url: string) {
     super(`Refused to send the token to ${endpointOf(url)}: it goes only to the MCP URL.`);
-    this.name = 'TokenDestinationError';
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * Errors of the task store. Callers branch on `code`, never on message text.
  */
+import { McpRuntimeError } from '../errors';
 
 /** A result larger than the store keeps inline (DynamoDB items are at most 400 KB). */
-export class TaskResultTooLargeError extends Error {
+export class TaskResultTooLargeError extends McpRuntimeError {
   readonly code = 'TASK_RESULT_TOO_LARGE';
   constructor(
     readonly bytes: number,
@@ -13,15 +14,10 @@ export class TaskResultTooLargeError extends Error {
       `The task's result is ${bytes} bytes of JSON, over the ${limitBytes} bytes a task keeps inline; ` +
         'return a smaller result (a resource link to the data, for instance).',
     );
-    this.name = 'TaskResultTooLargeError';
   }
 }
 
 /** DynamoDB could not be read or written (unreachable, throttled, misconfigured). */
-export class TaskStoreUnavailableError extends Error {
+export class TaskStoreUnavailableError extends McpRuntimeError {
   readonly code = 'TASK_STORE_UNAVAILABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TaskStoreUnavailableError';
-  }
 }

@@ -5,6 +5,7 @@
  * through the same rows, so the two sides cannot disagree on a name, a format or a default.
  * AWS-free: the Lambdas bundle it.
  */
+import { ContractError } from '../errors';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,7 +31,7 @@ export interface SettingProblem {
 export type ProblemReporter = (problem: SettingProblem) => Error;
 
 /** Thrown by a row's `read`; {@link fromEnvironment} hands it to the reporter with the variable named. */
-export class SettingValueError extends Error {
+export class SettingValueError extends ContractError {
   /** What to write instead, without the value: the construct words its prop errors with it. */
   readonly advice?: string;
   constructor(
@@ -40,7 +41,6 @@ export class SettingValueError extends Error {
     options?: { cause?: unknown; advice?: string },
   ) {
     super(message, options);
-    this.name = 'SettingValueError';
     if (options?.advice !== undefined) this.advice = options.advice;
   }
 }
