@@ -2,7 +2,9 @@
  * The stage settings of cdk.json as the JSON view of the construct's props: one row per field,
  * saying how the field is checked, how `-c field=value` text is read, and which prop it sets
  * (durations in seconds instead of `Duration`). The loader (stage-config.ts) checks the fields
- * with these rows, and the stack turns a stage into props with them.
+ * with these rows, and the stack turns a stage into props with them. The field of a prop that sets
+ * a function's settings row is derived from that row (its name, unit and bounds); the rest are
+ * written here.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -282,7 +284,10 @@ const settingList = (prop: PropName, setting: Pick<ListSetting, 'checkItem'>) =>
 /** A range counted in `from` as counted in `to` (a row in milliseconds, its stage field in seconds). */
 function inUnit(range: WholeNumberRange, from: DurationUnit, to: DurationUnit): WholeNumberRange {
   const factor = from === to ? 1 : from === 'ms' ? 1 / 1000 : 1000;
-  return { fallback: range.fallback * factor, min: range.min * factor, max: range.max * factor };
+  const counted = { fallback: range.fallback * factor, min: range.min * factor, max: range.max * factor };
+  if (!Object.values(counted).every(Number.isSafeInteger))
+    throw new Error(`A stage field in ${to} cannot count the bounds ${range.min} to ${range.max} ${from}.`);
+  return counted;
 }
 
 /** The stage field of a row a prop sets, by the row's kind: its name, unit and bounds are the row's. */

@@ -28,7 +28,7 @@ export const FUNCTION_TABLES = {
   mcp: MCP_SETTINGS,
 } as const;
 
-/** Every row by its key; a row two functions share (e.g. `clockToleranceSeconds`) is one row. */
+/** Every row by its key; a key two functions share (e.g. `clockToleranceSeconds`) is one row, or rows alike in their binding. */
 const ALL_ROWS = { ...AUTHORIZER_SETTINGS, ...METADATA_SETTINGS, ...MCP_SETTINGS };
 type Rows = typeof ALL_ROWS;
 
@@ -46,7 +46,7 @@ type BoundProp = {
   [K in keyof Rows]: Rows[K] extends { readonly prop: { readonly name: infer P } } ? P : never;
 }[keyof Rows];
 
-/** The props of `Duration` rows, and of the rest. */
+/** The props of the rows that count a `Duration`. */
 type DurationProp = {
   [K in keyof Rows]: Rows[K] extends { readonly prop: { readonly name: infer P; readonly unit: DurationUnit } }
     ? P
@@ -70,7 +70,7 @@ export type GenericBinding = { [K in GenericKey]: Rows[K] extends { readonly pro
 
 /**
  * The stage field a binding names: its `stage.field`, else the prop's name, suffixed `Ms` or
- * `Seconds` for a `Duration` (what {@link stageFieldName} computes at run time).
+ * `Seconds` for a `Duration` (what {@link stageFieldOf} computes at run time).
  */
 export type StageFieldName<B> = B extends { readonly stage: { readonly field: infer F extends string } }
   ? F
