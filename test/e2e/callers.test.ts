@@ -115,13 +115,40 @@ describe('callers and tool policies on the local stack', () => {
     }
   });
 
-  it('answers 503, retryable, when WorkOS fails and nothing is cached for the caller', async () => {
-    const bearer = await token({ org_id: DEV_MEMBER_ORGANIZATION_ID });
-    await workos.setMode('error');
+  // Each failure with a caller of its own, so nothing is cached for it; `slow` answers after the
+  // resolver's 3 s bound.
+  it.each([
+    ['erroring (HTTP 500)', 'error', 'user_01HWORKOSERROR000000000000'],
+    ['unreachable (connection closed)', 'down', 'user_01HWORKOSDOWN0000000000000'],
+    ['slower than the 3 s bound', 'slow', 'user_01HWORKOSSLOW0000000000000'],
+  ] as const)(
+    'answers 503, retryable, when WorkOS is %s and nothing is cached for the caller',
+    async (_, mode, sub) => {
+      const bearer = await token({ sub, org_id: DEV_MEMBER_ORGANIZATION_ID });
+      await workos.setMode(mode, mode === 'slow' ? { delayMs: 4_500 } : {});
+      try {
+        const reply = await call(bearer, 'config_audit');
+        expect(reply.status).toBe(503);
+        expect(reply.body.error?.data).toMatchObject({ error: 'temporarily_unavailable', retryable: true });
+        // whoami needs no role or permission: it still answers, without them, and says why.
+        const whoami = await call(bearer, 'whoami');
+        expect(whoami.status).toBe(200);
+        expect(whoami.body.result?.structuredContent).toMatchObject({ sub, permissions: [] });
+        expect(whoami.body.result?.structuredContent?.role).toBeUndefined();
+        expect(whoami.body.result?.structuredContent?.accessNote).toEqual(expect.any(String));
+      } finally {
+        await workos.setMode('normal');
+      }
+    },
+  );
+
+  it('serves a cached role past its TTL while WorkOS is unreachable (stale-if-error)', async () => {
+    const bearer = await token();
+    expect((await call(bearer, 'config_audit')).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, CACHE_TTL_SECONDS * 1000 + 500));
+    await workos.setMode('down');
     try {
-      const reply = await call(bearer, 'config_audit');
-      expect(reply.status).toBe(503);
-      expect(reply.body.error?.data).toMatchObject({ error: 'temporarily_unavailable', retryable: true });
+      expect((await call(bearer, 'config_audit')).status).toBe(200);
     } finally {
       await workos.setMode('normal');
     }
