@@ -19,6 +19,7 @@ const UNIT_FILES = [
   'test/lib/function-environments.test.ts',
   'test/lib/helpers.test.ts',
   'test/lib/props-to-functions.test.ts',
+  'test/lib/setting-rows.test.ts',
   'test/local/gateway/async-invoke-settings.test.ts',
   'test/local/gateway/policy.test.ts',
   'test/local/gateway/template.test.ts',
