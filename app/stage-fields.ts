@@ -16,11 +16,7 @@ import {
   logLevel,
   publicBaseUrl,
 } from '../lambda/shared/settings/common';
-import {
-  MAX_CONCURRENT_REQUESTS_PER_CALLER,
-  RESPONSE_TRANSFER_MODES,
-  type ResponseTransferMode,
-} from '../lambda/shared/settings/mcp';
+import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
 import {
   type DurationUnit,
   isWithin,
@@ -249,15 +245,15 @@ function duration(
 }
 const seconds = (prop: PropName, range?: WholeNumberRange, minMeaning = '') => duration(prop, range, minMeaning);
 
-/** A whole-number prop within `range`. */
-const wholeNumber = (prop: PropName, range: WholeNumberRange) =>
+/** A whole-number prop within `range`, or `false` for none when `falseForNone`; `note` follows the bounds. */
+const wholeNumber = (prop: PropName, range: WholeNumberRange, note = '', falseForNone = false) =>
   field(
     prop,
     (value) =>
-      typeof value === 'number' && isWithin(value, range)
+      (falseForNone && value === false) || (typeof value === 'number' && isWithin(value, range))
         ? undefined
-        : `must be a whole number from ${range.min} to ${range.max}, got ${show(value)}.`,
-    asNumber,
+        : `must be a whole number from ${range.min} to ${range.max}${note}, got ${show(value)}.`,
+    (text) => (falseForNone && text === 'false' ? false : asNumber(text)),
   );
 
 /** A text field checked by the settings row the function reads it with. */
@@ -297,7 +293,7 @@ function rowField(row: BoundRow): StageField {
   const { unit } = stageFieldOf(row.prop);
   if (row.prop.unit !== undefined && range !== undefined && unit !== undefined)
     return duration(prop, inUnit(range, row.prop.unit, unit), '', unit);
-  if (range !== undefined) return wholeNumber(prop, range);
+  if (range !== undefined) return wholeNumber(prop, range, row.prop.boundsNote, row.prop.falseForNone === true);
   if (isListRow(row)) return settingList(prop, row);
   if (isFlagRow(row)) return bool(prop);
   return settingText(prop, row);
@@ -391,14 +387,6 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
       : `must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${show(value)}.`,
   ),
   workosApiKeySecretName: text(),
-  maxConcurrentRequestsPerCaller: field(
-    'maxConcurrentRequestsPerCaller',
-    (value) =>
-      value === false || (typeof value === 'number' && isWithin(value, MAX_CONCURRENT_REQUESTS_PER_CALLER))
-        ? undefined
-        : `must be a whole number from ${MAX_CONCURRENT_REQUESTS_PER_CALLER.min} to ${MAX_CONCURRENT_REQUESTS_PER_CALLER.max}, or false for no per-caller limit, got ${show(value)}.`,
-    (text) => (text === 'false' ? false : asNumber(text)),
-  ),
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),

@@ -15,7 +15,6 @@ import {
 } from '../lambda/shared/settings/common';
 import {
   LISTEN_MAX_SECONDS,
-  MAX_CONCURRENT_REQUESTS_PER_CALLER,
   parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
@@ -138,8 +137,6 @@ export interface ServerSettings extends PropRowSettings {
   readonly mcpFunctionTimeout: Duration;
   /** Reserved concurrency of the MCP function; undefined when it is not reserved. */
   readonly mcpReservedConcurrency?: number;
-  /** Most requests one caller may hold at once; `false`: no per-caller limit. */
-  readonly maxConcurrentRequestsPerCaller: number | false;
   /** Longest hold of one `subscriptions/listen` stream, in seconds (`subscriptionMaxDuration`); only when streaming. */
   readonly listenMaxSeconds?: number;
   /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
@@ -415,14 +412,10 @@ function stageSettings(
 
 type FunctionSettings = Pick<
   ServerSettings,
-  | 'authorizerMemorySize'
-  | 'metadataMemorySize'
-  | 'mcpMemorySize'
-  | 'mcpReservedConcurrency'
-  | 'maxConcurrentRequestsPerCaller'
+  'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize' | 'mcpReservedConcurrency'
 >;
 
-/** The functions' memory, the MCP function's reserved concurrency and its per-caller limit. */
+/** The functions' memory and the MCP function's reserved concurrency. */
 function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
   const memory = (prop: 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize') =>
     integer(prop, props[prop], { fallback: DEFAULTS[prop], min: 128, max: 10240 }, ' MB');
@@ -431,15 +424,6 @@ function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
     metadataMemorySize: memory('metadataMemorySize'),
     mcpMemorySize: memory('mcpMemorySize'),
     ...reservedConcurrency(props.mcpReservedConcurrency),
-    maxConcurrentRequestsPerCaller:
-      props.maxConcurrentRequestsPerCaller === false
-        ? false
-        : integer(
-            'maxConcurrentRequestsPerCaller',
-            props.maxConcurrentRequestsPerCaller,
-            MAX_CONCURRENT_REQUESTS_PER_CALLER,
-            ', or false for no per-caller limit',
-          ),
   };
 }
 

@@ -121,6 +121,7 @@ function readProp(row: BoundRow, value: unknown): unknown {
   const { name, unit, boundsNote } = row.prop;
   const range = rangeOf(row);
   if (unit !== undefined && range !== undefined) return wholeDuration(name, value as Duration | undefined, range, unit);
+  if (range !== undefined && row.prop.falseForNone === true && value === false) return false;
   if (range !== undefined) return integer(name, value as number | undefined, range, boundsNote);
   if (isListRow(row)) return throughListSetting(name, row, value as readonly string[] | undefined);
   if (isFlagRow(row)) return value ?? (row as unknown as { fallback: boolean }).fallback;

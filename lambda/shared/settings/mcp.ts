@@ -135,19 +135,24 @@ const responseTransferMode = fromProp(
 
 /** The per-caller limit, or `false` for none: a whole number in range, or `off`. */
 const maxConcurrentRequestsPerCaller = fromProp(
-  withDefault<number | false>(
-    {
-      variable: 'MAX_CONCURRENT_REQUESTS_PER_CALLER',
-      doc: `Most MCP requests one caller (sub + client_id) may hold at once across all instances, or \`${PER_CALLER_LIMIT_OFF}\` for no limit; counted in the state table.`,
-      write: (limit) => (limit === false ? PER_CALLER_LIMIT_OFF : String(limit)),
-      parse: (raw) =>
-        raw.toLowerCase() === PER_CALLER_LIMIT_OFF ? false : parseWholeNumber(raw, MAX_CONCURRENT_REQUESTS_PER_CALLER),
-    },
-    MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
-  ),
+  {
+    ...withDefault<number | false>(
+      {
+        variable: 'MAX_CONCURRENT_REQUESTS_PER_CALLER',
+        doc: `Most MCP requests one caller (sub + client_id) may hold at once across all instances, or \`${PER_CALLER_LIMIT_OFF}\` for no limit; counted in the state table.`,
+        write: (limit) => (limit === false ? PER_CALLER_LIMIT_OFF : String(limit)),
+        parse: (raw) =>
+          raw.toLowerCase() === PER_CALLER_LIMIT_OFF
+            ? false
+            : parseWholeNumber(raw, MAX_CONCURRENT_REQUESTS_PER_CALLER),
+      },
+      MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
+    ),
+    range: MAX_CONCURRENT_REQUESTS_PER_CALLER,
+  },
   'maxConcurrentRequestsPerCaller',
   // The prop says `false` where the variable says `off`.
-  { byConstruct: true },
+  { falseForNone: true, boundsNote: ', or false for no per-caller limit' },
 );
 
 export const MCP_SETTINGS = {

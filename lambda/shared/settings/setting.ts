@@ -70,6 +70,8 @@ export interface PropBinding {
   readonly stage?: { readonly field: string; readonly unit?: DurationUnit };
   /** Said after the bounds when a whole-number prop is refused, e.g. " (Lambda's synchronous payload limit)". */
   readonly boundsNote?: string;
+  /** The prop (and its stage field) takes `false` for none, which the row's value is too. */
+  readonly falseForNone?: true;
   /**
    * The construct resolves this prop with its own code (a rule across fields, or a rule stricter
    * than the variable's), in lib/server-settings.ts; it still writes the row's key of `ServerSettings`.
