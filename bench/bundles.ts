@@ -46,7 +46,6 @@ export async function bundleAsDeployed(
     outfile,
     bundle: true,
     minify: true,
-    keepNames: true,
     sourcemap: true,
     sourcesContent: false,
     platform: 'node',

@@ -350,9 +350,6 @@ export class AuthKitMcpServer extends Construct {
       environment: options.environment,
       bundling: {
         minify: true,
-        // Error classes name themselves after their class (`new.target.name`): minified names would
-        // turn `InvalidTokenError` into `e` in the logs.
-        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         format: OutputFormat.CJS,

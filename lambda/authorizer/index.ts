@@ -48,7 +48,9 @@ export interface AuthorizerHandlerDependencies {
 export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 /** Thrown for any failure that is not the caller's fault; API Gateway answers 500 (AUTHORIZER_FAILURE). */
-export class AuthorizerUnavailableError extends AuthorizerError {}
+export class AuthorizerUnavailableError extends AuthorizerError {
+  override readonly name = 'AuthorizerUnavailableError';
+}
 
 /** Writes one decision: a log line with its reason and one count metric. */
 type RecordDecision = (

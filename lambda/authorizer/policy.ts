@@ -25,6 +25,7 @@ export interface AuthorizerPolicyResult {
 }
 
 export class MalformedMethodArnError extends AuthorizerError {
+  override readonly name = 'MalformedMethodArnError';
   constructor(methodArn: string) {
     super(
       `methodArn "${methodArn.slice(0, 200)}" is not an execute-api method ARN (arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<method>/<path>)`,

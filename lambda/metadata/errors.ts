@@ -3,16 +3,18 @@
  * happened and what to do, for the person reading the logs.
  */
 
-/** The base of every error of the metadata Lambda: its `name` is its class's name (bundles keep class names). */
+/**
+ * The base of every error of the metadata Lambda. Each error states its own `name`: the bundle is
+ * minified, which renames classes, and keeping their names (esbuild `keepNames`) costs the MCP bundle
+ * 48 KB and its cold start a `__name` call per function.
+ */
 export abstract class MetadataError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  abstract override readonly name: string;
 }
 
 /** A metadata Lambda environment variable is missing or malformed; the function refuses to start. */
 export class MetadataConfigError extends MetadataError {
+  override readonly name = 'MetadataConfigError';
   readonly code = 'INVALID_METADATA_CONFIG';
   constructor(
     readonly variable: string,
@@ -35,6 +37,7 @@ export type UpstreamMetadataErrorCode =
 
 /** The authorization server's metadata could not be fetched, or what came back cannot be trusted. */
 export class UpstreamMetadataError extends MetadataError {
+  override readonly name = 'UpstreamMetadataError';
   constructor(
     readonly code: UpstreamMetadataErrorCode,
     message: string,

@@ -115,8 +115,11 @@ export function publicUrlOf(event: ProxyEvent, base: PublicBase): string {
 /** Every header value of the event, name → values, preferring the multi-value map (it keeps repeats). */
 export function headerValuesOf(event: ProxyEvent): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  if (event.multiValueHeaders) {
-    for (const [name, values] of Object.entries(event.multiValueHeaders)) {
+  const multi = event.multiValueHeaders;
+  if (multi) {
+    for (const name in multi) {
+      if (!Object.hasOwn(multi, name)) continue;
+      const values = multi[name];
       const list = typeof values === 'string' ? [values] : Array.isArray(values) ? values : [];
       if (list.length === 0) continue;
       const key = name.toLowerCase();
@@ -125,8 +128,11 @@ export function headerValuesOf(event: ProxyEvent): Map<string, string[]> {
       else out.set(key, [...list]);
     }
   }
-  if (event.headers) {
-    for (const [name, value] of Object.entries(event.headers)) {
+  const single = event.headers;
+  if (single) {
+    for (const name in single) {
+      if (!Object.hasOwn(single, name)) continue;
+      const value = single[name];
       const key = name.toLowerCase();
       if (value !== undefined && !out.has(key)) out.set(key, [value]);
     }

@@ -2,16 +2,18 @@
  * Errors of the MCP Lambda runtime. Callers branch on `code`, never on message text.
  */
 
-/** The base of every error of the MCP runtime: its `name` is its class's name (bundles keep class names). */
+/**
+ * The base of every error of the MCP runtime. Each error states its own `name`: the bundle is
+ * minified, which renames classes, and keeping their names (esbuild `keepNames`) costs the MCP bundle
+ * 48 KB and its cold start a `__name` call per function.
+ */
 export abstract class McpRuntimeError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  abstract override readonly name: string;
 }
 
 /** A value the runtime reads at cold start (environment or option) is missing or malformed. */
 export class RuntimeConfigError extends McpRuntimeError {
+  override readonly name = 'RuntimeConfigError';
   readonly code = 'RUNTIME_CONFIG';
   constructor(
     readonly setting: string,
@@ -23,6 +25,7 @@ export class RuntimeConfigError extends McpRuntimeError {
 
 /** A proxy event that cannot be turned into a web Request (a bad header value, a body on GET...). */
 export class InvalidProxyEventError extends McpRuntimeError {
+  override readonly name = 'InvalidProxyEventError';
   readonly code = 'INVALID_PROXY_EVENT';
 }
 
@@ -31,6 +34,7 @@ export class InvalidProxyEventError extends McpRuntimeError {
  * the authorizer, or a caller that bypassed it. It is answered 401 and never served.
  */
 export class MissingIdentityError extends McpRuntimeError {
+  override readonly name = 'MissingIdentityError';
   readonly code = 'MISSING_IDENTITY';
 }
 
@@ -40,6 +44,7 @@ export class MissingIdentityError extends McpRuntimeError {
  * every request. Answered 401 `invalid_token`.
  */
 export class ExpiredTokenError extends McpRuntimeError {
+  override readonly name = 'ExpiredTokenError';
   readonly code = 'TOKEN_EXPIRED';
   constructor(
     /** The caller the token was issued to, for the log line. */
@@ -59,6 +64,7 @@ export class ExpiredTokenError extends McpRuntimeError {
  * and which may never end. The stream is cancelled and the request answered with a JSON error.
  */
 export class StreamingResponseError extends McpRuntimeError {
+  override readonly name = 'StreamingResponseError';
   readonly code = 'STREAMING_RESPONSE';
   constructor() {
     super(
@@ -69,6 +75,7 @@ export class StreamingResponseError extends McpRuntimeError {
 
 /** A tool reads its caller, but the request carried no identity (it was not served by this runtime). */
 export class NoCallerError extends McpRuntimeError {
+  override readonly name = 'NoCallerError';
   readonly code = 'NO_CALLER';
   constructor() {
     super(

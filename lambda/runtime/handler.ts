@@ -81,9 +81,9 @@ export interface McpLambdaHandlerOptions {
    */
   readonly serverInfo?: ServerInfo;
   /**
-   * The Powertools logger for the per-request log line. That line is written in the Logger's
-   * default JSON shape with its level, service, sampling rate and persistent keys, without going
-   * through its formatter (request-log.ts says why); its other lines are the Logger's own.
+   * The Powertools logger for the per-request log line, written through its public API, so the
+   * line follows the Logger's configuration (level, service, sampling, keys, formatter, buffering);
+   * request-log.ts bounds each field.
    * @default - a new Logger (service from `POWERTOOLS_SERVICE_NAME`, level from `POWERTOOLS_LOG_LEVEL`)
    */
   readonly logger?: Logger;

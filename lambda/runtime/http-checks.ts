@@ -5,7 +5,7 @@
  */
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import { allowedOriginOf, type readRuntimeSettings } from './config';
-import { listsAcceptable } from './media-types';
+import { listsAllAcceptable } from './media-types';
 import { type Refusal, refusal } from './refusal';
 import { ALLOWED_METHODS, jsonRpcErrorResponse, TRANSPORT_ERROR } from './responses';
 
@@ -58,9 +58,22 @@ export const bodySizeCheck: HttpCheck = ({ byteLength, maxBodyBytes }) =>
         `body of ${byteLength} bytes exceeds ${maxBodyBytes}`,
       );
 
+/** What a client must list in `Accept` (the Streamable HTTP transport). */
+const ACCEPT_REQUIRED = ['application/json', 'text/event-stream'] as const;
+
+/**
+ * The last `Accept` value that passed: a client sends the same one on every request, so it is read
+ * as media ranges once, not per request. Only a passing value is kept.
+ */
+let lastAcceptable: string | undefined;
+
 export const acceptCheck: HttpCheck = ({ header }) => {
   const accept = header('accept');
-  if (listsAcceptable(accept, 'application/json') && listsAcceptable(accept, 'text/event-stream')) return undefined;
+  if (accept !== undefined && accept === lastAcceptable) return undefined;
+  if (listsAllAcceptable(accept, ACCEPT_REQUIRED)) {
+    lastAcceptable = accept;
+    return undefined;
+  }
   return refusal(
     jsonRpcErrorResponse(
       406,

@@ -27,6 +27,7 @@ const FOR_THE_CONTAINER = 10 * 365 * 24 * 3600;
 
 /** The secret could not be read: the tool that needed it fails, and the next request tries again. */
 export class RequestStateKeyError extends McpRuntimeError {
+  override readonly name = 'RequestStateKeyError';
   readonly code = 'REQUEST_STATE_KEY_UNAVAILABLE';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

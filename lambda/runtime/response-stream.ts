@@ -66,6 +66,7 @@ async function drained(stream: LambdaResponseStream): Promise<void> {
 
 /** The client went away (or Lambda closed the stream) before the response was written. */
 export class StreamClosedError extends McpRuntimeError {
+  override readonly name = 'StreamClosedError';
   constructor() {
     super('The response stream closed before the response was complete');
   }

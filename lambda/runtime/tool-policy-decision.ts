@@ -46,8 +46,8 @@ export function decideByToken(policy: ToolPolicy, caller: PolicyCallerFacts): To
     return { requirement: 'callers', callers: policy.callers ?? 'any', kind: caller.kind };
   }
   const required = policy.scopes ?? [];
-  const held = new Set(caller.scopes);
-  const missing = required.filter((scope) => !held.has(scope));
+  // Runs for every tool on every request (neverCallable); both lists are a handful of names.
+  const missing = required.length === 0 ? required : required.filter((scope) => !caller.scopes.includes(scope));
   if (missing.length > 0) return { requirement: 'scopes', required, missing };
   if (!needsAccess(policy)) return undefined;
   const requirement = policy.roles !== undefined ? 'roles' : 'permissions';

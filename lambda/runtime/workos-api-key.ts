@@ -25,6 +25,7 @@ export interface WorkOSApiKeySource {
 
 /** The secret could not be read: the lookup that needed it fails, and the next one tries again. */
 export class WorkOSApiKeyError extends McpRuntimeError {
+  override readonly name = 'WorkOSApiKeyError';
   readonly code = 'WORKOS_API_KEY_UNAVAILABLE';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

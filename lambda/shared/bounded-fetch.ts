@@ -15,6 +15,7 @@ import { ContractError } from './errors';
 export type BoundedFetchFailure = 'timeout' | 'unreachable' | 'redirect' | 'too_large';
 
 export class BoundedFetchError extends ContractError {
+  override readonly name = 'BoundedFetchError';
   constructor(
     readonly failure: BoundedFetchFailure,
     /** What happened, without the URL (callers put it in context). */

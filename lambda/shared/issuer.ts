@@ -8,6 +8,7 @@ import { isLoopbackHost } from './loopback';
 import { ContractError } from './errors';
 
 export class InvalidAuthKitDomainError extends ContractError {
+  override readonly name = 'InvalidAuthKitDomainError';
   readonly code = 'INVALID_AUTHKIT_DOMAIN';
   constructor(
     readonly value: string,

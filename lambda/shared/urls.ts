@@ -35,6 +35,7 @@ export interface ServerUrls {
 }
 
 export class InvalidBaseUrlError extends ContractError {
+  override readonly name = 'InvalidBaseUrlError';
   readonly code = 'INVALID_BASE_URL';
   constructor(
     readonly value: string,

@@ -13,8 +13,10 @@ import { GatewayStartError, UnsupportedFeatureError } from '../../local/gateway/
 import { UsageError } from '../../cli/verify/args';
 import { VerifyError } from '../../cli/verify/errors';
 
-// Each room has one error base, which names the error after its class; every other error class of
-// the room extends it (or another error of the room), so no class repeats `this.name = '...'`.
+// Each room has one error base; every other error class of the room extends it (or another error of
+// the room). Outside lambda/ the base names an error after its class. The functions are minified
+// bundles, which rename classes, so an error there states its name in one field, which must be its
+// class's name.
 const ROOT = path.resolve(__dirname, '..', '..');
 const ROOM_BASES: ReadonlyArray<{ room: string; file: string; base: string }> = [
   { room: 'lambda/shared', file: 'lambda/shared/errors.ts', base: 'ContractError' },
@@ -84,6 +86,21 @@ describe('one error base per room', () => {
     const direct = classes.filter((c) => c.extends === 'Error').map((c) => `${c.file}: ${c.name}`);
     const bases = [...new Set(ROOM_BASES.map((r) => `${r.file}: ${r.base}`))];
     expect(direct.sort()).toEqual(bases.sort());
+  });
+
+  it('states, in lambda/, each concrete error’s name as its class name', () => {
+    const files = sourceFiles(path.join(ROOT, 'lambda'));
+    const wrong = files.flatMap((file) => {
+      const text = fs.readFileSync(file, 'utf8');
+      return errorClassesIn(file)
+        .filter((c) => c.extends !== 'Error' && !new RegExp(`abstract class ${c.name}\\b`).test(text))
+        .filter(
+          (c) => !new RegExp(`class ${c.name} extends \\w+ \\{\\n  override readonly name = '${c.name}';`).test(text),
+        )
+        .map((c) => `${c.file}: ${c.name}`);
+    });
+    expect(files.length).toBeGreaterThan(0);
+    expect(wrong).toEqual([]);
   });
 
   it('names no error class by hand in its constructor, apart from Lambda runtime error names', () => {

@@ -28,7 +28,7 @@ describe('bundling as deployed', () => {
     expect(readFileSync(join(dir, 'mcp-plain.js'), 'utf8')).toMatch(/ajv/i);
   }, 60_000);
 
-  it('keeps class names, so an error minified into the bundle still logs its own name', async () => {
+  it('keeps error names through minification, so a deployed function logs InvalidTokenError, not a renamed class', async () => {
     const outfile = join(dir, 'errors.js');
     await bundleAsDeployed(
       {

@@ -5,6 +5,7 @@ import { McpRuntimeError } from '../errors';
 
 /** A result larger than the store keeps inline (DynamoDB items are at most 400 KB). */
 export class TaskResultTooLargeError extends McpRuntimeError {
+  override readonly name = 'TaskResultTooLargeError';
   readonly code = 'TASK_RESULT_TOO_LARGE';
   constructor(
     readonly bytes: number,
@@ -19,5 +20,6 @@ export class TaskResultTooLargeError extends McpRuntimeError {
 
 /** DynamoDB could not be read or written (unreachable, throttled, misconfigured). */
 export class TaskStoreUnavailableError extends McpRuntimeError {
+  override readonly name = 'TaskStoreUnavailableError';
   readonly code = 'TASK_STORE_UNAVAILABLE';
 }

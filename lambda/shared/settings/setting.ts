@@ -32,6 +32,7 @@ export type ProblemReporter = (problem: SettingProblem) => Error;
 
 /** Thrown by a row's `read`; {@link fromEnvironment} hands it to the reporter with the variable named. */
 export class SettingValueError extends ContractError {
+  override readonly name = 'SettingValueError';
   /** What to write instead, without the value: the construct words its prop errors with it. */
   readonly advice?: string;
   constructor(

@@ -56,6 +56,23 @@ describe('Accept', () => {
     expect(reply.result?.tools).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'whoami' })]));
   });
 
+  it('judges each value on its own, whatever value passed on the request before', async () => {
+    const passing = 'application/json, text/event-stream';
+    const refused = 'application/json;q=0, text/event-stream';
+    expect((await statusFor(passing)).status).toBe(200);
+    expect((await statusFor(refused)).status).toBe(406);
+    expect((await statusFor(passing)).status).toBe(200);
+    expect((await statusFor(`${passing}x`)).status).toBe(406);
+    expect((await statusFor(passing)).status).toBe(200);
+  });
+
+  it('keeps an escaped quote inside a quoted parameter', () => {
+    expect(mediaRangesOf('text/plain; note="a \\" , b", application/json')).toEqual([
+      { essence: 'text/plain', q: 1 },
+      { essence: 'application/json', q: 1 },
+    ]);
+  });
+
   it('reads quoted parameters without splitting inside them', () => {
     expect(mediaRangesOf('text/plain; note="a, b; q=0", application/json;q=0.5')).toEqual([
       { essence: 'text/plain', q: 1 },
