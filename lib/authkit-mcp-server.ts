@@ -119,6 +119,7 @@ export class AuthKitMcpServer extends Construct {
     this.grantSecretRead(this.requestStateSecret);
     if (this.workosApiKeySecret) this.grantSecretRead(this.workosApiKeySecret);
     this.grantStateTableUse();
+    this.allowTaskWorkers();
     this.authorizer = this.createTokenAuthorizer();
 
     this.addRoutes();
@@ -261,6 +262,27 @@ export class AuthKitMcpServer extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
       resourceArns: [this.stateTable.tableArn],
     });
+  }
+
+  /**
+   * Durable tasks (MCP tasks extension): the function starts a task's worker with an asynchronous
+   * Invoke of itself, so its role may invoke this function and no other. The statement sits in a
+   * policy of its own: in the role's default policy, on which the function depends, it would make a
+   * dependency cycle with the function's ARN. Lambda runs the event once (`retryAttempts: 0`: a
+   * retried tool would repeat its side effects) and drops one that waited over a minute in the
+   * queue (the task then reads `failed` at its deadline):
+   * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html.
+   */
+  private allowTaskWorkers(): void {
+    const role = this.mcpFunction.role;
+    if (role === undefined) return;
+    new iam.Policy(this, 'McpTaskWorkerInvoke', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.mcpFunction.functionArn] }),
+      ],
+    });
+    this.mcpFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
   }
 
   private createTokenAuthorizer(): apigw.TokenAuthorizer {

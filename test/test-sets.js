@@ -44,6 +44,7 @@ const SLOW_FILES = {
   'test/cli/verify.test.ts': 'verify against a live local stack',
   'test/lib/authkit-mcp-server.test.ts': 'synthesizes many stacks',
   'test/lib/state-table.test.ts': 'synthesizes stacks',
+  'test/lib/task-worker.test.ts': 'synthesizes a stack',
   'test/lib/monitoring.test.ts': 'synthesizes stacks for monitoring options',
   'test/lib/server-settings.test.ts': 'synthesizes stacks for prop combinations',
   'test/lib/synth.test.ts': 'runs the real cdk synth',

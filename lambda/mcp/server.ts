@@ -3,7 +3,8 @@
  * ({@link SAMPLE_TOOLS}): `whoami` (any caller), which shows that every tool knows its caller, its
  * kind and its role; `format_json`, a deterministic JSON formatter that is useful on its own;
  * `long_task` (long-running), which runs for as long as asked and reports progress and log lines
- * as it goes (they reach the client as they happen when the integration streams); `confirm`
+ * as it goes (they reach the client as they happen when the integration streams), or runs as a
+ * durable task for a client that declares the MCP tasks extension; `confirm`
  * (people only: a machine cannot answer), which asks the user a yes/no question through the
  * client (a 2026-07-28 multi-round-trip request); `server_config` (people with the `mcp:admin`
  * scope), the server's non-secret settings; and `config_audit` (the `mcp:config:read` permission in
@@ -401,10 +402,12 @@ const longTask = defineTool(
   {
     title: 'Long task',
     description:
-      'Runs for the given number of seconds in equal steps, sending a progress notification (when the request asks for progress) and a log message after each step, then returns a summary. Shows that long tools stream their progress.',
+      'Runs for the given number of seconds in equal steps, sending a progress notification (when the request asks for progress) and a log message after each step, then returns a summary. Shows that long tools stream their progress. A client that declares the tasks extension gets a task to poll instead.',
     inputSchema: longTaskInput,
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     policy: { callers: 'any', longRunning: true },
+    // A client that declares the tasks extension gets a task; any other, the streamed call.
+    task: { support: 'optional' },
   },
   async ({ seconds, steps }, ctx) => {
     const started = Date.now();
@@ -443,6 +446,8 @@ const confirm = defineToolWithContext(
     outputSchema: confirmOutput,
     annotations: { readOnlyHint: true, openWorldHint: false },
     policy: { callers: 'users' },
+    // With the tasks extension the question waits in the task (input_required) for tasks/update.
+    task: { support: 'optional' },
   },
   ({ era, requestState: codec }) =>
     async ({ question }, ctx) => {

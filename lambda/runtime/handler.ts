@@ -29,6 +29,8 @@ import { policiesOf, type ToolDefinition } from './tool-definition';
 import type { McpLambdaServerFactory, ServerInfo } from './server-factory';
 import { writeStreamed } from './stream-writer';
 import { createRoleResolver, type RoleResolver } from './workos-access';
+import { createMessageChecks } from './message-checks';
+import { isTaskEvent, tasksOf } from './tasks';
 
 export type { McpLambdaRequestContext, McpLambdaServerFactory, ServerInfo } from './server-factory';
 
@@ -252,19 +254,25 @@ export function createMcpLambdaHandler(
     { key: options.requestStateKey, ttlSeconds: options.requestStateTtlSeconds },
     logger,
   );
-  const sdk = createSdkBridge(
-    factory,
-    {
-      serverInfo,
-      streaming,
-      maxBodyBytes: settings.maxBodyBytes,
-      requestStates,
-      roleResolver,
-      tools,
-      listAllTools: options.listAllTools,
-    },
+  const sdkOptions = {
+    serverInfo,
+    streaming,
+    maxBodyBytes: settings.maxBodyBytes,
+    requestStates,
+    roleResolver,
+    tools,
+    listAllTools: options.listAllTools,
+  };
+  const tasks = tasksOf({
+    settings,
+    tools,
+    requestStateKey: options.requestStateKey,
+    stateTableClientConfig: options.stateTableClientConfig,
+    checks: createMessageChecks(settings, policies, roleResolver, requestStates),
+    streamingSdk: () => createSdkBridge(factory, { ...sdkOptions, streaming: true }, logger),
     logger,
-  );
+  });
+  const sdk = createSdkBridge(tasks?.withCapability(factory) ?? factory, sdkOptions, logger);
   const leases = callerLeasesOf(settings, { clientConfig: options.stateTableClientConfig, logger });
   const answer = createPipeline({
     settings,
@@ -274,6 +282,7 @@ export function createMcpLambdaHandler(
     sdk,
     ...(leases === undefined ? {} : { leases }),
     ...(options.leaseAfterMs === undefined ? {} : { leaseAfterMs: options.leaseAfterMs }),
+    ...(tasks === undefined ? {} : { tasks: tasks.step }),
   });
   const write = createRequestLogWriter(logger);
   const anyOrigin = settings.origins.any;
@@ -283,10 +292,13 @@ export function createMcpLambdaHandler(
     from,
     marginMs: options.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS,
   });
-  const entry = ((event: ProxyEvent, second?: LambdaResponseStream | LambdaContextLike, third?: LambdaContextLike) =>
-    isResponseStream(second)
+  const entry = ((event: ProxyEvent, second?: LambdaResponseStream | LambdaContextLike, third?: LambdaContextLike) => {
+    // An asynchronous invocation with a task event runs a task's worker (tasks/worker.ts).
+    if (tasks !== undefined && isTaskEvent(event)) return tasks.handleEvent(event, second, third);
+    return isResponseStream(second)
       ? streamed(event, second, third)
-      : buffered(event, second as LambdaContextLike | undefined)) as McpLambdaHandler;
+      : buffered(event, second as LambdaContextLike | undefined);
+  }) as McpLambdaHandler;
   if (streaming && lambdaGlobal !== undefined)
     lambdaGlobal.streamifyResponse(entry as StreamingMcpLambdaHandler, { highWaterMark: STREAM_HIGH_WATER_MARK });
   return entry;

@@ -2,7 +2,8 @@
  * The request pipeline shared by both transfer modes. Per request, in this order: Origin (403),
  * CORS preflight (204), identity (401), the {@link HTTP_CHECKS} (405, 413, 406, 415), the body as
  * one JSON-RPC message (400), the message checks (`subscriptions/listen` when buffered, each tool's
- * policy, the requestState key), the per-caller limit (`lease-step.ts`: 429 or 503 for a request
+ * policy, the requestState key), the tasks step (`tasks/methods.ts`: the task methods and task
+ * tools, answered before the SDK; absent when no tool supports tasks), the per-caller limit (`lease-step.ts`: 429 or 503 for a request
  * that holds from the start, a grace-period lease for the others), then {@link dispatch} hands the
  * message to the MCP SDK. Each check returns a refusal or
  * nothing; the pipeline alone writes what they return on the request's record. Whatever happens,
@@ -33,6 +34,7 @@ import type { RequestStates } from './request-state';
 import { corsHeaders, INTERNAL_ERROR, INVALID_REQUEST, jsonRpcErrorResponse, preflightResponse } from './responses';
 import type { SdkServe } from './sdk-bridge';
 import type { ToolPolicies } from './tool-policy';
+import type { TasksStep } from './tasks';
 import type { RoleResolver } from './workos-access';
 
 type Settings = ReturnType<typeof readRuntimeSettings>;
@@ -53,6 +55,8 @@ export interface PipelineOptions {
   readonly leases?: CallerLeases;
   /** How long a request that does not hold from the start runs before it takes a lease. @default 5000 */
   readonly leaseAfterMs?: number;
+  /** The tasks extension's methods and task tools, answered before the SDK (tasks/methods.ts). @default - none */
+  readonly tasks?: TasksStep;
 }
 
 export function createPipeline({
@@ -61,6 +65,7 @@ export function createPipeline({
   roleResolver,
   requestStates,
   sdk,
+  tasks,
   ...limit
 }: PipelineOptions): Answerer {
   const identify = createIdentify(settings);
@@ -101,6 +106,8 @@ export function createPipeline({
     record.tool = parsed.tool;
     const messageRefusal = await firstMessageRefusal(messageChecks, { parsed, authInfo: identity.authInfo });
     if (messageRefusal) return refuse(record, messageRefusal);
+    const taskAnswer = tasks?.({ parsed, authInfo: identity.authInfo, header, record });
+    if (taskAnswer) return taskAnswer;
     const limitRefusal = await callerLimit?.({ parsed, authInfo: identity.authInfo, record, limits });
     if (limitRefusal) return refuse(record, limitRefusal);
     return dispatch({ event, headers, parsed, authInfo: identity.authInfo, record, limits });

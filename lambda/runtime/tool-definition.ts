@@ -8,6 +8,7 @@ import { isScopeToken } from '../shared/scopes';
 import { RuntimeConfigError } from './errors';
 import type { McpLambdaRequestContext } from './server-factory';
 import type { PolicyCallers, ToolPolicies, ToolPolicy } from './tool-policy';
+import type { ToolTaskOptions } from './tasks/support';
 
 /** The SDK's `registerTool` config less the schemas (title, description, annotations, icons, _meta, ...). */
 type SdkToolConfigRest = Omit<Parameters<McpServer['registerTool']>[1], 'inputSchema' | 'outputSchema'>;
@@ -21,12 +22,15 @@ export type ToolDefinitionConfig<
   readonly outputSchema?: OutputArgs;
   /** Who may call the tool. @default - every authorized caller */
   readonly policy?: ToolPolicy;
+  /** Whether a call may become a durable task (the MCP tasks extension; tasks/support.ts). @default - never */
+  readonly task?: ToolTaskOptions;
 };
 
 /** A tool ready for the handler's `tools` option. */
 export interface ToolDefinition {
   readonly name: string;
   readonly policy: ToolPolicy;
+  readonly task?: ToolTaskOptions;
   /** Registers the tool on a server (the runtime does this for each request's server). */
   register(server: McpServer, request: McpLambdaRequestContext): RegisteredTool;
 }
@@ -67,11 +71,12 @@ export function defineToolWithContext<
   config: ToolDefinitionConfig<OutputArgs, InputArgs>,
   callbackFor: (request: McpLambdaRequestContext) => ToolCallback<InputArgs>,
 ): ToolDefinition {
-  const { policy = {}, ...sdkConfig } = config;
+  const { policy = {}, task, ...sdkConfig } = config;
   validatePolicy(name, policy);
   return {
     name,
     policy,
+    ...(task === undefined ? {} : { task }),
     register: (server, request) => server.registerTool<OutputArgs, InputArgs>(name, sdkConfig, callbackFor(request)),
   };
 }

@@ -22,6 +22,7 @@ import {
 import * as z from 'zod';
 import { createMcpLambdaHandler, type McpLambdaRequestContext } from '../../lambda/runtime';
 import { registerInputRequiredFixtures } from './fixture-input-required';
+import { TASK_FIXTURE_TOOLS } from './fixture-tasks';
 
 /** A 1x1 red pixel PNG (checked: IHDR 1x1 RGB, one scanline 00 ff 00 00, valid CRCs). */
 export const RED_PIXEL_PNG_BASE64 =
@@ -469,4 +470,6 @@ export function createConformanceFixtureServer({
 
 export const handler = createMcpLambdaHandler(createConformanceFixtureServer, {
   serverInfo: { name: 'mcp-conformance-fixture', title: 'MCP conformance fixture server', version: '1.0.0' },
+  // The tasks extension scenarios' tools, defined with their task support.
+  tools: TASK_FIXTURE_TOOLS,
 });

@@ -5,8 +5,10 @@
  * (fixture-server.ts, deployed by app.ts through `McpHandler.fromEntry`), which defines the tools,
  * resources and prompts the scenarios call.
  *
- * Two suites run against one stack (suites.ts):
+ * Three suites run against one stack (suites.ts):
  *   - 2026-07-28: @modelcontextprotocol/conformance 0.2.x, `--requirements 2026-07-28`;
+ *   - 2026-07-28 tasks: the same package's ten `tasks-*` extension scenarios, each run with
+ *     `--scenario <name> --spec-version 2026-07-28 --force`, every one scored;
  *   - 2025-11-25: the latest 0.1.x (npm alias conformance-2025), every server scenario, with the
  *     scenarios a stateless server cannot pass listed, each with its reason, in expected-failures.yml.
  * Each CLI exits non-zero on an unexpected failure and on a listed scenario that passes (a stale
@@ -15,14 +17,15 @@
  * The suites' CLIs cannot send headers, so a loopback proxy adds a valid token (minted by the AuthKit
  * stand-in for this server's resource) to every request.
  *
- *   npm run test:conformance                          both suites
+ *   npm run test:conformance                          every suite
  *   npm run test:conformance -- tools-list            one scenario, in each suite that has it
- *   npm run test:conformance -- --revision 2025-11-25 one suite (also with a scenario)
+ *   npm run test:conformance -- --revision 2025-11-25 one revision's suites (also with a scenario)
  *   npm run test:conformance -- --serve               start the stack, print the URL, wait (Ctrl-C stops)
  *   KEEP_CONFORMANCE_RESULTS=1 npm run test:conformance   keep the suites' checks.json files (path printed)
+ *   CONFORMANCE_FUNCTION_LOG=/tmp/fn.log npm run test:conformance   append the functions' log lines to a file
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +40,8 @@ import {
   summarise,
   SUITES,
   summaryLine,
+  nameOf,
+  TASK_SCENARIOS,
   versionOf,
   type ConformanceSuite,
 } from './suites';
@@ -85,12 +90,18 @@ function plannedRuns(revision: string | undefined, scenario: string | undefined)
   if (suites.length === 0)
     throw new Error(`Unknown --revision ${revision}: use ${SUITES.map((suite) => suite.revision).join(' or ')}.`);
   if (scenario === undefined) return suites.map((suite) => ({ suite }));
+  // A named scenario runs in the suites that have it; an extension suite has only its own list.
   const runs = suites
-    .filter((suite) => serverScenariosOf(suite).includes(scenario))
+    .filter((suite) => (suite.scenarios ?? serverScenariosOf(suite)).includes(scenario))
+    .filter((suite) => suite.scenarios !== undefined || !TASK_SCENARIOS.includes(scenario as never))
     .map((suite) => ({ suite, scenario }));
   if (runs.length === 0)
     throw new Error(`No suite has a server scenario named ${scenario}; \`npx conformance list --server\` lists them.`);
   return runs;
+}
+
+function functionLogTo(path: string): (functionLogicalId: string, line: string) => void {
+  return (functionLogicalId, line) => appendFileSync(path, `${functionLogicalId} ${line}\n`);
 }
 
 async function startStack(): Promise<{ stack: LocalStack; proxy: RunningTokenProxy; url: string }> {
@@ -104,6 +115,10 @@ async function startStack(): Promise<{ stack: LocalStack; proxy: RunningTokenPro
     authkitPort: 0,
     testControls: true,
     context: { allowedOrigins: proxy.url },
+    // The functions' own log lines, for finding out why a scenario failed.
+    ...(process.env.CONFORMANCE_FUNCTION_LOG
+      ? { onFunctionOutput: functionLogTo(process.env.CONFORMANCE_FUNCTION_LOG) }
+      : {}),
   }).catch(async (error: unknown) => {
     await proxy.stop();
     throw error;
@@ -118,6 +133,27 @@ async function startStack(): Promise<{ stack: LocalStack; proxy: RunningTokenPro
   return { stack, proxy, url };
 }
 
+/** The suite's CLI once (a requirement set, a whole suite, one scenario), or once per scenario of its own list. */
+async function runScenarios(
+  suite: ConformanceSuite,
+  url: string,
+  outputDir: string,
+  scenario: string | undefined,
+): Promise<{ code: number; stdout: string }> {
+  const withBaseline = (args: string[]) =>
+    suite.expectedFailures ? [...args, '--expected-failures', suite.expectedFailures] : args;
+  if (suite.scenarios === undefined || scenario !== undefined)
+    return runCli(suite, withBaseline(suite.args(url, outputDir, scenario)));
+  let code = 0;
+  let stdout = '';
+  for (const each of suite.scenarios) {
+    const run = await runCli(suite, withBaseline(suite.args(url, outputDir, each)));
+    code ||= run.code;
+    stdout += run.stdout;
+  }
+  return { code, stdout };
+}
+
 async function runSuite(
   { suite, scenario }: SuiteRun,
   url: string,
@@ -129,16 +165,14 @@ async function runSuite(
     ? readExpectedFailures(suite.expectedFailures).map((entry) => entry.scenario)
     : [];
   console.log(
-    `\n=== Conformance ${suite.revision}: @modelcontextprotocol/conformance ${version}${scenario ? `, scenario ${scenario}` : ''} ===`,
+    `\n=== Conformance ${nameOf(suite)}: @modelcontextprotocol/conformance ${version}${scenario ? `, scenario ${scenario}` : ''} ===`,
   );
   console.log(`Expected failures (${expected.length}): ${expected.join(', ') || 'none'}`);
-  const outputDir = join(outputRoot, suite.revision);
+  const outputDir = join(outputRoot, nameOf(suite).replace(' ', '-'));
   mkdirSync(outputDir, { recursive: true });
-  const args = suite.args(url, outputDir, scenario);
-  if (suite.expectedFailures) args.push('--expected-failures', suite.expectedFailures);
-  const { code, stdout } = await runCli(suite, args);
-  // A full requirement-set run must leave a result for every required scenario.
-  const required = scenario ? [] : requirementsOf(suite);
+  const { code, stdout } = await runScenarios(suite, url, outputDir, scenario);
+  // A full run must leave a result for every scenario it names (a requirement set's, or the suite's own list).
+  const required = scenario ? [] : (suite.scenarios ?? requirementsOf(suite));
   return {
     code,
     line: summaryLine(

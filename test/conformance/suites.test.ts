@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,15 @@ import {
   summarise,
   SUITES,
   summaryLine,
+  cliOf,
+  TASK_SCENARIOS,
 } from './suites';
+
+const suiteOf = (revision: string, extension?: string) => {
+  const suite = SUITES.find((each) => each.revision === revision && each.extension === extension);
+  if (suite === undefined) throw new Error(`no suite ${revision} ${extension ?? ''}`);
+  return suite;
+};
 
 describe('conformance verdicts', () => {
   let dir: string;
@@ -59,7 +68,8 @@ describe('conformance verdicts', () => {
   });
 
   it('counts scored scenarios and names expected, unexpected and stale ones', () => {
-    const [modern, legacy] = SUITES;
+    const modern = suiteOf('2026-07-28');
+    const legacy = suiteOf('2025-11-25');
     const verdicts = [
       { scenario: 'tools-list', passed: true, warnings: 0 },
       { scenario: 'tools-call-sampling', passed: false, warnings: 0 },
@@ -80,6 +90,21 @@ describe('conformance verdicts', () => {
       ),
     ).toBe(
       'Conformance 2025-11-25 (@modelcontextprotocol/conformance 0.1.16): 2/4 scenarios passed; 1 expected failure(s): tools-call-sampling; UNEXPECTED failure(s): ping; listed as expected failures but PASSED (stale): server-sse-polling; exit code 1',
+    );
+  });
+
+  it('runs the ten tasks-* extension scenarios the installed suite lists, each with --force at 2026-07-28, every one scored', () => {
+    const tasks = suiteOf('2026-07-28', 'tasks');
+    const listed = spawnSync(process.execPath, [cliOf(tasks), 'list', '--server'], { encoding: 'utf8' }).stdout;
+    const installed = [...listed.matchAll(/^\s+-\s+(tasks-\S+)/gm)].map((match) => match[1]).sort();
+    expect([...TASK_SCENARIOS].sort()).toEqual(installed);
+    expect(TASK_SCENARIOS).toHaveLength(10);
+    expect(tasks.scenarios).toBe(TASK_SCENARIOS);
+    expect(tasks.args('http://127.0.0.1:1/mcp', '/tmp/out', 'tasks-lifecycle')).toEqual(
+      expect.arrayContaining(['--scenario', 'tasks-lifecycle', '--spec-version', '2026-07-28', '--force']),
+    );
+    expect(summaryLine(tasks, '0.2.0-alpha.12', summarise([], new Set(), TASK_SCENARIOS), [], 1)).toMatch(
+      /^Conformance 2026-07-28 tasks .*: 0\/10 scored scenarios passed; UNEXPECTED failure\(s\): tasks-lifecycle/,
     );
   });
 

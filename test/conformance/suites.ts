@@ -19,6 +19,13 @@ export type Revision = '2026-07-28' | '2025-11-25';
 
 export interface ConformanceSuite {
   readonly revision: Revision;
+  /** An extension suite: its name (its results and its summary line are kept apart from the revision's own). */
+  readonly extension?: string;
+  /**
+   * The scenarios it runs, one CLI run each, every one scored: extension scenarios are not in a
+   * revision's requirement set, so they are named here and run with `--force`.
+   */
+  readonly scenarios?: readonly string[];
   /** The installed package (its package.json names the version that runs). */
   readonly packageDir: string;
   /** The baseline of scenarios expected to fail, when the suite has one. */
@@ -26,6 +33,24 @@ export interface ConformanceSuite {
   /** The CLI arguments: every scenario the suite scores, or the one scenario asked for. */
   args(url: string, outputDir: string, scenario?: string): string[];
 }
+
+/**
+ * The tasks extension's scenarios (`io.modelcontextprotocol/tasks`, SEP-2663) in 0.2.0-alpha.12
+ * (`conformance list --server`). `tasks-status-notifications` is skipped by the suite itself
+ * (pending its subscriptions/listen rewrite), so it passes with no check.
+ */
+export const TASK_SCENARIOS = [
+  'tasks-lifecycle',
+  'tasks-capability-negotiation',
+  'tasks-wire-fields',
+  'tasks-request-state-removal',
+  'tasks-mrtr-input',
+  'tasks-request-headers',
+  'tasks-dispatch-and-envelope',
+  'tasks-status-notifications',
+  'tasks-required-task-error',
+  'tasks-mrtr-composition',
+] as const;
 
 export const SUITES: readonly ConformanceSuite[] = [
   {
@@ -40,6 +65,25 @@ export const SUITES: readonly ConformanceSuite[] = [
       outputDir,
       // --requirements fixes the scenario list itself, so one scenario runs at the revision's wire instead.
       ...(scenario ? ['--scenario', scenario, '--spec-version', '2026-07-28'] : ['--requirements', '2026-07-28']),
+    ],
+  },
+  {
+    revision: '2026-07-28',
+    extension: 'tasks',
+    packageDir: join(REPO_ROOT, 'node_modules', '@modelcontextprotocol', 'conformance'),
+    scenarios: TASK_SCENARIOS,
+    // Extension scenarios are outside the revision's own list: --force runs them at its wire.
+    args: (url, outputDir, scenario) => [
+      'server',
+      '--url',
+      url,
+      '--output-dir',
+      outputDir,
+      '--scenario',
+      scenario ?? TASK_SCENARIOS[0],
+      '--spec-version',
+      '2026-07-28',
+      '--force',
     ],
   },
   {
@@ -60,6 +104,11 @@ export const SUITES: readonly ConformanceSuite[] = [
 
 function optionalFile(path: string): string | undefined {
   return existsSync(path) ? path : undefined;
+}
+
+/** The suite's name in arguments, folders and the summary: `2026-07-28`, `2026-07-28 tasks`. */
+export function nameOf(suite: ConformanceSuite): string {
+  return suite.extension === undefined ? suite.revision : `${suite.revision} ${suite.extension}`;
 }
 
 export function cliOf(suite: ConformanceSuite): string {
@@ -168,7 +217,7 @@ export function summaryLine(
   const expected = failed.filter((scenario) => expectedFailures.includes(scenario));
   const unexpected = failed.filter((scenario) => !expectedFailures.includes(scenario));
   const parts = [
-    `Conformance ${suite.revision} (@modelcontextprotocol/conformance ${version}): ${passed}/${summary.scored.length} ${suite.revision === '2026-07-28' ? 'scored ' : ''}scenarios passed`,
+    `Conformance ${nameOf(suite)} (@modelcontextprotocol/conformance ${version}): ${passed}/${summary.scored.length} ${suite.revision === '2026-07-28' ? 'scored ' : ''}scenarios passed`,
   ];
   if (expected.length > 0) parts.push(`${expected.length} expected failure(s): ${expected.join(', ')}`);
   if (unexpected.length > 0) parts.push(`UNEXPECTED failure(s): ${unexpected.join(', ')}`);

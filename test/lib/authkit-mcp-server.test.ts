@@ -514,7 +514,7 @@ describe('AuthKitMcpServer functions (4)', () => {
     }
   });
 
-  it('gives every function a role that may only write to its own log group, and the MCP function read the requestState secret and use the state table', () => {
+  it('gives every function a role that may only write to its own log group, and the MCP function read the requestState secret, use the state table and invoke itself', () => {
     const resources = template.toJSON().Resources;
     const secretId = logicalIdOf(template, 'AWS::SecretsManager::Secret');
     for (const fn of fns()) {
@@ -524,7 +524,6 @@ describe('AuthKitMcpServer functions (4)', () => {
       const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
         (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
       );
-      expect(policies).toHaveLength(1);
       const logs = {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Effect: 'Allow',
@@ -542,8 +541,14 @@ describe('AuthKitMcpServer functions (4)', () => {
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table'), 'Arn'] },
       };
-      expect(policies[0].Properties.PolicyDocument.Statement).toEqual(
-        fn === server.mcpFunction ? [logs, secret, table] : [logs],
+      // The MCP function also invokes itself (a task's worker), from a policy of its own.
+      const invoke = {
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalId(stack, fn), 'Arn'] },
+      };
+      expect(policies.map((p) => p.Properties.PolicyDocument.Statement)).toEqual(
+        fn === server.mcpFunction ? [[logs, secret, table], [invoke]] : [[logs]],
       );
     }
   });

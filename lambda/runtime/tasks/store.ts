@@ -33,7 +33,7 @@
  *
  * | pk | sk | attributes |
  * | --- | --- | --- |
- * | `task#<taskId>` | `task` | `caller`, `status`, `statusMessage`, `createdAt`, `lastUpdatedAt` (epoch ms), `ttlMs`, `pollIntervalMs`, `deadline` (epoch ms), `inputRequests`, `answers` (maps of JSON text), `result`/`error` (JSON text), `ttl` (epoch s) |
+ * | `task#<taskId>` | `task` | `caller`, `status`, `statusMessage`, `createdAt`, `lastUpdatedAt` (epoch ms), `ttlMs`, `pollIntervalMs`, `deadline` (epoch ms), `worker`, `call` (JSON text, the worker's), `inputRequests`, `answers` (maps of JSON text), `requestState` (the tool's), `result`/`error` (JSON text), `ttl` (epoch s) |
  *
  * The id is 16 random bytes (128 bits) in base64url: a key no one guesses, and the only thing a
  * client sends. The task is bound to its caller by the `caller` attribute (the same SHA-256 of
@@ -112,6 +112,8 @@ export interface NewTask {
   /** How long the worker may run, from creation (its timeout plus a margin); at most `ttlMs`. */
   readonly runForMs: number;
   readonly statusMessage?: string;
+  /** What the worker needs to run the call again in a later round (JSON; never shown to the client). */
+  readonly call?: unknown;
 }
 
 /** How a worker's write ended: applied, refused because the task was cancelled, refused because it had ended (or its deadline passed), or no such task for this caller. */
@@ -129,12 +131,18 @@ export interface InputRequestOptions {
    * the task waits (nothing runs until the answers come); unset, the worker's deadline stands.
    */
   readonly answerWithinMs?: number;
+  /** The tool's sealed multi-round-trip state, handed back to it with the answers (never shown to the client). */
+  readonly requestState?: string;
 }
 
 /** What the worker reads while it waits for answers. */
 export interface TaskAnswers {
   readonly status: TaskStatus;
   readonly answers: Readonly<Record<string, unknown>>;
+  /** The `call` kept at creation. */
+  readonly call?: unknown;
+  /** The `requestState` kept with the questions. */
+  readonly requestState?: string;
 }
 
 export interface TaskStore {
@@ -210,13 +218,18 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
     throw new RangeError(`maxResultBytes must be 1 to ${MAX_RESULT_BYTES_LIMIT}, got ${maxResultBytes}.`);
   let context: Promise<Context> | undefined;
   // Loaded on the first task operation: a function that never runs a task never pays for the SDK.
+  // With require, not import(): the bundle is CommonJS and keeps the SDK external, and an ES import()
+  // of a bare name does not search NODE_PATH, where Lambda's Node.js runtime provides the AWS SDK
+  // (https://nodejs.org/api/esm.html#no-node_path).
   const contextOf = (): Promise<Context> => {
-    context ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
-      sdk,
-      client: options.client ?? new sdk.DynamoDBClient({ maxAttempts: 3, ...options.clientConfig }),
-      tableName: options.tableName,
-      now: options.now ?? Date.now,
-    }));
+    context ??= Promise.resolve()
+      .then(() => require('@aws-sdk/client-dynamodb') as typeof DynamoDb)
+      .then((sdk) => ({
+        sdk,
+        client: options.client ?? new sdk.DynamoDBClient({ maxAttempts: 3, ...options.clientConfig }),
+        tableName: options.tableName,
+        now: options.now ?? Date.now,
+      }));
     return context;
   };
   const run = async <T>(operation: (context: Context) => Promise<T>): Promise<T> => {
@@ -282,6 +295,7 @@ async function createTask(ctx: Context, caller: TaskCaller, task: NewTask): Prom
     ttl: { N: String(Math.ceil((now + ttlMs) / 1000)) },
     ...(pollIntervalMs === undefined ? {} : { pollIntervalMs: { N: String(pollIntervalMs) } }),
     ...(task.statusMessage === undefined ? {} : { statusMessage: { S: task.statusMessage } }),
+    ...(task.call === undefined ? {} : { call: { S: JSON.stringify(task.call) } }),
   };
   await ctx.client.send(
     new ctx.sdk.PutItemCommand({
@@ -441,7 +455,7 @@ function requestTaskInput(
   caller: TaskCaller,
   taskId: string,
   requests: Readonly<Record<string, unknown>>,
-  { statusMessage, answerWithinMs }: InputRequestOptions = {},
+  { statusMessage, answerWithinMs, requestState }: InputRequestOptions = {},
 ): Promise<WorkerWrite> {
   if (Object.keys(requests).length === 0) throw new RangeError('requestInput needs at least one input request.');
   positive(answerWithinMs, 'answerWithinMs');
@@ -451,7 +465,9 @@ function requestTaskInput(
       answers: { M: {} },
       ...(statusMessage === undefined ? {} : { statusMessage: { S: statusMessage } }),
       ...(answerWithinMs === undefined ? {} : { deadline: { N: String(ctx.now() + answerWithinMs) } }),
+      ...(requestState === undefined ? {} : { requestState: { S: requestState } }),
     },
+    ...(requestState === undefined ? { remove: ['requestState'] } : {}),
     status: 'input_required',
     from: ['working'],
   });
@@ -460,7 +476,12 @@ function requestTaskInput(
 async function answersOf(ctx: Context, caller: TaskCaller, taskId: string): Promise<TaskAnswers | undefined> {
   const item = await readOwn(ctx, caller, taskId);
   if (item === undefined) return undefined;
-  return { status: effectiveStatus(item, ctx.now()), answers: parsedMap(item.answers) };
+  return {
+    status: effectiveStatus(item, ctx.now()),
+    answers: parsedMap(item.answers),
+    ...(item.call?.S === undefined ? {} : { call: JSON.parse(item.call.S) }),
+    ...(item.requestState?.S === undefined ? {} : { requestState: item.requestState.S }),
+  };
 }
 
 /**

@@ -409,6 +409,22 @@ describe('costs and failures', () => {
     expect(operations).toEqual(['PutItemCommand', ...Array(11).fill('UpdateItemCommand'), 'GetItemCommand']);
   });
 
+  it("keeps the call and the tool's requestState for the next round, out of the client's view", async () => {
+    const { store } = storeAt();
+    const call = { name: 'confirm', arguments: { question: 'Ship?' } };
+    const { taskId } = await store.create(alice, { ...newTask, call });
+    await store.requestInput(
+      alice,
+      taskId,
+      { confirm: { method: 'elicitation/create' } },
+      { requestState: 'v1.sealed' },
+    );
+    const view = await store.get(alice, taskId);
+    expect(JSON.stringify(view)).not.toMatch(/v1\.sealed|Ship\?/);
+    await expect(store.answers(alice, taskId)).resolves.toMatchObject({ call, requestState: 'v1.sealed' });
+    await expect(store.answers(bob, taskId)).resolves.toBeUndefined();
+  });
+
   it('reports DynamoDB out of reach as TaskStoreUnavailableError', async () => {
     const { store } = storeAt({
       clientConfig: { endpoint: 'http://127.0.0.1:9', region, credentials, maxAttempts: 1 },
