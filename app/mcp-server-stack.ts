@@ -3,6 +3,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import type { ToolScopes } from '../lambda/shared/challenges';
 import { DEFAULT_SERVICE_NAME } from '../lambda/shared/settings/common';
 import { AuthKitMcpServer } from '../lib/authkit-mcp-server';
 import type { AuthKitMcpServerProps, CustomDomainOptions } from '../lib/authkit-mcp-server-props';
@@ -19,6 +20,12 @@ export interface McpServerStackProps extends StackProps {
    * @default - McpHandler.sampleServer()
    */
   readonly mcpHandler?: McpHandler;
+  /**
+   * The MCP handler's tool scopes (`toolScopesOf(tools)` over the definitions it serves), which
+   * the gateway judges when the stage turns `stepUpChallenge` on.
+   * @default - none: a stage with stepUpChallenge is refused
+   */
+  readonly toolScopes?: ToolScopes;
 }
 
 /** The name of the stack that deploys a stage. */
@@ -41,6 +48,7 @@ export class McpServerStack extends Stack {
       this.server = new AuthKitMcpServer(this, 'McpServer', {
         ...serverProps(stage, this),
         ...(props.mcpHandler ? { mcpHandler: props.mcpHandler } : {}),
+        ...stepUpChallenge(stage, props.toolScopes),
       });
     } catch (error) {
       // Name the stage: the prop that failed is a field of that stage in cdk.json.
@@ -62,6 +70,20 @@ function serverProps(stage: StageConfig, scope: Construct): AuthKitMcpServerProp
     ...(stage.customDomain ? { customDomain: customDomain(stage.customDomain, scope) } : {}),
     ...workosApiKeySecret(stage, scope),
   };
+}
+
+/** The step-up challenge a stage turns on, over the tool scopes the app derived from its tools. */
+function stepUpChallenge(
+  stage: StageConfig,
+  toolScopes: ToolScopes | undefined,
+): Pick<AuthKitMcpServerProps, 'stepUpChallenge'> {
+  if (stage.stepUpChallenge !== true) return {};
+  if (toolScopes === undefined) {
+    throw new StageConfigError(
+      `Stage "${stage.name}": stepUpChallenge is true, but the app passes no toolScopes for its MCP handler. Pass toolScopes: toolScopesOf(tools) to McpServerStack, or set stepUpChallenge to false.`,
+    );
+  }
+  return { stepUpChallenge: { toolScopes } };
 }
 
 /** The WorkOS API key's secret a stage names by ARN or by name, imported into the stack. */

@@ -126,6 +126,8 @@ export interface StageConfig extends VerbatimProps {
   readonly workosApiKeySecretName?: string;
   /** How long a person's role and permissions are cached, in seconds (0 to 3600). */
   readonly permissionsCacheTtlSeconds?: number;
+  /** Turn the step-up challenge on (prop `stepUpChallenge`, with the tool scopes the app passes the stack). */
+  readonly stepUpChallenge?: boolean;
 }
 
 /**
@@ -133,7 +135,9 @@ export interface StageConfig extends VerbatimProps {
  * the stack looks up from the stage's `customDomain` field; `mcpHandler` is code, and
  * `requestStateSecret` a secret object and `alarmActions` action objects (an SNS topic, a Lambda
  * function), none of which JSON can hold; `workosApiKeySecret` is a secret object too, which the
- * stack imports from the stage's `workosApiKeySecretArn` or `workosApiKeySecretName`.
+ * stack imports from the stage's `workosApiKeySecretArn` or `workosApiKeySecretName`;
+ * `stepUpChallenge` takes the MCP handler's tool scopes, derived from its tool definitions by the
+ * app, which the stack passes when the stage's `stepUpChallenge` field is true.
  */
 export const PROPS_WITHOUT_STAGE_FIELD = [
   'customDomain',
@@ -141,6 +145,7 @@ export const PROPS_WITHOUT_STAGE_FIELD = [
   'requestStateSecret',
   'workosApiKeySecret',
   'alarmActions',
+  'stepUpChallenge',
 ] as const;
 
 /** The props a stage field may set. */
@@ -387,6 +392,11 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
       : `must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${show(value)}.`,
   ),
   workosApiKeySecretName: text(),
+  stepUpChallenge: field(
+    undefined,
+    (value) => (typeof value === 'boolean' ? undefined : `must be true or false, got ${show(value)}.`),
+    asBoolean,
+  ),
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),

@@ -47,7 +47,8 @@ export default async function endToEndBench(): Promise<BenchRow[]> {
       const stack = await startLocalStack({
         port: 0,
         authkitDomain: issuer,
-        context,
+        // The default gate (TOKEN authorizer and its cache): the local stage's step-up challenge is turned off.
+        context: { stepUpChallenge: 'false', ...context },
         throttlingLimits: LOAD_THROTTLING,
         log: silent,
         onFunctionOutput: silent,

@@ -6,4 +6,5 @@ import { join } from 'node:path';
 import { synthesizeStageApp } from '../bin/stage-app';
 import { McpHandler } from '../lib';
 
-synthesizeStageApp({ mcpHandler: McpHandler.fromEntry(join(__dirname, 'streaming-server.ts')) });
+// Its tools declare no scopes: a stage's step-up challenge judges the server's required scopes only.
+synthesizeStageApp({ mcpHandler: McpHandler.fromEntry(join(__dirname, 'streaming-server.ts')), toolScopes: {} });

@@ -5,12 +5,22 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { SAMPLE_TOOLS } from '../lambda/mcp/server';
+import { toolScopesOf } from '../lambda/runtime';
+import type { ToolScopes } from '../lambda/shared/challenges';
 import type { McpHandler } from '../lib/mcp-handler';
 import { loadStageConfig, type StageConfig, StageConfigError } from '../app/stage-config';
 import { McpServerStack, stackNameForStage } from '../app/mcp-server-stack';
 import { placeholderMessage, refuseDeployOfPlaceholders, stagePlaceholders } from '../app/stage-placeholders';
 
-export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler } = {}): void {
+export interface StageAppOptions {
+  /** @default - the sample server */
+  readonly mcpHandler?: McpHandler;
+  /** The handler's tool scopes, for a stage with `stepUpChallenge`. @default - the sample's, without `mcpHandler` */
+  readonly toolScopes?: ToolScopes;
+}
+
+export function synthesizeStageApp(options: StageAppOptions = {}): void {
   const app = new App();
   try {
     const stage = loadStageConfig(app.node);
@@ -19,7 +29,13 @@ export function synthesizeStageApp(options: { readonly mcpHandler?: McpHandler }
       console.error(`No -c stage=NAME given: using stage "${stage.name}" (defaultStage in cdk.json).`);
     }
     warnOfPlaceholders(stage);
-    const stack = new McpServerStack(app, stackNameForStage(stage.name), { stage, mcpHandler: options.mcpHandler });
+    // The sample's scopes come from its own tool definitions, the ones its handler enforces.
+    const toolScopes = options.toolScopes ?? (options.mcpHandler ? undefined : toolScopesOf(SAMPLE_TOOLS));
+    const stack = new McpServerStack(app, stackNameForStage(stage.name), {
+      stage,
+      mcpHandler: options.mcpHandler,
+      toolScopes,
+    });
     refuseDeployOfPlaceholders(stack, stage);
   } catch (error) {
     if (error instanceof StageConfigError) {

@@ -8,6 +8,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { ToolScopes } from '../lambda/shared/challenges';
 import type { LogLevel } from '../lambda/shared/settings/common';
 import type { ResponseTransferMode } from '../lambda/shared/settings/mcp';
 import type { TokenAlgorithm } from '../lambda/shared/token-policy';
@@ -27,6 +28,12 @@ export interface CustomDomainOptions {
 }
 
 /** Properties of `AuthKitMcpServer`. */
+/** The opt-in step-up challenge at the gateway (`stepUpChallenge`). */
+export interface StepUpChallengeOptions {
+  /** Each tool's required scopes by tool name, from the same definitions the MCP handler enforces (`toolScopesOf(tools)`). */
+  readonly toolScopes: ToolScopes;
+}
+
 export interface AuthKitMcpServerProps {
   /**
    * Your AuthKit domain, as shown in the WorkOS dashboard: `acme.authkit.app`, `https://acme.authkit.app`
@@ -74,6 +81,18 @@ export interface AuthKitMcpServerProps {
    * @default - true when allowedOrganizations is set, else false
    */
   readonly requireOrganization?: boolean;
+  /**
+   * Refuse at the gateway a 2026-07-28 `tools/call` (its `Mcp-Method` and `Mcp-Name` headers) of a
+   * tool whose scopes the token lacks, with 403 and a real `WWW-Authenticate: Bearer
+   * error="insufficient_scope"` header that clients step up on. `/mcp` is then guarded by a Lambda
+   * REQUEST authorizer without a result cache (every request runs it) instead of the cached TOKEN
+   * authorizer. Give the scopes your tool definitions declare: `toolScopesOf(tools)` from
+   * `mcp-authkit-apigateway/runtime`. Cannot be combined with `allowedOrganizations` or
+   * `requireOrganization` (a gateway response header is static, and an organization refusal must
+   * not invite a step-up).
+   * @default - off: the TOKEN authorizer; the MCP runtime refuses such a call with the challenge in its JSON body
+   */
+  readonly stepUpChallenge?: StepUpChallengeOptions;
   /**
    * Accepted token signature algorithms (asymmetric only).
    * @default - `['RS256']`, what AuthKit signs with

@@ -12,15 +12,19 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import {
   AUTHORIZATION_SERVER_METADATA_PATH,
-  accessDeniedChallenge,
-  insufficientScopeChallenge,
   MCP_PATH,
   OPENID_CONFIGURATION_PATH,
   PROTECTED_RESOURCE_METADATA_PATH,
   serverUrls,
   type ServerUrls,
-  unauthorizedChallenge,
 } from '../lambda/shared/urls';
+import {
+  accessDeniedChallenge,
+  insufficientScopeChallenge,
+  STEP_UP_CONTEXT_KEY,
+  stepUpScopes,
+  unauthorizedChallenge,
+} from '../lambda/shared/challenges';
 import { mcpBundling } from '../lambda/runtime/bundling';
 import { MCP_EXPOSED_HEADERS, MCP_REQUEST_HEADERS } from '../lambda/shared/cors';
 import { staticHeaderValue } from './gateway-header-value';
@@ -43,7 +47,8 @@ const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /**
  * A remote MCP server behind WorkOS AuthKit on an API Gateway REST API.
  *
- * Creates a regional REST API with `/mcp` (POST, GET, DELETE) behind a Lambda TOKEN authorizer that
+ * Creates a regional REST API with `/mcp` (POST, GET, DELETE) behind a Lambda TOKEN authorizer (a
+ * REQUEST authorizer with `stepUpChallenge`) that
  * verifies AuthKit access tokens for this server's canonical resource URL, the discovery documents
  * under `/.well-known/` (any method, no authorization), gateway responses that carry the OAuth challenges and
  * CORS headers, and the three functions with their log groups and least-privilege roles.
@@ -51,14 +56,17 @@ const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export class AuthKitMcpServer extends Construct {
   /** The REST API. */
   readonly api: apigw.RestApi;
-  /** The TOKEN authorizer's function. */
+  /** The authorizer's function (TOKEN, or REQUEST with `stepUpChallenge`). */
   readonly authorizerFunction: NodejsFunction;
   /** The function serving the protected-resource metadata and the copy of AuthKit's metadata. */
   readonly metadataFunction: NodejsFunction;
   /** The function behind `/mcp`. */
   readonly mcpFunction: lambda.IFunction;
-  /** The TOKEN authorizer. */
-  readonly authorizer: apigw.TokenAuthorizer;
+  /**
+   * The gate of `/mcp`: the TOKEN authorizer, or with `stepUpChallenge` the REQUEST authorizer
+   * (same function, no result cache).
+   */
+  readonly authorizer: apigw.TokenAuthorizer | apigw.RequestAuthorizer;
   /** The public base URL (custom domain, or execute-api endpoint with the stage); may contain CDK tokens. */
   readonly url: string;
   /** The canonical resource URL: the MCP endpoint, the token audience and the WorkOS Resource Indicator. */
@@ -120,7 +128,8 @@ export class AuthKitMcpServer extends Construct {
     if (this.workosApiKeySecret) this.grantSecretRead(this.workosApiKeySecret);
     this.grantStateTableUse();
     this.allowTaskWorkers();
-    this.authorizer = this.createTokenAuthorizer();
+    this.authorizer =
+      this.settings.stepUpToolScopes === undefined ? this.createTokenAuthorizer() : this.createRequestAuthorizer();
 
     this.addRoutes();
     this.addGatewayResponses();
@@ -291,6 +300,26 @@ export class AuthKitMcpServer extends Construct {
       identitySource: apigw.IdentitySource.header('Authorization'),
       validationRegex: BEARER_TOKEN_VALIDATION_REGEX,
       resultsCacheTtl: this.settings.authorizerCacheTtl,
+    });
+  }
+
+  /**
+   * The step-up challenge's gate: a REQUEST authorizer, which sees the request's headers
+   * (`Mcp-Method`, `Mcp-Name`) besides the token
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html).
+   * No result cache: the cache key would be the identity sources, and a key of the token alone would
+   * serve one tool's Deny to every request of that token, while a key with `Mcp-Name` makes API
+   * Gateway answer 401 without calling the function to every request that lacks it (tools/list, a
+   * 2025-era client): "verifying all of the identity-related request parameters are present, not
+   * null and non-empty" (https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html).
+   * The Authorization header stays the identity source, so a request without it still gets 401
+   * without an invocation.
+   */
+  private createRequestAuthorizer(): apigw.RequestAuthorizer {
+    return new apigw.RequestAuthorizer(this, 'RequestAuthorizer', {
+      handler: this.authorizerFunction,
+      identitySources: [apigw.IdentitySource.header('Authorization')],
+      resultsCacheTtl: Duration.seconds(0),
     });
   }
 
@@ -537,6 +566,11 @@ export class AuthKitMcpServer extends Construct {
       'unauthorized',
       'A valid AuthKit access token for this server is required in the Authorization header (Bearer).',
     );
+    const toolScopes = this.settings.stepUpToolScopes;
+    if (toolScopes !== undefined) {
+      this.addStepUpResponse(stepUpScopes(scopes, toolScopes));
+      return;
+    }
     const denied = this.accessDenied();
     add(
       'AccessDenied',
@@ -546,6 +580,34 @@ export class AuthKitMcpServer extends Construct {
       denied.error,
       denied.description,
     );
+  }
+
+  /**
+   * The step-up challenge's 403: a Deny of the REQUEST authorizer means missing scopes only (the
+   * construct refuses organizations beside it). The header is static (a gateway response header is
+   * a literal or a copy of a request parameter,
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.gatewayResponse.html),
+   * so it names every scope a tool or the server requires; the body names the scopes this request
+   * lacked from the Deny's context: a gateway response template "can access `$context` variable
+   * values" (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html),
+   * and `$context.authorizer.<key>` is the authorizer's context value
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html).
+   */
+  private addStepUpResponse(challengeScopes: readonly string[]): void {
+    const description =
+      'The access token lacks scopes this request needs; authorize again with the scopes in required_scope.';
+    this.api.addGatewayResponse('AccessDenied', {
+      type: apigw.ResponseType.ACCESS_DENIED,
+      statusCode: '403',
+      responseHeaders: {
+        ...gatewayCorsHeaders(this.settings.allowedOrigins),
+        ...NO_STORE,
+        'WWW-Authenticate': staticHeaderValue(insufficientScopeChallenge(this.urls, challengeScopes)),
+      },
+      templates: {
+        'application/json': `{"error":"insufficient_scope","error_description":"${description}","required_scope":"$context.authorizer.${STEP_UP_CONTEXT_KEY}"}`,
+      },
+    });
   }
 
   /**
@@ -644,7 +706,7 @@ export class AuthKitMcpServer extends Construct {
     const publicRoutes =
       'Discovery documents (RFC 9728 protected-resource metadata, RFC 8414 / OpenID metadata) must be readable without credentials: clients fetch them to learn how to get a token.';
     const tokenAuthorizer =
-      'Access is controlled by a Lambda TOKEN authorizer that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
+      'Access is controlled by a Lambda authorizer (TOKEN, or REQUEST with stepUpChallenge) that verifies WorkOS AuthKit JWTs; Cognito is not the identity provider here.';
     for (const method of this.api.methods) {
       if (method.resource.path.startsWith('/.well-known')) {
         Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicRoutes });

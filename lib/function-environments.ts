@@ -39,6 +39,8 @@ export function authorizerSettings(settings: ServerSettings, publicBaseUrl: stri
   // Only the authorizer publishes metrics (one count per decision), under `metricsNamespace`.
   return rowsOf(AUTHORIZER_SETTINGS, settings, {
     publicBaseUrl,
+    // Off, the variable is absent and the authorizer judges no tool.
+    stepUpToolScopes: settings.stepUpToolScopes ?? {},
     serviceName: `${settings.serviceName}${SERVICE_NAME_SUFFIXES.authorizer}`,
   });
 }

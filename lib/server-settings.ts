@@ -22,6 +22,7 @@ import {
 import { isWithin, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
 import { isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
 import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
+import type { ToolScopes } from '../lambda/shared/challenges';
 import { DEFAULT_TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
 import {
@@ -112,6 +113,8 @@ export interface ServerSettings extends PropRowSettings {
   readonly allowedOrganizations: readonly string[];
   /** Refuse tokens without `org_id`; always true when `allowedOrganizations` is not empty. */
   readonly requireOrganization: boolean;
+  /** The tools' required scopes when the step-up challenge is on (REQUEST authorizer); undefined: off. */
+  readonly stepUpToolScopes?: ToolScopes;
   readonly tokenAlgorithms: readonly TokenAlgorithm[];
   readonly authorizerCacheTtl: Duration;
   readonly resourceName: string;
@@ -241,6 +244,7 @@ type TokenSettings = Pick<
   | 'scopesSupported'
   | 'allowedOrganizations'
   | 'requireOrganization'
+  | 'stepUpToolScopes'
   | 'tokenAlgorithms'
   | 'authorizerCacheTtl'
 >;
@@ -255,6 +259,7 @@ function tokenSettings(props: AuthKitMcpServerProps): TokenSettings {
     requiredScopes,
     scopesSupported,
     ...organizationSettings(props),
+    ...stepUpSettings(props),
     tokenAlgorithms: tokenAlgorithms(props.tokenAlgorithms),
     authorizerCacheTtl: Duration.seconds(
       wholeDuration('authorizerCacheTtl', props.authorizerCacheTtl, AUTHORIZER_CACHE_TTL_SECONDS, 'seconds'),
@@ -293,6 +298,35 @@ function organizationSettings(
     allowedOrganizations,
     requireOrganization: allowedOrganizations.length > 0 || (props.requireOrganization ?? false),
   };
+}
+
+/**
+ * The step-up challenge's tool scopes, checked as the authorizer reads them. Refused beside
+ * organizations: both would answer through the one static ACCESS_DENIED header, and an
+ * organization refusal must not invite a step-up that cannot help.
+ */
+function stepUpSettings(props: AuthKitMcpServerProps): Pick<ServerSettings, 'stepUpToolScopes'> {
+  if (props.stepUpChallenge === undefined) return {};
+  if ((props.allowedOrganizations ?? []).length > 0 || props.requireOrganization === true) {
+    throw new AuthKitMcpServerPropsError(
+      'stepUpChallenge',
+      'cannot be combined with allowedOrganizations or requireOrganization: the 403 challenge header is static, and a caller of another organization must not be invited to step up. Turn one of them off.',
+    );
+  }
+  const toolScopes = props.stepUpChallenge.toolScopes;
+  const read = tryRead(AUTHORIZER_SETTINGS.stepUpToolScopes, JSON.stringify(toolScopes ?? null));
+  if ('refusal' in read)
+    throw new AuthKitMcpServerPropsError('stepUpChallenge', `has toolScopes that are invalid: ${read.refusal.message}`);
+  const quoted = Object.values(read.value)
+    .flat()
+    .find((scope) => !isGatewayScopeToken(scope));
+  if (quoted !== undefined) {
+    throw new AuthKitMcpServerPropsError(
+      'stepUpChallenge',
+      `has the scope ${JSON.stringify(quoted)}, which a static gateway header value cannot carry; use scope names without single quotes.`,
+    );
+  }
+  return { stepUpToolScopes: read.value };
 }
 
 function scopeSettings(props: AuthKitMcpServerProps): Pick<ServerSettings, 'requiredScopes' | 'scopesSupported'> {

@@ -143,6 +143,8 @@ async function soak(
     autoApprove: true,
     testControls: true,
     throttlingLimits: LOAD_THROTTLING,
+    // The default gate, whose result cache the soak exercises: the local stage's step-up challenge is turned off.
+    context: { stepUpChallenge: 'false' },
     exposeGcToFunctions: true,
     log: scanner.onLine,
     onFunctionOutput: (_id, line) => scanner.onLine(line),

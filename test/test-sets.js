@@ -59,6 +59,7 @@ const SLOW_FILES = {
   'test/local/gateway/lambda-limits.test.ts': 'serves a synthesized stack',
   'test/local/gateway/local-concurrency.test.ts': 'runs a dozen function processes at once',
   'test/local/gateway/node-runtime.test.ts': 'serves a synthesized stack',
+  'test/local/gateway/request-authorizer.test.ts': 'serves a synthesized stack',
   'test/local/gateway/secrets.test.ts': 'serves a synthesized stack',
   'test/local/gateway/start-failures.test.ts': 'synthesizes a stack per failure',
   'test/local/gateway/streaming.test.ts': 'serves a synthesized stack',

@@ -9,6 +9,7 @@ import { checkHygiene } from './checks/hygiene';
 import { checkMcpSession } from './checks/mcp-session';
 import { checkModernProtocol, skippedModernChecks } from './checks/modern-protocol';
 import { checkResourceMetadata } from './checks/resource-metadata';
+import { checkStepUp, skippedStepUp } from './checks/step-up';
 import { checkTokenClaims } from './checks/token';
 import { type VerifyContext, whereOf } from './context';
 import { createHttpClient, type HttpClient } from './http';
@@ -100,10 +101,14 @@ export async function runVerify(
     checks.push(...session);
     // A token the 2025 session could not use (refused, or nothing there) fails once, not once per revision.
     const initialized = session.some((check) => check.id === 'mcp.initialize' && check.status === 'pass');
-    if (sender !== undefined && initialized)
+    if (sender !== undefined && initialized) {
       checks.push(...(await checkModernProtocol(sender, options.token, claims.claims?.sub, context.where)));
-    else
-      checks.push(...skippedModernChecks('initialize failed with this token, so the 2026-07-28 checks were not run'));
+      const scopes = typeof claims.claims?.scope === 'string' ? claims.claims.scope.split(' ') : [];
+      checks.push(await checkStepUp(sender, options.token, challenge.resourceMetadataUrl, scopes, context.where));
+    } else {
+      const reason = 'initialize failed with this token, so the 2026-07-28 checks were not run';
+      checks.push(...skippedModernChecks(reason), skippedStepUp(reason));
+    }
   }
   return {
     mcpUrl: options.mcpUrl,

@@ -3,6 +3,7 @@
  * settings contract (shared/settings/authorizer.ts). A missing or malformed value throws an error
  * naming the variable and what to set: the authorizer never falls back to a permissive default.
  */
+import type { ToolScopes } from '../shared/challenges';
 import type { LogLevel } from '../shared/settings/common';
 import { AUTHORIZER_SETTINGS } from '../shared/settings/authorizer';
 import { type Env, fromEnvironment, type SettingProblem } from '../shared/settings/setting';
@@ -53,6 +54,8 @@ export interface TelemetrySettings {
 export interface AuthorizerConfig extends AccessTokenPolicy, OrganizationPolicy, JwksSettings, TelemetrySettings {
   /** The canonical resource URL of the MCP endpoint (`serverUrls(PUBLIC_BASE_URL).resource`). */
   readonly resource: string;
+  /** Each tool's required scopes, judged on a REQUEST event (the step-up challenge); empty otherwise. */
+  readonly stepUpToolScopes: ToolScopes;
 }
 
 const configError = (problem: SettingProblem) => new AuthorizerConfigError(problem.variable, problem.message);
@@ -69,6 +72,7 @@ export function loadAuthorizerConfig(env: Env): AuthorizerConfig {
     algorithms: settings.tokenAlgorithms,
     clockToleranceSeconds: settings.clockToleranceSeconds,
     requiredScopes: settings.requiredScopes,
+    stepUpToolScopes: settings.stepUpToolScopes,
     allowedOrganizations: settings.allowedOrganizations,
     // A token without an organization belongs to none of the listed ones.
     requireOrganization: settings.requireOrganization || settings.allowedOrganizations.length > 0,

@@ -1,5 +1,9 @@
 /**
- * The API Gateway TOKEN authorizer: a thin handler over the AWS-free core in this folder.
+ * The API Gateway Lambda authorizer: a thin handler over the AWS-free core in this folder. It
+ * answers a TOKEN event (the default gate, cached per token) and, when the stage turns the step-up
+ * challenge on, a REQUEST event (no cache): the same verification, plus a Deny for a 2026-07-28
+ * `tools/call` of a tool whose scopes (STEP_UP_TOOL_SCOPES) the token lacks, with the missing
+ * scopes in the context (`STEP_UP_CONTEXT_KEY`) for the ACCESS_DENIED gateway response's body.
  *
  * Outcomes, as API Gateway sees them:
  * - valid token → Allow policy on the whole API, identity in the context;
@@ -15,10 +19,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type {
   APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
   APIGatewayTokenAuthorizerEvent,
-  APIGatewayTokenAuthorizerHandler,
+  Handler,
 } from 'aws-lambda';
 import { decisionMetricName } from '../shared/authorizer-decisions';
+import { STEP_UP_CONTEXT_KEY } from '../shared/challenges';
 import { AUTHORIZER_CONTEXT_KEYS } from '../shared/identity-context';
 import { parseBearerHeader } from './bearer';
 import { loadAuthorizerConfig, type AuthorizerConfig } from './config';
@@ -32,6 +38,7 @@ import {
 } from './errors';
 import { createRemoteJwks } from './jwks';
 import { allowPolicy, denyPolicy } from './policy';
+import { headerOf, stepUpShortfall } from './step-up';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from './verify-access-token';
 import { AuthorizerError } from './errors';
 
@@ -45,7 +52,10 @@ export interface AuthorizerHandlerDependencies {
   readonly metrics?: Metrics;
 }
 
-export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+/** The events API Gateway sends a TOKEN authorizer and a REQUEST authorizer. */
+export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent;
+
+export type TokenAuthorizer = (event: AuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 /** Thrown for any failure that is not the caller's fault; API Gateway answers 500 (AUTHORIZER_FAILURE). */
 export class AuthorizerUnavailableError extends AuthorizerError {
@@ -70,7 +80,12 @@ function identity(token: VerifiedAccessToken): Record<string, unknown> {
  * The answer to a token the verifier refused: Deny for a valid token this server does not serve
  * (another organization, a missing scope), or the error that makes API Gateway answer 401 or 5xx.
  */
-function refusal(error: unknown, methodArn: string, record: RecordDecision): APIGatewayAuthorizerResult {
+function refusal(
+  error: unknown,
+  methodArn: string,
+  record: RecordDecision,
+  stepUp: boolean,
+): APIGatewayAuthorizerResult {
   if (error instanceof OrganizationRefusedError) {
     const result = denyPolicy(error.token.sub, methodArn);
     record('wrong_organization', 'Access token refused: its organization is not served here', {
@@ -80,7 +95,9 @@ function refusal(error: unknown, methodArn: string, record: RecordDecision): API
     return result;
   }
   if (error instanceof InsufficientScopeError) {
-    const result = denyPolicy(error.token.sub, methodArn);
+    const result = stepUp
+      ? { ...denyPolicy(error.token.sub, methodArn), context: { [STEP_UP_CONTEXT_KEY]: error.missingScopes.join(' ') } }
+      : denyPolicy(error.token.sub, methodArn);
     record('insufficient_scope', 'Access token lacks required scopes', {
       ...identity(error.token),
       missing_scopes: error.missingScopes.join(' '),
@@ -128,15 +145,7 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
 
   return async (event) => {
     try {
-      let verified: VerifiedAccessToken;
-      try {
-        verified = await verifier.verifyAccessToken(parseBearerHeader(event.authorizationToken));
-      } catch (error) {
-        return refusal(error, event.methodArn, record);
-      }
-      const result = allowPolicy(verified, event.methodArn);
-      record('allowed', 'Access token accepted', identity(verified));
-      return result;
+      return await decide(event, verifier, config, record);
     } catch (error) {
       if (error instanceof Error && (error.message === 'Unauthorized' || error instanceof AuthorizerUnavailableError))
         throw error;
@@ -152,6 +161,39 @@ export function createAuthorizerHandler(dependencies: AuthorizerHandlerDependenc
   };
 }
 
+/**
+ * One decision. A REQUEST event (the step-up challenge) carries the Authorization header among its
+ * headers, and its Deny for a tool's missing scopes names them in the context.
+ */
+async function decide(
+  event: AuthorizerEvent,
+  verifier: AccessTokenVerifier,
+  config: AuthorizerConfig,
+  record: RecordDecision,
+): Promise<APIGatewayAuthorizerResult> {
+  const stepUp = event.type === 'REQUEST';
+  const header = stepUp ? headerOf(event.headers, 'Authorization') : event.authorizationToken;
+  let verified: VerifiedAccessToken;
+  try {
+    verified = await verifier.verifyAccessToken(parseBearerHeader(header));
+  } catch (error) {
+    return refusal(error, event.methodArn, record, stepUp);
+  }
+  const shortfall = stepUp ? stepUpShortfall(event.headers, config.stepUpToolScopes, verified.scopes) : undefined;
+  if (shortfall !== undefined) {
+    const missing = shortfall.missingScopes.join(' ');
+    record('insufficient_scope', 'Access token lacks the scopes of the tool it calls', {
+      ...identity(verified),
+      tool: shortfall.tool,
+      missing_scopes: missing,
+    });
+    return { ...denyPolicy(verified.sub, event.methodArn), context: { [STEP_UP_CONTEXT_KEY]: missing } };
+  }
+  const result = allowPolicy(verified, event.methodArn);
+  record('allowed', 'Access token accepted', identity(verified));
+  return result;
+}
+
 let defaultAuthorizer: TokenAuthorizer | undefined;
 
 /**
@@ -159,7 +201,7 @@ let defaultAuthorizer: TokenAuthorizer | undefined;
  * invocation and kept for the life of the container; a bad setting fails every invocation with
  * an error naming the variable (500), never an Allow.
  */
-export const handler: APIGatewayTokenAuthorizerHandler = async (event) => {
+export const handler: Handler<AuthorizerEvent, APIGatewayAuthorizerResult> = async (event) => {
   defaultAuthorizer ??= createAuthorizerHandler({ config: loadAuthorizerConfig(process.env) });
   return defaultAuthorizer(event);
 };

@@ -83,7 +83,15 @@ export const NO_ORGANIZATION: AccessRefusal = {
   reason: 'the token names no organization (no org_id), so the person holds no role there',
 };
 
-const lookups = new WeakMap<AuthInfo, AccessLookup>();
+/**
+ * Where a request's bound lookup is kept: on its `AuthInfo` itself, under a symbol, not in a
+ * WeakMap keyed by it. Every request makes a new `AuthInfo`, and a WeakMap entry per request costs
+ * the garbage collector far more than the lookup it holds (tool-policy.bench.ts).
+ */
+const LOOKUP = Symbol('mcp-authkit-apigateway.accessLookup');
+type WithLookup = AuthInfo & { [LOOKUP]?: AccessLookup };
+
+const lookupOf = (authInfo: AuthInfo): AccessLookup | undefined => (authInfo as WithLookup)[LOOKUP];
 
 const UNBOUND: CallerAccessResolution = {
   refusal: {
@@ -98,14 +106,15 @@ const UNBOUND: CallerAccessResolution = {
  * request (the policy check, `callerOf(...).access()` in the tool) shares one lookup.
  */
 export function bindCallerAccess(authInfo: AuthInfo, resolver: RoleResolver | undefined): AccessLookup {
-  const bound = lookups.get(authInfo);
+  const bound = lookupOf(authInfo);
   if (bound !== undefined) return bound;
   let pending: Promise<CallerAccessResolution> | undefined;
   const lookup: AccessLookup = () => {
     pending ??= resolveAccess(authInfo, resolver);
     return pending;
   };
-  lookups.set(authInfo, lookup);
+  // Not enumerable: a copy or a log of the AuthInfo does not carry it.
+  Object.defineProperty(authInfo, LOOKUP, { value: lookup });
   return lookup;
 }
 
@@ -145,5 +154,5 @@ function identityOf(authInfo: AuthInfo | undefined): CallerIdentity {
 export function callerOf(authInfo: AuthInfo | undefined): Caller {
   const identity = identityOf(authInfo);
   const bound = authInfo as AuthInfo;
-  return { ...identity, access: lookups.get(bound) ?? (() => resolveAccess(bound, undefined)) };
+  return { ...identity, access: lookupOf(bound) ?? (() => resolveAccess(bound, undefined)) };
 }

@@ -3,7 +3,7 @@
  * identity at all, or a token whose `exp` passed while API Gateway kept its Allow in the cache.
  */
 import type { AuthInfo } from '@modelcontextprotocol/server';
-import { invalidTokenChallenge, unauthorizedChallenge } from '../shared/urls';
+import { invalidTokenChallenge, unauthorizedChallenge } from '../shared/challenges';
 import type { ProxyEvent } from './adapter';
 import { authInfoFromAuthorizer } from './auth-info';
 import type { readRuntimeSettings } from './config';

@@ -33,6 +33,7 @@ export { NoCallerError } from './errors';
 export {
   defineTool,
   defineToolWithContext,
+  toolScopesOf,
   type ToolDefinition,
   type ToolDefinitionConfig,
 } from './tool-definition';

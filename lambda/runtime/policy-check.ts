@@ -5,7 +5,7 @@
  * refusal names the requirement that failed and never holds a secret.
  */
 import type { AuthInfo, RequestId } from '@modelcontextprotocol/server';
-import { insufficientScopeChallenge } from '../shared/urls';
+import { insufficientScopeChallenge } from '../shared/challenges';
 import { bindCallerAccess, callerOf } from './caller';
 import type { readRuntimeSettings } from './config';
 import type { ParsedMessage } from './json-rpc';
@@ -35,6 +35,13 @@ export function policyCheck(urls: Urls, policies: ToolPolicies, resolver: RoleRe
     if (decision === undefined) return undefined;
     const answer = { urls, tool, id, policy };
     if (decision !== 'access') return refusalFor(answer, decision);
+    // A warm call finds the person's access cached: decided here, without a promise.
+    const cached =
+      caller.organizationId === undefined ? undefined : resolver?.cached?.(caller.sub, caller.organizationId);
+    if (cached !== undefined && 'access' in cached) {
+      const refused = decideByAccess(policy, cached.access);
+      return refused === undefined ? undefined : refusalFor(answer, refused);
+    }
     return bindCallerAccess(authInfo, resolver)().then((resolution) => {
       if ('refusal' in resolution) {
         return refusalFor(answer, {

@@ -119,3 +119,16 @@ export function policiesOf(definitions: readonly ToolDefinition[]): ToolPolicies
   }
   return policies;
 }
+
+/**
+ * Each tool's required scopes by tool name, for the construct's `stepUpChallenge` option: the
+ * gateway then refuses a call of a tool whose scopes the token lacks with a step-up challenge,
+ * judged from the same definitions the handler enforces. Tools without required scopes are left out.
+ */
+export function toolScopesOf(definitions: readonly ToolDefinition[]): Record<string, readonly string[]> {
+  const entries: [string, readonly string[]][] = [];
+  for (const [name, policy] of policiesOf(definitions)) {
+    if (policy.scopes !== undefined && policy.scopes.length > 0) entries.push([name, [...policy.scopes]]);
+  }
+  return Object.fromEntries(entries);
+}

@@ -64,6 +64,11 @@ export type AccessResolution =
 export interface RoleResolver {
   /** The roles and permissions of `userId` (a token's `sub`) in `organizationId` (its `org_id`). */
   resolve(userId: string, organizationId: string): Promise<AccessResolution>;
+  /**
+   * What `resolve` would answer from its cache, without waiting: a fresh cached answer, else
+   * undefined. Lets a warm call's policy check decide without a promise.
+   */
+  cached?(userId: string, organizationId: string): AccessResolution | undefined;
 }
 
 /** The SDK calls the resolver makes; a `WorkOS` instance is one. */
@@ -171,7 +176,17 @@ export function createRoleResolver(options: RoleResolverOptions = {}): RoleResol
     return servedStale ? { access: stale.access, source: 'stale' } : { refusal: lookup.failure };
   };
 
+  const fresh = (key: string): Entry | undefined => {
+    const entry = cache.get(key);
+    return entry !== undefined && now() - entry.askedAt < ttlMs ? entry : undefined;
+  };
+
   return {
+    cached(userId, organizationId) {
+      if (!isWorkOSUserId(userId)) return undefined;
+      const entry = fresh(JSON.stringify([userId, organizationId]));
+      return entry === undefined ? undefined : { access: entry.access, source: 'cache' };
+    },
     resolve(userId, organizationId) {
       if (!isWorkOSUserId(userId)) {
         return Promise.resolve({
@@ -183,10 +198,8 @@ export function createRoleResolver(options: RoleResolverOptions = {}): RoleResol
         });
       }
       const key = JSON.stringify([userId, organizationId]);
-      const cached = cache.get(key);
-      if (cached !== undefined && now() - cached.askedAt < ttlMs) {
-        return Promise.resolve({ access: cached.access, source: 'cache' });
-      }
+      const cached = fresh(key);
+      if (cached !== undefined) return Promise.resolve({ access: cached.access, source: 'cache' });
       let pending = inFlight.get(key);
       if (pending === undefined) {
         const asking = ask(key, userId, organizationId).finally(() => {

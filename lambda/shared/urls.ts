@@ -1,13 +1,12 @@
 /**
  * Every public URL of the server, derived from one base URL.
  *
- * The same function runs in the CDK construct (to build the gateway's challenge header and the
+ * The same function runs in the CDK construct (to build the gateway's challenges, challenges.ts, and the
  * Lambdas' environment) and in the Lambdas (to build metadata and check audiences), so the
  * `resource_metadata` a client is sent to, the `resource` it finds there and the audience the
  * authorizer expects can never disagree.
  */
 import { isLoopbackHost } from './loopback';
-import { resourceScopes } from './scopes';
 import { ContractError } from './errors';
 
 /** The path of the MCP endpoint below the base URL. */
@@ -92,45 +91,6 @@ export function serverUrls(baseUrl: string): ServerUrls {
     authorizationServerMetadata: `${base}${AUTHORIZATION_SERVER_METADATA_PATH}`,
     openidConfiguration: `${base}${OPENID_CONFIGURATION_PATH}`,
   };
-}
-
-/**
- * The `WWW-Authenticate` value for a 401: `Bearer resource_metadata="..."`, plus `scope="..."` when
- * scopes are required. It carries no `error` code because the same response answers a request
- * without credentials (RFC 6750 §3.1).
- */
-export function unauthorizedChallenge(urls: ServerUrls, requiredScopes: readonly string[] = []): string {
-  const parts = [`resource_metadata="${urls.protectedResourceMetadata}"`];
-  const scope = resourceScopes(requiredScopes).join(' ');
-  if (scope) parts.push(`scope="${scope}"`);
-  return `Bearer ${parts.join(', ')}`;
-}
-
-/** The `WWW-Authenticate` value for a 403 when the token lacks scopes (RFC 6750 §3.1 `insufficient_scope`). */
-export function insufficientScopeChallenge(urls: ServerUrls, requiredScopes: readonly string[]): string {
-  const parts = ['error="insufficient_scope"'];
-  const scope = resourceScopes(requiredScopes).join(' ');
-  if (scope) parts.push(`scope="${scope}"`);
-  parts.push(`resource_metadata="${urls.protectedResourceMetadata}"`);
-  return `Bearer ${parts.join(', ')}`;
-}
-
-/**
- * The `WWW-Authenticate` value for a 403 that a token with more scopes would not fix, such as a
- * caller of an organization this server does not serve: where the metadata is, and no `error`
- * code, so that clients do not start a step-up (RFC 6750 §3.1 `insufficient_scope`) that cannot help.
- */
-export function accessDeniedChallenge(urls: ServerUrls): string {
-  return `Bearer resource_metadata="${urls.protectedResourceMetadata}"`;
-}
-
-/**
- * The `WWW-Authenticate` value for a 401 on a token that was presented but is no longer valid
- * (RFC 6750 §3.1 `invalid_token`), e.g. one that expired while its authorizer decision was cached.
- * `description` is a fixed, human-readable sentence without quotes or backslashes.
- */
-export function invalidTokenChallenge(urls: ServerUrls, description: string): string {
-  return `Bearer error="invalid_token", error_description="${description}", resource_metadata="${urls.protectedResourceMetadata}"`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The local API Gateway: serves a synthesized stack's REST API on localhost with its TOKEN
- * authorizer, gateway responses, MOCK and Lambda proxy integrations, running each function's
+ * The local API Gateway: serves a synthesized stack's REST API on localhost with its Lambda
+ * TOKEN or REQUEST authorizer, gateway responses, MOCK and Lambda proxy integrations, running each function's
  * bundled asset from `cdk.out` in its own warm process.
  */
 export { startGateway, parseAuthorizerResult, matchRoute } from './server';

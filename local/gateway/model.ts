@@ -38,13 +38,27 @@ import { webAclForStage, type WebAclModel } from './waf';
 
 export type { IgnoredResource, ModelOptions } from './model-context';
 
+/** A request parameter an authorizer's identity is read from (`method.request.header.<name>`, ...). */
+export interface IdentitySourceModel {
+  readonly location: 'header' | 'querystring';
+  readonly name: string;
+}
+
+/**
+ * A Lambda authorizer. TOKEN: one header, whose value is the event's `authorizationToken`.
+ * REQUEST: the event carries the request's parameters; the identity sources must all be present
+ * and non-empty or the request gets 401 without an invocation, and they are the cache key
+ * (https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html, `identitySource`).
+ */
 export interface TokenAuthorizerModel {
   readonly logicalId: string;
   readonly id: string;
-  /** The request header holding the token (`method.request.header.<name>`). */
-  readonly headerName: string;
-  /** Java-style full match of the token value; absent means every non-empty value goes to the Lambda. */
+  readonly type: 'TOKEN' | 'REQUEST';
+  /** TOKEN: exactly one header; REQUEST: one or more parameters. */
+  readonly identitySources: readonly IdentitySourceModel[];
+  /** Java-style full match of the token value (TOKEN only); absent means every non-empty value goes to the Lambda. */
   readonly validation?: RegExp;
+  /** 0: no cache, every request invokes the function. */
   readonly ttlSeconds: number;
   readonly functionLogicalId: string;
 }
@@ -428,11 +442,23 @@ function tokenAuthorizerModel(
   context.used.add(logicalId);
   const p = props(context, logicalId);
   const type = str(context, p.Type, `${logicalId}.Type`);
-  if (type !== 'TOKEN')
-    throw new UnsupportedFeatureError(`a ${type} authorizer`, logicalId, 'only TOKEN authorizers are emulated');
-  const identitySource = str(context, p.IdentitySource, `${logicalId}.IdentitySource`);
-  const header = /^method\.request\.header\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/.exec(identitySource);
-  if (!header) throw new UnsupportedFeatureError(`the identity source ${identitySource}`, logicalId);
+  if (type !== 'TOKEN' && type !== 'REQUEST')
+    throw new UnsupportedFeatureError(
+      `a ${type} authorizer`,
+      logicalId,
+      'only Lambda TOKEN and REQUEST authorizers are emulated',
+    );
+  const identitySources = identitySourcesOf(
+    str(context, p.IdentitySource, `${logicalId}.IdentitySource`),
+    type,
+    logicalId,
+  );
+  if (type === 'REQUEST' && p.IdentityValidationExpression !== undefined)
+    throw new UnsupportedFeatureError(
+      'an IdentityValidationExpression on a REQUEST authorizer',
+      logicalId,
+      'API Gateway documents it for TOKEN authorizers only',
+    );
   const validation =
     p.IdentityValidationExpression === undefined
       ? undefined
@@ -447,11 +473,28 @@ function tokenAuthorizerModel(
   return {
     logicalId,
     id,
-    headerName: header[1],
+    type,
+    identitySources,
     validation,
     ttlSeconds: ttl,
     functionLogicalId: functionOfUri(context, catalog, p.AuthorizerUri, `${logicalId}.AuthorizerUri`, false).logicalId,
   };
+}
+
+const IDENTITY_SOURCE = /^method\.request\.(header|querystring)\.([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
+
+/**
+ * A TOKEN authorizer's one header, or a REQUEST authorizer's comma-separated request parameters
+ * (stage variables and context values as sources are not emulated).
+ */
+function identitySourcesOf(text: string, type: 'TOKEN' | 'REQUEST', logicalId: string): readonly IdentitySourceModel[] {
+  const parts = type === 'TOKEN' ? [text] : text.split(',').map((part) => part.trim());
+  return parts.map((part) => {
+    const match = IDENTITY_SOURCE.exec(part);
+    if (!match || (type === 'TOKEN' && match[1] !== 'header'))
+      throw new UnsupportedFeatureError(`the identity source ${part}`, logicalId);
+    return { location: match[1] as 'header' | 'querystring', name: match[2] };
+  });
 }
 
 /** API Gateway applies the expression as a Java regex to the whole value. */

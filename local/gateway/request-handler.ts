@@ -315,7 +315,7 @@ function answeredByThrottling(gateway: GatewayState, exchange: Exchange, { match
   return true;
 }
 
-/** Runs the method's TOKEN authorizer, if it has one; a refused request is answered here. */
+/** Runs the method's Lambda authorizer, if it has one; a refused request is answered here. */
 async function authorizeRoute(
   gateway: GatewayState,
   exchange: Exchange,
@@ -324,14 +324,48 @@ async function authorizeRoute(
   if (!method.authorizer) return { allowed: true };
   const { model, settings } = gateway;
   const arn = `arn:aws:execute-api:${settings.region}:${settings.accountId}:${model.apiId}/${model.stageName}/${routed.method}/${routed.path.replace(/^\//, '')}`;
-  const result = await gateway.authorizers.authorize(method.authorizer, routed, arn);
+  const result = await gateway.authorizers.authorize(method.authorizer, {
+    request: routed,
+    arn,
+    requestEvent: () => requestAuthorizerEvent(gateway, exchange, routed, match),
+  });
   exchange.cacheNote = result.cache;
   if (!result.ok) {
     exchange.reason = result.reason;
-    exchange.gatewayError(result.error, match);
+    exchange.gatewayError(result.error, match, result.authorizer);
     return { allowed: false };
   }
   return { allowed: true, context: result.authorizer };
+}
+
+/** A REQUEST authorizer's event but `type` and `methodArn`: the proxy event's request part, without the body. */
+function requestAuthorizerEvent(
+  gateway: GatewayState,
+  exchange: Exchange,
+  routed: IncomingRequest,
+  match: RouteMatch,
+): Record<string, unknown> {
+  const { model, settings } = gateway;
+  const {
+    body: _body,
+    isBase64Encoded: _encoded,
+    ...rest
+  } = buildProxyEvent(routed, {
+    resourcePath: match.node.resourcePath,
+    resourceId: match.node.id,
+    pathParameters: match.pathParameters,
+    stageVariables: model.stageVariables,
+    stage: model.stageName,
+    apiId: model.apiId,
+    accountId: settings.accountId,
+    deploymentId: gateway.deploymentId,
+    requestId: exchange.requestId,
+    extendedRequestId: exchange.requestId,
+    traceId: '',
+    requestTimeEpoch: Date.now(),
+    binaryMediaTypes: model.binaryMediaTypes,
+  });
+  return rest;
 }
 
 function serveMock(

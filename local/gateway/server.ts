@@ -165,7 +165,7 @@ export interface RunningGateway {
 
 function compileBootstrap(scratchDir: string): string {
   // Bundled to plain CommonJS so the child runs without a TypeScript loader, as Lambda runs plain JS.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // Required here rather than imported: only starting the gateway needs esbuild.
   const esbuild = require('esbuild') as typeof import('esbuild');
   const outfile = path.join(scratchDir, 'lambda-bootstrap.cjs');
   const sourceTs = path.join(__dirname, 'lambda-bootstrap.ts');

@@ -1,15 +1,19 @@
 /**
- * TOKEN authorizers as API Gateway runs them: the token from the identity header, the Lambda
- * invoked on a cache miss, its result checked and cached by token for the authorizer's TTL, and
- * the policy evaluated against the method ARN.
+ * Lambda authorizers as API Gateway runs them: the identity from its sources (TOKEN: one header;
+ * REQUEST: every source present and non-empty, or 401 without an invocation), the Lambda invoked on
+ * a cache miss, its result checked and cached by identity for the authorizer's TTL (0: no cache),
+ * and the policy evaluated against the method ARN. A REQUEST authorizer's event carries the
+ * request's headers, query, path and stage variables, never the body
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html).
+ * A Deny keeps the authorizer's context for the gateway response's `$context.authorizer.<key>`.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { GATEWAY_MESSAGES, type GatewayError } from './gateway-responses';
 import type { LocalFunction } from './lambda-runtime';
-import type { TokenAuthorizerModel } from './model';
+import type { IdentitySourceModel, TokenAuthorizerModel } from './model';
 import { evaluatePolicy, MalformedPolicyError, parsePolicyDocument, type PolicyStatement } from './policy';
-import { headerValue, type IncomingRequest, jsonObjectOf } from './proxy-event';
+import { headerValue, type IncomingRequest, jsonObjectOf, parseQuery } from './proxy-event';
 
 /**
  * What a TOKEN authorizer's failure gets, other than an `Unauthorized` error (401) or a policy that
@@ -43,7 +47,17 @@ type AuthorizationFailure = {
   readonly error: GatewayError;
   readonly reason: string;
   readonly cache: CacheOutcome;
+  /** A Deny's principal and context, which the gateway response's templates may read. */
+  readonly authorizer?: Record<string, string>;
 };
+
+/** What an authorizer is asked about: the request, its method ARN, and a REQUEST event's request part, built on demand. */
+export interface AuthorizationRequest {
+  readonly request: IncomingRequest;
+  readonly arn: string;
+  /** The REQUEST event but `type` and `methodArn`: resource, path, httpMethod, headers, query, path parameters, stage variables, request context. */
+  readonly requestEvent: () => Record<string, unknown>;
+}
 
 export type AuthorizationResult =
   | { readonly ok: true; readonly authorizer: Record<string, string>; readonly cache: 'hit' | 'miss' }
@@ -53,17 +67,28 @@ function unauthorized(reason: string, cache: CacheOutcome): AuthorizationFailure
   return { ok: false, error: { type: 'UNAUTHORIZED', message: GATEWAY_MESSAGES.unauthorized }, reason, cache };
 }
 
-/** The token of the identity header (its last value), or why the authorizer is not invoked. */
-function tokenOf(authorizer: TokenAuthorizerModel, request: IncomingRequest): string | AuthorizationFailure {
-  const token = headerValue(request.rawHeaders, authorizer.headerName.toLowerCase());
-  if (token === undefined || token === '') return unauthorized(`no ${authorizer.headerName} header`, 'skipped');
-  if (authorizer.validation && !authorizer.validation.test(token)) {
+/** The value of one identity source (a repeated parameter: its last value). */
+function sourceValue(source: IdentitySourceModel, request: IncomingRequest): string | undefined {
+  if (source.location === 'header') return headerValue(request.rawHeaders, source.name.toLowerCase());
+  const values = parseQuery(request.rawQuery).get(source.name);
+  return values?.[values.length - 1];
+}
+
+/** The identity values (TOKEN: the token), or why the authorizer is not invoked. */
+function identityOf(authorizer: TokenAuthorizerModel, request: IncomingRequest): string[] | AuthorizationFailure {
+  const values: string[] = [];
+  for (const source of authorizer.identitySources) {
+    const value = sourceValue(source, request);
+    if (value === undefined || value === '') return unauthorized(`no ${source.name} ${source.location}`, 'skipped');
+    values.push(value);
+  }
+  if (authorizer.validation && !authorizer.validation.test(values[0])) {
     return unauthorized(
-      `the ${authorizer.headerName} header does not match the authorizer's validation expression`,
+      `the ${authorizer.identitySources[0].name} header does not match the authorizer's validation expression`,
       'skipped',
     );
   }
-  return token;
+  return values;
 }
 
 /** The policy's answer for the method ARN; an allowed request carries the authorizer's context on. */
@@ -78,6 +103,7 @@ function decide(
     const explicit = decision === 'EXPLICIT_DENY';
     return {
       ok: false,
+      authorizer: { principalId: entry.principalId, ...entry.context },
       error: {
         type: 'ACCESS_DENIED',
         message: explicit ? GATEWAY_MESSAGES.explicitDeny : GATEWAY_MESSAGES.implicitDeny,
@@ -95,7 +121,7 @@ function decide(
   };
 }
 
-/** The gateway's TOKEN authorizers with their shared result cache. */
+/** The gateway's Lambda authorizers with their shared result cache. */
 export class TokenAuthorizers {
   private readonly cache = new Map<string, CachedAuthorization>();
   private hits = 0;
@@ -107,15 +133,12 @@ export class TokenAuthorizers {
     return { hits: this.hits, misses: this.misses, entries: this.cache.size };
   }
 
-  async authorize(
-    authorizer: TokenAuthorizerModel,
-    request: IncomingRequest,
-    arn: string,
-  ): Promise<AuthorizationResult> {
-    const token = tokenOf(authorizer, request);
-    if (typeof token !== 'string') return token;
-    // Tokens are kept only as hashes, so the cache never holds a credential.
-    const cacheKey = `${authorizer.logicalId}\0${createHash('sha256').update(token).digest('hex')}`;
+  async authorize(authorizer: TokenAuthorizerModel, asked: AuthorizationRequest): Promise<AuthorizationResult> {
+    const identity = identityOf(authorizer, asked.request);
+    if (!Array.isArray(identity)) return identity;
+    const { arn } = asked;
+    // Identities are kept only as hashes, so the cache never holds a credential.
+    const cacheKey = `${authorizer.logicalId}\0${createHash('sha256').update(identity.join('\0')).digest('hex')}`;
     const now = Date.now();
     const cached = this.cache.get(cacheKey);
     if (cached && cached.expiresAt > now) {
@@ -124,7 +147,11 @@ export class TokenAuthorizers {
     }
     if (cached) this.cache.delete(cacheKey);
     this.misses++;
-    const invoked = await this.invoke(authorizer, token, arn, now);
+    const event =
+      authorizer.type === 'TOKEN'
+        ? { type: 'TOKEN', authorizationToken: identity[0], methodArn: arn }
+        : { type: 'REQUEST', methodArn: arn, ...asked.requestEvent() };
+    const invoked = await this.invoke(authorizer, event, identity, now);
     if (!invoked.ok) return invoked;
     if (authorizer.ttlSeconds > 0) this.cache.set(cacheKey, invoked.entry);
     return decide(invoked.entry, arn, 'miss', invoked.latency);
@@ -133,21 +160,24 @@ export class TokenAuthorizers {
   /** Invokes the authorizer's function and checks its result; the failure says what went wrong. */
   private async invoke(
     authorizer: TokenAuthorizerModel,
-    token: string,
-    arn: string,
+    event: Record<string, unknown>,
+    identity: readonly string[],
     now: number,
   ): Promise<
     { readonly ok: true; readonly entry: CachedAuthorization; readonly latency: number } | AuthorizationFailure
   > {
     const fn = this.functionOf(authorizer.functionLogicalId);
     const started = performance.now();
-    const outcome = await fn.invoke({ type: 'TOKEN', authorizationToken: token, methodArn: arn });
+    const outcome = await fn.invoke(event);
     const latency = Math.round(performance.now() - started);
     if (!outcome.ok) {
       if (outcome.failure === 'function' && outcome.error.errorMessage === 'Unauthorized')
         return unauthorized('the authorizer rejected the token (Unauthorized)', 'miss');
       // An authorizer's message could quote the token; the log gets it without.
-      const message = outcome.error.errorMessage.split(token).join('[token]');
+      const message = identity.reduce(
+        (text, value) => text.split(value).join('[identity]'),
+        outcome.error.errorMessage,
+      );
       return {
         ok: false,
         error: AUTHORIZER_BROKEN,

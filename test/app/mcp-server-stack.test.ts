@@ -9,6 +9,8 @@ import { McpHandler } from '../../lib/mcp-handler';
 import { McpServerStack, stackNameForStage } from '../../app/mcp-server-stack';
 import { loadStageConfig } from '../../app/stage-config';
 import { testApp } from '../lib/fixtures';
+import { SAMPLE_TOOLS } from '../../lambda/mcp/server';
+import { toolScopesOf } from '../../lambda/runtime';
 
 const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'))
   .context as Record<string, unknown>;
@@ -16,7 +18,11 @@ const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..
 function stageStack(stage: string, extra: Record<string, unknown> = {}) {
   const app = testApp({ ...cdkJsonContext, stage, ...extra });
   const config = loadStageConfig(app.node);
-  const stack = new McpServerStack(app, stackNameForStage(config.name), { stage: config });
+  // The sample's tool scopes, as bin/stage-app.ts passes them (the local stage turns stepUpChallenge on).
+  const stack = new McpServerStack(app, stackNameForStage(config.name), {
+    stage: config,
+    toolScopes: toolScopesOf(SAMPLE_TOOLS),
+  });
   return { app, stack, config };
 }
 
@@ -162,6 +168,22 @@ describe('McpServerStack', () => {
       expect(others.map((fn) => fn.Properties.ReservedConcurrentExecutions)).toEqual(others.map(() => undefined));
     },
   );
+
+  it("guards the local stage's /mcp with the step-up REQUEST authorizer, over the sample's tool scopes", () => {
+    const { stack } = stageStack('local');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { STEP_UP_TOOL_SCOPES: JSON.stringify({ server_config: ['mcp:admin'] }) } },
+    });
+  });
+
+  it('refuses a stage with stepUpChallenge when the app passes no tool scopes, naming what to pass', () => {
+    const app = testApp({ ...cdkJsonContext, stage: 'local' });
+    expect(() => new McpServerStack(app, 'McpServer-local', { stage: loadStageConfig(app.node) })).toThrow(
+      /^Stage "local": stepUpChallenge is true, but the app passes no toolScopes.*toolScopesOf\(tools\)/,
+    );
+  });
 
   it('fails naming the stage when a stage value is rejected by the construct', () => {
     const app = testApp({

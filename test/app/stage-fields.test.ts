@@ -101,6 +101,7 @@ describe('the stage JSON view of the props', () => {
       'account',
       'customDomain',
       'region',
+      'stepUpChallenge',
       'workosApiKeySecretArn',
       'workosApiKeySecretName',
     ]);

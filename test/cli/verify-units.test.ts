@@ -13,6 +13,7 @@ import { DEFAULT_BROWSER_ORIGIN, parseVerifyArguments, UsageError } from '../../
 import { judgeOutsider } from '../../cli/verify/checks/browser';
 import { judgeChallenge } from '../../cli/verify/checks/challenge';
 import { messagesOf, modernRequest } from '../../cli/verify/checks/modern-protocol';
+import { judgeStepUp } from '../../cli/verify/checks/step-up';
 import { bearerChallengeParams, whereOf } from '../../cli/verify/context';
 import { createHttpClient, HttpFailure, type HttpResponse } from '../../cli/verify/http';
 import { TokenDestinationError, tokenFetch } from '../../cli/verify/checks/mcp-session';
@@ -391,5 +392,58 @@ describe('the 2026-07-28 requests verify sends and the answers it reads', () => 
       { jsonrpc: '2.0', id: 1, result: {} },
     ]);
     expect(messagesOf(json)).toEqual([{ id: 1, result: {} }]);
+  });
+});
+
+describe('the step-up check', () => {
+  const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
+  const CHALLENGE = `Bearer error="insufficient_scope", scope="openid mcp:admin", resource_metadata="${METADATA}"`;
+  const answer = (status: number, headers: Record<string, string>, body: unknown): HttpResponse => ({
+    status,
+    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), [value]])),
+    body: JSON.stringify(body),
+  });
+
+  it('passes the gateway refusal: the header, and the body naming the scope the token lacks', () => {
+    const result = judgeStepUp(
+      answer(403, { 'WWW-Authenticate': CHALLENGE }, { error: 'insufficient_scope', required_scope: 'mcp:admin' }),
+      METADATA,
+      ['openid'],
+    );
+    expect(result).toMatchObject({ status: 'pass', id: 'mcp.step-up' });
+  });
+
+  it.each([
+    ['the tool answered', answer(200, {}, {}), /HTTP 200, not 403/],
+    [
+      'the refusal came from the function (stepUpChallenge off)',
+      answer(403, { 'x-amzn-Remapped-WWW-Authenticate': CHALLENGE }, { error: { data: {} } }),
+      /does not turn stepUpChallenge on/,
+    ],
+  ])('is skipped when %s, saying why', (_case, response, why) => {
+    const result = judgeStepUp(response, METADATA, ['openid']);
+    expect(result.status).toBe('skip');
+    expect(result.detail).toMatch(why);
+  });
+
+  it.each([
+    [
+      'a challenge without error',
+      'Bearer scope="mcp:admin"',
+      { required_scope: 'mcp:admin' },
+      /without error="insufficient_scope"/,
+    ],
+    [
+      'another resource_metadata',
+      CHALLENGE.replace(METADATA, 'https://elsewhere.example.com/m'),
+      { required_scope: 'mcp:admin' },
+      /resource_metadata is https:\/\/elsewhere/,
+    ],
+    ['a body without required_scope', CHALLENGE, { error: 'insufficient_scope' }, /required_scope is ""/],
+    ['a body naming a scope the token has', CHALLENGE, { required_scope: 'openid' }, /required_scope is "openid"/],
+  ])('fails %s', (_case, header, body, why) => {
+    const result = judgeStepUp(answer(403, { 'WWW-Authenticate': header }, body), METADATA, ['openid']);
+    expect(result.status).toBe('fail');
+    expect(result.detail).toMatch(why);
   });
 });

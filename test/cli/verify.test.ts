@@ -74,8 +74,11 @@ describe('verify against a correctly configured local stage', () => {
   });
 
   it('passes every check with a token minted at the stand-in, and never prints the token', async () => {
-    // Prepare
-    const { accessToken, claims } = await controls.mintToken({ aud: stack.mcpUrl });
+    // Prepare: without mcp:admin, so that the step-up check sees server_config refused.
+    const { accessToken, claims } = await controls.mintToken({
+      aud: stack.mcpUrl,
+      claims: { scope: 'openid profile email' },
+    });
 
     // Act
     const json = await runVerifyCli([stack.mcpUrl, '--origin', BROWSER_ORIGIN, '--json'], {
@@ -90,7 +93,9 @@ describe('verify against a correctly configured local stage', () => {
     expect([json.code, text.code]).toEqual([0, 0]);
     expect(checkOf(report, 'mcp.whoami').detail).toBe(`sub: ${String(claims.sub)}`);
     expect(checkOf(report, 'browser.outsider').detail).toContain('a request with the token from it got HTTP 403');
-    expect(text.stdout).toMatch(/^OK: 29 passed, 0 failed, 0 skipped/m);
+    // The local stage turns stepUpChallenge on, and the minted token lacks server_config's mcp:admin.
+    expect(checkOf(report, 'mcp.step-up').detail).toContain('error="insufficient_scope"');
+    expect(text.stdout).toMatch(/^OK: 30 passed, 0 failed, 0 skipped/m);
     for (const output of [json.stdout, json.stderr, text.stdout, text.stderr]) {
       expect(output).not.toContain(accessToken);
       expect(output).not.toContain(accessToken.split('.')[2]);

@@ -78,7 +78,7 @@ describe('many held requests of one user and another user’s request', () => {
     // One after the other: each call is running (its first progress arrived) before the next
     // starts, so they hold 12 executions at once, while their cold starts do not share this
     // machine's few cores (on AWS each environment has its own CPU; 12 node processes loading at
-    // once on 2 cores pass Lambda's 10 s init limit). The later calls reuse the authorizer's cached decision.
+    // once on 2 cores pass Lambda's 10 s init limit). The later calls find the authorizer warm.
     for (let id = 1; id <= HELD; id++) held.push(await startLongTask(stack, holder, id));
     expect(mcpFunction(stack).processes.filter((p) => p.busy)).toHaveLength(HELD);
 

@@ -66,7 +66,8 @@ describe("The local stack's API Gateway over HTTP (stage local, requiredScopes m
       port: 0,
       authkitPort: 0,
       testControls: true,
-      context: { requiredScopes: REQUIRED_SCOPE },
+      // The default gate, the TOKEN authorizer and its cache: the local stage's step-up challenge is turned off.
+      context: { requiredScopes: REQUIRED_SCOPE, stepUpChallenge: 'false' },
     });
     controls = authKitTestControls(stack.issuer);
     challenge = `Bearer resource_metadata="${stack.urls.base}/.well-known/oauth-protected-resource/mcp", scope="${REQUIRED_SCOPE}"`;

@@ -251,6 +251,64 @@ describe('AuthKitMcpServer gateway responses (2)', () => {
     },
   );
 
+  describe('with stepUpChallenge', () => {
+    const toolScopes = { server_config: ['mcp:admin'], report: ['reports:read', 'mcp:admin'] };
+    const { template, stack, server } = serverStack({
+      publicBaseUrl: 'https://mcp.example.com',
+      requiredScopes: ['mcp:tools'],
+      allowedOrigins: ['https://app.example.com'],
+      stepUpChallenge: { toolScopes },
+    });
+
+    it('guards /mcp with a REQUEST authorizer on the Authorization header, without a result cache', () => {
+      const authorizers = Object.values(template.findResources('AWS::ApiGateway::Authorizer'));
+      expect(authorizers).toHaveLength(1);
+      expect(authorizers[0].Properties).toMatchObject({
+        Type: 'REQUEST',
+        IdentitySource: 'method.request.header.Authorization',
+        AuthorizerResultTtlInSeconds: 0,
+      });
+      expect(authorizers[0].Properties.IdentityValidationExpression).toBeUndefined();
+    });
+
+    it('tells the authorizer the tool scopes, as the runtime reads them', () => {
+      expect(functionEnvironment(template, logicalId(stack, server.authorizerFunction))).toMatchObject({
+        STEP_UP_TOOL_SCOPES: JSON.stringify(toolScopes),
+      });
+    });
+
+    it('answers ACCESS_DENIED with a static insufficient_scope challenge naming every scope, the lacking ones in the body, CORS kept', () => {
+      const props = gatewayResponse(template, 'ACCESS_DENIED');
+      const headers = props.ResponseParameters as Record<string, string>;
+      expect(props.StatusCode).toBe('403');
+      expect(headers['gatewayresponse.header.WWW-Authenticate']).toBe(
+        `'Bearer error="insufficient_scope", scope="mcp:tools mcp:admin reports:read", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"'`,
+      );
+      expect(headers['gatewayresponse.header.Access-Control-Allow-Origin']).toBe("'https://app.example.com'");
+      expect(JSON.parse(String((props.ResponseTemplates as Record<string, string>)['application/json']))).toEqual({
+        error: 'insufficient_scope',
+        error_description: expect.stringContaining('required_scope'),
+        required_scope: '$context.authorizer.requiredScope',
+      });
+    });
+
+    it.each([
+      ['allowedOrganizations', { allowedOrganizations: ['org_01EHZNVPK3SFK441A1RGBFSHRT'] }],
+      ['requireOrganization', { requireOrganization: true }],
+    ])('is refused beside %s: an organization refusal must not invite a step-up', (_case, organizations) => {
+      expect(() => serverStack({ stepUpChallenge: { toolScopes }, ...organizations })).toThrow(
+        /"stepUpChallenge" cannot be combined with allowedOrganizations or requireOrganization/,
+      );
+    });
+
+    it('refuses a tool scope that a static header cannot carry', () => {
+      expect(() => serverStack({ stepUpChallenge: { toolScopes: { t: ["it's"] } } })).toThrow(/single quotes/);
+      expect(() => serverStack({ stepUpChallenge: { toolScopes: { t: ['a b'] } } })).toThrow(
+        /STEP_UP_TOOL_SCOPES|toolScopes/,
+      );
+    });
+  });
+
   it('words the organization-only ACCESS_DENIED body without scopes when none are required', () => {
     const { template } = serverStack({ requireOrganization: true });
     expect(gatewayResponse(template, 'ACCESS_DENIED').ResponseTemplates).toEqual({

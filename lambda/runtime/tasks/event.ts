@@ -28,7 +28,7 @@ export interface TaskIdentity {
 
 export interface TaskEventBody {
   readonly taskId: string;
-  /** 1 for the creating call, 2 for a round resumed by the `tasks/update` that answered the last question. */
+  /** 1 for the creating call, one more for each round resumed by the `tasks/update` that answered the last question. */
   readonly round: number;
   readonly identity: TaskIdentity;
   /** The `tools/call` params, on round 1 only (later rounds read them from the task). */

@@ -171,10 +171,13 @@ async function updateTask(options: TasksStepOptions, request: TaskRequest, taskI
     runForMs: times.runForMs,
   });
   if (outcome === 'unknown') return unknownTask(parsed.id);
-  record.reasons.push(`task ${taskId}: answers ${outcome}`);
-  if (outcome !== 'resumed') return ack(parsed.id);
+  if (typeof outcome === 'string') {
+    record.reasons.push(`task ${taskId}: answers ${outcome}`);
+    return ack(parsed.id);
+  }
+  record.reasons.push(`task ${taskId}: answered, round ${outcome.resumed} starts`);
   try {
-    await invoke({ taskId, round: 2, identity: identityOf(authInfo), issuedAt: now() });
+    await invoke({ taskId, round: outcome.resumed, identity: identityOf(authInfo), issuedAt: now() });
   } catch (error) {
     record.reasons.push(`the task's worker could not be resumed: ${(error as Error).message}`);
     await store.fail(caller, taskId, { code: INTERNAL_ERROR, message: "The task's worker could not be resumed." });

@@ -118,8 +118,12 @@ export interface NewTask {
 
 /** How a worker's write ended: applied, refused because the task was cancelled, refused because it had ended (or its deadline passed), or no such task for this caller. */
 export type WorkerWrite = 'recorded' | 'cancelled' | 'ended' | 'unknown';
-/** How `tasks/update` ended: answers kept (some questions still open), all answered (the task works again), nothing asked of those keys, or no such task. */
-export type AnswerOutcome = 'accepted' | 'resumed' | 'not-waiting' | 'unknown';
+/**
+ * How `tasks/update` ended: the answers to pending questions kept (some still open; answers to keys
+ * nothing asks for are ignored), all answered (the task works again, in the round `resumed` names),
+ * the task waits for nothing, or no such task.
+ */
+export type AnswerOutcome = 'accepted' | { readonly resumed: number } | 'not-waiting' | 'unknown';
 export type CancelOutcome = 'cancelled' | 'already-terminal' | 'unknown';
 /** How a claim ended: this worker holds the task, another one does, or the worker writes' refusals. */
 export type ClaimOutcome = 'claimed' | 'taken' | Exclude<WorkerWrite, 'recorded'>;
@@ -157,10 +161,11 @@ export interface TaskStore {
     options?: { readonly runForMs?: number },
   ): Promise<AnswerOutcome>;
   /**
-   * The worker, first: takes the task for one invocation, so a duplicate delivery of the same event
-   * (Lambda may deliver an asynchronous event twice) finds it `taken` and runs nothing.
+   * The worker, first: takes the task for one invocation of its current round (1 at creation, one
+   * more each time the answers resume it), so a duplicate delivery of an event (Lambda may deliver an
+   * asynchronous event twice), even one of an earlier round, finds it `taken` and runs nothing.
    */
-  claim(caller: TaskCaller, taskId: string, workerId: string): Promise<ClaimOutcome>;
+  claim(caller: TaskCaller, taskId: string, workerId: string, round: number): Promise<ClaimOutcome>;
   /** The worker: a new status message. */
   progress(caller: TaskCaller, taskId: string, statusMessage: string): Promise<WorkerWrite>;
   /** The worker: questions for the client (replacing the answers of an earlier round). */
@@ -249,7 +254,7 @@ export function createTaskStore(options: TaskStoreOptions): TaskStore {
     cancel: (caller, taskId) => run((ctx) => cancelTask(ctx, caller, taskId)),
     answer: (caller, taskId, responses, options) =>
       run((ctx) => answerTask(ctx, caller, taskId, responses, options?.runForMs)),
-    claim: (caller, taskId, workerId) => run((ctx) => claimTask(ctx, caller, taskId, workerId)),
+    claim: (caller, taskId, workerId, round) => run((ctx) => claimTask(ctx, caller, taskId, workerId, round)),
     progress: (caller, taskId, statusMessage) =>
       run((ctx) =>
         workerWrite(ctx, caller, taskId, {
@@ -286,6 +291,7 @@ async function createTask(ctx: Context, caller: TaskCaller, task: NewTask): Prom
     ...taskKey(taskId),
     caller: { S: callerPartitionKey(caller) },
     status: { S: 'working' },
+    round: { N: '1' },
     createdAt: { N: String(now) },
     lastUpdatedAt: { N: String(now) },
     ttlMs: { N: String(ttlMs) },
@@ -485,8 +491,10 @@ async function answersOf(ctx: Context, caller: TaskCaller, taskId: string): Prom
 }
 
 /**
- * `tasks/update`: every key answered must be pending (all or nothing, so a retried update whose
- * first try landed is refused rather than half-applied); the last answer resumes the task.
+ * `tasks/update`: the answers to pending questions are kept, answers to keys nothing asks for (or
+ * asked for no more: a retried update whose first try landed) are ignored; the last answer resumes
+ * the task in its next round. The common case, every key pending, is one UpdateItem; otherwise one
+ * read finds which keys are.
  */
 async function answerTask(
   ctx: Context,
@@ -496,26 +504,19 @@ async function answerTask(
   runForMs?: number,
 ): Promise<AnswerOutcome> {
   positive(runForMs, 'runForMs');
-  const keys = Object.keys(responses);
-  if (keys.length === 0) {
+  let keys = Object.keys(responses);
+  let applied = keys.length === 0 ? undefined : await keepAnswers(ctx, caller, taskId, responses, keys);
+  if (applied === undefined) {
     const item = await readOwn(ctx, caller, taskId);
-    return item === undefined ? 'unknown' : 'accepted';
+    if (item === undefined) return 'unknown';
+    if (effectiveStatus(item, ctx.now()) !== 'input_required') return keys.length === 0 ? 'accepted' : 'not-waiting';
+    const pending = item.inputRequests?.M ?? {};
+    keys = keys.filter((key) => Object.hasOwn(pending, key));
+    if (keys.length === 0) return 'accepted';
+    // Another update may have answered some of them since the read: then this one keeps nothing.
+    applied = await keepAnswers(ctx, caller, taskId, responses, keys);
+    if (applied === undefined) return 'accepted';
   }
-  const names: Record<string, string> = { '#requests': 'inputRequests', '#answers': 'answers' };
-  const values: Item = {};
-  keys.forEach((key, i) => {
-    names[`#k${i}`] = key;
-    values[`:a${i}`] = { S: JSON.stringify(responses[key]) };
-  });
-  const applied = await conditionalUpdate(ctx, caller, taskId, {
-    from: ['input_required'],
-    setPaths: keys.map((_, i) => `#answers.#k${i} = :a${i}`),
-    remove: keys.map((_, i) => `#requests.#k${i}`),
-    condition: keys.map((_, i) => `attribute_exists(#requests.#k${i})`).join(' AND '),
-    names,
-    values,
-  });
-  if (applied === undefined) return (await readOwn(ctx, caller, taskId)) === undefined ? 'unknown' : 'not-waiting';
   if (Object.keys(applied.inputRequests?.M ?? {}).length > 0) return 'accepted';
   const resumed = await conditionalUpdate(ctx, caller, taskId, {
     from: ['input_required'],
@@ -523,11 +524,36 @@ async function answerTask(
     // The next round is another invocation, which claims the task anew.
     remove: ['#worker'],
     ...(runForMs === undefined ? {} : { set: { deadline: { N: String(ctx.now() + runForMs) } } }),
+    setPaths: ['#round = #round + :one'],
     condition: 'size(#requests) = :zero',
-    names: { '#requests': 'inputRequests', '#worker': 'worker' },
-    values: { ':zero': { N: '0' } },
+    names: { '#requests': 'inputRequests', '#worker': 'worker', '#round': 'round' },
+    values: { ':zero': { N: '0' }, ':one': { N: '1' } },
   });
-  return resumed === undefined ? 'accepted' : 'resumed';
+  return resumed === undefined ? 'accepted' : { resumed: Number(resumed.round?.N) };
+}
+
+/** Keeps the answers to `keys`, each of which must still be pending; undefined when one is not. */
+function keepAnswers(
+  ctx: Context,
+  caller: TaskCaller,
+  taskId: string,
+  responses: Readonly<Record<string, unknown>>,
+  keys: readonly string[],
+): Promise<Item | undefined> {
+  const names: Record<string, string> = { '#requests': 'inputRequests', '#answers': 'answers' };
+  const values: Item = {};
+  keys.forEach((key, i) => {
+    names[`#k${i}`] = key;
+    values[`:a${i}`] = { S: JSON.stringify(responses[key]) };
+  });
+  return conditionalUpdate(ctx, caller, taskId, {
+    from: ['input_required'],
+    setPaths: keys.map((_, i) => `#answers.#k${i} = :a${i}`),
+    remove: keys.map((_, i) => `#requests.#k${i}`),
+    condition: keys.map((_, i) => `attribute_exists(#requests.#k${i})`).join(' AND '),
+    names,
+    values,
+  });
 }
 
 /** The error as JSON, its `data` left out and its message cut when they would make the item large. */
@@ -543,12 +569,19 @@ function positive(value: number | undefined, name: string): void {
     throw new RangeError(`${name} must be a positive integer, got ${value}.`);
 }
 
-async function claimTask(ctx: Context, caller: TaskCaller, taskId: string, workerId: string): Promise<ClaimOutcome> {
+async function claimTask(
+  ctx: Context,
+  caller: TaskCaller,
+  taskId: string,
+  workerId: string,
+  round: number,
+): Promise<ClaimOutcome> {
   const applied = await conditionalUpdate(ctx, caller, taskId, {
     set: { worker: { S: workerId } },
     from: ['working'],
-    condition: 'attribute_not_exists(#worker)',
-    names: { '#worker': 'worker' },
+    condition: 'attribute_not_exists(#worker) AND #round = :round',
+    names: { '#worker': 'worker', '#round': 'round' },
+    values: { ':round': { N: String(round) } },
   });
   if (applied !== undefined) return 'claimed';
   const item = await readOwn(ctx, caller, taskId);
@@ -556,8 +589,9 @@ async function claimTask(ctx: Context, caller: TaskCaller, taskId: string, worke
   const status = effectiveStatus(item, ctx.now());
   if (status === 'cancelled') return 'cancelled';
   if (status !== 'working') return 'ended';
-  // The same invocation asking again (its first answer was lost) still holds the task.
-  return item.worker?.S === workerId ? 'claimed' : 'taken';
+  // The same invocation asking again (its first answer was lost) still holds the task; an event of
+  // another round (a late duplicate) or a second delivery of this one does not.
+  return item.worker?.S === workerId && item.round?.N === String(round) ? 'claimed' : 'taken';
 }
 
 async function cancelTask(ctx: Context, caller: TaskCaller, taskId: string): Promise<CancelOutcome> {

@@ -75,7 +75,7 @@ async function runTask(options: TaskWorkerOptions, body: TaskEventBody, workerId
   const { store } = options;
   const authInfo = authInfoOf(body.identity);
   const caller = callerOf(authInfo);
-  const claim = await store.claim(caller, body.taskId, workerId);
+  const claim = await store.claim(caller, body.taskId, workerId, body.round);
   if (claim !== 'claimed') return `not run: the claim answered ${claim}`;
   const params = await callParams(store, caller, body);
   if (params === undefined) return 'not run: the task is gone';

@@ -2,6 +2,8 @@
  * The authorizer's settings contract: every environment variable the construct sets on the
  * authorizer and the authorizer reads, one row each.
  */
+import type { ToolScopes } from '../challenges';
+import { isScopeToken } from '../scopes';
 import { isTokenAlgorithm, DEFAULT_TOKEN_ALGORITHMS, TOKEN_ALGORITHMS, type TokenAlgorithm } from '../token-policy';
 import {
   authkitIssuerSetting,
@@ -96,6 +98,51 @@ export const ORGANIZATION_ID = /^org_[0-9A-Z]{26}$/;
 const ORGANIZATION_RULE =
   'an organization id is "org_" followed by 26 upper-case letters and digits, as the WorkOS dashboard shows it, e.g. "org_01EHZNVPK3SFK441A1RGBFSHRT".';
 
+/** What the tool scope map must look like, for the error that refuses another one. */
+const TOOL_SCOPES_RULE =
+  'write a JSON object mapping each tool name to a non-empty list of scope names without spaces or quotes, e.g. {"server_config":["mcp:admin"]}.';
+
+function parseToolScopes(raw: string): ToolScopes {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw invalid('it is not JSON', TOOL_SCOPES_RULE);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('it is not an object', TOOL_SCOPES_RULE);
+  const entries: [string, readonly string[]][] = [];
+  for (const [tool, scopes] of Object.entries(value)) {
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => typeof s === 'string' && isScopeToken(s)))
+      throw invalid(
+        `tool ${JSON.stringify(tool.slice(0, 64))} has ${JSON.stringify(scopes)?.slice(0, 100)}`,
+        TOOL_SCOPES_RULE,
+      );
+    entries.push([tool, scopes]);
+  }
+  // Own properties only, whatever the tool is called (`__proto__` included).
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The tools' required scopes, set only when the stage turns the step-up challenge on: the REQUEST
+ * authorizer refuses a `tools/call` whose token lacks its tool's scopes (403 with the challenge).
+ */
+const stepUpToolScopes = fromProp(
+  withDefault<ToolScopes>(
+    {
+      variable: 'STEP_UP_TOOL_SCOPES',
+      doc: 'Tools and the scopes each requires (JSON), which the step-up REQUEST authorizer enforces per `tools/call`; unset: none.',
+      write: (value) => (Object.keys(value).length === 0 ? undefined : JSON.stringify(value)),
+      parse: parseToolScopes,
+    },
+    {},
+  ),
+  'stepUpChallenge',
+  // Its `toolScopes`; refused beside the organizations, and without single quotes (a static gateway header).
+  { byConstruct: true },
+);
+
 export const AUTHORIZER_SETTINGS = {
   publicBaseUrl,
   issuer: authkitIssuerSetting,
@@ -153,6 +200,7 @@ export const AUTHORIZER_SETTINGS = {
     // The prop also refuses what a gateway header cannot carry, and `offline_access`.
     { byConstruct: true },
   ),
+  stepUpToolScopes,
   jwksTimeoutMs: fromProp(
     wholeNumber('JWKS_TIMEOUT_MS', JWKS_TIMEOUT_MS, 'Upper bound of one JWKS fetch, in milliseconds.'),
     'jwksTimeout',

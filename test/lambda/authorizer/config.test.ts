@@ -16,6 +16,7 @@ describe('loadAuthorizerConfig', () => {
       requiredScopes: [],
       allowedOrganizations: [],
       requireOrganization: false,
+      stepUpToolScopes: {},
       jwksTimeoutMs: 2000,
       jwksCooldownMs: 30000,
       // The construct's documented defaults (serviceName 'mcp-server' plus the function's suffix, metricsNamespace 'McpServer').
@@ -44,6 +45,7 @@ describe('loadAuthorizerConfig', () => {
       ALLOWED_ORGANIZATIONS: 'org_01EHZNVPK3SFK441A1RGBFSHRT, org_01HDEVORGANIZATION0000000A',
       JWKS_TIMEOUT_MS: '3000',
       JWKS_COOLDOWN_MS: '0',
+      STEP_UP_TOOL_SCOPES: '{"server_config":["mcp:admin"]}',
       POWERTOOLS_SERVICE_NAME: 'auth',
       POWERTOOLS_METRICS_NAMESPACE: 'Ns',
       POWERTOOLS_LOG_LEVEL: 'debug',
@@ -61,6 +63,7 @@ describe('loadAuthorizerConfig', () => {
       requireOrganization: true,
       jwksTimeoutMs: 3000,
       jwksCooldownMs: 0,
+      stepUpToolScopes: { server_config: ['mcp:admin'] },
       serviceName: 'auth',
       metricsNamespace: 'Ns',
       logLevel: 'DEBUG',
@@ -115,6 +118,13 @@ describe('loadAuthorizerConfig', () => {
       /ALLOWED_ORGANIZATIONS: "acme" is not a WorkOS organization id/,
     ],
     ['REQUIRE_ORGANIZATION', { REQUIRE_ORGANIZATION: 'yes' }, /REQUIRE_ORGANIZATION: "yes" is not a boolean/],
+    ['STEP_UP_TOOL_SCOPES', { STEP_UP_TOOL_SCOPES: '["mcp:admin"]' }, /STEP_UP_TOOL_SCOPES: it is not an object/],
+    [
+      'STEP_UP_TOOL_SCOPES',
+      { STEP_UP_TOOL_SCOPES: '{"server_config":["mcp admin"]}' },
+      /STEP_UP_TOOL_SCOPES: tool "server_config" has \["mcp admin"\]/,
+    ],
+    ['STEP_UP_TOOL_SCOPES', { STEP_UP_TOOL_SCOPES: '{"server_config":' }, /STEP_UP_TOOL_SCOPES: it is not JSON/],
     ['POWERTOOLS_LOG_LEVEL', { POWERTOOLS_LOG_LEVEL: 'LOUD' }, /POWERTOOLS_LOG_LEVEL: "LOUD" is not a log level/],
   ])('fails naming %s when it is %j', (variable, override, message) => {
     const load = () => loadAuthorizerConfig({ ...base, ...override });

@@ -105,6 +105,23 @@ describe('createRoleResolver against the WorkOS API', () => {
     expect(await workos.controls.requestCounts()).toEqual({ memberships: 2, roles: 2 });
   });
 
+  it('answers from its cache without waiting only while the answer is fresh, and never asks WorkOS for it', async () => {
+    const clock = manualClock();
+    const resolver = resolverFor({ ttlMs: 60_000, now: clock.now });
+    const before = resolver.cached?.(DEV_USER.sub, ORG);
+    await resolver.resolve(DEV_USER.sub, ORG);
+
+    const fresh = resolver.cached?.(DEV_USER.sub, ORG);
+    clock.advance(60_000);
+    const expired = resolver.cached?.(DEV_USER.sub, ORG);
+
+    expect(before).toBeUndefined();
+    expect(fresh).toEqual({ access: ADMIN, source: 'cache' });
+    expect(expired).toBeUndefined();
+    expect(resolver.cached?.('client_01MACHINE', ORG)).toBeUndefined();
+    expect(await workos.controls.requestCounts()).toEqual({ memberships: 1, roles: 1 });
+  });
+
   it('makes one call per endpoint for concurrent lookups of one person and organization', async () => {
     const resolver = resolverFor();
 

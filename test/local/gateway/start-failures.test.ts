@@ -10,13 +10,13 @@ const quiet = { port: 0, log: () => undefined, onFunctionOutput: () => undefined
 describe('features the local gateway refuses at start', () => {
   const cases: Array<[string, RegExp, RegExp, Parameters<typeof synthVariant>[0]]> = [
     [
-      'a REQUEST authorizer',
-      /a REQUEST authorizer/,
+      'a REQUEST authorizer whose identity is a stage variable',
+      /the identity source stageVariables\.key/,
       /^RequestAuth/,
       (stack, api, fn) => {
         const authorizer = new apigw.RequestAuthorizer(stack, 'RequestAuth', {
           handler: fn,
-          identitySources: [apigw.IdentitySource.header('X-Key')],
+          identitySources: [apigw.IdentitySource.stageVariable('key')],
         });
         api.root.addMethod('GET', new apigw.LambdaIntegration(fn), { authorizer });
       },

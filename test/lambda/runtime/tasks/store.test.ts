@@ -263,7 +263,7 @@ describe('input_required and tasks/update', () => {
     expect(partial?.status).toBe('input_required');
     expect(partial?.inputRequests).toEqual({ confirm: questions.confirm });
 
-    await expect(store.answer(alice, taskId, { confirm: { action: 'accept' } })).resolves.toBe('resumed');
+    await expect(store.answer(alice, taskId, { confirm: { action: 'accept' } })).resolves.toEqual({ resumed: 2 });
     const resumed = await store.get(alice, taskId);
     expect(resumed?.status).toBe('working');
     expect(resumed).not.toHaveProperty('inputRequests');
@@ -273,14 +273,22 @@ describe('input_required and tasks/update', () => {
     });
   });
 
-  it('refuses answers to keys that are not pending, whole, and answers to a task that asked nothing', async () => {
+  it('keeps the answers to pending keys beside answers to keys nothing asks for, and refuses a task that asked nothing', async () => {
     const { store } = storeAt();
     const taskId = await working(store);
     await expect(store.answer(alice, taskId, { name: 'x' })).resolves.toBe('not-waiting');
     await store.requestInput(alice, taskId, questions);
-    await expect(store.answer(alice, taskId, { name: 'Ada', other: 'x' })).resolves.toBe('not-waiting');
-    expect((await store.get(alice, taskId))?.inputRequests).toEqual(questions);
+    await expect(store.answer(alice, taskId, { name: 'Ada', other: 'x' })).resolves.toBe('accepted');
+    expect((await store.get(alice, taskId))?.inputRequests).toEqual({ confirm: questions.confirm });
+    // A retried update whose first try landed keeps nothing more and is acknowledged.
+    await expect(store.answer(alice, taskId, { name: 'Ada' })).resolves.toBe('accepted');
+    await expect(store.answer(alice, taskId, { other: 'x' })).resolves.toBe('accepted');
     await expect(store.answer(alice, taskId, {})).resolves.toBe('accepted');
+    await expect(store.answer(alice, taskId, { confirm: 'yes', other: 'x' })).resolves.toEqual({ resumed: 2 });
+    await expect(store.answers(alice, taskId)).resolves.toEqual({
+      status: 'working',
+      answers: { name: 'Ada', confirm: 'yes' },
+    });
   });
 
   it('lets the worker finish or the client cancel while a question is open', async () => {
@@ -300,32 +308,34 @@ describe('claims of a worker', () => {
   it('lets one invocation take the task; a duplicate delivery finds it taken', async () => {
     const { store } = storeAt();
     const taskId = await working(store);
-    await expect(store.claim(alice, taskId, 'request-1')).resolves.toBe('claimed');
-    await expect(store.claim(alice, taskId, 'request-1')).resolves.toBe('claimed');
-    await expect(store.claim(alice, taskId, 'request-2')).resolves.toBe('taken');
-    await expect(store.claim(bob, taskId, 'request-3')).resolves.toBe('unknown');
+    await expect(store.claim(alice, taskId, 'request-1', 1)).resolves.toBe('claimed');
+    await expect(store.claim(alice, taskId, 'request-1', 1)).resolves.toBe('claimed');
+    await expect(store.claim(alice, taskId, 'request-2', 1)).resolves.toBe('taken');
+    await expect(store.claim(bob, taskId, 'request-3', 1)).resolves.toBe('unknown');
   });
 
   it('tells a worker that starts late that the task was cancelled or has ended', async () => {
     const { store } = storeAt();
     const cancelled = await working(store);
     await store.cancel(alice, cancelled);
-    await expect(store.claim(alice, cancelled, 'late')).resolves.toBe('cancelled');
+    await expect(store.claim(alice, cancelled, 'late', 1)).resolves.toBe('cancelled');
     const failed = await working(store);
     await store.fail(alice, failed, { code: -32603, message: 'x' });
-    await expect(store.claim(alice, failed, 'late')).resolves.toBe('ended');
+    await expect(store.claim(alice, failed, 'late', 1)).resolves.toBe('ended');
   });
 
   it('gives the client its own time to answer once the worker ends, and the next round a new deadline and a new claim', async () => {
     const { store, clock } = storeAt();
     const taskId = (await store.create(alice, { ttlMs: HOUR, runForMs: MINUTE })).taskId;
-    await store.claim(alice, taskId, 'round-1');
+    await store.claim(alice, taskId, 'round-1', 1);
     const question = { q: { method: 'elicitation/create' } };
     await store.requestInput(alice, taskId, question, { answerWithinMs: 30 * MINUTE });
     clock.now = START + 10 * MINUTE;
     expect((await store.get(alice, taskId))?.status).toBe('input_required');
-    await expect(store.answer(alice, taskId, { q: 'yes' }, { runForMs: 2 * MINUTE })).resolves.toBe('resumed');
-    await expect(store.claim(alice, taskId, 'round-2')).resolves.toBe('claimed');
+    await expect(store.answer(alice, taskId, { q: 'yes' }, { runForMs: 2 * MINUTE })).resolves.toEqual({ resumed: 2 });
+    // A late duplicate of the first round's event cannot take the second round.
+    await expect(store.claim(alice, taskId, 'round-1-again', 1)).resolves.toBe('taken');
+    await expect(store.claim(alice, taskId, 'round-2', 2)).resolves.toBe('claimed');
     clock.now = START + 12 * MINUTE;
     expect((await store.get(alice, taskId))?.status).toBe('working');
     clock.now = START + 12 * MINUTE + 1;

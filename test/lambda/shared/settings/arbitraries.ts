@@ -52,6 +52,10 @@ export const authorizerSettings: fc.Arbitrary<AuthorizerSettings> = fc.record({
   allowedOrganizations: fc.uniqueArray(organizationId, { maxLength: 3 }),
   requireOrganization: fc.boolean(),
   requiredScopes: scopes,
+  stepUpToolScopes: fc.dictionary(
+    fc.stringMatching(/^[a-z_]{1,16}$/),
+    fc.uniqueArray(scope, { minLength: 1, maxLength: 3 }),
+  ),
   jwksTimeoutMs: fc.integer({ min: 1, max: 3000 }),
   jwksCooldownMs: fc.integer({ min: 0, max: 3_600_000 }),
   serviceName,
