@@ -9,9 +9,9 @@ import { SAMPLE_TOOLS } from '../lambda/mcp/server';
 import { toolScopesOf } from '../lambda/runtime';
 import type { ToolScopes } from '../lambda/shared/challenges';
 import type { McpHandler } from '../lib/mcp-handler';
-import { loadStageConfig, type StageConfig, StageConfigError } from '../lib/stage-config';
-import { McpServerStack, stackNameForStage } from '../lib/mcp-server-stack';
-import { placeholderMessage, refuseDeployOfPlaceholders, stagePlaceholders } from '../lib/stage-placeholders';
+import { loadStageConfig, type StageConfig, StageConfigError } from '../app/stage-config';
+import { McpServerStack, stackNameForStage } from '../app/mcp-server-stack';
+import { placeholderMessage, refuseDeployOfPlaceholders, stagePlaceholders } from '../app/stage-placeholders';
 
 export interface StageAppOptions {
   /** @default - the sample server */

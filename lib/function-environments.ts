@@ -1,53 +1,55 @@
 /**
  * The environment of each function, written from the validated props through the function's
  * settings contract (lambda/shared/settings), which the function reads it back with: one
- * definition of every variable's name, format and default on both sides.
+ * definition of every variable's name, format and default on both sides. Every row takes its
+ * value from `ServerSettings` under the row's own key, so a new row whose key `ServerSettings`
+ * holds reaches the function's environment without a line here (and one it does not hold fails to
+ * compile); only what the construct makes itself (URLs, ARNs, names of resources) is given.
  */
 import { AUTHORIZER_SETTINGS, type AuthorizerSettings } from '../lambda/shared/settings/authorizer';
 import { SERVICE_NAME_SUFFIXES } from '../lambda/shared/settings/common';
 import { MCP_SETTINGS, type McpSettings } from '../lambda/shared/settings/mcp';
 import { METADATA_SETTINGS, type MetadataSettings } from '../lambda/shared/settings/metadata';
-import { toEnvironment } from '../lambda/shared/settings/setting';
+import { type SettingsOf, type SettingsTable, toEnvironment } from '../lambda/shared/settings/setting';
 import type { ServerSettings } from './server-settings';
 
 /** The bundles carry source maps; Node applies them to stack traces only with this flag. */
 const SOURCE_MAPS = { NODE_OPTIONS: '--enable-source-maps' } as const;
 
+/** The settings `S` of a table as a source holds them: a row that may be unset may be left out. */
+type Holding<S> = { readonly [K in keyof S as undefined extends S[K] ? never : K]: S[K] } & {
+  readonly [K in keyof S as undefined extends S[K] ? K : never]?: S[K];
+};
+
+/** The settings of `table`: each row's value from `settings` by the row's key, unless `given` holds it. */
+function rowsOf<T extends SettingsTable, G extends Partial<SettingsOf<T>>>(
+  table: T,
+  settings: Holding<Omit<SettingsOf<T>, keyof G>>,
+  given: G,
+): SettingsOf<T> {
+  const values: Record<string, unknown> = {};
+  for (const key of Object.keys(table)) {
+    values[key] = key in given ? given[key as keyof G] : settings[key as keyof typeof settings];
+  }
+  return values as SettingsOf<T>;
+}
+
 /** What the authorizer is told: `publicBaseUrl` is the server's base URL (it may hold CDK tokens). */
 export function authorizerSettings(settings: ServerSettings, publicBaseUrl: string): AuthorizerSettings {
-  return {
+  // Only the authorizer publishes metrics (one count per decision), under `metricsNamespace`.
+  return rowsOf(AUTHORIZER_SETTINGS, settings, {
     publicBaseUrl,
-    issuer: settings.issuer,
-    jwksUrl: settings.jwksUrl,
-    acceptedAudiences: settings.acceptedAudiences,
-    allowMultipleAudiences: settings.allowMultipleAudiences,
-    allowedOrganizations: settings.allowedOrganizations,
-    requireOrganization: settings.requireOrganization,
+    // Off, the variable is absent and the authorizer judges no tool.
     stepUpToolScopes: settings.stepUpToolScopes ?? {},
-    tokenAlgorithms: settings.tokenAlgorithms,
-    clockToleranceSeconds: settings.clockToleranceSeconds,
-    requiredScopes: settings.requiredScopes,
-    jwksTimeoutMs: settings.jwksTimeoutMs,
-    jwksCooldownMs: settings.jwksCooldownMs,
     serviceName: `${settings.serviceName}${SERVICE_NAME_SUFFIXES.authorizer}`,
-    // Only the authorizer publishes metrics (one count per decision).
-    metricsNamespace: settings.metricsNamespace,
-    logLevel: settings.logLevel,
-  };
+  });
 }
 
 export function metadataSettings(settings: ServerSettings, publicBaseUrl: string): MetadataSettings {
-  return {
+  return rowsOf(METADATA_SETTINGS, settings, {
     publicBaseUrl,
-    issuer: settings.issuer,
     serviceName: `${settings.serviceName}${SERVICE_NAME_SUFFIXES.metadata}`,
-    logLevel: settings.logLevel,
-    scopesSupported: settings.scopesSupported,
-    resourceName: settings.resourceName,
-    resourceDocumentation: settings.resourceDocumentation,
-    asMetadataTtlSeconds: settings.authorizationServerMetadataTtlSeconds,
-    asMetadataTimeoutMs: settings.authorizationServerMetadataTimeoutMs,
-  };
+  });
 }
 
 /**
@@ -62,26 +64,18 @@ export function mcpSettings(
   stateTableName?: string,
   workosApiKeySecretArn?: string,
 ): McpSettings {
-  return {
+  // `clockToleranceSeconds`: the runtime checks `exp` on every request (the authorizer cache does
+  // not), with the authorizer's tolerance. `listenMaxSeconds` is undefined when buffered, which
+  // cannot hold a listen stream: the variable is then absent. Without a WorkOS secret its variable
+  // is absent: the runtime then refuses role lookups, naming the prop.
+  return rowsOf(MCP_SETTINGS, settings, {
     publicBaseUrl,
     serviceName: `${settings.serviceName}${SERVICE_NAME_SUFFIXES.mcp}`,
-    logLevel: settings.logLevel,
-    allowedOrigins: settings.allowedOrigins,
-    maxBodyBytes: settings.maxRequestBodyBytes,
-    // The runtime checks `exp` on every request (the authorizer cache does not), with the authorizer's tolerance.
-    clockToleranceSeconds: settings.clockToleranceSeconds,
-    responseTransferMode: settings.responseTransferMode,
     requestStateSecretArn,
     functionTimeoutSeconds: settings.mcpFunctionTimeout.toSeconds(),
-    // Undefined when buffered, which cannot hold a listen stream: the variable is then absent.
-    listenMaxSeconds: settings.subscriptionMaxDurationSeconds,
     stateTableName,
-    maxConcurrentRequestsPerCaller: settings.maxConcurrentRequestsPerCaller,
-    // Without a secret the variable is absent: the runtime then refuses role lookups, naming the prop.
     workosApiKeySecretArn,
-    workosApiBaseUrl: settings.workosApiBaseUrl,
-    permissionsCacheTtlMs: settings.permissionsCacheTtlMs,
-  };
+  });
 }
 
 export function authorizerEnvironment(settings: ServerSettings, publicBaseUrl: string): Record<string, string> {

@@ -6,50 +6,37 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import {
-  AUTHORIZER_SETTINGS,
-  JWKS_COOLDOWN_MS,
-  JWKS_TIMEOUT_MS,
-  tokenAlgorithmRefusal,
-} from '../lambda/shared/settings/authorizer';
+import { AUTHORIZER_SETTINGS, tokenAlgorithmRefusal } from '../lambda/shared/settings/authorizer';
 import {
   authkitIssuerSetting,
-  clockToleranceSeconds,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_METRICS_NAMESPACE,
-  DEFAULT_SERVICE_NAME,
   deploymentServiceName,
   type LogLevel,
-  logLevel,
-  metricsNamespace,
   publicBaseUrl as publicBaseUrlSetting,
 } from '../lambda/shared/settings/common';
 import {
   LISTEN_MAX_SECONDS,
-  MAX_BODY_BYTES,
-  MAX_CONCURRENT_REQUESTS_PER_CALLER,
-  MCP_SETTINGS,
-  PERMISSIONS_CACHE_TTL_MS,
   parseAllowedOrigin,
   RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
 } from '../lambda/shared/settings/mcp';
-import { AS_METADATA_TIMEOUT_MS, AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
-import {
-  isWithin,
-  type ListSetting,
-  type Setting,
-  type SettingValueError,
-  tryRead,
-  type WholeNumberRange,
-} from '../lambda/shared/settings/setting';
+import { isWithin, tryRead, type WholeNumberRange } from '../lambda/shared/settings/setting';
 import { isDnsName, jwksUrlOf } from '../lambda/shared/issuer';
 import { isScopeToken, OFFLINE_ACCESS } from '../lambda/shared/scopes';
 import type { ToolScopes } from '../lambda/shared/challenges';
 import { DEFAULT_TOKEN_ALGORITHMS, type TokenAlgorithm } from '../lambda/shared/token-policy';
 import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
-import { ConstructError } from './errors';
+import {
+  adviceOf,
+  AuthKitMcpServerPropsError,
+  integer,
+  literal,
+  throughListSetting,
+  throughSetting,
+  wholeDuration,
+} from './prop-checks';
+import { FUNCTION_TABLES, type PropRowSettings, readPropRows } from './setting-rows';
 
+export { AuthKitMcpServerPropsError };
 export type { LogLevel, ResponseTransferMode, TokenAlgorithm };
 
 /** Scopes AuthKit issues to every signed-in user; advertised when no scopes are configured. */
@@ -62,21 +49,15 @@ export const DEFAULT_SCOPES_SUPPORTED: readonly string[] = ['openid', 'profile',
 export const AUTHORIZER_CACHE_TTL_SECONDS: WholeNumberRange = { fallback: 300, min: 0, max: 3600 };
 
 /**
- * The defaults, as documented on the props. Those the functions also read come from their
- * settings contracts (lambda/shared/settings), so a function and the construct share one default.
+ * The defaults of the props no function row carries, as documented on the props. A prop that sets
+ * a row takes the row's default (lambda/shared/settings), so a function and the construct share one.
  */
 export const DEFAULTS = {
   authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS.fallback),
-  clockTolerance: Duration.seconds(clockToleranceSeconds.fallback),
-  jwksTimeout: Duration.millis(JWKS_TIMEOUT_MS.fallback),
-  jwksCooldown: Duration.millis(JWKS_COOLDOWN_MS.fallback),
-  authorizationServerMetadataCacheTtl: Duration.seconds(AS_METADATA_TTL_SECONDS.fallback),
-  authorizationServerMetadataTimeout: Duration.millis(AS_METADATA_TIMEOUT_MS.fallback),
   stageName: 'prod',
   throttlingRateLimit: 100,
   throttlingBurstLimit: 200,
   logRetention: logs.RetentionDays.ONE_MONTH,
-  maxRequestBodyBytes: MAX_BODY_BYTES.fallback,
   authorizerMemorySize: 512,
   metadataMemorySize: 256,
   mcpMemorySize: 1024,
@@ -87,14 +68,9 @@ export const DEFAULTS = {
    */
   streamingMcpTimeout: Duration.minutes(5),
   bufferedMcpTimeout: Duration.seconds(29),
-  maxConcurrentRequestsPerCaller: MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
   subscriptionMaxDuration: Duration.seconds(LISTEN_MAX_SECONDS.fallback),
-  permissionsCacheTtl: Duration.millis(PERMISSIONS_CACHE_TTL_MS.fallback),
   rateLimitWindow: Duration.minutes(5),
   monitoring: true,
-  logLevel: DEFAULT_LOG_LEVEL,
-  serviceName: DEFAULT_SERVICE_NAME,
-  metricsNamespace: DEFAULT_METRICS_NAMESPACE,
   resourceName: 'MCP server',
 } as const;
 
@@ -122,24 +98,17 @@ export const RATE_LIMIT_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600]
 /** What API Gateway accepts as a stage name; the `stageName` prop and a stage's `apiStageName` alike. */
 export const API_STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
-export class AuthKitMcpServerPropsError extends ConstructError {
-  readonly code = 'INVALID_PROPS';
-  constructor(
-    readonly prop: string,
-    problem: string,
-  ) {
-    super(`AuthKitMcpServer: "${prop}" ${problem}`);
-  }
-}
-
-/** Props after validation, with every default applied. */
-export interface ServerSettings {
+/**
+ * Props after validation, with every default applied. The rows a prop sets without a rule across
+ * fields come from the function contracts ({@link PropRowSettings}, under the rows' keys); the
+ * rest is the construct's own, and a row the construct resolves itself keeps the row's key, so
+ * each function's environment takes every row from here by its key (lib/function-environments.ts).
+ */
+export interface ServerSettings extends PropRowSettings {
   readonly issuer: string;
   readonly jwksUrl: string;
   readonly requiredScopes: readonly string[];
   readonly scopesSupported: readonly string[];
-  readonly acceptedAudiences: readonly string[];
-  readonly allowMultipleAudiences: boolean;
   /** The organizations whose tokens are accepted; empty: any. */
   readonly allowedOrganizations: readonly string[];
   /** Refuse tokens without `org_id`; always true when `allowedOrganizations` is not empty. */
@@ -147,14 +116,11 @@ export interface ServerSettings {
   /** The tools' required scopes when the step-up challenge is on (REQUEST authorizer); undefined: off. */
   readonly stepUpToolScopes?: ToolScopes;
   readonly tokenAlgorithms: readonly TokenAlgorithm[];
-  readonly clockToleranceSeconds: number;
-  readonly jwksTimeoutMs: number;
-  readonly jwksCooldownMs: number;
   readonly authorizerCacheTtl: Duration;
   readonly resourceName: string;
   readonly resourceDocumentation?: string;
-  readonly authorizationServerMetadataTtlSeconds: number;
-  readonly authorizationServerMetadataTimeoutMs: number;
+  /** The upper bound of one fetch of AuthKit's metadata, in ms: the row's default, which no prop sets. */
+  readonly asMetadataTimeoutMs: number;
   /** The normalised `publicBaseUrl`, when given. */
   readonly publicBaseUrl?: string;
   readonly disableExecuteApiEndpoint: boolean;
@@ -164,7 +130,6 @@ export interface ServerSettings {
   readonly logRetention: logs.RetentionDays;
   /** `['*']` for any origin, the allowed origins, or none (`[]`: no browser origin). */
   readonly allowedOrigins: readonly string[];
-  readonly maxRequestBodyBytes: number;
   readonly authorizerMemorySize: number;
   readonly metadataMemorySize: number;
   readonly mcpMemorySize: number;
@@ -175,14 +140,8 @@ export interface ServerSettings {
   readonly mcpFunctionTimeout: Duration;
   /** Reserved concurrency of the MCP function; undefined when it is not reserved. */
   readonly mcpReservedConcurrency?: number;
-  /** Most requests one caller may hold at once; `false`: no per-caller limit. */
-  readonly maxConcurrentRequestsPerCaller: number | false;
-  /** How long a person's role and permissions are kept before WorkOS is asked again, in ms. */
-  readonly permissionsCacheTtlMs: number;
-  /** The WorkOS API origin; undefined: the runtime's default, https://api.workos.com. */
-  readonly workosApiBaseUrl?: string;
-  /** Longest hold of one `subscriptions/listen` stream, in seconds; only when streaming. */
-  readonly subscriptionMaxDurationSeconds?: number;
+  /** Longest hold of one `subscriptions/listen` stream, in seconds (`subscriptionMaxDuration`); only when streaming. */
+  readonly listenMaxSeconds?: number;
   /** Requests one client IP may send per window before WAF blocks it; undefined: no web ACL of ours. */
   readonly rateLimitPerIp?: number;
   readonly rateLimitWindowSeconds: number;
@@ -191,9 +150,8 @@ export interface ServerSettings {
   readonly monitoring: boolean;
   /** What the alarms do when they change state; empty: nothing. */
   readonly alarmActions: readonly cloudwatch.IAlarmAction[];
-  readonly logLevel: LogLevel;
+  /** The deployment's service name; each function's row adds its suffix. */
   readonly serviceName: string;
-  readonly metricsNamespace: string;
   readonly apiGatewayCloudWatchRole: boolean;
 }
 
@@ -208,16 +166,6 @@ function hasControlCharacter(text: string): boolean {
   });
 }
 
-function literal(prop: string, value: string): string {
-  if (Token.isUnresolved(value)) {
-    throw new AuthKitMcpServerPropsError(
-      prop,
-      'must be a literal string known at synth time, not a deploy-time token. Pass the value itself.',
-    );
-  }
-  return value;
-}
-
 function scopeList(prop: string, scopes: readonly string[] | undefined): string[] | undefined {
   if (scopes === undefined) return undefined;
   const list = [...new Set(scopes.map((scope) => literal(prop, scope).trim()))];
@@ -230,73 +178,6 @@ function scopeList(prop: string, scopes: readonly string[] | undefined): string[
     }
   }
   return list;
-}
-
-/** How a duration prop is counted, and how its bounds are worded. */
-const UNITS = {
-  seconds: {
-    of: (duration: Duration) => duration.toSeconds({ integral: false }),
-    make: Duration.seconds,
-    bounds: ({ min, max }: WholeNumberRange) => `a whole number of seconds from ${min} to ${max}`,
-  },
-  ms: {
-    of: (duration: Duration) => duration.toMilliseconds({ integral: false }),
-    make: Duration.millis,
-    bounds: ({ min, max }: WholeNumberRange) => `from ${min} ms to ${max} ms`,
-  },
-} as const;
-
-/** A duration prop as a whole number of `unit` within `range` (its fallback when unset). */
-function wholeDuration(
-  prop: string,
-  value: Duration | undefined,
-  range: WholeNumberRange,
-  unit: keyof typeof UNITS,
-): number {
-  const duration = value ?? UNITS[unit].make(range.fallback);
-  const n = UNITS[unit].of(duration);
-  if (!isWithin(n, range)) {
-    throw new AuthKitMcpServerPropsError(
-      prop,
-      `is ${duration.toHumanString()}; it must be ${UNITS[unit].bounds(range)}.`,
-    );
-  }
-  return n;
-}
-
-function integer(prop: string, value: number | undefined, range: WholeNumberRange, why = ''): number {
-  const n = value ?? range.fallback;
-  if (!isWithin(n, range)) {
-    throw new AuthKitMcpServerPropsError(
-      prop,
-      `is ${n}; it must be a whole number from ${range.min} to ${range.max}${why}.`,
-    );
-  }
-  return n;
-}
-
-/**
- * A text prop read through the settings row that also reads it in the function, so the rule is
- * written once; a refused value names the prop and says what to write instead.
- */
-function throughSetting<T>(prop: string, setting: Pick<Setting<T>, 'read'>, value: string | undefined): T {
-  const read = tryRead(setting, value === undefined ? undefined : literal(prop, value));
-  if ('refusal' in read)
-    throw new AuthKitMcpServerPropsError(prop, `is ${JSON.stringify(value)}; ${adviceOf(read.refusal)}`);
-  return read.value;
-}
-
-const adviceOf = (refusal: SettingValueError): string => refusal.advice ?? refusal.message;
-
-/** The distinct trimmed items of a list prop, each checked as one item of the function's list setting. */
-function throughListSetting(prop: string, setting: ListSetting, value: readonly string[] | undefined): string[] {
-  const items = [...new Set((value ?? []).map((item) => literal(prop, item).trim()))];
-  for (const item of items) {
-    const problem = setting.checkItem(item);
-    if (problem !== undefined)
-      throw new AuthKitMcpServerPropsError(prop, `contains ${JSON.stringify(item)}; ${problem}`);
-  }
-  return items;
 }
 
 function httpsUrl(prop: string, value: string): string {
@@ -343,6 +224,7 @@ function origins(value: readonly string[] | undefined): string[] {
  */
 export function resolveServerSettings(props: AuthKitMcpServerProps): ServerSettings {
   return {
+    ...readPropRows(props),
     ...tokenSettings(props),
     ...metadataSettings(props),
     ...endpointSettings(props),
@@ -360,15 +242,10 @@ type TokenSettings = Pick<
   | 'jwksUrl'
   | 'requiredScopes'
   | 'scopesSupported'
-  | 'acceptedAudiences'
-  | 'allowMultipleAudiences'
   | 'allowedOrganizations'
   | 'requireOrganization'
   | 'stepUpToolScopes'
   | 'tokenAlgorithms'
-  | 'clockToleranceSeconds'
-  | 'jwksTimeoutMs'
-  | 'jwksCooldownMs'
   | 'authorizerCacheTtl'
 >;
 
@@ -381,23 +258,9 @@ function tokenSettings(props: AuthKitMcpServerProps): TokenSettings {
     jwksUrl: jwksUrlOf(issuer),
     requiredScopes,
     scopesSupported,
-    acceptedAudiences: throughListSetting(
-      'acceptedAudiences',
-      AUTHORIZER_SETTINGS.acceptedAudiences,
-      props.acceptedAudiences,
-    ),
-    allowMultipleAudiences: props.allowMultipleAudiences ?? false,
     ...organizationSettings(props),
     ...stepUpSettings(props),
     tokenAlgorithms: tokenAlgorithms(props.tokenAlgorithms),
-    clockToleranceSeconds: wholeDuration(
-      'clockTolerance',
-      props.clockTolerance,
-      clockToleranceSeconds.range,
-      'seconds',
-    ),
-    jwksTimeoutMs: wholeDuration('jwksTimeout', props.jwksTimeout, JWKS_TIMEOUT_MS, 'ms'),
-    jwksCooldownMs: wholeDuration('jwksCooldown', props.jwksCooldown, JWKS_COOLDOWN_MS, 'ms'),
     authorizerCacheTtl: Duration.seconds(
       wholeDuration('authorizerCacheTtl', props.authorizerCacheTtl, AUTHORIZER_CACHE_TTL_SECONDS, 'seconds'),
     ),
@@ -498,13 +361,7 @@ function tokenAlgorithms(value: readonly TokenAlgorithm[] | undefined): TokenAlg
   return algorithms;
 }
 
-type MetadataSettings = Pick<
-  ServerSettings,
-  | 'resourceName'
-  | 'resourceDocumentation'
-  | 'authorizationServerMetadataTtlSeconds'
-  | 'authorizationServerMetadataTimeoutMs'
->;
+type MetadataSettings = Pick<ServerSettings, 'resourceName' | 'resourceDocumentation' | 'asMetadataTimeoutMs'>;
 
 /** What the protected-resource metadata says, and how the copy of AuthKit's metadata is kept. */
 function metadataSettings(props: AuthKitMcpServerProps): MetadataSettings {
@@ -520,13 +377,7 @@ function metadataSettings(props: AuthKitMcpServerProps): MetadataSettings {
     ...(props.resourceDocumentation === undefined
       ? {}
       : { resourceDocumentation: httpsUrl('resourceDocumentation', props.resourceDocumentation) }),
-    authorizationServerMetadataTtlSeconds: wholeDuration(
-      'authorizationServerMetadataCacheTtl',
-      props.authorizationServerMetadataCacheTtl,
-      AS_METADATA_TTL_SECONDS,
-      'seconds',
-    ),
-    authorizationServerMetadataTimeoutMs: DEFAULTS.authorizationServerMetadataTimeout.toMilliseconds(),
+    asMetadataTimeoutMs: FUNCTION_TABLES.metadata.asMetadataTimeoutMs.fallback,
   };
 }
 
@@ -595,63 +446,24 @@ function stageSettings(
 
 type FunctionSettings = Pick<
   ServerSettings,
-  | 'maxRequestBodyBytes'
-  | 'authorizerMemorySize'
-  | 'metadataMemorySize'
-  | 'mcpMemorySize'
-  | 'mcpReservedConcurrency'
-  | 'maxConcurrentRequestsPerCaller'
-  | 'permissionsCacheTtlMs'
-  | 'workosApiBaseUrl'
+  'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize' | 'mcpReservedConcurrency'
 >;
 
-/** The functions' memory, the MCP function's reserved concurrency, its per-caller limit, body limit and roles cache. */
+/** The functions' memory and the MCP function's reserved concurrency. */
 function functionSettings(props: AuthKitMcpServerProps): FunctionSettings {
   const memory = (prop: 'authorizerMemorySize' | 'metadataMemorySize' | 'mcpMemorySize') =>
     integer(prop, props[prop], { fallback: DEFAULTS[prop], min: 128, max: 10240 }, ' MB');
   return {
-    maxRequestBodyBytes: integer(
-      'maxRequestBodyBytes',
-      props.maxRequestBodyBytes,
-      MAX_BODY_BYTES,
-      " (Lambda's synchronous payload limit)",
-    ),
     authorizerMemorySize: memory('authorizerMemorySize'),
     metadataMemorySize: memory('metadataMemorySize'),
     mcpMemorySize: memory('mcpMemorySize'),
     ...reservedConcurrency(props.mcpReservedConcurrency),
-    maxConcurrentRequestsPerCaller:
-      props.maxConcurrentRequestsPerCaller === false
-        ? false
-        : integer(
-            'maxConcurrentRequestsPerCaller',
-            props.maxConcurrentRequestsPerCaller,
-            MAX_CONCURRENT_REQUESTS_PER_CALLER,
-            ', or false for no per-caller limit',
-          ),
-    permissionsCacheTtlMs: wholeDuration(
-      'permissionsCacheTtl',
-      props.permissionsCacheTtl,
-      PERMISSIONS_CACHE_TTL_MS,
-      'ms',
-    ),
-    ...(props.workosApiBaseUrl === undefined
-      ? {}
-      : {
-          workosApiBaseUrl: throughSetting('workosApiBaseUrl', MCP_SETTINGS.workosApiBaseUrl, props.workosApiBaseUrl),
-        }),
   };
 }
 
 type TelemetrySettings = Pick<
   ServerSettings,
-  | 'tracing'
-  | 'monitoring'
-  | 'alarmActions'
-  | 'logLevel'
-  | 'serviceName'
-  | 'metricsNamespace'
-  | 'apiGatewayCloudWatchRole'
+  'tracing' | 'monitoring' | 'alarmActions' | 'serviceName' | 'apiGatewayCloudWatchRole'
 >;
 
 /** Tracing, logging, metrics, the dashboard and the alarms. */
@@ -660,16 +472,14 @@ function telemetrySettings(props: AuthKitMcpServerProps): TelemetrySettings {
     tracing: props.tracing ?? false,
     monitoring: props.monitoring ?? DEFAULTS.monitoring,
     alarmActions: [...(props.alarmActions ?? [])],
-    logLevel: throughSetting('logLevel', logLevel, props.logLevel),
     serviceName: throughSetting('serviceName', deploymentServiceName, props.serviceName),
-    metricsNamespace: throughSetting('metricsNamespace', metricsNamespace, props.metricsNamespace),
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
   };
 }
 
 type StreamingSettings = Pick<
   ServerSettings,
-  'responseTransferMode' | 'mcpTimeout' | 'mcpFunctionTimeout' | 'subscriptionMaxDurationSeconds'
+  'responseTransferMode' | 'mcpTimeout' | 'mcpFunctionTimeout' | 'listenMaxSeconds'
 >;
 
 /** The transfer mode, the timeouts it allows, and the longest subscription hold that fits in them. */
@@ -719,7 +529,7 @@ function streamingSettings(props: AuthKitMcpServerProps): StreamingSettings {
       `is ${listen.toHumanString()}; it must be a whole number of seconds from 1 to ${functionSeconds}, the MCP function's timeout (mcpTimeout ${mcpTimeout.toHumanString()} minus ${margin} s). Shorten it, or raise mcpTimeout.`,
     );
   }
-  return { responseTransferMode: mode, mcpTimeout, mcpFunctionTimeout, subscriptionMaxDurationSeconds: listenSeconds };
+  return { responseTransferMode: mode, mcpTimeout, mcpFunctionTimeout, listenMaxSeconds: listenSeconds };
 }
 
 /**

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { startAuthKitStandIn, type AuthKitStandIn } from './authkit/launch';
 import { startGateway, type RunningGateway } from './gateway';
 import { serverUrls, type ServerUrls } from '../lambda/shared/urls';
-import { stackNameForStage } from '../lib/mcp-server-stack';
+import { stackNameForStage } from '../app/mcp-server-stack';
 import { LocalError } from './errors';
 
 const REPO_ROOT = resolve(__dirname, '..');

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stackNameForStage } from '../lib/mcp-server-stack';
+import { stackNameForStage } from '../app/mcp-server-stack';
 import { LOCAL_STAGE } from '../local/stack';
 
 export interface DeployedSettings {

@@ -12,13 +12,14 @@ const UNIT_FOLDERS = ['test/architecture', 'test/fixtures', 'test/fuzz', 'test/l
 const UNIT_FILES = [
   'test/bench/cost.test.ts',
   'test/bench/fixtures.test.ts',
+  'test/app/stage-config.test.ts',
+  'test/app/stage-fields.test.ts',
+  'test/app/stage-placeholders.test.ts',
   'test/cli/verify-units.test.ts',
   'test/lib/function-environments.test.ts',
   'test/lib/helpers.test.ts',
   'test/lib/props-to-functions.test.ts',
-  'test/lib/stage-config.test.ts',
-  'test/lib/stage-fields.test.ts',
-  'test/lib/stage-placeholders.test.ts',
+  'test/lib/setting-rows.test.ts',
   'test/local/gateway/async-invoke-settings.test.ts',
   'test/local/gateway/policy.test.ts',
   'test/local/gateway/template.test.ts',
@@ -31,6 +32,7 @@ const SLOW_FOLDERS = ['test/bin', 'test/browser', 'test/conformance', 'test/e2e'
 
 /** Slow tests in folders that also hold unit tests, each with its reason. */
 const SLOW_FILES = {
+  'test/app/mcp-server-stack.test.ts': 'synthesizes a stack per stage',
   'test/bench/bundles.test.ts': 'bundles every function with esbuild',
   'test/bench/harness.test.ts': 'runs the benchmark harness',
   'test/bench/load.test.ts': 'drives a load client against a server',
@@ -41,7 +43,6 @@ const SLOW_FILES = {
   'test/cli/verify-where.test.ts': 'verify against a live local stack, its stand-in, a wrong path and a dead port',
   'test/cli/verify.test.ts': 'verify against a live local stack',
   'test/lib/authkit-mcp-server.test.ts': 'synthesizes many stacks',
-  'test/lib/mcp-server-stack.test.ts': 'synthesizes a stack per stage',
   'test/lib/state-table.test.ts': 'synthesizes stacks',
   'test/lib/task-worker.test.ts': 'synthesizes a stack',
   'test/lib/monitoring.test.ts': 'synthesizes stacks for monitoring options',

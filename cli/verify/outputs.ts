@@ -3,7 +3,7 @@
  * `npx cdk deploy -c stage=<name> --outputs-file cdk-outputs.json` writes:
  * `{ "McpServer-<name>": { "McpUrl": "...", ... } }`.
  *
- * The stack name and output key are the app's (lib/mcp-server-stack.ts, AuthKitMcpServer.addOutputs);
+ * The stack name and output key are the app's (app/mcp-server-stack.ts, AuthKitMcpServer.addOutputs);
  * they are repeated here so the command does not load aws-cdk-lib, and a test holds them equal.
  */
 import { readFileSync } from 'node:fs';

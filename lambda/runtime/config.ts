@@ -11,18 +11,10 @@ import {
   MCP_SETTINGS,
   type McpSettings,
   parseAllowedOrigin,
+  RESPONSE_TRANSFER_MODES,
   type ResponseTransferMode,
 } from '../shared/settings/mcp';
-import { clockToleranceSeconds } from '../shared/settings/common';
-import {
-  type Env,
-  fromEnvironment,
-  isWithin,
-  partialEnvironment,
-  readSetting,
-  type SettingProblem,
-  type WholeNumberRange,
-} from '../shared/settings/setting';
+import { type Env, fromEnvironment, isWithin, readSetting, type SettingProblem } from '../shared/settings/setting';
 import { InvalidBaseUrlError, serverUrls, type ServerUrls } from '../shared/urls';
 import { RuntimeConfigError } from './errors';
 
@@ -55,6 +47,7 @@ export interface RuntimeSettings {
 /** Four minutes of hold per listen stream unless set: under API Gateway's 5-minute idle timeout, and a held stream is billed Lambda duration. */
 export const DEFAULT_LISTEN_MAX_SECONDS = LISTEN_MAX_SECONDS.fallback;
 
+/** Options named as the rows of the MCP function's contract (shared/settings/mcp.ts) they stand for. */
 export interface RuntimeSettingsInput {
   readonly publicBaseUrl?: string;
   readonly allowedOrigins?: readonly string[] | '*';
@@ -77,9 +70,12 @@ function configError(problem: SettingProblem): RuntimeConfigError {
   return new RuntimeConfigError(variable, text);
 }
 
-/** Options win over the environment; each is checked against its setting's bounds first. */
+/** Options win over the environment; each is checked by its row first, as a value of the row's type. */
 export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = process.env): RuntimeSettings {
-  const settings = fromEnvironment(MCP_SETTINGS, { ...env, ...optionsAsEnvironment(input) }, configError);
+  const options = readOptions(input);
+  // A row an option sets is not read from the environment: the option stands for its variable.
+  const unset = Object.fromEntries(Object.entries(MCP_SETTINGS).filter(([key]) => !(key in options)));
+  const settings = { ...fromEnvironment(unset, env, configError), ...options } as McpSettings;
   return {
     urls: serverUrls(settings.publicBaseUrl),
     origins: readOrigins(settings.allowedOrigins),
@@ -92,41 +88,50 @@ export function readRuntimeSettings(input: RuntimeSettingsInput, env: Env = proc
   };
 }
 
-/** The options as the variables they stand for, so that one reading applies to both. */
-function optionsAsEnvironment(input: RuntimeSettingsInput): Env {
-  checkOption('maxBodyBytes', input.maxBodyBytes, MAX_BODY_BYTES);
-  checkOption('clockToleranceSeconds', input.clockToleranceSeconds, clockToleranceSeconds.range);
-  checkOption('listenMaxSeconds', input.listenMaxSeconds, LISTEN_MAX_SECONDS);
-  if (input.maxConcurrentRequestsPerCaller !== false)
-    checkOption(
-      'maxConcurrentRequestsPerCaller',
-      input.maxConcurrentRequestsPerCaller,
-      MAX_CONCURRENT_REQUESTS_PER_CALLER,
-    );
-  const given: Partial<McpSettings> = {
-    ...(input.publicBaseUrl === undefined ? {} : { publicBaseUrl: input.publicBaseUrl }),
-    ...(input.allowedOrigins === undefined
-      ? {}
-      : { allowedOrigins: input.allowedOrigins === '*' ? ['*'] : input.allowedOrigins }),
-    ...(input.maxBodyBytes === undefined ? {} : { maxBodyBytes: input.maxBodyBytes }),
-    ...(input.clockToleranceSeconds === undefined ? {} : { clockToleranceSeconds: input.clockToleranceSeconds }),
-    ...(input.responseTransferMode === undefined ? {} : { responseTransferMode: input.responseTransferMode }),
-    ...(input.listenMaxSeconds === undefined ? {} : { listenMaxSeconds: input.listenMaxSeconds }),
-    ...(input.stateTableName === undefined ? {} : { stateTableName: input.stateTableName }),
-    ...(input.maxConcurrentRequestsPerCaller === undefined
-      ? {}
-      : { maxConcurrentRequestsPerCaller: input.maxConcurrentRequestsPerCaller }),
-  };
-  return partialEnvironment(MCP_SETTINGS, given);
+/** The options, each named as the row it sets (the compiler holds the list to the interface). */
+const OPTIONS: Readonly<Record<keyof RuntimeSettingsInput, true>> = {
+  publicBaseUrl: true,
+  allowedOrigins: true,
+  maxBodyBytes: true,
+  clockToleranceSeconds: true,
+  responseTransferMode: true,
+  listenMaxSeconds: true,
+  stateTableName: true,
+  maxConcurrentRequestsPerCaller: true,
+};
+
+/**
+ * The options given, each a value of its row and checked by the row: a whole number within the
+ * row's bounds, text through the row's parser, a mode among the modes. The origins are checked
+ * entry by entry when the policy is read.
+ */
+function readOptions(input: RuntimeSettingsInput): Partial<McpSettings> {
+  const options: Record<string, unknown> = {};
+  for (const option of Object.keys(OPTIONS) as (keyof RuntimeSettingsInput)[]) {
+    const value = input[option];
+    if (value !== undefined) options[option] = readOption(option, value);
+  }
+  return options as Partial<McpSettings>;
 }
 
-function checkOption(option: string, value: number | undefined, range: Pick<WholeNumberRange, 'min' | 'max'>): void {
-  if (value !== undefined && !isWithin(value, range)) {
+function readOption(option: keyof RuntimeSettingsInput, value: unknown): unknown {
+  const row = MCP_SETTINGS[option];
+  if (option === 'allowedOrigins') return value === '*' ? ['*'] : value;
+  if (option === 'responseTransferMode') {
+    if (!RESPONSE_TRANSFER_MODES.includes(value as ResponseTransferMode))
+      throw new RuntimeConfigError(option, `${option}: ${String(value)} is neither 'stream' nor 'buffered'.`);
+    return value;
+  }
+  if (typeof value === 'string') return readSetting<unknown>(row, { [row.variable]: value }, configError);
+  if (value === false && option === 'maxConcurrentRequestsPerCaller') return false;
+  const range = 'range' in row ? row.range : MAX_CONCURRENT_REQUESTS_PER_CALLER;
+  if (typeof value !== 'number' || !isWithin(value, range)) {
     throw new RuntimeConfigError(
       option,
-      `${option}: ${value} is not a whole number from ${range.min} to ${range.max}.`,
+      `${option}: ${String(value)} is not a whole number from ${range.min} to ${range.max}.`,
     );
   }
+  return value;
 }
 
 /**

@@ -74,6 +74,7 @@ describe('one error base per room', () => {
       'lambda/metadata',
       'lambda/runtime',
       'lib',
+      'app',
       'local',
       'cli',
     ]) {

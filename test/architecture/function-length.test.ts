@@ -6,7 +6,7 @@ import * as ts from 'typescript';
 // every function-like node from its first line to its last, the way a reader sees it.
 const MAX_LINES = 80;
 const ROOT = path.resolve(__dirname, '..', '..');
-const FOLDERS = ['lambda', 'lib', 'local'];
+const FOLDERS = ['app', 'lambda', 'lib', 'local'];
 const SKIPPED_DIRECTORIES = new Set(['node_modules', 'cdk.out', 'dist', '.local']);
 
 interface LongFunction {

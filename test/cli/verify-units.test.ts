@@ -20,7 +20,7 @@ import { TokenDestinationError, tokenFetch } from '../../cli/verify/checks/mcp-s
 import { MCP_URL_OUTPUT, mcpUrlFromOutputs, stackNameOfStage } from '../../cli/verify/outputs';
 import { redact, renderJson, renderText } from '../../cli/verify/render';
 import type { VerifyReport } from '../../cli/verify/report';
-import { stackNameForStage } from '../../lib/mcp-server-stack';
+import { stackNameForStage } from '../../app/mcp-server-stack';
 
 const MCP_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authKitTestControls, authorizeHeadlessly, type AuthKitTestControls } from '../../local/authkit/launch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { stackNameForStage } from '../../lib/mcp-server-stack';
+import { stackNameForStage } from '../../app/mcp-server-stack';
 import { checkOf, failedIds, reportOf, runVerifyCli, writeOutputsFile } from './support/verify-cli';
 
 jest.setTimeout(180_000);

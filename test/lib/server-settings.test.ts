@@ -25,17 +25,17 @@ describe('resolveServerSettings defaults', () => {
       jwksTimeoutMs: 2000,
       jwksCooldownMs: 30000,
       resourceName: 'MCP server',
-      authorizationServerMetadataTtlSeconds: 3600,
+      asMetadataTtlSeconds: 3600,
       disableExecuteApiEndpoint: false,
       stageName: 'prod',
       throttlingRateLimit: 100,
       throttlingBurstLimit: 200,
       logRetention: logs.RetentionDays.ONE_MONTH,
       allowedOrigins: [],
-      maxRequestBodyBytes: 1048576,
+      maxBodyBytes: 1048576,
       responseTransferMode: 'stream',
       maxConcurrentRequestsPerCaller: 10,
-      subscriptionMaxDurationSeconds: 240,
+      listenMaxSeconds: 240,
       rateLimitWindowSeconds: 300,
       tracing: false,
       monitoring: true,
@@ -53,13 +53,11 @@ describe('resolveServerSettings defaults', () => {
     const settings = resolveServerSettings({ ...base, responseTransferMode: 'buffered' });
     expect(settings.mcpTimeout.toSeconds()).toBe(29);
     expect(settings.mcpFunctionTimeout.toSeconds()).toBe(28);
-    expect(settings.subscriptionMaxDurationSeconds).toBeUndefined();
+    expect(settings.listenMaxSeconds).toBeUndefined();
   });
 
   it('shortens the default listen hold to the function timeout when mcpTimeout is short', () => {
-    expect(resolveServerSettings({ ...base, mcpTimeout: Duration.seconds(30) }).subscriptionMaxDurationSeconds).toBe(
-      29,
-    );
+    expect(resolveServerSettings({ ...base, mcpTimeout: Duration.seconds(30) }).listenMaxSeconds).toBe(29);
   });
 
   it('reserves no concurrency when mcpReservedConcurrency is false', () => {

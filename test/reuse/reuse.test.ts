@@ -301,7 +301,9 @@ describe('the packaged construct in a fresh CDK app', () => {
     ]) {
       expect(files).toContain(expected);
     }
-    expect(files.filter((f) => /\.test\.|\/(test|bench|local|soak|bin)\//.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => /\.test\.|\/(test|bench|local|soak|bin|app)\/|\/stage-|mcp-server-stack/.test(f)),
+    ).toEqual([]);
   });
 
   it('exports the construct and McpHandler from the root entry, and what tool authors use from /runtime', async () => {

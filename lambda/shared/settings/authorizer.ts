@@ -16,6 +16,8 @@ import {
 } from './common';
 import {
   flag,
+  fromConstruct,
+  fromProp,
   invalid,
   list,
   optional,
@@ -31,26 +33,29 @@ export const JWKS_TIMEOUT_MS = { fallback: 2000, min: 1, max: 3000 } as const;
 /** At most one hour between refetches triggered by an unknown key id. */
 export const JWKS_COOLDOWN_MS = { fallback: 30_000, min: 0, max: 3_600_000 } as const;
 
-const jwksUrl = optional<string>({
-  variable: 'AUTHKIT_JWKS_URL',
-  doc: "Where AuthKit publishes its signing keys; unset: the issuer's `/oauth2/jwks`.",
-  write: (value) => value,
-  parse(raw) {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new SettingValueError(`"${raw}" is not an absolute URL.`);
-    }
-    if (url.username || url.password || url.hash || url.search) {
-      throw new SettingValueError(`"${raw}" must not carry credentials, a query or a fragment.`);
-    }
-    if (secureUrl(raw) === undefined) {
-      throw new SettingValueError(`"${raw}" must use https (http is allowed only for localhost or 127.0.0.1).`);
-    }
-    return url.href;
-  },
-});
+const jwksUrl = fromConstruct(
+  optional<string>({
+    variable: 'AUTHKIT_JWKS_URL',
+    doc: "Where AuthKit publishes its signing keys; unset: the issuer's `/oauth2/jwks`.",
+    write: (value) => value,
+    parse(raw) {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new SettingValueError(`"${raw}" is not an absolute URL.`);
+      }
+      if (url.username || url.password || url.hash || url.search) {
+        throw new SettingValueError(`"${raw}" must not carry credentials, a query or a fragment.`);
+      }
+      if (secureUrl(raw) === undefined) {
+        throw new SettingValueError(`"${raw}" must use https (http is allowed only for localhost or 127.0.0.1).`);
+      }
+      return url.href;
+    },
+  }),
+  "the issuer's /oauth2/jwks",
+);
 
 /** What to write instead of an algorithm that is not accepted. */
 const TOKEN_ALGORITHM_ADVICE = `use asymmetric algorithms from ${TOKEN_ALGORITHMS.join(', ')} (AuthKit signs with RS256).`;
@@ -63,22 +68,27 @@ export function tokenAlgorithmRefusal(name: string): SettingValueError | undefin
   return isTokenAlgorithm(name) ? undefined : invalid(`"${name}" is not accepted`, TOKEN_ALGORITHM_ADVICE);
 }
 
-const tokenAlgorithms = withDefault<readonly TokenAlgorithm[]>(
-  {
-    variable: 'TOKEN_ALGORITHMS',
-    doc: 'Accepted token signature algorithms (asymmetric only), separated by commas.',
-    write: (value) => value.join(','),
-    parse(raw) {
-      const names = [...new Set(raw.split(/[\s,]+/).filter((name) => name !== ''))];
-      if (names.length === 0) return DEFAULT_TOKEN_ALGORITHMS;
-      for (const name of names) {
-        const refusal = tokenAlgorithmRefusal(name);
-        if (refusal !== undefined) throw refusal;
-      }
-      return names as TokenAlgorithm[];
+const tokenAlgorithms = fromProp(
+  withDefault<readonly TokenAlgorithm[]>(
+    {
+      variable: 'TOKEN_ALGORITHMS',
+      doc: 'Accepted token signature algorithms (asymmetric only), separated by commas.',
+      write: (value) => value.join(','),
+      parse(raw) {
+        const names = [...new Set(raw.split(/[\s,]+/).filter((name) => name !== ''))];
+        if (names.length === 0) return DEFAULT_TOKEN_ALGORITHMS;
+        for (const name of names) {
+          const refusal = tokenAlgorithmRefusal(name);
+          if (refusal !== undefined) throw refusal;
+        }
+        return names as TokenAlgorithm[];
+      },
     },
-  },
-  DEFAULT_TOKEN_ALGORITHMS,
+    DEFAULT_TOKEN_ALGORITHMS,
+  ),
+  'tokenAlgorithms',
+  // Unset reads as the default, so only the prop can ask for no algorithm: the construct refuses that.
+  { byConstruct: true },
 );
 
 const AUDIENCE_RULE = 'an audience is one non-empty value without spaces, commas or quotes.';
@@ -118,67 +128,92 @@ function parseToolScopes(raw: string): ToolScopes {
  * The tools' required scopes, set only when the stage turns the step-up challenge on: the REQUEST
  * authorizer refuses a `tools/call` whose token lacks its tool's scopes (403 with the challenge).
  */
-const stepUpToolScopes = withDefault<ToolScopes>(
-  {
-    variable: 'STEP_UP_TOOL_SCOPES',
-    doc: 'Tools and the scopes each requires (JSON), which the step-up REQUEST authorizer enforces per `tools/call`; unset: none.',
-    write: (value) => (Object.keys(value).length === 0 ? undefined : JSON.stringify(value)),
-    parse: parseToolScopes,
-  },
-  {},
+const stepUpToolScopes = fromProp(
+  withDefault<ToolScopes>(
+    {
+      variable: 'STEP_UP_TOOL_SCOPES',
+      doc: 'Tools and the scopes each requires (JSON), which the step-up REQUEST authorizer enforces per `tools/call`; unset: none.',
+      write: (value) => (Object.keys(value).length === 0 ? undefined : JSON.stringify(value)),
+      parse: parseToolScopes,
+    },
+    {},
+  ),
+  'stepUpChallenge',
+  // Its `toolScopes`; refused beside the organizations, and without single quotes (a static gateway header).
+  { byConstruct: true },
 );
 
 export const AUTHORIZER_SETTINGS = {
   publicBaseUrl,
   issuer: authkitIssuerSetting,
   jwksUrl,
-  acceptedAudiences: list(
-    'ACCEPTED_AUDIENCES',
-    {
-      separator: ',',
-      split: /[\s,]+/,
-      omitWhenEmpty: true,
-      // Quotes are refused here, so the construct and the function accept the same audiences.
-      check: (audience) => (/['"]/.test(audience) ? `"${audience}" is not an audience; ${AUDIENCE_RULE}` : undefined),
-      item: AUDIENCE_RULE,
-    },
-    'Audiences accepted besides the canonical resource URL.',
+  acceptedAudiences: fromProp(
+    list(
+      'ACCEPTED_AUDIENCES',
+      {
+        separator: ',',
+        split: /[\s,]+/,
+        omitWhenEmpty: true,
+        // Quotes are refused here, so the construct and the function accept the same audiences.
+        check: (audience) => (/['"]/.test(audience) ? `"${audience}" is not an audience; ${AUDIENCE_RULE}` : undefined),
+        item: AUDIENCE_RULE,
+      },
+      'Audiences accepted besides the canonical resource URL.',
+    ),
+    'acceptedAudiences',
   ),
-  allowMultipleAudiences: flag(
-    'ALLOW_MULTIPLE_AUDIENCES',
-    false,
-    'Accept a token whose `aud` names several audiences, one of them ours.',
+  allowMultipleAudiences: fromProp(
+    flag('ALLOW_MULTIPLE_AUDIENCES', false, 'Accept a token whose `aud` names several audiences, one of them ours.'),
+    'allowMultipleAudiences',
   ),
   tokenAlgorithms,
   clockToleranceSeconds,
-  allowedOrganizations: list(
-    'ALLOWED_ORGANIZATIONS',
-    {
-      separator: ',',
-      split: /[\s,]+/,
-      omitWhenEmpty: true,
-      check: (id) =>
-        ORGANIZATION_ID.test(id) ? undefined : `"${id}" is not a WorkOS organization id; ${ORGANIZATION_RULE}`,
-      item: ORGANIZATION_RULE,
-    },
-    'WorkOS organizations whose tokens are accepted (`org_id`), separated by commas; a token of another organization, or of none, gets 403.',
+  allowedOrganizations: fromProp(
+    list(
+      'ALLOWED_ORGANIZATIONS',
+      {
+        separator: ',',
+        split: /[\s,]+/,
+        omitWhenEmpty: true,
+        check: (id) =>
+          ORGANIZATION_ID.test(id) ? undefined : `"${id}" is not a WorkOS organization id; ${ORGANIZATION_RULE}`,
+        item: ORGANIZATION_RULE,
+      },
+      'WorkOS organizations whose tokens are accepted (`org_id`), separated by commas; a token of another organization, or of none, gets 403.',
+    ),
+    'allowedOrganizations',
+    // With requireOrganization: a list cannot be combined with requireOrganization false.
+    { byConstruct: true },
   ),
-  requireOrganization: flag(
-    'REQUIRE_ORGANIZATION',
-    false,
-    'Refuse (403) a token without `org_id`; implied by ALLOWED_ORGANIZATIONS.',
+  requireOrganization: fromProp(
+    flag('REQUIRE_ORGANIZATION', false, 'Refuse (403) a token without `org_id`; implied by ALLOWED_ORGANIZATIONS.'),
+    'requireOrganization',
+    { byConstruct: true },
   ),
-  requiredScopes: list(
-    'REQUIRED_SCOPES',
-    { separator: ' ', split: /\s+/, omitWhenEmpty: true },
-    'Scopes every token must carry; without them a valid token gets 403.',
+  requiredScopes: fromProp(
+    list(
+      'REQUIRED_SCOPES',
+      { separator: ' ', split: /\s+/, omitWhenEmpty: true },
+      'Scopes every token must carry; without them a valid token gets 403.',
+    ),
+    'requiredScopes',
+    // The prop also refuses what a gateway header cannot carry, and `offline_access`.
+    { byConstruct: true },
   ),
   stepUpToolScopes,
-  jwksTimeoutMs: wholeNumber('JWKS_TIMEOUT_MS', JWKS_TIMEOUT_MS, 'Upper bound of one JWKS fetch, in milliseconds.'),
-  jwksCooldownMs: wholeNumber(
-    'JWKS_COOLDOWN_MS',
-    JWKS_COOLDOWN_MS,
-    'Minimum time between JWKS fetches triggered by an unknown key id, in milliseconds.',
+  jwksTimeoutMs: fromProp(
+    wholeNumber('JWKS_TIMEOUT_MS', JWKS_TIMEOUT_MS, 'Upper bound of one JWKS fetch, in milliseconds.'),
+    'jwksTimeout',
+    { unit: 'ms' },
+  ),
+  jwksCooldownMs: fromProp(
+    wholeNumber(
+      'JWKS_COOLDOWN_MS',
+      JWKS_COOLDOWN_MS,
+      'Minimum time between JWKS fetches triggered by an unknown key id, in milliseconds.',
+    ),
+    'jwksCooldown',
+    { unit: 'ms' },
   ),
   serviceName: serviceName('authorizer'),
   metricsNamespace,

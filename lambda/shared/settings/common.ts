@@ -6,7 +6,7 @@ import { authkitIssuer, InvalidAuthKitDomainError } from '../issuer';
 import { isLoopbackHost } from '../loopback';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS, MAX_CLOCK_TOLERANCE_SECONDS } from '../token-policy';
 import { InvalidBaseUrlError, normaliseBaseUrl } from '../urls';
-import { invalid, required, type Row, SettingValueError, type Setting, withDefault, wholeNumber } from './setting';
+import { fromProp, invalid, required, type Row, SettingValueError, withDefault, wholeNumber } from './setting';
 
 /** Powertools log levels, as `POWERTOOLS_LOG_LEVEL` and the construct's `logLevel` prop accept them. */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -54,40 +54,53 @@ function normalisedText(
 }
 
 /** The public base URL, normalised (lower-case scheme and host, no trailing slash). */
-export const publicBaseUrl: Setting<string> = required(
-  normalisedText(
-    'PUBLIC_BASE_URL',
-    'The public base URL of the server; every public URL and the token audience derive from it.',
-    normaliseBaseUrl,
-    InvalidBaseUrlError,
+export const publicBaseUrl = fromProp(
+  required(
+    normalisedText(
+      'PUBLIC_BASE_URL',
+      'The public base URL of the server; every public URL and the token audience derive from it.',
+      normaliseBaseUrl,
+      InvalidBaseUrlError,
+    ),
+    'the public base URL of the MCP server, e.g. https://mcp.example.com',
   ),
-  'the public base URL of the MCP server, e.g. https://mcp.example.com',
+  'publicBaseUrl',
+  // Unset, the construct writes the URL of the custom domain or of the stage.
+  { byConstruct: true },
 );
 
 /** The AuthKit issuer, normalised the same way everywhere: `iss` is compared byte for byte. */
-export const authkitIssuerSetting: Setting<string> = required(
-  normalisedText(
-    'AUTHKIT_ISSUER',
-    'The AuthKit issuer (`https://<host>`), exactly as it appears in `iss` and in its metadata.',
-    authkitIssuer,
-    InvalidAuthKitDomainError,
+export const authkitIssuerSetting = fromProp(
+  required(
+    normalisedText(
+      'AUTHKIT_ISSUER',
+      'The AuthKit issuer (`https://<host>`), exactly as it appears in `iss` and in its metadata.',
+      authkitIssuer,
+      InvalidAuthKitDomainError,
+    ),
+    'your AuthKit issuer, e.g. https://acme.authkit.app',
   ),
-  'your AuthKit issuer, e.g. https://acme.authkit.app',
+  'authkitDomain',
+  // A missing domain is refused in the construct's own words.
+  { byConstruct: true },
 );
 
 /** Powertools log level. */
-export const logLevel = withDefault<LogLevel>(
-  {
-    variable: 'POWERTOOLS_LOG_LEVEL',
-    doc: 'Powertools log level of the function.',
-    write: (value) => value,
-    parse(raw) {
-      const level = parseLogLevel(raw);
-      if (level === undefined) throw invalid(`"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}.`);
-      return level;
+export const logLevel = fromProp(
+  withDefault<LogLevel>(
+    {
+      variable: 'POWERTOOLS_LOG_LEVEL',
+      doc: 'Powertools log level of the function.',
+      write: (value) => value,
+      parse(raw) {
+        const level = parseLogLevel(raw);
+        if (level === undefined) throw invalid(`"${raw}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}.`);
+        return level;
+      },
     },
-  },
-  DEFAULT_LOG_LEVEL,
+    DEFAULT_LOG_LEVEL,
+  ),
+  'logLevel',
 );
 
 /** The longest service name a deployment may choose; each function adds its suffix to it. */
@@ -117,15 +130,20 @@ export const deploymentServiceName = withDefault(
   DEFAULT_SERVICE_NAME,
 );
 
-/** Powertools service name of one function: the deployment's name plus the function's suffix. */
+/** Powertools service name of one function: the deployment's name (the `serviceName` prop) plus the function's suffix. */
 export function serviceName(fn: keyof typeof SERVICE_NAME_SUFFIXES) {
   const suffix = SERVICE_NAME_SUFFIXES[fn];
-  return withDefault(
-    serviceNameRow(
-      `Powertools service name (the deployment's service name${suffix ? `, suffixed ${suffix}` : ''}).`,
-      MAX_SERVICE_NAME_LENGTH + suffix.length,
+  return fromProp(
+    withDefault(
+      serviceNameRow(
+        `Powertools service name (the deployment's service name${suffix ? `, suffixed ${suffix}` : ''}).`,
+        MAX_SERVICE_NAME_LENGTH + suffix.length,
+      ),
+      `${DEFAULT_SERVICE_NAME}${suffix}`,
     ),
-    `${DEFAULT_SERVICE_NAME}${suffix}`,
+    'serviceName',
+    // The prop is the deployment's name, read through `deploymentServiceName`; each function adds its suffix.
+    { byConstruct: true },
   );
 }
 
@@ -136,28 +154,35 @@ export function serviceName(fn: keyof typeof SERVICE_NAME_SUFFIXES) {
 const METRICS_NAMESPACE = /^(?! )[A-Za-z0-9 ._/#:-]{1,255}(?<! )$/;
 
 /** The CloudWatch namespace of the authorizer's decision metrics (the construct's `metricsNamespace`). */
-export const metricsNamespace = withDefault<string>(
-  {
-    variable: 'POWERTOOLS_METRICS_NAMESPACE',
-    doc: "CloudWatch namespace of the authorizer's decision metrics.",
-    write: (value) => value,
-    parse(raw) {
-      if (!METRICS_NAMESPACE.test(raw) || raw.startsWith('AWS/'))
-        throw invalid(
-          `"${raw}" is not a custom CloudWatch namespace`,
-          'use a CloudWatch namespace of letters, digits and . _ / # : - (spaces only inside) that does not start with "AWS/".',
-        );
-      return raw;
+export const metricsNamespace = fromProp(
+  withDefault<string>(
+    {
+      variable: 'POWERTOOLS_METRICS_NAMESPACE',
+      doc: "CloudWatch namespace of the authorizer's decision metrics.",
+      write: (value) => value,
+      parse(raw) {
+        if (!METRICS_NAMESPACE.test(raw) || raw.startsWith('AWS/'))
+          throw invalid(
+            `"${raw}" is not a custom CloudWatch namespace`,
+            'use a CloudWatch namespace of letters, digits and . _ / # : - (spaces only inside) that does not start with "AWS/".',
+          );
+        return raw;
+      },
     },
-  },
-  DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_METRICS_NAMESPACE,
+  ),
+  'metricsNamespace',
 );
 
 /** Allowed clock skew when checking a token's `exp` and `nbf`; the authorizer and the MCP runtime use the same. */
-export const clockToleranceSeconds = wholeNumber(
-  'CLOCK_TOLERANCE_SECONDS',
-  { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS },
-  'Allowed clock skew for `exp` and `nbf`, in seconds.',
+export const clockToleranceSeconds = fromProp(
+  wholeNumber(
+    'CLOCK_TOLERANCE_SECONDS',
+    { fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS },
+    'Allowed clock skew for `exp` and `nbf`, in seconds.',
+  ),
+  'clockTolerance',
+  { unit: 'seconds' },
 );
 
 /** `value` as an absolute https URL (http only on a loopback host); `undefined` when it is not one. */

@@ -6,8 +6,11 @@
 import { isLoopbackHost } from '../loopback';
 import { clockToleranceSeconds, logLevel, publicBaseUrl, serviceName } from './common';
 import {
+  fromConstruct,
+  fromProp,
   list,
   optional,
+  optionalWholeNumber,
   parseWholeNumber,
   type Row,
   SettingValueError,
@@ -16,7 +19,6 @@ import {
   text,
   withDefault,
   wholeNumber,
-  wholeNumberRow,
 } from './setting';
 
 /** How API Gateway carries the function's answer: streamed as it is written, or buffered whole. */
@@ -109,92 +111,134 @@ export function parseAllowedOrigin(entry: string): AllowedOrigin | undefined {
   return bare && (url.protocol === 'https:' || url.protocol === 'http:') ? { origin: url.origin } : undefined;
 }
 
-const responseTransferMode = withDefault<ResponseTransferMode>(
-  {
-    variable: 'RESPONSE_TRANSFER_MODE',
-    doc: "The integration's ResponseTransferMode, STREAM or BUFFERED; unset: BUFFERED, as a function the construct did not configure always answered.",
-    write: (mode) => (mode === 'stream' ? 'STREAM' : 'BUFFERED'),
-    parse(raw) {
-      const upper = raw.toUpperCase();
-      if (upper === 'STREAM') return 'stream';
-      if (upper === 'BUFFERED') return 'buffered';
-      throw new SettingValueError(
-        `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`,
-      );
+const responseTransferMode = fromProp(
+  withDefault<ResponseTransferMode>(
+    {
+      variable: 'RESPONSE_TRANSFER_MODE',
+      doc: "The integration's ResponseTransferMode, STREAM or BUFFERED; unset: BUFFERED, as a function the construct did not configure always answered.",
+      write: (mode) => (mode === 'stream' ? 'STREAM' : 'BUFFERED'),
+      parse(raw) {
+        const upper = raw.toUpperCase();
+        if (upper === 'STREAM') return 'stream';
+        if (upper === 'BUFFERED') return 'buffered';
+        throw new SettingValueError(
+          `"${raw}" is neither STREAM nor BUFFERED; set it to the integration's ResponseTransferMode.`,
+        );
+      },
     },
-  },
-  'buffered',
+    'buffered',
+  ),
+  'responseTransferMode',
+  // With mcpTimeout and subscriptionMaxDuration; the prop's default is 'stream', the variable's 'buffered'.
+  { byConstruct: true },
 );
 
 /** The per-caller limit, or `false` for none: a whole number in range, or `off`. */
-const maxConcurrentRequestsPerCaller = withDefault<number | false>(
+const maxConcurrentRequestsPerCaller = fromProp(
   {
-    variable: 'MAX_CONCURRENT_REQUESTS_PER_CALLER',
-    doc: `Most MCP requests one caller (sub + client_id) may hold at once across all instances, or \`${PER_CALLER_LIMIT_OFF}\` for no limit; counted in the state table.`,
-    write: (limit) => (limit === false ? PER_CALLER_LIMIT_OFF : String(limit)),
-    parse: (raw) =>
-      raw.toLowerCase() === PER_CALLER_LIMIT_OFF ? false : parseWholeNumber(raw, MAX_CONCURRENT_REQUESTS_PER_CALLER),
+    ...withDefault<number | false>(
+      {
+        variable: 'MAX_CONCURRENT_REQUESTS_PER_CALLER',
+        doc: `Most MCP requests one caller (sub + client_id) may hold at once across all instances, or \`${PER_CALLER_LIMIT_OFF}\` for no limit; counted in the state table.`,
+        write: (limit) => (limit === false ? PER_CALLER_LIMIT_OFF : String(limit)),
+        parse: (raw) =>
+          raw.toLowerCase() === PER_CALLER_LIMIT_OFF
+            ? false
+            : parseWholeNumber(raw, MAX_CONCURRENT_REQUESTS_PER_CALLER),
+      },
+      MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
+    ),
+    range: MAX_CONCURRENT_REQUESTS_PER_CALLER,
   },
-  MAX_CONCURRENT_REQUESTS_PER_CALLER.fallback,
+  'maxConcurrentRequestsPerCaller',
+  // The prop says `false` where the variable says `off`.
+  { falseForNone: true, boundsNote: ', or false for no per-caller limit' },
 );
 
 export const MCP_SETTINGS = {
   publicBaseUrl,
   serviceName: serviceName('mcp'),
   logLevel,
-  allowedOrigins: list(
-    'ALLOWED_ORIGINS',
-    {
-      separator: ',',
-      split: /\s*,\s*/,
-      omitWhenEmpty: false,
-      check: (entry) =>
-        entry === '*' || parseAllowedOrigin(entry) !== undefined
-          ? undefined
-          : `"${entry}" is neither an origin nor a hostname. Use full origins such as https://app.example.com (scheme://host[:port], no path), bare hostnames, or *.`,
-    },
-    'Browser origins (or bare hostnames) allowed to call the endpoint, separated by commas; `*` for any, empty for none.',
+  allowedOrigins: fromProp(
+    list(
+      'ALLOWED_ORIGINS',
+      {
+        separator: ',',
+        split: /\s*,\s*/,
+        omitWhenEmpty: false,
+        check: (entry) =>
+          entry === '*' || parseAllowedOrigin(entry) !== undefined
+            ? undefined
+            : `"${entry}" is neither an origin nor a hostname. Use full origins such as https://app.example.com (scheme://host[:port], no path), bare hostnames, or *.`,
+      },
+      'Browser origins (or bare hostnames) allowed to call the endpoint, separated by commas; `*` for any, empty for none.',
+    ),
+    'allowedOrigins',
+    // The prop takes full origins only (the gateway's preflight compares them as written), `*` alone.
+    { byConstruct: true },
   ),
-  maxBodyBytes: wholeNumber('MAX_BODY_BYTES', MAX_BODY_BYTES, 'Largest request body the handler accepts, in bytes.'),
+  maxBodyBytes: fromProp(
+    wholeNumber('MAX_BODY_BYTES', MAX_BODY_BYTES, 'Largest request body the handler accepts, in bytes.'),
+    'maxRequestBodyBytes',
+    { boundsNote: " (Lambda's synchronous payload limit)" },
+  ),
   clockToleranceSeconds,
   responseTransferMode,
-  requestStateSecretArn: optional(
-    text('REQUEST_STATE_SECRET_ARN', 'ARN of the Secrets Manager secret whose value keys the HMAC of `requestState`.'),
+  requestStateSecretArn: fromConstruct(
+    optional(
+      text(
+        'REQUEST_STATE_SECRET_ARN',
+        'ARN of the Secrets Manager secret whose value keys the HMAC of `requestState`.',
+      ),
+    ),
+    'the requestStateSecret prop, else a secret the construct creates',
   ),
-  functionTimeoutSeconds: optional(
-    wholeNumberRow(
+  functionTimeoutSeconds: fromConstruct(
+    optionalWholeNumber(
       'FUNCTION_TIMEOUT_SECONDS',
       FUNCTION_TIMEOUT_SECONDS,
       "The MCP function's own timeout in seconds (`mcpTimeout` less one); tools size long work to it.",
     ),
+    'the mcpTimeout prop less one second',
   ),
-  listenMaxSeconds: optional(
-    wholeNumberRow(
+  listenMaxSeconds: fromProp(
+    optionalWholeNumber(
       'LISTEN_MAX_SECONDS',
       LISTEN_MAX_SECONDS,
       'Longest hold of one `subscriptions/listen` stream, in seconds; absent when the answers are buffered.',
     ),
+    'subscriptionMaxDuration',
+    // Within the function's timeout, and only when streaming.
+    { unit: 'seconds', byConstruct: true },
   ),
-  stateTableName: optional(
-    text(
-      'STATE_TABLE_NAME',
-      'Name of the DynamoDB table that holds the per-caller leases (keys `pk`, `sk`); absent, no limit can be counted.',
+  stateTableName: fromConstruct(
+    optional(
+      text(
+        'STATE_TABLE_NAME',
+        'Name of the DynamoDB table that holds the per-caller leases (keys `pk`, `sk`); absent, no limit can be counted.',
+      ),
     ),
+    'the state table the construct creates',
   ),
   maxConcurrentRequestsPerCaller,
-  workosApiKeySecretArn: optional(
-    text(
-      'WORKOS_API_KEY_SECRET_ARN',
-      'ARN of the Secrets Manager secret holding the WorkOS API key that resolves roles and permissions.',
+  workosApiKeySecretArn: fromConstruct(
+    optional(
+      text(
+        'WORKOS_API_KEY_SECRET_ARN',
+        'ARN of the Secrets Manager secret holding the WorkOS API key that resolves roles and permissions.',
+      ),
     ),
+    'the workosApiKeySecret prop',
   ),
-  workosApiBaseUrl: optional(workosApiBaseUrl),
-  permissionsCacheTtlMs: optional(
-    wholeNumberRow(
+  workosApiBaseUrl: fromProp(optional(workosApiBaseUrl), 'workosApiBaseUrl'),
+  permissionsCacheTtlMs: fromProp(
+    optionalWholeNumber(
       'PERMISSIONS_CACHE_TTL_MS',
       PERMISSIONS_CACHE_TTL_MS,
       "How long a person's roles and permissions are kept before WorkOS is asked again, in milliseconds.",
     ),
+    'permissionsCacheTtl',
+    { unit: 'ms', stage: { field: 'permissionsCacheTtlSeconds', unit: 'seconds' } },
   ),
 } satisfies SettingsTable;
 

@@ -51,11 +51,44 @@ export function invalid(problem: string, advice: string): SettingValueError {
   return new SettingValueError(`${problem}; ${advice}`, 'invalid', undefined, { advice });
 }
 
+/** The unit a `Duration` prop is counted in, in its variable or its stage field. */
+export type DurationUnit = 'seconds' | 'ms';
+
+/**
+ * How the construct sets a row: the prop of `AuthKitMcpServerProps` that sets it and, for a
+ * `Duration` prop, the unit the variable counts. lib/ derives from it the checked prop, the
+ * `ServerSettings` entry (under the row's key), the function's environment and the stage field.
+ */
+export interface PropBinding {
+  /** The prop's name (lib/ checks at compile time that the props declare it). */
+  readonly name: string;
+  /** Set for a `Duration` prop: the unit the variable counts. */
+  readonly unit?: DurationUnit;
+  /**
+   * The cdk.json stage field: its name and the unit it counts a `Duration` in. By default the prop's
+   * name, suffixed `Seconds` or `Ms` for a duration, in the variable's unit.
+   */
+  readonly stage?: { readonly field: string; readonly unit?: DurationUnit };
+  /** Said after the bounds when a whole-number prop is refused, e.g. " (Lambda's synchronous payload limit)". */
+  readonly boundsNote?: string;
+  /** The prop (and its stage field) takes `false` for none, which the row's value is too. */
+  readonly falseForNone?: true;
+  /**
+   * The construct resolves this prop with its own code (a rule across fields, or a rule stricter
+   * than the variable's), in lib/server-settings.ts; it still writes the row's key of `ServerSettings`.
+   */
+  readonly byConstruct?: true;
+}
+
 /** One environment variable of a function. */
 export interface Setting<T> {
   readonly variable: string;
   /** One line: what the setting is for. */
   readonly doc: string;
+  /** The prop that sets it; absent when the construct sets it from something else (see `source`). */
+  readonly prop?: PropBinding;
+  /** For a row no prop sets: where the construct takes its value from (a resource, another row). */
+  readonly source?: string;
   /** The variable's text, or `undefined` to leave the variable out of the environment. */
   write(value: T): string | undefined;
   /**
@@ -68,6 +101,23 @@ export interface Setting<T> {
 /** A function's contract: its settings by name. */
 export type SettingsTable = Readonly<Record<string, Setting<unknown>>>;
 
+/** `setting`, set by the prop `name` (and counted in `binding.unit` when the prop is a `Duration`). */
+export function fromProp<
+  S extends Pick<Setting<unknown>, 'variable'>,
+  const P extends string,
+  const B extends Omit<PropBinding, 'name'> = Record<never, never>,
+>(setting: S, name: P, binding?: B): S & { readonly prop: B & { readonly name: P } } {
+  return { ...setting, prop: { ...(binding ?? ({} as B)), name } };
+}
+
+/** `setting`, which the construct sets from `source` (a resource, another prop) rather than from a prop of its own. */
+export function fromConstruct<S extends Pick<Setting<unknown>, 'variable'>>(
+  setting: S,
+  source: string,
+): S & { readonly source: string } {
+  return { ...setting, source };
+}
+
 /** The typed settings a contract carries. */
 export type SettingsOf<T extends SettingsTable> = {
   readonly [K in keyof T]: T[K] extends Setting<infer V> ? V : never;
@@ -75,17 +125,8 @@ export type SettingsOf<T extends SettingsTable> = {
 
 /** The environment that carries `settings`: one variable per row, optional ones left out when unset. */
 export function toEnvironment<T extends SettingsTable>(table: T, settings: SettingsOf<T>): Record<string, string> {
-  return partialEnvironment(table, settings);
-}
-
-/** The variables of the settings given, and only those (e.g. options that override an environment). */
-export function partialEnvironment<T extends SettingsTable>(
-  table: T,
-  settings: Partial<SettingsOf<T>>,
-): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, setting] of Object.entries(table)) {
-    if (!(key in settings)) continue;
     const text = setting.write(settings[key as keyof T]);
     if (text !== undefined) env[setting.variable] = text;
   }
@@ -106,7 +147,7 @@ export function fromEnvironment<T extends SettingsTable>(table: T, env: Env, rep
 }
 
 /** One setting from the environment. */
-export function readSetting<T>(setting: Setting<T>, env: Env, report: ProblemReporter): T {
+export function readSetting<T>(setting: Pick<Setting<T>, 'variable' | 'read'>, env: Env, report: ProblemReporter): T {
   try {
     return setting.read(nonEmpty(env[setting.variable]));
   } catch (error) {
@@ -219,6 +260,11 @@ export function wholeNumberRow(variable: string, range: WholeNumberRange, doc: s
 /** A whole number within `range`, defaulting to its `fallback`. */
 export function wholeNumber(variable: string, range: WholeNumberRange, doc: string) {
   return { ...withDefault(wholeNumberRow(variable, range, doc), range.fallback), range };
+}
+
+/** A whole number within `range` that may be absent (its `fallback` is named in the error only). */
+export function optionalWholeNumber(variable: string, range: WholeNumberRange, doc: string) {
+  return { ...optional(wholeNumberRow(variable, range, doc)), range };
 }
 
 /** `true` or `false`. */

@@ -5,10 +5,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { ToolScopes } from '../lambda/shared/challenges';
 import { DEFAULT_SERVICE_NAME } from '../lambda/shared/settings/common';
-import { AuthKitMcpServer } from './authkit-mcp-server';
-import type { AuthKitMcpServerProps, CustomDomainOptions } from './authkit-mcp-server-props';
-import type { McpHandler } from './mcp-handler';
-import { AuthKitMcpServerPropsError } from './server-settings';
+import { AuthKitMcpServer } from '../lib/authkit-mcp-server';
+import type { AuthKitMcpServerProps, CustomDomainOptions } from '../lib/authkit-mcp-server-props';
+import type { McpHandler } from '../lib/mcp-handler';
+import { AuthKitMcpServerPropsError } from '../lib/server-settings';
 import { StageConfigError } from './stage-config';
 import { stageProps, type StageConfig, type StageCustomDomain } from './stage-fields';
 

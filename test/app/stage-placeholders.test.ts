@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadStageConfig } from '../../lib/stage-config';
-import { placeholderMessage, stagePlaceholders } from '../../lib/stage-placeholders';
+import { loadStageConfig } from '../../app/stage-config';
+import { placeholderMessage, stagePlaceholders } from '../../app/stage-placeholders';
 
 const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'))
   .context as Record<string, unknown>;

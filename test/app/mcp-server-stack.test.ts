@@ -6,9 +6,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AuthKitMcpServer } from '../../lib/authkit-mcp-server';
 import { McpHandler } from '../../lib/mcp-handler';
-import { McpServerStack, stackNameForStage } from '../../lib/mcp-server-stack';
-import { loadStageConfig } from '../../lib/stage-config';
-import { testApp } from './fixtures';
+import { McpServerStack, stackNameForStage } from '../../app/mcp-server-stack';
+import { loadStageConfig } from '../../app/stage-config';
+import { testApp } from '../lib/fixtures';
 import { SAMPLE_TOOLS } from '../../lambda/mcp/server';
 import { toolScopesOf } from '../../lambda/runtime';
 

@@ -2,34 +2,23 @@
  * The stage settings of cdk.json as the JSON view of the construct's props: one row per field,
  * saying how the field is checked, how `-c field=value` text is read, and which prop it sets
  * (durations in seconds instead of `Duration`). The loader (stage-config.ts) checks the fields
- * with these rows, and the stack turns a stage into props with them.
+ * with these rows, and the stack turns a stage into props with them. The field of a prop that sets
+ * a function's settings row is derived from that row (its name, unit and bounds); the rest are
+ * written here.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import {
-  AUTHORIZER_SETTINGS,
-  JWKS_COOLDOWN_MS,
-  JWKS_TIMEOUT_MS,
-  tokenAlgorithmRefusal,
-} from '../lambda/shared/settings/authorizer';
+import { AUTHORIZER_SETTINGS, tokenAlgorithmRefusal } from '../lambda/shared/settings/authorizer';
 import {
   authkitIssuerSetting,
-  clockToleranceSeconds,
   deploymentServiceName,
   LOG_LEVELS,
   logLevel,
-  metricsNamespace,
   publicBaseUrl,
 } from '../lambda/shared/settings/common';
+import { RESPONSE_TRANSFER_MODES, type ResponseTransferMode } from '../lambda/shared/settings/mcp';
 import {
-  MAX_CONCURRENT_REQUESTS_PER_CALLER,
-  MCP_SETTINGS,
-  PERMISSIONS_CACHE_TTL_MS,
-  RESPONSE_TRANSFER_MODES,
-  type ResponseTransferMode,
-} from '../lambda/shared/settings/mcp';
-import { AS_METADATA_TTL_SECONDS } from '../lambda/shared/settings/metadata';
-import {
+  type DurationUnit,
   isWithin,
   type ListSetting,
   type Setting,
@@ -37,8 +26,18 @@ import {
   type WholeNumberRange,
 } from '../lambda/shared/settings/setting';
 import { TOKEN_ALGORITHMS } from '../lambda/shared/token-policy';
-import type { AuthKitMcpServerProps } from './authkit-mcp-server-props';
-import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from './server-settings';
+import type { AuthKitMcpServerProps } from '../lib/authkit-mcp-server-props';
+import { API_STAGE_NAME, AUTHORIZER_CACHE_TTL_SECONDS } from '../lib/server-settings';
+import {
+  type BoundRow,
+  type GenericBinding,
+  genericRows,
+  isFlagRow,
+  isListRow,
+  rangeOf,
+  type StageFieldName,
+  stageFieldOf,
+} from '../lib/setting-rows';
 
 /** A custom domain, as written in cdk.json (the certificate and zone by reference). */
 export interface StageCustomDomain {
@@ -231,7 +230,7 @@ function duration(
   prop: PropName,
   range?: WholeNumberRange,
   minMeaning = '',
-  unit: keyof typeof DURATION_UNITS = 'seconds',
+  unit: DurationUnit = 'seconds',
 ): StageField {
   const { name, make, of } = DURATION_UNITS[unit];
   const check = (value: unknown): string | undefined => {
@@ -250,7 +249,17 @@ function duration(
   };
 }
 const seconds = (prop: PropName, range?: WholeNumberRange, minMeaning = '') => duration(prop, range, minMeaning);
-const millis = (prop: PropName, range: WholeNumberRange) => duration(prop, range, '', 'ms');
+
+/** A whole-number prop within `range`, or `false` for none when `falseForNone`; `note` follows the bounds. */
+const wholeNumber = (prop: PropName, range: WholeNumberRange, note = '', falseForNone = false) =>
+  field(
+    prop,
+    (value) =>
+      (falseForNone && value === false) || (typeof value === 'number' && isWithin(value, range))
+        ? undefined
+        : `must be a whole number from ${range.min} to ${range.max}${note}, got ${show(value)}.`,
+    (text) => (falseForNone && text === 'false' ? false : asNumber(text)),
+  );
 
 /** A text field checked by the settings row the function reads it with. */
 const settingText = (prop: PropName, setting: Pick<Setting<unknown>, 'read'>) =>
@@ -272,6 +281,40 @@ const settingList = (prop: PropName, setting: Pick<ListSetting, 'checkItem'>) =>
     },
     asList,
   );
+
+/** A range counted in `from` as counted in `to` (a row in milliseconds, its stage field in seconds). */
+function inUnit(range: WholeNumberRange, from: DurationUnit, to: DurationUnit): WholeNumberRange {
+  const factor = from === to ? 1 : from === 'ms' ? 1 / 1000 : 1000;
+  const counted = { fallback: range.fallback * factor, min: range.min * factor, max: range.max * factor };
+  if (!Object.values(counted).every(Number.isSafeInteger))
+    throw new Error(`A stage field in ${to} cannot count the bounds ${range.min} to ${range.max} ${from}.`);
+  return counted;
+}
+
+/** The stage field of a row a prop sets, by the row's kind: its name, unit and bounds are the row's. */
+function rowField(row: BoundRow): StageField {
+  const prop = row.prop.name as PropName;
+  const range = rangeOf(row);
+  const { unit } = stageFieldOf(row.prop);
+  if (row.prop.unit !== undefined && range !== undefined && unit !== undefined)
+    return duration(prop, inUnit(range, row.prop.unit, unit), '', unit);
+  if (range !== undefined) return wholeNumber(prop, range, row.prop.boundsNote, row.prop.falseForNone === true);
+  if (isListRow(row)) return settingList(prop, row);
+  if (isFlagRow(row)) return bool(prop);
+  return settingText(prop, row);
+}
+
+/** The field of every row a prop sets without a rule across fields, named by the row's binding. */
+type RowFieldName = StageFieldName<GenericBinding>;
+const ROW_FIELDS = Object.fromEntries(
+  genericRows().map(([, row]) => [stageFieldOf(row.prop).field, rowField(row)]),
+) as Record<RowFieldName, StageField>;
+
+/** Fails to compile when a row's stage field is not a field of `StageConfig`. */
+const STAGE_CONFIG_DECLARES_EVERY_ROW: [RowFieldName] extends [keyof StageConfig]
+  ? true
+  : 'a row names a stage field that StageConfig does not declare' = true;
+void STAGE_CONFIG_DECLARES_EVERY_ROW;
 
 const RETENTION_DAYS = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
 
@@ -299,8 +342,6 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
   ),
   requiredScopes: stringList('requiredScopes'),
   scopesSupported: stringList('scopesSupported'),
-  acceptedAudiences: stringList('acceptedAudiences'),
-  allowMultipleAudiences: bool('allowMultipleAudiences'),
   allowedOrganizations: settingList('allowedOrganizations', AUTHORIZER_SETTINGS.allowedOrganizations),
   requireOrganization: bool('requireOrganization'),
   tokenAlgorithms: field(
@@ -314,10 +355,6 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
     asList,
   ),
   authorizerCacheTtlSeconds: seconds('authorizerCacheTtl', AUTHORIZER_CACHE_TTL_SECONDS, ' (no cache)'),
-  clockToleranceSeconds: seconds('clockTolerance', clockToleranceSeconds.range),
-  jwksTimeoutMs: millis('jwksTimeout', JWKS_TIMEOUT_MS),
-  jwksCooldownMs: millis('jwksCooldown', JWKS_COOLDOWN_MS),
-  authorizationServerMetadataCacheTtlSeconds: seconds('authorizationServerMetadataCacheTtl', AS_METADATA_TTL_SECONDS),
   resourceName: text('resourceName'),
   resourceDocumentation: text('resourceDocumentation'),
   throttlingRateLimit: positiveNumber('throttlingRateLimit'),
@@ -331,7 +368,6 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
     asNumber,
   ),
   allowedOrigins: stringList('allowedOrigins'),
-  maxRequestBodyBytes: positiveInteger('maxRequestBodyBytes'),
   authorizerMemorySize: positiveInteger('authorizerMemorySize'),
   metadataMemorySize: positiveInteger('metadataMemorySize'),
   mcpMemorySize: positiveInteger('mcpMemorySize'),
@@ -356,36 +392,25 @@ export const STAGE_FIELDS: Readonly<Record<Exclude<keyof StageConfig, 'name'>, S
       : `must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${show(value)}.`,
   ),
   workosApiKeySecretName: text(),
-  permissionsCacheTtlSeconds: seconds('permissionsCacheTtl', {
-    fallback: PERMISSIONS_CACHE_TTL_MS.fallback / 1000,
-    min: PERMISSIONS_CACHE_TTL_MS.min / 1000,
-    max: PERMISSIONS_CACHE_TTL_MS.max / 1000,
-  }),
-  workosApiBaseUrl: settingText('workosApiBaseUrl', MCP_SETTINGS.workosApiBaseUrl),
   stepUpChallenge: field(
     undefined,
     (value) => (typeof value === 'boolean' ? undefined : `must be true or false, got ${show(value)}.`),
     asBoolean,
   ),
-  maxConcurrentRequestsPerCaller: field(
-    'maxConcurrentRequestsPerCaller',
-    (value) =>
-      value === false || (typeof value === 'number' && isWithin(value, MAX_CONCURRENT_REQUESTS_PER_CALLER))
-        ? undefined
-        : `must be a whole number from ${MAX_CONCURRENT_REQUESTS_PER_CALLER.min} to ${MAX_CONCURRENT_REQUESTS_PER_CALLER.max}, or false for no per-caller limit, got ${show(value)}.`,
-    (text) => (text === 'false' ? false : asNumber(text)),
-  ),
   rateLimitPerIp: positiveInteger('rateLimitPerIp'),
   rateLimitWindowSeconds: seconds('rateLimitWindow'),
   tracing: bool('tracing'),
   monitoring: bool('monitoring'),
-  logLevel: field('logLevel', (value) =>
-    readsAs(logLevel, value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}, got ${show(value)}.`,
-  ),
+  ...ROW_FIELDS,
+  // The row's field, worded as the list of levels.
+  logLevel: {
+    ...ROW_FIELDS.logLevel,
+    check: (value) =>
+      readsAs(logLevel, value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}, got ${show(value)}.`,
+  },
   apiGatewayCloudWatchRole: bool('apiGatewayCloudWatchRole'),
   webAclArn: text('webAclArn'),
   serviceName: settingText('serviceName', deploymentServiceName),
-  metricsNamespace: settingText('metricsNamespace', metricsNamespace),
 };
 
 function checkAuthkitDomain(value: unknown): string | undefined {

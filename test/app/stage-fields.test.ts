@@ -8,8 +8,8 @@ import { LOG_LEVELS } from '../../lambda/shared/settings/common';
 import { TOKEN_ALGORITHMS } from '../../lambda/shared/token-policy';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadStageConfig } from '../../lib/stage-config';
-import { PROPS_WITHOUT_STAGE_FIELD, STAGE_FIELDS, stageFieldsOf, stageProps } from '../../lib/stage-fields';
+import { loadStageConfig } from '../../app/stage-config';
+import { PROPS_WITHOUT_STAGE_FIELD, STAGE_FIELDS, stageFieldsOf, stageProps } from '../../app/stage-fields';
 
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/);
 const dnsName = fc

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadStageConfig, type ContextSource } from '../../lib/stage-config';
+import { loadStageConfig, type ContextSource } from '../../app/stage-config';
 
 const cdkJsonContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'))
   .context as Record<string, unknown>;

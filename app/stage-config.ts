@@ -4,7 +4,7 @@
  * typo fails the synth with the stage and the field named, instead of a surprise at deploy time.
  */
 import { STAGE_FIELDS, type StageConfig } from './stage-fields';
-import { ConstructError } from './errors';
+import { ConstructError } from '../lib/errors';
 
 export type { StageConfig, StageCustomDomain } from './stage-fields';
 
