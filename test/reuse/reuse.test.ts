@@ -322,6 +322,7 @@ describe('the packaged construct in a fresh CDK app', () => {
       'defineTool',
       'defineToolWithContext',
       'fixedWorkOSApiKey',
+      'toolScopesOf',
       'workosApiKeyFromEnvironment',
     ]);
   });
