@@ -15,6 +15,7 @@ import type { RuntimeSettings } from '../config';
 import type { MessageCheck } from '../message-checks';
 import { INTERNAL_ERROR, jsonRpcErrorResponse } from '../responses';
 import { MCP_SETTINGS } from '../../shared/settings/mcp';
+import { readSetting } from '../../shared/settings/setting';
 import { requestStateKeyLoader } from '../request-state-key';
 import type { SdkServe } from '../sdk-bridge';
 import type { McpLambdaServerFactory } from '../server-factory';
@@ -35,12 +36,28 @@ export { TASKS_EXTENSION, type TaskSupport, type ToolTaskOptions } from './suppo
  */
 export const TASK_TTL_MS = 3_600_000;
 export const TASK_POLL_INTERVAL_MS = 1000;
-/** Lambda's longest invocation (15 minutes) plus the longest wait in the event queue (60 s) and 5 s of clock margin. */
-export const TASK_RUN_FOR_MS = 900_000 + 60_000 + 5000;
+/** The longest wait of a task's event in Lambda's queue (the construct's `maxEventAge`) plus 5 s of clock margin. */
+const QUEUE_AND_CLOCK_MARGIN_MS = 60_000 + 5000;
+/** A worker's longest run when the function's timeout is unknown: Lambda's longest invocation (15 minutes) plus the margin. */
+export const TASK_RUN_FOR_MS = 900_000 + QUEUE_AND_CLOCK_MARGIN_MS;
 /** How long a client has to answer a task's questions. */
 export const TASK_ANSWER_WITHIN_MS = 600_000;
 
-const TIMES: TaskTimes = { ttlMs: TASK_TTL_MS, pollIntervalMs: TASK_POLL_INTERVAL_MS, runForMs: TASK_RUN_FOR_MS };
+/**
+ * The times of this function's tasks. A worker's deadline follows the function's own timeout
+ * (`FUNCTION_TIMEOUT_SECONDS`, which the construct writes as `mcpTimeout` less one second), so a
+ * worker that Lambda stopped at its timeout reads `failed` soon after, not 15 minutes later.
+ */
+export function taskTimes(env: Readonly<Record<string, string | undefined>>): TaskTimes {
+  const timeoutSeconds = readSetting(
+    MCP_SETTINGS.functionTimeoutSeconds,
+    env,
+    ({ variable, message }) => new RangeError(`${variable}: ${message}`),
+  );
+  const runForMs =
+    timeoutSeconds === undefined ? TASK_RUN_FOR_MS : (timeoutSeconds + 1) * 1000 + QUEUE_AND_CLOCK_MARGIN_MS;
+  return { ttlMs: TASK_TTL_MS, pollIntervalMs: TASK_POLL_INTERVAL_MS, runForMs };
+}
 
 export interface TasksWiring {
   readonly settings: Pick<RuntimeSettings, 'stateTableName' | 'urls'>;
@@ -107,7 +124,12 @@ export function tasksOf(wiring: TasksWiring): Tasks | undefined {
     logger: wiring.logger,
   });
   return {
-    step: createTasksStep({ store, invoke: createTaskInvoker({ functionName, key }), tools: taskTools, times: TIMES }),
+    step: createTasksStep({
+      store,
+      invoke: createTaskInvoker({ functionName, key }),
+      tools: taskTools,
+      times: taskTimes(env),
+    }),
     worker,
     handleEvent: eventHandler(worker),
     withCapability: (factory) => (context) => {
