@@ -17,6 +17,7 @@ import type { LocalFunction } from './lambda-runtime';
 import type { ApiModel, IntegrationModel, MethodModel } from './model';
 import {
   buildProxyEvent,
+  type EventContext,
   type IncomingRequest,
   MalformedProxyResponseError,
   mapProxyResult,
@@ -345,12 +346,18 @@ function requestAuthorizerEvent(
   routed: IncomingRequest,
   match: RouteMatch,
 ): Record<string, unknown> {
-  const { model, settings } = gateway;
   const {
     body: _body,
     isBase64Encoded: _encoded,
     ...rest
-  } = buildProxyEvent(routed, {
+  } = buildProxyEvent(routed, eventContext(gateway, exchange, match, ''));
+  return rest;
+}
+
+/** What a proxy event says of the stage, the route and this request, as both the integration and a REQUEST authorizer get it. */
+function eventContext(gateway: GatewayState, exchange: Exchange, match: RouteMatch, traceId: string): EventContext {
+  const { model, settings } = gateway;
+  return {
     resourcePath: match.node.resourcePath,
     resourceId: match.node.id,
     pathParameters: match.pathParameters,
@@ -361,11 +368,10 @@ function requestAuthorizerEvent(
     deploymentId: gateway.deploymentId,
     requestId: exchange.requestId,
     extendedRequestId: exchange.requestId,
-    traceId: '',
+    traceId,
     requestTimeEpoch: Date.now(),
     binaryMediaTypes: model.binaryMediaTypes,
-  });
-  return rest;
+  };
 }
 
 function serveMock(
@@ -410,25 +416,11 @@ async function serveLambdaProxy(
   integration: LambdaProxyIntegration,
   authorizerContext: Record<string, string> | undefined,
 ): Promise<void> {
-  const { model, settings } = gateway;
   const { routed, match } = route;
-  const { requestId } = exchange;
   const fn = gateway.functionOf(integration.functionLogicalId);
   const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
   const event = buildProxyEvent(routed, {
-    resourcePath: match.node.resourcePath,
-    resourceId: match.node.id,
-    pathParameters: match.pathParameters,
-    stageVariables: model.stageVariables,
-    stage: model.stageName,
-    apiId: model.apiId,
-    accountId: settings.accountId,
-    deploymentId: gateway.deploymentId,
-    requestId,
-    extendedRequestId: requestId,
-    traceId,
-    requestTimeEpoch: Date.now(),
-    binaryMediaTypes: model.binaryMediaTypes,
+    ...eventContext(gateway, exchange, match, traceId),
     authorizer: authorizerContext,
   });
   const invocation = { fn, event, traceId, match, authorizerContext };
